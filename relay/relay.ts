@@ -1,0 +1,82 @@
+import './polyfill.ts'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+
+/** Relay limits: a relayed connection only carries WebRTC signalling, so it can stay small. */
+export const RELAY_LIMITS = {
+  /** Enough slots for a LAN of cafes and clients, and for the e2e suite's many profiles. */
+  maxReservations: 256,
+  /** Signalling takes a few KiB; 1 MiB leaves room for retries without letting the relay carry data. */
+  relayedDataLimit: 1n << 20n,
+  /** Seconds a relayed connection may live; signalling finishes in well under one. */
+  relayedDurationLimitMs: 2 * 60_000
+} as const
+
+export interface RelayInit {
+  /** TCP port for the WebSocket listener; 0 picks a free one. */
+  port: number
+  /** Loopback only by default: see README, "Network". */
+  host?: string
+  /** Where the relay's key lives, so its peer id (and thus its multiaddr) survives restarts. */
+  keyFile?: string
+}
+
+export interface Relay {
+  node: Libp2p
+  /** Full dialable multiaddrs, ending in /p2p/<relay peer id>. */
+  multiaddrs: string[]
+  stop(): Promise<void>
+}
+
+async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
+  if (keyFile == null) return generateKeyPair('Ed25519')
+  try {
+    return privateKeyFromProtobuf(await readFile(keyFile))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const key = await generateKeyPair('Ed25519')
+    await mkdir(dirname(keyFile), { recursive: true })
+    await writeFile(keyFile, privateKeyToProtobuf(key), { mode: 0o600 })
+    return key
+  }
+}
+
+/** Starts a circuit-relay-v2 server on WebSockets. Browser peers reserve slots on it and signal WebRTC through it. */
+export async function startRelay (init: RelayInit): Promise<Relay> {
+  const host = init.host ?? '127.0.0.1'
+  const node = await createLibp2p({
+    privateKey: await loadOrCreateKey(init.keyFile),
+    addresses: { listen: [`/ip4/${host}/tcp/${init.port}/ws`] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: 1024 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      relay: circuitRelayServer({
+        reservations: {
+          maxReservations: RELAY_LIMITS.maxReservations,
+          defaultDataLimit: RELAY_LIMITS.relayedDataLimit,
+          defaultDurationLimit: RELAY_LIMITS.relayedDurationLimitMs
+        }
+      })
+    }
+  })
+  const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
+  return {
+    node,
+    multiaddrs,
+    stop: async () => { await node.stop() }
+  }
+}

@@ -1,0 +1,96 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { extname, join, normalize, sep } from 'node:path'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8'
+}
+
+export interface StaticServerInit {
+  root: string
+  port: number
+  host?: string
+  /** Served as /relays.json so pages find the local relay without `?relay=`. */
+  relays: () => string[]
+}
+
+export interface StaticServer {
+  server: Server
+  url: string
+  stop(): Promise<void>
+}
+
+function json (status: number, body: unknown): [number, Record<string, string>, string] {
+  return [status, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(body)]
+}
+
+/**
+ * Serves the built PWA. API paths reach this server only when no service worker
+ * controls the page (first load, or the node page is gone): they get the API's
+ * 503 NODE_NOT_READY rather than an HTML page.
+ */
+export async function startStaticServer (init: StaticServerInit): Promise<StaticServer> {
+  const root = normalize(init.root)
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+    const send = ([status, headers, body]: [number, Record<string, string>, string]): void => {
+      res.writeHead(status, headers).end(body)
+    }
+    if (path === '/relays.json') return send(json(200, { relays: init.relays() }))
+    if (/^\/(api|cafe|ipfs)\//.test(path)) {
+      return send(json(503, { error: { reason: 'NODE_NOT_READY', details: 'No Lightcafe node page is running in this browser yet; open the app and wait for it to start.' } }))
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(json(405, { error: { reason: 'METHOD_NOT_ALLOWED', details: 'static files are read-only' } }))
+    let file = normalize(join(root, path))
+    if (file !== root && !file.startsWith(root + sep)) return send(json(403, { error: { reason: 'FORBIDDEN', details: 'path escapes the app' } }))
+    void (async () => {
+      let info = await stat(file).catch(() => null)
+      if (info?.isDirectory() === true) {
+        file = join(file, 'index.html')
+        info = await stat(file).catch(() => null)
+      }
+      if (info == null) {
+        // Unknown paths without an extension are app routes: serve the shell.
+        if (extname(path) !== '') return send(json(404, { error: { reason: 'NOT_FOUND', details: path } }))
+        file = join(root, 'index.html')
+        info = await stat(file).catch(() => null)
+        if (info == null) return send(json(500, { error: { reason: 'NOT_BUILT', details: 'run `npm run build` first' } }))
+      }
+      const hashed = path.startsWith('/assets/')
+      res.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': String(info.size),
+        // Hashed assets never change; everything else must revalidate so updates reach the service worker.
+        'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache'
+      })
+      if (req.method === 'HEAD') return res.end()
+      createReadStream(file).pipe(res)
+    })().catch(err => { if (!res.headersSent) send(json(500, { error: { reason: 'INTERNAL', details: String(err) } })) })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    server,
+    url: `http://${init.host ?? '127.0.0.1'}:${port}`,
+    stop: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { withBitswap } from '@helia/bitswap'
+import { withLibp2pLight } from '@helia/libp2p'
+import { IDBBlockstore } from 'blockstore-idb'
+import { IDBDatastore } from 'datastore-idb'
+import { createHeliaLight } from 'helia'
+import { RelayKeeper } from './relay-keeper.ts'
+import type { HeliaWithLibp2p } from '@helia/libp2p'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface NodeInit {
+  relays: Multiaddr[]
+  /** Prefix of the IndexedDB databases; one browser profile = one node. */
+  dbPrefix?: string
+  /** ICE servers; none on a LAN or loopback. */
+  iceServers?: RTCIceServer[]
+}
+
+export interface LightcafeNode {
+  helia: HeliaWithLibp2p
+  libp2p: Libp2p
+  relays: RelayKeeper
+  stop(): Promise<void>
+}
+
+/** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore. */
+export async function createNode (init: NodeInit): Promise<LightcafeNode> {
+  const prefix = init.dbPrefix ?? 'lightcafe'
+  const blockstore = new IDBBlockstore(`${prefix}/blocks`)
+  const datastore = new IDBDatastore(`${prefix}/data`)
+  await blockstore.open()
+  await datastore.open()
+
+  const light = createHeliaLight({ blockstore, datastore })
+  const helia = withBitswap(withLibp2pLight(light, {
+    addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Browsers refuse private addresses by default; a LAN cafe lives on them.
+    connectionGater: { denyDialMultiaddr: async () => false },
+    services: { identify: identify(), ping: ping() }
+  }))
+  await helia.start()
+  const libp2p = helia.libp2p as unknown as Libp2p
+  const relays = new RelayKeeper(libp2p, init.relays)
+  relays.start()
+  return {
+    helia: helia as unknown as HeliaWithLibp2p,
+    libp2p,
+    relays,
+    stop: async () => {
+      relays.stop()
+      await helia.stop()
+      blockstore.close()
+      datastore.close()
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Backoff between redials of a lost relay: quick at first, capped so a cafe left for days keeps trying. */
+export const RELAY_BACKOFF = { firstMs: 500, maxMs: 15_000, factor: 2 } as const
+
+export interface RelayState {
+  multiaddr: string
+  connected: boolean
+  /** Our circuit addresses through this relay are advertised. */
+  reserved: boolean
+  attempts: number
+  lastError?: string
+}
+
+/**
+ * Keeps a connection to every configured relay: dials at start, and redials with
+ * backoff whenever a relay goes away (restart, network drop). libp2p's relay transport
+ * then makes a fresh reservation on the new connection.
+ */
+export class RelayKeeper extends EventTarget {
+  readonly #libp2p: Libp2p
+  readonly #relays: Multiaddr[]
+  readonly #attempts = new Map<string, number>()
+  readonly #errors = new Map<string, string>()
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  #running = false
+
+  constructor (libp2p: Libp2p, relays: Multiaddr[]) {
+    super()
+    this.#libp2p = libp2p
+    this.#relays = relays
+  }
+
+  start (): void {
+    this.#running = true
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+    this.#libp2p.addEventListener('self:peer:update', this.#onUpdate)
+    for (const ma of this.#relays) this.#dial(ma)
+  }
+
+  stop (): void {
+    this.#running = false
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    this.#libp2p.removeEventListener('self:peer:update', this.#onUpdate)
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#timers.clear()
+  }
+
+  state (): RelayState[] {
+    const own = this.#libp2p.getMultiaddrs().map(ma => ma.toString())
+    return this.#relays.map(ma => {
+      const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+      const key = ma.toString()
+      return {
+        multiaddr: key,
+        connected: id != null && this.#libp2p.getConnections().some(c => c.remotePeer.toString() === id && c.status === 'open'),
+        reserved: own.some(a => a.startsWith(`${key}/p2p-circuit`)),
+        attempts: this.#attempts.get(key) ?? 0,
+        ...(this.#errors.has(key) ? { lastError: this.#errors.get(key) } : {})
+      }
+    })
+  }
+
+  readonly #onUpdate = (): void => { this.dispatchEvent(new Event('change')) }
+
+  readonly #onDisconnect = (evt: CustomEvent): void => {
+    const peer = String(evt.detail)
+    for (const ma of this.#relays) {
+      if (ma.toString().endsWith(`/p2p/${peer}`)) this.#schedule(ma)
+    }
+    this.dispatchEvent(new Event('change'))
+  }
+
+  #schedule (ma: Multiaddr): void {
+    const key = ma.toString()
+    if (!this.#running || this.#timers.has(key)) return
+    const n = this.#attempts.get(key) ?? 0
+    const delay = Math.min(RELAY_BACKOFF.maxMs, RELAY_BACKOFF.firstMs * RELAY_BACKOFF.factor ** n)
+    this.#timers.set(key, setTimeout(() => {
+      this.#timers.delete(key)
+      this.#dial(ma)
+    }, delay))
+  }
+
+  #dial (ma: Multiaddr): void {
+    const key = ma.toString()
+    this.#libp2p.dial(ma, { signal: AbortSignal.timeout(10_000) }).then(() => {
+      this.#attempts.set(key, 0)
+      this.#errors.delete(key)
+      this.dispatchEvent(new Event('change'))
+    }, (err: Error) => {
+      this.#attempts.set(key, (this.#attempts.get(key) ?? 0) + 1)
+      this.#errors.set(key, err.message)
+      this.dispatchEvent(new Event('change'))
+      this.#schedule(ma)
+    })
+  }
+}

@@ -1,0 +1,8 @@
+import { defineConfig } from 'vite'
+
+export default defineConfig({
+  build: {
+    target: 'es2023',
+    sourcemap: true
+  }
+})

@@ -1,0 +1,95 @@
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha512 } from '@noble/hashes/sha2.js'
+import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39'
+import { wordlist } from '@scure/bip39/wordlists/english.js'
+import { base58btc } from 'multiformats/bases/base58'
+import { InvalidInputError } from '../shared/errors.ts'
+import { utf8 } from '../shared/bytes.ts'
+
+/** Textile's wallet path: m/44'/406'/0'/0' (SLIP-0010, Ed25519 allows hardened steps only). */
+const ACCOUNT_PATH = [44, 406, 0, 0].map(i => (i | 0x80000000) >>> 0)
+/** did:key multicodec prefix for an Ed25519 public key (0xed, varint-encoded). */
+const ED25519_PREFIX = Uint8Array.of(0xed, 0x01)
+/** Length of a base58btc-encoded did:key Ed25519 body: "z" + 48 chars. Bounds input before decoding. */
+const MAX_ADDRESS_LENGTH = 64
+
+export interface Account {
+  /** did:key-style multibase of the account public key: "z6Mk…". Public. */
+  readonly address: string
+  readonly publicKey: Uint8Array
+  /** BIP39 words; the only secret a user must keep. */
+  readonly mnemonic: string
+  /** 32-byte Ed25519 seed: the account key. Snapshot and message keys derive from it. Never leaves the device. */
+  readonly secretKey: Uint8Array
+  sign (message: Uint8Array): Uint8Array
+}
+
+function slip10Ed25519 (seed: Uint8Array, path: number[]): Uint8Array {
+  let I = hmac(sha512, utf8.encode('ed25519 seed'), seed)
+  for (const index of path) {
+    const data = new Uint8Array(37)
+    data.set(I.subarray(0, 32), 1)
+    new DataView(data.buffer).setUint32(33, index)
+    I = hmac(sha512, I.subarray(32), data)
+  }
+  return I.slice(0, 32)
+}
+
+export function newMnemonic (): string {
+  return generateMnemonic(wordlist, 128)
+}
+
+export function normaliseMnemonic (mnemonic: unknown): string {
+  if (typeof mnemonic !== 'string' || mnemonic.length > 512) throw new InvalidInputError('INVALID_MNEMONIC', 'mnemonic must be a string of BIP39 words')
+  const words = mnemonic.trim().toLowerCase().split(/\s+/).join(' ')
+  if (!validateMnemonic(words, wordlist)) throw new InvalidInputError('INVALID_MNEMONIC', 'mnemonic is not a valid BIP39 English phrase (check the words and their order)')
+  return words
+}
+
+/** The account a mnemonic stands for: the same words give the same key and address on every device. */
+export function accountFromMnemonic (mnemonic: string): Account {
+  const words = normaliseMnemonic(mnemonic)
+  const secretKey = slip10Ed25519(mnemonicToSeedSync(words), ACCOUNT_PATH)
+  const publicKey = ed25519.getPublicKey(secretKey)
+  return {
+    address: addressFromPublicKey(publicKey),
+    publicKey,
+    mnemonic: words,
+    secretKey,
+    sign: (message) => ed25519.sign(message, secretKey)
+  }
+}
+
+export function addressFromPublicKey (publicKey: Uint8Array): string {
+  const bytes = new Uint8Array(ED25519_PREFIX.length + publicKey.length)
+  bytes.set(ED25519_PREFIX)
+  bytes.set(publicKey, ED25519_PREFIX.length)
+  return base58btc.encode(bytes)
+}
+
+/** The public key inside an address; throws InvalidInputError(INVALID_ADDRESS) for anything else. */
+export function publicKeyFromAddress (address: unknown): Uint8Array {
+  if (typeof address !== 'string' || address.length > MAX_ADDRESS_LENGTH || !address.startsWith('z')) {
+    throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
+  }
+  let bytes: Uint8Array
+  try { bytes = base58btc.decode(address) } catch { throw new InvalidInputError('INVALID_ADDRESS', 'address is not base58btc') }
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PREFIX[0] || bytes[1] !== ED25519_PREFIX[1]) {
+    throw new InvalidInputError('INVALID_ADDRESS', 'address is not an Ed25519 account address')
+  }
+  return bytes.slice(2)
+}
+
+export function isAddress (address: unknown): address is string {
+  try { publicKeyFromAddress(address); return true } catch { return false }
+}
+
+/** True only for a valid Ed25519 signature by the address's key. Never throws on bad input. */
+export function verifyAccountSignature (address: string, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return signature.length === 64 && ed25519.verify(signature, message, publicKeyFromAddress(address))
+  } catch {
+    return false
+  }
+}

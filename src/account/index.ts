@@ -1,0 +1,3 @@
+export { accountFromMnemonic, addressFromPublicKey, isAddress, newMnemonic, normaliseMnemonic, publicKeyFromAddress, verifyAccountSignature } from './account.ts'
+export type { Account } from './account.ts'
+export { registrationMessage } from './registration.ts'

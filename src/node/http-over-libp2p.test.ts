@@ -1,0 +1,76 @@
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+async function node (listen: boolean): Promise<Libp2p> {
+  return createLibp2p({
+    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: async () => false },
+    services: { identify: identify() }
+  })
+}
+
+describe('HTTP over a libp2p stream', () => {
+  let server: Libp2p
+  let client: Libp2p
+  const seen: Array<{ url: string, method: string, peer: string, bytes: number }> = []
+
+  beforeAll(async () => {
+    server = await node(true)
+    client = await node(false)
+    await serveHttp(server, async (req, info) => {
+      const body = req.method === 'GET' ? new Uint8Array() : new Uint8Array(await req.arrayBuffer())
+      seen.push({ url: req.url, method: req.method, peer: info.remotePeer, bytes: body.byteLength })
+      const url = new URL(req.url)
+      if (url.pathname === '/empty') return new Response(null, { status: 204 })
+      if (url.pathname === '/echo') return new Response(body, { headers: { 'x-len': String(body.byteLength) } })
+      if (url.pathname === '/boom') throw new Error('handler bug')
+      return Response.json({ path: url.pathname, query: url.search, auth: req.headers.get('authorization') })
+    })
+  })
+  afterAll(async () => { await client?.stop(); await server?.stop() })
+
+  it('keeps the path, the query string and headers, and names the authenticated caller', async () => {
+    const res = await fetchOverLibp2p(client, server.getMultiaddrs()[0], new Request('http://x/cafe/v1/pins?status=pinned&limit=2', { headers: { authorization: 'Bearer abc' } }))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ path: '/cafe/v1/pins', query: '?status=pinned&limit=2', auth: 'Bearer abc' })
+    expect(seen.at(-1)?.peer).toBe(client.peerId.toString())
+  })
+
+  it('streams a 5 MiB body there and back, byte for byte', async () => {
+    const data = new Uint8Array(5 * 1024 * 1024)
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff
+    const body = new ReadableStream<Uint8Array>({
+      start (c) { for (let i = 0; i < data.length; i += 100_000) c.enqueue(data.subarray(i, i + 100_000)); c.close() }
+    })
+    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/echo', { method: 'POST', body, duplex: 'half' } as RequestInit))
+    expect(res.headers.get('x-len')).toBe(String(data.length))
+    const back = new Uint8Array(await res.arrayBuffer())
+    expect(back.length).toBe(data.length)
+    expect(Buffer.compare(back, data)).toBe(0)
+  })
+
+  it('handles bodiless responses and turns a handler crash into a 500 JSON error', async () => {
+    const empty = await fetchOverLibp2p(client, server.peerId, new Request('http://x/empty', { method: 'DELETE' }))
+    expect(empty.status).toBe(204)
+    const boom = await fetchOverLibp2p(client, server.peerId, new Request('http://x/boom'))
+    expect(boom.status).toBe(500)
+    expect((await boom.json()).error.reason).toBe('INTERNAL')
+  })
+
+  it('serves many requests concurrently on one connection', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const res = await fetchOverLibp2p(client, server.peerId, new Request(`http://x/n/${i}`))
+      return (await res.json()).path
+    }))
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => `/n/${i}`))
+  })
+})

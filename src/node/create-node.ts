@@ -7,12 +7,13 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
+import { loadOrCreateSelfKey } from '@libp2p/config'
 import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
 import { RelayKeeper } from './relay-keeper.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface NodeInit {
@@ -26,6 +27,8 @@ export interface NodeInit {
 export interface LightcafeNode {
   helia: HeliaWithLibp2p
   libp2p: Libp2p
+  /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
+  privateKey: PrivateKey
   relays: RelayKeeper
   stop(): Promise<void>
 }
@@ -38,8 +41,11 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   await blockstore.open()
   await datastore.open()
 
+  // Loaded here (not inside Helia) because the cafe signs its sessions with this key.
+  const privateKey = await loadOrCreateSelfKey(datastore)
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
+    privateKey,
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
@@ -59,6 +65,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   return {
     helia: helia as unknown as HeliaWithLibp2p,
     libp2p,
+    privateKey,
     relays,
     stop: async () => {
       relays.stop()

@@ -1,6 +1,35 @@
-import { createNode } from '../node/create-node.ts'
+import { registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
 import { relayAddrs } from '../node/relays.ts'
+import { startPeer } from './peer.ts'
+import { renderStatus } from './status-page.ts'
 
-const node = await createNode({ relays: await relayAddrs(location) })
-;(globalThis as any).lightcafe = { node, ma: (await import("@multiformats/multiaddr")).multiaddr }
-document.querySelector('#app')!.textContent = `peer ${node.libp2p.peerId.toString()}`
+const app = document.querySelector<HTMLElement>('#app')!
+
+function fail (title: string, err: unknown): void {
+  app.replaceChildren()
+  const h = document.createElement('h1')
+  h.textContent = title
+  const p = document.createElement('p')
+  p.textContent = err instanceof Error ? err.message : String(err)
+  app.append(h, p)
+  console.error(title, err)
+}
+
+async function boot (): Promise<void> {
+  // One node per browser profile: its stores and peer key are shared by every tab.
+  await navigator.locks.request('lightcafe-node', { ifAvailable: true }, async lock => {
+    if (lock == null) {
+      fail('Lightcafe is already running in another tab', 'Use that tab; this one stays idle.')
+      return
+    }
+    const peer = await startPeer({ relays: await relayAddrs(location) })
+    serveToServiceWorker(peer.handle)
+    await registerServiceWorker()
+    ;(globalThis as Record<string, unknown>).lightcafe = { ready: true, peer }
+    renderStatus(app, peer)
+    // Hold the lock for the life of the page.
+    await new Promise(() => {})
+  })
+}
+
+boot().catch(err => { fail('Lightcafe could not start', err) })

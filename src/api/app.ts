@@ -1,0 +1,109 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { errorBody, InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import type { Account } from '../account/index.ts'
+import type { CafeHost } from '../cafe/index.ts'
+import type { CafeClient, CafeSession } from '../client/index.ts'
+
+/** The local API only takes small JSON bodies; 64 KiB bounds parsing of anything sent to it. */
+export const LOCAL_API_MAX_JSON = 64 * 1024
+
+export interface ConnectionInfo { peerId: string, remoteAddr: string, transport: 'webrtc' | 'websockets' | 'circuit-relay' | 'other', direct: boolean }
+
+/** What the local API needs from the running peer; the node page provides it. */
+export interface LocalApiDeps {
+  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }> }
+  connections(): ConnectionInfo[]
+  account(): Account
+  restoreAccount(mnemonic: string): Promise<Account>
+  cafe: CafeHost
+  client: CafeClient
+}
+
+async function jsonBody (req: Request): Promise<Record<string, unknown>> {
+  const type = req.headers.get('content-type') ?? ''
+  if (!type.includes('application/json')) throw new InvalidInputError('INVALID_CONTENT_TYPE', 'send JSON with Content-Type: application/json')
+  let value: unknown
+  try { value = JSON.parse(await req.text()) } catch { throw new InvalidInputError('INVALID_JSON', 'the body is not valid JSON') }
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError('INVALID_JSON', 'the body must be a JSON object')
+  return value as Record<string, unknown>
+}
+
+function sessionView (s: CafeSession): Record<string, unknown> {
+  return { id: s.id, address: s.address, exp: s.exp, rexp: s.rexp, registered: s.registered, addrs: s.addrs, ...(s.ended != null ? { ended: s.ended } : {}) }
+}
+
+/** `/api/v0`: the device owner's API (same origin, through the service worker). */
+export function createLocalApi (deps: LocalApiDeps): Hono {
+  const app = new Hono().basePath('/api/v0')
+
+  app.use('*', bodyLimit({
+    maxSize: LOCAL_API_MAX_JSON,
+    onError: c => c.json(errorBody('BODY_TOO_LARGE', `bodies are limited to ${LOCAL_API_MAX_JSON} bytes`), 413)
+  }))
+
+  app.onError((err, c) => {
+    if (err instanceof LightcafeError) return c.json(err.toJSON(), err.status as 400)
+    console.error('local API error', err)
+    return c.json(errorBody('INTERNAL', 'something went wrong in the node; see the page console'), 500)
+  })
+  app.notFound(c => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404))
+
+  // Peer and account
+  app.get('/peer', async c => {
+    const settings = await deps.cafe.getSettings()
+    return c.json({ ...deps.peer(), address: deps.account().address, cafe: { enabled: settings.enabled, name: settings.name } })
+  })
+  app.get('/connections', c => c.json(deps.connections()))
+  app.get('/account', c => c.json({ address: deps.account().address }))
+  app.get('/account/mnemonic', c => c.json({ mnemonic: deps.account().mnemonic }))
+  app.post('/account', async c => {
+    const { mnemonic } = await jsonBody(c.req.raw)
+    if ((await deps.client.list()).length > 0) {
+      throw new LightcafeError('ACCOUNT_HAS_SESSIONS', 'deregister from your cafes before replacing this device\'s account', 409)
+    }
+    const account = await deps.restoreAccount(mnemonic as string)
+    return c.json({ address: account.address })
+  })
+
+  // This peer as a cafe
+  const cafeView = async (): Promise<Record<string, unknown>> => {
+    const s = await deps.cafe.getSettings()
+    return { enabled: s.enabled, name: s.name, peerId: deps.peer().peerId }
+  }
+  app.get('/cafe', async c => c.json(await cafeView()))
+  app.put('/cafe', async c => {
+    const { enabled, name } = await jsonBody(c.req.raw)
+    if (typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
+    if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new InvalidInputError('INVALID_FIELD', 'name must be a string of at most 64 characters')
+    await deps.cafe.setSettings({ enabled, ...(name !== undefined ? { name } : {}) })
+    return c.json(await cafeView())
+  })
+  app.post('/tokens', async c => c.json(await deps.cafe.createToken(), 201))
+  app.get('/tokens', async c => c.json(await deps.cafe.listTokens()))
+  app.delete('/tokens/:id', async c => {
+    await deps.cafe.revokeToken(c.req.param('id'))
+    return c.body(null, 204)
+  })
+  app.get('/clients', async c => c.json(await deps.cafe.listClients()))
+  app.delete('/clients/:address', async c => {
+    await deps.cafe.removeClient(c.req.param('address'))
+    return c.body(null, 204)
+  })
+
+  // This peer as a client of cafes
+  app.post('/cafes', async c => {
+    const { cafe, token } = await jsonBody(c.req.raw)
+    const s = await deps.client.register(cafe, token)
+    return c.json({ id: s.id, address: s.address, access: s.access, exp: s.exp, refresh: s.refresh, rexp: s.rexp }, 201)
+  })
+  app.get('/cafes', async c => c.json((await deps.client.list()).map(sessionView)))
+  app.get('/cafes/:id', async c => c.json(sessionView(await deps.client.get(c.req.param('id')))))
+  app.post('/cafes/:id/refresh', async c => c.json(sessionView(await deps.client.refresh(c.req.param('id')))))
+  app.delete('/cafes/:id', async c => {
+    await deps.client.deregister(c.req.param('id'), { force: c.req.query('force') === 'true' })
+    return c.body(null, 204)
+  })
+
+  return app
+}

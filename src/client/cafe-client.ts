@@ -1,0 +1,199 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { registrationMessage } from '../account/index.ts'
+import { toBase64url } from '../shared/bytes.ts'
+import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
+import type { Account } from '../account/index.ts'
+import type { CafeSession, SessionStore } from './session-store.ts'
+
+/** How a request reaches a cafe (libp2p in the app; the cafe's Hono app directly in unit tests). */
+export type CafeTransport = (cafe: { id: string, addrs: string[] }, request: Request, signal: AbortSignal) => Promise<Response>
+
+export const CLIENT_TIMING = {
+  /** Refresh this long before the access token expires, so requests never carry a stale one. */
+  refreshAheadMs: 60_000,
+  /** A cafe request that takes longer than this is abandoned (the cafe or the path is gone). */
+  requestTimeoutMs: 20_000
+} as const
+
+/** The wire shape of a session as the cafe issues it. */
+interface IssuedSession { id: string, cafe: string, address: string, access: string, exp: string, refresh: string, rexp: string }
+
+export interface CafeTarget { id: string, addrs: string[] }
+
+/** A cafe named by its peer id or by a multiaddr ending in /p2p/<peer id>. */
+export function parseCafe (cafe: unknown): CafeTarget {
+  if (typeof cafe !== 'string' || cafe.length === 0 || cafe.length > 1024) throw new InvalidInputError('INVALID_CAFE', 'cafe must be a peer id or a multiaddr ending in /p2p/<peer id>')
+  try {
+    if (cafe.startsWith('/')) {
+      const id = multiaddr(cafe).getComponents().findLast(c => c.name === 'p2p')?.value
+      if (id == null) throw new Error('no /p2p/')
+      return { id: peerIdFromString(id).toString(), addrs: [cafe] }
+    }
+    return { id: peerIdFromString(cafe).toString(), addrs: [] }
+  } catch {
+    throw new InvalidInputError('INVALID_CAFE', 'cafe must be a peer id or a multiaddr ending in /p2p/<peer id>')
+  }
+}
+
+async function asError (res: Response): Promise<LightcafeError> {
+  const body = await res.json().catch(() => null) as { error?: { reason?: unknown, details?: unknown } } | null
+  const reason = typeof body?.error?.reason === 'string' ? body.error.reason : `HTTP_${res.status}`
+  const details = typeof body?.error?.details === 'string' ? body.error.details : res.statusText
+  return new LightcafeError(reason, `cafe: ${details}`, res.status)
+}
+
+/**
+ * This peer as a client of cafes: registers (challenge, signed registration, token),
+ * keeps sessions in IndexedDB, refreshes them before they expire (one refresh at a time
+ * per cafe: refresh tokens rotate, and a reused one ends the session), and sends
+ * authenticated requests.
+ */
+export class CafeClient extends EventTarget {
+  readonly #account: () => Account
+  readonly #store: SessionStore
+  readonly #transport: CafeTransport
+  readonly #refreshing = new Map<string, Promise<CafeSession>>()
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  #now: () => number
+
+  constructor (init: { account: () => Account, store: SessionStore, transport: CafeTransport, now?: () => number }) {
+    super()
+    this.#account = init.account
+    this.#store = init.store
+    this.#transport = init.transport
+    this.#now = init.now ?? Date.now
+  }
+
+  /** Schedules refreshes for the sessions kept from earlier runs. */
+  async start (): Promise<void> {
+    for (const s of await this.#store.list()) this.#schedule(s)
+  }
+
+  stop (): void {
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#timers.clear()
+  }
+
+  async list (): Promise<CafeSession[]> { return this.#store.list() }
+
+  async get (id: string): Promise<CafeSession> {
+    const s = await this.#store.get(id)
+    if (s == null) throw new NotFoundError('CAFE_NOT_FOUND', `not registered with cafe ${id}`)
+    return s
+  }
+
+  async #send (cafe: CafeTarget, request: Request): Promise<Response> {
+    try {
+      return await this.#transport(cafe, request, AbortSignal.timeout(CLIENT_TIMING.requestTimeoutMs))
+    } catch (err) {
+      if (err instanceof LightcafeError) throw err
+      throw new UnavailableError('CAFE_UNREACHABLE', `could not reach cafe ${cafe.id}: ${(err as Error).message}`)
+    }
+  }
+
+  async #json<T> (cafe: CafeTarget, path: string, body: unknown, auth?: string): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (auth != null) headers.authorization = `Bearer ${auth}`
+    const res = await this.#send(cafe, new Request(`http://cafe${path}`, { method: 'POST', headers, body: JSON.stringify(body) }))
+    if (!res.ok) throw await asError(res)
+    return await res.json() as T
+  }
+
+  /** Registers this account with a cafe using an access token from its owner. */
+  async register (cafe: unknown, token: unknown): Promise<CafeSession> {
+    const target = parseCafe(cafe)
+    if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new InvalidInputError('INVALID_TOKEN', 'token must be the access token string the cafe owner gave you')
+    const account = this.#account()
+    const { nonce } = await this.#json<{ nonce: string }>(target, '/cafe/v1/sessions/challenge', { address: account.address })
+    const sig = toBase64url(account.sign(registrationMessage(target.id, account.address, nonce)))
+    const issued = await this.#json<IssuedSession>(target, '/cafe/v1/sessions', { address: account.address, token, nonce, sig })
+    // The transport authenticated the cafe's peer id; a session naming another cafe is refused.
+    if (issued.cafe !== target.id || issued.address !== account.address) throw new UnauthorizedError('SESSION_MISMATCH', 'the cafe answered with a session for another cafe or account')
+    const previous = await this.#store.get(target.id)
+    const session: CafeSession = {
+      id: target.id,
+      addrs: [...new Set([...target.addrs, ...(previous?.addrs ?? [])])],
+      sid: issued.id,
+      address: issued.address,
+      access: issued.access,
+      exp: issued.exp,
+      refresh: issued.refresh,
+      rexp: issued.rexp,
+      registered: new Date(this.#now()).toISOString()
+    }
+    await this.#store.put(session)
+    this.#schedule(session)
+    this.#changed()
+    return session
+  }
+
+  /** Exchanges the refresh token for a new pair. Concurrent callers share one refresh. */
+  async refresh (id: string): Promise<CafeSession> {
+    const running = this.#refreshing.get(id)
+    if (running != null) return running
+    const job = this.#doRefresh(id).finally(() => this.#refreshing.delete(id))
+    this.#refreshing.set(id, job)
+    return job
+  }
+
+  async #doRefresh (id: string): Promise<CafeSession> {
+    const s = await this.get(id)
+    if (s.ended != null) throw new UnauthorizedError('SESSION_ENDED', `the session with cafe ${id} ended (${s.ended.reason}); register again with a token`)
+    let issued: IssuedSession
+    try {
+      issued = await this.#json<IssuedSession>(s, '/cafe/v1/sessions/refresh', {}, s.refresh)
+    } catch (err) {
+      if (err instanceof LightcafeError && err.status === 401) {
+        await this.#store.put({ ...s, ended: { reason: err.reason, at: new Date(this.#now()).toISOString() } })
+        this.#changed()
+      }
+      throw err
+    }
+    const next: CafeSession = { ...s, sid: issued.id, access: issued.access, exp: issued.exp, refresh: issued.refresh, rexp: issued.rexp }
+    await this.#store.put(next)
+    this.#schedule(next)
+    this.#changed()
+    return next
+  }
+
+  /** An authenticated request to a cafe: refreshes first when the access token is about to expire. */
+  async request (id: string, path: string, init: RequestInit = {}): Promise<Response> {
+    let s = await this.get(id)
+    if (s.ended != null) throw new UnauthorizedError('SESSION_ENDED', `the session with cafe ${id} ended (${s.ended.reason}); register again with a token`)
+    if (Date.parse(s.exp) - this.#now() < CLIENT_TIMING.refreshAheadMs) s = await this.refresh(id)
+    const headers = new Headers(init.headers)
+    headers.set('authorization', `Bearer ${s.access}`)
+    return this.#send(s, new Request(`http://cafe${path}`, { ...init, headers }))
+  }
+
+  /** Ends the session on the cafe (it forgets this client) and then here. */
+  async deregister (id: string, options: { force?: boolean } = {}): Promise<void> {
+    const s = await this.get(id)
+    if (s.ended == null) {
+      try {
+        const res = await this.request(id, '/cafe/v1/sessions', { method: 'DELETE' })
+        // 401 means the cafe already ended it: nothing left to end there.
+        if (!res.ok && res.status !== 401) throw await asError(res)
+      } catch (err) {
+        if (options.force !== true) throw err
+      }
+    }
+    clearTimeout(this.#timers.get(id))
+    this.#timers.delete(id)
+    await this.#store.delete(id)
+    this.#changed()
+  }
+
+  #schedule (s: CafeSession): void {
+    clearTimeout(this.#timers.get(s.id))
+    if (s.ended != null) return
+    const delay = Math.max(1_000, Date.parse(s.exp) - this.#now() - CLIENT_TIMING.refreshAheadMs)
+    // setTimeout overflows past 2^31 ms; re-arm instead of firing early.
+    this.#timers.set(s.id, setTimeout(() => {
+      this.refresh(s.id).catch(() => { /* recorded on the session; retried at next request */ })
+    }, Math.min(delay, 2 ** 31 - 1)))
+  }
+
+  #changed (): void { this.dispatchEvent(new Event('change')) }
+}

@@ -1,0 +1,5 @@
+export { CafeClient, CLIENT_TIMING, parseCafe } from './cafe-client.ts'
+export type { CafeTarget, CafeTransport } from './cafe-client.ts'
+export { IdbSessionStore, MemorySessionStore } from './session-store.ts'
+export type { CafeSession, SessionStore } from './session-store.ts'
+export { libp2pTransport } from './libp2p-transport.ts'

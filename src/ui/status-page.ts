@@ -1,0 +1,118 @@
+import type { RunningPeer } from './peer.ts'
+
+/** Builds an element: h('button', { type: 'button' }, 'text'). */
+function h<K extends keyof HTMLElementTagNameMap> (tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag)
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v)
+  el.append(...children)
+  return el
+}
+
+async function call<T = any> (peer: RunningPeer, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await peer.handle(new Request(new URL(path, location.origin), {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
+  }))
+  const data = res.status === 204 ? null : await res.json()
+  if (!res.ok) throw new Error(`${data?.error?.reason ?? res.status}: ${data?.error?.details ?? ''}`)
+  return data as T
+}
+
+function section (title: string, id: string): { root: HTMLElement, body: HTMLElement } {
+  const body = h('div', { class: 'body' })
+  const root = h('section', { 'aria-labelledby': `${id}-h`, id }, h('h2', { id: `${id}-h` }, title), body)
+  return { root, body }
+}
+
+function short (id: string): string { return id.length > 20 ? `${id.slice(0, 10)}…${id.slice(-6)}` : id }
+
+/** The first status page: identity, relays, cafe mode, tokens, clients and this peer's cafes. */
+export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
+  const status = h('p', { role: 'status', class: 'message', 'data-testid': 'message' })
+  const say = (text: string): void => { status.textContent = text }
+
+  const ident = section('This peer', 'peer')
+  const relays = section('Relays', 'relays')
+  const cafe = section('Cafe', 'cafe')
+  const tokens = section('Access tokens', 'tokens')
+  const clients = section('Registered clients', 'clients')
+  const cafes = section('My cafes', 'cafes')
+
+  const toggle = h('input', { type: 'checkbox', id: 'cafe-enabled', 'data-testid': 'cafe-enabled' })
+  toggle.addEventListener('change', () => {
+    call(peer, 'PUT', '/api/v0/cafe', { enabled: toggle.checked }).then(() => { void refresh() }, err => say(String(err)))
+  })
+  cafe.body.append(h('label', { for: 'cafe-enabled' }, toggle, ' Offer cafe services to other peers'))
+
+  const created = h('output', { 'data-testid': 'new-token', class: 'secret' })
+  const createBtn = h('button', { type: 'button', 'data-testid': 'create-token' }, 'Create access token')
+  createBtn.addEventListener('click', () => {
+    call<{ id: string, token: string }>(peer, 'POST', '/api/v0/tokens').then(t => {
+      created.textContent = t.token
+      say('Token created. Copy it now: it is shown only once.')
+      void refresh()
+    }, err => say(String(err)))
+  })
+  const copyBtn = h('button', { type: 'button' }, 'Copy')
+  copyBtn.addEventListener('click', () => { void navigator.clipboard?.writeText(created.textContent ?? '').then(() => say('Copied.'), () => say('Copy failed; select the token and copy it by hand.')) })
+  const tokenList = h('ul', { 'data-testid': 'token-list' })
+  tokens.body.append(createBtn, h('p', {}, created, ' ', copyBtn), tokenList)
+
+  const clientTable = h('tbody', { 'data-testid': 'client-list' })
+  clients.body.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'))), clientTable))
+
+  const cafeInput = h('input', { id: 'cafe-addr', required: '', autocomplete: 'off', placeholder: '12D3Koo… or /ip4/…/p2p/…' })
+  const tokenInput = h('input', { id: 'cafe-token', required: '', autocomplete: 'off' })
+  const form = h('form', { 'data-testid': 'register-form' },
+    h('label', { for: 'cafe-addr' }, 'Cafe peer id or address'), cafeInput,
+    h('label', { for: 'cafe-token' }, 'Access token'), tokenInput,
+    h('button', { type: 'submit' }, 'Register'))
+  form.addEventListener('submit', ev => {
+    ev.preventDefault()
+    say('Registering…')
+    call(peer, 'POST', '/api/v0/cafes', { cafe: cafeInput.value.trim(), token: tokenInput.value.trim() }).then(() => {
+      say('Registered.')
+      tokenInput.value = ''
+      void refresh()
+    }, err => say(String(err)))
+  })
+  const cafeList = h('ul', { 'data-testid': 'cafe-list' })
+  cafes.body.append(form, cafeList)
+
+  root.replaceChildren(h('h1', {}, 'Lightcafe'), status, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root)
+
+  async function refresh (): Promise<void> {
+    const [info, tokenRows, clientRows, cafeRows, conns] = await Promise.all([
+      call(peer, 'GET', '/api/v0/peer'),
+      call<any[]>(peer, 'GET', '/api/v0/tokens'),
+      call<any[]>(peer, 'GET', '/api/v0/clients'),
+      call<any[]>(peer, 'GET', '/api/v0/cafes'),
+      call<any[]>(peer, 'GET', '/api/v0/connections')
+    ])
+    ident.body.replaceChildren(h('dl', {},
+      h('dt', {}, 'Peer id'), h('dd', { 'data-testid': 'peer-id' }, info.peerId),
+      h('dt', {}, 'Account'), h('dd', { 'data-testid': 'account' }, info.address),
+      h('dt', {}, 'Connections'), h('dd', {}, conns.map((c: any) => `${short(c.peerId)} (${c.transport})`).join(', ') || 'none')))
+    relays.body.replaceChildren(h('ul', {}, ...info.relays.map((r: any) =>
+      h('li', { 'data-testid': 'relay' }, `${r.connected ? (r.reserved ? 'reserved' : 'connected') : 'reconnecting'} — ${r.multiaddr}`))))
+    toggle.checked = info.cafe.enabled === true
+    tokenList.replaceChildren(...tokenRows.map((t: any) => {
+      const revoke = h('button', { type: 'button', 'aria-label': `Revoke token ${t.id}` }, 'Revoke')
+      revoke.addEventListener('click', () => { call(peer, 'DELETE', `/api/v0/tokens/${encodeURIComponent(t.id)}`).then(() => { void refresh() }, err => say(String(err))) })
+      return h('li', {}, `${t.id} — ${t.revoked != null ? 'revoked' : t.usedBy != null ? `used by ${short(t.usedBy)}` : 'unused'} `, t.revoked != null ? '' : revoke)
+    }))
+    clientTable.replaceChildren(...clientRows.map((c: any) => h('tr', {},
+      h('td', { title: c.address }, short(c.address)), h('td', { title: c.peerId }, short(c.peerId)), h('td', {}, c.registered), h('td', {}, c.lastSeen))))
+    cafeList.replaceChildren(...cafeRows.map((s: any) => {
+      const leave = h('button', { type: 'button', 'aria-label': `Deregister from ${s.id}` }, 'Deregister')
+      leave.addEventListener('click', () => { call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(s.id)}`).then(() => { void refresh() }, err => say(String(err))) })
+      return h('li', {}, `${short(s.id)} — ${s.ended != null ? `ended (${s.ended.reason})` : `session until ${s.exp}`} `, leave)
+    }))
+  }
+
+  const tick = (): void => { refresh().catch(err => say(String(err))) }
+  peer.node.relays.addEventListener('change', tick)
+  peer.client.addEventListener('change', tick)
+  setInterval(tick, 3_000)
+  tick()
+}

@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test'
-import type { Peer } from './fixtures.ts'
+import type { Peer } from './env.ts'
 
 /** Turns cafe mode on and returns the cafe's peer id and its WebRTC (circuit) address. */
 export async function makeCafe (peer: Peer): Promise<{ peerId: string, webrtc: string }> {

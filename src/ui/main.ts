@@ -23,9 +23,17 @@ async function boot (): Promise<void> {
       return
     }
     const peer = await startPeer({ relays: await relayAddrs(location) })
+    // Milliseconds since navigation: when the first relay reservation landed, and when ready.
+    const timings = { reservedMs: -1, readyMs: -1 }
+    const onRelay = (): void => {
+      if (timings.reservedMs < 0 && peer.node.relays.state().some(r => r.reserved)) timings.reservedMs = Math.round(performance.now())
+    }
+    peer.node.relays.addEventListener('change', onRelay)
+    onRelay()
     serveToServiceWorker(peer.handle)
     await registerServiceWorker()
-    ;(globalThis as Record<string, unknown>).lightcafe = { ready: true, peer }
+    timings.readyMs = Math.round(performance.now())
+    ;(globalThis as Record<string, unknown>).lightcafe = { ready: true, peer, timings }
     renderStatus(app, peer)
     // Hold the lock for the life of the page.
     await new Promise(() => {})

@@ -1,0 +1,109 @@
+import '../relay/polyfill.ts'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from '../e2e/chromium.ts'
+import { Env, Peer } from '../e2e/env.ts'
+import { makeCafe, newToken } from '../e2e/helpers.ts'
+import { rawDataChannel, rawIdb } from './raw.ts'
+
+/**
+ * `npm run bench`: the same real parts as the e2e suite (Chromium, relay process, WebRTC),
+ * printing one JSON object of figures plus raw limits measured in this run and the ratios.
+ * Never fails on time: it only reports.
+ */
+const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+
+const env = new Env(await mkdtemp(join(tmpdir(), 'lightcafe-bench-')))
+await env.start()
+const browser = await chromium.launch(chromiumLaunchOptions())
+const figures: Record<string, unknown> = {}
+try {
+  // Page load → relay reservation → ready, over 3 fresh profiles.
+  const loads: Array<{ reservedMs: number, readyMs: number }> = []
+  const opened: Peer[] = []
+  for (let i = 0; i < 3; i++) {
+    const p = await Peer.open(browser, env, `load-${i}`)
+    opened.push(p)
+    loads.push(await (await p.page.waitForFunction(() => { const t = (globalThis as any).lightcafe.timings; return t.reservedMs >= 0 ? t : null }, null, { timeout: 30_000 })).jsonValue())
+  }
+  figures.pageLoadToReservationMs = median(loads.map(l => l.reservedMs))
+  figures.pageLoadToReadyMs = median(loads.map(l => l.readyMs))
+
+  const [cafe, client, fresh] = opened
+  const { peerId: cafeId } = await makeCafe(cafe)
+
+  // Time to direct WebRTC: a fresh peer's first request to the cafe (signalling via the relay, then direct).
+  figures.timeToDirectWebrtcMs = round(await fresh.page.evaluate(async (id) => {
+    const t = performance.now()
+    const res = await (globalThis as any).lightcafe.peer.rawCafeFetch(id, new Request('http://cafe/cafe/v1/info'))
+    await res.json()
+    return performance.now() - t
+  }, cafeId))
+
+  // Registration round trip through the service worker and the local API: cold (new connection) and warm.
+  const regMs: number[] = []
+  for (const p of [client, client, client]) {
+    const token = await newToken(cafe)
+    regMs.push(await p.page.evaluate(async ({ id, token }) => {
+      const t = performance.now()
+      const res = await fetch('/api/v0/cafes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cafe: id, token }) })
+      if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`)
+      const ms = performance.now() - t
+      await fetch(`/api/v0/cafes/${id}`, { method: 'DELETE' })
+      return ms
+    }, { id: cafeId, token }))
+  }
+  figures.registrationRoundTripMs = { cold: round(regMs[0]), warmMedian: round(median(regMs.slice(1))) }
+
+  // Authenticated no-op route over libp2p: sequential and 16 in flight.
+  const token = await newToken(cafe)
+  const reg = await client.api('POST', '/api/v0/cafes', { cafe: cafeId, token })
+  if (reg.status !== 201) throw new Error(`registration failed: ${JSON.stringify(reg.body)}`)
+  const rate = await client.page.evaluate(async (id) => {
+    const c = (globalThis as any).lightcafe.peer.client
+    const one = async (): Promise<void> => { const r = await c.request(id, '/cafe/v1/sessions/me'); if (r.status !== 200) throw new Error(String(r.status)); await r.arrayBuffer() }
+    for (let i = 0; i < 20; i++) await one()
+    let t = performance.now()
+    const n = 300
+    for (let i = 0; i < n; i++) await one()
+    const seq = n / ((performance.now() - t) / 1000)
+    t = performance.now()
+    let left = 600
+    await Promise.all(Array.from({ length: 16 }, async () => { while (left-- > 0) await one() }))
+    const conc = 600 / ((performance.now() - t) / 1000)
+    return { seq, conc }
+  }, cafeId)
+  figures.noopRouteReqPerSec = { sequential: round(rate.seq), concurrent16: round(rate.conc) }
+
+  // JWT verification cost per request, in the cafe page: the full check (signature, claims, session lookup).
+  const clientPeer = await client.api('GET', '/api/v0/peer')
+  figures.sessionVerifyUsPerRequest = round(await cafe.page.evaluate(async ({ access, peerId }) => {
+    const host = (globalThis as any).lightcafe.peer.cafe
+    for (let i = 0; i < 50; i++) await host.authenticate(access, peerId)
+    const n = 500
+    const t = performance.now()
+    for (let i = 0; i < n; i++) await host.authenticate(access, peerId)
+    return (performance.now() - t) * 1000 / n
+  }, { access: reg.body.access, peerId: clientPeer.body.peerId }))
+
+  // Raw limits of this browser in this run.
+  const idb = await rawIdb(fresh.page)
+  const dc = await rawDataChannel(client.page, fresh.page)
+  figures.raw = {
+    idbWriteMBps: round(idb.idbWriteMBps),
+    idbSmallRecordsPerSec: round(idb.idbSmallRecordsPerSec),
+    dataChannelMBps: round(dc.dcThroughputMBps),
+    dataChannelRoundTripsPerSec: round(dc.dcRoundTripsPerSec)
+  }
+  figures.ratios = {
+    noopSequentialVsRawDataChannelRoundTrips: round(rate.seq / dc.dcRoundTripsPerSec, 3)
+  }
+  for (const p of opened) await p.close()
+} finally {
+  await browser.close()
+  await env.stop()
+}
+console.log(JSON.stringify(figures, null, 2))

@@ -1,0 +1,88 @@
+import { rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { startStaticServer } from '../relay/static-server.ts'
+import { spawnRelay } from './relay-process.ts'
+import type { StaticServer } from '../relay/static-server.ts'
+import type { RelayProcess } from './relay-process.ts'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+
+/** One relay process and the built app, shared by the tests of a worker. The relay can be restarted on its port with its key. */
+export class Env {
+  relay!: RelayProcess
+  web!: StaticServer
+  readonly #dir: string
+  constructor (dir: string) { this.#dir = dir }
+
+  async start (): Promise<void> {
+    this.relay = await spawnRelay({ keyFile: join(this.#dir, 'relay.key') })
+    this.web = await startStaticServer({ root: resolve('dist'), port: 0, relays: () => this.relay.multiaddrs })
+  }
+
+  async restartRelay (downMs = 0): Promise<void> {
+    const port = this.relay.port
+    await this.relay.stop()
+    if (downMs > 0) await new Promise(resolve => setTimeout(resolve, downMs))
+    this.relay = await spawnRelay({ port, keyFile: join(this.#dir, 'relay.key') })
+  }
+
+  async stop (): Promise<void> {
+    await Promise.allSettled([this.relay?.stop(), this.web?.stop()])
+    await rm(this.#dir, { recursive: true, force: true })
+  }
+}
+
+export interface ApiResult<T = any> { status: number, body: T }
+
+/** A browser context running the app: one peer. */
+export class Peer {
+  readonly name: string
+  readonly context: BrowserContext
+  page: Page
+  readonly #url: string
+
+  private constructor (name: string, context: BrowserContext, page: Page, url: string) {
+    this.name = name
+    this.context = context
+    this.page = page
+    this.#url = url
+  }
+
+  static async open (browser: Browser, env: Env, name: string): Promise<Peer> {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const peer = new Peer(name, context, page, env.web.url + '/')
+    page.on('pageerror', err => { console.log(`[${name}] pageerror: ${err.message}`) })
+    page.on('console', msg => { if (msg.type() === 'error') console.log(`[${name}] console: ${msg.text().slice(0, 500)}`) })
+    await page.goto(peer.#url)
+    await peer.ready()
+    return peer
+  }
+
+  /** The node is up and the service worker controls the page (API calls reach the node). */
+  async ready (timeout = 30_000): Promise<void> {
+    await this.page.waitForFunction(() => (globalThis as any).lightcafe?.ready === true && navigator.serviceWorker.controller != null, null, { timeout })
+  }
+
+  async reload (): Promise<void> {
+    await this.page.reload()
+    await this.ready()
+  }
+
+  /** Calls the local API (or the cafe API) the way a same-origin app does: fetch through the service worker. */
+  async api<T = any> (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
+    return this.page.evaluate(async ({ method, path, body, headers }) => {
+      const init: RequestInit = { method, headers: { ...headers } }
+      if (body !== undefined) {
+        init.body = typeof body === 'string' ? body : JSON.stringify(body)
+        ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
+      }
+      const res = await fetch(path, init)
+      const text = await res.text()
+      let parsed: unknown = text
+      try { parsed = text === '' ? null : JSON.parse(text) } catch {}
+      return { status: res.status, body: parsed as any }
+    }, { method, path, body, headers })
+  }
+
+  async close (): Promise<void> { await this.context.close() }
+}

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { errorBody, InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import { readJsonObject } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeHost } from '../cafe/index.ts'
 import type { CafeClient, CafeSession } from '../client/index.ts'
@@ -18,15 +19,6 @@ export interface LocalApiDeps {
   restoreAccount(mnemonic: string): Promise<Account>
   cafe: CafeHost
   client: CafeClient
-}
-
-async function jsonBody (req: Request): Promise<Record<string, unknown>> {
-  const type = req.headers.get('content-type') ?? ''
-  if (!type.includes('application/json')) throw new InvalidInputError('INVALID_CONTENT_TYPE', 'send JSON with Content-Type: application/json')
-  let value: unknown
-  try { value = JSON.parse(await req.text()) } catch { throw new InvalidInputError('INVALID_JSON', 'the body is not valid JSON') }
-  if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError('INVALID_JSON', 'the body must be a JSON object')
-  return value as Record<string, unknown>
 }
 
 function sessionView (s: CafeSession): Record<string, unknown> {
@@ -58,7 +50,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/account', c => c.json({ address: deps.account().address }))
   app.get('/account/mnemonic', c => c.json({ mnemonic: deps.account().mnemonic }))
   app.post('/account', async c => {
-    const { mnemonic } = await jsonBody(c.req.raw)
+    const { mnemonic } = await readJsonObject(c.req.raw)
     if ((await deps.client.list()).length > 0) {
       throw new LightcafeError('ACCOUNT_HAS_SESSIONS', 'deregister from your cafes before replacing this device\'s account', 409)
     }
@@ -73,7 +65,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   }
   app.get('/cafe', async c => c.json(await cafeView()))
   app.put('/cafe', async c => {
-    const { enabled, name } = await jsonBody(c.req.raw)
+    const { enabled, name } = await readJsonObject(c.req.raw)
     if (typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
     if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new InvalidInputError('INVALID_FIELD', 'name must be a string of at most 64 characters')
     await deps.cafe.setSettings({ enabled, ...(name !== undefined ? { name } : {}) })
@@ -93,7 +85,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
 
   // This peer as a client of cafes
   app.post('/cafes', async c => {
-    const { cafe, token } = await jsonBody(c.req.raw)
+    const { cafe, token } = await readJsonObject(c.req.raw)
     const s = await deps.client.register(cafe, token)
     return c.json({ id: s.id, address: s.address, access: s.access, exp: s.exp, refresh: s.refresh, rexp: s.rexp }, 201)
   })

@@ -1,0 +1,74 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { errorBody, LightcafeError, UnavailableError } from '../shared/errors.ts'
+import { readJsonObject } from '../shared/json.ts'
+import { SESSION_LIMITS } from './limits.ts'
+import { bearer } from './sessions.ts'
+import type { AuthenticatedClient, CafeHost } from './host.ts'
+import type { MiddlewareHandler } from 'hono'
+
+/** Hono env of the cafe app: the carrier passes the caller's authenticated peer id. */
+export interface CafeBindings {
+  /** Set over libp2p (authenticated by Noise); absent for same-origin callers. */
+  remotePeer?: string
+}
+
+export interface CafeEnv { Bindings: CafeBindings, Variables: { session: AuthenticatedClient } }
+
+/** Verifies the Bearer access JWT and puts the caller in `c.var.session`. For every authenticated route. */
+export function requireSession (host: CafeHost): MiddlewareHandler<CafeEnv> {
+  return async (c, next) => {
+    c.set('session', await host.authenticate(bearer(c.req.header('authorization')), c.env?.remotePeer))
+    await next()
+  }
+}
+
+/** `/cafe/v1`: the cafe's API, one Hono app for both carriers (libp2p streams, service worker). */
+export function createCafeApp (host: CafeHost, opts: { version?: string } = {}): Hono<CafeEnv> {
+  const app = new Hono<CafeEnv>().basePath('/cafe/v1')
+  const auth = requireSession(host)
+
+  app.onError((err, c) => {
+    if (err instanceof LightcafeError) return c.json(err.toJSON(), err.status as 400)
+    console.error('cafe API error', err)
+    return c.json(errorBody('INTERNAL', 'the cafe failed to answer'), 500)
+  })
+  app.notFound(c => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404))
+
+  app.get('/info', async c => {
+    const s = await host.getSettings()
+    return c.json({ peerId: host.peerId, name: s.name, open: s.enabled, version: opts.version ?? '0' })
+  })
+
+  // Everything but /info needs cafe mode on.
+  app.use('*', async (_c, next) => {
+    if (!(await host.getSettings()).enabled) throw new UnavailableError('CAFE_DISABLED', 'this peer is not offering cafe services right now')
+    await next()
+  })
+  // Session bodies are tiny; routes that take bulk data (CAR uploads) will set their own limit.
+  const smallBody = bodyLimit({
+    maxSize: SESSION_LIMITS.maxJsonBody,
+    onError: c => c.json(errorBody('BODY_TOO_LARGE', `bodies are limited to ${SESSION_LIMITS.maxJsonBody} bytes`), 413)
+  })
+  app.use('/sessions', smallBody)
+  app.use('/sessions/*', smallBody)
+
+  app.post('/sessions/challenge', async c => {
+    const { address } = await readJsonObject(c.req.raw)
+    return c.json(host.challenge(address))
+  })
+  app.post('/sessions', async c => {
+    const body = await readJsonObject(c.req.raw)
+    // Same-origin callers are this device; over libp2p the session is bound to the caller.
+    const peer = c.env?.remotePeer ?? (typeof body.peerId === 'string' ? body.peerId.slice(0, 128) : '')
+    return c.json(await host.register({ address: body.address, token: body.token, nonce: body.nonce, sig: body.sig }, peer), 201)
+  })
+  app.post('/sessions/refresh', async c => c.json(await host.refresh(bearer(c.req.header('authorization')), c.env?.remotePeer)))
+  app.delete('/sessions', async c => {
+    await host.deregister(bearer(c.req.header('authorization')), c.env?.remotePeer)
+    return c.body(null, 204)
+  })
+  app.get('/sessions/me', auth, c => c.json(c.var.session))
+
+  return app
+}

@@ -1,0 +1,174 @@
+import { isAddress, registrationMessage, verifyAccountSignature } from '../account/index.ts'
+import { fromBase64url, randomBytes, toBase64url } from '../shared/bytes.ts'
+import { ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError } from '../shared/errors.ts'
+import { stringField as field } from '../shared/json.ts'
+import { SESSION_LIMITS } from './limits.ts'
+import { Nonces } from './nonces.ts'
+import { SessionTokens } from './sessions.ts'
+import { DEFAULT_SETTINGS } from './store.ts'
+import { checkToken, newToken, parseToken } from './tokens.ts'
+import type { CafeSettings, CafeStore, SessionRecord } from './store.ts'
+
+/** A session as the client receives it. Times are ISO-8601. */
+export interface Session { id: string, cafe: string, address: string, access: string, exp: string, refresh: string, rexp: string }
+
+export interface AuthenticatedClient { address: string, peerId: string, sid: string }
+
+export interface ClientView { address: string, peerId: string, registered: string, lastSeen: string, bytes: number, pins: number, snapshots: number, inbox: number }
+
+export interface RegisterRequest { address: unknown, token: unknown, nonce: unknown, sig: unknown }
+
+export interface CafeHostInit {
+  peerId: string
+  /** libp2p Ed25519 private key `.raw`: 32-byte seed | 32-byte public key. Signs sessions. */
+  privateKeyRaw: Uint8Array
+  store: CafeStore
+  now?: () => number
+}
+
+/**
+ * The cafe's host side of sessions: access tokens (owner), challenges and registrations
+ * (clients), and JWT sessions bound to a client's account and peer id.
+ */
+export class CafeHost {
+  readonly peerId: string
+  readonly #store: CafeStore
+  readonly #now: () => number
+  readonly #nonces: Nonces
+  readonly #tokens: SessionTokens
+  readonly #lastSeen = new Map<string, number>()
+
+  constructor (init: CafeHostInit) {
+    this.peerId = init.peerId
+    this.#store = init.store
+    this.#now = init.now ?? Date.now
+    this.#nonces = new Nonces(this.#now)
+    this.#tokens = new SessionTokens(init.peerId, init.privateKeyRaw, this.#now)
+  }
+
+  #iso (ms = this.#now()): string { return new Date(ms).toISOString() }
+
+  // --- owner ---
+
+  async getSettings (): Promise<CafeSettings> { return this.#store.getSettings() }
+
+  async setSettings (patch: Partial<CafeSettings>): Promise<CafeSettings> {
+    const next = { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()), ...patch }
+    await this.#store.putSettings(next)
+    return next
+  }
+
+  async createToken (): Promise<{ id: string, token: string }> {
+    const { token, record } = await newToken(new Date(this.#now()))
+    await this.#store.putToken(record)
+    return { id: record.id, token }
+  }
+
+  async listTokens (): Promise<Array<{ id: string, created: string, revoked?: string, usedBy?: string }>> {
+    const rows = await this.#store.listTokens()
+    return rows.sort((a, b) => a.created.localeCompare(b.created))
+      .map(({ id, created, revoked, usedBy }) => ({ id, created, ...(revoked != null ? { revoked } : {}), ...(usedBy != null ? { usedBy } : {}) }))
+  }
+
+  /**
+   * Revoking a token stops new registrations with it. Clients already registered keep
+   * their sessions: to end those, the owner removes the client.
+   */
+  async revokeToken (id: string): Promise<void> {
+    const t = await this.#store.getToken(id)
+    if (t == null) throw new NotFoundError('TOKEN_NOT_FOUND', `no access token ${id}`)
+    if (t.revoked == null) await this.#store.putToken({ ...t, revoked: this.#iso() })
+  }
+
+  async listClients (): Promise<ClientView[]> {
+    const rows = await this.#store.listClients()
+    return rows.sort((a, b) => a.registered.localeCompare(b.registered))
+      .map(c => ({ address: c.address, peerId: c.peerId, registered: c.registered, lastSeen: c.lastSeen, bytes: 0, pins: 0, snapshots: 0, inbox: 0 }))
+  }
+
+  /** Ends the client's sessions and forgets it. */
+  async removeClient (address: string): Promise<void> {
+    if (!(await this.#store.removeClient(address))) throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
+    this.#lastSeen.delete(address)
+  }
+
+  // --- clients ---
+
+  challenge (address: unknown): { nonce: string, exp: string } {
+    if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
+    const { nonce, exp } = this.#nonces.issue(address)
+    return { nonce, exp: this.#iso(exp) }
+  }
+
+  /** Registers (or re-registers) an account. Nothing is stored unless every check passes. */
+  async register (req: RegisterRequest, peerId: string): Promise<Session> {
+    const address = field('address', req.address, 64)
+    const token = field('token', req.token, 256)
+    const nonce = field('nonce', req.nonce, 64)
+    const sig = field('sig', req.sig, 128)
+    if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
+    if (!this.#nonces.consume(address, nonce)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
+    let sigBytes: Uint8Array
+    try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url') }
+    if (!verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes)) {
+      throw new UnauthorizedError('BAD_SIGNATURE', 'the registration is not signed by this address\'s account key')
+    }
+    const { id, secret } = parseToken(token)
+    const record = await checkToken(await this.#store.getToken(id), secret, address)
+
+    const now = this.#iso()
+    const previous = await this.#store.getClient(address)
+    const sid = toBase64url(randomBytes(16))
+    const pair = await this.#tokens.issue({ sub: address, sid, peer: peerId })
+    await this.#store.register({
+      client: { address, peerId, registered: previous?.registered ?? now, lastSeen: now, tokenId: record.id },
+      session: { sid, address, peerId, refreshJti: pair.refreshJti, created: now },
+      token: { ...record, usedBy: address }
+    })
+    return this.#session(sid, address, pair)
+  }
+
+  #session (sid: string, address: string, pair: { access: string, exp: number, refresh: string, rexp: number }): Session {
+    return { id: sid, cafe: this.peerId, address, access: pair.access, exp: this.#iso(pair.exp * 1000), refresh: pair.refresh, rexp: this.#iso(pair.rexp * 1000) }
+  }
+
+  async #live (sid: string, sub: string, peer: string, callerPeer: string | undefined): Promise<SessionRecord> {
+    const s = await this.#store.getSession(sid)
+    if (s == null || s.address !== sub) throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
+    // Over libp2p Noise has authenticated the caller; a session works only from its peer.
+    if (callerPeer !== undefined && callerPeer !== peer) throw new ForbiddenError('PEER_MISMATCH', 'this session belongs to another peer')
+    return s
+  }
+
+  /** Rotates the pair. A refresh token that was already rotated means theft: the session ends. */
+  async refresh (refreshJwt: unknown, callerPeer?: string): Promise<Session> {
+    const claims = await this.#tokens.verify(refreshJwt, 'refresh')
+    const s = await this.#live(claims.sid, claims.sub, claims.peer, callerPeer)
+    if (s.refreshJti !== claims.jti) {
+      await this.#store.deleteSession(s.sid)
+      throw new UnauthorizedError('REFRESH_REUSED', 'this refresh token was already used; the session has been ended')
+    }
+    const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
+    await this.#store.putSession({ ...s, refreshJti: pair.refreshJti })
+    return this.#session(s.sid, s.address, pair)
+  }
+
+  /** Verifies an access JWT for a request. */
+  async authenticate (accessJwt: unknown, callerPeer?: string): Promise<AuthenticatedClient> {
+    const claims = await this.#tokens.verify(accessJwt, 'access')
+    const s = await this.#live(claims.sid, claims.sub, claims.peer, callerPeer)
+    const now = this.#now()
+    if (now - (this.#lastSeen.get(s.address) ?? 0) > SESSION_LIMITS.lastSeenEveryMs) {
+      this.#lastSeen.set(s.address, now)
+      await this.#store.touchClient(s.address, this.#iso(now))
+    }
+    return { address: s.address, peerId: s.peerId, sid: s.sid }
+  }
+
+  /** The client leaves: it and its sessions are forgotten. */
+  async deregister (accessJwt: unknown, callerPeer?: string): Promise<void> {
+    const who = await this.authenticate(accessJwt, callerPeer)
+    await this.#store.removeClient(who.address)
+    this.#lastSeen.delete(who.address)
+  }
+}

@@ -1,0 +1,8 @@
+export { createCafeApp, requireSession } from './app.ts'
+export type { CafeBindings, CafeEnv } from './app.ts'
+export { CafeHost } from './host.ts'
+export type { AuthenticatedClient, CafeHostInit, ClientView, RegisterRequest, Session } from './host.ts'
+export { SESSION_LIMITS } from './limits.ts'
+export { audienceOf, SessionTokens } from './sessions.ts'
+export { IdbCafeStore, MemoryCafeStore } from './store.ts'
+export type { CafeSettings, CafeStore, ClientRecord, SessionRecord, TokenRecord } from './store.ts'

@@ -1,0 +1,143 @@
+import { openDB } from 'idb'
+import type { DBSchema, IDBPDatabase } from 'idb'
+
+export interface TokenRecord {
+  id: string
+  /** base64url SHA-256 of the secret; the secret itself is never stored. */
+  hash: string
+  created: string
+  revoked?: string
+  /** The account this token registered: a token serves one account. */
+  usedBy?: string
+}
+
+export interface ClientRecord { address: string, peerId: string, registered: string, lastSeen: string, tokenId: string }
+
+export interface SessionRecord {
+  sid: string
+  address: string
+  peerId: string
+  /** Only this refresh token is valid for the session; older ones mean theft. */
+  refreshJti: string
+  created: string
+}
+
+export interface CafeSettings { enabled: boolean, name: string }
+
+/** A registration's writes, applied together or not at all. */
+export interface Registration { client: ClientRecord, session: SessionRecord, token: TokenRecord }
+
+/** The cafe's records. Every method is one transaction: a killed tab never leaves half a record. */
+export interface CafeStore {
+  getToken(id: string): Promise<TokenRecord | undefined>
+  putToken(token: TokenRecord): Promise<void>
+  listTokens(): Promise<TokenRecord[]>
+  getClient(address: string): Promise<ClientRecord | undefined>
+  listClients(): Promise<ClientRecord[]>
+  touchClient(address: string, lastSeen: string): Promise<void>
+  getSession(sid: string): Promise<SessionRecord | undefined>
+  putSession(session: SessionRecord): Promise<void>
+  deleteSession(sid: string): Promise<void>
+  register(reg: Registration): Promise<void>
+  /** Removes the client and all its sessions; false if there was no such client. */
+  removeClient(address: string): Promise<boolean>
+  getSettings(): Promise<CafeSettings>
+  putSettings(settings: CafeSettings): Promise<void>
+}
+
+export const DEFAULT_SETTINGS: CafeSettings = { enabled: false, name: 'Lightcafe' }
+
+const copy = <T>(v: T | undefined): T | undefined => v == null ? undefined : structuredClone(v)
+
+/** In memory: for unit tests. */
+export class MemoryCafeStore implements CafeStore {
+  readonly #tokens = new Map<string, TokenRecord>()
+  readonly #clients = new Map<string, ClientRecord>()
+  readonly #sessions = new Map<string, SessionRecord>()
+  #settings: CafeSettings = { ...DEFAULT_SETTINGS }
+
+  async getToken (id: string): Promise<TokenRecord | undefined> { return copy(this.#tokens.get(id)) }
+  async putToken (t: TokenRecord): Promise<void> { this.#tokens.set(t.id, copy(t)!) }
+  async listTokens (): Promise<TokenRecord[]> { return [...this.#tokens.values()].map(t => copy(t)!) }
+  async getClient (a: string): Promise<ClientRecord | undefined> { return copy(this.#clients.get(a)) }
+  async listClients (): Promise<ClientRecord[]> { return [...this.#clients.values()].map(c => copy(c)!) }
+  async touchClient (a: string, lastSeen: string): Promise<void> { const c = this.#clients.get(a); if (c != null) c.lastSeen = lastSeen }
+  async getSession (sid: string): Promise<SessionRecord | undefined> { return copy(this.#sessions.get(sid)) }
+  async putSession (s: SessionRecord): Promise<void> { this.#sessions.set(s.sid, copy(s)!) }
+  async deleteSession (sid: string): Promise<void> { this.#sessions.delete(sid) }
+  async register (reg: Registration): Promise<void> {
+    this.#clients.set(reg.client.address, copy(reg.client)!)
+    this.#sessions.set(reg.session.sid, copy(reg.session)!)
+    this.#tokens.set(reg.token.id, copy(reg.token)!)
+  }
+
+  async removeClient (address: string): Promise<boolean> {
+    for (const [sid, s] of this.#sessions) if (s.address === address) this.#sessions.delete(sid)
+    return this.#clients.delete(address)
+  }
+
+  async getSettings (): Promise<CafeSettings> { return { ...this.#settings } }
+  async putSettings (s: CafeSettings): Promise<void> { this.#settings = { ...s } }
+}
+
+interface CafeDB extends DBSchema {
+  tokens: { key: string, value: TokenRecord }
+  clients: { key: string, value: ClientRecord }
+  sessions: { key: string, value: SessionRecord, indexes: { address: string } }
+  settings: { key: 'cafe', value: CafeSettings }
+}
+
+/** IndexedDB (through idb): the cafe page's store. */
+export class IdbCafeStore implements CafeStore {
+  readonly #db: Promise<IDBPDatabase<CafeDB>>
+
+  constructor (name: string) {
+    this.#db = openDB<CafeDB>(name, 1, {
+      upgrade (db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore('tokens', { keyPath: 'id' })
+          db.createObjectStore('clients', { keyPath: 'address' })
+          db.createObjectStore('sessions', { keyPath: 'sid' }).createIndex('address', 'address')
+          db.createObjectStore('settings')
+        }
+      }
+    })
+  }
+
+  async getToken (id: string): Promise<TokenRecord | undefined> { return (await this.#db).get('tokens', id) }
+  async putToken (t: TokenRecord): Promise<void> { await (await this.#db).put('tokens', t) }
+  async listTokens (): Promise<TokenRecord[]> { return (await this.#db).getAll('tokens') }
+  async getClient (a: string): Promise<ClientRecord | undefined> { return (await this.#db).get('clients', a) }
+  async listClients (): Promise<ClientRecord[]> { return (await this.#db).getAll('clients') }
+  async touchClient (a: string, lastSeen: string): Promise<void> {
+    const tx = (await this.#db).transaction('clients', 'readwrite')
+    const c = await tx.store.get(a)
+    if (c != null) await tx.store.put({ ...c, lastSeen })
+    await tx.done
+  }
+
+  async getSession (sid: string): Promise<SessionRecord | undefined> { return (await this.#db).get('sessions', sid) }
+  async putSession (s: SessionRecord): Promise<void> { await (await this.#db).put('sessions', s) }
+  async deleteSession (sid: string): Promise<void> { await (await this.#db).delete('sessions', sid) }
+  async register (reg: Registration): Promise<void> {
+    const tx = (await this.#db).transaction(['clients', 'sessions', 'tokens'], 'readwrite')
+    await Promise.all([
+      tx.objectStore('clients').put(reg.client),
+      tx.objectStore('sessions').put(reg.session),
+      tx.objectStore('tokens').put(reg.token),
+      tx.done
+    ])
+  }
+
+  async removeClient (address: string): Promise<boolean> {
+    const tx = (await this.#db).transaction(['clients', 'sessions'], 'readwrite')
+    const existed = (await tx.objectStore('clients').get(address)) != null
+    for (const sid of await tx.objectStore('sessions').index('address').getAllKeys(address)) await tx.objectStore('sessions').delete(sid)
+    await tx.objectStore('clients').delete(address)
+    await tx.done
+    return existed
+  }
+
+  async getSettings (): Promise<CafeSettings> { return (await (await this.#db).get('settings', 'cafe')) ?? { ...DEFAULT_SETTINGS } }
+  async putSettings (s: CafeSettings): Promise<void> { await (await this.#db).put('settings', s, 'cafe') }
+}

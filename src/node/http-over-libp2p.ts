@@ -93,9 +93,11 @@ export async function serveHttp (libp2p: Libp2p, handler: Libp2pHttpHandler): Pr
       if (headBytes.byteLength > HTTP_LIMITS.maxHeadBytes) throw new HttpOverLibp2pError('head too large')
       const head = parseHead<RequestHead>(headBytes.subarray(), v => typeof v?.m === 'string' && /^[A-Z]{1,10}$/.test(v.m) && typeof v.u === 'string' && v.u.startsWith('/') && isHeaders(v.h))
       const hasBody = head.m !== 'GET' && head.m !== 'HEAD'
+      // The body's real size is what arrives: a claimed length must not let a body limit trust it.
+      const headers = head.h.filter(([k]) => !/^(content-length|transfer-encoding)$/i.test(k))
       const request = new Request(new URL(head.u, 'http://libp2p.invalid'), {
         method: head.m,
-        headers: head.h,
+        headers,
         ...(hasBody ? { body: frames(lp), duplex: 'half' } : {})
       } as RequestInit)
       if (!hasBody) await lp.read() // the empty end-of-body frame
@@ -143,14 +145,14 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
     await writeBody(lp, request.method === 'GET' || request.method === 'HEAD' ? null : request.body, signal)
     const resHead = parseHead<ResponseHead>((await lp.read({ signal })).subarray(), v => Number.isInteger(v?.s) && v.s >= 200 && v.s <= 599 && isHeaders(v.h))
     const nullBody = [204, 205, 304].includes(resHead.s) || request.method === 'HEAD'
-    const body = frames(lp)
     if (nullBody) {
       await lp.read({ signal })
       await stream.close()
       return new Response(null, { status: resHead.s, headers: resHead.h })
     }
-    // Close our side once the caller has read the body to the end.
-    const closing = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    // Close our side once the caller has read the body to the end. (The frame reader is made
+    // only here: its first pull starts at once and would swallow the end frame of a null body.)
+    const closing = frames(lp).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
       flush: async () => { await stream.close().catch(() => {}) }
     }))
     return new Response(closing, { status: resHead.s, headers: resHead.h })

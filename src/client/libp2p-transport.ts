@@ -1,22 +1,40 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fetchOverLibp2p } from '../node/http-over-libp2p.ts'
+import { directConnection, fetchOverLibp2p } from '../node/http-over-libp2p.ts'
 import type { CafeTransport } from './cafe-client.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
+export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
+
+const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve, reject) => {
+  const t = setTimeout(resolve, ms)
+  signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason) }, { once: true })
+})
 
 /**
  * Reaches cafes over libp2p. A cafe known only by peer id is dialled through our own
  * relays (`<relay>/p2p-circuit/webrtc/p2p/<cafe>`): on a LAN, cafe and clients share them.
  * The WebRTC address makes libp2p signal through the relay and then talk directly.
+ * Only the dial is retried, never a request whose body may already be sent.
  */
 export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): CafeTransport {
-  return async (cafe, request, signal) => {
+  async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal): Promise<Connection> {
     const peer = peerIdFromString(cafe.id)
-    const open = libp2p.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
-    const target = open ?? (cafe.addrs.length > 0
+    const targets = cafe.addrs.length > 0
       ? cafe.addrs.map(a => multiaddr(a))
-      : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`)))
-    return fetchOverLibp2p(libp2p, target, request, { signal })
+      : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`))
+    for (let attempt = 1; ; attempt++) {
+      const open = libp2p.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
+      if (open != null) return open
+      try {
+        return await directConnection(libp2p, targets, signal)
+      } catch (err) {
+        if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw err
+        await sleep(DIAL_RETRY.firstDelayMs * 2 ** (attempt - 1), signal)
+      }
+    }
   }
+  return async (cafe, request, signal) => fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
 }

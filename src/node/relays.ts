@@ -5,8 +5,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export async function relayAddrs (location: Location, fetcher: typeof fetch = fetch): Promise<Multiaddr[]> {
   const fromQuery = new URLSearchParams(location.search).getAll('relay')
   if (fromQuery.length > 0) return fromQuery.map(s => multiaddr(s))
-  const res = await fetcher(new URL('relays.json', location.href), { cache: 'no-store' })
-  if (!res.ok) return []
+  // Offline or no relay list: start without relays; the page says so and the owner can add `?relay=`.
+  const res = await fetcher(new URL('relays.json', location.href), { cache: 'no-store' }).catch(() => null)
+  if (res == null || !res.ok) return []
   const body: unknown = await res.json()
   const list = Array.isArray(body) ? body : (body as { relays?: unknown }).relays
   if (!Array.isArray(list)) return []

@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { errorBody, InvalidInputError, LightcafeError } from '../shared/errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
@@ -29,11 +28,6 @@ function sessionView (s: CafeSession): Record<string, unknown> {
 export function createLocalApi (deps: LocalApiDeps): Hono {
   const app = new Hono().basePath('/api/v0')
 
-  app.use('*', bodyLimit({
-    maxSize: LOCAL_API_MAX_JSON,
-    onError: c => c.json(errorBody('BODY_TOO_LARGE', `bodies are limited to ${LOCAL_API_MAX_JSON} bytes`), 413)
-  }))
-
   app.onError((err, c) => {
     if (err instanceof LightcafeError) return c.json(err.toJSON(), err.status as 400)
     console.error('local API error', err)
@@ -50,7 +44,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/account', c => c.json({ address: deps.account().address }))
   app.get('/account/mnemonic', c => c.json({ mnemonic: deps.account().mnemonic }))
   app.post('/account', async c => {
-    const { mnemonic } = await readJsonObject(c.req.raw)
+    const { mnemonic } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     if ((await deps.client.list()).length > 0) {
       throw new LightcafeError('ACCOUNT_HAS_SESSIONS', 'deregister from your cafes before replacing this device\'s account', 409)
     }
@@ -65,7 +59,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   }
   app.get('/cafe', async c => c.json(await cafeView()))
   app.put('/cafe', async c => {
-    const { enabled, name } = await readJsonObject(c.req.raw)
+    const { enabled, name } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     if (typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
     if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new InvalidInputError('INVALID_FIELD', 'name must be a string of at most 64 characters')
     await deps.cafe.setSettings({ enabled, ...(name !== undefined ? { name } : {}) })
@@ -85,7 +79,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
 
   // This peer as a client of cafes
   app.post('/cafes', async c => {
-    const { cafe, token } = await readJsonObject(c.req.raw)
+    const { cafe, token } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     const s = await deps.client.register(cafe, token)
     return c.json({ id: s.id, address: s.address, access: s.access, exp: s.exp, refresh: s.refresh, rexp: s.rexp }, 201)
   })

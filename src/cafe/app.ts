@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { errorBody, LightcafeError, UnavailableError } from '../shared/errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import { SESSION_LIMITS } from './limits.ts'
@@ -45,20 +44,12 @@ export function createCafeApp (host: CafeHost, opts: { version?: string } = {}):
     if (!(await host.getSettings()).enabled) throw new UnavailableError('CAFE_DISABLED', 'this peer is not offering cafe services right now')
     await next()
   })
-  // Session bodies are tiny; routes that take bulk data (CAR uploads) will set their own limit.
-  const smallBody = bodyLimit({
-    maxSize: SESSION_LIMITS.maxJsonBody,
-    onError: c => c.json(errorBody('BODY_TOO_LARGE', `bodies are limited to ${SESSION_LIMITS.maxJsonBody} bytes`), 413)
-  })
-  app.use('/sessions', smallBody)
-  app.use('/sessions/*', smallBody)
-
   app.post('/sessions/challenge', async c => {
-    const { address } = await readJsonObject(c.req.raw)
+    const { address } = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
     return c.json(host.challenge(address))
   })
   app.post('/sessions', async c => {
-    const body = await readJsonObject(c.req.raw)
+    const body = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
     // Same-origin callers are this device; over libp2p the session is bound to the caller.
     const peer = c.env?.remotePeer ?? (typeof body.peerId === 'string' ? body.peerId.slice(0, 128) : '')
     return c.json(await host.register({ address: body.address, token: body.token, nonce: body.nonce, sig: body.sig }, peer), 201)

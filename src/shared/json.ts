@@ -1,11 +1,41 @@
-import { InvalidInputError } from './errors.ts'
+import { InvalidInputError, LightcafeError } from './errors.ts'
 
-/** Reads a request body as one JSON object; 400 with a reason for anything else. Size is bounded by the caller's body limit. */
-export async function readJsonObject (req: Request): Promise<Record<string, unknown>> {
+/** Reads at most `max` bytes of a body, counting what really arrives (a Content-Length header is only a claim). */
+export async function readBounded (req: Request, max: number): Promise<Uint8Array> {
+  const out = new Uint8Array(Math.min(max, 64 * 1024))
+  let buf = out
+  let size = 0
+  if (req.body == null) return new Uint8Array(0)
+  const reader = req.body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (size + value.byteLength > max) {
+        await reader.cancel().catch(() => {})
+        throw new LightcafeError('BODY_TOO_LARGE', `bodies are limited to ${max} bytes`, 413)
+      }
+      if (size + value.byteLength > buf.length) {
+        const grown = new Uint8Array(Math.min(max, Math.max(buf.length * 2, size + value.byteLength)))
+        grown.set(buf.subarray(0, size))
+        buf = grown
+      }
+      buf.set(value, size)
+      size += value.byteLength
+    }
+  } finally {
+    reader.releaseLock()
+  }
+  return buf.subarray(0, size)
+}
+
+/** Reads a request body as one JSON object of at most `max` bytes; 400/413 with a reason for anything else. */
+export async function readJsonObject (req: Request, max: number): Promise<Record<string, unknown>> {
   const type = req.headers.get('content-type') ?? ''
   if (!type.includes('application/json')) throw new InvalidInputError('INVALID_CONTENT_TYPE', 'send JSON with Content-Type: application/json')
+  const bytes = await readBounded(req, max)
   let value: unknown
-  try { value = JSON.parse(await req.text()) } catch { throw new InvalidInputError('INVALID_JSON', 'the body is not valid JSON') }
+  try { value = JSON.parse(new TextDecoder().decode(bytes)) } catch { throw new InvalidInputError('INVALID_JSON', 'the body is not valid JSON') }
   if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError('INVALID_JSON', 'the body must be a JSON object')
   return value as Record<string, unknown>
 }

@@ -1,0 +1,171 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { SignJWT, importJWK } from 'jose'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
+import { toBase64url } from '../shared/bytes.ts'
+import { CafeHost } from './host.ts'
+import { SESSION_LIMITS } from './limits.ts'
+import { audienceOf } from './sessions.ts'
+import { MemoryCafeStore } from './store.ts'
+import type { Account } from '../account/index.ts'
+import type { Session } from './host.ts'
+
+interface Cafe { host: CafeHost, store: MemoryCafeStore, peerId: string, raw: Uint8Array, clock: { ms: number } }
+
+async function cafe (): Promise<Cafe> {
+  const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPrivateKey(key).toString()
+  const store = new MemoryCafeStore()
+  const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
+  return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store, now: () => clock.ms }), store, peerId, raw: key.raw, clock }
+}
+
+async function register (c: Cafe, who: Account, token: string, peer = 'peerA'): Promise<Session> {
+  const { nonce } = c.host.challenge(who.address)
+  const sig = toBase64url(who.sign(registrationMessage(c.peerId, who.address, nonce)))
+  return c.host.register({ address: who.address, token, nonce, sig }, peer)
+}
+
+async function rejects (p: Promise<unknown>, reason: string, status?: number): Promise<void> {
+  const err = await p.then(() => null, (e: unknown) => e) as { reason?: string, status?: number } | null
+  expect(err, `expected ${reason}`).not.toBeNull()
+  expect(err?.reason).toBe(reason)
+  if (status != null) expect(err?.status).toBe(status)
+}
+
+describe('access tokens', () => {
+  let c: Cafe
+  const alice = accountFromMnemonic(newMnemonic())
+  const bob = accountFromMnemonic(newMnemonic())
+  beforeEach(async () => { c = await cafe() })
+
+  it('stores only a hash, never the secret, and lists without it', async () => {
+    const { id, token } = await c.host.createToken()
+    const secret = token.split('.')[1]
+    const [record] = await c.store.listTokens()
+    expect(record.id).toBe(id)
+    expect(JSON.stringify(record)).not.toContain(secret)
+    expect(JSON.stringify(await c.host.listTokens())).not.toContain(record.hash)
+  })
+
+  it('registers with the right token and refuses wrong, malformed, revoked and foreign-used ones', async () => {
+    const { id, token } = await c.host.createToken()
+    const wrongSecret = `${id}.${'A'.repeat(43)}`
+    await rejects(register(c, alice, wrongSecret), 'TOKEN_INVALID', 401)
+    await rejects(register(c, alice, 'garbage'), 'TOKEN_INVALID', 401)
+    expect((await register(c, alice, token)).address).toBe(alice.address)
+    // Bound to alice now: alice may use it again, bob may not.
+    expect((await register(c, alice, token)).address).toBe(alice.address)
+    await rejects(register(c, bob, token), 'TOKEN_USED', 403)
+    const other = await c.host.createToken()
+    await c.host.revokeToken(other.id)
+    await rejects(register(c, bob, other.token), 'TOKEN_REVOKED', 401)
+    expect((await c.host.listClients()).map(x => x.address)).toEqual([alice.address])
+    await rejects(c.host.revokeToken('nope'), 'TOKEN_NOT_FOUND', 404)
+  })
+})
+
+describe('challenges', () => {
+  it('are single use, expire, and belong to one address', async () => {
+    const c = await cafe()
+    const alice = accountFromMnemonic(newMnemonic())
+    const bob = accountFromMnemonic(newMnemonic())
+    const { token } = await c.host.createToken()
+    const { nonce } = c.host.challenge(alice.address)
+    const sig = toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, nonce)))
+    await c.host.register({ address: alice.address, token, nonce, sig }, 'p')
+    await rejects(c.host.register({ address: alice.address, token, nonce, sig }, 'p'), 'NONCE_INVALID', 401)
+
+    const late = c.host.challenge(alice.address).nonce
+    c.clock.ms += SESSION_LIMITS.nonceTtlMs + 1
+    await rejects(c.host.register({ address: alice.address, token, nonce: late, sig: toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, late))) }, 'p'), 'NONCE_INVALID')
+
+    const forBob = c.host.challenge(bob.address).nonce
+    await rejects(c.host.register({ address: alice.address, token, nonce: forBob, sig: toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, forBob))) }, 'p'), 'NONCE_INVALID')
+    expect(() => c.host.challenge('not-an-address')).toThrow(/address/)
+  })
+
+  it('refuse a signature by another key, for another cafe, and spend the nonce anyway', async () => {
+    const c = await cafe()
+    const alice = accountFromMnemonic(newMnemonic())
+    const mallory = accountFromMnemonic(newMnemonic())
+    const { token } = await c.host.createToken()
+    const { nonce } = c.host.challenge(alice.address)
+    await rejects(c.host.register({ address: alice.address, token, nonce, sig: toBase64url(mallory.sign(registrationMessage(c.peerId, alice.address, nonce))) }, 'p'), 'BAD_SIGNATURE', 401)
+    await rejects(c.host.register({ address: alice.address, token, nonce, sig: toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, nonce))) }, 'p'), 'NONCE_INVALID')
+    const n2 = c.host.challenge(alice.address).nonce
+    await rejects(c.host.register({ address: alice.address, token, nonce: n2, sig: toBase64url(alice.sign(registrationMessage('another-cafe', alice.address, n2))) }, 'p'), 'BAD_SIGNATURE')
+    expect(await c.host.listClients()).toEqual([])
+  })
+})
+
+describe('JWT sessions', () => {
+  let c: Cafe
+  let s: Session
+  const alice = accountFromMnemonic(newMnemonic())
+  beforeEach(async () => {
+    c = await cafe()
+    s = await register(c, alice, (await c.host.createToken()).token, 'peerA')
+  })
+
+  it('authenticates the access token, bound to its peer', async () => {
+    expect(await c.host.authenticate(s.access, 'peerA')).toEqual({ address: alice.address, peerId: 'peerA', sid: s.id })
+    expect((await c.host.authenticate(s.access)).address).toBe(alice.address) // same-origin caller: no peer to bind
+    await rejects(c.host.authenticate(s.access, 'peerB'), 'PEER_MISMATCH', 403)
+  })
+
+  it('expires access tokens, and refresh gives a working new pair', async () => {
+    c.clock.ms += (SESSION_LIMITS.accessTtlS + SESSION_LIMITS.clockToleranceS + 1) * 1000
+    await rejects(c.host.authenticate(s.access, 'peerA'), 'JWT_EXPIRED', 401)
+    const next = await c.host.refresh(s.refresh, 'peerA')
+    expect(next.access).not.toBe(s.access)
+    expect(next.refresh).not.toBe(s.refresh)
+    expect((await c.host.authenticate(next.access, 'peerA')).sid).toBe(s.id)
+    c.clock.ms += (SESSION_LIMITS.refreshTtlS + 60) * 1000
+    await rejects(c.host.refresh(next.refresh, 'peerA'), 'JWT_EXPIRED', 401)
+  })
+
+  it('refuses each scope in place of the other', async () => {
+    await rejects(c.host.authenticate(s.refresh, 'peerA'), 'WRONG_SCOPE', 401)
+    await rejects(c.host.refresh(s.access, 'peerA'), 'WRONG_SCOPE', 401)
+  })
+
+  it('ends the session when a rotated refresh token is used again', async () => {
+    const next = await c.host.refresh(s.refresh, 'peerA')
+    await rejects(c.host.refresh(s.refresh, 'peerA'), 'REFRESH_REUSED', 401)
+    await rejects(c.host.authenticate(next.access, 'peerA'), 'SESSION_ENDED', 401)
+    await rejects(c.host.refresh(next.refresh, 'peerA'), 'SESSION_ENDED', 401)
+  })
+
+  it('refuses forged tokens: tampered, alg none, HS256 with the public key, another key, another audience', async () => {
+    const [h, p, sig] = s.access.split('.')
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString())
+    const enc = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
+    await rejects(c.host.authenticate(`${h}.${enc({ ...claims, sub: 'z6Mkother' })}.${sig}`), 'JWT_INVALID', 401)
+    await rejects(c.host.authenticate(`${enc({ alg: 'none', typ: 'JWT' })}.${p}.`), 'JWT_INVALID', 401)
+    const pub = c.raw.subarray(32)
+    const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(pub)
+    await rejects(c.host.authenticate(hs), 'JWT_INVALID', 401)
+    const other = await generateKeyPair('Ed25519')
+    const otherKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(other.raw.subarray(32)), d: toBase64url(other.raw.subarray(0, 32)) }, 'EdDSA')
+    const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(otherKey)
+    await rejects(c.host.authenticate(foreign), 'JWT_INVALID', 401)
+    // Signed by this cafe's key but for another audience (as if minted for a sibling service).
+    const ownKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(pub), d: toBase64url(c.raw.subarray(0, 32)) }, 'EdDSA')
+    const wrongAud = await new SignJWT({ ...claims, aud: audienceOf('someone-else') }).setProtectedHeader({ alg: 'EdDSA' }).sign(ownKey)
+    await rejects(c.host.authenticate(wrongAud), 'JWT_INVALID', 401)
+    const rightAud = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(ownKey)
+    expect((await c.host.authenticate(rightAud)).address).toBe(alice.address) // the control: only the audience differed
+  })
+
+  it('refuses the tokens of a deregistered or removed client', async () => {
+    await c.host.deregister(s.access, 'peerA')
+    await rejects(c.host.authenticate(s.access, 'peerA'), 'SESSION_ENDED', 401)
+    expect(await c.host.listClients()).toEqual([])
+    const again = await register(c, alice, (await c.host.createToken()).token, 'peerA')
+    await c.host.removeClient(alice.address)
+    await rejects(c.host.authenticate(again.access, 'peerA'), 'SESSION_ENDED', 401)
+    await rejects(c.host.removeClient(alice.address), 'CLIENT_NOT_FOUND', 404)
+  })
+})

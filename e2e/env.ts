@@ -49,6 +49,9 @@ export class Peer {
 
   static async open (browser: Browser, env: Env, name: string): Promise<Peer> {
     const context = await browser.newContext()
+    // Code run through tsx (the bench) keeps function names with an `__name` helper that
+    // page.evaluate ships to the page without its definition; give the page a no-op one.
+    await context.addInitScript('globalThis.__name ??= (f) => f')
     const page = await context.newPage()
     const peer = new Peer(name, context, page, env.web.url + '/')
     page.on('pageerror', err => { console.log(`[${name}] pageerror: ${err.message}`) })

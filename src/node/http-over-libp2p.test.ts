@@ -4,7 +4,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
+import { HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 async function node (listen: boolean): Promise<Libp2p> {
@@ -27,6 +27,7 @@ describe('HTTP over a libp2p stream', () => {
     server = await node(true)
     client = await node(false)
     await serveHttp(server, async (req, info) => {
+      if (new URL(req.url).pathname === '/ignore-body') return Response.json({ ignored: true })
       const body = req.method === 'GET' ? new Uint8Array() : new Uint8Array(await req.arrayBuffer())
       seen.push({ url: req.url, method: req.method, peer: info.remotePeer, bytes: body.byteLength })
       const url = new URL(req.url)
@@ -72,5 +73,20 @@ describe('HTTP over a libp2p stream', () => {
       return (await res.json()).path
     }))
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => `/n/${i}`))
+  })
+
+  it('keeps streams alive: sequential requests reuse one stream, even when a handler ignores the body', async () => {
+    const conn = client.getConnections(server.peerId)[0]
+    const httpStreams = (): number => conn.streams.filter(st => st.protocol === HTTP_PROTOCOL).length
+    await (await fetchOverLibp2p(client, conn, new Request('http://x/warm'))).arrayBuffer()
+    const before = httpStreams()
+    for (let i = 0; i < 10; i++) {
+      const res = await fetchOverLibp2p(client, conn, new Request('http://x/ignore-body', { method: 'POST', body: new Uint8Array(100_000) }))
+      expect(await res.json()).toEqual({ ignored: true })
+      const ok = await fetchOverLibp2p(client, conn, new Request(`http://x/seq/${i}`))
+      expect((await ok.json()).path).toBe(`/seq/${i}`)
+    }
+    expect(before).toBeGreaterThan(0)
+    expect(httpStreams()).toBe(before)
   })
 })

@@ -37,6 +37,9 @@ export class CafeHost {
   readonly #nonces: Nonces
   readonly #tokens: SessionTokens
   readonly #lastSeen = new Map<string, number>()
+  // Sessions read on every request; this host is the store's only writer, so a cache kept
+  // in step with its own writes stays true. Bounded: cleared when it grows past the limit.
+  readonly #sessions = new Map<string, SessionRecord>()
 
   constructor (init: CafeHostInit) {
     this.peerId = init.peerId
@@ -88,8 +91,8 @@ export class CafeHost {
 
   /** Ends the client's sessions and forgets it. */
   async removeClient (address: string): Promise<void> {
+    this.#forget(address)
     if (!(await this.#store.removeClient(address))) throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
-    this.#lastSeen.delete(address)
   }
 
   // --- clients ---
@@ -132,8 +135,24 @@ export class CafeHost {
     return { id: sid, cafe: this.peerId, address, access: pair.access, exp: this.#iso(pair.exp * 1000), refresh: pair.refresh, rexp: this.#iso(pair.rexp * 1000) }
   }
 
-  async #live (sid: string, sub: string, peer: string, callerPeer: string | undefined): Promise<SessionRecord> {
+  async #cachedSession (sid: string): Promise<SessionRecord | undefined> {
+    const hit = this.#sessions.get(sid)
+    if (hit != null) return hit
     const s = await this.#store.getSession(sid)
+    if (s != null) {
+      if (this.#sessions.size >= SESSION_LIMITS.sessionCacheSize) this.#sessions.clear()
+      this.#sessions.set(sid, s)
+    }
+    return s
+  }
+
+  #forget (address: string): void {
+    for (const [sid, s] of this.#sessions) if (s.address === address) this.#sessions.delete(sid)
+    this.#lastSeen.delete(address)
+  }
+
+  async #live (sid: string, sub: string, peer: string, callerPeer: string | undefined): Promise<SessionRecord> {
+    const s = await this.#cachedSession(sid)
     if (s == null || s.address !== sub) throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
     // Over libp2p Noise has authenticated the caller; a session works only from its peer.
     if (callerPeer !== undefined && callerPeer !== peer) throw new ForbiddenError('PEER_MISMATCH', 'this session belongs to another peer')
@@ -145,11 +164,14 @@ export class CafeHost {
     const claims = await this.#tokens.verify(refreshJwt, 'refresh')
     const s = await this.#live(claims.sid, claims.sub, claims.peer, callerPeer)
     if (s.refreshJti !== claims.jti) {
+      this.#sessions.delete(s.sid)
       await this.#store.deleteSession(s.sid)
       throw new UnauthorizedError('REFRESH_REUSED', 'this refresh token was already used; the session has been ended')
     }
     const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
-    await this.#store.putSession({ ...s, refreshJti: pair.refreshJti })
+    const next = { ...s, refreshJti: pair.refreshJti }
+    await this.#store.putSession(next)
+    this.#sessions.set(s.sid, next)
     return this.#session(s.sid, s.address, pair)
   }
 
@@ -168,7 +190,7 @@ export class CafeHost {
   /** The client leaves: it and its sessions are forgotten. */
   async deregister (accessJwt: unknown, callerPeer?: string): Promise<void> {
     const who = await this.authenticate(accessJwt, callerPeer)
+    this.#forget(who.address)
     await this.#store.removeClient(who.address)
-    this.#lastSeen.delete(who.address)
   }
 }

@@ -14,6 +14,8 @@ export const SESSION_LIMITS = {
   tokenSecretBytes: 32,
   /** lastSeen is written at most this often per client, not on every request. */
   lastSeenEveryMs: 60_000,
+  /** Sessions cached in memory by the host; far above a LAN cafe's clients, small in memory. */
+  sessionCacheSize: 10_000,
   /** jose's clock tolerance for exp/iat: clocks of the same device barely drift. */
   clockToleranceS: 5
 } as const

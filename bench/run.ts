@@ -22,7 +22,7 @@ const browser = await chromium.launch(chromiumLaunchOptions())
 const figures: Record<string, unknown> = {}
 try {
   // Page load → relay reservation → ready, over 3 fresh profiles.
-  const loads: Array<{ reservedMs: number, readyMs: number }> = []
+  const loads: Array<{ scriptMs: number, peerMs: number, reservedMs: number, readyMs: number }> = []
   const opened: Peer[] = []
   for (let i = 0; i < 3; i++) {
     const p = await Peer.open(browser, env, `load-${i}`)
@@ -31,6 +31,7 @@ try {
   }
   figures.pageLoadToReservationMs = median(loads.map(l => l.reservedMs))
   figures.pageLoadToReadyMs = median(loads.map(l => l.readyMs))
+  figures.pageLoadPhasesMs = loads[loads.length - 1]
 
   const [cafe, client, fresh] = opened
   const { peerId: cafeId } = await makeCafe(cafe)

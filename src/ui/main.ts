@@ -22,9 +22,10 @@ async function boot (): Promise<void> {
       fail('Lightcafe is already running in another tab', 'Use that tab; this one stays idle.')
       return
     }
+    // Milliseconds since navigation, for the status page and the benchmark.
+    const timings = { scriptMs: Math.round(performance.now()), peerMs: -1, reservedMs: -1, readyMs: -1 }
     const peer = await startPeer({ relays: await relayAddrs(location) })
-    // Milliseconds since navigation: when the first relay reservation landed, and when ready.
-    const timings = { reservedMs: -1, readyMs: -1 }
+    timings.peerMs = Math.round(performance.now())
     const onRelay = (): void => {
       if (timings.reservedMs < 0 && peer.node.relays.state().some(r => r.reserved)) timings.reservedMs = Math.round(performance.now())
     }

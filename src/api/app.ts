@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
-import { errorBody, InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import { InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeHost } from '../cafe/index.ts'
@@ -28,12 +29,7 @@ function sessionView (s: CafeSession): Record<string, unknown> {
 export function createLocalApi (deps: LocalApiDeps): Hono {
   const app = new Hono().basePath('/api/v0')
 
-  app.onError((err, c) => {
-    if (err instanceof LightcafeError) return c.json(err.toJSON(), err.status as 400)
-    console.error('local API error', err)
-    return c.json(errorBody('INTERNAL', 'something went wrong in the node; see the page console'), 500)
-  })
-  app.notFound(c => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404))
+  useErrorContract(app, 'local API')
 
   // Peer and account
   app.get('/peer', async c => {

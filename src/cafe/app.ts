@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
-import { errorBody, LightcafeError, UnavailableError } from '../shared/errors.ts'
+import { UnavailableError } from '../shared/errors.ts'
+import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { bearer } from './sessions.ts'
@@ -27,12 +28,7 @@ export function createCafeApp (host: CafeHost, opts: { version?: string } = {}):
   const app = new Hono<CafeEnv>().basePath('/cafe/v1')
   const auth = requireSession(host)
 
-  app.onError((err, c) => {
-    if (err instanceof LightcafeError) return c.json(err.toJSON(), err.status as 400)
-    console.error('cafe API error', err)
-    return c.json(errorBody('INTERNAL', 'the cafe failed to answer'), 500)
-  })
-  app.notFound(c => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404))
+  useErrorContract(app, 'cafe API')
 
   app.get('/info', async c => {
     const s = await host.getSettings()

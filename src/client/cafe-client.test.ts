@@ -1,0 +1,76 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
+import { CafeHost, MemoryCafeStore, SESSION_LIMITS, createCafeApp } from '../cafe/index.ts'
+import { CafeClient, parseCafe } from './cafe-client.ts'
+import { MemorySessionStore } from './session-store.ts'
+import type { CafeTransport } from './cafe-client.ts'
+
+// The client against a real cafe host and app, carried in memory instead of libp2p.
+describe('CafeClient', () => {
+  const clock = { ms: Date.parse('2026-03-01T00:00:00Z') }
+  let host: CafeHost
+  let cafeId: string
+  let client: CafeClient
+  let calls: string[]
+  const account = accountFromMnemonic(newMnemonic())
+
+  beforeEach(async () => {
+    const key = await generateKeyPair('Ed25519')
+    cafeId = peerIdFromPrivateKey(key).toString()
+    host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore(), now: () => clock.ms })
+    await host.setSettings({ enabled: true })
+    const app = createCafeApp(host)
+    calls = []
+    const transport: CafeTransport = async (cafe, request) => {
+      calls.push(`${request.method} ${new URL(request.url).pathname}`)
+      expect(cafe.id).toBe(cafeId)
+      return app.fetch(request, { remotePeer: 'client-peer' })
+    }
+    client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport, now: () => clock.ms })
+  })
+
+  it('registers by peer id and keeps the session', async () => {
+    const s = await client.register(cafeId, (await host.createToken()).token)
+    expect(s).toMatchObject({ id: cafeId, address: account.address })
+    expect((await client.list()).map(x => x.id)).toEqual([cafeId])
+    expect((await host.listClients())[0]).toMatchObject({ address: account.address, peerId: 'client-peer' })
+    client.stop()
+  })
+
+  it('refreshes before the access token expires, and concurrent callers share one refresh', async () => {
+    await client.register(cafeId, (await host.createToken()).token)
+    clock.ms += (SESSION_LIMITS.accessTtlS - 30) * 1000 // inside the refresh-ahead window
+    const results = await Promise.all([1, 2, 3].map(async () => (await client.request(cafeId, '/cafe/v1/sessions/me')).status))
+    expect(results).toEqual([200, 200, 200])
+    // One refresh only: a second would reuse the rotated token and end the session.
+    expect(calls.filter(c => c.endsWith('/sessions/refresh'))).toHaveLength(1)
+    client.stop()
+  })
+
+  it('marks a session ended when the cafe refuses its refresh, and asks for a new registration', async () => {
+    await client.register(cafeId, (await host.createToken()).token)
+    await host.removeClient(account.address)
+    await expect(client.refresh(cafeId)).rejects.toMatchObject({ reason: 'SESSION_ENDED' })
+    expect((await client.get(cafeId)).ended?.reason).toBe('SESSION_ENDED')
+    await expect(client.request(cafeId, '/cafe/v1/sessions/me')).rejects.toMatchObject({ reason: 'SESSION_ENDED' })
+    client.stop()
+  })
+
+  it('deregisters on both sides, and passes cafe errors through with their reason', async () => {
+    await expect(client.register(cafeId, 'bad.token')).rejects.toMatchObject({ reason: 'TOKEN_INVALID', status: 401 })
+    await client.register(cafeId, (await host.createToken()).token)
+    await client.deregister(cafeId)
+    expect(await client.list()).toEqual([])
+    expect(await host.listClients()).toEqual([])
+    await expect(client.deregister(cafeId)).rejects.toMatchObject({ reason: 'CAFE_NOT_FOUND' })
+  })
+
+  it('parses cafes given as peer ids or multiaddrs, and refuses anything else', () => {
+    expect(parseCafe(cafeId)).toEqual({ id: cafeId, addrs: [] })
+    const ma = `/ip4/127.0.0.1/tcp/9/ws/p2p/${cafeId}/p2p-circuit/webrtc/p2p/${cafeId}`
+    expect(parseCafe(ma)).toEqual({ id: cafeId, addrs: [ma] })
+    for (const bad of ['', 'hello', '/ip4/127.0.0.1/tcp/9', 42]) expect(() => parseCafe(bad)).toThrow(/peer id/)
+  })
+})

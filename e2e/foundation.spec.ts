@@ -180,3 +180,20 @@ test('after the relay restarts, both peers reconnect and can register again', as
   const lateReg = await late.api('POST', '/api/v0/cafes', { cafe: cafeId, token: await newToken(cafe) })
   expect(lateReg.status, JSON.stringify(lateReg.body)).toBe(201)
 })
+
+test('an account is restored on another profile from its mnemonic', async ({ peers }) => {
+  const first = await peers('first-device')
+  const second = await peers('second-device')
+  const { mnemonic } = (await first.api('GET', '/api/v0/account/mnemonic')).body
+  const address = (await first.api('GET', '/api/v0/account')).body.address
+  expect((await second.api('GET', '/api/v0/account')).body.address).not.toBe(address)
+
+  const bad = await second.api('POST', '/api/v0/account', { mnemonic: 'not a real phrase at all' })
+  expect(bad.status).toBe(400)
+  expect(bad.body.error.reason).toBe('INVALID_MNEMONIC')
+  const restored = await second.api('POST', '/api/v0/account', { mnemonic })
+  expect(restored.status).toBe(200)
+  expect(restored.body.address).toBe(address)
+  await second.reload()
+  expect((await second.api('GET', '/api/v0/account')).body.address).toBe(address)
+})

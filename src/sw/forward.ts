@@ -1,59 +1,90 @@
-import { BRIDGE_LIMITS, errorResponse } from './protocol.ts'
-import type { ForwardedRequest, PageToWorker } from './protocol.ts'
+import { findNode, forgetNode } from './node-client.ts'
+import { BRIDGE_LIMITS, NULL_BODY_STATUS, checkRequestHead, errorResponse } from './protocol.ts'
+import type { ForwardedAbort, ForwardedRequest, PortToWorker } from './protocol.ts'
 
 declare let self: ServiceWorkerGlobalScope
 
-// Which window is the node. Only a cache: the SW may be stopped any time, and then we ask again.
-let nodeClientId: string | undefined
+const NOT_READY = 'No Lightcafe node is running in this browser: open the app in a tab and wait for it to start.'
 
-async function ask (client: Client, message: unknown, transfer: Transferable[], port: MessagePort, timeoutMs: number): Promise<PageToWorker | undefined> {
-  return new Promise(resolve => {
-    const timer = setTimeout(() => { port.close(); resolve(undefined) }, timeoutMs)
-    port.onmessage = (ev: MessageEvent<PageToWorker>) => { clearTimeout(timer); resolve(ev.data) }
-    client.postMessage(message, transfer)
+/** Waits for the one answer on `port`: `undefined` if the node page vanished or did not answer in time. */
+async function answerOn (port: MessagePort, node: Client, id: string, signal: AbortSignal, callerId: string): Promise<PortToWorker | undefined> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const finish = (answer: PortToWorker | undefined, err?: unknown): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      clearInterval(alive)
+      signal.removeEventListener('abort', onSignal)
+      port.close()
+      if (err != null) reject(err)
+      else resolve(answer)
+    }
+    const timer = setTimeout(() => { finish(undefined) }, BRIDGE_LIMITS.responseHeadMs)
+    const onAbort = (reason: unknown): void => {
+      if (settled) return
+      const abort: ForwardedAbort = { type: 'lightcafe:abort', id }
+      port.postMessage(abort)
+      finish(undefined, reason)
+    }
+    // A MessagePort tells nobody when the page at its other end goes away, so look; and the
+    // same for the caller (Chromium does not abort the FetchEvent's request.signal, as of 156).
+    const alive = setInterval(() => {
+      void self.clients.get(node.id).then(c => { if (c == null) finish(undefined) })
+      if (callerId !== '') void self.clients.get(callerId).then(c => { if (c == null) onAbort(new DOMException('the caller went away', 'AbortError')) })
+    }, BRIDGE_LIMITS.nodeAliveCheckMs)
+    const onSignal = (): void => { onAbort(signal.reason) }
+    signal.addEventListener('abort', onSignal)
+    port.onmessage = (ev: MessageEvent<PortToWorker>) => { finish(ev.data) }
   })
 }
 
-async function isNode (client: Client): Promise<boolean> {
-  const { port1, port2 } = new MessageChannel()
-  const answer = await ask(client, { type: 'lightcafe:probe' }, [port2], port1, BRIDGE_LIMITS.probeMs)
-  port1.close()
-  return answer?.type === 'lightcafe:node'
-}
+/**
+ * Sends a same-origin API request to the node page and streams its response back.
+ * No node page: 503 NODE_NOT_READY. Oversized or malformed request heads: 400.
+ */
+export async function forwardToNode (request: Request, callerId = ''): Promise<Response> {
+  const headers = [...request.headers]
+  const bad = checkRequestHead(request.url, request.method, headers)
+  if (bad != null) return errorResponse(400, bad.reason, bad.details)
 
-async function findNode (): Promise<Client | undefined> {
-  if (nodeClientId != null) {
-    const cached = await self.clients.get(nodeClientId)
-    if (cached != null) return cached
-    nodeClientId = undefined
-  }
-  // Uncontrolled windows count: the first page load runs the node before the SW controls it.
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
-  const answers = await Promise.all(windows.map(async w => (await isNode(w)) ? w : undefined))
-  const node = answers.find(w => w != null)
-  nodeClientId = node?.id
-  return node
-}
-
-/** Sends the request to the node page and streams its response back; 503 NODE_NOT_READY without one. */
-export async function forwardToNode (request: Request): Promise<Response> {
-  if (request.url.length > BRIDGE_LIMITS.maxUrlLength) return errorResponse(414, 'URL_TOO_LONG', `URLs are limited to ${BRIDGE_LIMITS.maxUrlLength} characters`)
   const node = await findNode()
-  if (node == null) return errorResponse(503, 'NODE_NOT_READY', 'No Lightcafe node page is running in this browser; open the app and wait for it to start.')
+  if (node == null) return errorResponse(503, 'NODE_NOT_READY', NOT_READY)
+
   let body: ReadableStream<Uint8Array> | null = null
   if (request.method !== 'GET' && request.method !== 'HEAD') {
-    // Chromium exposes request bodies as streams; fall back to a buffer where it does not.
+    // Chromium gives request bodies as streams; buffer only where a browser does not.
     body = request.body ?? new Blob([await request.arrayBuffer()]).stream()
   }
-  const message: ForwardedRequest = { type: 'lightcafe:request', method: request.method, url: request.url, headers: [...request.headers], body }
+  const id = crypto.randomUUID()
+  const message: ForwardedRequest = { type: 'lightcafe:request', id, method: request.method, url: request.url, headers, body }
   const { port1, port2 } = new MessageChannel()
-  const answer = await ask(node, message, body != null ? [port2, body] : [port2], port1, BRIDGE_LIMITS.responseHeadMs)
-  port1.close()
-  if (answer == null) {
-    nodeClientId = undefined
-    return errorResponse(504, 'NODE_TIMEOUT', 'the node page did not answer in time')
+  const answer = answerOn(port1, node, id, request.signal, callerId)
+  try {
+    node.postMessage(message, body != null ? [port2, body] : [port2])
+  } catch (err) {
+    port1.close()
+    return errorResponse(500, 'BRIDGE_ERROR', `the request could not be passed to the node page: ${(err as Error).message}`)
   }
-  if (answer.type === 'lightcafe:error') return errorResponse(502, answer.reason, answer.details)
-  if (answer.type !== 'lightcafe:response') return errorResponse(502, 'BRIDGE_ERROR', 'unexpected answer from the node page')
-  return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: answer.headers })
+  const reply = await answer
+
+  if (reply == null) {
+    forgetNode(node.id)
+    return errorResponse(503, 'NODE_NOT_READY', 'the node page went away or did not answer in time')
+  }
+  if (reply.type === 'lightcafe:error') {
+    // The page answers bad requests and handler failures as responses; an error here means it
+    // stopped serving (NODE_NOT_READY) or could not pass the response back.
+    if (reply.reason === 'NODE_NOT_READY') forgetNode(node.id)
+    return errorResponse(reply.reason === 'NODE_NOT_READY' ? 503 : 502, reply.reason, reply.details)
+  }
+  if (reply.type !== 'lightcafe:response') return errorResponse(502, 'BRIDGE_ERROR', 'unexpected answer from the node page')
+  try {
+    const nullBody = NULL_BODY_STATUS.has(reply.status) || request.method === 'HEAD'
+    if (nullBody) void reply.body?.cancel()
+    return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText, headers: reply.headers })
+  } catch (err) {
+    void reply.body?.cancel()
+    return errorResponse(502, 'BAD_RESPONSE', `the node page answered with an invalid response: ${(err as Error).message}`)
+  }
 }

@@ -1,78 +1,167 @@
-import { BRIDGE_LIMITS, errorResponse } from './protocol.ts'
-import type { ForwardedRequest, ForwardedResponse, WorkerToPage } from './protocol.ts'
+import { checkRequestHead, errorResponse, isMessage } from './protocol.ts'
+import type { ForwardedAbort, ForwardedError, ForwardedRequest, ForwardedResponse, NodeHello, NodeProbe, PageControl } from './protocol.ts'
 
+/** The page half of the service worker: runs in the window, never in the worker. */
+
+/** Service workers are missing (old browser, insecure origin, private mode) or did not take control. */
 export class ServiceWorkerUnavailableError extends Error {
   static override name = 'ServiceWorkerUnavailableError'
   override name = 'ServiceWorkerUnavailableError'
 }
 
-function toRequest (msg: ForwardedRequest): Request {
-  if (msg.url.length > BRIDGE_LIMITS.maxUrlLength) throw new TypeError('URL too long')
-  return new Request(msg.url, {
-    method: msg.method,
-    headers: msg.headers,
-    ...(msg.body != null ? { body: msg.body, duplex: 'half' } : {})
-  } as RequestInit)
+type Handler = (request: Request) => Promise<Response>
+
+// One listener per page, installed on first use; `serving` is the handler of the moment. A page
+// that stopped serving still answers forwarded requests (NODE_NOT_READY), so the SW never waits
+// on a page that will not answer.
+let serving: Handler | undefined
+let listening = false
+
+function container (): ServiceWorkerContainer {
+  if (!('serviceWorker' in navigator)) {
+    throw new ServiceWorkerUnavailableError('this browser offers no service workers here (they need https or localhost, and no private mode in some browsers)')
+  }
+  return navigator.serviceWorker
 }
 
-async function answer (port: MessagePort, handler: (request: Request) => Promise<Response>, msg: ForwardedRequest): Promise<void> {
+function toRequest (msg: ForwardedRequest, signal: AbortSignal): Request | ForwardedResponse {
+  const bad = checkRequestHead(msg.url, msg.method, msg.headers)
+  if (bad != null) return responseHead(errorResponse(400, bad.reason, bad.details))
+  try {
+    const init: RequestInit & { duplex?: 'half' } = { method: msg.method, headers: msg.headers, signal }
+    if (msg.body instanceof ReadableStream) {
+      init.body = msg.body
+      init.duplex = 'half' // required for a stream body
+    }
+    return new Request(msg.url, init)
+  } catch (err) {
+    void (msg.body instanceof ReadableStream ? msg.body.cancel() : undefined)
+    return responseHead(errorResponse(400, 'BAD_REQUEST', `the request cannot be read: ${(err as Error).message}`))
+  }
+}
+
+function responseHead (response: Response): ForwardedResponse {
+  return { type: 'lightcafe:response', status: response.status, statusText: response.statusText, headers: [...response.headers], body: response.body }
+}
+
+function reply (port: MessagePort, message: ForwardedResponse | ForwardedError | NodeHello): void {
+  try {
+    const body = message.type === 'lightcafe:response' ? message.body : null
+    port.postMessage(message, body != null ? [body] : [])
+  } catch (err) {
+    // E.g. a body stream that was already read or locked cannot be transferred.
+    const error: ForwardedError = { type: 'lightcafe:error', reason: 'BRIDGE_ERROR', details: `the response could not be passed back: ${(err as Error).message}` }
+    port.postMessage(error)
+  } finally {
+    port.close()
+  }
+}
+
+async function answer (port: MessagePort, msg: ForwardedRequest): Promise<void> {
+  const handler = serving
+  if (handler == null) {
+    void (msg.body instanceof ReadableStream ? msg.body.cancel() : undefined)
+    reply(port, { type: 'lightcafe:error', reason: 'NODE_NOT_READY', details: 'this page no longer serves the node' })
+    return
+  }
+  const abort = new AbortController()
+  port.onmessage = (ev: MessageEvent<unknown>) => {
+    if (isMessage<ForwardedAbort>(ev.data, 'lightcafe:abort')) abort.abort(new DOMException('the caller went away', 'AbortError'))
+  }
+  const request = toRequest(msg, abort.signal)
+  if (!(request instanceof Request)) { reply(port, request); return }
   let response: Response
   try {
-    let request: Request
-    try { request = toRequest(msg) } catch (err) {
-      response = errorResponse(400, 'BAD_REQUEST', `the request could not be read: ${(err as Error).message}`)
-      throw response
-    }
     response = await handler(request)
   } catch (err) {
-    response = err instanceof Response ? err : errorResponse(500, 'INTERNAL', 'the node failed to answer')
-    if (!(err instanceof Response)) console.error('request failed in the node page', err)
+    if (!abort.signal.aborted) console.error('the node failed to answer', msg.method, msg.url, err)
+    response = errorResponse(500, 'INTERNAL', 'the node failed to answer this request')
   }
-  const body = response.body
-  const reply: ForwardedResponse = { type: 'lightcafe:response', status: response.status, statusText: response.statusText, headers: [...response.headers], body }
-  port.postMessage(reply, body != null ? [body] : [])
-  port.close()
+  reply(port, responseHead(response))
+}
+
+function onMessage (ev: MessageEvent<unknown>): void {
+  const port = ev.ports[0]
+  if (port == null) return
+  if (isMessage<NodeProbe>(ev.data, 'lightcafe:probe')) {
+    // Only the serving page answers; the others stay silent and the SW keeps looking.
+    if (serving != null) reply(port, { type: 'lightcafe:node' })
+    else port.close()
+  } else if (isMessage<ForwardedRequest>(ev.data, 'lightcafe:request')) {
+    void answer(port, ev.data)
+  }
+}
+
+function tellWorker (message: PageControl): void {
+  void container().ready.then(reg => { reg.active?.postMessage(message) }, () => {})
 }
 
 /**
- * Makes this page the node that answers the service worker's forwarded requests.
- * Returns a function that stops serving.
+ * Makes this page the node: the service worker forwards same-origin `/api/v0`, `/cafe/v1` and
+ * `/ipfs` requests here, `handler` answers them, and response bodies stream back. Only one page
+ * per browser profile should serve (the app holds a Web Lock for that). Returns `stop`.
+ *
+ * @example
+ * const stop = serveToServiceWorker(async request => app.fetch(request))
  */
 export function serveToServiceWorker (handler: (request: Request) => Promise<Response>): () => void {
-  if (!('serviceWorker' in navigator)) throw new ServiceWorkerUnavailableError('this browser has no service workers')
-  const onMessage = (ev: MessageEvent<WorkerToPage>): void => {
-    const port = ev.ports[0]
-    if (port == null) return
-    if (ev.data?.type === 'lightcafe:probe') {
-      port.postMessage({ type: 'lightcafe:node' })
-      port.close()
-    } else if (ev.data?.type === 'lightcafe:request') {
-      void answer(port, handler, ev.data)
-    }
+  const sw = container()
+  serving = handler
+  if (!listening) {
+    sw.addEventListener('message', onMessage)
+    listening = true
   }
-  navigator.serviceWorker.addEventListener('message', onMessage)
   // Messages from the SW are queued until the page starts them.
-  navigator.serviceWorker.startMessages()
-  return () => { navigator.serviceWorker.removeEventListener('message', onMessage) }
+  sw.startMessages()
+  // Wake requests that are already waiting for a node (the first visit, a reload).
+  tellWorker({ type: 'lightcafe:serving' })
+  return () => {
+    if (serving !== handler) return
+    serving = undefined
+    tellWorker({ type: 'lightcafe:stopped' })
+  }
 }
 
-/** Resolves once a service worker controls this page, or rejects after `timeoutMs`. */
-export async function waitForController (timeoutMs: number): Promise<ServiceWorker> {
-  const sw = navigator.serviceWorker
+/**
+ * Resolves with the service worker that controls this page, once one does; rejects with
+ * `ServiceWorkerUnavailableError` after `timeoutMs` or on `signal`.
+ */
+export async function waitForController (timeoutMs = 15_000, options: { signal?: AbortSignal } = {}): Promise<ServiceWorker> {
+  const sw = container()
   if (sw.controller != null) return sw.controller
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new ServiceWorkerUnavailableError('no service worker took control of the page in time')) }, timeoutMs)
-    sw.addEventListener('controllerchange', () => {
+    const done = (err?: Error): void => {
       clearTimeout(timer)
-      if (sw.controller != null) resolve(sw.controller)
-    }, { once: true })
+      sw.removeEventListener('controllerchange', onChange)
+      options.signal?.removeEventListener('abort', onAbort)
+      if (err != null) reject(err)
+      else resolve(sw.controller!)
+    }
+    const onChange = (): void => { if (sw.controller != null) done() }
+    const onAbort = (): void => { done(options.signal?.reason as Error) }
+    const timer = setTimeout(() => { done(new ServiceWorkerUnavailableError(`no service worker took control of this page within ${timeoutMs} ms`)) }, timeoutMs)
+    sw.addEventListener('controllerchange', onChange)
+    options.signal?.addEventListener('abort', onAbort)
+    if (options.signal?.aborted === true) onAbort()
   })
 }
 
-/** Registers /sw.js for the whole origin and waits until it controls this page. */
-export async function registerServiceWorker (timeoutMs = 15_000): Promise<ServiceWorkerRegistration> {
-  if (!('serviceWorker' in navigator)) throw new ServiceWorkerUnavailableError('this browser has no service workers')
-  const registration = await navigator.serviceWorker.register('/sw.js', { scope: '/' })
-  await waitForController(timeoutMs)
+/**
+ * Registers `/sw.js` for the whole origin and resolves once it controls this page. On the first
+ * visit the new worker activates at once and claims the page; after a hard reload (page not
+ * controlled though a worker is active) the page asks the worker to claim it.
+ */
+export async function registerServiceWorker (options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<ServiceWorkerRegistration> {
+  const sw = container()
+  const registration = await sw.register('/sw.js', { scope: '/', updateViaCache: 'none' })
+  if (sw.controller == null) {
+    const controlled = waitForController(options.timeoutMs ?? 15_000, options)
+    // A worker that is active already will not claim this page by itself. (`ready` never
+    // settles if the install fails; the bounded wait above is what ends then.)
+    void sw.ready.then(reg => {
+      if (sw.controller == null) reg.active?.postMessage({ type: 'lightcafe:claim' } satisfies PageControl)
+    })
+    await controlled
+  }
   return registration
 }

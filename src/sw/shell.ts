@@ -1,39 +1,56 @@
 declare let self: ServiceWorkerGlobalScope
 
-/** The app shell of this build: injected by the build (vite.config.ts), versioned by content hash. */
-declare const __LIGHTCAFE_SHELL__: { version: string, files: string[] }
-export const SHELL = __LIGHTCAFE_SHELL__
-export const CACHE = `lightcafe-shell-${SHELL.version}`
-/** Navigations try the network this long before falling back to the cached shell. */
+/** The app shell of one build: what to precache, and a version that changes whenever any of it does. */
+export interface Shell { version: string, files: string[] }
+
+// Replaced by the build (src/sw/build/vite-plugin.ts) with the JSON of this build's shell.
+declare const __LIGHTCAFE_SHELL__: string
+export const SHELL: Shell = JSON.parse(__LIGHTCAFE_SHELL__)
+
+const PREFIX = 'lightcafe-shell-'
+export const CACHE = `${PREFIX}${SHELL.version}`
+/** Every cache this version uses; activate deletes our other caches (older shells). */
+const CURRENT_CACHES = new Set([CACHE])
+
+/** Navigations try the network this long, then fall back to the cached shell. */
 const NAVIGATION_TIMEOUT_MS = 3_000
 
+/** Fetches the whole shell into this version's cache; any failure fails the install (it is retried later). */
 export async function precache (): Promise<void> {
   const cache = await caches.open(CACHE)
+  // `reload`: bypass the HTTP cache, so a stale index.html never lands in a new shell.
   await cache.addAll(SHELL.files.map(f => new Request(f, { cache: 'reload' })))
 }
 
-/** Deletes the shells of older builds. */
+/** Deletes the shells of other versions. */
 export async function dropOldCaches (): Promise<void> {
   for (const name of await caches.keys()) {
-    if (name.startsWith('lightcafe-shell-') && name !== CACHE) await caches.delete(name)
+    if (name.startsWith(PREFIX) && !CURRENT_CACHES.has(name)) await caches.delete(name)
   }
 }
 
 export function isShellAsset (url: URL): boolean {
-  return url.origin === self.location.origin && SHELL.files.includes(url.pathname)
+  return url.origin === self.location.origin && url.search === '' && SHELL.files.includes(url.pathname)
 }
 
+/** Precached files: from this version's cache; the network only if the cache lost them. */
 export async function cacheFirst (request: Request): Promise<Response> {
   const hit = await caches.match(request, { cacheName: CACHE })
   return hit ?? fetch(request)
 }
 
-/** Network first (so a deployed update is seen), the cached shell when offline or slow. */
+/**
+ * Navigations: network first, so a deployed update is seen at once; the cached index.html when
+ * the network fails or is slow, so the app opens offline. The shell is the same for every path.
+ */
 export async function navigation (request: Request): Promise<Response> {
   try {
     const res = await fetch(request, { signal: AbortSignal.timeout(NAVIGATION_TIMEOUT_MS) })
     if (res.ok) return res
   } catch { /* offline or slow: the shell below */ }
   const shell = await caches.match('/', { cacheName: CACHE })
-  return shell ?? new Response('Lightcafe is offline and its shell is not cached yet.', { status: 503, headers: { 'content-type': 'text/plain' } })
+  return shell ?? new Response('Lightcafe is offline and its app shell is not cached yet.', {
+    status: 503,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }
+  })
 }

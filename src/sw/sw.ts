@@ -1,27 +1,17 @@
-import { forwardToNode } from './forward.ts'
-import { FORWARDED_PATHS } from './protocol.ts'
-import { cacheFirst, dropOldCaches, isShellAsset, navigation, precache } from './shell.ts'
+import { handlers } from './handlers.ts'
+import { forgetNode, nodeIsServing } from './node-client.ts'
+import { isMessage } from './protocol.ts'
+import { dropOldCaches, precache } from './shell.ts'
+import type { PageControl } from './protocol.ts'
 
 declare let self: ServiceWorkerGlobalScope
-
-interface Handler {
-  name: string
-  canHandle(url: URL, request: Request): boolean
-  handle(request: Request): Promise<Response>
-}
-
-// Ordered: the first handler that can handle a request answers it.
-const handlers: Handler[] = [
-  { name: 'node', canHandle: url => url.origin === self.location.origin && FORWARDED_PATHS.test(url.pathname), handle: forwardToNode },
-  { name: 'navigation', canHandle: (_url, req) => req.mode === 'navigate', handle: navigation },
-  { name: 'shell', canHandle: url => isShellAsset(url), handle: cacheFirst }
-]
 
 self.addEventListener('install', event => {
   event.waitUntil((async () => {
     await precache()
-    // The very first install takes over at once; an update waits for the page to ask
-    // (a 'skip-waiting' message), so an open cafe is never swapped under its owner.
+    // The first install takes over at once (with clients.claim() in activate), so the first
+    // visit is served by it without a reload. An update waits: the page activates it by posting
+    // 'skip-waiting' (the update prompt), so a running cafe is never swapped under its owner.
     if (self.registration.active == null) await self.skipWaiting()
   })())
 })
@@ -34,14 +24,24 @@ self.addEventListener('activate', event => {
 })
 
 self.addEventListener('message', event => {
-  if ((event.data as { type?: string } | null)?.type === 'skip-waiting') void self.skipWaiting()
+  const data: unknown = event.data
+  const source = event.source
+  if (isMessage<PageControl>(data, 'skip-waiting')) {
+    event.waitUntil(self.skipWaiting())
+  } else if (isMessage<PageControl>(data, 'lightcafe:claim')) {
+    event.waitUntil(self.clients.claim())
+  } else if (isMessage<PageControl>(data, 'lightcafe:serving') && source instanceof WindowClient) {
+    nodeIsServing(source)
+  } else if (isMessage<PageControl>(data, 'lightcafe:stopped') && source instanceof WindowClient) {
+    forgetNode(source.id)
+  }
 })
 
 self.addEventListener('fetch', event => {
   const url = new URL(event.request.url)
   const handler = handlers.find(h => h.canHandle(url, event.request))
-  // Everything else (relays.json, …) goes to the network untouched.
-  if (handler == null) return
-  // respondWith must be called synchronously inside the event, hence no await before it.
-  event.respondWith(handler.handle(event.request))
+  if (handler == null) return // the network, as if there were no service worker
+  // Quirk: respondWith must be called synchronously, in the event's own task. After an await
+  // the browser has already sent the request to the network, and respondWith throws.
+  event.respondWith(handler.handle(event))
 })

@@ -49,11 +49,12 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   createBtn.addEventListener('click', () => {
     call<{ id: string, token: string }>(peer, 'POST', '/api/v0/tokens').then(t => {
       created.textContent = t.token
+      copyBtn.hidden = false
       say('Token created. Copy it now: it is shown only once.')
       void refresh()
     }, err => say(String(err)))
   })
-  const copyBtn = h('button', { type: 'button' }, 'Copy')
+  const copyBtn = h('button', { type: 'button', hidden: '' }, 'Copy token')
   copyBtn.addEventListener('click', () => { void navigator.clipboard?.writeText(created.textContent ?? '').then(() => say('Copied.'), () => say('Copy failed; select the token and copy it by hand.')) })
   const tokenList = h('ul', { 'data-testid': 'token-list' })
   tokens.body.append(createBtn, h('p', {}, created, ' ', copyBtn), tokenList)

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { UnavailableError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
-import { readJsonObject } from '../shared/json.ts'
+import { readJsonObject, stringField } from '../shared/json.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { bearer } from './sessions.ts'
 import type { AuthenticatedClient, CafeHost } from './host.ts'
@@ -46,8 +46,11 @@ export function createCafeApp (host: CafeHost, opts: { version?: string } = {}):
   })
   app.post('/sessions', async c => {
     const body = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
-    // Same-origin callers are this device; over libp2p the session is bound to the caller.
-    const peer = c.env?.remotePeer ?? (typeof body.peerId === 'string' ? body.peerId.slice(0, 128) : '')
+    // Over libp2p the session is bound to the caller Noise authenticated. A same-origin caller
+    // (service worker: this device's own apps) has no peer id to prove; it may name one in the
+    // body, which can only restrict its session (used over libp2p it must then come from that
+    // peer), or gets '' — a session that every libp2p caller is refused (PEER_MISMATCH).
+    const peer = c.env?.remotePeer ?? (body.peerId === undefined ? '' : stringField('peerId', body.peerId, 128))
     return c.json(await host.register({ address: body.address, token: body.token, nonce: body.nonce, sig: body.sig }, peer), 201)
   })
   app.post('/sessions/refresh', async c => c.json(await host.refresh(bearer(c.req.header('authorization')), c.env?.remotePeer)))

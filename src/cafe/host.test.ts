@@ -10,6 +10,8 @@ import { audienceOf } from './sessions.ts'
 import { MemoryCafeStore } from './store.ts'
 import type { Account } from '../account/index.ts'
 import type { Session } from './host.ts'
+import type { Registration, Rotation, SessionRecord } from './store.ts'
+import type { CryptoKey } from 'jose'
 
 interface Cafe { host: CafeHost, store: MemoryCafeStore, peerId: string, raw: Uint8Array, clock: { ms: number } }
 
@@ -19,6 +21,10 @@ async function cafe (): Promise<Cafe> {
   const store = new MemoryCafeStore()
   const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
   return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store, now: () => clock.ms }), store, peerId, raw: key.raw, clock }
+}
+
+async function signingKey (raw: Uint8Array): Promise<CryptoKey> {
+  return importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(raw.subarray(32)), d: toBase64url(raw.subarray(0, 32)) }, 'EdDSA') as Promise<CryptoKey>
 }
 
 async function register (c: Cafe, who: Account, token: string, peer = 'peerA'): Promise<Session> {
@@ -138,25 +144,28 @@ describe('JWT sessions', () => {
     await rejects(c.host.refresh(next.refresh, 'peerA'), 'SESSION_ENDED', 401)
   })
 
-  it('refuses forged tokens: tampered, alg none, HS256 with the public key, another key, another audience', async () => {
+  it('refuses forged tokens, each for its own reason', async () => {
     const [h, p, sig] = s.access.split('.')
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString())
     const enc = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
-    await rejects(c.host.authenticate(`${h}.${enc({ ...claims, sub: 'z6Mkother' })}.${sig}`), 'JWT_INVALID', 401)
-    await rejects(c.host.authenticate(`${enc({ alg: 'none', typ: 'JWT' })}.${p}.`), 'JWT_INVALID', 401)
+    await rejects(c.host.authenticate(`${h}.${enc({ ...claims, sub: 'z6Mkother' })}.${sig}`), 'JWT_BAD_SIGNATURE', 401)
+    await rejects(c.host.authenticate(`${h}.${p}.${sig.slice(0, -4)}AAAA`), 'JWT_BAD_SIGNATURE', 401)
+    await rejects(c.host.authenticate(`${enc({ alg: 'none', typ: 'JWT' })}.${p}.`), 'JWT_BAD_ALG', 401)
     const pub = c.raw.subarray(32)
     const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(pub)
-    await rejects(c.host.authenticate(hs), 'JWT_INVALID', 401)
+    await rejects(c.host.authenticate(hs), 'JWT_BAD_ALG', 401)
     const other = await generateKeyPair('Ed25519')
-    const otherKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(other.raw.subarray(32)), d: toBase64url(other.raw.subarray(0, 32)) }, 'EdDSA')
-    const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(otherKey)
-    await rejects(c.host.authenticate(foreign), 'JWT_INVALID', 401)
-    // Signed by this cafe's key but for another audience (as if minted for a sibling service).
-    const ownKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(pub), d: toBase64url(c.raw.subarray(0, 32)) }, 'EdDSA')
-    const wrongAud = await new SignJWT({ ...claims, aud: audienceOf('someone-else') }).setProtectedHeader({ alg: 'EdDSA' }).sign(ownKey)
-    await rejects(c.host.authenticate(wrongAud), 'JWT_INVALID', 401)
-    const rightAud = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(ownKey)
-    expect((await c.host.authenticate(rightAud)).address).toBe(alice.address) // the control: only the audience differed
+    const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(await signingKey(other.raw))
+    await rejects(c.host.authenticate(foreign), 'JWT_BAD_SIGNATURE', 401)
+    await rejects(c.host.authenticate('not.a.jwt'), 'JWT_INVALID', 401)
+    // Signed with this cafe's own key, one claim off at a time.
+    const ownKey = await signingKey(c.raw)
+    const own = async (patch: Record<string, unknown>): Promise<string> => new SignJWT({ ...claims, ...patch }).setProtectedHeader({ alg: 'EdDSA' }).sign(ownKey)
+    await rejects(c.host.authenticate(await own({ aud: audienceOf('someone-else') })), 'JWT_WRONG_AUDIENCE', 401)
+    await rejects(c.host.authenticate(await own({ iss: 'another-cafe' })), 'JWT_WRONG_ISSUER', 401)
+    await rejects(c.host.authenticate(await own({ exp: claims.iat - 60 })), 'JWT_EXPIRED', 401)
+    await rejects(c.host.authenticate(await own({ sid: undefined })), 'JWT_INVALID', 401)
+    expect((await c.host.authenticate(await own({}))).address).toBe(alice.address) // the control: only the patched claim differed
   })
 
   it('refuses the tokens of a deregistered or removed client', async () => {
@@ -167,5 +176,147 @@ describe('JWT sessions', () => {
     await c.host.removeClient(alice.address)
     await rejects(c.host.authenticate(again.access, 'peerA'), 'SESSION_ENDED', 401)
     await rejects(c.host.removeClient(alice.address), 'CLIENT_NOT_FOUND', 404)
+  })
+})
+
+/** A memory store whose chosen methods wait at a gate: lets a test land a write in the middle of another. */
+class GatedStore extends MemoryCafeStore {
+  gate: { register?: Promise<void>, getSession?: Promise<void>, rotateRefresh?: Promise<void> } = {}
+  reached = { register: false, getSession: false, rotateRefresh: false }
+  override async register (reg: Registration): Promise<void> {
+    this.reached.register = true
+    await this.gate.register
+    return super.register(reg)
+  }
+
+  // Reads first, then waits: the read value is as old as a racing caller would see.
+  override async getSession (sid: string): Promise<SessionRecord | undefined> {
+    const s = await super.getSession(sid)
+    this.reached.getSession = true
+    await this.gate.getSession
+    return s
+  }
+
+  override async rotateRefresh (sid: string, expected: string, next: string): Promise<Rotation> {
+    this.reached.rotateRefresh = true
+    await this.gate.rotateRefresh
+    return super.rotateRefresh(sid, expected, next)
+  }
+}
+
+async function gatedCafe (): Promise<Cafe & { store: GatedStore }> {
+  const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPrivateKey(key).toString()
+  const store = new GatedStore()
+  const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
+  return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store, now: () => clock.ms }), store, peerId, raw: key.raw, clock }
+}
+
+function gate (): { wait: Promise<void>, open: () => void } {
+  let open = (): void => {}
+  const wait = new Promise<void>(resolve => { open = resolve })
+  return { wait, open }
+}
+
+async function until (cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 1))
+  expect(cond()).toBe(true)
+}
+
+describe('policy and races', () => {
+  const alice = accountFromMnemonic(newMnemonic())
+
+  it('revoking a token stops new registrations but keeps sessions it already made; removing the client ends them', async () => {
+    const c = await cafe()
+    const { id, token } = await c.host.createToken()
+    const s = await register(c, alice, token)
+    await c.host.revokeToken(id)
+    expect((await c.host.authenticate(s.access, 'peerA')).address).toBe(alice.address)
+    expect((await c.host.refresh(s.refresh, 'peerA')).address).toBe(alice.address)
+    await rejects(register(c, alice, token), 'TOKEN_REVOKED', 401)
+    expect(await c.host.listTokens()).toEqual([expect.objectContaining({ id, usedBy: alice.address, revoked: expect.any(String) })])
+    await c.host.removeClient(alice.address)
+    await rejects(c.host.authenticate(s.access, 'peerA'), 'SESSION_ENDED', 401)
+  })
+
+  it('a revocation that lands during a registration wins, and nothing is stored', async () => {
+    const c = await gatedCafe()
+    const { id, token } = await c.host.createToken()
+    const g = gate()
+    c.store.gate.register = g.wait
+    const pending = register(c, alice, token)
+    await until(() => c.store.reached.register) // token already checked by the host
+    await c.host.revokeToken(id)
+    g.open()
+    await rejects(pending, 'TOKEN_REVOKED', 401)
+    expect(await c.host.listClients()).toEqual([])
+    expect((await c.host.listTokens())[0]).toMatchObject({ id, revoked: expect.any(String) })
+    expect((await c.host.listTokens())[0].usedBy).toBeUndefined()
+  })
+
+  it('of two refreshes racing with one token, one wins and the other ends the session', async () => {
+    const c = await cafe()
+    const s = await register(c, alice, (await c.host.createToken()).token)
+    const results = await Promise.allSettled([c.host.refresh(s.refresh, 'peerA'), c.host.refresh(s.refresh, 'peerA')])
+    expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    const lost = results.find(r => r.status === 'rejected') as PromiseRejectedResult
+    expect(lost.reason.reason).toBe('REFRESH_REUSED')
+    const won = (results.find(r => r.status === 'fulfilled') as PromiseFulfilledResult<Session>).value
+    await rejects(c.host.authenticate(won.access, 'peerA'), 'SESSION_ENDED', 401)
+  })
+
+  it('a session read that races a removal is not cached', async () => {
+    const c = await gatedCafe()
+    const s = await register(c, alice, (await c.host.createToken()).token)
+    const g = gate()
+    c.store.gate.getSession = g.wait
+    const inFlight = c.host.authenticate(s.access, 'peerA')
+    await until(() => c.store.reached.getSession) // read done, before the removal
+    await c.host.removeClient(alice.address)
+    g.open()
+    await inFlight // began before the removal: may pass
+    c.store.gate.getSession = undefined
+    await rejects(c.host.authenticate(s.access, 'peerA'), 'SESSION_ENDED', 401)
+  })
+
+  it('a refresh that races a removal does not bring the session back', async () => {
+    const c = await gatedCafe()
+    const s = await register(c, alice, (await c.host.createToken()).token)
+    const g = gate()
+    c.store.gate.rotateRefresh = g.wait
+    const pending = c.host.refresh(s.refresh, 'peerA')
+    await until(() => c.store.reached.rotateRefresh)
+    await c.host.removeClient(alice.address)
+    g.open()
+    await rejects(pending, 'SESSION_ENDED', 401)
+    expect(await c.store.getSession(s.id)).toBeUndefined()
+    await rejects(c.host.authenticate(s.access, 'peerA'), 'SESSION_ENDED', 401)
+  })
+
+  it('binds refresh to the peer too; a same-origin session (peer "") is refused to every libp2p caller', async () => {
+    const c = await cafe()
+    const s = await register(c, alice, (await c.host.createToken()).token, 'peerA')
+    await rejects(c.host.refresh(s.refresh, 'peerB'), 'PEER_MISMATCH', 403)
+    expect((await c.host.refresh(s.refresh, 'peerA')).id).toBe(s.id) // the refused attempt spent nothing
+    const local = await register(c, alice, (await c.host.createToken()).token, '')
+    expect((await c.host.authenticate(local.access)).peerId).toBe('')
+    await rejects(c.host.authenticate(local.access, 'peerA'), 'PEER_MISMATCH', 403)
+  })
+
+  it('writes lastSeen at most once a minute per client', async () => {
+    const c = await cafe()
+    const s = await register(c, alice, (await c.host.createToken()).token)
+    const seen = async (): Promise<string> => (await c.host.listClients())[0].lastSeen
+    const t0 = await seen()
+    c.clock.ms += 1000
+    await c.host.authenticate(s.access, 'peerA')
+    const t1 = await seen()
+    expect(t1 > t0).toBe(true)
+    c.clock.ms += 30_000
+    await c.host.authenticate(s.access, 'peerA')
+    expect(await seen()).toBe(t1)
+    c.clock.ms += 31_000
+    await c.host.authenticate(s.access, 'peerA')
+    expect(await seen()).toBe(new Date(c.clock.ms).toISOString())
   })
 })

@@ -40,6 +40,10 @@ export class CafeHost {
   // Sessions read on every request; this host is the store's only writer, so a cache kept
   // in step with its own writes stays true. Bounded: cleared when it grows past the limit.
   readonly #sessions = new Map<string, SessionRecord>()
+  // Bumped by every removal: a store read that began before a removal is not cached, or a
+  // removed client's session could come back from a read that raced the delete.
+  #epoch = 0
+  #settings: Promise<CafeSettings> | undefined
 
   constructor (init: CafeHostInit) {
     this.peerId = init.peerId
@@ -53,12 +57,17 @@ export class CafeHost {
 
   // --- owner ---
 
-  async getSettings (): Promise<CafeSettings> { return this.#store.getSettings() }
+  // Read on every request (the disabled check); only this host writes them, so cache them.
+  async getSettings (): Promise<CafeSettings> {
+    this.#settings ??= this.#store.getSettings().catch((err: unknown) => { this.#settings = undefined; throw err })
+    return { ...(await this.#settings) }
+  }
 
   async setSettings (patch: Partial<CafeSettings>): Promise<CafeSettings> {
-    const next = { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()), ...patch }
+    const next = { ...DEFAULT_SETTINGS, ...(await this.getSettings()), ...patch }
     await this.#store.putSettings(next)
-    return next
+    this.#settings = Promise.resolve(next)
+    return { ...next }
   }
 
   async createToken (): Promise<{ id: string, token: string }> {
@@ -91,13 +100,15 @@ export class CafeHost {
 
   /** Ends the client's sessions and forgets it. */
   async removeClient (address: string): Promise<void> {
-    this.#forget(address)
-    if (!(await this.#store.removeClient(address))) throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
+    if (!(await this.#drop(address, async () => this.#store.removeClient(address)))) {
+      throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
+    }
   }
 
   // --- clients ---
 
-  challenge (address: unknown): { nonce: string, exp: string } {
+  challenge (input: unknown): { nonce: string, exp: string } {
+    const address = field('address', input, 64)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
     const { nonce, exp } = this.#nonces.issue(address)
     return { nonce, exp: this.#iso(exp) }
@@ -117,16 +128,17 @@ export class CafeHost {
       throw new UnauthorizedError('BAD_SIGNATURE', 'the registration is not signed by this address\'s account key')
     }
     const { id, secret } = parseToken(token)
-    const record = await checkToken(await this.#store.getToken(id), secret, address)
+    await checkToken(await this.#store.getToken(id), secret, address)
 
     const now = this.#iso()
     const previous = await this.#store.getClient(address)
     const sid = toBase64url(randomBytes(16))
     const pair = await this.#tokens.issue({ sub: address, sid, peer: peerId })
+    // The store checks the token's state again inside its transaction (revoked or taken meanwhile).
     await this.#store.register({
-      client: { address, peerId, registered: previous?.registered ?? now, lastSeen: now, tokenId: record.id },
+      client: { address, peerId, registered: previous?.registered ?? now, lastSeen: now, tokenId: id },
       session: { sid, address, peerId, refreshJti: pair.refreshJti, created: now },
-      token: { ...record, usedBy: address }
+      tokenId: id
     })
     return this.#session(sid, address, pair)
   }
@@ -138,41 +150,65 @@ export class CafeHost {
   async #cachedSession (sid: string): Promise<SessionRecord | undefined> {
     const hit = this.#sessions.get(sid)
     if (hit != null) return hit
+    const epoch = this.#epoch
     const s = await this.#store.getSession(sid)
-    if (s != null) {
+    if (s != null && epoch === this.#epoch) {
       if (this.#sessions.size >= SESSION_LIMITS.sessionCacheSize) this.#sessions.clear()
       this.#sessions.set(sid, s)
     }
     return s
   }
 
-  #forget (address: string): void {
-    for (const [sid, s] of this.#sessions) if (s.address === address) this.#sessions.delete(sid)
-    this.#lastSeen.delete(address)
+  /** Runs a store write that ends sessions, keeping the cache out of the way before and after it. */
+  async #drop<T> (address: string, write: () => Promise<T>, sid?: string): Promise<T> {
+    const forget = (): void => {
+      this.#epoch++
+      for (const [k, s] of this.#sessions) if (sid != null ? k === sid : s.address === address) this.#sessions.delete(k)
+    }
+    forget()
+    try {
+      return await write()
+    } finally {
+      forget()
+      if (sid == null) this.#lastSeen.delete(address)
+    }
   }
 
   async #live (sid: string, sub: string, peer: string, callerPeer: string | undefined): Promise<SessionRecord> {
     const s = await this.#cachedSession(sid)
     if (s == null || s.address !== sub) throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
-    // Over libp2p Noise has authenticated the caller; a session works only from its peer.
+    // Over libp2p Noise has authenticated the caller: a session works only from its peer.
+    // Same-origin callers (through the service worker) have no peer id to check (undefined):
+    // they are this origin's own code, which can read the cafe's storage anyway.
     if (callerPeer !== undefined && callerPeer !== peer) throw new ForbiddenError('PEER_MISMATCH', 'this session belongs to another peer')
     return s
   }
 
-  /** Rotates the pair. A refresh token that was already rotated means theft: the session ends. */
+  /**
+   * Rotates the pair. A refresh token that was already rotated means theft (or a copy in two
+   * places, which is as bad): the session ends. The rotation is a compare-and-set in the store,
+   * so of two concurrent refreshes with one token exactly one wins and the other ends the session.
+   */
   async refresh (refreshJwt: unknown, callerPeer?: string): Promise<Session> {
     const claims = await this.#tokens.verify(refreshJwt, 'refresh')
     const s = await this.#live(claims.sid, claims.sub, claims.peer, callerPeer)
-    if (s.refreshJti !== claims.jti) {
-      this.#sessions.delete(s.sid)
-      await this.#store.deleteSession(s.sid)
-      throw new UnauthorizedError('REFRESH_REUSED', 'this refresh token was already used; the session has been ended')
+    if (s.refreshJti === claims.jti) {
+      const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
+      const epoch = this.#epoch
+      const rotation = await this.#store.rotateRefresh(s.sid, claims.jti, pair.refreshJti)
+      if (rotation === 'rotated') {
+        // A removal meanwhile: leave the cache empty and let the store answer next time.
+        if (epoch === this.#epoch) this.#sessions.set(s.sid, { ...s, refreshJti: pair.refreshJti })
+        else this.#sessions.delete(s.sid)
+        return this.#session(s.sid, s.address, pair)
+      }
+      if (rotation === 'gone') {
+        await this.#drop(s.address, async () => {}, s.sid)
+        throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
+      }
     }
-    const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
-    const next = { ...s, refreshJti: pair.refreshJti }
-    await this.#store.putSession(next)
-    this.#sessions.set(s.sid, next)
-    return this.#session(s.sid, s.address, pair)
+    await this.#drop(s.address, async () => this.#store.deleteSession(s.sid), s.sid)
+    throw new UnauthorizedError('REFRESH_REUSED', 'this refresh token was already used; the session has been ended')
   }
 
   /** Verifies an access JWT for a request. */
@@ -190,7 +226,6 @@ export class CafeHost {
   /** The client leaves: it and its sessions are forgotten. */
   async deregister (accessJwt: unknown, callerPeer?: string): Promise<void> {
     const who = await this.authenticate(accessJwt, callerPeer)
-    this.#forget(who.address)
-    await this.#store.removeClient(who.address)
+    await this.#drop(who.address, async () => this.#store.removeClient(who.address))
   }
 }

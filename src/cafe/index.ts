@@ -5,4 +5,4 @@ export type { AuthenticatedClient, CafeHostInit, ClientView, RegisterRequest, Se
 export { SESSION_LIMITS } from './limits.ts'
 export { audienceOf, SessionTokens } from './sessions.ts'
 export { IdbCafeStore, MemoryCafeStore } from './store.ts'
-export type { CafeSettings, CafeStore, ClientRecord, SessionRecord, TokenRecord } from './store.ts'
+export type { CafeSettings, CafeStore, ClientRecord, Registration, Rotation, SessionRecord, TokenRecord } from './store.ts'

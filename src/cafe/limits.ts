@@ -1,4 +1,13 @@
-/** Session limits, each with the reason it has this value. */
+/**
+ * Session limits, each with the reason it has this value.
+ *
+ * Access-token policy (kept here so the numbers and the rules sit together):
+ * - a token registers ONE account: the first successful registration binds it; that account
+ *   may register again with it (new device, or after deregistering), any other gets 403 TOKEN_USED;
+ * - revoking a token stops new registrations with it, and does NOT end the sessions of the
+ *   client it already registered: the owner removes that client to end them. Revocation is
+ *   "hand out no more", removal is "throw this client out"; two separate owner actions.
+ */
 export const SESSION_LIMITS = {
   /** Access JWTs are short-lived: a leaked one is worth minutes. */
   accessTtlS: 15 * 60,
@@ -8,10 +17,16 @@ export const SESSION_LIMITS = {
   nonceTtlMs: 2 * 60_000,
   /** Pending challenges kept at most; the oldest is dropped first, so strangers cannot fill memory. */
   maxPendingNonces: 10_000,
+  /** Challenge nonces: 128 random bits cannot be guessed within their two minutes. */
+  nonceBytes: 16,
   /** Session-route bodies are tiny (< 1 KiB); 64 KiB bounds parsing. */
   maxJsonBody: 64 * 1024,
-  /** Access-token secret entropy, in bytes. */
+  /** Access-token secret entropy, in bytes (256 bits: SHA-256 of it is safe to store, see tokens.ts). */
   tokenSecretBytes: 32,
+  /** Token ids: unguessable, short enough to show in a list. */
+  tokenIdBytes: 12,
+  /** Longest JWT accepted before parsing; ours are ~500 characters. */
+  maxJwtLength: 4096,
   /** lastSeen is written at most this often per client, not on every request. */
   lastSeenEveryMs: 60_000,
   /** Sessions cached in memory by the host; far above a LAN cafe's clients, small in memory. */

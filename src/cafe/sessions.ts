@@ -14,9 +14,8 @@ export interface IssuedPair { access: string, exp: number, refresh: string, rexp
 export function audienceOf (cafePeerId: string): string { return `lightcafe:cafe:${cafePeerId}` }
 
 /**
- * EdDSA JWTs signed with the cafe's peer key. Verification accepts EdDSA only (so
- * `alg: none` and HS256-with-the-public-key are refused), checks issuer, audience, expiry
- * and scope; whether the session still exists is the host's check.
+ * EdDSA JWTs signed with the cafe's peer key (imported as a JWK; verification uses the public
+ * half only). Whether the session still exists, and the caller's peer, are the host's checks.
  */
 export class SessionTokens {
   readonly #issuer: string
@@ -60,23 +59,27 @@ export class SessionTokens {
     return { access: access.jwt, exp: access.exp, refresh: refresh.jwt, rexp: refresh.exp, refreshJti: refresh.jti }
   }
 
-  /** Verifies signature, algorithm, issuer, audience, expiry and scope. */
+  /**
+   * Verifies algorithm, signature, issuer, audience, expiry and scope, each failure with its
+   * own reason (all 401): JWT_INVALID (not a JWT of ours in form), JWT_BAD_ALG, JWT_BAD_SIGNATURE,
+   * JWT_WRONG_ISSUER, JWT_WRONG_AUDIENCE, JWT_EXPIRED, WRONG_SCOPE.
+   */
   async verify (jwt: unknown, scope: Scope): Promise<SessionClaims> {
-    if (typeof jwt !== 'string' || jwt.length > 4096) throw new UnauthorizedError('JWT_INVALID', 'a session JWT is required')
+    if (typeof jwt !== 'string' || jwt.length > SESSION_LIMITS.maxJwtLength) throw new UnauthorizedError('JWT_INVALID', 'a session JWT is required')
     let payload: JWTPayload
     try {
       ({ payload } = await jwtVerify(jwt, (await this.#keys).verify, {
+        // Only EdDSA: `none`, and HS256 keyed with our public key, are refused before any key use.
         algorithms: ['EdDSA'],
         issuer: this.#issuer,
         audience: this.#audience,
+        // jose reads its own clock unless told; the host's clock drives expiry (and tests).
         currentDate: new Date(this.#now()),
         clockTolerance: SESSION_LIMITS.clockToleranceS,
         requiredClaims: ['sub', 'exp', 'jti', 'iat']
       }))
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw new UnauthorizedError('JWT_EXPIRED', 'the session JWT has expired; refresh it')
-      if (err instanceof errors.JWTClaimValidationFailed) throw new UnauthorizedError('JWT_INVALID', `the session JWT is not for this cafe (${err.claim})`)
-      throw new UnauthorizedError('JWT_INVALID', 'the session JWT is not valid for this cafe')
+      throw jwtError(err)
     }
     const { sub, sid, peer, jti, exp } = payload
     if (typeof sid !== 'string' || typeof peer !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof exp !== 'number') {
@@ -87,6 +90,18 @@ export class SessionTokens {
     }
     return { sub, sid, peer, jti, exp, scope }
   }
+}
+
+function jwtError (err: unknown): UnauthorizedError {
+  if (err instanceof errors.JWTExpired) return new UnauthorizedError('JWT_EXPIRED', 'the session JWT has expired; refresh it')
+  if (err instanceof errors.JOSEAlgNotAllowed) return new UnauthorizedError('JWT_BAD_ALG', 'session JWTs are EdDSA-signed; no other algorithm is accepted')
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new UnauthorizedError('JWT_BAD_SIGNATURE', 'the session JWT is not signed by this cafe')
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return new UnauthorizedError('JWT_WRONG_ISSUER', 'the session JWT was issued by another cafe')
+    if (err.claim === 'aud') return new UnauthorizedError('JWT_WRONG_AUDIENCE', 'the session JWT is meant for another service')
+    return new UnauthorizedError('JWT_INVALID', `the session JWT has an invalid ${err.claim} claim`)
+  }
+  return new UnauthorizedError('JWT_INVALID', 'the session JWT is malformed')
 }
 
 /** The bearer token of an Authorization header. */

@@ -1,4 +1,5 @@
 import { openDB } from 'idb'
+import { bindToken } from './tokens.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export interface TokenRecord {
@@ -25,9 +26,16 @@ export interface SessionRecord {
 export interface CafeSettings { enabled: boolean, name: string }
 
 /** A registration's writes, applied together or not at all. */
-export interface Registration { client: ClientRecord, session: SessionRecord, token: TokenRecord }
+export interface Registration { client: ClientRecord, session: SessionRecord, tokenId: string }
 
-/** The cafe's records. Every method is one transaction: a killed tab never leaves half a record. */
+/** What a refresh rotation found: done, the expected refresh token was already rotated, or no session. */
+export type Rotation = 'rotated' | 'reused' | 'gone'
+
+/**
+ * The cafe's records. Every method is one transaction: a killed tab never leaves half a
+ * record, and the read-check-write methods (register, rotateRefresh) cannot interleave
+ * with a concurrent revoke, removal or rival refresh.
+ */
 export interface CafeStore {
   getToken(id: string): Promise<TokenRecord | undefined>
   putToken(token: TokenRecord): Promise<void>
@@ -36,9 +44,11 @@ export interface CafeStore {
   listClients(): Promise<ClientRecord[]>
   touchClient(address: string, lastSeen: string): Promise<void>
   getSession(sid: string): Promise<SessionRecord | undefined>
-  putSession(session: SessionRecord): Promise<void>
   deleteSession(sid: string): Promise<void>
+  /** Binds the token to the client's address (bindToken, which throws TOKEN_REVOKED/TOKEN_USED) and writes client + session + token. */
   register(reg: Registration): Promise<void>
+  /** Sets the session's refresh jti to `next` only if it is still `expected`. */
+  rotateRefresh(sid: string, expected: string, next: string): Promise<Rotation>
   /** Removes the client and all its sessions; false if there was no such client. */
   removeClient(address: string): Promise<boolean>
   getSettings(): Promise<CafeSettings>
@@ -63,12 +73,21 @@ export class MemoryCafeStore implements CafeStore {
   async listClients (): Promise<ClientRecord[]> { return [...this.#clients.values()].map(c => copy(c)!) }
   async touchClient (a: string, lastSeen: string): Promise<void> { const c = this.#clients.get(a); if (c != null) c.lastSeen = lastSeen }
   async getSession (sid: string): Promise<SessionRecord | undefined> { return copy(this.#sessions.get(sid)) }
-  async putSession (s: SessionRecord): Promise<void> { this.#sessions.set(s.sid, copy(s)!) }
   async deleteSession (sid: string): Promise<void> { this.#sessions.delete(sid) }
+  // No await between check and writes: atomic, as the IndexedDB transaction is.
   async register (reg: Registration): Promise<void> {
+    const token = bindToken(this.#tokens.get(reg.tokenId), reg.client.address)
+    this.#tokens.set(token.id, copy(token)!)
     this.#clients.set(reg.client.address, copy(reg.client)!)
     this.#sessions.set(reg.session.sid, copy(reg.session)!)
-    this.#tokens.set(reg.token.id, copy(reg.token)!)
+  }
+
+  async rotateRefresh (sid: string, expected: string, next: string): Promise<Rotation> {
+    const s = this.#sessions.get(sid)
+    if (s == null) return 'gone'
+    if (s.refreshJti !== expected) return 'reused'
+    s.refreshJti = next
+    return 'rotated'
   }
 
   async removeClient (address: string): Promise<boolean> {
@@ -117,16 +136,32 @@ export class IdbCafeStore implements CafeStore {
   }
 
   async getSession (sid: string): Promise<SessionRecord | undefined> { return (await this.#db).get('sessions', sid) }
-  async putSession (s: SessionRecord): Promise<void> { await (await this.#db).put('sessions', s) }
   async deleteSession (sid: string): Promise<void> { await (await this.#db).delete('sessions', sid) }
   async register (reg: Registration): Promise<void> {
     const tx = (await this.#db).transaction(['clients', 'sessions', 'tokens'], 'readwrite')
+    let token: TokenRecord
+    try {
+      token = bindToken(await tx.objectStore('tokens').get(reg.tokenId), reg.client.address)
+    } catch (err) {
+      tx.abort()
+      await tx.done.catch(() => {})
+      throw err
+    }
     await Promise.all([
+      tx.objectStore('tokens').put(token),
       tx.objectStore('clients').put(reg.client),
       tx.objectStore('sessions').put(reg.session),
-      tx.objectStore('tokens').put(reg.token),
       tx.done
     ])
+  }
+
+  async rotateRefresh (sid: string, expected: string, next: string): Promise<Rotation> {
+    const tx = (await this.#db).transaction('sessions', 'readwrite')
+    const s = await tx.store.get(sid)
+    const result: Rotation = s == null ? 'gone' : s.refreshJti !== expected ? 'reused' : 'rotated'
+    if (s != null && result === 'rotated') await tx.store.put({ ...s, refreshJti: next })
+    await tx.done
+    return result
   }
 
   async removeClient (address: string): Promise<boolean> {

@@ -21,6 +21,7 @@ async function node (listen: boolean): Promise<Libp2p> {
 describe('HTTP over a libp2p stream', () => {
   let server: Libp2p
   let client: Libp2p
+  const firstSeen = Promise.withResolvers<void>()
   const seen: Array<{ url: string, method: string, peer: string, bytes: number }> = []
 
   beforeAll(async () => {
@@ -28,6 +29,17 @@ describe('HTTP over a libp2p stream', () => {
     client = await node(false)
     await serveHttp(server, async (req, info) => {
       if (new URL(req.url).pathname === '/ignore-body') return Response.json({ ignored: true })
+      if (new URL(req.url).pathname === '/live') {
+        // A live stream: the second chunk exists only after the client has seen the first.
+        return new Response(new ReadableStream<Uint8Array>({
+          async start (c) {
+            c.enqueue(new TextEncoder().encode('first'))
+            await firstSeen.promise
+            c.enqueue(new TextEncoder().encode('second'))
+            c.close()
+          }
+        }))
+      }
       const body = req.method === 'GET' ? new Uint8Array() : new Uint8Array(await req.arrayBuffer())
       seen.push({ url: req.url, method: req.method, peer: info.remotePeer, bytes: body.byteLength })
       const url = new URL(req.url)
@@ -89,4 +101,15 @@ describe('HTTP over a libp2p stream', () => {
     expect(before).toBeGreaterThan(0)
     expect(httpStreams()).toBe(before)
   })
+
+  it('sends streamed chunks as they come, never holding one back for the next', async () => {
+    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/live'))
+    const reader = res.body!.getReader()
+    const one = await reader.read()
+    expect(new TextDecoder().decode(one.value)).toBe('first')
+    firstSeen.resolve()
+    const two = await reader.read()
+    expect(new TextDecoder().decode(two.value)).toBe('second')
+    expect((await reader.read()).done).toBe(true)
+  }, 5_000)
 })

@@ -93,22 +93,47 @@ class IncomingBody {
   }
 }
 
-async function writeBody (lp: Lp, body: ReadableStream<Uint8Array> | null, signal?: AbortSignal): Promise<void> {
+const WOULD_WAIT = Symbol('would wait')
+
+/**
+ * Writes `first` (a head frame), the body as frames, then the end frame. Frames that are
+ * ready together go out as one message (a JSON request or answer is a single send: over
+ * WebRTC each message is a data-channel send); whenever the body would make us wait, what
+ * is pending is sent first, so streamed bodies are never held back.
+ */
+async function writeMessage (lp: Lp, first: Uint8Array | null, body: ReadableStream<Uint8Array> | null, signal?: AbortSignal): Promise<void> {
+  let pending: Uint8Array[] = first != null ? [first] : []
+  let pendingBytes = first?.byteLength ?? 0
+  const flush = async (): Promise<void> => {
+    if (pending.length > 0) await lp.writeV(pending, { signal })
+    pending = []
+    pendingBytes = 0
+  }
   if (body != null) {
     const reader = body.getReader()
     try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
+      for (let next = reader.read(); ; next = reader.read()) {
+        // An already-queued chunk wins the race; a pending read loses to the resolved marker.
+        let result = await Promise.race([next, Promise.resolve(WOULD_WAIT)])
+        if (result === WOULD_WAIT) {
+          await flush()
+          result = await next
+        }
+        if (result.done === true) break
+        const value = result.value
         for (let i = 0; i < value.byteLength; i += HTTP_LIMITS.frameBytes) {
-          await lp.write(value.subarray(i, i + HTTP_LIMITS.frameBytes), { signal })
+          const frame = value.subarray(i, i + HTTP_LIMITS.frameBytes)
+          if (pendingBytes + frame.byteLength > HTTP_LIMITS.frameBytes) await flush()
+          pending.push(frame)
+          pendingBytes += frame.byteLength
         }
       }
     } finally {
       reader.releaseLock()
     }
   }
-  await lp.write(new Uint8Array(0), { signal })
+  pending.push(new Uint8Array(0))
+  await flush()
 }
 
 function parseHead<T> (bytes: Uint8Array, check: (v: any) => boolean): T {
@@ -150,8 +175,7 @@ async function serveOne (lp: Lp, first: boolean, handler: Libp2pHttpHandler, inf
   // Whatever the handler left unread must be consumed before the next head can be read.
   const reusable = body.ended || await body.drain(HTTP_LIMITS.maxDrainBytes)
   const out: ResponseHead = { s: response.status, h: [...response.headers] }
-  await lp.write(enc.encode(JSON.stringify(out)))
-  await writeBody(lp, head.m === 'HEAD' ? null : response.body)
+  await writeMessage(lp, enc.encode(JSON.stringify(out)), head.m === 'HEAD' ? null : response.body)
   return reusable
 }
 
@@ -214,8 +238,7 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
   try {
     const url = new URL(request.url)
     const head: RequestHead = { m: request.method, u: url.pathname + url.search, h: [...request.headers] }
-    await lp.write(enc.encode(JSON.stringify(head)), { signal })
-    await writeBody(lp, hasNoBody(request.method) ? null : request.body, signal)
+    await writeMessage(lp, enc.encode(JSON.stringify(head)), hasNoBody(request.method) ? null : request.body, signal)
     const resHead = parseHead<ResponseHead>((await lp.read({ signal })).subarray(), v => Number.isInteger(v?.s) && v.s >= 200 && v.s <= 599 && isHeaders(v.h))
     const body = new IncomingBody(lp)
     if ([204, 205, 304].includes(resHead.s) || request.method === 'HEAD') {

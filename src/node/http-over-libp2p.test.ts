@@ -21,7 +21,8 @@ async function node (listen: boolean): Promise<Libp2p> {
 describe('HTTP over a libp2p stream', () => {
   let server: Libp2p
   let client: Libp2p
-  const firstSeen = Promise.withResolvers<void>()
+  let sawFirst!: () => void
+  const firstSeen = { promise: new Promise<void>(resolve => { sawFirst = resolve }), resolve: () => { sawFirst() } }
   const seen: Array<{ url: string, method: string, peer: string, bytes: number }> = []
 
   beforeAll(async () => {

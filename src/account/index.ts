@@ -2,3 +2,5 @@ export { accountFromMnemonic, addressFromPublicKey, isAddress, newMnemonic, norm
 export type { Account } from './account.ts'
 export { registrationMessage } from './registration.ts'
 export { AccountStore } from './store.ts'
+export { DecryptionError, ENCRYPTION, accountKeyMaterial, decryptBytes, decryptStream, encryptBytes, encryptStream } from './encryption.ts'
+export type { Purpose } from './encryption.ts'

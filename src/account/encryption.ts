@@ -1,5 +1,6 @@
 import { utf8 } from '../shared/bytes.ts'
 import { LightcafeError } from '../shared/errors.ts'
+import { iterateStream, streamFromIterator } from '../shared/streams.ts'
 
 /**
  * Encryption with keys derived from the account key, so a new device holding only the
@@ -80,37 +81,9 @@ async function * pieces (source: AsyncIterable<Uint8Array>, size: number): Async
   }
 }
 
-async function * iterate (stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader()
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      yield value
-    }
-  } finally {
-    reader.releaseLock()
-  }
-}
-
-function fromGenerator (gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull (controller) {
-      try {
-        const { done, value } = await gen.next()
-        if (done === true) controller.close()
-        else controller.enqueue(value)
-      } catch (err) {
-        controller.error(err)
-      }
-    },
-    async cancel () { await gen.return(undefined) }
-  })
-}
-
 /** Encrypts a stream for this account; memory stays at about two chunks whatever the size. */
 export function encryptStream (material: CryptoKey, purpose: Purpose, plaintext: ReadableStream<Uint8Array>, chunkBytes: number = ENCRYPTION.chunkBytes): ReadableStream<Uint8Array> {
-  return fromGenerator((async function * () {
+  return streamFromIterator((async function * () {
     const header = new Uint8Array(ENCRYPTION.headerBytes)
     header.set(ENCRYPTION.magic)
     new DataView(header.buffer).setUint32(4, chunkBytes)
@@ -119,7 +92,7 @@ export function encryptStream (material: CryptoKey, purpose: Purpose, plaintext:
     const key = await fileKey(material, salt, purpose)
     yield header
     let index = 0
-    for await (const { piece, last } of pieces(iterate(plaintext), chunkBytes)) {
+    for await (const { piece, last } of pieces(iterateStream(plaintext), chunkBytes)) {
       const { iv, aad } = chunkParams(header, index++, last)
       yield new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) }, key, buf(piece)))
     }
@@ -128,8 +101,8 @@ export function encryptStream (material: CryptoKey, purpose: Purpose, plaintext:
 
 /** Decrypts what encryptStream made; any tampering, reordering or truncation throws DecryptionError. */
 export function decryptStream (material: CryptoKey, purpose: Purpose, ciphertext: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  return fromGenerator((async function * () {
-    const source = iterate(ciphertext)
+  return streamFromIterator((async function * () {
+    const source = iterateStream(ciphertext)
     // The header first, then sealed chunks of chunkSize + tag bytes.
     let rest = new Uint8Array(0)
     const need = async (n: number): Promise<boolean> => {

@@ -4,7 +4,7 @@ import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeHost } from '../cafe/index.ts'
-import type { CafeClient, CafeSession } from '../client/index.ts'
+import type { CafeClient, CafeSession, Files } from '../client/index.ts'
 
 /** The local API only takes small JSON bodies; 64 KiB bounds parsing of anything sent to it. */
 export const LOCAL_API_MAX_JSON = 64 * 1024
@@ -19,6 +19,7 @@ export interface LocalApiDeps {
   restoreAccount(mnemonic: string): Promise<Account>
   cafe: CafeHost
   client: CafeClient
+  files: Files
 }
 
 function sessionView (s: CafeSession): Record<string, unknown> {
@@ -85,6 +86,17 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.delete('/cafes/:id', async c => {
     await deps.client.deregister(c.req.param('id'), { force: c.req.query('force') === 'true' })
     return c.body(null, 204)
+  })
+
+  // Data
+  app.post('/files', async c => {
+    const encrypt = c.req.query('encrypt') !== 'false'
+    const f = await deps.files.add(c.req.raw.body, { encrypt })
+    return c.json({ cid: f.cid, bytes: f.bytes, encrypted: f.encrypted }, 201)
+  })
+  app.get('/files/:cid', async c => {
+    const { record, body } = await deps.files.cat(c.req.param('cid'))
+    return new Response(body, { headers: { 'content-type': 'application/octet-stream', 'x-lightcafe-encrypted': String(record.encrypted) } })
   })
 
   return app

@@ -1,7 +1,7 @@
 import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
 import { CafeHost, IdbCafeStore, createCafeApp } from '../cafe/index.ts'
-import { CafeClient, IdbSessionStore, libp2pTransport } from '../client/index.ts'
+import { CafeClient, Files, IdbSessionStore, libp2pTransport } from '../client/index.ts'
 import { createNode } from '../node/create-node.ts'
 import { serveHttp } from '../node/http-over-libp2p.ts'
 import type { Account } from '../account/index.ts'
@@ -50,6 +50,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport })
   await client.start()
 
+  const files = new Files(node.helia, () => account, `${prefix}/files`)
   const api = createLocalApi({
     peer: () => ({
       peerId: node.libp2p.peerId.toString(),
@@ -60,7 +61,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     account: () => account,
     restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },
     cafe,
-    client
+    client,
+    files
   })
 
   return {
@@ -82,6 +84,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       client.stop()
       await stopServing()
       await accounts.close()
+      await files.close()
       await node.stop()
     }
   }

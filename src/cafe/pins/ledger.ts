@@ -1,0 +1,99 @@
+import { LightcafeError } from '../../shared/errors.ts'
+
+/**
+ * Who pins what, in bytes. A block pinned by two clients is stored once and counted for
+ * both (each client's usage is what it would cost to keep its own pins alone); unpinning
+ * frees a block only when no pin of any client references it any more.
+ *
+ * Pure bookkeeping: callers verify and store the blocks, then commit; a commit that would
+ * put a client over its quota changes nothing.
+ */
+
+export interface BlockRef { cid: string, bytes: number }
+
+export interface PinEntry {
+  requestid: string
+  address: string
+  /** The pinned root. */
+  cid: string
+  /** Every block of the DAG, the root included. */
+  blocks: BlockRef[]
+}
+
+export class QuotaExceededError extends LightcafeError {
+  static override name = 'QuotaExceededError'
+  override name = 'QuotaExceededError'
+  constructor (needed: number, quota: number, used: number) {
+    super('QUOTA_EXCEEDED', `this pin needs ${needed} more bytes; the client uses ${used} of its ${quota}`, 413)
+  }
+}
+
+interface Holding { bytes: number, holders: Map<string, number> }
+
+/** The accounting in memory; the IndexedDB store persists the same three tables. */
+export class PinLedger {
+  readonly #pins = new Map<string, PinEntry>()
+  readonly #blocks = new Map<string, Holding>()
+  readonly #usage = new Map<string, number>()
+
+  usage (address: string): number { return this.#usage.get(address) ?? 0 }
+
+  pin (requestid: string): PinEntry | undefined { return this.#pins.get(requestid) }
+
+  pinsOf (address: string): PinEntry[] { return [...this.#pins.values()].filter(p => p.address === address) }
+
+  /** Blocks any pin references: what garbage collection must keep. */
+  isHeld (cid: string): boolean { return this.#blocks.has(cid) }
+
+  /** Bytes this pin would add to the client's usage (blocks it does not reference yet). */
+  cost (address: string, blocks: BlockRef[]): number {
+    let extra = 0
+    for (const b of distinct(blocks)) if ((this.#blocks.get(b.cid)?.holders.get(address) ?? 0) === 0) extra += b.bytes
+    return extra
+  }
+
+  /** Records a pin, or throws QuotaExceededError and records nothing. */
+  commit (entry: PinEntry, quota: number): void {
+    if (this.#pins.has(entry.requestid)) throw new LightcafeError('PIN_EXISTS', `pin ${entry.requestid} exists`, 409)
+    const extra = this.cost(entry.address, entry.blocks)
+    const used = this.usage(entry.address)
+    if (used + extra > quota) throw new QuotaExceededError(extra, quota, used)
+    const blocks = distinct(entry.blocks)
+    for (const b of blocks) {
+      const h = this.#blocks.get(b.cid) ?? { bytes: b.bytes, holders: new Map<string, number>() }
+      h.holders.set(entry.address, (h.holders.get(entry.address) ?? 0) + 1)
+      this.#blocks.set(b.cid, h)
+    }
+    this.#usage.set(entry.address, used + extra)
+    this.#pins.set(entry.requestid, { ...entry, blocks })
+  }
+
+  /** Removes a pin; returns the blocks no pin references any more (to delete from the blockstore). */
+  release (requestid: string): string[] {
+    const entry = this.#pins.get(requestid)
+    if (entry == null) return []
+    this.#pins.delete(requestid)
+    const freed: string[] = []
+    let released = 0
+    for (const b of entry.blocks) {
+      const h = this.#blocks.get(b.cid)
+      if (h == null) continue
+      const n = (h.holders.get(entry.address) ?? 0) - 1
+      if (n > 0) { h.holders.set(entry.address, n); continue }
+      h.holders.delete(entry.address)
+      released += h.bytes
+      if (h.holders.size === 0) {
+        this.#blocks.delete(b.cid)
+        freed.push(b.cid)
+      }
+    }
+    this.#usage.set(entry.address, Math.max(0, this.usage(entry.address) - released))
+    return freed
+  }
+}
+
+function distinct (blocks: BlockRef[]): BlockRef[] {
+  const seen = new Map<string, BlockRef>()
+  for (const b of blocks) if (!seen.has(b.cid)) seen.set(b.cid, b)
+  return [...seen.values()]
+}

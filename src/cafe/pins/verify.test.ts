@@ -1,0 +1,64 @@
+import * as dagPb from '@ipld/dag-pb'
+import { CarWriter } from '@ipld/car'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256, sha512 } from 'multiformats/hashes/sha2'
+import { describe, expect, it } from 'vitest'
+import { verifiedCarBlocks, verifyBlock, walkDag } from './verify.ts'
+
+async function rawBlock (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
+  const bytes = new TextEncoder().encode(text)
+  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
+}
+
+async function dag (): Promise<{ root: { cid: CID, bytes: Uint8Array }, leaves: Array<{ cid: CID, bytes: Uint8Array }> }> {
+  const leaves = await Promise.all(['one', 'two', 'three'].map(rawBlock))
+  const bytes = dagPb.encode(dagPb.prepare({ Links: leaves.map((l, i) => ({ Hash: l.cid, Name: `f${i}`, Tsize: l.bytes.length })) }))
+  return { root: { cid: CID.createV1(dagPb.code, await sha256.digest(bytes)), bytes }, leaves }
+}
+
+async function carBytes (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>): Promise<Uint8Array> {
+  const { writer, out } = CarWriter.create([root])
+  const chunks: Uint8Array[] = []
+  const collected = (async () => { for await (const c of out) chunks.push(c) })()
+  for (const b of blocks) await writer.put(b)
+  await writer.close()
+  await collected
+  return new Uint8Array(Buffer.concat(chunks))
+}
+
+async function collect (car: Uint8Array): Promise<string[]> {
+  const out: string[] = []
+  for await (const b of verifiedCarBlocks((async function * () { yield car })())) out.push(b.cid.toString())
+  return out
+}
+
+describe('block verification', () => {
+  it('accepts bytes that hash to their CID and refuses anything else', async () => {
+    const b = await rawBlock('hello')
+    await verifyBlock(b.cid, b.bytes)
+    await expect(verifyBlock(b.cid, new TextEncoder().encode('hellp'))).rejects.toMatchObject({ reason: 'BLOCK_MISMATCH' })
+    const id = CID.createV1(raw.code, identity.digest(b.bytes))
+    await verifyBlock(id, b.bytes)
+    const other = CID.createV1(raw.code, await sha512.digest(b.bytes))
+    await expect(verifyBlock(other, b.bytes)).rejects.toMatchObject({ reason: 'UNSUPPORTED_HASH' })
+  })
+
+  it('reads a CAR block by block and stops at a block whose bytes do not match', async () => {
+    const { root, leaves } = await dag()
+    const good = await carBytes(root.cid, [root, ...leaves])
+    expect(await collect(good)).toEqual([root, ...leaves].map(b => b.cid.toString()))
+    const forged = await carBytes(root.cid, [root, { cid: leaves[0].cid, bytes: new TextEncoder().encode('evil') }, leaves[1]])
+    await expect(collect(forged)).rejects.toMatchObject({ reason: 'BLOCK_MISMATCH' })
+    await expect(collect(new TextEncoder().encode('not a car'))).rejects.toMatchObject({ reason: 'INVALID_CAR' })
+  })
+
+  it('walks a DAG and reports the blocks it lacks', async () => {
+    const { root, leaves } = await dag()
+    const store = new Map([root, leaves[0], leaves[2]].map(b => [b.cid.toString(), b.bytes]))
+    const walked = await walkDag(root.cid, async cid => store.get(cid.toString()))
+    expect(walked.blocks.map(b => b.cid).sort()).toEqual([root, leaves[0], leaves[2]].map(b => b.cid.toString()).sort())
+    expect(walked.missing).toEqual([leaves[1].cid.toString()])
+  })
+})

@@ -40,8 +40,6 @@ export class PinLedger {
 
   pin (requestid: string): PinEntry | undefined { return this.#pins.get(requestid) }
 
-  pinsOf (address: string): PinEntry[] { return [...this.#pins.values()].filter(p => p.address === address) }
-
   /** Blocks any pin references: what garbage collection must keep. */
   isHeld (cid: string): boolean { return this.#blocks.has(cid) }
 

@@ -13,8 +13,9 @@ test('the status page shows identity, relay, cafe mode, tokens and clients, and 
   await cafe.page.getByLabel('Offer cafe services to other peers').check()
   await expect.poll(async () => (await cafe.api('GET', '/api/v0/cafe')).body.enabled).toBe(true)
   await cafe.page.getByTestId('create-token').click()
+  // Token creation is async: wait for the field to fill before reading it.
+  await expect(cafe.page.getByTestId('new-token')).toHaveText(/^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/)
   const token = (await cafe.page.getByTestId('new-token').textContent()) ?? ''
-  expect(token).toMatch(/^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/)
   await expect(cafe.page.getByTestId('token-list').locator('li')).toHaveCount(1)
 
   // Client: register through the form.

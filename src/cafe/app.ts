@@ -2,9 +2,12 @@ import { Hono } from 'hono'
 import { UnavailableError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
+import { mountBackupApi } from './backup-api.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { bearer } from './sessions.ts'
 import type { AuthenticatedClient, CafeHost } from './host.ts'
+import type { PinService } from './pins/pin-service.ts'
+import type { Snapshots } from './snapshots.ts'
 import type { MiddlewareHandler } from 'hono'
 
 /** Hono env of the cafe app: the carrier passes the caller's authenticated peer id. */
@@ -24,7 +27,10 @@ export function requireSession (host: CafeHost): MiddlewareHandler<CafeEnv> {
 }
 
 /** `/cafe/v1`: the cafe's API, one Hono app for both carriers (libp2p streams, service worker). */
-export function createCafeApp (host: CafeHost, opts: { version?: string } = {}): Hono<CafeEnv> {
+/** The services a cafe offers besides sessions; each mounts its routes when given. */
+export interface CafeServices { pins?: PinService, snapshots?: Snapshots }
+
+export function createCafeApp (host: CafeHost, opts: { version?: string, services?: CafeServices } = {}): Hono<CafeEnv> {
   const app = new Hono<CafeEnv>().basePath('/cafe/v1')
   const auth = requireSession(host)
 
@@ -59,6 +65,9 @@ export function createCafeApp (host: CafeHost, opts: { version?: string } = {}):
     return c.body(null, 204)
   })
   app.get('/sessions/me', auth, c => c.json(c.var.session))
+
+  const { pins, snapshots } = opts.services ?? {}
+  if (pins != null && snapshots != null) mountBackupApi(app, auth, pins, snapshots)
 
   return app
 }

@@ -14,7 +14,14 @@ export interface Session { id: string, cafe: string, address: string, access: st
 
 export interface AuthenticatedClient { address: string, peerId: string, sid: string }
 
-export interface ClientView { address: string, peerId: string, registered: string, lastSeen: string, bytes: number, pins: number, snapshots: number, inbox: number }
+export interface ClientView { address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }
+
+/** What the cafe's services report and do per client, for the owner's views and removals. */
+export interface ClientServices {
+  usage(address: string): Promise<{ bytes?: number, pins?: number, snapshots?: number, inbox?: number }>
+  /** The client is gone (removed or left): drop everything kept for it. */
+  forget(address: string): Promise<void>
+}
 
 export interface RegisterRequest { address: unknown, token: unknown, nonce: unknown, sig: unknown }
 
@@ -44,6 +51,7 @@ export class CafeHost {
   // removed client's session could come back from a read that raced the delete.
   #epoch = 0
   #settings: Promise<CafeSettings> | undefined
+  readonly #services: ClientServices[] = []
 
   constructor (init: CafeHostInit) {
     this.peerId = init.peerId
@@ -54,6 +62,24 @@ export class CafeHost {
   }
 
   #iso (ms = this.#now()): string { return new Date(ms).toISOString() }
+
+  /** Adds a service whose per-client usage the owner sees and whose data goes with the client. */
+  useService (service: ClientServices): void { this.#services.push(service) }
+
+  async #forget (address: string): Promise<void> {
+    for (const s of this.#services) await s.forget(address)
+  }
+
+  /** The quota that applies to a client: its own, or the cafe's default. */
+  async quotaOf (address: string): Promise<number> {
+    return (await this.#store.getClient(address))?.quota ?? (await this.getSettings()).quotaBytes
+  }
+
+  /** The owner sets a client's quota in bytes (undefined: back to the cafe's default). */
+  async setClientQuota (address: string, quota: number | undefined): Promise<void> {
+    if (quota != null && (!Number.isSafeInteger(quota) || quota < 0)) throw new InvalidInputError('INVALID_FIELD', 'quota must be a whole number of bytes, or null for the default')
+    if (!(await this.#store.setClientQuota(address, quota))) throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
+  }
 
   // --- owner ---
 
@@ -94,8 +120,20 @@ export class CafeHost {
 
   async listClients (): Promise<ClientView[]> {
     const rows = await this.#store.listClients()
-    return rows.sort((a, b) => a.registered.localeCompare(b.registered))
-      .map(c => ({ address: c.address, peerId: c.peerId, registered: c.registered, lastSeen: c.lastSeen, bytes: 0, pins: 0, snapshots: 0, inbox: 0 }))
+    const settings = await this.getSettings()
+    const views: ClientView[] = []
+    for (const c of rows.sort((a, b) => a.registered.localeCompare(b.registered))) {
+      const view: ClientView = { address: c.address, peerId: c.peerId, registered: c.registered, lastSeen: c.lastSeen, quota: c.quota ?? settings.quotaBytes, bytes: 0, pins: 0, snapshots: 0, inbox: 0 }
+      for (const s of this.#services) {
+        const u = await s.usage(c.address)
+        view.bytes += u.bytes ?? 0
+        view.pins += u.pins ?? 0
+        view.snapshots += u.snapshots ?? 0
+        view.inbox += u.inbox ?? 0
+      }
+      views.push(view)
+    }
+    return views
   }
 
   /** Ends the client's sessions and forgets it. */
@@ -103,6 +141,7 @@ export class CafeHost {
     if (!(await this.#drop(address, async () => this.#store.removeClient(address)))) {
       throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
     }
+    await this.#forget(address)
   }
 
   // --- clients ---
@@ -227,5 +266,6 @@ export class CafeHost {
   async deregister (accessJwt: unknown, callerPeer?: string): Promise<void> {
     const who = await this.authenticate(accessJwt, callerPeer)
     await this.#drop(who.address, async () => this.#store.removeClient(who.address))
+    await this.#forget(who.address)
   }
 }

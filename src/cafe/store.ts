@@ -12,7 +12,15 @@ export interface TokenRecord {
   usedBy?: string
 }
 
-export interface ClientRecord { address: string, peerId: string, registered: string, lastSeen: string, tokenId: string }
+export interface ClientRecord {
+  address: string
+  peerId: string
+  registered: string
+  lastSeen: string
+  tokenId: string
+  /** The owner's quota for this client in bytes; the cafe's default applies when absent. */
+  quota?: number
+}
 
 export interface SessionRecord {
   sid: string
@@ -23,7 +31,12 @@ export interface SessionRecord {
   created: string
 }
 
-export interface CafeSettings { enabled: boolean, name: string }
+export interface CafeSettings {
+  enabled: boolean
+  name: string
+  /** Bytes of pinned data each client may keep, unless the owner set its own quota. */
+  quotaBytes: number
+}
 
 /** A registration's writes, applied together or not at all. */
 export interface Registration { client: ClientRecord, session: SessionRecord, tokenId: string }
@@ -43,6 +56,8 @@ export interface CafeStore {
   getClient(address: string): Promise<ClientRecord | undefined>
   listClients(): Promise<ClientRecord[]>
   touchClient(address: string, lastSeen: string): Promise<void>
+  /** Sets (or with undefined clears) a client's own quota; false if there is no such client. */
+  setClientQuota(address: string, quota: number | undefined): Promise<boolean>
   getSession(sid: string): Promise<SessionRecord | undefined>
   deleteSession(sid: string): Promise<void>
   /** Binds the token to the client's address (bindToken, which throws TOKEN_REVOKED/TOKEN_USED) and writes client + session + token. */
@@ -55,7 +70,8 @@ export interface CafeStore {
   putSettings(settings: CafeSettings): Promise<void>
 }
 
-export const DEFAULT_SETTINGS: CafeSettings = { enabled: false, name: 'Lightcafe' }
+/** 1 GiB per client by default: a spare tablet's storage shared among a few friends. */
+export const DEFAULT_SETTINGS: CafeSettings = { enabled: false, name: 'Lightcafe', quotaBytes: 1024 ** 3 }
 
 const copy = <T>(v: T | undefined): T | undefined => v == null ? undefined : structuredClone(v)
 
@@ -72,6 +88,14 @@ export class MemoryCafeStore implements CafeStore {
   async getClient (a: string): Promise<ClientRecord | undefined> { return copy(this.#clients.get(a)) }
   async listClients (): Promise<ClientRecord[]> { return [...this.#clients.values()].map(c => copy(c)!) }
   async touchClient (a: string, lastSeen: string): Promise<void> { const c = this.#clients.get(a); if (c != null) c.lastSeen = lastSeen }
+  async setClientQuota (a: string, quota: number | undefined): Promise<boolean> {
+    const c = this.#clients.get(a)
+    if (c == null) return false
+    if (quota == null) delete c.quota
+    else c.quota = quota
+    return true
+  }
+
   async getSession (sid: string): Promise<SessionRecord | undefined> { return copy(this.#sessions.get(sid)) }
   async deleteSession (sid: string): Promise<void> { this.#sessions.delete(sid) }
   // No await between check and writes: atomic, as the IndexedDB transaction is.
@@ -135,6 +159,19 @@ export class IdbCafeStore implements CafeStore {
     await tx.done
   }
 
+  async setClientQuota (a: string, quota: number | undefined): Promise<boolean> {
+    const tx = (await this.#db).transaction('clients', 'readwrite')
+    const c = await tx.store.get(a)
+    if (c != null) {
+      const next = { ...c }
+      if (quota == null) delete next.quota
+      else next.quota = quota
+      await tx.store.put(next)
+    }
+    await tx.done
+    return c != null
+  }
+
   async getSession (sid: string): Promise<SessionRecord | undefined> { return (await this.#db).get('sessions', sid) }
   async deleteSession (sid: string): Promise<void> { await (await this.#db).delete('sessions', sid) }
   async register (reg: Registration): Promise<void> {
@@ -173,6 +210,6 @@ export class IdbCafeStore implements CafeStore {
     return existed
   }
 
-  async getSettings (): Promise<CafeSettings> { return (await (await this.#db).get('settings', 'cafe')) ?? { ...DEFAULT_SETTINGS } }
+  async getSettings (): Promise<CafeSettings> { return { ...DEFAULT_SETTINGS, ...(await (await this.#db).get('settings', 'cafe')) } }
   async putSettings (s: CafeSettings): Promise<void> { await (await this.#db).put('settings', s, 'cafe') }
 }

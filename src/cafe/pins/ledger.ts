@@ -1,4 +1,5 @@
 import { LightcafeError } from '../../shared/errors.ts'
+import type { BlockRef } from '../../ipfs/verify.ts'
 
 /**
  * Who pins what, in bytes. A block pinned by two clients is stored once and counted for
@@ -9,7 +10,7 @@ import { LightcafeError } from '../../shared/errors.ts'
  * put a client over its quota changes nothing.
  */
 
-export interface BlockRef { cid: string, bytes: number }
+export type { BlockRef }
 
 export interface PinEntry {
   requestid: string
@@ -39,6 +40,9 @@ export class PinLedger {
   usage (address: string): number { return this.#usage.get(address) ?? 0 }
 
   pin (requestid: string): PinEntry | undefined { return this.#pins.get(requestid) }
+
+  /** Whether this client's pins reference the block: what it may read back. */
+  holds (address: string, key: string): boolean { return (this.#blocks.get(key)?.holders.get(address) ?? 0) > 0 }
 
   /** Blocks any pin references: what garbage collection must keep. */
   isHeld (cid: string): boolean { return this.#blocks.has(cid) }

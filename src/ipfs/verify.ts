@@ -3,8 +3,8 @@ import * as dagPb from '@ipld/dag-pb'
 import { CarBlockIterator } from '@ipld/car'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { LightcafeError } from '../../shared/errors.ts'
-import type { BlockRef } from './ledger.ts'
+import { LightcafeError } from '../shared/errors.ts'
+export interface BlockRef { cid: string, bytes: number }
 
 export const BLOCK_LIMITS = {
   /** Larger than any block IPFS tools make (1 MiB chunks, 2 MiB bitswap limit); bounds memory per block. */
@@ -35,14 +35,23 @@ export async function verifyBlock (cid: CID, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** Opens a CAR stream: its roots (from the header) and its blocks, each verified against its CID as it is read. */
+export async function openCar (car: AsyncIterable<Uint8Array>): Promise<{ roots: CID[], blocks: AsyncGenerator<{ cid: CID, bytes: Uint8Array }> }> {
+  let it: CarBlockIterator
+  try { it = await CarBlockIterator.fromIterable(car) } catch { throw new BlockRejectedError('INVALID_CAR', 'the body is not a CAR file') }
+  const roots = await it.getRoots()
+  async function * blocks (): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
+    for await (const block of it) {
+      await verifyBlock(block.cid, block.bytes)
+      yield block
+    }
+  }
+  return { roots, blocks: blocks() }
+}
+
 /** Reads a CAR stream, yielding only blocks that match their CIDs. */
 export async function * verifiedCarBlocks (car: AsyncIterable<Uint8Array>): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
-  let blocks: CarBlockIterator
-  try { blocks = await CarBlockIterator.fromIterable(car) } catch { throw new BlockRejectedError('INVALID_CAR', 'the body is not a CAR file') }
-  for await (const block of blocks) {
-    await verifyBlock(block.cid, block.bytes)
-    yield block
-  }
+  yield * (await openCar(car)).blocks
 }
 
 /** The CIDs a block links to, for the codecs a cafe walks (dag-pb, raw, dag-cbor). */

@@ -1,0 +1,53 @@
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import type { Blockstore } from 'interface-blockstore'
+
+/**
+ * The few block operations Lightcafe needs, over any interface-blockstore (IndexedDB in the
+ * browser, memory in unit tests). Blockstores key by multihash: the same bytes under two
+ * codecs are one entry, so bookkeeping keys blocks by `blockKey`, not by the CID's text.
+ */
+export interface Blocks {
+  get(cid: CID): Promise<Uint8Array | undefined>
+  put(cid: CID, bytes: Uint8Array): Promise<void>
+  has(cid: CID): Promise<boolean>
+  delete(cid: CID): Promise<void>
+  /** Every stored block, as the raw CID of its multihash. */
+  keys(): AsyncIterable<CID>
+}
+
+/** The storage identity of a block: its multihash, written as a CIDv1 raw (reversible, printable). */
+export function blockKey (cid: CID): string {
+  return cid.code === raw.code && cid.version === 1 ? cid.toString() : CID.createV1(raw.code, cid.multihash).toString()
+}
+
+export function cidOfKey (key: string): CID { return CID.parse(key) }
+
+async function concat (chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let size = 0
+  for await (const c of chunks) { parts.push(c); size += c.byteLength }
+  if (parts.length === 1) return parts[0]
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.byteLength }
+  return out
+}
+
+export function blocksOf (store: Blockstore): Blocks {
+  return {
+    async get (cid) {
+      if (!(await store.has(cid))) return undefined
+      try { return await concat(store.get(cid)) } catch (err) {
+        if ((err as Error).name === 'NotFoundError') return undefined
+        throw err
+      }
+    },
+    async put (cid, bytes) { await store.put(cid, bytes) },
+    async has (cid) { return store.has(cid) },
+    async delete (cid) { await store.delete(cid) },
+    async * keys () {
+      for await (const pair of store.getAll()) yield CID.createV1(raw.code, pair.cid.multihash)
+    }
+  }
+}

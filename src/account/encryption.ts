@@ -23,7 +23,7 @@ export const ENCRYPTION = {
   maxChunkBytes: 4 * 1024 * 1024
 } as const
 
-export type Purpose = 'files' | 'snapshots'
+export type Purpose = 'files' | 'snapshots' | 'records'
 
 export class DecryptionError extends LightcafeError {
   static override name = 'DecryptionError'

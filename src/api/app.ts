@@ -1,10 +1,10 @@
 import { Hono } from 'hono'
-import { InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
-import { readJsonObject } from '../shared/json.ts'
+import { readJsonObject, stringField } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeHost } from '../cafe/index.ts'
-import type { CafeClient, CafeSession, Files } from '../client/index.ts'
+import type { BackupOutbox, CafeClient, CafeSession, Files, RecoveryProgress, Threads } from '../client/index.ts'
 
 /** The local API only takes small JSON bodies; 64 KiB bounds parsing of anything sent to it. */
 export const LOCAL_API_MAX_JSON = 64 * 1024
@@ -20,6 +20,12 @@ export interface LocalApiDeps {
   cafe: CafeHost
   client: CafeClient
   files: Files
+  backups: BackupOutbox
+  threads: Threads
+  /** Starts (or joins) a recovery from a cafe and resolves with its outcome. */
+  recover(cafeId: string): Promise<RecoveryProgress>
+  recovery(cafeId: string): RecoveryProgress | undefined
+  storage(): Promise<{ usage: number, quota: number, persisted: boolean }>
 }
 
 function sessionView (s: CafeSession): Record<string, unknown> {
@@ -52,14 +58,15 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // This peer as a cafe
   const cafeView = async (): Promise<Record<string, unknown>> => {
     const s = await deps.cafe.getSettings()
-    return { enabled: s.enabled, name: s.name, peerId: deps.peer().peerId }
+    return { enabled: s.enabled, name: s.name, quotaBytes: s.quotaBytes, peerId: deps.peer().peerId }
   }
   app.get('/cafe', async c => c.json(await cafeView()))
   app.put('/cafe', async c => {
-    const { enabled, name } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
-    if (typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
+    const { enabled, name, quotaBytes } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    if (enabled !== undefined && typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
     if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new InvalidInputError('INVALID_FIELD', 'name must be a string of at most 64 characters')
-    await deps.cafe.setSettings({ enabled, ...(name !== undefined ? { name } : {}) })
+    if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || (quotaBytes as number) < 0)) throw new InvalidInputError('INVALID_FIELD', 'quotaBytes must be a whole number of bytes')
+    await deps.cafe.setSettings({ ...(enabled !== undefined ? { enabled } : {}), ...(name !== undefined ? { name } : {}), ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes as number } : {}) })
     return c.json(await cafeView())
   })
   app.post('/tokens', async c => c.json(await deps.cafe.createToken(), 201))
@@ -69,6 +76,14 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     return c.body(null, 204)
   })
   app.get('/clients', async c => c.json(await deps.cafe.listClients()))
+  app.put('/clients/:address', async c => {
+    const { quota } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    if (quota !== null && typeof quota !== 'number') throw new InvalidInputError('INVALID_FIELD', 'quota must be a number of bytes, or null for the cafe\'s default')
+    await deps.cafe.setClientQuota(c.req.param('address'), quota ?? undefined)
+    const view = (await deps.cafe.listClients()).find(v => v.address === c.req.param('address'))
+    return c.json(view)
+  })
+  app.get('/storage', async c => c.json(await deps.storage()))
   app.delete('/clients/:address', async c => {
     await deps.cafe.removeClient(c.req.param('address'))
     return c.body(null, 204)
@@ -83,6 +98,16 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/cafes', async c => c.json((await deps.client.list()).map(sessionView)))
   app.get('/cafes/:id', async c => c.json(sessionView(await deps.client.get(c.req.param('id')))))
   app.post('/cafes/:id/refresh', async c => c.json(sessionView(await deps.client.refresh(c.req.param('id')))))
+  app.post('/cafes/:id/recover', async c => {
+    await deps.client.get(c.req.param('id'))
+    const done = await deps.recover(c.req.param('id'))
+    return c.json(done)
+  })
+  app.get('/cafes/:id/recover', c => {
+    const p = deps.recovery(c.req.param('id'))
+    if (p == null) throw new NotFoundError('NO_RECOVERY', 'no recovery from this cafe has run since the page loaded')
+    return c.json(p)
+  })
   app.delete('/cafes/:id', async c => {
     await deps.client.deregister(c.req.param('id'), { force: c.req.query('force') === 'true' })
     return c.body(null, 204)
@@ -98,6 +123,25 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const { record, body } = await deps.files.cat(c.req.param('cid'))
     return new Response(body, { headers: { 'content-type': 'application/octet-stream', 'x-lightcafe-encrypted': String(record.encrypted) } })
   })
+
+  // Backups and threads
+  app.post('/backups', async c => {
+    const { cid } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    return c.json(await deps.backups.backup(stringField('cid', cid, 256)), 202)
+  })
+  app.get('/backups', async c => c.json(await deps.backups.list()))
+  app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'))))
+  app.delete('/backups/:cid', async c => c.json(await deps.backups.unpin(c.req.param('cid')), 202))
+  app.put('/threads/:id', async c => {
+    const t = await deps.threads.put(c.req.param('id'), await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON))
+    // The HEAD's blocks are backed up with the snapshot when they are on this device.
+    // No cafe yet is fine: the thread is kept here; snapshots go out with the next update.
+    const skip = (...reasons: string[]) => (err: unknown): undefined => { if (!reasons.includes((err as LightcafeError).reason)) throw err }
+    const cafes = await deps.backups.snapshot(t.id).catch(skip('NO_CAFES')) ?? 0
+    if (cafes > 0) await deps.backups.backup(t.head).catch(skip('DAG_NOT_LOCAL'))
+    return c.json({ id: t.id, head: t.head, cafes })
+  })
+  app.get('/threads', async c => c.json((await deps.threads.list()).map(({ id, head, meta }) => ({ id, head, meta }))))
 
   return app
 }

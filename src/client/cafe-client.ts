@@ -36,7 +36,7 @@ export function parseCafe (cafe: unknown): CafeTarget {
   }
 }
 
-async function asError (res: Response): Promise<LightcafeError> {
+export async function asError (res: Response): Promise<LightcafeError> {
   const body = await res.json().catch(() => null) as { error?: { reason?: unknown, details?: unknown } } | null
   const reason = typeof body?.error?.reason === 'string' ? body.error.reason : `HTTP_${res.status}`
   const details = typeof body?.error?.details === 'string' ? body.error.details : res.statusText
@@ -83,9 +83,9 @@ export class CafeClient extends EventTarget {
     return s
   }
 
-  async #send (cafe: CafeTarget, request: Request): Promise<Response> {
+  async #send (cafe: CafeTarget, request: Request, timeoutMs: number = CLIENT_TIMING.requestTimeoutMs): Promise<Response> {
     try {
-      return await this.#transport(cafe, request, AbortSignal.timeout(CLIENT_TIMING.requestTimeoutMs))
+      return await this.#transport(cafe, request, AbortSignal.timeout(timeoutMs))
     } catch (err) {
       if (err instanceof LightcafeError) throw err
       throw new UnavailableError('CAFE_UNREACHABLE', `could not reach cafe ${cafe.id}: ${(err as Error).message}`)
@@ -157,14 +157,17 @@ export class CafeClient extends EventTarget {
     return next
   }
 
-  /** An authenticated request to a cafe: refreshes first when the access token is about to expire. */
-  async request (id: string, path: string, init: RequestInit = {}): Promise<Response> {
+  /**
+   * An authenticated request to a cafe: refreshes first when the access token is about to
+   * expire. `timeoutMs` bounds the whole exchange (long uploads pass their own).
+   */
+  async request (id: string, path: string, init: RequestInit = {}, opts: { timeoutMs?: number } = {}): Promise<Response> {
     let s = await this.get(id)
     if (s.ended != null) throw new UnauthorizedError('SESSION_ENDED', `the session with cafe ${id} ended (${s.ended.reason}); register again with a token`)
     if (Date.parse(s.exp) - this.#now() < CLIENT_TIMING.refreshAheadMs) s = await this.refresh(id)
     const headers = new Headers(init.headers)
     headers.set('authorization', `Bearer ${s.access}`)
-    return this.#send(s, new Request(`http://cafe${path}`, { ...init, headers }))
+    return this.#send(s, new Request(`http://cafe${path}`, { ...init, headers, ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit), opts.timeoutMs)
   }
 
   /** Ends the session on the cafe (it forgets this client) and then here. */

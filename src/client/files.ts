@@ -1,8 +1,9 @@
 import { unixfs } from '@helia/unixfs'
 import { openDB } from 'idb'
-import { CID } from 'multiformats/cid'
-import { accountKeyMaterial, decryptStream, encryptStream } from '../account/index.ts'
-import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
+import { parseCid } from '../ipfs/gateway.ts'
+import { accountKeyMaterial, decryptBytes, decryptStream, encryptBytes, encryptStream } from '../account/index.ts'
+import { fromBase64url, toBase64url, utf8 } from '../shared/bytes.ts'
+import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { iterateStream, streamFromIterator } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { Helia } from '@helia/interface'
@@ -15,9 +16,6 @@ export interface FileRecord { cid: string, encrypted: boolean, bytes: number, ad
 
 interface FilesDB extends DBSchema { files: { key: string, value: FileRecord } }
 
-function parseCid (text: string): CID {
-  try { return CID.parse(text) } catch { throw new InvalidInputError('INVALID_CID', `not a CID: ${text.slice(0, 100)}`) }
-}
 
 /**
  * This device's files in Helia (UnixFS over IndexedDB), encrypted with a key derived from
@@ -60,6 +58,27 @@ export class Files {
     const raw = streamFromIterator(this.#fs.cat(cid, { offline: true })[Symbol.asyncIterator]())
     const body = record.encrypted ? decryptStream(await accountKeyMaterial(this.#account().secretKey), 'files', raw) : raw
     return { record, body }
+  }
+
+  async get (cid: string): Promise<FileRecord | undefined> { return (await this.#db).get('files', cid) }
+
+  /**
+   * The file's record encrypted with the account key, carried in a backup's pin metadata:
+   * a new device learns which backed-up DAGs are its files (and which to decrypt), the cafe nothing.
+   */
+  async sealedRecord (cid: string): Promise<string | undefined> {
+    const record = await this.get(cid)
+    if (record == null) return undefined
+    return toBase64url(await encryptBytes(await accountKeyMaterial(this.#account().secretKey), 'records', utf8.encode(JSON.stringify(record))))
+  }
+
+  /** Restores a record sealed by this account (recovery); throws DECRYPTION_FAILED for anyone else's. */
+  async restoreSealed (sealed: string): Promise<FileRecord> {
+    const plain = await decryptBytes(await accountKeyMaterial(this.#account().secretKey), 'records', fromBase64url(sealed))
+    const r = JSON.parse(utf8.decode(plain)) as FileRecord
+    const record: FileRecord = { cid: parseCid(r.cid).toString(), encrypted: r.encrypted === true, bytes: Number(r.bytes), added: String(r.added) }
+    await (await this.#db).put('files', record)
+    return record
   }
 
   async close (): Promise<void> { (await this.#db).close() }

@@ -1,4 +1,6 @@
+import { Hono } from 'hono'
 import { CID } from 'multiformats/cid'
+import { useErrorContract } from '../shared/http-errors.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { streamFromIterator } from '../shared/streams.ts'
 import { CAR_CONTENT_TYPE, exportBlockCar, exportCar } from './car.ts'
@@ -48,4 +50,12 @@ export async function gatewayResponse (request: Request, cidText: string, get: (
   if (request.method === 'HEAD') return new Response(null, { headers })
   const car = scope === 'block' ? exportBlockCar(cid, root) : exportCar(cid, get)
   return new Response(streamFromIterator(car), { headers })
+}
+
+/** `/ipfs/:cid` as a Hono app over a block source, with the project's error contract. */
+export function createGatewayApp (get: (cid: CID) => Promise<Uint8Array | undefined>): Hono {
+  const app = new Hono()
+  useErrorContract(app, 'gateway')
+  app.on(['GET', 'HEAD'], '/ipfs/:cid', async c => gatewayResponse(c.req.raw, c.req.param('cid'), get))
+  return app
 }

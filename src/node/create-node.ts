@@ -11,7 +11,9 @@ import { loadOrCreateSelfKey } from '@libp2p/config'
 import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
+import { blocksOf } from '../ipfs/blocks.ts'
 import { RelayKeeper } from './relay-keeper.ts'
+import type { Blocks } from '../ipfs/blocks.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -30,6 +32,8 @@ export interface LightcafeNode {
   /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
   privateKey: PrivateKey
   relays: RelayKeeper
+  /** This device's own blocks, local only (Helia's blockstore would ask the network for a missing one). */
+  blocks: Blocks
   stop(): Promise<void>
 }
 
@@ -67,6 +71,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     libp2p,
     privateKey,
     relays,
+    blocks: blocksOf(blockstore),
     stop: async () => {
       relays.stop()
       await helia.stop()

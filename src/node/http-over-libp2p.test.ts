@@ -4,7 +4,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 async function node (listen: boolean): Promise<Libp2p> {
@@ -24,12 +24,24 @@ describe('HTTP over a libp2p stream', () => {
   let sawFirst!: () => void
   const firstSeen = { promise: new Promise<void>(resolve => { sawFirst = resolve }), resolve: () => { sawFirst() } }
   const seen: Array<{ url: string, method: string, peer: string, bytes: number }> = []
+  let produced = 0
 
   beforeAll(async () => {
     server = await node(true)
     client = await node(false)
     await serveHttp(server, async (req, info) => {
       if (new URL(req.url).pathname === '/ignore-body') return Response.json({ ignored: true })
+      if (new URL(req.url).pathname === '/slow') {
+        // A slow consumer: how far ahead of it did the sender get?
+        let consumed = 0
+        let maxAhead = 0
+        for await (const chunk of req.body! as unknown as AsyncIterable<Uint8Array>) {
+          consumed += chunk.byteLength
+          maxAhead = Math.max(maxAhead, produced - consumed)
+          await new Promise(resolve => setTimeout(resolve, 2))
+        }
+        return Response.json({ consumed, maxAhead })
+      }
       if (new URL(req.url).pathname === '/live') {
         // A live stream: the second chunk exists only after the client has seen the first.
         return new Response(new ReadableStream<Uint8Array>({
@@ -101,6 +113,34 @@ describe('HTTP over a libp2p stream', () => {
     }
     expect(before).toBeGreaterThan(0)
     expect(httpStreams()).toBe(before)
+  })
+
+  it('keeps a fast sender within the flow-control window of a slow reader', async () => {
+    produced = 0
+    const total = 8 * 1024 * 1024
+    const body = new ReadableStream<Uint8Array>({
+      pull (c) {
+        if (produced >= total) { c.close(); return }
+        produced += 64 * 1024
+        c.enqueue(new Uint8Array(64 * 1024))
+      }
+    }, { highWaterMark: 0 })
+    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/slow', { method: 'POST', body, duplex: 'half' } as RequestInit))
+    const { consumed, maxAhead } = await res.json()
+    expect(consumed).toBe(total)
+    // Window + one frame being coalesced + one chunk read ahead; without flow control the
+    // libp2p read buffer and yamux window let the sender run megabytes ahead.
+    expect(maxAhead).toBeLessThanOrEqual(HTTP_LIMITS.windowBytes + HTTP_LIMITS.frameBytes + 64 * 1024)
+  }, 30_000)
+
+  it('does not reuse a stream the server closes after an unread body larger than it drains', async () => {
+    const conn = client.getConnections(server.peerId)[0]
+    for (let i = 0; i < 3; i++) {
+      const res = await fetchOverLibp2p(client, conn, new Request('http://x/ignore-body', { method: 'POST', body: new Uint8Array(HTTP_LIMITS.maxDrainBytes + 100_000) }))
+      expect(await res.json()).toEqual({ ignored: true })
+      const ok = await fetchOverLibp2p(client, conn, new Request(`http://x/after/${i}`))
+      expect((await ok.json()).path).toBe(`/after/${i}`)
+    }
   })
 
   it('sends streamed chunks as they come, never holding one back for the next', async () => {

@@ -1,11 +1,19 @@
 import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
-import { CafeHost, IdbCafeStore, createCafeApp } from '../cafe/index.ts'
-import { CafeClient, Files, IdbSessionStore, libp2pTransport } from '../client/index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { IDBBlockstore } from 'blockstore-idb'
+import { CafeHost, IdbCafeStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp } from '../cafe/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Threads, libp2pTransport, recover } from '../client/index.ts'
+import { blocksOf } from '../ipfs/blocks.ts'
+import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
-import { serveHttp } from '../node/http-over-libp2p.ts'
+import { directConnection, fetchOverLibp2p, serveHttp } from '../node/http-over-libp2p.ts'
+import { iterateStream } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
+import type { CarFetcher } from '../cafe/index.ts'
+import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -17,7 +25,9 @@ export interface RunningPeer {
   node: LightcafeNode
   account: () => Account
   cafe: CafeHost
+  pins: PinService
   client: CafeClient
+  backups: BackupOutbox
   api: Hono
   cafeApp: ReturnType<typeof createCafeApp>
   /** A request to a cafe over libp2p exactly as given (no session added): diagnostics and tests. */
@@ -35,6 +45,18 @@ function describe (c: Connection): ConnectionInfo {
   return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/') }
 }
 
+/** Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller's connection, or an origin). */
+function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
+  return async (source, root, signal) => {
+    const target = source.peer != null
+      ? libp2p.getConnections(peerIdFromString(source.peer)).find(c => c.status === 'open' && c.limits == null) ?? await directConnection(libp2p, peerIdFromString(source.peer), signal)
+      : await directConnection(libp2p, source.addrs.map(a => multiaddr(a)), signal)
+    const res = await fetchOverLibp2p(libp2p, target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
+    if (!res.ok || res.body == null) throw new Error(`the source answered ${res.status}`)
+    return iterateStream(res.body)
+  }
+}
+
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
 export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string }): Promise<RunningPeer> {
   const prefix = opts.dbPrefix ?? 'lightcafe'
@@ -43,14 +65,56 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   let account = await accounts.loadOrCreate()
 
   const cafe = new CafeHost({ peerId: node.libp2p.peerId.toString(), privateKeyRaw: node.privateKey.raw, store: new IdbCafeStore(`${prefix}/cafe`) })
-  const cafeApp = createCafeApp(cafe, { version: VERSION })
-  const stopServing = await serveHttp(node.libp2p, async (req, info) => cafeApp.fetch(req, { remotePeer: info.remotePeer }))
+  // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
+  // collection can then never touch the owner's files.
+  const cafeBlockstore = new IDBBlockstore(`${prefix}/cafe-blocks`)
+  await cafeBlockstore.open()
+  const pinStore = new IdbPinStore(`${prefix}/cafe-pins`)
+  const pins = new PinService({
+    blocks: blocksOf(cafeBlockstore),
+    store: pinStore,
+    quota: async address => cafe.quotaOf(address),
+    fetchCar: carOverLibp2p(node.libp2p),
+    delegates: () => node.libp2p.getMultiaddrs().map(ma => ma.toString())
+  })
+  const snapshots = new Snapshots(new IdbSnapshotStore(`${prefix}/cafe-snapshots`))
+  cafe.useService(backupUsage(pins, snapshots))
+  const cafeApp = createCafeApp(cafe, { version: VERSION, services: { pins, snapshots } })
 
   const transport = libp2pTransport(node.libp2p, () => opts.relays)
   const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport })
   await client.start()
 
+  // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
+  const gateway = createGatewayApp(async cid => node.blocks.get(cid))
+  const stopServing = await serveHttp(node.libp2p, async (req, info) => {
+    if (new URL(req.url).pathname.startsWith('/ipfs/')) {
+      const mine = (await client.list()).some(s => s.id === info.remotePeer)
+      if (!mine) return Response.json({ error: { reason: 'FORBIDDEN', details: 'this peer serves its blocks to its own cafes only' } }, { status: 403 })
+      return gateway.fetch(req)
+    }
+    return cafeApp.fetch(req, { remotePeer: info.remotePeer })
+  })
+
   const files = new Files(node.helia, () => account, `${prefix}/files`)
+  const threads = new Threads(() => account, `${prefix}/threads`)
+  const backups = new BackupOutbox({
+    client,
+    blocks: node.blocks,
+    dbName: `${prefix}/backups`,
+    metaOf: async cid => {
+      const sealed = await files.sealedRecord(cid)
+      return { app: 'lightcafe', ...(sealed != null ? { lc: sealed } : {}) }
+    },
+    snapshotOf: async id => {
+      const t = await threads.get(id)
+      return { id: threads.snapshotId(id), ciphertext: await threads.seal(t) }
+    }
+  })
+  await backups.start()
+  const recoveries = new Map<string, { progress: RecoveryProgress, done: Promise<RecoveryProgress> }>()
+  // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
+  const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
   const api = createLocalApi({
     peer: () => ({
       peerId: node.libp2p.peerId.toString(),
@@ -62,14 +126,31 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },
     cafe,
     client,
-    files
+    files,
+    backups,
+    threads,
+    recover: async (cafeId) => {
+      const running = recoveries.get(cafeId)
+      if (running?.progress.state === 'running') return running.done
+      const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0 }
+      const done = recover({ client, threads, files, blocks: node.blocks }, cafeId, progress)
+      recoveries.set(cafeId, { progress, done })
+      return done
+    },
+    recovery: (cafeId) => recoveries.get(cafeId)?.progress,
+    storage: async () => {
+      const est = await navigator.storage?.estimate?.() ?? {}
+      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await persisted }
+    }
   })
 
   return {
     node,
     account: () => account,
     cafe,
+    pins,
     client,
+    backups,
     api,
     cafeApp,
     rawCafeFetch: async (cafeId, request) => transport({ id: cafeId, addrs: [] }, request, AbortSignal.timeout(20_000)),
@@ -78,11 +159,16 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       if (path.startsWith('/api/v0/')) return api.fetch(request)
       // Same-origin callers of the cafe API have no libp2p peer id: they are this device.
       if (path.startsWith('/cafe/v1/')) return cafeApp.fetch(request, {})
+      if (path.startsWith('/ipfs/')) return gateway.fetch(request)
       return Response.json({ error: { reason: 'NOT_FOUND', details: `no route ${path}` } }, { status: 404 })
     },
     stop: async () => {
       client.stop()
+      backups.stop()
       await stopServing()
+      await pinStore.close()
+      await threads.close()
+      cafeBlockstore.close()
       await accounts.close()
       await files.close()
       await node.stop()

@@ -1,0 +1,302 @@
+import { openDB } from 'idb'
+import { exportCar } from '../ipfs/car.ts'
+import { parseCid } from '../ipfs/gateway.ts'
+import { walkDag } from '../ipfs/verify.ts'
+import { LightcafeError, NotFoundError } from '../shared/errors.ts'
+import { streamFromIterator } from '../shared/streams.ts'
+import { asError } from './cafe-client.ts'
+import type { CafeClient } from './cafe-client.ts'
+import type { Blocks } from '../ipfs/blocks.ts'
+import type { DBSchema, IDBPDatabase } from 'idb'
+
+export const OUTBOX_TIMING = {
+  /** First retry after a transient failure; doubles per attempt up to the cap. */
+  firstRetryMs: 1_000,
+  maxRetryMs: 15_000,
+  /** An upload may take long (100 MiB at a few MB/s); a dead link ends it sooner by closing the stream. */
+  uploadTimeoutMs: 30 * 60_000
+} as const
+
+export type BackupState = 'queued' | 'pinning' | 'pinned' | 'failed' | 'unpinning'
+
+/** A DAG's backup at one cafe. */
+export interface BackupRecord {
+  cid: string
+  cafe: string
+  status: BackupState
+  error?: { reason: string, details: string }
+  /** The cafe's pin request id, once pinned. */
+  requestid?: string
+  updated: string
+}
+
+/** One unit of outbox work; a cafe's jobs run one at a time, in the order they were queued. */
+interface Job {
+  seq?: number
+  cafe: string
+  kind: 'pin' | 'unpin' | 'snapshot'
+  /** The DAG's CID (pin, unpin) or the thread id (snapshot). */
+  target: string
+  attempts: number
+  notBefore: number
+  lastError?: string
+}
+
+interface OutboxDB extends DBSchema {
+  jobs: { key: number, value: Job, indexes: { cafe: string } }
+  backups: { key: [string, string], value: BackupRecord, indexes: { cid: string } }
+}
+
+export interface OutboxInit {
+  client: CafeClient
+  /** This device's blocks (local only: a backup never waits on the network for its own data). */
+  blocks: Blocks
+  dbName: string
+  /** Pin metadata for a DAG (the sealed file record, when the DAG is one of this device's files). */
+  metaOf: (cid: string) => Promise<Record<string, string>>
+  /** A thread's current snapshot: its id at the cafe and its ciphertext. */
+  snapshotOf: (threadId: string) => Promise<{ id: string, ciphertext: string }>
+  now?: () => number
+}
+
+/** Errors worth retrying: the cafe or the path is away, or the cafe is busy. Anything else is final. */
+function transient (err: unknown): boolean {
+  if (!(err instanceof LightcafeError)) return true
+  return err.status >= 500 || err.status === 408 || err.status === 429
+}
+
+/**
+ * The backup outbox: pins and snapshots to send to each cafe, kept in IndexedDB so nothing is
+ * lost on a reload or crash, retried with backoff while a cafe is unreachable, in order per
+ * cafe. Each backup's state per cafe is visible (queued, pinning, pinned, failed with the reason).
+ */
+export class BackupOutbox extends EventTarget {
+  readonly #client: CafeClient
+  readonly #blocks: Blocks
+  readonly #db: Promise<IDBPDatabase<OutboxDB>>
+  readonly #metaOf: OutboxInit['metaOf']
+  readonly #snapshotOf: OutboxInit['snapshotOf']
+  readonly #now: () => number
+  readonly #running = new Set<string>()
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Bytes of the current upload per `cid|cafe`: progress for the views. */
+  readonly #sent = new Map<string, number>()
+  #stopped = false
+
+  constructor (init: OutboxInit) {
+    super()
+    this.#client = init.client
+    this.#blocks = init.blocks
+    this.#metaOf = init.metaOf
+    this.#snapshotOf = init.snapshotOf
+    this.#now = init.now ?? Date.now
+    this.#db = openDB<OutboxDB>(init.dbName, 1, {
+      upgrade (db, old) {
+        if (old < 1) {
+          db.createObjectStore('jobs', { keyPath: 'seq', autoIncrement: true }).createIndex('cafe', 'cafe')
+          db.createObjectStore('backups', { keyPath: ['cid', 'cafe'] }).createIndex('cid', 'cid')
+        }
+      }
+    })
+  }
+
+  /** Resumes the jobs left by an earlier run (a reload mid-upload starts that upload again). */
+  async start (): Promise<void> {
+    const db = await this.#db
+    const tx = db.transaction('backups', 'readwrite')
+    for (const b of await tx.store.getAll()) if (b.status === 'pinning') await tx.store.put({ ...b, status: 'queued' })
+    await tx.done
+    for (const cafe of new Set((await db.getAll('jobs')).map(j => j.cafe))) this.#kick(cafe)
+  }
+
+  stop (): void {
+    this.#stopped = true
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#timers.clear()
+  }
+
+  async #cafes (): Promise<string[]> {
+    const cafes = (await this.#client.list()).filter(s => s.ended == null).map(s => s.id)
+    if (cafes.length === 0) throw new LightcafeError('NO_CAFES', 'register with a cafe first: backups go to every cafe this account is registered with', 409)
+    return cafes
+  }
+
+  /** Backs a local DAG up on every registered cafe. The whole DAG must be on this device. */
+  async backup (cidText: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
+    const cid = parseCid(cidText)
+    const { missing } = await walkDag(cid, async c => this.#blocks.get(c))
+    if (missing.length > 0) throw new NotFoundError('DAG_NOT_LOCAL', `${missing.length} block(s) of ${cid.toString()} are not on this device (e.g. ${missing[0]})`)
+    const cafes = await this.#cafes()
+    const db = await this.#db
+    const tx = db.transaction(['jobs', 'backups'], 'readwrite')
+    const now = new Date(this.#now()).toISOString()
+    for (const cafe of cafes) {
+      const held = await tx.objectStore('backups').get([cid.toString(), cafe])
+      if (held?.status === 'pinned' || held?.status === 'queued' || held?.status === 'pinning') continue
+      await tx.objectStore('backups').put({ cid: cid.toString(), cafe, status: 'queued', updated: now })
+      await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid.toString(), attempts: 0, notBefore: 0 })
+    }
+    await tx.done
+    for (const cafe of cafes) this.#kick(cafe)
+    return this.status(cid.toString())
+  }
+
+  /** Unpins a DAG on every cafe that has it; its records go when each cafe confirmed. */
+  async unpin (cidText: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
+    const cid = parseCid(cidText).toString()
+    const db = await this.#db
+    const tx = db.transaction(['jobs', 'backups'], 'readwrite')
+    const rows = await tx.objectStore('backups').index('cid').getAll(cid)
+    if (rows.length === 0) { await tx.done; throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`) }
+    for (const b of rows) {
+      await tx.objectStore('backups').put({ ...b, status: 'unpinning', updated: new Date(this.#now()).toISOString() })
+      await tx.objectStore('jobs').add({ cafe: b.cafe, kind: 'unpin', target: cid, attempts: 0, notBefore: 0 })
+    }
+    await tx.done
+    for (const b of rows) this.#kick(b.cafe)
+    return this.status(cid)
+  }
+
+  /** Sends a thread's (new) snapshot to every registered cafe; returns how many. */
+  async snapshot (threadId: string): Promise<number> {
+    const cafes = await this.#cafes()
+    const db = await this.#db
+    const tx = db.transaction('jobs', 'readwrite')
+    for (const cafe of cafes) await tx.store.add({ cafe, kind: 'snapshot', target: threadId, attempts: 0, notBefore: 0 })
+    await tx.done
+    for (const cafe of cafes) this.#kick(cafe)
+    return cafes.length
+  }
+
+  async status (cid: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number }> }> {
+    const rows = await (await this.#db).getAllFromIndex('backups', 'cid', parseCid(cid).toString())
+    if (rows.length === 0) throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`)
+    return { cid, cafes: rows.map(r => this.#view(r)) }
+  }
+
+  #view (r: BackupRecord): { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number } {
+    const sent = this.#sent.get(`${r.cid}|${r.cafe}`)
+    return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}) }
+  }
+
+  async list (): Promise<Array<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }>> {
+    const byCid = new Map<string, BackupRecord[]>()
+    for (const r of await (await this.#db).getAll('backups')) byCid.set(r.cid, [...(byCid.get(r.cid) ?? []), r])
+    return [...byCid].map(([cid, rows]) => ({ cid, cafes: rows.map(r => this.#view(r)) }))
+  }
+
+  /** Jobs still waiting, per cafe (diagnostics, and the views' "n pending"). */
+  async pending (): Promise<Record<string, number>> {
+    const out: Record<string, number> = {}
+    for (const j of await (await this.#db).getAll('jobs')) out[j.cafe] = (out[j.cafe] ?? 0) + 1
+    return out
+  }
+
+  #kick (cafe: string): void {
+    if (this.#stopped || this.#running.has(cafe)) return
+    clearTimeout(this.#timers.get(cafe))
+    this.#timers.delete(cafe)
+    this.#running.add(cafe)
+    this.#drain(cafe).catch(() => {}).finally(() => this.#running.delete(cafe))
+  }
+
+  async #drain (cafe: string): Promise<void> {
+    const db = await this.#db
+    while (!this.#stopped) {
+      const cursor = await db.transaction('jobs').store.index('cafe').openCursor(cafe)
+      const job = cursor?.value
+      if (job == null) return
+      const wait = job.notBefore - this.#now()
+      if (wait > 0) {
+        this.#timers.set(cafe, setTimeout(() => { this.#timers.delete(cafe); this.#kick(cafe) }, wait))
+        return
+      }
+      try {
+        await this.#perform(job)
+        await db.delete('jobs', job.seq!)
+      } catch (err) {
+        if (transient(err)) {
+          const attempts = job.attempts + 1
+          const delay = Math.min(OUTBOX_TIMING.firstRetryMs * 2 ** job.attempts, OUTBOX_TIMING.maxRetryMs)
+          await db.put('jobs', { ...job, attempts, notBefore: this.#now() + delay, lastError: (err as Error).message })
+          await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' ? 'unpinning' : 'queued', error: { reason: (err as LightcafeError).reason ?? 'UNREACHABLE', details: `will retry: ${(err as Error).message}` } }))
+        } else {
+          // A final answer (quota, forged data, session ended): record it and move on.
+          await db.delete('jobs', job.seq!)
+          const e = err as LightcafeError
+          await this.#record(job, r => ({ ...r, status: 'failed', error: { reason: e.reason, details: e.message } }))
+        }
+      }
+      this.dispatchEvent(new Event('change'))
+    }
+  }
+
+  async #record (job: Job, patch: (r: BackupRecord) => BackupRecord | undefined): Promise<void> {
+    if (job.kind === 'snapshot') return
+    const db = await this.#db
+    const tx = db.transaction('backups', 'readwrite')
+    const r = await tx.store.get([job.target, job.cafe])
+    if (r != null) {
+      const next = patch(r)
+      if (next == null) await tx.store.delete([job.target, job.cafe])
+      else await tx.store.put({ ...next, updated: new Date(this.#now()).toISOString() })
+    }
+    await tx.done
+  }
+
+  async #call (cafe: string, path: string, init: RequestInit = {}, timeoutMs?: number): Promise<Response> {
+    const res = await this.#client.request(cafe, path, init, timeoutMs != null ? { timeoutMs } : {})
+    if (!res.ok && res.status !== 404) throw await asError(res)
+    return res
+  }
+
+  async #pinsOf (cafe: string, cid: string, status: string): Promise<Array<{ requestid: string }>> {
+    const res = await this.#call(cafe, `/cafe/v1/pins?cid=${cid}&status=${status}&limit=1000`)
+    return ((await res.json()) as { results: Array<{ requestid: string }> }).results
+  }
+
+  async #perform (job: Job): Promise<void> {
+    if (job.kind === 'snapshot') {
+      const { id, ciphertext } = await this.#snapshotOf(job.target)
+      await this.#call(job.cafe, `/cafe/v1/snapshots/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ciphertext }) })
+      return
+    }
+    if (job.kind === 'unpin') {
+      for (const p of await this.#pinsOf(job.cafe, job.target, 'queued,pinning,pinned,failed')) {
+        await this.#call(job.cafe, `/cafe/v1/pins/${p.requestid}`, { method: 'DELETE' })
+      }
+      await this.#record(job, () => undefined)
+      return
+    }
+    await this.#record(job, r => ({ ...r, status: 'pinning' }))
+    this.dispatchEvent(new Event('change'))
+    // Already pinned there (an earlier upload whose answer was lost)? Then nothing to send.
+    const existing = await this.#pinsOf(job.cafe, job.target, 'pinned')
+    let requestid = existing[0]?.requestid
+    if (requestid == null) {
+      const key = `${job.target}|${job.cafe}`
+      this.#sent.set(key, 0)
+      const sent = this.#sent
+      const blocks = this.#blocks
+      async function * counted (): AsyncGenerator<Uint8Array> {
+        for await (const chunk of exportCar(parseCid(job.target), async c => blocks.get(c))) {
+          sent.set(key, (sent.get(key) ?? 0) + chunk.byteLength)
+          yield chunk
+        }
+      }
+      const meta = encodeURIComponent(JSON.stringify(await this.#metaOf(job.target)))
+      try {
+        const res = await this.#call(job.cafe, `/cafe/v1/uploads?meta=${meta}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/vnd.ipld.car' },
+          body: streamFromIterator(counted())
+        }, OUTBOX_TIMING.uploadTimeoutMs)
+        if (res.status === 404) throw await asError(res)
+        requestid = ((await res.json()) as { requestid: string }).requestid
+      } finally {
+        this.#sent.delete(key)
+      }
+    }
+    await this.#record(job, r => { const n: BackupRecord = { ...r, status: 'pinned', requestid }; delete n.error; return n })
+  }
+}

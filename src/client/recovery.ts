@@ -1,0 +1,103 @@
+import { parseCid } from '../ipfs/gateway.ts'
+import { openCar, walkDag } from '../ipfs/verify.ts'
+import { LightcafeError } from '../shared/errors.ts'
+import { iterateStream } from '../shared/streams.ts'
+import { asError } from './cafe-client.ts'
+import type { CafeClient } from './cafe-client.ts'
+import type { Files } from './files.ts'
+import type { Threads } from './threads.ts'
+import type { Blocks } from '../ipfs/blocks.ts'
+
+/** Where a recovery stands; the API shows it while it runs and after. */
+export interface RecoveryProgress {
+  cafe: string
+  state: 'running' | 'done' | 'failed'
+  started: string
+  snapshots: number
+  threads: Array<{ id: string, head: string }>
+  /** Backed-up DAGs (pins) found at the cafe, and how many are now complete here. */
+  dags: number
+  dagsDone: number
+  files: number
+  blocks: number
+  bytes: number
+  error?: { reason: string, details: string }
+}
+
+export interface RecoveryDeps { client: CafeClient, threads: Threads, files: Files, blocks: Blocks }
+
+async function json<T> (res: Response): Promise<T> {
+  if (!res.ok) throw await asError(res)
+  return await res.json() as T
+}
+
+/**
+ * Recovery on a new device (account restored from its mnemonic, registered with the cafe):
+ * reads this account's snapshots and pins at the cafe, decrypts the snapshots into threads
+ * and the sealed file records into the files index, and fetches every backed-up DAG and
+ * thread HEAD as a CAR, each block verified against its CID before it is kept.
+ * Safe to run again: what is already here is skipped.
+ */
+export async function recover (deps: RecoveryDeps, cafe: string, progress: RecoveryProgress, onProgress: () => void = () => {}): Promise<RecoveryProgress> {
+  const call = async (path: string): Promise<Response> => deps.client.request(cafe, path, {}, { timeoutMs: 30 * 60_000 })
+  try {
+    const snapshots = await json<Array<{ id: string }>>(await call('/cafe/v1/snapshots'))
+    progress.snapshots = snapshots.length
+    const roots = new Set<string>()
+    for (const s of snapshots) {
+      const { ciphertext } = await json<{ ciphertext: string }>(await call(`/cafe/v1/snapshots/${s.id}`))
+      const thread = await deps.threads.restore(ciphertext)
+      progress.threads.push({ id: thread.id, head: thread.head })
+      roots.add(thread.head)
+      onProgress()
+    }
+
+    // Every pinned DAG of this account, newest first, paged by `before` as the spec says.
+    let before: string | undefined
+    for (;;) {
+      const q = new URLSearchParams({ status: 'pinned', limit: '1000', ...(before != null ? { before } : {}) })
+      const page = await json<{ count: number, results: Array<{ created: string, pin: { cid: string, meta?: Record<string, string> } }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
+      for (const p of page.results) {
+        roots.add(p.pin.cid)
+        const sealed = p.pin.meta?.lc
+        if (sealed != null) {
+          await deps.files.restoreSealed(sealed)
+          progress.files++
+        }
+      }
+      if (page.results.length === 0 || page.count <= page.results.length) break
+      before = page.results[page.results.length - 1].created
+    }
+    progress.dags = roots.size
+    onProgress()
+
+    for (const root of roots) {
+      const cid = parseCid(root)
+      const local = await walkDag(cid, async c => deps.blocks.get(c))
+      if (local.missing.length > 0) {
+        const res = await call(`/cafe/v1/ipfs/${cid.toString()}?format=car`)
+        if (!res.ok || res.body == null) throw await asError(res)
+        const { blocks } = await openCar(iterateStream(res.body))
+        for await (const b of blocks) {
+          if (!(await deps.blocks.has(b.cid))) await deps.blocks.put(b.cid, b.bytes)
+          progress.blocks++
+          progress.bytes += b.bytes.byteLength
+          onProgress()
+        }
+        const after = await walkDag(cid, async c => deps.blocks.get(c))
+        if (after.missing.length > 0) throw new LightcafeError('RECOVERY_INCOMPLETE', `the cafe sent ${root} without ${after.missing.length} of its blocks`, 502)
+      }
+      progress.dagsDone++
+      onProgress()
+    }
+    progress.state = 'done'
+  } catch (err) {
+    const e = err instanceof LightcafeError ? err : new LightcafeError('RECOVERY_FAILED', (err as Error).message, 500)
+    progress.state = 'failed'
+    progress.error = { reason: e.reason, details: e.message }
+    throw e
+  } finally {
+    onProgress()
+  }
+  return progress
+}

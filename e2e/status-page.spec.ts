@@ -28,5 +28,6 @@ test('the status page shows identity, relay, cafe mode, tokens and clients, and 
   const clientAddress = (await client.api('GET', '/api/v0/account')).body.address as string
   await expect(cafe.page.getByTestId('client-list').locator('tr')).toHaveCount(1)
   await expect(cafe.page.getByTestId('client-list').locator('td').first()).toHaveAttribute('title', clientAddress)
+  await expect(cafe.page.getByTestId('client-bytes')).toHaveText('0.00 MiB / 1024 MiB')
   await expect(cafe.page.getByTestId('token-list').locator('li')).toContainText('used by')
 })

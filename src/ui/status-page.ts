@@ -26,6 +26,8 @@ function section (title: string, id: string): { root: HTMLElement, body: HTMLEle
 
 function short (id: string): string { return id.length > 20 ? `${id.slice(0, 10)}…${id.slice(-6)}` : id }
 
+const mib = (n: number): string => `${(n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 2 : 0)} MiB`
+
 /** The first status page: identity, relays, cafe mode, tokens, clients and this peer's cafes. */
 export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   const status = h('p', { role: 'status', class: 'message', 'data-testid': 'message' })
@@ -60,7 +62,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   tokens.body.append(createBtn, h('p', {}, created, ' ', copyBtn), tokenList)
 
   const clientTable = h('tbody', { 'data-testid': 'client-list' })
-  clients.body.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'))), clientTable))
+  clients.body.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'), h('th', {}, 'Stored / quota'), h('th', {}, 'Pins'), h('th', {}, 'Snapshots'))), clientTable))
 
   const cafeInput = h('input', { id: 'cafe-addr', required: '', autocomplete: 'off', placeholder: '12D3Koo… or /ip4/…/p2p/…' })
   const tokenInput = h('input', { id: 'cafe-token', required: '', autocomplete: 'off' })
@@ -103,7 +105,8 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
       return h('li', {}, `${t.id} — ${t.revoked != null ? 'revoked' : t.usedBy != null ? `used by ${short(t.usedBy)}` : 'unused'} `, t.revoked != null ? '' : revoke)
     }))
     clientTable.replaceChildren(...clientRows.map((c: any) => h('tr', {},
-      h('td', { title: c.address }, short(c.address)), h('td', { title: c.peerId }, short(c.peerId)), h('td', {}, c.registered), h('td', {}, c.lastSeen))))
+      h('td', { title: c.address }, short(c.address)), h('td', { title: c.peerId }, short(c.peerId)), h('td', {}, c.registered), h('td', {}, c.lastSeen),
+      h('td', { 'data-testid': 'client-bytes' }, `${mib(c.bytes)} / ${mib(c.quota)}`), h('td', {}, String(c.pins)), h('td', {}, String(c.snapshots)))))
     cafeList.replaceChildren(...cafeRows.map((s: any) => {
       const leave = h('button', { type: 'button', 'aria-label': `Deregister from ${s.id}` }, 'Deregister')
       leave.addEventListener('click', () => { call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(s.id)}`).then(() => { void refresh() }, err => say(String(err))) })

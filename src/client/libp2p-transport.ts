@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { directConnection, fetchOverLibp2p } from '../node/http-over-libp2p.ts'
+import { directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -26,7 +26,7 @@ export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): Caf
       ? cafe.addrs.map(a => multiaddr(a))
       : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`))
     for (let attempt = 1; ; attempt++) {
-      const open = libp2p.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
+      const open = newestDirect(libp2p, peer)
       if (open != null) return open
       try {
         return await directConnection(libp2p, targets, signal)

@@ -133,6 +133,18 @@ describe('HTTP over a libp2p stream', () => {
     expect(maxAhead).toBeLessThanOrEqual(HTTP_LIMITS.windowBytes + HTTP_LIMITS.frameBytes + 64 * 1024)
   }, 30_000)
 
+  it('returns a stream whose response body was cancelled to the pool (no leak past the stream limit)', async () => {
+    const conn = client.getConnections(server.peerId)[0]
+    const before = conn.streams.filter(st => st.protocol === HTTP_PROTOCOL).length
+    for (let i = 0; i < HTTP_LIMITS.maxInboundStreams + 10; i++) {
+      const res = await fetchOverLibp2p(client, conn, new Request(`http://x/cancelled/${i}`))
+      await res.body!.cancel()
+    }
+    const ok = await fetchOverLibp2p(client, conn, new Request('http://x/after-cancel'))
+    expect((await ok.json()).path).toBe('/after-cancel')
+    expect(conn.streams.filter(st => st.protocol === HTTP_PROTOCOL).length).toBeLessThanOrEqual(before + 1)
+  })
+
   it('does not reuse a stream the server closes after an unread body larger than it drains', async () => {
     const conn = client.getConnections(server.peerId)[0]
     for (let i = 0; i < 3; i++) {

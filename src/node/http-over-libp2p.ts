@@ -156,7 +156,12 @@ class IncomingBody {
     return f.data
   }
 
-  stream (onEnd?: () => void): ReadableStream<Uint8Array> {
+  /**
+   * The body as a stream. `onEnd` runs when the end frame was read (the stream can carry the
+   * next message); a consumer that cancels early gets the rest drained (bounded) first, and
+   * `onBroken` runs if that fails, so a cancelled body never leaks its libp2p stream.
+   */
+  stream (onEnd?: () => void, onBroken?: () => void): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         try {
@@ -164,6 +169,15 @@ class IncomingBody {
           if (chunk == null) { controller.close(); onEnd?.() } else controller.enqueue(chunk)
         } catch (err) {
           controller.error(err)
+          onBroken?.()
+        }
+      },
+      cancel: async () => {
+        try {
+          if (await this.drain(HTTP_LIMITS.maxDrainBytes)) onEnd?.()
+          else onBroken?.()
+        } catch {
+          onBroken?.()
         }
       }
     }, { highWaterMark: 0 })
@@ -290,15 +304,23 @@ export async function serveHttp (libp2p: Libp2p, handler: Libp2pHttpHandler): Pr
   return async () => { await libp2p.unhandle(HTTP_PROTOCOL) }
 }
 
+/**
+ * The newest open, unlimited (not relayed) connection to a peer. Newest: after the peer's page
+ * reloads, its old WebRTC connection can look open until ICE notices it is dead.
+ */
+export function newestDirect (libp2p: Libp2p, peer: PeerId): Connection | undefined {
+  return libp2p.getConnections(peer).filter(c => c.status === 'open' && c.limits == null).sort((a, b) => b.timeline.open - a.timeline.open)[0]
+}
+
 /** The open, unlimited (not relayed) connection to a peer, dialling when there is none. */
 export async function directConnection (libp2p: Libp2p, target: PeerId | Multiaddr | Multiaddr[], signal?: AbortSignal): Promise<Connection> {
   if (!Array.isArray(target) && 'toMultihash' in target) {
-    const open = libp2p.getConnections(target).find(c => c.status === 'open' && c.limits == null)
+    const open = newestDirect(libp2p, target)
     if (open != null) return open
   }
   const conn = await libp2p.dial(target, { signal })
   if (conn.limits == null) return conn
-  const direct = libp2p.getConnections(conn.remotePeer).find(c => c.status === 'open' && c.limits == null)
+  const direct = newestDirect(libp2p, conn.remotePeer)
   if (direct != null) return direct
   throw new HttpOverLibp2pError(`only a relayed connection to ${conn.remotePeer.toString()} is open; dial its /p2p-circuit/webrtc address`)
 }
@@ -349,7 +371,7 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
       return new Response(null, { status: resHead.s, headers: resHead.h })
     }
     // The stream goes back to the pool once the caller has read the body to its end frame.
-    return new Response(body.stream(release), { status: resHead.s, headers: resHead.h })
+    return new Response(body.stream(release, () => { stream.abort(new HttpOverLibp2pError('response body abandoned')) }), { status: resHead.s, headers: resHead.h })
   } catch (err) {
     stream.abort(err as Error)
     throw err

@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { expect, test } from './fixtures.ts'
-import { makeCafe, newToken, rawCafe, tamper } from './helpers.ts'
+import { makeCafe, newToken, profileHolds, rawCafe, tamper } from './helpers.ts'
 import type { Peer } from './env.ts'
 
 const MARKER = 'LIGHTCAFE-BACKUP-MARKER-5e1d'
@@ -34,36 +34,6 @@ async function readFile (peer: Peer, cid: string): Promise<{ status: number, byt
     const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('')
     return { status: res.status, bytes: data.length, sha }
   }, cid)
-}
-
-/** Every IndexedDB database of the profile, every record, searched for a string (as UTF-8/latin1 bytes and in strings). */
-async function profileHolds (peer: Peer, needle: string): Promise<{ records: number, hits: string[] }> {
-  return peer.page.evaluate(async (needle) => {
-    const hits: string[] = []
-    let records = 0
-    const seen = (v: unknown, where: string): void => {
-      if (v == null) return
-      if (typeof v === 'string') { if (v.includes(needle)) hits.push(where); return }
-      if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
-        const bytes = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-        if (new TextDecoder('latin1').decode(bytes).includes(needle)) hits.push(where)
-        return
-      }
-      if (v instanceof Blob) return
-      if (typeof v === 'object') for (const [k, x] of Object.entries(v as object)) seen(x, `${where}.${k}`)
-    }
-    for (const { name } of await indexedDB.databases()) {
-      if (name == null) continue
-      const db: IDBDatabase = await new Promise((resolve, reject) => { const r = indexedDB.open(name); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
-      for (const store of db.objectStoreNames) {
-        const rows: unknown[] = await new Promise((resolve, reject) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
-        records += rows.length
-        rows.forEach((row, i) => seen(row, `${name}/${store}[${i}]`))
-      }
-      db.close()
-    }
-    return { records, hits }
-  }, needle)
 }
 
 /** Blocks in the cafe's pinned-block store. */

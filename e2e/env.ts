@@ -4,6 +4,8 @@ import { startStaticServer } from '../relay/static-server.ts'
 import { spawnRelay } from './relay-process.ts'
 import type { StaticServer } from '../relay/static-server.ts'
 import type { RelayProcess } from './relay-process.ts'
+import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from './chromium.ts'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 /** One relay process and the built app, shared by the tests of a worker. The relay can be restarted on its port with its key. */
@@ -48,11 +50,24 @@ export class Peer {
   }
 
   static async open (browser: Browser, env: Env, name: string): Promise<Peer> {
-    const context = await browser.newContext()
+    return Peer.#start(await browser.newContext(), env, name)
+  }
+
+  /**
+   * A peer whose profile lives on disk in `dir`, in its own browser process: `close()` ends
+   * the process (the node stops as a closed browser's would) and opening the same `dir`
+   * again resumes the profile with everything it kept.
+   */
+  static async openPersistent (env: Env, name: string, dir: string): Promise<Peer> {
+    const context = await chromium.launchPersistentContext(dir, chromiumLaunchOptions())
+    return Peer.#start(context, env, name)
+  }
+
+  static async #start (context: BrowserContext, env: Env, name: string): Promise<Peer> {
     // Code run through tsx (the bench) keeps function names with an `__name` helper that
     // page.evaluate ships to the page without its definition; give the page a no-op one.
     await context.addInitScript('globalThis.__name ??= (f) => f')
-    const page = await context.newPage()
+    const page = context.pages()[0] ?? await context.newPage()
     const peer = new Peer(name, context, page, env.web.url + '/')
     page.on('pageerror', err => { console.log(`[${name}] pageerror: ${err.message}`) })
     page.on('console', msg => { if (msg.type() === 'error') console.log(`[${name}] console: ${msg.text().slice(0, 500)}`) })

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base, expect } from '@playwright/test'
@@ -6,7 +6,7 @@ import { Env, Peer } from './env.ts'
 
 export { expect, Env, Peer }
 
-export const test = base.extend<{ peers: (name: string) => Promise<Peer> }, { env: Env }>({
+export const test = base.extend<{ peers: (name: string) => Promise<Peer>, profiles: (name: string) => Promise<Peer> }, { env: Env }>({
   env: [async ({}, use) => {
     const env = new Env(await mkdtemp(join(tmpdir(), 'lightcafe-e2e-')))
     await env.start()
@@ -21,5 +21,17 @@ export const test = base.extend<{ peers: (name: string) => Promise<Peer> }, { en
       return p
     })
     await Promise.allSettled(opened.map(async p => { await p.close() }))
+  },
+  // Peers on on-disk profiles (own browser process): the same name reopens the same profile.
+  profiles: async ({ env }, use) => {
+    const root = await mkdtemp(join(tmpdir(), 'lightcafe-profiles-'))
+    const opened: Peer[] = []
+    await use(async (name) => {
+      const p = await Peer.openPersistent(env, name, join(root, name))
+      opened.push(p)
+      return p
+    })
+    await Promise.allSettled(opened.map(async p => { await p.close() }))
+    await rm(root, { recursive: true, force: true })
   }
 })

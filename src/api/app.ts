@@ -3,8 +3,8 @@ import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/erro
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
-import type { CafeHost } from '../cafe/index.ts'
-import type { BackupOutbox, CafeClient, CafeSession, Files, RecoveryProgress, Threads } from '../client/index.ts'
+import type { CafeHost, CafeInbox } from '../cafe/index.ts'
+import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoveryProgress, Threads } from '../client/index.ts'
 
 /** The local API only takes small JSON bodies; 64 KiB bounds parsing of anything sent to it. */
 export const LOCAL_API_MAX_JSON = 64 * 1024
@@ -18,10 +18,12 @@ export interface LocalApiDeps {
   account(): Account
   restoreAccount(mnemonic: string): Promise<Account>
   cafe: CafeHost
+  inbox: CafeInbox
   client: CafeClient
   files: Files
   backups: BackupOutbox
   threads: Threads
+  messages: Messages
   /** Starts (or joins) a recovery from a cafe and resolves with its outcome. */
   recover(cafeId: string): Promise<RecoveryProgress>
   recovery(cafeId: string): RecoveryProgress | undefined
@@ -30,6 +32,19 @@ export interface LocalApiDeps {
 
 function sessionView (s: CafeSession): Record<string, unknown> {
   return { id: s.id, address: s.address, exp: s.exp, rexp: s.rexp, registered: s.registered, addrs: s.addrs, ...(s.ended != null ? { ended: s.ended } : {}) }
+}
+
+/** The owner's inbox limits: whole positive numbers, each optional. */
+function parseInboxLimits (v: unknown): { perRecipientCount?: number, perRecipientBytes?: number, ttlMs?: number } | undefined {
+  if (v === undefined) return undefined
+  if (v == null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidInputError('INVALID_FIELD', 'inbox must be an object of limits')
+  const out: Record<string, number> = {}
+  for (const [k, n] of Object.entries(v)) {
+    if (!['perRecipientCount', 'perRecipientBytes', 'ttlMs'].includes(k)) throw new InvalidInputError('INVALID_FIELD', `inbox.${k.slice(0, 32)} is not a limit the owner sets (perRecipientCount, perRecipientBytes, ttlMs)`)
+    if (!Number.isSafeInteger(n) || (n as number) < 1) throw new InvalidInputError('INVALID_FIELD', `inbox.${k} must be a whole number above 0`)
+    out[k] = n as number
+  }
+  return out
 }
 
 /** `/api/v0`: the device owner's API (same origin, through the service worker). */
@@ -58,15 +73,17 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // This peer as a cafe
   const cafeView = async (): Promise<Record<string, unknown>> => {
     const s = await deps.cafe.getSettings()
-    return { enabled: s.enabled, name: s.name, quotaBytes: s.quotaBytes, peerId: deps.peer().peerId }
+    return { enabled: s.enabled, name: s.name, quotaBytes: s.quotaBytes, inbox: { perRecipientCount: deps.inbox.limits.perRecipientCount, perRecipientBytes: deps.inbox.limits.perRecipientBytes, ttlMs: deps.inbox.limits.ttlMs }, peerId: deps.peer().peerId }
   }
   app.get('/cafe', async c => c.json(await cafeView()))
   app.put('/cafe', async c => {
-    const { enabled, name, quotaBytes } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    const { enabled, name, quotaBytes, inbox } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    const inboxLimits = parseInboxLimits(inbox)
     if (enabled !== undefined && typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
     if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new InvalidInputError('INVALID_FIELD', 'name must be a string of at most 64 characters')
     if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || (quotaBytes as number) < 0)) throw new InvalidInputError('INVALID_FIELD', 'quotaBytes must be a whole number of bytes')
-    await deps.cafe.setSettings({ ...(enabled !== undefined ? { enabled } : {}), ...(name !== undefined ? { name } : {}), ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes as number } : {}) })
+    await deps.cafe.setSettings({ ...(enabled !== undefined ? { enabled } : {}), ...(name !== undefined ? { name } : {}), ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes as number } : {}), ...(inboxLimits != null ? { inbox: { ...(await deps.cafe.getSettings()).inbox, ...inboxLimits } } : {}) })
+    if (inboxLimits != null) deps.inbox.setLimits(inboxLimits)
     return c.json(await cafeView())
   })
   app.post('/tokens', async c => c.json(await deps.cafe.createToken(), 201))
@@ -98,6 +115,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/cafes', async c => c.json((await deps.client.list()).map(sessionView)))
   app.get('/cafes/:id', async c => c.json(sessionView(await deps.client.get(c.req.param('id')))))
   app.post('/cafes/:id/refresh', async c => c.json(sessionView(await deps.client.refresh(c.req.param('id')))))
+  app.post('/cafes/messages', async c => c.json(await deps.messages.collect()))
   app.post('/cafes/:id/recover', async c => {
     await deps.client.get(c.req.param('id'))
     const done = await deps.recover(c.req.param('id'))
@@ -123,6 +141,25 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const { record, body } = await deps.files.cat(c.req.param('cid'))
     return new Response(body, { headers: { 'content-type': 'application/octet-stream', 'x-lightcafe-encrypted': String(record.encrypted) } })
   })
+
+  // Messages and contacts
+  app.put('/profile', async c => {
+    const { name } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    const { contact, published } = await deps.messages.setProfile(name)
+    return c.json({ ...contact, published })
+  })
+  app.get('/profile', async c => {
+    const me = await deps.messages.profile()
+    if (me == null) throw new NotFoundError('NO_PROFILE', 'set a profile first: PUT /api/v0/profile {name}')
+    return c.json(me)
+  })
+  app.get('/contacts/:address', async c => c.json(await deps.messages.contactOf(c.req.param('address'), { refresh: c.req.query('refresh') === 'true' })))
+  app.post('/messages', async c => {
+    const { to, body } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    return c.json(await deps.messages.send(to, body), 202)
+  })
+  app.get('/messages', async c => c.json(await deps.messages.list()))
+  app.get('/messages/status', async c => c.json({ unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null }))
 
   // Backups and threads
   app.post('/backups', async c => {

@@ -70,6 +70,11 @@ export class CafeHost {
     for (const s of this.#services) await s.forget(address)
   }
 
+  /** A registered client's peer id (where to push to it); undefined if the address is not registered. */
+  async clientPeer (address: string): Promise<string | undefined> {
+    return (await this.#store.getClient(address))?.peerId
+  }
+
   /** The quota that applies to a client: its own, or the cafe's default. */
   async quotaOf (address: string): Promise<number> {
     return (await this.#store.getClient(address))?.quota ?? (await this.getSettings()).quotaBytes

@@ -3,12 +3,12 @@ import { createLocalApi } from '../api/app.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IDBBlockstore } from 'blockstore-idb'
-import { CafeHost, IdbCafeStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp } from '../cafe/index.ts'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Threads, libp2pTransport, recover } from '../client/index.ts'
+import { CafeContacts, CafeHost, CafeInbox, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover } from '../client/index.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
-import { directConnection, fetchOverLibp2p, serveHttp } from '../node/http-over-libp2p.ts'
+import { directConnection, fetchOverLibp2p, newestDirect, serveHttp } from '../node/http-over-libp2p.ts'
 import { iterateStream } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
@@ -27,7 +27,9 @@ export interface RunningPeer {
   cafe: CafeHost
   pins: PinService
   client: CafeClient
+  files: Files
   backups: BackupOutbox
+  messages: Messages
   api: Hono
   cafeApp: ReturnType<typeof createCafeApp>
   /** A request to a cafe over libp2p exactly as given (no session added): diagnostics and tests. */
@@ -49,7 +51,7 @@ function describe (c: Connection): ConnectionInfo {
 function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
   return async (source, root, signal) => {
     const target = source.peer != null
-      ? libp2p.getConnections(peerIdFromString(source.peer)).find(c => c.status === 'open' && c.limits == null) ?? await directConnection(libp2p, peerIdFromString(source.peer), signal)
+      ? await directConnection(libp2p, peerIdFromString(source.peer), signal)
       : await directConnection(libp2p, source.addrs.map(a => multiaddr(a)), signal)
     const res = await fetchOverLibp2p(libp2p, target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
     if (!res.ok || res.body == null) throw new Error(`the source answered ${res.status}`)
@@ -79,15 +81,42 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   })
   const snapshots = new Snapshots(new IdbSnapshotStore(`${prefix}/cafe-snapshots`))
   cafe.useService(backupUsage(pins, snapshots))
-  const cafeApp = createCafeApp(cafe, { version: VERSION, services: { pins, snapshots } })
+  const contacts = new CafeContacts(new IdbContactStore(`${prefix}/cafe-contacts`))
+  const inbox = new CafeInbox({ store: new IdbInboxStore(`${prefix}/cafe-inbox`), isRegistered: async address => (await cafe.clientPeer(address)) != null })
+  inbox.setLimits((await cafe.getSettings()).inbox ?? {})
+  cafe.useService(inboxUsage(inbox, contacts))
+  const cafeApp = createCafeApp(cafe, { version: VERSION, services: { pins, snapshots, inbox, contacts } })
+  // A message for a client connected right now is pushed to it at once; it stays here until
+  // the client acknowledges it, so a push lost on the way is collected later.
+  inbox.onDelivered((to, message) => {
+    void (async () => {
+      const peer = await cafe.clientPeer(to)
+      if (peer == null || peer === '') return
+      const conn = newestDirect(node.libp2p, peerIdFromString(peer))
+      if (conn == null) return
+      const res = await fetchOverLibp2p(node.libp2p, conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
+      await res.body?.cancel()
+    })().catch(() => { /* collected on the client's next check */ })
+  })
 
   const transport = libp2pTransport(node.libp2p, () => opts.relays)
   const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport })
   await client.start()
 
+  const messages = new Messages({
+    account: () => account,
+    client,
+    transport,
+    peerId: node.libp2p.peerId.toString(),
+    connectedPeers: () => [...new Set(node.libp2p.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => c.remotePeer.toString()))],
+    dbName: `${prefix}/messages`
+  })
+  const peerApp = createPeerApp(messages, client)
+
   // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
   const gateway = createGatewayApp(async cid => node.blocks.get(cid))
   const stopServing = await serveHttp(node.libp2p, async (req, info) => {
+    if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
     if (new URL(req.url).pathname.startsWith('/ipfs/')) {
       const mine = (await client.list()).some(s => s.id === info.remotePeer)
       if (!mine) return Response.json({ error: { reason: 'FORBIDDEN', details: 'this peer serves its blocks to its own cafes only' } }, { status: 403 })
@@ -112,6 +141,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     }
   })
   await backups.start()
+  await messages.start()
   const recoveries = new Map<string, { progress: RecoveryProgress, done: Promise<RecoveryProgress> }>()
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
@@ -125,10 +155,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     account: () => account,
     restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },
     cafe,
+    inbox,
     client,
     files,
     backups,
     threads,
+    messages,
     recover: async (cafeId) => {
       const running = recoveries.get(cafeId)
       if (running?.progress.state === 'running') return running.done
@@ -150,7 +182,9 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     cafe,
     pins,
     client,
+    files,
     backups,
+    messages,
     api,
     cafeApp,
     rawCafeFetch: async (cafeId, request) => transport({ id: cafeId, addrs: [] }, request, AbortSignal.timeout(20_000)),
@@ -165,6 +199,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     stop: async () => {
       client.stop()
       backups.stop()
+      messages.stop()
       await stopServing()
       await pinStore.close()
       await threads.close()

@@ -62,7 +62,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   tokens.body.append(createBtn, h('p', {}, created, ' ', copyBtn), tokenList)
 
   const clientTable = h('tbody', { 'data-testid': 'client-list' })
-  clients.body.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'), h('th', {}, 'Stored / quota'), h('th', {}, 'Pins'), h('th', {}, 'Snapshots'))), clientTable))
+  clients.body.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'), h('th', {}, 'Stored / quota'), h('th', {}, 'Pins'), h('th', {}, 'Snapshots'), h('th', {}, 'Inbox'))), clientTable))
 
   const cafeInput = h('input', { id: 'cafe-addr', required: '', autocomplete: 'off', placeholder: '12D3Koo… or /ip4/…/p2p/…' })
   const tokenInput = h('input', { id: 'cafe-token', required: '', autocomplete: 'off' })
@@ -80,18 +80,21 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
     }, err => say(String(err)))
   })
   const cafeList = h('ul', { 'data-testid': 'cafe-list' })
-  cafes.body.append(form, cafeList)
+  const unread = h('p', { 'data-testid': 'unread' }, '')
+  cafes.body.append(form, cafeList, unread)
 
   root.replaceChildren(h('h1', {}, 'Lightcafe'), status, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root)
 
   async function refresh (): Promise<void> {
-    const [info, tokenRows, clientRows, cafeRows, conns] = await Promise.all([
+    const [info, tokenRows, clientRows, cafeRows, conns, inbox] = await Promise.all([
       call(peer, 'GET', '/api/v0/peer'),
       call<any[]>(peer, 'GET', '/api/v0/tokens'),
       call<any[]>(peer, 'GET', '/api/v0/clients'),
       call<any[]>(peer, 'GET', '/api/v0/cafes'),
-      call<any[]>(peer, 'GET', '/api/v0/connections')
+      call<any[]>(peer, 'GET', '/api/v0/connections'),
+      call<any>(peer, 'GET', '/api/v0/messages/status')
     ])
+    unread.textContent = `Messages: ${inbox.unread} unread of ${inbox.received}${inbox.outbox > 0 ? `, ${inbox.outbox} waiting to be delivered` : ''}`
     ident.body.replaceChildren(h('dl', {},
       h('dt', {}, 'Peer id'), h('dd', { 'data-testid': 'peer-id' }, info.peerId),
       h('dt', {}, 'Account'), h('dd', { 'data-testid': 'account' }, info.address),
@@ -106,7 +109,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
     }))
     clientTable.replaceChildren(...clientRows.map((c: any) => h('tr', {},
       h('td', { title: c.address }, short(c.address)), h('td', { title: c.peerId }, short(c.peerId)), h('td', {}, c.registered), h('td', {}, c.lastSeen),
-      h('td', { 'data-testid': 'client-bytes' }, `${mib(c.bytes)} / ${mib(c.quota)}`), h('td', {}, String(c.pins)), h('td', {}, String(c.snapshots)))))
+      h('td', { 'data-testid': 'client-bytes' }, `${mib(c.bytes)} / ${mib(c.quota)}`), h('td', {}, String(c.pins)), h('td', {}, String(c.snapshots)), h('td', { 'data-testid': 'client-inbox' }, String(c.inbox)))))
     cafeList.replaceChildren(...cafeRows.map((s: any) => {
       const leave = h('button', { type: 'button', 'aria-label': `Deregister from ${s.id}` }, 'Deregister')
       leave.addEventListener('click', () => { call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(s.id)}`).then(() => { void refresh() }, err => say(String(err))) })
@@ -117,6 +120,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   const tick = (): void => { refresh().catch(err => say(String(err))) }
   peer.node.relays.addEventListener('change', tick)
   peer.client.addEventListener('change', tick)
+  peer.messages.addEventListener('message', tick)
   setInterval(tick, 3_000)
   tick()
 }

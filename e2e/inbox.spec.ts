@@ -1,0 +1,180 @@
+import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
+import { createEnvelope } from '../src/inbox/index.ts'
+import { expect, test } from './fixtures.ts'
+import { makeCafe, newToken, profileHolds, rawCafe } from './helpers.ts'
+import type { Peer } from './env.ts'
+
+const MARKER = 'LIGHTCAFE-INBOX-MARKER-93b2'
+
+async function register (peer: Peer, cafe: Peer, cafeId: string): Promise<void> {
+  const res = await peer.api('POST', '/api/v0/cafes', { cafe: cafeId, token: await newToken(cafe) })
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+}
+
+async function inboxOf (cafe: Peer, address: string): Promise<number> {
+  return ((await cafe.api('GET', '/api/v0/clients')).body as any[]).find(c => c.address === address)?.inbox
+}
+
+async function received (peer: Peer): Promise<Array<{ id: string, from: string, body: string }>> {
+  const res = await peer.api('GET', '/api/v0/messages')
+  expect(res.status).toBe(200)
+  return res.body
+}
+
+test('messages to a closed profile wait at both of its cafes as ciphertext and arrive exactly once when it returns, also after a cafe reload; an online recipient gets pushes', async ({ peers, profiles }) => {
+  test.setTimeout(240_000)
+  const cafe1 = await peers('cafe-1')
+  const cafe2 = await peers('cafe-2')
+  const alice = await peers('alice')
+  let bob = await profiles('bob')
+  const { peerId: cafe1Id } = await makeCafe(cafe1)
+  const { peerId: cafe2Id } = await makeCafe(cafe2)
+  await register(bob, cafe1, cafe1Id)
+  await register(bob, cafe2, cafe2Id)
+  await register(alice, cafe1, cafe1Id)
+  const bobAddr = (await bob.api('GET', '/api/v0/account')).body.address as string
+  const aliceAddr = (await alice.api('GET', '/api/v0/account')).body.address as string
+  const profile = await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })
+  expect(profile.status, JSON.stringify(profile.body)).toBe(200)
+  expect(profile.body.inboxes.sort()).toEqual([cafe1Id, cafe2Id].sort())
+  expect(profile.body.published.sort()).toEqual([cafe1Id, cafe2Id].sort())
+
+  // Alice finds Bob's contact at the cafe she knows, then Bob's profile closes.
+  const contact = await alice.api('GET', `/api/v0/contacts/${bobAddr}`)
+  expect(contact.status, JSON.stringify(contact.body)).toBe(200)
+  expect(contact.body).toMatchObject({ address: bobAddr, name: 'Bob' })
+  await bob.close()
+
+  for (let i = 0; i < 3; i++) {
+    const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: `${MARKER} #${i}` })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+    expect(sent.body.route).toBe('inbox')
+  }
+  await expect.poll(async () => inboxOf(cafe1, bobAddr)).toBe(3)
+  await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(3)
+  expect((await profileHolds(cafe1, MARKER)).hits).toEqual([])
+  expect((await profileHolds(cafe2, MARKER)).hits).toEqual([])
+
+  // A cafe reloads while Bob is away: its inbox is on disk.
+  await cafe1.reload()
+  expect(await inboxOf(cafe1, bobAddr)).toBe(3)
+
+  // Bob returns: each message once (two cafes hold copies), in order, and the cafes let go.
+  bob = await profiles('bob')
+  await expect.poll(async () => (await received(bob)).length, { timeout: 60_000 }).toBe(3)
+  expect((await received(bob)).map(m => [m.from, m.body])).toEqual([0, 1, 2].map(i => [aliceAddr, `${MARKER} #${i}`]))
+  await expect.poll(async () => inboxOf(cafe1, bobAddr)).toBe(0)
+  await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(0)
+  const forced = await bob.api('POST', '/api/v0/cafes/messages')
+  expect(forced.status).toBe(200)
+  expect(forced.body.received).toBe(0)
+  await bob.reload()
+  expect((await received(bob)).length).toBe(3)
+
+  // Bob online: Alice's message comes straight to him...
+  const direct = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'online now?' })
+  expect(direct.body.route).toBe('direct')
+  await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('online now?')
+  // ...and what reaches his cafe while he is online is pushed to him, with no check on his side.
+  const sender = accountFromMnemonic(newMnemonic())
+  const envelope = await createEnvelope(sender, contact.body, new TextEncoder().encode('pushed by the cafe'))
+  const delivered = await rawCafe(alice, cafe2Id, 'POST', '/cafe/v1/inbox', envelope)
+  expect(delivered.status, JSON.stringify(delivered.body)).toBe(202)
+  await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('pushed by the cafe')
+  await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(0)
+})
+
+test('a burst of 200 messages to a closed profile arrives complete and in order', async ({ peers, profiles }) => {
+  test.setTimeout(240_000)
+  const cafe = await peers('cafe')
+  const alice = await peers('alice')
+  let bob = await profiles('bob-burst')
+  const { peerId: cafeId } = await makeCafe(cafe)
+  await register(bob, cafe, cafeId)
+  await register(alice, cafe, cafeId)
+  const bobAddr = (await bob.api('GET', '/api/v0/account')).body.address as string
+  expect((await bob.api('PUT', '/api/v0/profile', { name: 'Bob Burst' })).status).toBe(200)
+  await bob.close()
+
+  const routes = await alice.page.evaluate(async (to) => {
+    const out: string[] = []
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch('/api/v0/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to, body: `burst ${i}` }) })
+      out.push(res.status === 202 ? (await res.json()).route : `http ${res.status}`)
+    }
+    return out
+  }, bobAddr)
+  const why = await alice.page.evaluate(() => (globalThis as any).lightcafe.peer.messages.lastFailure)
+  expect(new Set(routes), `message ${routes.indexOf('queued')} was queued: ${why}`).toEqual(new Set(['inbox']))
+  expect(await inboxOf(cafe, bobAddr)).toBe(200)
+  // The owner's status page shows the waiting messages; Bob's shows them unread once they are his.
+  await expect(cafe.page.getByTestId('client-inbox')).toHaveText('200')
+
+  bob = await profiles('bob-burst')
+  await expect(bob.page.getByTestId('unread')).toHaveText('Messages: 200 unread of 200', { timeout: 60_000 })
+  await expect.poll(async () => (await received(bob)).length, { timeout: 60_000 }).toBe(200)
+  await expect(bob.page.getByTestId('unread')).toHaveText('Messages: 0 unread of 200')
+  expect((await received(bob)).map(m => m.body)).toEqual(Array.from({ length: 200 }, (_, i) => `burst ${i}`))
+  await expect.poll(async () => inboxOf(cafe, bobAddr)).toBe(0)
+})
+
+test('bad deliveries are refused with clear reasons and nothing is stored', async ({ peers }) => {
+  const cafe = await peers('cafe')
+  const bob = await peers('bob')
+  const carol = await peers('carol')
+  const stranger = await peers('stranger')
+  const { peerId: cafeId } = await makeCafe(cafe)
+  await register(bob, cafe, cafeId)
+  await register(carol, cafe, cafeId)
+  const bobAddr = (await bob.api('GET', '/api/v0/account')).body.address as string
+  const contact = (await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })).body
+  // Bob is away: what reaches his inbox stays there (an online Bob would be pushed to and acknowledge).
+  await bob.close()
+  const sender = accountFromMnemonic(newMnemonic())
+  const deliver = async (body: unknown, from: Peer = stranger): Promise<{ status: number, body: any }> => rawCafe(from, cafeId, 'POST', '/cafe/v1/inbox', body)
+  const good = await createEnvelope(sender, contact, new TextEncoder().encode('hello'))
+
+  // Bad signature, oversized, unknown recipient, malformed.
+  const forged = await deliver({ ...good, body: good.body.slice(0, -4) + 'AAAA' })
+  expect([forged.status, forged.body.error.reason]).toEqual([400, 'BAD_SIGNATURE'])
+  const oversized = await deliver({ ...good, body: 'A'.repeat(80 * 1024) })
+  expect(oversized.status).toBe(413)
+  const nobody = accountFromMnemonic(newMnemonic())
+  const unknown = await deliver(await createEnvelope(sender, { address: nobody.address, box: contact.box }, new TextEncoder().encode('hi')))
+  expect([unknown.status, unknown.body.error.reason]).toEqual([404, 'UNKNOWN_RECIPIENT'])
+  expect((await deliver({ ...good, id: 'not an id!' })).status).toBe(400)
+  expect(await inboxOf(cafe, bobAddr)).toBe(0)
+
+  // One good delivery; a duplicate of it is stored once.
+  expect((await deliver(good)).status).toBe(202)
+  expect((await deliver(good)).body.duplicate).toBe(true)
+  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+
+  // Carol may not acknowledge (delete) Bob's message, nor send malformed ids.
+  const carolJwt = await carol.page.evaluate(async (id) => (await (globalThis as any).lightcafe.peer.client.get(id)).access, cafeId)
+  const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { ids: [good.id] }, { authorization: `Bearer ${carolJwt}` })
+  expect([theft.status, theft.body.error.reason]).toEqual([404, 'MESSAGE_NOT_FOUND'])
+  expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { ids: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
+  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+
+  // A sender over its rate: a burst past the bucket is refused with 429 (duplicates count too).
+  const statuses = await stranger.page.evaluate(async ({ cafeId, body }) => {
+    const one = async (): Promise<number> => {
+      const res: Response = await (globalThis as any).lightcafe.peer.rawCafeFetch(cafeId, new Request('http://cafe/cafe/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+      await res.arrayBuffer()
+      return res.status
+    }
+    const out: number[] = []
+    let left = 400
+    await Promise.all(Array.from({ length: 16 }, async () => { while (left-- > 0) out.push(await one()) }))
+    return out
+  }, { cafeId, body: JSON.stringify(good) })
+  expect(statuses.filter(s => s === 429).length).toBeGreaterThan(0)
+  expect(statuses.every(s => s === 202 || s === 429)).toBe(true)
+
+  // The recipient over its quota: the owner lowers Bob's inbox to 1 message; the next is refused.
+  expect((await cafe.api('PUT', '/api/v0/cafe', { inbox: { perRecipientCount: 1 } })).status).toBe(200)
+  const full = await deliver(await createEnvelope(sender, contact, new TextEncoder().encode('one too many')), carol)
+  expect([full.status, full.body.error.reason]).toEqual([413, 'INBOX_FULL'])
+  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+})

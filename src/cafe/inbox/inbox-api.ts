@@ -1,0 +1,55 @@
+import { CONTACT_LIMITS } from '../../contacts/contact.ts'
+import { InvalidInputError } from '../../shared/errors.ts'
+import { readJsonObject } from '../../shared/json.ts'
+import type { CafeEnv } from '../app.ts'
+import type { CafeContacts } from '../contacts/contacts.ts'
+import type { ClientServices } from '../host.ts'
+import type { CafeInbox } from './inbox.ts'
+import type { Hono, MiddlewareHandler } from 'hono'
+
+/** Room around an envelope in a delivery body (whitespace a sender's JSON may carry). */
+const ENVELOPE_BODY_SLACK = 4096
+/** `{ "ids": [...] }` of at most 500 ids of 22 characters, with room to spare. */
+const MAX_ACK_BODY = 64 * 1024
+/** A contact is at most CONTACT_LIMITS.maxBytes compact; a pretty-printed one may be larger. */
+const MAX_CONTACT_BODY = 2 * CONTACT_LIMITS.maxBytes
+
+/** A query parameter that must be a whole number when present; 400 otherwise. */
+function queryInt (name: string, text: string | undefined): number | undefined {
+  if (text == null) return undefined
+  if (!/^\d{1,15}$/.test(text)) throw new InvalidInputError('INVALID_FIELD', `${name} must be a whole number`)
+  return Number(text)
+}
+
+/**
+ * The offline inbox and contact routes. Delivering and reading a contact need no session (any
+ * peer may message a client, or look one up); reading and acknowledging an inbox and
+ * publishing a contact are the session's own.
+ */
+export function mountInboxApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<CafeEnv>, inbox: CafeInbox, contacts: CafeContacts): void {
+  // Senders are rate-limited per carrier peer: Noise authenticated it; same-origin callers share 'local'.
+  app.post('/inbox', async c => {
+    const body = await readJsonObject(c.req.raw, inbox.limits.maxEnvelopeBytes + ENVELOPE_BODY_SLACK)
+    return c.json(await inbox.deliver(body, c.env?.remotePeer ?? 'local'), 202)
+  })
+  app.get('/inbox', auth, async c => {
+    const after = queryInt('after', c.req.query('after'))
+    const limit = queryInt('limit', c.req.query('limit'))
+    return c.json(await inbox.list(c.var.session.address, { ...(after != null ? { after } : {}), ...(limit != null ? { limit } : {}) }))
+  })
+  app.post('/inbox/ack', auth, async c => {
+    const { ids } = await readJsonObject(c.req.raw, MAX_ACK_BODY)
+    return c.json(await inbox.ack(c.var.session.address, ids))
+  })
+
+  app.put('/contacts', auth, async c => c.json(await contacts.publish(c.var.session.address, await readJsonObject(c.req.raw, MAX_CONTACT_BODY))))
+  app.get('/contacts/:address', async c => c.json(await contacts.get(c.req.param('address'))))
+}
+
+/** The inbox as the host sees a client: messages waiting; its inbox and contact go with it. */
+export function inboxUsage (inbox: CafeInbox, contacts: CafeContacts): ClientServices {
+  return {
+    usage: async (address) => ({ inbox: (await inbox.count(address)).messages }),
+    forget: async (address) => { await inbox.removeAll(address); await contacts.remove(address) }
+  }
+}

@@ -1,0 +1,231 @@
+import { openDB } from 'idb'
+import type { Envelope } from '../../inbox/envelope.ts'
+import type { DBSchema, IDBPDatabase, IDBPTransaction } from 'idb'
+
+/**
+ * A message the cafe keeps for a recipient. `seq` is given by the store in arrival order;
+ * `received` and `expires` are ISO-8601 UTC (same length, so they compare as strings).
+ */
+export interface InboxRecord {
+  seq: number
+  to: string
+  from: string
+  /** The envelope's id: with `to` and `from` it names the message (a re-delivery is the same one). */
+  id: string
+  envelope: Envelope
+  /** Size of the envelope as JSON: what counts against the recipient's quota. */
+  bytes: number
+  received: string
+  expires: string
+}
+
+export type NewInboxRecord = Omit<InboxRecord, 'seq'>
+
+/** What a recipient's inbox holds. */
+export interface InboxUsage { messages: number, bytes: number }
+
+export interface InboxQuota { maxCount: number, maxBytes: number }
+
+/** The outcome of an add: stored, already held (unexpired), or refused for the quota it would break. */
+export type AddResult = { added: InboxRecord } | { duplicate: InboxRecord } | { full: 'count' | 'bytes' }
+
+export interface InboxStore {
+  /**
+   * In one step: returns the unexpired message already held under (to, from, id); else refuses
+   * when the recipient would exceed the quota; else stores it with the next seq. An expired
+   * copy under the same name is replaced.
+   */
+  add(record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult>
+  /** Up to `limit` unexpired messages of `to` with seq > after, seq ascending. */
+  list(to: string, after: number, limit: number, now: string): Promise<InboxRecord[]>
+  /** Deletes every message of `to` with one of these envelope ids; none (undefined) when some id has no message. */
+  ack(to: string, ids: readonly string[]): Promise<number | undefined>
+  usage(to: string): Promise<InboxUsage>
+  deleteAll(to: string): Promise<void>
+  /** Deletes messages whose expiry is at or before `now`; returns how many. */
+  deleteExpired(now: string): Promise<number>
+}
+
+export class MemoryInboxStore implements InboxStore {
+  // Map order is insertion order, which is seq order.
+  readonly #rows = new Map<number, InboxRecord>()
+  #seq = 0
+
+  #of (to: string): InboxRecord[] { return [...this.#rows.values()].filter(r => r.to === to) }
+
+  async add (record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult> {
+    const held = this.#of(record.to).find(r => r.from === record.from && r.id === record.id)
+    if (held != null) {
+      if (held.expires > now) return { duplicate: structuredClone(held) }
+      this.#rows.delete(held.seq)
+    }
+    const usage = await this.usage(record.to)
+    if (usage.messages + 1 > quota.maxCount) return { full: 'count' }
+    if (usage.bytes + record.bytes > quota.maxBytes) return { full: 'bytes' }
+    const stored = { ...structuredClone(record), seq: ++this.#seq }
+    this.#rows.set(stored.seq, stored)
+    return { added: structuredClone(stored) }
+  }
+
+  async list (to: string, after: number, limit: number, now: string): Promise<InboxRecord[]> {
+    return this.#of(to).filter(r => r.seq > after && r.expires > now).slice(0, limit).map(r => structuredClone(r))
+  }
+
+  async ack (to: string, ids: readonly string[]): Promise<number | undefined> {
+    const mine = this.#of(to)
+    const doomed = ids.map(id => mine.filter(r => r.id === id))
+    if (doomed.some(rows => rows.length === 0)) return undefined
+    let deleted = 0
+    for (const r of doomed.flat()) if (this.#rows.delete(r.seq)) deleted++
+    return deleted
+  }
+
+  async usage (to: string): Promise<InboxUsage> {
+    const mine = this.#of(to)
+    return { messages: mine.length, bytes: mine.reduce((sum, r) => sum + r.bytes, 0) }
+  }
+
+  async deleteAll (to: string): Promise<void> { for (const r of this.#of(to)) this.#rows.delete(r.seq) }
+
+  async deleteExpired (now: string): Promise<number> {
+    let deleted = 0
+    for (const r of [...this.#rows.values()]) if (r.expires <= now && this.#rows.delete(r.seq)) deleted++
+    return deleted
+  }
+}
+
+interface InboxDB extends DBSchema {
+  messages: {
+    key: number
+    value: InboxRecord
+    indexes: { to: string, key: [string, string, string], toId: [string, string], expires: string }
+  }
+  // Running totals per recipient, written in the same transactions as the messages: the quota
+  // check then reads one row instead of every message (up to 16 MiB) on each delivery.
+  totals: { key: string, value: InboxUsage & { to: string } }
+}
+
+type Tx = IDBPTransaction<InboxDB, ['messages', 'totals'], 'readwrite'>
+
+export class IdbInboxStore implements InboxStore {
+  readonly #db: Promise<IDBPDatabase<InboxDB>>
+  constructor (name: string) {
+    this.#db = openDB<InboxDB>(name, 1, {
+      upgrade (db, old) {
+        if (old < 1) {
+          const messages = db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true })
+          // Records of one recipient in this index come in primary-key (seq) order: arrival order.
+          messages.createIndex('to', 'to')
+          messages.createIndex('key', ['to', 'from', 'id'], { unique: true })
+          messages.createIndex('toId', ['to', 'id'])
+          messages.createIndex('expires', 'expires')
+          db.createObjectStore('totals', { keyPath: 'to' })
+        }
+      }
+    })
+  }
+
+  static async #usage (tx: Tx, to: string): Promise<InboxUsage & { to: string }> {
+    return (await tx.objectStore('totals').get(to)) ?? { to, messages: 0, bytes: 0 }
+  }
+
+  static async #putUsage (tx: Tx, usage: InboxUsage & { to: string }): Promise<void> {
+    if (usage.messages <= 0) await tx.objectStore('totals').delete(usage.to)
+    else await tx.objectStore('totals').put(usage)
+  }
+
+  async add (record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult> {
+    const tx = (await this.#db).transaction(['messages', 'totals'], 'readwrite')
+    const messages = tx.objectStore('messages')
+    const usage = await IdbInboxStore.#usage(tx, record.to)
+    const held = await messages.index('key').get([record.to, record.from, record.id])
+    if (held != null) {
+      if (held.expires > now) { await tx.done; return { duplicate: held } }
+      await messages.delete(held.seq)
+      usage.messages--
+      usage.bytes -= held.bytes
+      await IdbInboxStore.#putUsage(tx, usage)
+    }
+    const full = usage.messages + 1 > quota.maxCount ? 'count' : usage.bytes + record.bytes > quota.maxBytes ? 'bytes' : undefined
+    if (full != null) { await tx.done; return { full } }
+    // The key generator fills in seq.
+    const seq = await messages.add(record as InboxRecord)
+    await IdbInboxStore.#putUsage(tx, { to: record.to, messages: usage.messages + 1, bytes: usage.bytes + record.bytes })
+    await tx.done
+    return { added: { ...record, seq } }
+  }
+
+  async list (to: string, after: number, limit: number, now: string): Promise<InboxRecord[]> {
+    const tx = (await this.#db).transaction('messages')
+    let cursor = await tx.store.index('to').openCursor(to)
+    // Skip straight to seq > after instead of reading (up to 16 MiB of) messages already seen.
+    if (cursor != null && cursor.primaryKey <= after) cursor = await cursor.continuePrimaryKey(to, after + 1)
+    const out: InboxRecord[] = []
+    while (cursor != null && out.length < limit) {
+      if (cursor.value.expires > now) out.push(cursor.value)
+      cursor = await cursor.continue()
+    }
+    await tx.done
+    return out
+  }
+
+  async ack (to: string, ids: readonly string[]): Promise<number | undefined> {
+    const tx = (await this.#db).transaction(['messages', 'totals'], 'readwrite')
+    const messages = tx.objectStore('messages')
+    const seqs: number[] = []
+    for (const id of ids) {
+      const keys = await messages.index('toId').getAllKeys([to, id])
+      // Nothing written yet: ending here leaves the inbox as it was.
+      if (keys.length === 0) { await tx.done; return undefined }
+      seqs.push(...keys)
+    }
+    const usage = await IdbInboxStore.#usage(tx, to)
+    let deleted = 0
+    for (const seq of new Set(seqs)) {
+      const r = await messages.get(seq)
+      if (r == null) continue
+      await messages.delete(seq)
+      usage.messages--
+      usage.bytes -= r.bytes
+      deleted++
+    }
+    await IdbInboxStore.#putUsage(tx, usage)
+    await tx.done
+    return deleted
+  }
+
+  async usage (to: string): Promise<InboxUsage> {
+    const row = await (await this.#db).get('totals', to)
+    return { messages: row?.messages ?? 0, bytes: row?.bytes ?? 0 }
+  }
+
+  async deleteAll (to: string): Promise<void> {
+    const tx = (await this.#db).transaction(['messages', 'totals'], 'readwrite')
+    const messages = tx.objectStore('messages')
+    for (const seq of await messages.index('to').getAllKeys(to)) await messages.delete(seq)
+    await tx.objectStore('totals').delete(to)
+    await tx.done
+  }
+
+  async deleteExpired (now: string): Promise<number> {
+    const tx = (await this.#db).transaction(['messages', 'totals'], 'readwrite')
+    const changed = new Map<string, InboxUsage & { to: string }>()
+    let deleted = 0
+    let cursor = await tx.objectStore('messages').index('expires').openCursor(IDBKeyRange.upperBound(now))
+    while (cursor != null) {
+      const { to, bytes } = cursor.value
+      const usage = changed.get(to) ?? await IdbInboxStore.#usage(tx, to)
+      usage.messages--
+      usage.bytes -= bytes
+      changed.set(to, usage)
+      await cursor.delete()
+      deleted++
+      cursor = await cursor.continue()
+    }
+    for (const usage of changed.values()) await IdbInboxStore.#putUsage(tx, usage)
+    await tx.done
+    return deleted
+  }
+
+  async close (): Promise<void> { (await this.#db).close() }
+}

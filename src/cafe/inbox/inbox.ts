@@ -1,0 +1,154 @@
+import { base64urlOf } from '../../contacts/validate.ts'
+import { ENVELOPE_LIMITS, verifyEnvelope } from '../../inbox/envelope.ts'
+import { RateLimiter } from '../../inbox/rate-limit.ts'
+import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
+import type { Envelope } from '../../inbox/envelope.ts'
+import type { InboxStore, InboxUsage } from './inbox-store.ts'
+
+export const INBOX_LIMITS = {
+  /** Largest envelope accepted, as JSON: a full sealed box (32 KiB of plaintext) after base64url. */
+  maxEnvelopeBytes: 64 * 1024,
+  /** Messages one recipient's inbox keeps: bounds a stranger's cost and a list's length. */
+  perRecipientCount: 1000,
+  /** Envelope bytes one recipient's inbox keeps. */
+  perRecipientBytes: 16 * 1024 * 1024,
+  /** Deliveries one sender (libp2p peer id, or 'local') may make in a burst: a client flushing its outbox. */
+  rateCapacity: 300,
+  /** Deliveries per second a sender sustains once its burst is spent. */
+  rateRefillPerSecond: 20,
+  /** How long an unacknowledged message is kept: a week offline. */
+  ttlMs: 7 * 24 * 60 * 60_000,
+  /** Messages one list returns at most (at most 16 MiB in all, the per-recipient bound). */
+  maxListLimit: 500,
+  /** Messages a list returns when the caller names no limit. */
+  defaultListLimit: 100,
+  /** Envelope ids one ack may name. */
+  maxAckIds: 500,
+  /** Expired messages are swept by list and deliver at most this often. */
+  expireEveryMs: 60_000
+} as const
+
+export type InboxLimits = { readonly [K in keyof typeof INBOX_LIMITS]: number }
+
+/** A message as its recipient receives it. */
+export interface InboxMessage { seq: number, received: string, envelope: Envelope }
+
+export interface Delivery { id: string, seq: number, duplicate: boolean }
+
+export interface CafeInboxInit {
+  store: InboxStore
+  /** Whether the account is a registered client of this cafe: only they have an inbox here. */
+  isRegistered: (address: string) => Promise<boolean>
+  now?: () => number
+  limits?: Partial<InboxLimits>
+}
+
+type DeliveredListener = (to: string, message: InboxMessage) => void
+
+/**
+ * The offline inbox: anyone may deliver a signed envelope to a registered client, which lists
+ * its messages in arrival order and acknowledges them; unacknowledged ones expire. The cafe sees
+ * only the envelope's metadata; the body is sealed to the recipient.
+ */
+export class CafeInbox {
+  limits: InboxLimits
+  readonly #store: InboxStore
+  readonly #isRegistered: (address: string) => Promise<boolean>
+  readonly #now: () => number
+  readonly #rate: RateLimiter
+  readonly #listeners = new Set<DeliveredListener>()
+  #lastExpire = -Infinity
+
+  constructor (init: CafeInboxInit) {
+    this.limits = { ...INBOX_LIMITS, ...init.limits }
+    this.#store = init.store
+    this.#isRegistered = init.isRegistered
+    this.#now = init.now ?? Date.now
+    this.#rate = new RateLimiter({ capacity: this.limits.rateCapacity, refillPerSecond: this.limits.rateRefillPerSecond, now: this.#now })
+  }
+
+  #iso (ms = this.#now()): string { return new Date(ms).toISOString() }
+
+  /** Calls `fn` after each newly stored message (not re-deliveries); returns the unsubscribe. */
+  onDelivered (fn: DeliveredListener): () => void {
+    this.#listeners.add(fn)
+    return () => { this.#listeners.delete(fn) }
+  }
+
+  async #maybeExpire (): Promise<void> {
+    if (this.#now() - this.#lastExpire < this.limits.expireEveryMs) return
+    await this.expire()
+  }
+
+  /** Keeps an envelope for its recipient. `senderPeer` is the carrier's peer id ('local' same-origin): the rate is per peer. */
+  /** The owner's limits (per-recipient count and bytes, time to live); the rest stay as built. */
+  setLimits (patch: Partial<Pick<InboxLimits, 'perRecipientCount' | 'perRecipientBytes' | 'ttlMs'>>): void {
+    this.limits = { ...this.limits, ...patch }
+  }
+
+  async deliver (body: unknown, senderPeer: string): Promise<Delivery> {
+    // Before any work: verifying a signature is what a flood would make the cafe spend.
+    this.#rate.consume(senderPeer)
+    const now = this.#now()
+    const envelope = verifyEnvelope(body, { ...ENVELOPE_LIMITS, maxBytes: this.limits.maxEnvelopeBytes }, now)
+    if (!(await this.#isRegistered(envelope.to))) throw new NotFoundError('UNKNOWN_RECIPIENT', 'the recipient is not a client of this cafe')
+    await this.#maybeExpire()
+    const result = await this.#store.add({
+      to: envelope.to,
+      from: envelope.from,
+      id: envelope.id,
+      envelope,
+      // Every field is ASCII after verification: string length is the size.
+      bytes: JSON.stringify(envelope).length,
+      received: this.#iso(now),
+      expires: this.#iso(now + this.limits.ttlMs)
+    }, { maxCount: this.limits.perRecipientCount, maxBytes: this.limits.perRecipientBytes }, this.#iso(now))
+    if ('full' in result) {
+      const details = result.full === 'count'
+        ? `the recipient's inbox holds its most messages (${this.limits.perRecipientCount})`
+        : `the recipient's inbox holds its most bytes (${this.limits.perRecipientBytes})`
+      throw new LightcafeError('INBOX_FULL', `${details}; try again after it has read some`, 413)
+    }
+    if ('duplicate' in result) return { id: envelope.id, seq: result.duplicate.seq, duplicate: true }
+    const { seq, received } = result.added
+    for (const fn of this.#listeners) {
+      // The message is stored whatever a listener does: its failure is not the sender's.
+      try { fn(envelope.to, { seq, received, envelope }) } catch (err) { console.error('inbox listener failed', err) }
+    }
+    return { id: envelope.id, seq, duplicate: false }
+  }
+
+  /** The recipient's unexpired messages after seq `after`, in arrival order; `more` when the limit cut the list short. */
+  async list (address: string, opts: { after?: number, limit?: number } = {}): Promise<{ messages: InboxMessage[], more: boolean }> {
+    const after = opts.after ?? 0
+    const limit = opts.limit ?? Math.min(this.limits.defaultListLimit, this.limits.maxListLimit)
+    if (!Number.isSafeInteger(after) || after < 0) throw new InvalidInputError('INVALID_FIELD', 'after must be a whole number ≥ 0')
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > this.limits.maxListLimit) throw new InvalidInputError('INVALID_FIELD', `limit must be a whole number from 1 to ${this.limits.maxListLimit}`)
+    await this.#maybeExpire()
+    // One more than asked tells whether there are more.
+    const rows = await this.#store.list(address, after, limit + 1, this.#iso())
+    return { messages: rows.slice(0, limit).map(({ seq, received, envelope }) => ({ seq, received, envelope })), more: rows.length > limit }
+  }
+
+  /** Deletes the recipient's messages with these envelope ids: all of them, or none when one is not the recipient's. */
+  async ack (address: string, ids: unknown): Promise<{ deleted: number }> {
+    if (!Array.isArray(ids)) throw new InvalidInputError('INVALID_FIELD', 'ids must be an array of envelope ids')
+    if (ids.length > this.limits.maxAckIds) throw new InvalidInputError('INVALID_FIELD', `ids holds at most ${this.limits.maxAckIds} envelope ids`)
+    ids.forEach((id, i) => base64urlOf('INVALID_FIELD', `ids[${i}]`, id, ENVELOPE_LIMITS.idBytes))
+    const deleted = await this.#store.ack(address, [...new Set(ids as string[])])
+    if (deleted == null) throw new NotFoundError('MESSAGE_NOT_FOUND', 'an id is not a message in this inbox; nothing was deleted')
+    return { deleted }
+  }
+
+  /** Messages and bytes the recipient's inbox holds (expired ones until the next sweep). */
+  async count (address: string): Promise<InboxUsage> { return this.#store.usage(address) }
+
+  /** The recipient is gone: drop its inbox. */
+  async removeAll (address: string): Promise<void> { await this.#store.deleteAll(address) }
+
+  /** Deletes expired messages; returns how many. */
+  async expire (): Promise<number> {
+    this.#lastExpire = this.#now()
+    return this.#store.deleteExpired(this.#iso())
+  }
+}

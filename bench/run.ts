@@ -6,6 +6,8 @@ import { chromium } from 'playwright-core'
 import { chromiumLaunchOptions } from '../e2e/chromium.ts'
 import { Env, Peer } from '../e2e/env.ts'
 import { makeCafe, newToken } from '../e2e/helpers.ts'
+import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
+import { createEnvelope } from '../src/inbox/index.ts'
 import { rawDataChannel, rawIdb } from './raw.ts'
 
 /**
@@ -160,6 +162,54 @@ try {
   // Everything backed up so far (32 + 100 + 20 MiB) is recovered; report the time per 20 MiB too.
   figures.recovery = { seconds: round(recovery.ms / 1000), MiB: round(recovery.bytes / 2 ** 20), dags: recovery.dags, secondsPer20MiB: round(recovery.ms / 1000 / (recovery.bytes / 2 ** 20) * 20, 2) }
 
+  // Inbox: deliver + persist rate of 1 KiB messages (a burst within one sender's allowance, 16
+  // in flight), drain time of 1,000 queued messages when the recipient's profile reopens (four
+  // senders: each peer's allowance is a burst of 300), and push latency to an online recipient.
+  const profileDir = await mkdtemp(join(tmpdir(), 'lightcafe-bench-profile-'))
+  let bob = await Peer.openPersistent(env, 'bob', profileDir)
+  const breg = await bob.api('POST', '/api/v0/cafes', { cafe: cafeId, token: await newToken(cafe) })
+  if (breg.status !== 201) throw new Error(`bob's registration failed: ${JSON.stringify(breg.body)}`)
+  const bobContact = (await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })).body
+  const envelopes = async (n: number): Promise<string[]> => {
+    const sender = accountFromMnemonic(newMnemonic())
+    const text = new Uint8Array(1024).fill(0x61)
+    return Promise.all(Array.from({ length: n }, async () => JSON.stringify(await createEnvelope(sender, bobContact, text))))
+  }
+  const deliverAll = async (from: Peer, bodies: string[]): Promise<{ ms: number, statuses: number[] }> => from.page.evaluate(async ({ id, bodies }) => {
+    const statuses: number[] = []
+    let next = 0
+    const t = performance.now()
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]
+        const res: Response = await (globalThis as any).lightcafe.peer.rawCafeFetch(id, new Request('http://cafe/cafe/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+        await res.arrayBuffer()
+        statuses.push(res.status)
+      }
+    }))
+    return { ms: performance.now() - t, statuses }
+  }, { id: cafeId, bodies })
+  await bob.close()
+  const senders = [fresh, ...extra, restored]
+  const first = await deliverAll(senders[0], await envelopes(250))
+  const deliverRate = first.statuses.filter(x => x === 202).length / (first.ms / 1000)
+  for (const p of senders.slice(1)) await deliverAll(p, await envelopes(250))
+  const t0 = Date.now()
+  bob = await Peer.openPersistent(env, 'bob', profileDir)
+  await bob.page.waitForFunction(async () => (await (await fetch('/api/v0/messages/status')).json()).received >= 1000, null, { timeout: 120_000, polling: 100 })
+  figures.inboxDrain1000Seconds = { fromProfileOpen: round((Date.now() - t0) / 1000, 2) }
+  const pushMs: number[] = []
+  for (let i = 0; i < 10; i++) {
+    const [body] = await envelopes(1)
+    const before = await bob.page.evaluate(async () => (await (await fetch('/api/v0/messages/status')).json()).received as number)
+    const t = Date.now()
+    await deliverAll(fresh, [body])
+    await bob.page.waitForFunction(async (n) => (await (globalThis as any).lightcafe.peer.messages.count()) > n, before, { timeout: 20_000, polling: 5 })
+    pushMs.push(Date.now() - t)
+  }
+  figures.inboxPushLatencyMs = { median: median(pushMs), max: Math.max(...pushMs) }
+  await bob.close()
+
   // Raw limits of this browser in this run.
   const idb = await rawIdb(fresh.page)
   const dc = await rawDataChannel(client.page, fresh.page)
@@ -172,8 +222,10 @@ try {
   figures.ratios = {
     noopSequentialVsRawDataChannelRoundTrips: round(rate.seq / dc.dcRoundTripsPerSec, 3),
     pinIngestVsRawIdbWrites: round(ingestMBps / idb.idbWriteMBps, 3),
-    pinIngestVsRawDataChannel: round(ingestMBps / dc.dcThroughputMBps, 3)
+    pinIngestVsRawDataChannel: round(ingestMBps / dc.dcThroughputMBps, 3),
+    inboxDeliverVsRawIdbSmallRecords: round(deliverRate / idb.idbSmallRecordsPerSec, 3)
   }
+  figures.inboxDeliverPersistPerSec = round(deliverRate)
   for (const p of opened) await p.close()
 } finally {
   await browser.close()

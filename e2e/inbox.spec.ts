@@ -108,7 +108,8 @@ test('a burst of 200 messages to a closed profile arrives complete and in order'
   expect(new Set(routes), `message ${routes.indexOf('queued')} was queued: ${why}`).toEqual(new Set(['inbox']))
   expect(await inboxOf(cafe, bobAddr)).toBe(200)
   // The owner's status page shows the waiting messages; Bob's shows them unread once they are his.
-  await expect(cafe.page.getByTestId('client-inbox')).toHaveText('200')
+  const bobRow = cafe.page.getByTestId('client-list').locator('tr', { has: cafe.page.locator(`td[title="${bobAddr}"]`) })
+  await expect(bobRow.getByTestId('client-inbox')).toHaveText('200')
 
   bob = await profiles('bob-burst')
   await expect(bob.page.getByTestId('unread')).toHaveText('Messages: 200 unread of 200', { timeout: 60_000 })

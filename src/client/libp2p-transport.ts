@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
+import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -36,5 +36,13 @@ export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): Caf
       }
     }
   }
-  return async (cafe, request, signal) => fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+  return async (cafe, request, signal) => {
+    try {
+      return await fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+    } catch (err) {
+      // Nothing was sent on a dead connection (it is closed now): once more, on a fresh one.
+      if (!(err instanceof DeadConnectionError)) throw err
+      return fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+    }
+  }
 }

@@ -42,12 +42,24 @@ export const HTTP_LIMITS = {
   /** ...and the client stops reusing it well before, so the two never race. */
   clientIdleMs: 10_000,
   /** Unread request body a server drains to keep a stream; past this it drops the stream. */
-  maxDrainBytes: 1024 * 1024
+  maxDrainBytes: 1024 * 1024,
+  /**
+   * A new stream on an open connection normally opens in ~14 ms; one that takes this long
+   * means the connection is dead but not yet noticed (a WebRTC peer that reloaded looks open
+   * until ICE gives up, ~30 s): the connection is closed so the next dial makes a fresh one.
+   */
+  streamOpenTimeoutMs: 3_000
 } as const
 
 export class HttpOverLibp2pError extends Error {
   static override name = 'HttpOverLibp2pError'
   override name = 'HttpOverLibp2pError'
+}
+
+/** The connection was found dead before anything was sent: the request may be retried on a new one. */
+export class DeadConnectionError extends HttpOverLibp2pError {
+  static override name = 'DeadConnectionError'
+  override name = 'DeadConnectionError'
 }
 
 interface RequestHead { m: string, u: string, h: Array<[string, string]> }
@@ -325,6 +337,17 @@ export async function directConnection (libp2p: Libp2p, target: PeerId | Multiad
   throw new HttpOverLibp2pError(`only a relayed connection to ${conn.remotePeer.toString()} is open; dial its /p2p-circuit/webrtc address`)
 }
 
+async function openStream (connection: Connection, signal: AbortSignal): Promise<Stream> {
+  const opening = AbortSignal.timeout(HTTP_LIMITS.streamOpenTimeoutMs)
+  try {
+    return await connection.newStream(HTTP_PROTOCOL, { signal: AbortSignal.any([signal, opening]) })
+  } catch (err) {
+    if (!opening.aborted || signal.aborted) throw err
+    await connection.close().catch(() => { connection.abort(err as Error) })
+    throw new DeadConnectionError(`no stream opened in ${HTTP_LIMITS.streamOpenTimeoutMs} ms; the connection to ${connection.remotePeer.toString()} was dead and is closed`)
+  }
+}
+
 interface IdleStream { stream: Stream, io: Framed, since: number }
 // Idle request streams per connection; a WeakMap so closed connections take theirs with them.
 const idle = new WeakMap<Connection, IdleStream[]>()
@@ -351,7 +374,7 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
   const signal = options.signal ?? AbortSignal.timeout(30_000)
   const connection = 'newStream' in target ? target : await directConnection(libp2p, target, signal)
   const reused = takeIdle(connection)
-  const stream = reused?.stream ?? await connection.newStream(HTTP_PROTOCOL, { signal })
+  const stream = reused?.stream ?? await openStream(connection, signal)
   const io = reused?.io ?? new Framed(stream)
   try {
     const url = new URL(request.url)

@@ -9,6 +9,7 @@ import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
+import { serveCafeDirectory } from '../src/node/cafe-directory.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -73,6 +74,8 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       })
     }
   })
+  // Cafes find each other through the relays they share (contact search federates over them).
+  await serveCafeDirectory(node as unknown as Parameters<typeof serveCafeDirectory>[0])
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
   return {
     node,

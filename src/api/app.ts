@@ -4,7 +4,7 @@ import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
-import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoveryProgress, Threads } from '../client/index.ts'
+import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 /** The local API only takes small JSON bodies; 64 KiB bounds parsing of anything sent to it. */
 export const LOCAL_API_MAX_JSON = 64 * 1024
@@ -24,6 +24,7 @@ export interface LocalApiDeps {
   backups: BackupOutbox
   threads: Threads
   messages: Messages
+  search(input: { name?: unknown, limit?: unknown, wait?: unknown }, onUpdate?: (u: SearchUpdate) => void): Promise<SearchOutcome>
   /** Starts (or joins) a recovery from a cafe and resolves with its outcome. */
   recover(cafeId: string): Promise<RecoveryProgress>
   recovery(cafeId: string): RecoveryProgress | undefined
@@ -159,6 +160,35 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     return c.json(await deps.messages.send(to, body), 202)
   })
   app.get('/messages', async c => c.json(await deps.messages.list()))
+
+  // Search: verified contacts from every cafe reached before `wait`; `stream=1` sends each
+  // cafe's new results as a line of JSON as they arrive, then a summary line.
+  app.get('/search', async c => {
+    const input = { name: c.req.query('name'), limit: c.req.query('limit'), wait: c.req.query('wait') }
+    const view = (r: { contact: unknown, score: number, cafes: string[] }): Record<string, unknown> => ({ ...(r.contact as object), score: r.score, cafes: r.cafes })
+    if (c.req.query('stream') !== '1') {
+      const out = await deps.search(input)
+      return c.json({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, ms: out.ms })
+    }
+    const enc = new TextEncoder()
+    let send!: (line: unknown) => void
+    let close!: () => void
+    const body = new ReadableStream<Uint8Array>({
+      start (controller) {
+        send = line => { controller.enqueue(enc.encode(JSON.stringify(line) + '\n')) }
+        close = () => { controller.close() }
+      }
+    })
+    // Bad input fails before the first await inside search: answer it with its 400, not a 200 stream.
+    let failed: unknown
+    const running = deps.search(input, u => { if (u.added.length > 0 || u.ignored) send({ cafe: u.cafe, added: u.added, ignored: u.ignored }) })
+    running.catch((err: unknown) => { failed = err })
+    await new Promise(resolve => setTimeout(resolve, 0))
+    if (failed != null) throw failed
+    running.then(out => { send({ done: true, results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, ms: out.ms }); close() },
+      err => { send({ done: true, error: { reason: (err as LightcafeError).reason ?? 'SEARCH_FAILED', details: (err as Error).message } }); close() })
+    return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+  })
   app.get('/messages/status', async c => c.json({ unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null }))
 
   // Backups and threads

@@ -4,12 +4,15 @@ import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import { mountBackupApi } from './backup-api.ts'
 import { mountInboxApi } from './inbox/inbox-api.ts'
+import { mountSearchApi } from './search-api.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { bearer } from './sessions.ts'
 import type { AuthenticatedClient, CafeHost } from './host.ts'
+import type { ContactIndex } from './contacts/contact-index.ts'
 import type { CafeContacts } from './contacts/contacts.ts'
 import type { CafeInbox } from './inbox/inbox.ts'
 import type { PinService } from './pins/pin-service.ts'
+import type { Forward } from './search-api.ts'
 import type { Snapshots } from './snapshots.ts'
 import type { MiddlewareHandler } from 'hono'
 
@@ -31,7 +34,7 @@ export function requireSession (host: CafeHost): MiddlewareHandler<CafeEnv> {
 
 /** `/cafe/v1`: the cafe's API, one Hono app for both carriers (libp2p streams, service worker). */
 /** The services a cafe offers besides sessions; each mounts its routes when given. */
-export interface CafeServices { pins?: PinService, snapshots?: Snapshots, inbox?: CafeInbox, contacts?: CafeContacts }
+export interface CafeServices { pins?: PinService, snapshots?: Snapshots, inbox?: CafeInbox, contacts?: CafeContacts, search?: { index: () => ContactIndex | undefined, forward?: Forward } }
 
 export function createCafeApp (host: CafeHost, opts: { version?: string, services?: CafeServices } = {}): Hono<CafeEnv> {
   const app = new Hono<CafeEnv>().basePath('/cafe/v1')
@@ -69,9 +72,10 @@ export function createCafeApp (host: CafeHost, opts: { version?: string, service
   })
   app.get('/sessions/me', auth, c => c.json(c.var.session))
 
-  const { pins, snapshots, inbox, contacts } = opts.services ?? {}
+  const { pins, snapshots, inbox, contacts, search } = opts.services ?? {}
   if (pins != null && snapshots != null) mountBackupApi(app, auth, pins, snapshots)
   if (inbox != null && contacts != null) mountInboxApi(app, auth, inbox, contacts)
+  if (search != null) mountSearchApi(app, search.index, host.peerId, search.forward)
 
   return app
 }

@@ -98,8 +98,13 @@ export class CafeHost {
     const next = { ...DEFAULT_SETTINGS, ...(await this.getSettings()), ...patch }
     await this.#store.putSettings(next)
     this.#settings = Promise.resolve(next)
+    for (const fn of this.#settingsListeners) fn({ ...next })
     return { ...next }
   }
+
+  readonly #settingsListeners = new Set<(s: CafeSettings) => void>()
+  /** Called after every settings change (cafe mode on/off drives the directory announcements). */
+  onSettings (fn: (s: CafeSettings) => void): void { this.#settingsListeners.add(fn) }
 
   async createToken (): Promise<{ id: string, token: string }> {
     const { token, record } = await newToken(new Date(this.#now()))

@@ -3,8 +3,9 @@ import { createLocalApi } from '../api/app.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IDBBlockstore } from 'blockstore-idb'
-import { CafeContacts, CafeHost, CafeInbox, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover } from '../client/index.ts'
+import { CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
+import { DirectoryAnnouncer, listCafes } from '../node/cafe-directory.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
@@ -12,7 +13,7 @@ import { directConnection, fetchOverLibp2p, newestDirect, serveHttp } from '../n
 import { iterateStream } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
-import type { CarFetcher } from '../cafe/index.ts'
+import type { CarFetcher, Forward } from '../cafe/index.ts'
 import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
@@ -81,11 +82,38 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   })
   const snapshots = new Snapshots(new IdbSnapshotStore(`${prefix}/cafe-snapshots`))
   cafe.useService(backupUsage(pins, snapshots))
-  const contacts = new CafeContacts(new IdbContactStore(`${prefix}/cafe-contacts`))
+  const contactStore = new IdbContactStore(`${prefix}/cafe-contacts`)
+  const contacts = new CafeContacts(contactStore)
+  // The search index is rebuilt from the stored contacts at start, then follows every change.
+  const contactIndex = await ContactIndex.load(contactStore)
+  contacts.onChange((address, contact) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
   const inbox = new CafeInbox({ store: new IdbInboxStore(`${prefix}/cafe-inbox`), isRegistered: async address => (await cafe.clientPeer(address)) != null })
   inbox.setLimits((await cafe.getSettings()).inbox ?? {})
   cafe.useService(inboxUsage(inbox, contacts))
-  const cafeApp = createCafeApp(cafe, { version: VERSION, services: { pins, snapshots, inbox, contacts } })
+  const transport = libp2pTransport(node.libp2p, () => opts.relays)
+  const self = node.libp2p.peerId.toString()
+  // Cafes known through the relays' directories; asked in parallel with one deadline.
+  const directoryCafes = async (): Promise<string[]> => {
+    const lists = await Promise.allSettled(opts.relays.map(async r => listCafes(node.libp2p, r, AbortSignal.timeout(3_000))))
+    return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+  }
+  const askCafe = async (cafeId: string, query: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
+    const res = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), signal)
+    if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
+    return res.json()
+  }
+  const forward: Forward = async (query, deadlineMs) => {
+    const signal = AbortSignal.timeout(Math.max(1, deadlineMs))
+    const targets = (await directoryCafes()).filter(id => !query.visited.includes(id))
+    const answers = await Promise.allSettled(targets.map(async id => ({ cafe: id, results: ((await askCafe(id, { ...query, wait: deadlineMs }, signal)) as { results?: unknown[] }).results ?? [] })))
+    return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
+  }
+  const cafeApp = createCafeApp(cafe, { version: VERSION, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
+  const announcer = new DirectoryAnnouncer(node.libp2p, () => opts.relays)
+  announcer.set((await cafe.getSettings()).enabled)
+  cafe.onSettings(s => { announcer.set(s.enabled) })
+  // A relay that restarted has an empty directory: announce again once it is back.
+  node.relays.addEventListener('change', () => { announcer.refresh() })
   // A message for a client connected right now is pushed to it at once; it stays here until
   // the client acknowledges it, so a push lost on the way is collected later.
   inbox.onDelivered((to, message) => {
@@ -99,7 +127,6 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     })().catch(() => { /* collected on the client's next check */ })
   })
 
-  const transport = libp2pTransport(node.libp2p, () => opts.relays)
   const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport })
   await client.start()
 
@@ -161,6 +188,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     backups,
     threads,
     messages,
+    search: async (input, onUpdate) => searchContacts({
+      cafes: async () => [...new Set([...await directoryCafes(), ...(await client.list()).map(s => s.id)])],
+      ask: askCafe,
+      self,
+      local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined
+    }, input, onUpdate),
     recover: async (cafeId) => {
       const running = recoveries.get(cafeId)
       if (running?.progress.state === 'running') return running.done
@@ -200,6 +233,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       client.stop()
       backups.stop()
       messages.stop()
+      announcer.stop()
       await stopServing()
       await pinStore.close()
       await threads.close()

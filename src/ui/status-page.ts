@@ -39,6 +39,43 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   const tokens = section('Access tokens', 'tokens')
   const clients = section('Registered clients', 'clients')
   const cafes = section('My cafes', 'cafes')
+  const search = section('Find people', 'search')
+
+  // Results appear as cafes answer (an NDJSON stream from the local API).
+  const query = h('input', { type: 'search', id: 'search-name', 'data-testid': 'search-name', maxlength: '64', autocomplete: 'off' })
+  const results = h('ul', { 'data-testid': 'search-results', 'aria-live': 'polite' })
+  const searchState = h('p', { 'data-testid': 'search-state' }, '')
+  const searchForm = h('form', { role: 'search' }, h('label', { for: 'search-name' }, 'Name '), query, ' ', h('button', { type: 'submit' }, 'Search'))
+  searchForm.addEventListener('submit', (e) => {
+    e.preventDefault()
+    results.replaceChildren()
+    searchState.textContent = 'Asking the cafes…'
+    void (async () => {
+      const res = await fetch(`/api/v0/search?stream=1&wait=3000&name=${encodeURIComponent(query.value)}`)
+      if (!res.ok || res.body == null) { searchState.textContent = `Search failed: ${(await res.json().catch(() => null))?.error?.details ?? res.status}`; return }
+      const shown = new Set<string>()
+      let buffer = ''
+      const decoder = new TextDecoder()
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let nl: number
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buffer.slice(0, nl))
+          buffer = buffer.slice(nl + 1)
+          if (line.done === true) {
+            searchState.textContent = line.error != null ? `Search failed: ${line.error.details}` : `${line.results.length} found; ${line.answered.length} of ${line.asked} cafes answered in ${line.ms} ms`
+            continue
+          }
+          for (const c of line.added ?? []) {
+            if (shown.has(c.address)) continue
+            shown.add(c.address)
+            results.append(h('li', { 'data-testid': 'search-result', title: c.address }, `${c.name} — ${short(c.address)}`))
+          }
+        }
+      }
+    })().catch(err => { searchState.textContent = `Search failed: ${String(err)}` })
+  })
+  search.body.append(searchForm, searchState, results)
 
   const toggle = h('input', { type: 'checkbox', id: 'cafe-enabled', 'data-testid': 'cafe-enabled' })
   toggle.addEventListener('change', () => {
@@ -83,7 +120,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   const unread = h('p', { 'data-testid': 'unread' }, '')
   cafes.body.append(form, cafeList, unread)
 
-  root.replaceChildren(h('h1', {}, 'Lightcafe'), status, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root)
+  root.replaceChildren(h('h1', {}, 'Lightcafe'), status, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root, search.root)
 
   async function refresh (): Promise<void> {
     const [info, tokenRows, clientRows, cafeRows, conns, inbox] = await Promise.all([

@@ -12,7 +12,11 @@ import type { ContactStore } from './contact-store.ts'
 export class CafeContacts {
   readonly #store: ContactStore
   readonly #now: () => number
+  readonly #listeners = new Set<(address: string, contact: Contact | undefined) => void>()
   constructor (store: ContactStore, now: () => number = Date.now) { this.#store = store; this.#now = now }
+
+  /** Called after a contact is stored (with it) or removed (with undefined): the search index follows. */
+  onChange (fn: (address: string, contact: Contact | undefined) => void): void { this.#listeners.add(fn) }
 
   /** Stores the session's own contact; refuses another account's and any not newer than the one held. */
   async publish (address: string, body: unknown): Promise<Contact> {
@@ -20,6 +24,7 @@ export class CafeContacts {
     if (contact.address !== address) throw new ForbiddenError('CONTACT_NOT_YOURS', 'a client may publish only its own account\'s contact')
     // A replayed older copy must not roll back a newer one (say, one with a new box key).
     if (!(await this.#store.put(contact))) throw new LightcafeError('CONTACT_STALE', 'the cafe holds a contact for this account at least as new; sign one with a later updated time', 409)
+    for (const fn of this.#listeners) fn(address, contact)
     return contact
   }
 
@@ -31,7 +36,10 @@ export class CafeContacts {
   }
 
   /** Drops an account's contact (the client left or was removed); no error when there is none. */
-  async remove (address: string): Promise<void> { await this.#store.delete(address) }
+  async remove (address: string): Promise<void> {
+    await this.#store.delete(address)
+    for (const fn of this.#listeners) fn(address, undefined)
+  }
 
   /** Every contact held, for search. */
   async all (): Promise<Contact[]> { return this.#store.all() }

@@ -1,0 +1,86 @@
+import { expect, test } from './fixtures.ts'
+import { makeCafe, newToken, rawCafe } from './helpers.ts'
+import type { Peer } from './env.ts'
+
+async function join (peer: Peer, cafe: Peer, cafeId: string, name: string): Promise<{ address: string, contact: any }> {
+  const reg = await peer.api('POST', '/api/v0/cafes', { cafe: cafeId, token: await newToken(cafe) })
+  expect(reg.status, JSON.stringify(reg.body)).toBe(201)
+  const p = await peer.api('PUT', '/api/v0/profile', { name })
+  expect(p.status, JSON.stringify(p.body)).toBe(200)
+  expect(p.body.published).toEqual([cafeId])
+  return { address: p.body.address, contact: p.body }
+}
+
+async function search (peer: Peer, name: string, wait = 5000): Promise<{ names: string[], body: any }> {
+  const res = await peer.api('GET', `/api/v0/search?name=${encodeURIComponent(name)}&wait=${wait}`)
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+  return { names: (res.body.results as any[]).map(r => r.name), body: res.body }
+}
+
+test('a peer registered nowhere finds people across three cafes by prefix and misspelling, sees renames, and forged contacts are refused or ignored; a query returns within its wait when a cafe is gone', async ({ peers }) => {
+  test.setTimeout(240_000)
+  const cafes = [await peers('cafe-1'), await peers('cafe-2'), await peers('cafe-3')]
+  const ids = [] as string[]
+  for (const c of cafes) ids.push((await makeCafe(c)).peerId)
+  const people = [['alice', 'Alice Smith', 0], ['bob', 'Bob Jones', 0], ['carol', 'Carol White', 1], ['dave', 'Dave Brown', 2], ['erin', 'Erin Walker', 2]] as const
+  const users: Record<string, { peer: Peer, address: string, contact: any }> = {}
+  for (const [key, name, at] of people) {
+    const peer = await peers(key)
+    users[key] = { peer, ...(await join(peer, cafes[at], ids[at], name)) }
+  }
+  // Carol's device is closed: her cafe answers for her.
+  await users.carol.peer.close()
+  const seeker = await peers('seeker')
+  expect((await seeker.api('GET', '/api/v0/cafes')).body).toEqual([])
+
+  const byPrefix = await search(seeker, 'car')
+  expect(byPrefix.names).toEqual(['Carol White'])
+  const carol = byPrefix.body.results[0]
+  expect(carol).toMatchObject({ address: users.carol.address, inboxes: [ids[1]], cafes: [ids[1]] })
+  expect(byPrefix.body.asked).toBeGreaterThanOrEqual(3) // the relay's directory may still list cafes of earlier tests
+  expect((await search(seeker, 'Brwon')).names).toEqual(['Dave Brown'])
+  expect((await search(seeker, 'smith')).names).toEqual(['Alice Smith'])
+  expect((await search(seeker, 'nobody-by-that-name')).names).toEqual([])
+
+  // Results stream into the page as cafes answer.
+  await seeker.page.getByTestId('search-name').fill('walk')
+  await seeker.page.getByTestId('search-name').press('Enter')
+  await expect(seeker.page.getByTestId('search-result')).toHaveCount(1)
+  await expect(seeker.page.getByTestId('search-result')).toContainText('Erin Walker')
+  await expect(seeker.page.getByTestId('search-result')).toHaveAttribute('title', users.erin.address)
+  await expect(seeker.page.getByTestId('search-state')).toContainText('1 found')
+
+  // Alice renames herself: found under the new name, not the old.
+  expect((await users.alice.peer.api('PUT', '/api/v0/profile', { name: 'Alicia Keys' })).status).toBe(200)
+  expect((await search(seeker, 'alicia')).names).toEqual(['Alicia Keys'])
+  expect((await search(seeker, 'smith')).names).toEqual([])
+
+  // A forged contact is refused at publish: Bob's signed contact with another name.
+  const bobJwt = await users.bob.peer.page.evaluate(async (id) => (await (globalThis as any).lightcafe.peer.client.get(id)).access, ids[0])
+  const forged = await rawCafe(users.bob.peer, ids[0], 'PUT', '/cafe/v1/contacts', { ...users.bob.contact, published: undefined, name: 'Bobby Tables' }, { authorization: `Bearer ${bobJwt}` })
+  expect(forged.status).toBe(400)
+  expect(forged.body.error.reason).toBe('BAD_SIGNATURE')
+
+  // A cafe whose storage holds a forged contact answers with it: the asker ignores that cafe.
+  await cafes[2].page.evaluate(async (address) => {
+    const db: IDBDatabase = await new Promise((resolve, reject) => { const r = indexedDB.open('lightcafe/cafe-contacts'); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+    const store = db.objectStoreNames[0]
+    const held: any = await new Promise((resolve, reject) => { const r = db.transaction(store).objectStore(store).get(address); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+    await new Promise((resolve, reject) => { const tx = db.transaction(store, 'readwrite'); tx.objectStore(store).put({ ...held, name: 'Mallory Brown' }); tx.oncomplete = resolve; tx.onerror = () => reject(tx.error) })
+    db.close()
+  }, users.dave.address)
+  await cafes[2].reload()
+  const poisoned = await search(seeker, 'brown')
+  expect(poisoned.names).toEqual([])
+  expect(poisoned.body.ignored).toEqual([ids[2]])
+  expect((await search(seeker, 'jones')).names).toEqual(['Bob Jones'])
+
+  // A cafe goes away (its directory entry lingers): the query still returns within its wait.
+  await cafes[1].close()
+  const t0 = Date.now()
+  const late = await search(seeker, 'bob', 3000)
+  const took = Date.now() - t0
+  expect(late.names).toEqual(['Bob Jones'])
+  expect(late.body.answered).not.toContain(ids[1])
+  expect(took).toBeLessThan(3000 + 3000) // the wait plus the page → SW → node round trip, with margin
+})

@@ -1,0 +1,78 @@
+import { AnswerMerger } from '../search/merge.ts'
+import { SEARCH_LIMITS, parseQuery } from '../search/query.ts'
+import { InvalidInputError } from '../shared/errors.ts'
+import type { Contact } from '../contacts/index.ts'
+
+export interface SearchDeps {
+  /** Cafes known through the relays' directories (and this account's own cafes). */
+  cafes: () => Promise<string[]>
+  /** Asks one cafe (POST /cafe/v1/search); resolves with its JSON answer. */
+  ask: (cafe: string, query: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>
+  /** This peer's own peer id: a cafe does not ask itself over the network. */
+  self: string
+  /** This peer's own index, when it is a cafe. */
+  local?: (name: string, limit: number) => unknown[]
+}
+
+export interface SearchUpdate { cafe: string, added: Contact[], ignored: boolean }
+
+export interface SearchOutcome {
+  results: Array<{ contact: Contact, score: number, cafes: string[] }>
+  asked: number
+  answered: string[]
+  ignored: string[]
+  timedOut: string[]
+  ms: number
+}
+
+/**
+ * A network-wide contact search: the query goes to every cafe the relays know, in parallel,
+ * with one hop of forwarding; answers are verified and merged as they arrive (`onUpdate` sees
+ * each), and what arrived before `wait` ms is the answer. A cafe that sends one forged
+ * contact is ignored for the whole query.
+ */
+export async function searchContacts (deps: SearchDeps, input: { name?: unknown, limit?: unknown, wait?: unknown }, onUpdate?: (u: SearchUpdate) => void): Promise<SearchOutcome> {
+  const q = parseQuery({ name: input.name, limit: input.limit, hops: 1 })
+  const waitMs = input.wait == null || input.wait === '' ? SEARCH_LIMITS.defaultWaitMs : Number(input.wait)
+  if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > SEARCH_LIMITS.maxWaitMs) throw new InvalidInputError('INVALID_FIELD', `wait must be 0 to ${SEARCH_LIMITS.maxWaitMs} ms`)
+  const started = Date.now()
+  const merger = new AnswerMerger()
+  const answered: string[] = []
+  const ignored: string[] = []
+  const take = (cafe: string, results: unknown): void => {
+    const r = merger.add(cafe, Array.isArray(results) ? results : [null])
+    if (r.ignored) ignored.push(cafe)
+    onUpdate?.({ cafe, added: r.added, ignored: r.ignored })
+  }
+  if (deps.local != null) { take(deps.self, deps.local(q.name, q.limit)); answered.push(deps.self) }
+
+  const deadline = AbortSignal.timeout(Math.max(1, waitMs))
+  const cafes = (await deps.cafes().catch(() => [])).filter(c => c !== deps.self)
+  const visited = [deps.self, ...cafes]
+  const pending = new Set(cafes)
+  await new Promise<void>(resolve => {
+    if (cafes.length === 0) { resolve(); return }
+    deadline.addEventListener('abort', () => { resolve() }, { once: true })
+    for (const cafe of cafes) {
+      deps.ask(cafe, { id: q.id, name: q.name, limit: q.limit, hops: q.hops, visited, wait: waitMs }, deadline)
+        .then(answer => {
+          if (deadline.aborted) return
+          const a = answer as { results?: unknown, forwarded?: unknown }
+          take(cafe, a?.results)
+          answered.push(cafe)
+          // Answers forwarded by this cafe, attributed to the cafes that gave them.
+          if (Array.isArray(a?.forwarded)) {
+            for (const f of a.forwarded.slice(0, 100)) {
+              const fa = f as { cafe?: unknown, results?: unknown }
+              if (typeof fa?.cafe === 'string' && !visited.includes(fa.cafe)) take(fa.cafe, fa.results)
+            }
+          }
+        }, () => { /* gone or refused: it simply does not answer */ })
+        .finally(() => {
+          pending.delete(cafe)
+          if (pending.size === 0) resolve()
+        })
+    }
+  })
+  return { results: merger.results(q.limit), asked: cafes.length, answered, ignored, timedOut: [...pending], ms: Date.now() - started }
+}

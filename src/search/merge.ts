@@ -1,0 +1,117 @@
+import { CONTACT_LIMITS, isNewer, verifyContact } from '../contacts/contact.ts'
+import { SEARCH_LIMITS } from './query.ts'
+import type { Contact } from '../contacts/contact.ts'
+
+/** One contact in the merged results: the newest version seen, its best score, and who returned it. */
+export interface MergedResult {
+  contact: Contact
+  score: number
+  cafes: string[]
+}
+
+export interface MergedAnswers {
+  results: MergedResult[]
+  /** Cafes whose answer was dropped whole: malformed, or holding a forged or invalid contact. */
+  ignoredCafes: string[]
+}
+
+export interface AddOutcome {
+  /** Contacts of addresses not in the results before this answer (what a UI shows as new). */
+  added: Contact[]
+  /** Contacts already shown that this answer brought a newer version of (a UI redraws them). */
+  updated: Contact[]
+  /** True when this answer was dropped whole. */
+  ignored: boolean
+}
+
+const RESULT_KEYS = ['contact', 'score']
+
+/**
+ * Checks one cafe's answer: an array of at most maxLimit { contact, score }, every contact
+ * signed by its address and every score a finite number ≥ 0. Returns undefined for anything
+ * else: a cafe that passes on one forgery may be passing on others we cannot tell apart.
+ */
+function checkAnswer (results: unknown, now: number): Array<{ contact: Contact, score: number }> | undefined {
+  if (!Array.isArray(results) || results.length > SEARCH_LIMITS.maxLimit) return undefined
+  const checked: Array<{ contact: Contact, score: number }> = []
+  for (const item of results as unknown[]) {
+    if (item == null || typeof item !== 'object' || Array.isArray(item)) return undefined
+    const record = item as Record<string, unknown>
+    const keys = Object.keys(record)
+    if (keys.length !== RESULT_KEYS.length || !RESULT_KEYS.every(key => Object.hasOwn(record, key))) return undefined
+    const score = record.score
+    if (typeof score !== 'number' || !Number.isFinite(score) || score < 0) return undefined
+    try {
+      checked.push({ contact: verifyContact(record.contact, CONTACT_LIMITS, now), score })
+    } catch {
+      return undefined
+    }
+  }
+  return checked
+}
+
+function compare (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
+
+/**
+ * Merges answers to one search as they arrive, for a UI that shows results while cafes are
+ * still answering. Each cafe counts once: a second answer under the same cafe name is ignored
+ * (and its first answer kept).
+ */
+export class AnswerMerger {
+  readonly #byAddress = new Map<string, MergedResult>()
+  readonly #answered = new Set<string>()
+  readonly #ignored: string[] = []
+  readonly #now: () => number
+
+  constructor (now: () => number = Date.now) { this.#now = now }
+
+  add (cafe: string, results: unknown): AddOutcome {
+    if (this.#answered.has(cafe)) return { added: [], updated: [], ignored: true }
+    this.#answered.add(cafe)
+    const checked = checkAnswer(results, this.#now())
+    if (checked == null) {
+      this.#ignored.push(cafe)
+      return { added: [], updated: [], ignored: true }
+    }
+    const added = new Map<string, Contact>()
+    const updated = new Map<string, Contact>()
+    for (const { contact, score } of checked) {
+      const held = this.#byAddress.get(contact.address)
+      if (held == null) {
+        this.#byAddress.set(contact.address, { contact, score, cafes: [cafe] })
+        added.set(contact.address, contact)
+        continue
+      }
+      if (isNewer(contact, held.contact)) {
+        held.contact = contact
+        // Newly added in this answer stays "added" (with its newest version), not "updated".
+        if (added.has(contact.address)) added.set(contact.address, contact)
+        else updated.set(contact.address, contact)
+      }
+      held.score = Math.max(held.score, score)
+      if (!held.cafes.includes(cafe)) held.cafes.push(cafe)
+    }
+    return { added: [...added.values()], updated: [...updated.values()], ignored: false }
+  }
+
+  /**
+   * The best `limit` results so far: by score, then name, then address (so the order is stable).
+   * Scores come from different cafes' indexes, so they rank only roughly across cafes.
+   */
+  results (limit: number): MergedResult[] {
+    if (!(limit >= 1)) return []
+    return [...this.#byAddress.values()]
+      .sort((a, b) => b.score - a.score || compare(a.contact.name, b.contact.name) || compare(a.contact.address, b.contact.address))
+      .slice(0, Math.floor(limit))
+      .map(r => ({ contact: r.contact, score: r.score, cafes: [...r.cafes] }))
+  }
+
+  get ignoredCafes (): string[] { return [...this.#ignored] }
+}
+
+/** Merges every cafe's answer to one search at once (see AnswerMerger). */
+export function mergeAnswers (answers: ReadonlyArray<{ cafe: string, results: unknown }>, limit: number, now: number = Date.now()): MergedAnswers {
+  const merger = new AnswerMerger(() => now)
+  for (const answer of answers) merger.add(answer.cafe, answer.results)
+  return { results: merger.results(limit), ignoredCafes: merger.ignoredCafes }
+}

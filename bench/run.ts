@@ -7,7 +7,10 @@ import { chromiumLaunchOptions } from '../e2e/chromium.ts'
 import { Env, Peer } from '../e2e/env.ts'
 import { makeCafe, newToken } from '../e2e/helpers.ts'
 import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
+import { boxKeyPair } from '../src/account/box.ts'
+import { signContact } from '../src/contacts/index.ts'
 import { createEnvelope } from '../src/inbox/index.ts'
+import { toBase64url } from '../src/shared/bytes.ts'
 import { rawDataChannel, rawIdb } from './raw.ts'
 
 /**
@@ -209,6 +212,55 @@ try {
   }
   figures.inboxPushLatencyMs = { median: median(pushMs), max: Math.max(...pushMs) }
   await bob.close()
+
+  // Search: latency of a network-wide query from a peer registered nowhere, across 3 and then
+  // 6 cafes (each holding a few signed contacts); then one cafe holding 10,000 contacts.
+  const searchCafes: Peer[] = [cafe]
+  const addCafes = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const p = await Peer.open(browser, env, `search-cafe-${searchCafes.length}`)
+      opened.push(p)
+      await makeCafe(p)
+      searchCafes.push(p)
+      const people = Array.from({ length: 5 }, (_, j) => {
+        const a = accountFromMnemonic(newMnemonic())
+        return signContact(a, { name: `User ${searchCafes.length}-${j}`, peers: [], inboxes: [], box: toBase64url(boxKeyPair(a.secretKey).publicKey) })
+      })
+      await p.page.evaluate((cs) => { for (const c of cs) (globalThis as any).lightcafe.peer.contactIndex.upsert(c) }, people)
+    }
+  }
+  const queryLatency = async (): Promise<{ p50: number, p95: number, answered: number }> => {
+    const runs = await fresh.page.evaluate(async () => {
+      const out: Array<{ ms: number, answered: number }> = []
+      for (let i = 0; i < 20; i++) {
+        const t = performance.now()
+        const body = await (await fetch('/api/v0/search?name=user&wait=5000')).json()
+        out.push({ ms: performance.now() - t, answered: body.answered.length })
+      }
+      return out
+    })
+    const ms = runs.map(r => r.ms).sort((a, b) => a - b)
+    return { p50: round(ms[Math.floor(ms.length / 2)]), p95: round(ms[Math.floor(ms.length * 0.95)]), answered: Math.min(...runs.map(r => r.answered)) }
+  }
+  await addCafes(2)
+  const q3 = await queryLatency()
+  await addCafes(3)
+  const q6 = await queryLatency()
+  figures.searchLatencyMs = { cafes3: q3, cafes6: q6 }
+  figures.searchIndex10k = await searchCafes[1].page.evaluate(() => {
+    const index = (globalThis as any).lightcafe.peer.contactIndex
+    const words = ['ana', 'bert', 'chloe', 'dmitri', 'elif', 'farid', 'greta', 'hiro', 'ines', 'jonas', 'kemal', 'lena', 'mads', 'nora', 'omar', 'pia']
+    const sample = index.search('user', 1)[0].contact
+    const t = performance.now()
+    for (let i = 0; i < 10_000; i++) {
+      index.upsert({ ...sample, address: `z6Mk${i.toString(36).padStart(44, 'x')}`, name: `${words[i % 16]} ${words[(i * 7) % 16]}son ${i}`, updated: new Date(Date.now() + i).toISOString() })
+    }
+    const buildMs = performance.now() - t
+    const queries = ['gre', 'hiro', 'jonasson', 'lnea', 'farid bert', 'pi', 'kemal', 'xyz']
+    const q0 = performance.now()
+    for (let r = 0; r < 25; r++) for (const q of queries) index.search(q, 20)
+    return { contacts: index.size, buildMs: Math.round(buildMs), indexKiB: Math.round(index.indexBytes() / 1024), queryMs: Math.round((performance.now() - q0) / (25 * queries.length) * 100) / 100 }
+  })
 
   // Raw limits of this browser in this run.
   const idb = await rawIdb(fresh.page)

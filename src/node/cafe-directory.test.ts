@@ -48,6 +48,13 @@ describe('the relays\' cafe directory', () => {
     await until(async () => (await listCafes(a, addr[0])).length === 1)
     expect(await listCafes(a, addr[0])).toEqual([a.peerId.toString()])
 
+    // A cafe that disconnects from the relay is dropped at once.
+    announcerB.set(true)
+    await until(async () => (await listCafes(a, addr[0])).length === 2)
+    await b.hangUp(relay.peerId)
+    await until(async () => (await listCafes(a, addr[0])).length === 1)
+    expect(await listCafes(a, addr[0])).toEqual([a.peerId.toString()])
+
     // Not refreshed within the TTL: gone.
     clock += DIRECTORY_LIMITS.ttlMs + 1
     expect(await listCafes(b, addr[0])).toEqual([])

@@ -23,9 +23,10 @@ export const DIRECTORY_LIMITS = {
 
 interface Entry { peer: string, expires: number }
 
-/** The relay's side: serves the directory on its libp2p node. */
+/** The relay's side: serves the directory on its libp2p node. Entries go when they expire or their cafe disconnects. */
 export async function serveCafeDirectory (libp2p: Libp2p, now: () => number = Date.now): Promise<void> {
   const entries = new Map<string, Entry>()
+  libp2p.addEventListener('peer:disconnect', (e) => { entries.delete(e.detail.toString()) })
   await libp2p.handle(DIRECTORY_PROTOCOL, async (stream, connection) => {
     const lp = lpStream(stream, { maxDataLength: DIRECTORY_LIMITS.maxMessageBytes })
     const signal = AbortSignal.timeout(DIRECTORY_LIMITS.timeoutMs)
@@ -44,7 +45,8 @@ export async function serveCafeDirectory (libp2p: Libp2p, now: () => number = Da
         entries.delete(peer)
         answer = { ok: true }
       } else if (req.op === 'list') {
-        answer = { cafes: [...entries.keys()] }
+        // Only cafes still connected to this relay: a closed tab is not worth a dial.
+        answer = { cafes: [...entries.keys()].filter(p => libp2p.getConnections().some(c => c.remotePeer.toString() === p && c.status === 'open')) }
       } else {
         answer = { error: 'unknown op' }
       }

@@ -337,7 +337,10 @@ export async function directConnection (libp2p: Libp2p, target: PeerId | Multiad
   throw new HttpOverLibp2pError(`only a relayed connection to ${conn.remotePeer.toString()} is open; dial its /p2p-circuit/webrtc address`)
 }
 
-async function openStream (connection: Connection, signal: AbortSignal): Promise<Stream> {
+async function openStream (connection: Connection, signal: AbortSignal, suspect: boolean): Promise<Stream> {
+  // A fresh connection's first streams may be slow on a busy machine; only one that has been
+  // open a while is suspected of being dead.
+  if (!suspect) return connection.newStream(HTTP_PROTOCOL, { signal })
   const opening = AbortSignal.timeout(HTTP_LIMITS.streamOpenTimeoutMs)
   try {
     return await connection.newStream(HTTP_PROTOCOL, { signal: AbortSignal.any([signal, opening]) })
@@ -374,7 +377,7 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
   const signal = options.signal ?? AbortSignal.timeout(30_000)
   const connection = 'newStream' in target ? target : await directConnection(libp2p, target, signal)
   const reused = takeIdle(connection)
-  const stream = reused?.stream ?? await openStream(connection, signal)
+  const stream = reused?.stream ?? await openStream(connection, signal, Date.now() - connection.timeline.open > HTTP_LIMITS.streamOpenTimeoutMs)
   const io = reused?.io ?? new Framed(stream)
   try {
     const url = new URL(request.url)

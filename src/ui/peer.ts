@@ -28,6 +28,7 @@ export interface RunningPeer {
   cafe: CafeHost
   pins: PinService
   client: CafeClient
+  contactIndex: ContactIndex
   files: Files
   backups: BackupOutbox
   messages: Messages
@@ -215,6 +216,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     cafe,
     pins,
     client,
+    contactIndex,
     files,
     backups,
     messages,

@@ -1,3 +1,4 @@
+import { acceptJoin, banners, inviteSection, keepAwake, watchForUpdates } from './kiosk.ts'
 import type { RunningPeer } from './peer.ts'
 
 /** Builds an element: h('button', { type: 'button' }, 'text'). */
@@ -32,6 +33,15 @@ const mib = (n: number): string => `${(n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 2
 export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   const status = h('p', { role: 'status', class: 'message', 'data-testid': 'message' })
   const say = (text: string): void => { status.textContent = text }
+  const banner = h('div', { role: 'alert', class: 'banner', 'data-testid': 'banner', hidden: '' })
+  const update = h('div', { class: 'banner', 'data-testid': 'update', hidden: '' })
+  watchForUpdates(apply => {
+    const reload = h('button', { type: 'button' }, 'Reload to update')
+    reload.addEventListener('click', apply)
+    update.replaceChildren('A new version of Lightcafe is ready. ', reload)
+    update.hidden = false
+  })
+  void acceptJoin((text) => { say(text) })
 
   const ident = section('This peer', 'peer')
   const relays = section('Relays', 'relays')
@@ -82,6 +92,11 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
     call(peer, 'PUT', '/api/v0/cafe', { enabled: toggle.checked }).then(() => { void refresh() }, err => say(String(err)))
   })
   cafe.body.append(h('label', { for: 'cafe-enabled' }, toggle, ' Offer cafe services to other peers'))
+  const awake = h('dd', { 'data-testid': 'wake-lock' }, '…')
+  const storage = h('dd', { 'data-testid': 'storage' }, '…')
+  cafe.body.append(h('dl', {}, h('dt', {}, 'Screen'), awake, h('dt', {}, 'Storage'), storage))
+  const retakeWakeLock = keepAwake(async () => (await call<any>(peer, 'GET', '/api/v0/cafe')).enabled === true, state => { awake.textContent = state })
+  toggle.addEventListener('change', retakeWakeLock)
 
   const created = h('output', { 'data-testid': 'new-token', class: 'secret' })
   const createBtn = h('button', { type: 'button', 'data-testid': 'create-token' }, 'Create access token')
@@ -99,7 +114,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   tokens.body.append(createBtn, h('p', {}, created, ' ', copyBtn), tokenList)
 
   const clientTable = h('tbody', { 'data-testid': 'client-list' })
-  clients.body.append(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'), h('th', {}, 'Stored / quota'), h('th', {}, 'Pins'), h('th', {}, 'Snapshots'), h('th', {}, 'Inbox'))), clientTable))
+  clients.body.append(h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Account'), h('th', {}, 'Peer'), h('th', {}, 'Registered'), h('th', {}, 'Last seen'), h('th', {}, 'Stored / quota'), h('th', {}, 'Pins'), h('th', {}, 'Snapshots'), h('th', {}, 'Inbox'))), clientTable)))
 
   const cafeInput = h('input', { id: 'cafe-addr', required: '', autocomplete: 'off', placeholder: '12D3Koo… or /ip4/…/p2p/…' })
   const tokenInput = h('input', { id: 'cafe-token', required: '', autocomplete: 'off' })
@@ -120,7 +135,9 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   const unread = h('p', { 'data-testid': 'unread' }, '')
   cafes.body.append(form, cafeList, unread)
 
-  root.replaceChildren(h('h1', {}, 'Lightcafe'), status, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root, search.root)
+  const invite = section('Invite a client', 'invite')
+  invite.body.append(inviteSection(h, peer, say))
+  root.replaceChildren(h('h1', {}, 'Lightcafe'), banner, update, status, invite.root, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root, search.root)
 
   async function refresh (): Promise<void> {
     const [info, tokenRows, clientRows, cafeRows, conns, inbox] = await Promise.all([
@@ -131,6 +148,11 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
       call<any[]>(peer, 'GET', '/api/v0/connections'),
       call<any>(peer, 'GET', '/api/v0/messages/status')
     ])
+    const alerts = await banners(peer)
+    banner.replaceChildren(...alerts.map(a => h('p', {}, a)))
+    banner.hidden = alerts.length === 0
+    const st = await call<any>(peer, 'GET', '/api/v0/storage')
+    storage.textContent = `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted === true ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`
     unread.textContent = `Messages: ${inbox.unread} unread of ${inbox.received}${inbox.outbox > 0 ? `, ${inbox.outbox} waiting to be delivered` : ''}`
     ident.body.replaceChildren(h('dl', {},
       h('dt', {}, 'Peer id'), h('dd', { 'data-testid': 'peer-id' }, info.peerId),

@@ -80,6 +80,9 @@ export class ContactIndex {
     return hits.slice(0, Math.floor(limit))
   }
 
+  /** Bytes of the serialised name index (what it would take to persist it): a size figure for the bench. */
+  indexBytes (): number { return JSON.stringify(this.#names).length }
+
   get size (): number { return this.#contacts.size }
 }
 

@@ -1,0 +1,92 @@
+import { expect, test } from './fixtures.ts'
+import { makeCafe } from './helpers.ts'
+import type { Page } from 'playwright-core'
+
+/** Moves focus with Tab only (bounded) until the element with this test id has it. */
+async function tabTo (page: Page, testId: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if (await page.evaluate((id) => document.activeElement?.getAttribute('data-testid') === id, testId)) return
+    await page.keyboard.press('Tab')
+  }
+  throw new Error(`Tab never reached ${testId}`)
+}
+
+/** Elements sticking out past the viewport's right edge (a page that scrolls sideways on a phone). */
+async function overflowing (page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth
+    const out: string[] = []
+    if (document.documentElement.scrollWidth > width + 1) out.push(`page scrollWidth ${document.documentElement.scrollWidth} > ${width}`)
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('.table-wrap') != null) continue // scrolls inside its own box
+      const r = el.getBoundingClientRect()
+      if (r.width > 0 && r.right > width + 1) out.push(`${el.tagName.toLowerCase()}[${el.getAttribute('data-testid') ?? ''}] right=${Math.round(r.right)}`)
+    }
+    return out
+  })
+}
+
+test('pairing: the owner invites with the keyboard alone, the link registers a second profile in one step', async ({ peers }) => {
+  const cafe = await peers('cafe')
+  const { peerId: cafeId } = await makeCafe(cafe)
+  await cafe.page.bringToFront()
+  await tabTo(cafe.page, 'invite')
+  await cafe.page.keyboard.press('Enter')
+  const link = cafe.page.getByTestId('invite-link')
+  await expect(link).toHaveAttribute('href', /\?join=/)
+  await expect(link).toBeFocused()
+  await expect(cafe.page.getByTestId('invite-qr').locator('svg')).toHaveCount(1)
+  const href = await link.getAttribute('href')
+  expect(new URL(href!).searchParams.get('join')).toBe(cafeId)
+
+  // The same flow for a bare token, keyboard only.
+  await tabTo(cafe.page, 'create-token')
+  await cafe.page.keyboard.press('Enter')
+  await expect(cafe.page.getByTestId('new-token')).toHaveText(/\S{20,}/)
+
+  const guest = await peers('guest')
+  await guest.page.goto(href!)
+  await guest.ready()
+  await expect(guest.page.getByTestId('message')).toContainText('Joined the cafe')
+  expect(new URL(guest.page.url()).search).toBe('') // the token left the address bar
+  const mine = (await guest.api('GET', '/api/v0/cafes')).body as any[]
+  expect(mine.map(s => s.id)).toEqual([cafeId])
+  const address = (await guest.api('GET', '/api/v0/account')).body.address
+  await expect(cafe.page.getByTestId('client-list').locator(`td[title="${address}"]`)).toHaveCount(1)
+
+  // Used once: the same link on a third profile is refused with a clear message.
+  const third = await peers('third')
+  await third.page.goto(href!)
+  await third.ready()
+  await expect(third.page.getByTestId('message')).toContainText('Could not join the cafe')
+})
+
+test('the dashboard is installable by Chromium\'s criteria, shows kiosk state and a disconnection banner, and fits phone and tablet screens', async ({ profiles, env }) => {
+  // An on-disk profile: Chromium never offers to install from an incognito context.
+  const cafe = await profiles('cafe-kiosk')
+  await makeCafe(cafe)
+  const cdp = await cafe.context.newCDPSession(cafe.page)
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors') as { installabilityErrors: Array<{ errorId: string }> }
+  expect(installabilityErrors.map(e => e.errorId)).toEqual([])
+  const manifest = await cdp.send('Page.getAppManifest') as { errors: unknown[], data?: string }
+  expect(manifest.errors).toEqual([])
+  expect(JSON.parse(manifest.data!)).toMatchObject({ display: expect.any(String), icons: expect.any(Array) })
+
+  // Kiosk state: screen wake lock while a cafe, storage shown, no banner while connected.
+  await expect(cafe.page.getByTestId('wake-lock')).not.toHaveText('…')
+  await expect(cafe.page.getByTestId('storage')).toContainText('MiB used')
+  await expect(cafe.page.getByTestId('banner')).toBeHidden()
+
+  // The relay goes away for a while: the banner says so, and goes when it is back.
+  await Promise.all([
+    env.restartRelay(6_000),
+    expect(cafe.page.getByTestId('banner')).toContainText('Disconnected from the relays', { timeout: 6_000 })
+  ])
+  await expect(cafe.page.getByTestId('banner')).toBeHidden({ timeout: 30_000 })
+
+  for (const [width, height, name] of [[360, 740, 'phone'], [800, 1280, 'tablet']] as const) {
+    await cafe.page.setViewportSize({ width, height })
+    await cafe.page.screenshot({ path: test.info().outputPath(`dashboard-${name}.png`), fullPage: true })
+    expect(await overflowing(cafe.page), `${name} ${width}px`).toEqual([])
+  }
+})

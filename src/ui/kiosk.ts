@@ -1,0 +1,112 @@
+import { renderSVG } from 'uqr'
+import type { RunningPeer } from './peer.ts'
+
+/**
+ * What makes a spare tablet a good cafe: the screen stays on while the cafe runs, storage is
+ * persistent and its use shown, a banner says when the node is cut off or storage is nearly
+ * full, a new version offers itself with a reload button, and clients are invited with a QR
+ * code whose link registers them in one step.
+ */
+
+const NEARLY_FULL = 0.9
+
+type H = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, string>, ...children: Array<Node | string>) => HTMLElementTagNameMap[K]
+
+async function api<T> (method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) })
+  const parsed = await res.json().catch(() => null)
+  if (!res.ok) throw new Error(parsed?.error?.details ?? `HTTP ${res.status}`)
+  return parsed as T
+}
+
+/** The join link for a token: opening it on another device registers that device with this cafe. */
+export function joinLink (origin: string, cafe: string, token: string): string {
+  const url = new URL('/', origin)
+  url.searchParams.set('join', cafe)
+  url.searchParams.set('token', token)
+  return url.toString()
+}
+
+/** On a page opened from a join link: registers, says how it went, and drops the token from the address bar. */
+export async function acceptJoin (say: (text: string, ok: boolean) => void): Promise<void> {
+  const params = new URLSearchParams(location.search)
+  const cafe = params.get('join')
+  const token = params.get('token')
+  if (cafe == null || token == null) return
+  history.replaceState(null, '', location.pathname)
+  try {
+    await api('POST', '/api/v0/cafes', { cafe, token })
+    say(`Joined the cafe ${cafe.slice(0, 12)}…: this device backs up, receives messages and publishes its contact there.`, true)
+  } catch (err) {
+    say(`Could not join the cafe: ${(err as Error).message}`, false)
+  }
+}
+
+/** The invite section: a button that makes a token and shows its link and QR code. */
+export function inviteSection (h: H, peer: RunningPeer, say: (text: string) => void): HTMLElement {
+  const link = h('a', { 'data-testid': 'invite-link' })
+  const qr = h('div', { 'data-testid': 'invite-qr', class: 'qr', role: 'img', 'aria-label': 'QR code of the invitation link' })
+  const button = h('button', { type: 'button', 'data-testid': 'invite' }, 'Invite a client')
+  button.addEventListener('click', () => {
+    api<{ token: string }>('POST', '/api/v0/tokens').then(({ token }) => {
+      const url = joinLink(location.origin, peer.node.libp2p.peerId.toString(), token)
+      link.href = url
+      link.textContent = url
+      qr.innerHTML = renderSVG(url, { border: 2 })
+      say('Scan the code or open the link on the other device; the invitation works for one account.')
+      link.focus()
+    }, err => { say(`Could not create an invitation: ${(err as Error).message}`) })
+  })
+  return h('div', {}, button, h('p', {}, link), qr)
+}
+
+/** Screen wake lock while cafe mode is on, re-taken when the tab becomes visible again. */
+export function keepAwake (isCafe: () => Promise<boolean>, report: (state: string) => void): () => void {
+  let lock: WakeLockSentinel | undefined
+  const take = async (): Promise<void> => {
+    if (!(await isCafe())) { await lock?.release(); lock = undefined; report('off (not a cafe)'); return }
+    if (lock != null && !lock.released) return
+    if (navigator.wakeLock == null) { report('not supported by this browser'); return }
+    try {
+      lock = await navigator.wakeLock.request('screen')
+      report('screen kept on')
+      lock.addEventListener('release', () => { report('released (tab hidden)') })
+    } catch (err) {
+      report(`refused: ${(err as Error).message}`)
+    }
+  }
+  const onVisible = (): void => { if (document.visibilityState === 'visible') void take() }
+  document.addEventListener('visibilitychange', onVisible)
+  void take()
+  return () => { void take() }
+}
+
+/** Banners: cut off from every relay, storage nearly full. Empty when all is well. */
+export async function banners (peer: RunningPeer): Promise<string[]> {
+  const out: string[] = []
+  const relays = peer.node.relays.state()
+  if (relays.length > 0 && !relays.some(r => r.connected)) out.push('Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.')
+  const s = await api<{ usage: number, quota: number }>('GET', '/api/v0/storage').catch(() => null)
+  if (s != null && s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push(`Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.`)
+  return out
+}
+
+/** A new service worker version waits: offer to switch to it (it takes over, the page reloads). */
+export function watchForUpdates (onReady: (apply: () => void) => void): void {
+  void navigator.serviceWorker?.getRegistration().then(reg => {
+    if (reg == null) return
+    const offer = (worker: ServiceWorker): void => {
+      onReady(() => {
+        navigator.serviceWorker.addEventListener('controllerchange', () => { location.reload() }, { once: true })
+        worker.postMessage({ type: 'skip-waiting' })
+      })
+    }
+    if (reg.waiting != null && navigator.serviceWorker.controller != null) offer(reg.waiting)
+    reg.addEventListener('updatefound', () => {
+      const next = reg.installing
+      next?.addEventListener('statechange', () => { if (next.state === 'installed' && navigator.serviceWorker.controller != null) offer(next) })
+    })
+    // A cafe tab stays open for days: look for a new version now and then.
+    setInterval(() => { void reg.update().catch(() => {}) }, 30 * 60_000)
+  })
+}

@@ -54,6 +54,28 @@ test('pairing: the owner invites with the keyboard alone, the link registers a s
   const address = (await guest.api('GET', '/api/v0/account')).body.address
   await expect(cafe.page.getByTestId('client-list').locator(`td[title="${address}"]`)).toHaveCount(1)
 
+  // The guest's own views show real data: a backup pinned at the cafe, a message (to itself,
+  // through the cafe's inbox and pushed back), and the recovery phrase behind a warning.
+  expect((await guest.api('PUT', '/api/v0/profile', { name: 'Guest' })).status).toBe(200)
+  const file = await guest.page.evaluate(async () => (await (await fetch('/api/v0/files', { method: 'POST', body: new Uint8Array(100_000).fill(7) })).json()).cid as string)
+  expect((await guest.api('POST', '/api/v0/backups', { cid: file })).status).toBe(202)
+  await expect(guest.page.getByTestId('backup')).toContainText('pinned', { timeout: 30_000 })
+  await guest.page.getByTestId('msg-to').fill(address)
+  await guest.page.getByTestId('msg-text').fill('a note to myself')
+  await guest.page.getByTestId('msg-text').press('Tab')
+  await guest.page.keyboard.press('Enter')
+  await expect(guest.page.getByTestId('unread')).toContainText('1 unread', { timeout: 30_000 })
+  await guest.page.getByTestId('show-messages').click()
+  await expect(guest.page.getByTestId('message-list')).toContainText('a note to myself')
+  guest.page.once('dialog', dialog => { void dialog.accept() })
+  await guest.page.getByTestId('reveal-mnemonic').click()
+  await expect(guest.page.getByTestId('mnemonic')).toHaveText(/^(\w+ ){11,23}\w+$/)
+
+  // The owner renames the cafe in its settings form.
+  await cafe.page.getByTestId('cafe-name').fill('Tablet Cafe')
+  await cafe.page.getByTestId('cafe-name').press('Enter')
+  await expect.poll(async () => (await cafe.api('GET', '/api/v0/cafe')).body.name).toBe('Tablet Cafe')
+
   // Used once: the same link on a third profile is refused with a clear message.
   const third = await peers('third')
   await third.page.goto(href!)

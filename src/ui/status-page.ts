@@ -87,6 +87,54 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   })
   search.body.append(searchForm, searchState, results)
 
+  // Settings: the cafe's name and default quota.
+  const settings = section('Cafe settings', 'settings')
+  const nameInput = h('input', { id: 'cafe-name', 'data-testid': 'cafe-name', maxlength: '64' })
+  const quotaInput = h('input', { id: 'cafe-quota', 'data-testid': 'cafe-quota', type: 'number', min: '1', step: '1' })
+  const settingsForm = h('form', {}, h('label', { for: 'cafe-name' }, 'Name'), nameInput, h('label', { for: 'cafe-quota' }, 'Storage per client (MiB)'), quotaInput, h('button', { type: 'submit' }, 'Save settings'))
+  settingsForm.addEventListener('submit', (e) => {
+    e.preventDefault()
+    call(peer, 'PUT', '/api/v0/cafe', { name: nameInput.value, quotaBytes: Math.round(Number(quotaInput.value) * 2 ** 20) })
+      .then(() => { say('Settings saved.'); void refresh() }, err => say(String(err)))
+  })
+  settings.body.append(settingsForm)
+  void call<any>(peer, 'GET', '/api/v0/cafe').then(c => { nameInput.value = c.name; quotaInput.value = String(Math.round(c.quotaBytes / 2 ** 20)) })
+
+  // My backups: each DAG's state per cafe, with the bytes sent while an upload runs.
+  const backupsSection = section('My backups', 'backups')
+  const backupList = h('ul', { 'data-testid': 'backup-list' })
+  backupsSection.body.append(backupList)
+
+  // Messages: send to an account address, read what arrived.
+  const messagesSection = section('Messages', 'messages')
+  const toInput = h('input', { id: 'msg-to', 'data-testid': 'msg-to', maxlength: '64', autocomplete: 'off' })
+  const textInput = h('textarea', { id: 'msg-text', 'data-testid': 'msg-text', maxlength: '4000', rows: '2' })
+  const sendForm = h('form', {}, h('label', { for: 'msg-to' }, 'To (account address)'), toInput, h('label', { for: 'msg-text' }, 'Message'), textInput, h('button', { type: 'submit' }, 'Send'))
+  sendForm.addEventListener('submit', (e) => {
+    e.preventDefault()
+    call<{ route: string }>(peer, 'POST', '/api/v0/messages', { to: toInput.value.trim(), body: textInput.value })
+      .then(r => { say(r.route === 'direct' ? 'Delivered.' : r.route === 'inbox' ? 'Left in their cafe inbox.' : 'Queued: it goes out when their peer or cafes can be reached.'); textInput.value = '' }, err => say(String(err)))
+  })
+  const messageList = h('ol', { 'data-testid': 'message-list' })
+  const showMessages = h('button', { type: 'button', 'data-testid': 'show-messages' }, 'Show received messages')
+  showMessages.addEventListener('click', () => {
+    call<any[]>(peer, 'GET', '/api/v0/messages').then(rows => {
+      messageList.replaceChildren(...rows.map(m => h('li', { title: m.from }, `${short(m.from)}: ${m.body}`)))
+      void refresh()
+    }, err => say(String(err)))
+  })
+  messagesSection.body.append(sendForm, showMessages, messageList)
+
+  // The recovery phrase: shown only on request, with a warning.
+  const account = section('Recovery phrase', 'account')
+  const phrase = h('output', { 'data-testid': 'mnemonic', class: 'secret' })
+  const reveal = h('button', { type: 'button', 'data-testid': 'reveal-mnemonic' }, 'Show recovery phrase')
+  reveal.addEventListener('click', () => {
+    if (!confirm('Anyone who sees these words can read your backups and act as you. Show them now?')) return
+    call<{ mnemonic: string }>(peer, 'GET', '/api/v0/account/mnemonic').then(m => { phrase.textContent = m.mnemonic }, err => say(String(err)))
+  })
+  account.body.append(h('p', {}, 'Write these words down and keep them offline: with them alone a new device recovers everything.'), reveal, phrase)
+
   const toggle = h('input', { type: 'checkbox', id: 'cafe-enabled', 'data-testid': 'cafe-enabled' })
   toggle.addEventListener('change', () => {
     call(peer, 'PUT', '/api/v0/cafe', { enabled: toggle.checked }).then(() => { void refresh() }, err => say(String(err)))
@@ -137,7 +185,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
 
   const invite = section('Invite a client', 'invite')
   invite.body.append(inviteSection(h, peer, say))
-  root.replaceChildren(h('h1', {}, 'Lightcafe'), banner, update, status, invite.root, ident.root, relays.root, cafe.root, tokens.root, clients.root, cafes.root, search.root)
+  root.replaceChildren(h('h1', {}, 'Lightcafe'), banner, update, status, invite.root, ident.root, relays.root, cafe.root, tokens.root, clients.root, settings.root, cafes.root, backupsSection.root, messagesSection.root, search.root, account.root)
 
   async function refresh (): Promise<void> {
     const [info, tokenRows, clientRows, cafeRows, conns, inbox] = await Promise.all([
@@ -153,6 +201,9 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
     banner.hidden = alerts.length === 0
     const st = await call<any>(peer, 'GET', '/api/v0/storage')
     storage.textContent = `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted === true ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`
+    const backupRows = await call<any[]>(peer, 'GET', '/api/v0/backups')
+    backupList.replaceChildren(...backupRows.map(b => h('li', { 'data-testid': 'backup', title: b.cid }, `${short(b.cid)}: `,
+      ...b.cafes.map((c: any) => h('span', { class: 'backup-state' }, `${short(c.id)} ${c.status}${c.sent != null ? ` (${mib(c.sent)} sent)` : ''}${c.error != null ? ` — ${c.error.reason}` : ''} `)))))
     unread.textContent = `Messages: ${inbox.unread} unread of ${inbox.received}${inbox.outbox > 0 ? `, ${inbox.outbox} waiting to be delivered` : ''}`
     ident.body.replaceChildren(h('dl', {},
       h('dt', {}, 'Peer id'), h('dd', { 'data-testid': 'peer-id' }, info.peerId),

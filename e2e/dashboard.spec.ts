@@ -95,7 +95,8 @@ test('the dashboard is installable by Chromium\'s criteria, shows kiosk state an
   expect(JSON.parse(manifest.data!)).toMatchObject({ display: expect.any(String), icons: expect.any(Array) })
 
   // Kiosk state: screen wake lock while a cafe, storage shown, no banner while connected.
-  await expect(cafe.page.getByTestId('wake-lock')).not.toHaveText('…')
+  // Headless Chromium may refuse the lock itself; what matters is that a cafe asks for it.
+  await expect(cafe.page.getByTestId('wake-lock')).toHaveText(/^(screen kept on|refused: .*|not supported by this browser)$/)
   await expect(cafe.page.getByTestId('storage')).toContainText('MiB used')
   await expect(cafe.page.getByTestId('banner')).toBeHidden()
 

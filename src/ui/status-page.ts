@@ -145,6 +145,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
   cafe.body.append(h('dl', {}, h('dt', {}, 'Screen'), awake, h('dt', {}, 'Storage'), storage))
   const retakeWakeLock = keepAwake(async () => (await call<any>(peer, 'GET', '/api/v0/cafe')).enabled === true, state => { awake.textContent = state })
   toggle.addEventListener('change', retakeWakeLock)
+  let wasCafe = false
 
   const created = h('output', { 'data-testid': 'new-token', class: 'secret' })
   const createBtn = h('button', { type: 'button', 'data-testid': 'create-token' }, 'Create access token')
@@ -212,6 +213,8 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
     relays.body.replaceChildren(h('ul', {}, ...info.relays.map((r: any) =>
       h('li', { 'data-testid': 'relay' }, `${r.connected ? (r.reserved ? 'reserved' : 'connected') : 'reconnecting'} — ${r.multiaddr}`))))
     toggle.checked = info.cafe.enabled === true
+    // Cafe mode may change through the API too: take or release the screen wake lock then.
+    if (toggle.checked !== wasCafe) { wasCafe = toggle.checked; retakeWakeLock() }
     tokenList.replaceChildren(...tokenRows.map((t: any) => {
       const revoke = h('button', { type: 'button', 'aria-label': `Revoke token ${t.id}` }, 'Revoke')
       revoke.addEventListener('click', () => { call(peer, 'DELETE', `/api/v0/tokens/${encodeURIComponent(t.id)}`).then(() => { void refresh() }, err => say(String(err))) })

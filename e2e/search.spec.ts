@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures.ts'
-import { makeCafe, newToken, rawCafe } from './helpers.ts'
+import { makeCafe, newToken, rawCafe, webrtcAddr } from './helpers.ts'
 import type { Peer } from './env.ts'
 
 async function join (peer: Peer, cafe: Peer, cafeId: string, name: string): Promise<{ address: string, contact: any }> {
@@ -78,9 +78,17 @@ test('a peer registered nowhere finds people across three cafes by prefix and mi
     db.close()
   }, users.dave.address)
   await cafes[2].reload()
+  await webrtcAddr(cafes[2]) // reachable again: its relay reservation is back
+  // The seeker's old WebRTC connection to the reloaded cafe looks open until ICE gives up
+  // (~30 s) and a redial within one query does not always win (known issue, docs/TESTING.md):
+  // drop it as ICE eventually would, so this step tests forgery handling, not that race.
+  await seeker.page.evaluate(async (id) => {
+    const libp2p = (globalThis as any).lightcafe.peer.node.libp2p
+    for (const c of libp2p.getConnections()) if (c.remotePeer.toString() === id) c.abort(new Error('test: stale after the peer reloaded'))
+  }, ids[2])
   const poisoned = await search(seeker, 'brown')
   expect(poisoned.names).toEqual([])
-  expect(poisoned.body.ignored).toEqual([ids[2]])
+  expect(poisoned.body.ignored, JSON.stringify({ ...poisoned.body, ids })).toEqual([ids[2]])
   expect((await search(seeker, 'jones')).names).toEqual(['Bob Jones'])
 
   // A cafe stops answering while still listed (its tab is stuck: connections up, its code busy

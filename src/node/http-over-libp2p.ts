@@ -39,8 +39,12 @@ export const HTTP_LIMITS = {
   headTimeoutMs: 10_000,
   /** A kept-alive stream with no request for this long is closed by the server... */
   serverIdleMs: 30_000,
-  /** ...and the client stops reusing it well before, so the two never race. */
-  clientIdleMs: 10_000,
+  /**
+   * ...and the client stops reusing it well before, so the two never race. Short: a stream
+   * kept across the peer's page reload would be dead (its connection still looks open) and
+   * a request on it would hang; a page reload takes longer than this.
+   */
+  clientIdleMs: 2_000,
   /** Unread request body a server drains to keep a stream; past this it drops the stream. */
   maxDrainBytes: 1024 * 1024,
   /**
@@ -345,9 +349,12 @@ async function openStream (connection: Connection, signal: AbortSignal, suspect:
   try {
     return await connection.newStream(HTTP_PROTOCOL, { signal: AbortSignal.any([signal, opening]) })
   } catch (err) {
-    if (!opening.aborted || signal.aborted) throw err
-    await connection.close().catch(() => { connection.abort(err as Error) })
-    throw new DeadConnectionError(`no stream opened in ${HTTP_LIMITS.streamOpenTimeoutMs} ms; the connection to ${connection.remotePeer.toString()} was dead and is closed`)
+    if (signal.aborted) throw err
+    // Slow or refused: either way nothing was sent, and this connection is not worth keeping.
+    // Aborted, not closed: a graceful close would wait on the dead peer, and meanwhile a dial
+    // could be handed this same connection again.
+    connection.abort(err as Error)
+    throw new DeadConnectionError(`no stream opened on the connection to ${connection.remotePeer.toString()} (${opening.aborted ? `${HTTP_LIMITS.streamOpenTimeoutMs} ms` : (err as Error).message}); it is closed`)
   }
 }
 

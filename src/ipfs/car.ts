@@ -1,6 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
-import { BLOCK_LIMITS, BlockRejectedError, links } from './verify.ts'
+import { BlockRejectedError, traverseDag } from './verify.ts'
 import type { CID } from 'multiformats/cid'
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car'
@@ -21,19 +21,9 @@ function frame (parts: Uint8Array[]): Uint8Array {
  */
 export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): AsyncGenerator<Uint8Array> {
   yield frame([dagCbor.encode({ version: 1, roots: [root] })])
-  const seen = new Set<string>()
-  const stack: CID[] = [root]
-  while (stack.length > 0) {
-    const cid = stack.pop()!
-    const key = cid.toString()
-    if (seen.has(key)) continue
-    seen.add(key)
-    if (seen.size > BLOCK_LIMITS.maxDagBlocks) throw new BlockRejectedError('DAG_TOO_LARGE', `the DAG under ${root.toString()} has more than ${BLOCK_LIMITS.maxDagBlocks} blocks`)
-    const bytes = await get(cid)
-    if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${key} of ${root.toString()} is not here`, 404)
+  for await (const { cid, bytes } of traverseDag(root, get)) {
+    if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`, 404)
     yield frame([cid.bytes, bytes])
-    // Reverse, so the first link is walked first (the order readers expect of a file).
-    stack.push(...links(cid, bytes).reverse())
   }
 }
 

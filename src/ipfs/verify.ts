@@ -74,22 +74,32 @@ export function links (cid: CID, bytes: Uint8Array): CID[] {
   }
 }
 
-/** Every block of the DAG under `root` that `get` has, and the CIDs it lacks. */
-export async function walkDag (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): Promise<{ blocks: BlockRef[], missing: string[] }> {
+/**
+ * The DAG under `root`, depth first, first link first, each block once: `bytes` is undefined
+ * for a block `get` lacks (its links are then unknown). Bounded by BLOCK_LIMITS.maxDagBlocks.
+ */
+export async function * traverseDag (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }> {
   const seen = new Set<string>()
-  const blocks: BlockRef[] = []
-  const missing: string[] = []
-  const queue: CID[] = [root]
-  while (queue.length > 0) {
-    const cid = queue.pop()!
+  const stack: CID[] = [root]
+  while (stack.length > 0) {
+    const cid = stack.pop()!
     const key = cid.toString()
     if (seen.has(key)) continue
     seen.add(key)
     if (seen.size > BLOCK_LIMITS.maxDagBlocks) throw new BlockRejectedError('DAG_TOO_LARGE', `the DAG under ${root.toString()} has more than ${BLOCK_LIMITS.maxDagBlocks} blocks`)
     const bytes = await get(cid)
-    if (bytes == null) { missing.push(key); continue }
-    blocks.push({ cid: key, bytes: bytes.byteLength })
-    queue.push(...links(cid, bytes))
+    yield { cid, bytes }
+    if (bytes != null) stack.push(...links(cid, bytes).reverse())
+  }
+}
+
+/** Every block of the DAG under `root` that `get` has, and the CIDs it lacks. */
+export async function walkDag (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): Promise<{ blocks: BlockRef[], missing: string[] }> {
+  const blocks: BlockRef[] = []
+  const missing: string[] = []
+  for await (const { cid, bytes } of traverseDag(root, get)) {
+    if (bytes == null) missing.push(cid.toString())
+    else blocks.push({ cid: cid.toString(), bytes: bytes.byteLength })
   }
   return { blocks, missing }
 }

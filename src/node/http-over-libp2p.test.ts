@@ -1,22 +1,7 @@
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
-import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
+import { tcpTestNode as node } from './tcp-test-node.ts'
 import type { Libp2p } from '@libp2p/interface'
-
-async function node (listen: boolean): Promise<Libp2p> {
-  return createLibp2p({
-    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: async () => false },
-    services: { identify: identify() }
-  })
-}
 
 describe('HTTP over a libp2p stream', () => {
   let server: Libp2p

@@ -1,4 +1,5 @@
 import { renderSVG } from 'uqr'
+import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 
 /**
@@ -12,12 +13,6 @@ const NEARLY_FULL = 0.9
 
 type H = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, string>, ...children: Array<Node | string>) => HTMLElementTagNameMap[K]
 
-async function api<T> (method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) })
-  const parsed = await res.json().catch(() => null)
-  if (!res.ok) throw new Error(parsed?.error?.details ?? `HTTP ${res.status}`)
-  return parsed as T
-}
 
 /** The join link for a token: opening it on another device registers that device with this cafe. */
 export function joinLink (origin: string, cafe: string, token: string): string {
@@ -28,14 +23,14 @@ export function joinLink (origin: string, cafe: string, token: string): string {
 }
 
 /** On a page opened from a join link: registers, says how it went, and drops the token from the address bar. */
-export async function acceptJoin (say: (text: string, ok: boolean) => void): Promise<void> {
+export async function acceptJoin (peer: RunningPeer, say: (text: string, ok: boolean) => void): Promise<void> {
   const params = new URLSearchParams(location.search)
   const cafe = params.get('join')
   const token = params.get('token')
   if (cafe == null || token == null) return
   history.replaceState(null, '', location.pathname)
   try {
-    await api('POST', '/api/v0/cafes', { cafe, token })
+    await call(peer, 'POST', '/api/v0/cafes', { cafe, token })
     say(`Joined the cafe ${cafe.slice(0, 12)}…: this device backs up, receives messages and publishes its contact there.`, true)
   } catch (err) {
     say(`Could not join the cafe: ${(err as Error).message}`, false)
@@ -48,7 +43,7 @@ export function inviteSection (h: H, peer: RunningPeer, say: (text: string) => v
   const qr = h('div', { 'data-testid': 'invite-qr', class: 'qr', role: 'img', 'aria-label': 'QR code of the invitation link' })
   const button = h('button', { type: 'button', 'data-testid': 'invite' }, 'Invite a client')
   button.addEventListener('click', () => {
-    api<{ token: string }>('POST', '/api/v0/tokens').then(({ token }) => {
+    call<{ token: string }>(peer, 'POST', '/api/v0/tokens').then(({ token }) => {
       const url = joinLink(location.origin, peer.node.libp2p.peerId.toString(), token)
       link.href = url
       link.textContent = url
@@ -82,12 +77,11 @@ export function keepAwake (isCafe: () => Promise<boolean>, report: (state: strin
 }
 
 /** Banners: cut off from every relay, storage nearly full. Empty when all is well. */
-export async function banners (peer: RunningPeer): Promise<string[]> {
+export function banners (peer: RunningPeer, s: { usage: number, quota: number }): string[] {
   const out: string[] = []
   const relays = peer.node.relays.state()
   if (relays.length > 0 && !relays.some(r => r.connected)) out.push('Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.')
-  const s = await api<{ usage: number, quota: number }>('GET', '/api/v0/storage').catch(() => null)
-  if (s != null && s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push(`Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.`)
+  if (s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push(`Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.`)
   return out
 }
 

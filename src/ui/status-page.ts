@@ -1,4 +1,5 @@
 import { acceptJoin, banners, inviteSection, keepAwake, watchForUpdates } from './kiosk.ts'
+import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 
 /** Builds an element: h('button', { type: 'button' }, 'text'). */
@@ -9,15 +10,6 @@ function h<K extends keyof HTMLElementTagNameMap> (tag: K, attrs: Record<string,
   return el
 }
 
-async function call<T = any> (peer: RunningPeer, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await peer.handle(new Request(new URL(path, location.origin), {
-    method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
-  }))
-  const data = res.status === 204 ? null : await res.json()
-  if (!res.ok) throw new Error(`${data?.error?.reason ?? res.status}: ${data?.error?.details ?? ''}`)
-  return data as T
-}
 
 function section (title: string, id: string): { root: HTMLElement, body: HTMLElement } {
   const body = h('div', { class: 'body' })
@@ -41,7 +33,7 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
     update.replaceChildren('A new version of Lightcafe is ready. ', reload)
     update.hidden = false
   })
-  void acceptJoin((text) => { say(text) })
+  void acceptJoin(peer, (text) => { say(text) })
 
   const ident = section('This peer', 'peer')
   const relays = section('Relays', 'relays')
@@ -197,10 +189,10 @@ export function renderStatus (root: HTMLElement, peer: RunningPeer): void {
       call<any[]>(peer, 'GET', '/api/v0/connections'),
       call<any>(peer, 'GET', '/api/v0/messages/status')
     ])
-    const alerts = await banners(peer)
+    const st = await call<{ usage: number, quota: number, persisted: boolean }>(peer, 'GET', '/api/v0/storage')
+    const alerts = banners(peer, st)
     banner.replaceChildren(...alerts.map(a => h('p', {}, a)))
     banner.hidden = alerts.length === 0
-    const st = await call<any>(peer, 'GET', '/api/v0/storage')
     storage.textContent = `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted === true ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`
     const backupRows = await call<any[]>(peer, 'GET', '/api/v0/backups')
     backupList.replaceChildren(...backupRows.map(b => h('li', { 'data-testid': 'backup', title: b.cid }, `${short(b.cid)}: `,

@@ -3,6 +3,8 @@ import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/erro
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import type { Account } from '../account/index.ts'
+import { parseActivityFilter } from '../cafe/activity.ts'
+import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
 import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
@@ -13,11 +15,13 @@ export interface ConnectionInfo { peerId: string, remoteAddr: string, transport:
 
 /** What the local API needs from the running peer; the node page provides it. */
 export interface LocalApiDeps {
-  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }> }
+  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, startedAt: string }
   connections(): ConnectionInfo[]
   account(): Account
   restoreAccount(mnemonic: string): Promise<Account>
   cafe: CafeHost
+  /** What the cafe API was asked, for the owner's live log. */
+  activity: ActivityLog
   inbox: CafeInbox
   client: CafeClient
   files: Files
@@ -74,16 +78,17 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // This peer as a cafe
   const cafeView = async (): Promise<Record<string, unknown>> => {
     const s = await deps.cafe.getSettings()
-    return { enabled: s.enabled, name: s.name, quotaBytes: s.quotaBytes, inbox: { perRecipientCount: deps.inbox.limits.perRecipientCount, perRecipientBytes: deps.inbox.limits.perRecipientBytes, ttlMs: deps.inbox.limits.ttlMs }, peerId: deps.peer().peerId }
+    return { enabled: s.enabled, name: s.name, open: s.open !== false, quotaBytes: s.quotaBytes, inbox: { perRecipientCount: deps.inbox.limits.perRecipientCount, perRecipientBytes: deps.inbox.limits.perRecipientBytes, ttlMs: deps.inbox.limits.ttlMs }, peerId: deps.peer().peerId }
   }
   app.get('/cafe', async c => c.json(await cafeView()))
   app.put('/cafe', async c => {
-    const { enabled, name, quotaBytes, inbox } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+    const { enabled, name, open, quotaBytes, inbox } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     const inboxLimits = parseInboxLimits(inbox)
     if (enabled !== undefined && typeof enabled !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'enabled must be true or false')
+    if (open !== undefined && typeof open !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'open must be true or false')
     if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new InvalidInputError('INVALID_FIELD', 'name must be a string of at most 64 characters')
     if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || (quotaBytes as number) < 0)) throw new InvalidInputError('INVALID_FIELD', 'quotaBytes must be a whole number of bytes')
-    await deps.cafe.setSettings({ ...(enabled !== undefined ? { enabled } : {}), ...(name !== undefined ? { name } : {}), ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes as number } : {}), ...(inboxLimits != null ? { inbox: { ...(await deps.cafe.getSettings()).inbox, ...inboxLimits } } : {}) })
+    await deps.cafe.setSettings({ ...(enabled !== undefined ? { enabled } : {}), ...(open !== undefined ? { open } : {}), ...(name !== undefined ? { name } : {}), ...(quotaBytes !== undefined ? { quotaBytes: quotaBytes as number } : {}), ...(inboxLimits != null ? { inbox: { ...(await deps.cafe.getSettings()).inbox, ...inboxLimits } } : {}) })
     if (inboxLimits != null) deps.inbox.setLimits(inboxLimits)
     return c.json(await cafeView())
   })
@@ -103,8 +108,14 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   })
   app.get('/storage', async c => c.json(await deps.storage()))
   app.delete('/clients/:address', async c => {
+    const t = Date.now()
     await deps.cafe.removeClient(c.req.param('address'))
+    deps.activity.record({ kind: 'registration', what: 'removed by the owner', who: c.req.param('address'), status: 204, ms: Date.now() - t })
     return c.body(null, 204)
+  })
+  app.get('/activity', c => {
+    const filter = parseActivityFilter(new URL(c.req.url).searchParams)
+    return c.json({ entries: deps.activity.list(filter), counts: deps.activity.counts() })
   })
 
   // This peer as a client of cafes

@@ -5,8 +5,10 @@ import { readJsonObject, stringField } from '../shared/json.ts'
 import { mountBackupApi } from './backup-api.ts'
 import { mountInboxApi } from './inbox/inbox-api.ts'
 import { mountSearchApi } from './search-api.ts'
+import { activityKind } from './activity.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { bearer } from './sessions.ts'
+import type { Activity } from './activity.ts'
 import type { AuthenticatedClient, CafeHost } from './host.ts'
 import type { ContactIndex } from './contacts/contact-index.ts'
 import type { CafeContacts } from './contacts/contacts.ts'
@@ -36,15 +38,35 @@ export function requireSession (host: CafeHost): MiddlewareHandler<CafeEnv> {
 /** The services a cafe offers besides sessions; each mounts its routes when given. */
 export interface CafeServices { pins?: PinService, snapshots?: Snapshots, inbox?: CafeInbox, contacts?: CafeContacts, search?: { index: () => ContactIndex | undefined, forward?: Forward } }
 
-export function createCafeApp (host: CafeHost, opts: { version?: string, services?: CafeServices } = {}): Hono<CafeEnv> {
+export interface CafeAppOptions {
+  version?: string
+  services?: CafeServices
+  /** Told of every request the owner's activity log shows, once answered (refusals too). */
+  onActivity?: (a: Omit<Activity, 'seq' | 'at'>) => void
+}
+
+export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<CafeEnv> {
   const app = new Hono<CafeEnv>().basePath('/cafe/v1')
   const auth = requireSession(host)
 
   useErrorContract(app, 'cafe API')
 
+  const onActivity = opts.onActivity
+  if (onActivity != null) {
+    app.use('*', async (c, next) => {
+      const kind = activityKind(c.req.method, c.req.path)
+      if (kind == null) { await next(); return }
+      const t = Date.now()
+      await next()
+      const who = c.get('session')?.address ?? c.env?.remotePeer
+      onActivity({ kind, what: `${c.req.method} ${c.req.path.replace(/^\/cafe\/v1/, '')}`, ...(who != null ? { who } : {}), status: c.res.status, ms: Date.now() - t })
+    })
+  }
+
   app.get('/info', async c => {
     const s = await host.getSettings()
-    return c.json({ peerId: host.peerId, name: s.name, open: s.enabled, version: opts.version ?? '0' })
+    // `open`: a newcomer with a token may register now (cafe on, registrations not closed).
+    return c.json({ peerId: host.peerId, name: s.name, open: s.enabled && s.open !== false, version: opts.version ?? '0' })
   })
 
   // Everything but /info needs cafe mode on.

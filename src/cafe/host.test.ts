@@ -303,6 +303,23 @@ describe('policy and races', () => {
     await rejects(c.host.authenticate(local.access, 'peerA'), 'PEER_MISMATCH', 403)
   })
 
+  it('closed for new clients: a new account is refused and its token stays unused; a registered account still registers and refreshes', async () => {
+    const c = await cafe()
+    const bob = accountFromMnemonic(newMnemonic())
+    const s = await register(c, alice, (await c.host.createToken()).token)
+    const { id, token } = await c.host.createToken()
+    await c.host.setSettings({ open: false })
+    await rejects(register(c, bob, token), 'REGISTRATION_CLOSED', 403)
+    expect((await c.host.listTokens()).find(t => t.id === id)?.usedBy).toBeUndefined()
+    expect((await c.host.listClients()).map(x => x.address)).toEqual([alice.address])
+    expect((await c.host.refresh(s.refresh, 'peerA')).address).toBe(alice.address)
+    // Alice on a second device (a new peer) with her own token: she is already a client.
+    const again = await register(c, alice, (await c.host.createToken()).token, 'peerB')
+    expect((await c.host.authenticate(again.access, 'peerB')).address).toBe(alice.address)
+    await c.host.setSettings({ open: true })
+    expect((await register(c, bob, token)).address).toBe(bob.address)
+  })
+
   it('writes lastSeen at most once a minute per client', async () => {
     const c = await cafe()
     const s = await register(c, alice, (await c.host.createToken()).token)

@@ -181,6 +181,7 @@ export class CafeHost {
 
     const now = this.#iso()
     const previous = await this.#store.getClient(address)
+    if (previous == null && (await this.getSettings()).open === false) throw new ForbiddenError('REGISTRATION_CLOSED', 'this cafe is not taking new clients right now; ask its owner')
     const sid = toBase64url(randomBytes(16))
     const pair = await this.#tokens.issue({ sub: address, sid, peer: peerId })
     // The store checks the token's state again inside its transaction (revoked or taken meanwhile).

@@ -36,6 +36,8 @@ export interface CafeSettings {
   name: string
   /** Bytes of pinned data each client may keep, unless the owner set its own quota. */
   quotaBytes: number
+  /** New accounts may register (with a token); false keeps serving the clients already registered. Absent: open. */
+  open?: boolean
   /** The owner's inbox limits (see INBOX_LIMITS for the defaults). */
   inbox?: { perRecipientCount?: number, perRecipientBytes?: number, ttlMs?: number }
 }

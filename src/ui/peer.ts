@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IDBBlockstore } from 'blockstore-idb'
-import { CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
+import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
 import { DirectoryAnnouncer, listCafes } from '../node/cafe-directory.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
@@ -26,6 +26,8 @@ export interface RunningPeer {
   node: LightcafeNode
   account: () => Account
   cafe: CafeHost
+  /** The cafe API's requests as the owner's live log shows them. */
+  activity: ActivityLog
   pins: PinService
   client: CafeClient
   contactIndex: ContactIndex
@@ -64,6 +66,7 @@ function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
 export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string }): Promise<RunningPeer> {
   const prefix = opts.dbPrefix ?? 'lightcafe'
+  const startedAt = new Date().toISOString()
   const node = await createNode({ relays: opts.relays, dbPrefix: prefix })
   const accounts = new AccountStore(`${prefix}/account`)
   let account = await accounts.loadOrCreate()
@@ -109,7 +112,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     const answers = await Promise.allSettled(targets.map(async id => ({ cafe: id, results: ((await askCafe(id, { ...query, wait: deadlineMs }, signal)) as { results?: unknown[] }).results ?? [] })))
     return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
   }
-  const cafeApp = createCafeApp(cafe, { version: VERSION, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
+  const activity = new ActivityLog()
+  const cafeApp = createCafeApp(cafe, { version: VERSION, onActivity: a => { activity.record(a) }, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
   const announcer = new DirectoryAnnouncer(node.libp2p, () => opts.relays)
   announcer.set((await cafe.getSettings()).enabled)
   cafe.onSettings(s => { announcer.set(s.enabled) })
@@ -177,10 +181,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     peer: () => ({
       peerId: node.libp2p.peerId.toString(),
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
-      relays: node.relays.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved }))
+      relays: node.relays.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved })),
+      startedAt
     }),
     connections: () => node.libp2p.getConnections().filter(c => c.status === 'open').map(describe),
     account: () => account,
+    activity,
     restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },
     cafe,
     inbox,
@@ -214,6 +220,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     node,
     account: () => account,
     cafe,
+    activity,
     pins,
     client,
     contactIndex,

@@ -71,7 +71,8 @@ test('a 20 MiB encrypted backup and a thread snapshot survive a cafe reload mid-
   const file = await addFile(client, 20 * MiB)
   const started = await client.api('POST', '/api/v0/backups', { cid: file.cid })
   expect(started.status, JSON.stringify(started.body)).toBe(202)
-  expect(started.body.cafes).toEqual([{ id: cafeId, status: 'queued' }])
+  expect(started.body.cafes).toEqual([{ id: cafeId, status: 'queued', size: expect.any(Number) }])
+  expect(started.body.cafes[0].size).toBeGreaterThan(20 * MiB) // block bytes: ciphertext + UnixFS nodes, for the progress bar
 
   // Reload the cafe once the upload is under way (some bytes sent, not all).
   await expect.poll(async () => (await backupStatus(client, file.cid)).sent ?? 0, { timeout: 60_000, intervals: [50] }).toBeGreaterThan(MiB)

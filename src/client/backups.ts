@@ -27,6 +27,8 @@ export interface BackupRecord {
   error?: { reason: string, details: string }
   /** The cafe's pin request id, once pinned. */
   requestid?: string
+  /** The DAG's block bytes (an upload sends a little more: the CAR's framing), for progress. */
+  size?: number
   updated: string
 }
 
@@ -124,7 +126,8 @@ export class BackupOutbox extends EventTarget {
   /** Backs a local DAG up on every registered cafe. The whole DAG must be on this device. */
   async backup (cidText: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
     const cid = parseCid(cidText)
-    const { missing } = await walkDag(cid, async c => this.#blocks.get(c))
+    const { missing, blocks } = await walkDag(cid, async c => this.#blocks.get(c))
+    const size = blocks.reduce((n, b) => n + b.bytes, 0)
     if (missing.length > 0) throw new NotFoundError('DAG_NOT_LOCAL', `${missing.length} block(s) of ${cid.toString()} are not on this device (e.g. ${missing[0]})`)
     const cafes = await this.#cafes()
     const db = await this.#db
@@ -133,7 +136,7 @@ export class BackupOutbox extends EventTarget {
     for (const cafe of cafes) {
       const held = await tx.objectStore('backups').get([cid.toString(), cafe])
       if (held?.status === 'pinned' || held?.status === 'queued' || held?.status === 'pinning') continue
-      await tx.objectStore('backups').put({ cid: cid.toString(), cafe, status: 'queued', updated: now })
+      await tx.objectStore('backups').put({ cid: cid.toString(), cafe, status: 'queued', updated: now, size })
       await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid.toString(), attempts: 0, notBefore: 0 })
     }
     await tx.done
@@ -168,15 +171,15 @@ export class BackupOutbox extends EventTarget {
     return cafes.length
   }
 
-  async status (cid: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number }> }> {
+  async status (cid: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }> }> {
     const rows = await (await this.#db).getAllFromIndex('backups', 'cid', parseCid(cid).toString())
     if (rows.length === 0) throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`)
     return { cid, cafes: rows.map(r => this.#view(r)) }
   }
 
-  #view (r: BackupRecord): { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number } {
+  #view (r: BackupRecord): { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number } {
     const sent = this.#sent.get(`${r.cid}|${r.cafe}`)
-    return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}) }
+    return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}), ...(r.size != null ? { size: r.size } : {}) }
   }
 
   async list (): Promise<Array<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }>> {

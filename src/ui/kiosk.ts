@@ -1,4 +1,3 @@
-import { renderSVG } from 'uqr'
 import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 
@@ -10,9 +9,6 @@ import type { RunningPeer } from './peer.ts'
  */
 
 const NEARLY_FULL = 0.9
-
-type H = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, string>, ...children: Array<Node | string>) => HTMLElementTagNameMap[K]
-
 
 /** The join link for a token: opening it on another device registers that device with this cafe. */
 export function joinLink (origin: string, cafe: string, token: string): string {
@@ -35,24 +31,6 @@ export async function acceptJoin (peer: RunningPeer, say: (text: string, ok: boo
   } catch (err) {
     say(`Could not join the cafe: ${(err as Error).message}`, false)
   }
-}
-
-/** The invite section: a button that makes a token and shows its link and QR code. */
-export function inviteSection (h: H, peer: RunningPeer, say: (text: string) => void): HTMLElement {
-  const link = h('a', { 'data-testid': 'invite-link' })
-  const qr = h('div', { 'data-testid': 'invite-qr', class: 'qr', role: 'img', 'aria-label': 'QR code of the invitation link' })
-  const button = h('button', { type: 'button', 'data-testid': 'invite' }, 'Invite a client')
-  button.addEventListener('click', () => {
-    call<{ token: string }>(peer, 'POST', '/api/v0/tokens').then(({ token }) => {
-      const url = joinLink(location.origin, peer.node.libp2p.peerId.toString(), token)
-      link.href = url
-      link.textContent = url
-      qr.innerHTML = renderSVG(url, { border: 2 })
-      say('Scan the code or open the link on the other device; the invitation works for one account.')
-      link.focus()
-    }, err => { say(`Could not create an invitation: ${(err as Error).message}`) })
-  })
-  return h('div', {}, button, h('p', {}, link), qr)
 }
 
 /** Screen wake lock while cafe mode is on, re-taken when the tab becomes visible again. */

@@ -1,7 +1,7 @@
 import { registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
 import { relayAddrs } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
-import { renderStatus } from './status-page.ts'
+import { renderDashboard } from './app.tsx'
 
 const app = document.querySelector<HTMLElement>('#app')!
 
@@ -22,8 +22,8 @@ async function boot (): Promise<void> {
       fail('Lightcafe is already running in another tab', 'Use that tab; this one stays idle.')
       return
     }
-    // Milliseconds since navigation, for the status page and the benchmark.
-    const timings = { scriptMs: Math.round(performance.now()), peerMs: -1, reservedMs: -1, readyMs: -1 }
+    // Milliseconds since navigation, for the dashboard and the benchmark.
+    const timings = { scriptMs: Math.round(performance.now()), peerMs: -1, reservedMs: -1, readyMs: -1, uiMs: -1 }
     const peer = await startPeer({ relays: await relayAddrs(location) })
     timings.peerMs = Math.round(performance.now())
     const onRelay = (): void => {
@@ -35,7 +35,8 @@ async function boot (): Promise<void> {
     await registerServiceWorker()
     timings.readyMs = Math.round(performance.now())
     ;(globalThis as Record<string, unknown>).lightcafe = { ready: true, peer, timings }
-    renderStatus(app, peer)
+    // uiMs: the dashboard shows live data and takes input (the time to interactive we report).
+    renderDashboard(app, peer, () => { if (timings.uiMs < 0) timings.uiMs = Math.round(performance.now()) })
     // Hold the lock for the life of the page.
     await new Promise(() => {})
   })

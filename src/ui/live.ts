@@ -1,0 +1,88 @@
+import { createContext } from 'preact'
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks'
+import { call } from './local-api.ts'
+import type { RunningPeer } from './peer.ts'
+
+/** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
+export interface LiveData {
+  info: { peerId: string, address: string, startedAt: string, relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, cafe: { enabled: boolean, name: string } }
+  conns: Array<{ peerId: string, transport: string, direct: boolean }>
+  tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
+  clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }>
+  cafes: Array<{ id: string, exp: string, registered: string, ended?: { reason: string } }>
+  inbox: { unread: number, received: number, outbox: number }
+  storage: { usage: number, quota: number, persisted: boolean }
+  backups: Array<{ cid: string, cafes: Array<{ id: string, status: string, sent?: number, size?: number, error?: { reason: string, details: string } }> }>
+}
+
+export interface Dashboard {
+  peer: RunningPeer
+  /** The last reading; undefined until the first one arrives. */
+  live: LiveData | undefined
+  /** Reads everything again now (after an action, so its result shows at once). */
+  refresh: () => void
+  /** The status line under the title (role=status, read out by screen readers). */
+  say: (text: string) => void
+}
+
+export const DashboardContext = createContext<Dashboard | undefined>(undefined)
+
+export function useDashboard (): Dashboard {
+  const d = useContext(DashboardContext)
+  if (d == null) throw new Error('useDashboard outside the dashboard')
+  return d
+}
+
+async function read (peer: RunningPeer): Promise<LiveData> {
+  const get = async <T>(path: string): Promise<T> => call<T>(peer, 'GET', path)
+  const [info, conns, tokens, clients, cafes, inbox, storage, backups] = await Promise.all([
+    get<LiveData['info']>('/api/v0/peer'),
+    get<LiveData['conns']>('/api/v0/connections'),
+    get<LiveData['tokens']>('/api/v0/tokens'),
+    get<LiveData['clients']>('/api/v0/clients'),
+    get<LiveData['cafes']>('/api/v0/cafes'),
+    get<LiveData['inbox']>('/api/v0/messages/status'),
+    get<LiveData['storage']>('/api/v0/storage'),
+    get<LiveData['backups']>('/api/v0/backups')
+  ])
+  return { info, conns, tokens, clients, cafes, inbox, storage, backups }
+}
+
+/** Keeps the reading fresh: on the node's own events, and every `everyMs` for the rest. */
+export function useLive (peer: RunningPeer, onError: (err: unknown) => void, everyMs = 3_000): { live: LiveData | undefined, refresh: () => void } {
+  const [live, setLive] = useState<LiveData>()
+  const running = useRef(false)
+  const again = useRef(false)
+  const refresh = useCallback(() => {
+    // One reading at a time; a request meanwhile runs once more after it.
+    if (running.current) { again.current = true; return }
+    running.current = true
+    read(peer).then(setLive, onError).finally(() => {
+      running.current = false
+      if (again.current) { again.current = false; refresh() }
+    })
+  }, [peer])
+  useEffect(() => {
+    const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups]
+    for (const s of sources) s.addEventListener('change', refresh)
+    peer.messages.addEventListener('message', refresh)
+    const timer = setInterval(refresh, everyMs)
+    refresh()
+    return () => {
+      for (const s of sources) s.removeEventListener('change', refresh)
+      peer.messages.removeEventListener('message', refresh)
+      clearInterval(timer)
+    }
+  }, [peer, refresh])
+  return { live, refresh }
+}
+
+/** A value that re-renders its component every `ms` (uptime, "last seen"). */
+export function useNow (ms = 1_000): number {
+  const [now, setNow] = useState(Date.now())
+  useEffect(() => {
+    const t = setInterval(() => { setNow(Date.now()) }, ms)
+    return () => { clearInterval(t) }
+  }, [ms])
+  return now
+}

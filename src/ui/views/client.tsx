@@ -1,0 +1,267 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { clock, errorText, mib, short } from '../format.ts'
+import { call } from '../local-api.ts'
+import { useDashboard } from '../live.ts'
+import { Bar, Section } from './section.tsx'
+import type { LiveData } from '../live.ts'
+import type { RecoveryProgress } from '../../client/index.ts'
+
+/** How this peer reaches a cafe right now: the health line of a session. */
+function reach (conns: LiveData['conns'], cafe: string): string {
+  const mine = conns.filter(c => c.peerId === cafe)
+  if (mine.some(c => c.direct)) return `connected directly (${mine.find(c => c.direct)!.transport})`
+  if (mine.length > 0) return 'connected through a relay'
+  return 'not connected (dials when needed)'
+}
+
+/** My cafes: register with one, each session's state and health, leave one. */
+export function MyCafes () {
+  const { peer, live, refresh, say } = useDashboard()
+  const register = (e: Event): void => {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    const f = new FormData(form)
+    say('Registering…')
+    call(peer, 'POST', '/api/v0/cafes', { cafe: String(f.get('cafe')).trim(), token: String(f.get('token')).trim() }).then(() => {
+      say('Registered.')
+      ;(form.elements.namedItem('token') as HTMLInputElement).value = ''
+      refresh()
+    }, err => { say(errorText(err)) })
+  }
+  const leave = (id: string): void => {
+    call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(id)}`).then(refresh, err => { say(errorText(err)) })
+  }
+  const inbox = live?.inbox
+  return (
+    <Section id='cafes' title='My cafes'>
+      <form data-testid='register-form' onSubmit={register}>
+        <label for='cafe-addr'>Cafe peer id or address</label>
+        <input id='cafe-addr' name='cafe' required autocomplete='off' placeholder='12D3Koo… or /ip4/…/p2p/…' />
+        <label for='cafe-token'>Access token</label>
+        <input id='cafe-token' name='token' required autocomplete='off' />
+        <button type='submit'>Register</button>
+      </form>
+      <ul data-testid='cafe-list'>
+        {live?.cafes.map(s => (
+          <li key={s.id} title={s.id}>
+            {short(s.id)} — {s.ended != null ? `ended (${s.ended.reason})` : `session until ${clock(s.exp)}`}
+            {s.ended == null && <> · <span data-testid='cafe-health'>{reach(live.conns, s.id)}</span></>}{' '}
+            <button type='button' aria-label={`Deregister from ${s.id}`} onClick={() => { leave(s.id) }}>Deregister</button>
+          </li>
+        ))}
+      </ul>
+      <p data-testid='unread'>{inbox == null ? '' : `Messages: ${inbox.unread} unread of ${inbox.received}${inbox.outbox > 0 ? `, ${inbox.outbox} waiting to be delivered` : ''}`}</p>
+    </Section>
+  )
+}
+
+type BackupRow = LiveData['backups'][number]
+
+/** My backups: add a file, and each DAG's state per cafe with a progress bar while it uploads. */
+export function Backups () {
+  const { peer, live, refresh, say } = useDashboard()
+  const [rows, setRows] = useState<BackupRow[]>()
+  const shown = rows ?? live?.backups ?? []
+  const uploading = shown.some(b => b.cafes.some(c => c.status === 'pinning' || c.status === 'queued'))
+  // While something uploads, read progress twice a second (the dashboard's own pace is 3 s).
+  useEffect(() => {
+    if (!uploading) { setRows(undefined); return }
+    const t = setInterval(() => { call<BackupRow[]>(peer, 'GET', '/api/v0/backups').then(setRows, () => {}) }, 500)
+    return () => { clearInterval(t) }
+  }, [peer, uploading])
+  const [busy, setBusy] = useState(false)
+  const add = (e: Event): void => {
+    const input = e.currentTarget as HTMLInputElement
+    const file = input.files?.[0]
+    if (file == null) return
+    setBusy(true)
+    say(`Encrypting and adding ${file.name}…`)
+    void (async () => {
+      const res = await fetch('/api/v0/files', { method: 'POST', body: file })
+      const added = await res.json()
+      if (!res.ok) throw new Error(`${added?.error?.reason ?? res.status}: ${added?.error?.details ?? ''}`)
+      await call(peer, 'POST', '/api/v0/backups', { cid: added.cid })
+      say(`${file.name} (${mib(added.bytes)}) is queued for backup on your cafes.`)
+      refresh()
+    })().catch(err => { say(`Backup failed: ${errorText(err)}`) }).finally(() => { setBusy(false); input.value = '' })
+  }
+  return (
+    <Section id='backups' title='My backups'>
+      <label for='backup-file'>Back up a file (encrypted before it leaves this device)</label>
+      <input id='backup-file' data-testid='backup-file' type='file' disabled={busy} onChange={add} />
+      <ul class='plain' data-testid='backup-list'>
+        {shown.map(b => (
+          <li key={b.cid} data-testid='backup' title={b.cid}>
+            <div>{short(b.cid)}</div>
+            {b.cafes.map(c => {
+              const share = c.status === 'pinned' ? 1 : c.sent != null && c.size != null && c.size > 0 ? c.sent / c.size : 0
+              return (
+                <div key={c.id} class='backup-state'>
+                  <span>{short(c.id)} {c.status}{c.sent != null ? ` (${mib(c.sent)}${c.size != null ? ` of ${mib(c.size)}` : ''} sent)` : ''}{c.error != null ? ` — ${c.error.reason}` : ''}</span>
+                  <Bar share={share} label={`Backup of ${short(b.cid)} at ${short(c.id)}`} testId='backup-progress' />
+                </div>
+              )
+            })}
+          </li>
+        ))}
+      </ul>
+      {shown.length === 0 && <p>Nothing backed up yet.</p>}
+    </Section>
+  )
+}
+
+/** Recovery: rebuild threads and files from a cafe's backups (a new device after a restore). */
+export function Recovery () {
+  const { peer, live, refresh, say } = useDashboard()
+  const [cafe, setCafe] = useState('')
+  const [p, setP] = useState<RecoveryProgress>()
+  const cafes = (live?.cafes ?? []).filter(s => s.ended == null)
+  const chosen = cafe !== '' ? cafe : cafes[0]?.id ?? ''
+  const poll = useRef<ReturnType<typeof setInterval>>()
+  useEffect(() => () => { clearInterval(poll.current) }, [])
+  const start = (e: Event): void => {
+    e.preventDefault()
+    if (chosen === '') return
+    const path = `/api/v0/cafes/${encodeURIComponent(chosen)}/recover`
+    clearInterval(poll.current)
+    poll.current = setInterval(() => { call<RecoveryProgress>(peer, 'GET', path).then(setP, () => {}) }, 300)
+    call<RecoveryProgress>(peer, 'POST', path).then(done => {
+      setP(done)
+      say(done.state === 'done' ? 'Recovery finished.' : `Recovery failed: ${done.error?.details ?? ''}`)
+      refresh()
+    }, err => { say(`Recovery failed: ${errorText(err)}`) }).finally(() => { clearInterval(poll.current) })
+  }
+  return (
+    <Section id='recovery' title='Recover from a cafe'>
+      <form class='inline' onSubmit={start}>
+        <label for='recover-cafe'>Cafe</label>
+        <select id='recover-cafe' data-testid='recover-cafe' value={chosen} onChange={e => { setCafe((e.currentTarget as HTMLSelectElement).value) }}>
+          {cafes.map(s => <option key={s.id} value={s.id}>{short(s.id)}</option>)}
+        </select>
+        <button type='submit' data-testid='recover' disabled={chosen === '' || p?.state === 'running'}>Recover my data</button>
+      </form>
+      <div data-testid='recovery' aria-live='polite'>
+        {p == null
+          ? <p>{cafes.length === 0 ? 'Register with a cafe first (after restoring your recovery phrase on this device).' : 'Fetches every backup and thread this account keeps at the cafe and checks each block.'}</p>
+          : <>
+            <p data-testid='recovery-state'>{p.state}: {p.dagsDone} of {p.dags} backups, {p.files} files, {p.threads.length} threads, {p.blocks} blocks ({mib(p.bytes)}){p.error != null ? ` — ${p.error.details}` : ''}</p>
+            <Bar share={p.state === 'done' ? 1 : p.dags > 0 ? p.dagsDone / p.dags : 0} label='Recovery progress' testId='recovery-progress' />
+          </>}
+      </div>
+    </Section>
+  )
+}
+
+/** Messages: send to an account address, read what arrived. */
+export function Messages () {
+  const { peer, refresh, say } = useDashboard()
+  const [received, setReceived] = useState<Array<{ from: string, body: string, id: string }>>()
+  const send = (e: Event): void => {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    const f = new FormData(form)
+    call<{ route: string }>(peer, 'POST', '/api/v0/messages', { to: String(f.get('to')).trim(), body: String(f.get('body')) }).then(r => {
+      say(r.route === 'direct' ? 'Delivered.' : r.route === 'inbox' ? 'Left in their cafe inbox.' : 'Queued: it goes out when their peer or cafes can be reached.')
+      ;(form.elements.namedItem('body') as HTMLTextAreaElement).value = ''
+    }, err => { say(errorText(err)) })
+  }
+  const show = (): void => {
+    call<Array<{ from: string, body: string, id: string }>>(peer, 'GET', '/api/v0/messages').then(rows => { setReceived(rows); refresh() }, err => { say(errorText(err)) })
+  }
+  return (
+    <Section id='messages' title='Messages'>
+      <form onSubmit={send}>
+        <label for='msg-to'>To (account address)</label>
+        <input id='msg-to' name='to' data-testid='msg-to' maxLength={64} autocomplete='off' required />
+        <label for='msg-text'>Message</label>
+        <textarea id='msg-text' name='body' data-testid='msg-text' maxLength={4000} rows={2} required />
+        <button type='submit'>Send</button>
+      </form>
+      <button type='button' data-testid='show-messages' onClick={show}>Show received messages</button>
+      <ol data-testid='message-list'>
+        {received?.map(m => <li key={`${m.from}${m.id}`} title={m.from}>{short(m.from)}: {m.body}</li>)}
+      </ol>
+    </Section>
+  )
+}
+
+interface Found { address: string, name: string }
+
+/** Search: results appear as each cafe answers (an NDJSON stream from the local API). */
+export function Search () {
+  const [results, setResults] = useState<Found[]>([])
+  const [state, setState] = useState('')
+  const search = (e: Event): void => {
+    e.preventDefault()
+    const name = String(new FormData(e.currentTarget as HTMLFormElement).get('name'))
+    setResults([])
+    setState('Asking the cafes…')
+    void (async () => {
+      const res = await fetch(`/api/v0/search?stream=1&wait=3000&name=${encodeURIComponent(name)}`)
+      if (!res.ok || res.body == null) { setState(`Search failed: ${(await res.json().catch(() => null))?.error?.details ?? res.status}`); return }
+      const seen = new Set<string>()
+      let buffer = ''
+      const decoder = new TextDecoder()
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let nl: number
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = JSON.parse(buffer.slice(0, nl))
+          buffer = buffer.slice(nl + 1)
+          if (line.done === true) {
+            setState(line.error != null ? `Search failed: ${line.error.details}` : `${line.results.length} found; ${line.answered.length} of ${line.asked} cafes answered in ${line.ms} ms`)
+            continue
+          }
+          const added = ((line.added ?? []) as Found[]).filter(c => !seen.has(c.address))
+          for (const c of added) seen.add(c.address)
+          if (added.length > 0) setResults(r => [...r, ...added])
+        }
+      }
+    })().catch(err => { setState(`Search failed: ${errorText(err)}`) })
+  }
+  return (
+    <Section id='search' title='Find people'>
+      <form role='search' onSubmit={search}>
+        <label for='search-name'>Name</label>
+        <input type='search' id='search-name' name='name' data-testid='search-name' maxLength={64} autocomplete='off' required />
+        <button type='submit'>Search</button>
+      </form>
+      <p data-testid='search-state' class='message'>{state}</p>
+      <ul data-testid='search-results' aria-live='polite'>
+        {results.map(c => <li key={c.address} data-testid='search-result' title={c.address}>{c.name} — {short(c.address)}</li>)}
+      </ul>
+    </Section>
+  )
+}
+
+/** My profile (the public contact others find) and the recovery phrase, shown only on request. */
+export function Profile () {
+  const { peer, live, say } = useDashboard()
+  const [name, setName] = useState<string>()
+  const [phrase, setPhrase] = useState('')
+  useEffect(() => { call<{ name: string }>(peer, 'GET', '/api/v0/profile').then(p => { setName(p.name) }, () => { setName('') }) }, [peer])
+  const save = (e: Event): void => {
+    e.preventDefault()
+    const next = String(new FormData(e.currentTarget as HTMLFormElement).get('name'))
+    call<{ published: string[] }>(peer, 'PUT', '/api/v0/profile', { name: next }).then(r => { setName(next); say(`Profile saved and published to ${r.published.length} cafe(s).`) }, err => { say(errorText(err)) })
+  }
+  const reveal = (): void => {
+    if (!confirm('Anyone who sees these words can read your backups and act as you. Show them now?')) return
+    call<{ mnemonic: string }>(peer, 'GET', '/api/v0/account/mnemonic').then(m => { setPhrase(m.mnemonic) }, err => { say(errorText(err)) })
+  }
+  return (
+    <Section id='account' title='My profile and recovery phrase'>
+      {name != null && (
+        <form class='inline' onSubmit={save}>
+          <label for='profile-name'>Name others find me by</label>
+          <input id='profile-name' name='name' data-testid='profile-name' maxLength={64} required defaultValue={name} />
+          <button type='submit'>Save</button>
+        </form>
+      )}
+      <p>Account: <span class='secret'>{live?.info.address ?? '…'}</span></p>
+      <p>Write the recovery phrase down and keep it offline: with it alone a new device recovers everything.</p>
+      <button type='button' data-testid='reveal-mnemonic' onClick={reveal}>Show recovery phrase</button>
+      <output data-testid='mnemonic' class='secret'>{phrase}</output>
+    </Section>
+  )
+}

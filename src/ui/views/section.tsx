@@ -1,0 +1,26 @@
+import type { ComponentChildren } from 'preact'
+
+/** A titled region of the dashboard; the nav links to it by id. */
+export function Section ({ id, title, children }: { id: string, title: string, children: ComponentChildren }) {
+  return (
+    <section id={id} aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>{title}</h2>
+      <div class='body'>{children}</div>
+    </section>
+  )
+}
+
+/** A horizontal bar for a share (0..1); the text next to it carries the numbers for everyone. */
+export function Bar ({ share, label, testId }: { share: number, label: string, testId?: string }) {
+  const pct = Math.max(0, Math.min(1, share)) * 100
+  return (
+    <div class='bar' role='meter' aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)} aria-label={label} data-testid={testId}>
+      <div class='bar-fill' style={{ width: `${pct}%` }} />
+    </div>
+  )
+}
+
+/** Waiting for the first reading: a line of the same height, so nothing jumps when data comes. */
+export function Pending () {
+  return <p class='pending'>Loading…</p>
+}

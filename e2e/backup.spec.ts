@@ -108,6 +108,7 @@ test('a 20 MiB encrypted backup and a thread snapshot survive a cafe reload mid-
   expect(rec.status, JSON.stringify(rec.body)).toBe(200)
   expect(rec.body).toMatchObject({ state: 'done', threads: [{ id: 'holiday-photos', head: file.cid }], files: 1, dags: 1, dagsDone: 1 })
   expect(rec.body.bytes).toBeGreaterThan(20 * MiB)
+  expect(rec.body.totalBytes).toBe(view.bytes) // what the cafe said it holds: the progress bar's whole
   expect((await fresh.api('GET', `/api/v0/cafes/${cafeId}/recover`)).body.state).toBe('done')
   const back = await readFile(fresh, file.cid)
   expect(back).toEqual({ status: 200, bytes: 20 * MiB, sha: file.sha })

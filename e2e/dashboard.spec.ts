@@ -1,5 +1,7 @@
 import { expect, test } from './fixtures.ts'
-import { makeCafe } from './helpers.ts'
+import { VIEWS } from '../src/ui/route.ts'
+import { axeViolations } from './a11y.ts'
+import { makeCafe, newToken, show } from './helpers.ts'
 import type { Page } from 'playwright-core'
 
 /** Moves focus with Tab only (bounded) until the element with this test id has it. */
@@ -39,7 +41,11 @@ test('pairing: the owner invites with the keyboard alone, the link registers a s
   const href = await link.getAttribute('href')
   expect(new URL(href!).searchParams.get('join')).toBe(cafeId)
 
-  // The same flow for a bare token, keyboard only.
+  // The same flow for a bare token, keyboard only: to the Clients view, then its button.
+  await tabTo(cafe.page, 'nav-clients')
+  await cafe.page.keyboard.press('Enter')
+  await expect(cafe.page.getByTestId('view-clients')).toBeVisible()
+  await expect(cafe.page.locator('#clients-title')).toBeFocused() // the view's heading takes focus
   await tabTo(cafe.page, 'create-token')
   await cafe.page.keyboard.press('Enter')
   await expect(cafe.page.getByTestId('new-token')).toHaveText(/\S{20,}/)
@@ -49,6 +55,8 @@ test('pairing: the owner invites with the keyboard alone, the link registers a s
   await guest.ready()
   await expect(guest.page.getByTestId('message')).toContainText('Joined the cafe')
   expect(new URL(guest.page.url()).search).toBe('') // the token left the address bar
+  await expect(guest.page.getByTestId('view-cafes')).toBeVisible() // and the guest sees its cafe
+  await expect(guest.page.getByTestId('cafe-list')).toContainText('signed in')
   const mine = (await guest.api('GET', '/api/v0/cafes')).body as any[]
   expect(mine.map(s => s.id)).toEqual([cafeId])
   const address = (await guest.api('GET', '/api/v0/account')).body.address
@@ -60,21 +68,25 @@ test('pairing: the owner invites with the keyboard alone, the link registers a s
   const file = await guest.page.evaluate(async () => (await (await fetch('/api/v0/files', { method: 'POST', body: new Uint8Array(100_000).fill(7) })).json()).cid as string)
   expect((await guest.api('POST', '/api/v0/backups', { cid: file })).status).toBe(202)
   await expect(guest.page.getByTestId('backup')).toContainText('pinned', { timeout: 30_000 })
+  await show(guest, 'messages')
   await guest.page.getByTestId('msg-to').fill(address)
   await guest.page.getByTestId('msg-text').fill('a note to myself')
   await guest.page.getByTestId('msg-text').press('Tab')
   await guest.page.keyboard.press('Enter')
-  await expect(guest.page.getByTestId('unread')).toContainText('1 unread', { timeout: 30_000 })
-  await guest.page.getByTestId('show-messages').click()
-  await expect(guest.page.getByTestId('message-list')).toContainText('a note to myself')
+  // The open Messages view shows it as it arrives (and so it is read).
+  await expect(guest.page.getByTestId('message-list')).toContainText('a note to myself', { timeout: 30_000 })
+  await expect(guest.page.getByTestId('unread')).toContainText('0 unread of 1')
+  await show(guest, 'profile')
   guest.page.once('dialog', dialog => { void dialog.accept() })
   await guest.page.getByTestId('reveal-mnemonic').click()
   await expect(guest.page.getByTestId('mnemonic')).toHaveText(/^(\w+ ){11,23}\w+$/)
 
   // The owner renames the cafe in its settings form.
+  await show(cafe, 'settings')
   await cafe.page.getByTestId('cafe-name').fill('Tablet Cafe')
   await cafe.page.getByTestId('cafe-name').press('Enter')
   await expect.poll(async () => (await cafe.api('GET', '/api/v0/cafe')).body.name).toBe('Tablet Cafe')
+  await expect(cafe.page.getByTestId('title')).toHaveText('Tablet Cafe')
 
   // Used once: the same link on a third profile is refused with a clear message.
   const third = await peers('third')
@@ -107,9 +119,31 @@ test('the dashboard is installable by Chromium\'s criteria, shows kiosk state an
   ])
   await expect(cafe.page.getByTestId('banner')).toBeHidden({ timeout: 30_000 })
 
+  // Every view, at phone and tablet sizes: screenshots kept with the test's output, nothing wider than the screen.
   for (const [width, height, name] of [[360, 740, 'phone'], [800, 1280, 'tablet']] as const) {
     await cafe.page.setViewportSize({ width, height })
-    await cafe.page.screenshot({ path: test.info().outputPath(`dashboard-${name}.png`), fullPage: true })
-    expect(await overflowing(cafe.page), `${name} ${width}px`).toEqual([])
+    for (const view of VIEWS) {
+      await show(cafe, view.id)
+      await cafe.page.screenshot({ path: test.info().outputPath(`${name}-${view.id}.png`), fullPage: true })
+      expect(await overflowing(cafe.page), `${view.id} on a ${name} (${width}px)`).toEqual([])
+    }
+  }
+})
+
+test('every view passes axe\'s WCAG 2.1 A/AA checks (labels, names, contrast) in light and dark, with real data in it', async ({ peers }) => {
+  test.setTimeout(180_000)
+  const cafe = await peers('cafe')
+  const client = await peers('client')
+  const { peerId: cafeId } = await makeCafe(cafe)
+  expect((await client.api('POST', '/api/v0/cafes', { cafe: cafeId, token: await newToken(cafe) })).status).toBe(201)
+  await expect(cafe.page.getByTestId('nav-clients')).toContainText('1')
+  for (const scheme of ['light', 'dark'] as const) {
+    for (const peer of [cafe, client]) {
+      await peer.page.emulateMedia({ colorScheme: scheme })
+      for (const view of VIEWS) {
+        await show(peer, view.id)
+        expect(await axeViolations(peer.page), `${peer.name}: ${view.id} (${scheme})`).toEqual([])
+      }
+    }
   }
 })

@@ -49,8 +49,9 @@ export class Peer {
     this.#url = url
   }
 
-  static async open (browser: Browser, env: Env, name: string): Promise<Peer> {
-    return Peer.#start(await browser.newContext(), env, name)
+  /** A peer in a fresh incognito context; `origin` serves the app (default: the env's server). */
+  static async open (browser: Browser, env: Env, name: string, origin = env.web.url): Promise<Peer> {
+    return Peer.#start(await browser.newContext(), origin, name)
   }
 
   /**
@@ -60,15 +61,15 @@ export class Peer {
    */
   static async openPersistent (env: Env, name: string, dir: string): Promise<Peer> {
     const context = await chromium.launchPersistentContext(dir, chromiumLaunchOptions())
-    return Peer.#start(context, env, name)
+    return Peer.#start(context, env.web.url, name)
   }
 
-  static async #start (context: BrowserContext, env: Env, name: string): Promise<Peer> {
+  static async #start (context: BrowserContext, origin: string, name: string): Promise<Peer> {
     // Code run through tsx (the bench) keeps function names with an `__name` helper that
     // page.evaluate ships to the page without its definition; give the page a no-op one.
     await context.addInitScript('globalThis.__name ??= (f) => f')
     const page = context.pages()[0] ?? await context.newPage()
-    const peer = new Peer(name, context, page, env.web.url + '/')
+    const peer = new Peer(name, context, page, origin + '/')
     page.on('pageerror', err => { console.log(`[${name}] pageerror: ${err.message}`) })
     page.on('console', msg => { if (msg.type() === 'error') console.log(`[${name}] console: ${msg.text().slice(0, 500)}`) })
     await page.goto(peer.#url)

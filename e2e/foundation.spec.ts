@@ -142,7 +142,9 @@ test('the app shell loads with the network offline', async ({ peers }) => {
   const peer = await peers('offline')
   await peer.context.setOffline(true)
   await peer.page.reload()
+  // The static header paints without scripts; the nav exists only once the cached bundle ran.
   await expect(peer.page.locator('h1')).toContainText('Lightcafe')
+  await expect(peer.page.getByTestId('nav-overview')).toBeVisible()
   await peer.context.setOffline(false)
 })
 

@@ -89,3 +89,9 @@ export async function profileHolds (peer: Peer, needle: string): Promise<{ recor
     return { records, hits }
   }, needle)
 }
+
+/** Opens a dashboard view by its nav link, as a user would, and waits until it shows. */
+export async function show (peer: Peer, view: string): Promise<void> {
+  await peer.page.getByTestId(`nav-${view}`).click()
+  await expect(peer.page.getByTestId(`view-${view}`)).toBeVisible()
+}

@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures.ts'
-import { makeCafe, newToken, rawCafe, webrtcAddr } from './helpers.ts'
+import { makeCafe, newToken, rawCafe, show, webrtcAddr } from './helpers.ts'
 import type { Peer } from './env.ts'
 
 async function join (peer: Peer, cafe: Peer, cafeId: string, name: string): Promise<{ address: string, contact: any }> {
@@ -51,6 +51,7 @@ test('a peer registered nowhere finds people across three cafes by prefix and mi
   expect((await search(seeker, 'nobody-by-that-name')).names).toEqual([])
 
   // Results stream into the page as cafes answer.
+  await show(seeker, 'search')
   await seeker.page.getByTestId('search-name').fill('walk')
   await seeker.page.getByTestId('search-name').press('Enter')
   await expect(seeker.page.getByTestId('search-result')).toHaveCount(1)

@@ -1,4 +1,5 @@
 import { expect, test } from './fixtures.ts'
+import { show } from './helpers.ts'
 
 test('the status page shows identity, relay, cafe mode, tokens and clients, and drives registration', async ({ peers }) => {
   const cafe = await peers('cafe')
@@ -12,6 +13,7 @@ test('the status page shows identity, relay, cafe mode, tokens and clients, and 
   // Owner: turn cafe mode on and create a token with the buttons.
   await cafe.page.getByLabel('Offer cafe services to other peers').check()
   await expect.poll(async () => (await cafe.api('GET', '/api/v0/cafe')).body.enabled).toBe(true)
+  await show(cafe, 'clients')
   await cafe.page.getByTestId('create-token').click()
   // Token creation is async: wait for the field to fill before reading it.
   await expect(cafe.page.getByTestId('new-token')).toHaveText(/^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/)
@@ -19,11 +21,12 @@ test('the status page shows identity, relay, cafe mode, tokens and clients, and 
   await expect(cafe.page.getByTestId('token-list').locator('li')).toHaveCount(1)
 
   // Client: register through the form.
+  await show(client, 'cafes')
   await client.page.getByLabel('Cafe peer id or address').fill(info.peerId)
   await client.page.getByLabel('Access token', { exact: true }).fill(token)
   await client.page.getByRole('button', { name: 'Register' }).click()
   await expect(client.page.getByTestId('message')).toHaveText('Registered.')
-  await expect(client.page.getByTestId('cafe-list').locator('li')).toContainText('session until')
+  await expect(client.page.getByTestId('cafe-list').locator('li')).toContainText('signed in, renews by itself')
 
   const clientAddress = (await client.api('GET', '/api/v0/account')).body.address as string
   await expect(cafe.page.getByTestId('client-list').locator('tr')).toHaveCount(1)

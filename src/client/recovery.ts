@@ -21,6 +21,8 @@ export interface RecoveryProgress {
   files: number
   blocks: number
   bytes: number
+  /** Bytes the cafe says this account's pins hold (for a progress bar; blocks already here are not fetched again). */
+  totalBytes: number
   error?: { reason: string, details: string }
 }
 
@@ -54,10 +56,14 @@ export async function recover (deps: RecoveryDeps, cafe: string, progress: Recov
 
     // Every pinned DAG of this account, newest first, paged by `before` as the spec says.
     let before: string | undefined
+    const sized = new Set<string>()
     for (;;) {
       const q = new URLSearchParams({ status: 'pinned', limit: '1000', ...(before != null ? { before } : {}) })
-      const page = await json<{ count: number, results: Array<{ created: string, pin: { cid: string, meta?: Record<string, string> } }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
+      const page = await json<{ count: number, results: Array<{ created: string, pin: { cid: string, meta?: Record<string, string> }, info?: Record<string, string> }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
       for (const p of page.results) {
+        // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
+        if (!sized.has(p.pin.cid)) progress.totalBytes += Number(p.info?.bytes ?? 0) || 0
+        sized.add(p.pin.cid)
         roots.add(p.pin.cid)
         const sealed = p.pin.meta?.lc
         if (sealed != null) {

@@ -1,17 +1,16 @@
 import { render } from 'preact'
-import { useEffect, useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { errorText } from './format.ts'
 import { acceptJoin, banners, watchForUpdates } from './kiosk.ts'
 import { DashboardContext, useLive } from './live.ts'
+import { VIEWS, useView } from './route.ts'
 import { ActivityLogView } from './views/activity.tsx'
-import { Backups, Messages, MyCafes, Profile, Recovery, Search } from './views/client.tsx'
+import { Backups, Messages, MyCafes, Profile, Recovery, Restore, Search } from './views/client.tsx'
 import { CafeMode, Clients, Invite, PeerStatus, Relays, Settings, Storage, Tokens } from './views/owner.tsx'
+import type { LiveData } from './live.ts'
+import type { ViewId } from './route.ts'
 import type { RunningPeer } from './peer.ts'
-
-const NAV: Array<[string, string]> = [
-  ['invite', 'Invite'], ['peer', 'Status'], ['clients', 'Clients'], ['storage', 'Storage'], ['activity', 'Activity'], ['settings', 'Settings'],
-  ['cafes', 'My cafes'], ['backups', 'Backups'], ['recovery', 'Recovery'], ['messages', 'Messages'], ['search', 'Search'], ['account', 'Profile']
-]
+import type { ComponentChildren } from 'preact'
 
 /** The banner for a new version: the service worker waits until the owner says when. */
 function UpdatePrompt () {
@@ -19,47 +18,105 @@ function UpdatePrompt () {
   useEffect(() => { watchForUpdates(fn => { setApply(() => fn) }) }, [])
   return (
     <div class='banner update' data-testid='update' hidden={apply == null}>
-      A new version of Lightcafe is ready. <button type='button' onClick={apply}>Reload to update</button>
+      A new version of Lightcafe is ready. <button type='button' data-testid='apply-update' onClick={apply}>Reload to update</button>
+    </div>
+  )
+}
+
+/** Online, or reconnecting: the kiosk's glanceable state, beside the title. */
+function Reach ({ live }: { live: LiveData | undefined }) {
+  if (live == null) return <span class='reach' data-testid='reach'>starting…</span>
+  const relays = live.info.relays
+  // Peers, not relays: distinct peers on a direct WebRTC connection.
+  const peers = new Set(live.conns.filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const state = relays.some(r => r.reserved) ? 'online' : relays.some(r => r.connected) ? 'connecting' : relays.length === 0 ? 'no relays' : 'reconnecting'
+  return <span class={`reach ${state.replace(' ', '-')}`} data-testid='reach'>{state}{state === 'online' ? ` · ${peers} peer${peers === 1 ? '' : 's'}` : '…'}</span>
+}
+
+/** A small count beside a nav link (unread messages, clients); absent when zero. */
+function badge (view: ViewId, live: LiveData | undefined): string {
+  if (live == null) return ''
+  const n = view === 'messages' ? live.inbox.unread : view === 'clients' ? live.clients.length : 0
+  return n > 0 ? String(n) : ''
+}
+
+function Nav ({ current, live }: { current: ViewId, live: LiveData | undefined }) {
+  const group = (g: 'cafe' | 'me', title: string) => (
+    <li>
+      <span class='nav-group' id={`nav-${g}`}>{title}</span>
+      <ul aria-labelledby={`nav-${g}`}>
+        {VIEWS.filter(v => v.group === g).map(v => {
+          const count = badge(v.id, live)
+          return (
+            <li key={v.id}>
+              <a href={`#${v.id}`} data-testid={`nav-${v.id}`} aria-current={v.id === current ? 'page' : undefined}>
+                {v.label}{count !== '' && <span class='badge' aria-label={`(${count})`}>{count}</span>}
+              </a>
+            </li>
+          )
+        })}
+      </ul>
+    </li>
+  )
+  return <nav aria-label='Views'><ul class='nav'>{group('cafe', 'This cafe')}{group('me', 'This device')}</ul></nav>
+}
+
+/** One view: mounted once and kept (its state survives switching), shown when current. */
+function View ({ id, current, title, children }: { id: ViewId, current: ViewId, title: string, children: ComponentChildren }) {
+  const heading = useRef<HTMLHeadingElement>(null)
+  const shown = id === current
+  const wasShown = useRef(shown)
+  // Focus the heading of a view switched to, so keyboard and screen-reader users land in it.
+  useEffect(() => {
+    if (shown && !wasShown.current) heading.current?.focus()
+    wasShown.current = shown
+  }, [shown])
+  return (
+    <div class='view' id={id} data-testid={`view-${id}`} hidden={!shown} aria-labelledby={`${id}-title`} role='region'>
+      <h2 class='view-title' id={`${id}-title`} tabIndex={-1} ref={heading}>{title}</h2>
+      {children}
     </div>
   )
 }
 
 function Dashboard ({ peer, onReady }: { peer: RunningPeer, onReady: () => void }) {
   const [message, say] = useState('')
+  const current = useView()
   const { live, refresh } = useLive(peer, err => { say(errorText(err)) })
   const value = useMemo(() => ({ peer, live, refresh, say }), [peer, live, refresh])
-  useEffect(() => { void acceptJoin(peer, text => { say(text); refresh() }) }, [peer])
+  useEffect(() => {
+    void acceptJoin(peer, (text, ok) => {
+      say(text)
+      if (ok) location.hash = '#cafes'
+      refresh()
+    })
+  }, [peer])
   useEffect(() => { if (live != null) onReady() }, [live != null])
-  const alerts = live == null ? [] : banners(peer, live.storage)
+  const alerts = live == null ? [] : banners(live)
+  const v = (id: ViewId, title: string, children: ComponentChildren) => <View id={id} current={current} title={title}>{children}</View>
   return (
     <DashboardContext.Provider value={value}>
-      <header>
-        <h1>{live?.info.cafe.enabled === true ? live.info.cafe.name : 'Lightcafe'}</h1>
-        <nav aria-label='Sections'><ul>{NAV.map(([id, label]) => <li key={id}><a href={`#${id}`}>{label}</a></li>)}</ul></nav>
-      </header>
-      <div role='alert' class='banner' data-testid='banner' hidden={alerts.length === 0}>{alerts.map(a => <p key={a}>{a}</p>)}</div>
-      <UpdatePrompt />
-      <p role='status' class='message' data-testid='message'>{message}</p>
-      <div class='columns'>
-        <div>
-          <Invite />
-          <PeerStatus />
-          <Relays />
-          <CafeMode />
-          <Tokens />
-          <Clients />
-          <Storage />
-          <ActivityLogView />
-          <Settings />
-        </div>
-        <div>
-          <MyCafes />
-          <Backups />
-          <Recovery />
-          <Messages />
-          <Search />
-          <Profile />
-        </div>
+      <div class='layout'>
+        <header>
+          <h1><span data-testid='title'>{live?.info.cafe.enabled === true ? live.info.cafe.name : 'Lightcafe'}</span> <Reach live={live} /></h1>
+          <Nav current={current} live={live} />
+        </header>
+        <main>
+          {/* Status lines sit above the views and reserve their height: nothing below jumps. */}
+          <div role='alert' class='banner' data-testid='banner' hidden={alerts.length === 0}>{alerts.map(a => <p key={a}>{a}</p>)}</div>
+          <UpdatePrompt />
+          <p role='status' class='message' data-testid='message'>{message}</p>
+          {v('overview', 'Overview', <><CafeMode /><Invite /><PeerStatus /><Relays /></>)}
+          {v('clients', 'Clients', <><Tokens /><Clients /></>)}
+          {v('storage', 'Storage', <Storage />)}
+          {v('activity', 'Activity', <ActivityLogView />)}
+          {v('settings', 'Settings', <Settings />)}
+          {v('cafes', 'My cafes', <MyCafes />)}
+          {v('backups', 'Backups', <><Backups /><Recovery /></>)}
+          {v('messages', 'Messages', <Messages active={current === 'messages'} />)}
+          {v('search', 'Search', <Search />)}
+          {v('profile', 'Profile', <><Profile /><Restore /></>)}
+        </main>
       </div>
     </DashboardContext.Provider>
   )

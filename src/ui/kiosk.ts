@@ -55,9 +55,10 @@ export function keepAwake (isCafe: () => Promise<boolean>, report: (state: strin
 }
 
 /** Banners: cut off from every relay, storage nearly full. Empty when all is well. */
-export function banners (peer: RunningPeer, s: { usage: number, quota: number }): string[] {
+export function banners (live: { info: { relays: Array<{ connected: boolean }> }, storage: { usage: number, quota: number } }): string[] {
   const out: string[] = []
-  const relays = peer.node.relays.state()
+  const { relays } = live.info
+  const s = live.storage
   if (relays.length > 0 && !relays.some(r => r.connected)) out.push('Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.')
   if (s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push(`Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.`)
   return out

@@ -9,10 +9,11 @@ export interface LiveData {
   conns: Array<{ peerId: string, transport: string, direct: boolean }>
   tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
   clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }>
-  cafes: Array<{ id: string, exp: string, registered: string, ended?: { reason: string } }>
+  cafes: Array<{ id: string, exp: string, rexp: string, registered: string, ended?: { reason: string } }>
   inbox: { unread: number, received: number, outbox: number }
   storage: { usage: number, quota: number, persisted: boolean }
   backups: Array<{ cid: string, cafes: Array<{ id: string, status: string, sent?: number, size?: number, error?: { reason: string, details: string } }> }>
+  settings: { enabled: boolean, name: string, open: boolean, quotaBytes: number, inbox: { perRecipientCount: number, perRecipientBytes: number, ttlMs: number } }
 }
 
 export interface Dashboard {
@@ -35,7 +36,7 @@ export function useDashboard (): Dashboard {
 
 async function read (peer: RunningPeer): Promise<LiveData> {
   const get = async <T>(path: string): Promise<T> => call<T>(peer, 'GET', path)
-  const [info, conns, tokens, clients, cafes, inbox, storage, backups] = await Promise.all([
+  const [info, conns, tokens, clients, cafes, inbox, storage, backups, settings] = await Promise.all([
     get<LiveData['info']>('/api/v0/peer'),
     get<LiveData['conns']>('/api/v0/connections'),
     get<LiveData['tokens']>('/api/v0/tokens'),
@@ -43,9 +44,10 @@ async function read (peer: RunningPeer): Promise<LiveData> {
     get<LiveData['cafes']>('/api/v0/cafes'),
     get<LiveData['inbox']>('/api/v0/messages/status'),
     get<LiveData['storage']>('/api/v0/storage'),
-    get<LiveData['backups']>('/api/v0/backups')
+    get<LiveData['backups']>('/api/v0/backups'),
+    get<LiveData['settings']>('/api/v0/cafe')
   ])
-  return { info, conns, tokens, clients, cafes, inbox, storage, backups }
+  return { info, conns, tokens, clients, cafes, inbox, storage, backups, settings }
 }
 
 /** Keeps the reading fresh: on the node's own events, and every `everyMs` for the rest. */

@@ -1,11 +1,19 @@
 import type { RunningPeer } from './peer.ts'
 
-/** Calls this page's own local API directly (the node lives here; no trip through the service worker). */
+/**
+ * This page's own local API, called directly: the node lives here, so the dashboard needs no
+ * trip through the service worker (and works before the worker controls the page).
+ */
+export async function localFetch (peer: RunningPeer, path: string, init: RequestInit = {}): Promise<Response> {
+  return peer.handle(new Request(new URL(path, location.origin), init))
+}
+
+/** A JSON call; a refusal throws with its reason and details. */
 export async function call<T = any> (peer: RunningPeer, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await peer.handle(new Request(new URL(path, location.origin), {
+  const res = await localFetch(peer, path, {
     method,
     ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
-  }))
+  })
   const data = res.status === 204 ? null : await res.json()
   if (!res.ok) throw new Error(`${data?.error?.reason ?? res.status}: ${data?.error?.details ?? ''}`)
   return data as T

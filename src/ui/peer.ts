@@ -204,7 +204,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     recover: async (cafeId) => {
       const running = recoveries.get(cafeId)
       if (running?.progress.state === 'running') return running.done
-      const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0 }
+      const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
       const done = recover({ client, threads, files, blocks: node.blocks }, cafeId, progress)
       recoveries.set(cafeId, { progress, done })
       return done
@@ -212,7 +212,9 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     recovery: (cafeId) => recoveries.get(cafeId)?.progress,
     storage: async () => {
       const est = await navigator.storage?.estimate?.() ?? {}
-      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await persisted }
+      // Asked for at start; read again, since the owner may grant it later (or install the app).
+      await persisted
+      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await navigator.storage?.persisted?.().catch(() => false) ?? false }
     }
   })
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { clock, errorText, mib, short } from '../format.ts'
-import { call } from '../local-api.ts'
+import { call, localFetch } from '../local-api.ts'
 import { useDashboard } from '../live.ts'
 import { Bar, Section } from './section.tsx'
 import type { LiveData } from '../live.ts'
@@ -33,7 +33,7 @@ export function MyCafes () {
   }
   const inbox = live?.inbox
   return (
-    <Section id='cafes' title='My cafes'>
+    <Section id='my-cafes'>
       <form data-testid='register-form' onSubmit={register}>
         <label for='cafe-addr'>Cafe peer id or address</label>
         <input id='cafe-addr' name='cafe' required autocomplete='off' placeholder='12D3Koo… or /ip4/…/p2p/…' />
@@ -41,10 +41,12 @@ export function MyCafes () {
         <input id='cafe-token' name='token' required autocomplete='off' />
         <button type='submit'>Register</button>
       </form>
+      <h3>Registered with</h3>
+      {live?.cafes.length === 0 && <p>No cafe yet: open an invitation link from a cafe's owner, or enter its peer id and token above.</p>}
       <ul data-testid='cafe-list'>
         {live?.cafes.map(s => (
           <li key={s.id} title={s.id}>
-            {short(s.id)} — {s.ended != null ? `ended (${s.ended.reason})` : `session until ${clock(s.exp)}`}
+            {short(s.id)} — {s.ended != null ? `ended (${s.ended.reason}): register again with a new token` : `signed in, renews by itself until ${new Date(s.rexp).toLocaleDateString()}`}
             {s.ended == null && <> · <span data-testid='cafe-health'>{reach(live.conns, s.id)}</span></>}{' '}
             <button type='button' aria-label={`Deregister from ${s.id}`} onClick={() => { leave(s.id) }}>Deregister</button>
           </li>
@@ -77,7 +79,7 @@ export function Backups () {
     setBusy(true)
     say(`Encrypting and adding ${file.name}…`)
     void (async () => {
-      const res = await fetch('/api/v0/files', { method: 'POST', body: file })
+      const res = await localFetch(peer, '/api/v0/files', { method: 'POST', body: file })
       const added = await res.json()
       if (!res.ok) throw new Error(`${added?.error?.reason ?? res.status}: ${added?.error?.details ?? ''}`)
       await call(peer, 'POST', '/api/v0/backups', { cid: added.cid })
@@ -86,7 +88,7 @@ export function Backups () {
     })().catch(err => { say(`Backup failed: ${errorText(err)}`) }).finally(() => { setBusy(false); input.value = '' })
   }
   return (
-    <Section id='backups' title='My backups'>
+    <Section id='backup-list' title='My backups'>
       <label for='backup-file'>Back up a file (encrypted before it leaves this device)</label>
       <input id='backup-file' data-testid='backup-file' type='file' disabled={busy} onChange={add} />
       <ul class='plain' data-testid='backup-list'>
@@ -142,46 +144,58 @@ export function Recovery () {
       </form>
       <div data-testid='recovery' aria-live='polite'>
         {p == null
-          ? <p>{cafes.length === 0 ? 'Register with a cafe first (after restoring your recovery phrase on this device).' : 'Fetches every backup and thread this account keeps at the cafe and checks each block.'}</p>
+          ? <p>{cafes.length === 0 ? 'On a new device: restore your recovery phrase (Profile), register with your cafe (My cafes), then recover here.' : 'Fetches every backup and thread this account keeps at the cafe and checks each block.'}</p>
           : <>
-            <p data-testid='recovery-state'>{p.state}: {p.dagsDone} of {p.dags} backups, {p.files} files, {p.threads.length} threads, {p.blocks} blocks ({mib(p.bytes)}){p.error != null ? ` — ${p.error.details}` : ''}</p>
-            <Bar share={p.state === 'done' ? 1 : p.dags > 0 ? p.dagsDone / p.dags : 0} label='Recovery progress' testId='recovery-progress' />
+            <p data-testid='recovery-state'>{p.state}: {p.dagsDone} of {p.dags} backups, {p.files} files, {p.threads.length} threads, {p.blocks} blocks ({mib(p.bytes)}{p.totalBytes > 0 ? ` of ${mib(p.totalBytes)}` : ''}){p.error != null ? ` — ${p.error.details}` : ''}</p>
+            <Bar share={p.state === 'done' ? 1 : p.totalBytes > 0 ? p.bytes / p.totalBytes : p.dags > 0 ? p.dagsDone / p.dags : 0} label='Recovery progress' testId='recovery-progress' />
           </>}
       </div>
     </Section>
   )
 }
 
-/** Messages: send to an account address, read what arrived. */
-export function Messages () {
-  const { peer, refresh, say } = useDashboard()
-  const [received, setReceived] = useState<Array<{ from: string, body: string, id: string }>>()
+type Received = Array<{ from: string, body: string, id: string, received: string }>
+
+/** Messages: send to an account address; what arrived shows (and counts as read) while the view is open. */
+export function Messages ({ active }: { active: boolean }) {
+  const { peer, live, refresh, say } = useDashboard()
+  const [received, setReceived] = useState<Received>()
+  const unread = live?.inbox.unread ?? 0
+  useEffect(() => {
+    if (!active) return
+    call<Received>(peer, 'GET', '/api/v0/messages').then(rows => { setReceived(rows); if (unread > 0) refresh() }, err => { say(errorText(err)) })
+  }, [peer, active, unread > 0, live?.inbox.received])
   const send = (e: Event): void => {
     e.preventDefault()
     const form = e.currentTarget as HTMLFormElement
     const f = new FormData(form)
+    say('Sending…')
     call<{ route: string }>(peer, 'POST', '/api/v0/messages', { to: String(f.get('to')).trim(), body: String(f.get('body')) }).then(r => {
       say(r.route === 'direct' ? 'Delivered.' : r.route === 'inbox' ? 'Left in their cafe inbox.' : 'Queued: it goes out when their peer or cafes can be reached.')
       ;(form.elements.namedItem('body') as HTMLTextAreaElement).value = ''
-    }, err => { say(errorText(err)) })
+      refresh()
+    }, err => { say(`Not sent: ${errorText(err)}`) })
   }
-  const show = (): void => {
-    call<Array<{ from: string, body: string, id: string }>>(peer, 'GET', '/api/v0/messages').then(rows => { setReceived(rows); refresh() }, err => { say(errorText(err)) })
-  }
+  const outbox = live?.inbox.outbox ?? 0
   return (
-    <Section id='messages' title='Messages'>
-      <form onSubmit={send}>
-        <label for='msg-to'>To (account address)</label>
-        <input id='msg-to' name='to' data-testid='msg-to' maxLength={64} autocomplete='off' required />
-        <label for='msg-text'>Message</label>
-        <textarea id='msg-text' name='body' data-testid='msg-text' maxLength={4000} rows={2} required />
-        <button type='submit'>Send</button>
-      </form>
-      <button type='button' data-testid='show-messages' onClick={show}>Show received messages</button>
-      <ol data-testid='message-list'>
-        {received?.map(m => <li key={`${m.from}${m.id}`} title={m.from}>{short(m.from)}: {m.body}</li>)}
-      </ol>
-    </Section>
+    <>
+      <Section id='compose' title='Send'>
+        <form onSubmit={send}>
+          <label for='msg-to'>To (account address, z6Mk…)</label>
+          <input id='msg-to' name='to' data-testid='msg-to' maxLength={64} autocomplete='off' required pattern='z6Mk[1-9A-HJ-NP-Za-km-z]+' />
+          <label for='msg-text'>Message</label>
+          <textarea id='msg-text' name='body' data-testid='msg-text' maxLength={4000} rows={3} required />
+          <div class='actions'><button type='submit' data-testid='send-message'>Send</button></div>
+        </form>
+        <p data-testid='outbox' class='message'>{outbox > 0 ? `${outbox} waiting to be delivered (retried until a peer or cafe of the recipient accepts)` : ''}</p>
+      </Section>
+      <Section id='received' title='Received'>
+        {received?.length === 0 && <p>Nothing yet.</p>}
+        <ol data-testid='message-list' class='messages'>
+          {received?.map(m => <li key={`${m.from}${m.id}`} title={m.from}><time dateTime={m.received}>{clock(m.received)}</time> <b>{short(m.from)}</b>: {m.body}</li>)}
+        </ol>
+      </Section>
+    </>
   )
 }
 
@@ -189,6 +203,7 @@ interface Found { address: string, name: string }
 
 /** Search: results appear as each cafe answers (an NDJSON stream from the local API). */
 export function Search () {
+  const { peer } = useDashboard()
   const [results, setResults] = useState<Found[]>([])
   const [state, setState] = useState('')
   const search = (e: Event): void => {
@@ -197,7 +212,7 @@ export function Search () {
     setResults([])
     setState('Asking the cafes…')
     void (async () => {
-      const res = await fetch(`/api/v0/search?stream=1&wait=3000&name=${encodeURIComponent(name)}`)
+      const res = await localFetch(peer, `/api/v0/search?stream=1&wait=3000&name=${encodeURIComponent(name)}`)
       if (!res.ok || res.body == null) { setState(`Search failed: ${(await res.json().catch(() => null))?.error?.details ?? res.status}`); return }
       const seen = new Set<string>()
       let buffer = ''
@@ -220,7 +235,7 @@ export function Search () {
     })().catch(err => { setState(`Search failed: ${errorText(err)}`) })
   }
   return (
-    <Section id='search' title='Find people'>
+    <Section id='find'>
       <form role='search' onSubmit={search}>
         <label for='search-name'>Name</label>
         <input type='search' id='search-name' name='name' data-testid='search-name' maxLength={64} autocomplete='off' required />
@@ -250,7 +265,7 @@ export function Profile () {
     call<{ mnemonic: string }>(peer, 'GET', '/api/v0/account/mnemonic').then(m => { setPhrase(m.mnemonic) }, err => { say(errorText(err)) })
   }
   return (
-    <Section id='account' title='My profile and recovery phrase'>
+    <Section id='me' title='My profile'>
       {name != null && (
         <form class='inline' onSubmit={save}>
           <label for='profile-name'>Name others find me by</label>
@@ -258,10 +273,41 @@ export function Profile () {
           <button type='submit'>Save</button>
         </form>
       )}
-      <p>Account: <span class='secret'>{live?.info.address ?? '…'}</span></p>
-      <p>Write the recovery phrase down and keep it offline: with it alone a new device recovers everything.</p>
+      <p>Account: <span class='secret' data-testid='my-address'>{live?.info.address ?? '…'}</span></p>
+      <h3>Recovery phrase</h3>
+      <p>Write it down and keep it offline: with it alone a new device recovers everything this account keeps at its cafes.</p>
       <button type='button' data-testid='reveal-mnemonic' onClick={reveal}>Show recovery phrase</button>
-      <output data-testid='mnemonic' class='secret'>{phrase}</output>
+      {phrase !== '' && <button type='button' onClick={() => { setPhrase('') }}>Hide it</button>}
+      <output data-testid='mnemonic' class='secret phrase'>{phrase}</output>
+    </Section>
+  )
+}
+
+/** A new device: take over an account from its recovery phrase (then register and recover). */
+export function Restore () {
+  const { peer, live, refresh, say } = useDashboard()
+  const sessions = (live?.cafes ?? []).length
+  const restore = (e: Event): void => {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    const words = String(new FormData(form).get('mnemonic')).trim().toLowerCase().split(/\s+/).join(' ')
+    if (!confirm('This device\'s own account is replaced by the one of these words. Continue?')) return
+    call<{ address: string }>(peer, 'POST', '/api/v0/account', { mnemonic: words }).then(r => {
+      form.reset()
+      say(`This device now holds the account ${short(r.address)}. Register with your cafe (an invitation link works again), then recover your data under Backups.`)
+      refresh()
+    }, err => { say(`Not restored: ${errorText(err)}`) })
+  }
+  return (
+    <Section id='restore' title='Use my account on this device'>
+      {sessions > 0
+        ? <p>Deregister from this device's cafes first (My cafes): their sessions belong to the current account.</p>
+        : <p>Enter the 12 or 24 words of an account's recovery phrase.</p>}
+      <form onSubmit={restore}>
+        <label for='restore-words'>Recovery phrase</label>
+        <textarea id='restore-words' name='mnemonic' data-testid='restore-words' rows={2} required autocomplete='off' spellcheck={false} maxLength={400} disabled={sessions > 0} />
+        <div class='actions'><button type='submit' data-testid='restore' disabled={sessions > 0}>Restore account</button></div>
+      </form>
     </Section>
   )
 }

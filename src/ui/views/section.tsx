@@ -1,11 +1,12 @@
 import type { ComponentChildren } from 'preact'
 
-/** A titled region of the dashboard; the nav links to it by id. */
-export function Section ({ id, title, children }: { id: string, title: string, children: ComponentChildren }) {
+/** A part of a view; with a title it is its own labelled region. */
+export function Section ({ id, title, children }: { id: string, title?: string, children: ComponentChildren }) {
+  if (title == null) return <section id={id}>{children}</section>
   return (
     <section id={id} aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>{title}</h2>
-      <div class='body'>{children}</div>
+      <h3 id={`${id}-h`}>{title}</h3>
+      {children}
     </section>
   )
 }

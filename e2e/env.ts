@@ -21,10 +21,16 @@ export class Env {
   }
 
   async restartRelay (downMs = 0): Promise<void> {
-    const port = this.relay.port
-    await this.relay.stop()
+    await this.stopRelay()
     if (downMs > 0) await new Promise(resolve => setTimeout(resolve, downMs))
-    this.relay = await spawnRelay({ port, keyFile: join(this.#dir, 'relay.key') })
+    await this.startRelay()
+  }
+
+  /** Stops the relay; `startRelay` brings it back on the same port with the same key. */
+  async stopRelay (): Promise<void> { await this.relay.stop() }
+
+  async startRelay (): Promise<void> {
+    this.relay = await spawnRelay({ port: this.relay.port, keyFile: join(this.#dir, 'relay.key') })
   }
 
   async stop (): Promise<void> {

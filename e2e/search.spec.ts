@@ -58,6 +58,10 @@ test('a peer registered nowhere finds people across three cafes by prefix and mi
   await expect(seeker.page.getByTestId('search-result')).toContainText('Erin Walker')
   await expect(seeker.page.getByTestId('search-result')).toHaveAttribute('title', users.erin.address)
   await expect(seeker.page.getByTestId('search-state')).toContainText('1 found')
+  // A result is one click from a message to that person.
+  await seeker.page.getByRole('button', { name: 'Write to Erin Walker' }).click()
+  await expect(seeker.page.getByTestId('view-messages')).toBeVisible()
+  await expect(seeker.page.getByTestId('msg-to')).toHaveValue(users.erin.address)
 
   // Alice renames herself: found under the new name, not the old.
   expect((await users.alice.peer.api('PUT', '/api/v0/profile', { name: 'Alicia Keys' })).status).toBe(200)

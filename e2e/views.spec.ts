@@ -67,8 +67,12 @@ test('the owner\'s views show a running cafe: connections and uptime, clients, s
   // Settings: a smaller quota shows in the table and in the storage chart's bar.
   await show(cafe, 'settings')
   await cafe.page.getByTestId('cafe-quota').fill('64')
+  await cafe.page.getByTestId('inbox-count').fill('500')
+  await cafe.page.getByTestId('inbox-days').fill('3')
   await cafe.page.getByTestId('save-settings').click()
   await expect(cafe.page.getByTestId('message')).toHaveText('Settings saved.')
+  await expect(cafe.page.getByTestId('save-settings')).toBeFocused() // the form was not rebuilt under the owner
+  expect((await cafe.api('GET', '/api/v0/cafe')).body.inbox).toMatchObject({ perRecipientCount: 500, ttlMs: 3 * 86_400_000 })
   const view = ((await cafe.api('GET', '/api/v0/clients')).body as any[]).find(c => c.address === aliceAddr)
   expect(view.quota).toBe(64 * MiB)
   expect(view.bytes).toBeGreaterThan(3 * MiB)
@@ -107,14 +111,20 @@ test('the owner\'s views show a running cafe: connections and uptime, clients, s
   await expect(entries.filter({ hasText: 'POST /uploads → 201' })).toHaveCount(1)
   await expect(entries.filter({ hasText: '/snapshots/' })).toHaveCount(1)
   await cafe.page.getByTestId('activity-kind').selectOption('pin')
+  await expect(cafe.page.locator('[data-testid="activity-entry"]:not([data-kind="pin"])')).toHaveCount(0)
   await expect(entries.filter({ hasText: 'POST /uploads' })).toHaveCount(1)
-  expect(new Set(await entries.evaluateAll(els => els.map(e => e.getAttribute('data-kind'))))).toEqual(new Set(['pin']))
   await cafe.page.getByTestId('activity-kind').selectOption('')
   await cafe.page.getByTestId('activity-text').fill('uploads')
   await expect(entries).toHaveCount(1)
   await expect(entries).toContainText('pin: POST /uploads → 201')
 
-  // Clients: the owner removes Bob; his row goes and the cafe forgets him.
+  // Clients: the owner gives Alice her own quota, then removes Bob; his row goes and the cafe forgets him.
+  await show(cafe, 'clients')
+  await row.getByText('Quota').click()
+  await row.getByTestId('client-quota').fill('200')
+  await row.getByRole('button', { name: 'Set' }).click()
+  await expect(row.getByTestId('client-bytes')).toContainText('/ 200 MiB')
+  expect(((await cafe.api('GET', '/api/v0/clients')).body as any[]).find(c => c.address === aliceAddr).quota).toBe(200 * MiB)
   await show(cafe, 'clients')
   cafe.page.once('dialog', dialog => { void dialog.accept() })
   await cafe.page.getByRole('button', { name: `Remove client ${bobAddr}` }).click()
@@ -146,16 +156,30 @@ test('a new device recovers through the dashboard alone: phrase shown behind a w
   const [{ cid }] = (await alice.api('GET', '/api/v0/backups')).body
   expect((await alice.api('PUT', '/api/v0/threads/trip', { head: cid, meta: { title: 'trip' } })).status).toBe(200)
 
-  // The phrase: hidden until asked, and asking warns first (dismissing keeps it hidden).
+  // The phrase: hidden until asked, and asking warns first (dismissing fetches nothing).
   await show(alice, 'profile')
   await expect(alice.page.getByTestId('mnemonic')).toHaveText('')
-  alice.page.once('dialog', dialog => { expect(dialog.message()).toContain('Anyone who sees these words'); void dialog.dismiss() })
+  await alice.page.evaluate(() => {
+    const peer = (globalThis as any).lightcafe.peer
+    const handle = peer.handle
+    ;(globalThis as any).phraseReads = 0
+    peer.handle = async (req: Request) => { if (new URL(req.url).pathname === '/api/v0/account/mnemonic') (globalThis as any).phraseReads++; return handle(req) }
+  })
+  const dismissed = new Promise<void>(resolve => {
+    alice.page.once('dialog', dialog => { expect(dialog.message()).toContain('Anyone who sees these words'); void dialog.dismiss().then(resolve) })
+  })
   await alice.page.getByTestId('reveal-mnemonic').click()
+  await dismissed
+  expect(await alice.page.evaluate(() => (globalThis as any).phraseReads)).toBe(0)
   await expect(alice.page.getByTestId('mnemonic')).toHaveText('')
   alice.page.once('dialog', dialog => { void dialog.accept() })
   await alice.page.getByTestId('reveal-mnemonic').click()
   await expect(alice.page.getByTestId('mnemonic')).toHaveText(/^(\w+ ){11,23}\w+$/)
   const phrase = (await alice.page.getByTestId('mnemonic').textContent())!
+  expect(await alice.page.evaluate(() => (globalThis as any).phraseReads)).toBe(1)
+  // It leaves the screen with the view.
+  await show(alice, 'backups')
+  await expect(alice.page.getByTestId('mnemonic')).toHaveText('')
 
   // A new device: a wrong phrase is refused with a reason; the right one takes over the account.
   const device = await peers('alice-tablet')
@@ -193,4 +217,11 @@ test('a new device recovers through the dashboard alone: phrase shown behind a w
   }, cid)
   expect(back).toBe(createHash('sha256').update(file.buffer).digest('hex'))
   expect((await device.api('GET', '/api/v0/threads')).body).toEqual([{ id: 'trip', head: cid, meta: { title: 'trip' } }])
+
+  // Leaving a cafe asks first (it deletes what the cafe keeps) and says it is done.
+  await show(device, 'cafes')
+  device.page.once('dialog', dialog => { expect(dialog.message()).toContain('deletes what it keeps'); void dialog.accept() })
+  await device.page.getByRole('button', { name: `Deregister from ${cafeId}` }).click()
+  await expect(device.page.getByTestId('message')).toContainText('Left')
+  await expect(device.page.getByTestId('cafe-list').locator('li')).toHaveCount(0)
 })

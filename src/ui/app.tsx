@@ -1,5 +1,5 @@
 import { render } from 'preact'
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { errorText } from './format.ts'
 import { acceptJoin, banners, watchForUpdates } from './kiosk.ts'
 import { DashboardContext, useLive } from './live.ts'
@@ -40,7 +40,7 @@ function badge (view: ViewId, live: LiveData | undefined): string {
   return n > 0 ? String(n) : ''
 }
 
-function Nav ({ current, live }: { current: ViewId, live: LiveData | undefined }) {
+function Nav ({ current, live, onPick }: { current: ViewId, live: LiveData | undefined, onPick: () => void }) {
   const group = (g: 'cafe' | 'me', title: string) => (
     <li>
       <span class='nav-group' id={`nav-${g}`}>{title}</span>
@@ -49,7 +49,7 @@ function Nav ({ current, live }: { current: ViewId, live: LiveData | undefined }
           const count = badge(v.id, live)
           return (
             <li key={v.id}>
-              <a href={`#${v.id}`} data-testid={`nav-${v.id}`} aria-current={v.id === current ? 'page' : undefined}>
+              <a href={`#${v.id}`} data-testid={`nav-${v.id}`} aria-current={v.id === current ? 'page' : undefined} onClick={onPick}>
                 {v.label}{count !== '' && <span class='badge' aria-label={`(${count})`}>{count}</span>}
               </a>
             </li>
@@ -80,16 +80,29 @@ function View ({ id, current, title, children }: { id: ViewId, current: ViewId, 
 }
 
 function Dashboard ({ peer, onReady }: { peer: RunningPeer, onReady: () => void }) {
-  const [message, say] = useState('')
+  const [message, setMessage] = useState('')
   const current = useView()
+  // The same words again are cleared first, so a screen reader announces them again.
+  const say = useCallback((text: string) => { setMessage(''); requestAnimationFrame(() => { setMessage(text) }) }, [])
   const { live, refresh } = useLive(peer, err => { say(errorText(err)) })
-  const value = useMemo(() => ({ peer, live, refresh, say }), [peer, live, refresh])
+  const [writeTo, setWriteTo] = useState<string>()
+  const compose = useCallback((to: string) => { setWriteTo(to); location.hash = '#messages' }, [])
+  const value = useMemo(() => ({ peer, live, refresh, say, compose, writeTo }), [peer, live, refresh, say, compose, writeTo])
+  const [invitation, setInvitation] = useState<{ cafe: string, token: string }>()
   useEffect(() => {
-    void acceptJoin(peer, (text, ok) => {
-      say(text)
-      if (ok) location.hash = '#cafes'
-      refresh()
-    })
+    // At load, and when a link is opened in this tab already showing the app (only the fragment changes).
+    const join = (): void => {
+      void acceptJoin(peer).then(outcome => {
+        if (outcome == null) return
+        if (!outcome.ok) setInvitation({ cafe: outcome.cafe, token: outcome.token })
+        location.hash = '#cafes'
+        say(outcome.text)
+        refresh()
+      })
+    }
+    join()
+    addEventListener('hashchange', join)
+    return () => { removeEventListener('hashchange', join) }
   }, [peer])
   useEffect(() => { if (live != null) onReady() }, [live != null])
   const alerts = live == null ? [] : banners(live)
@@ -99,25 +112,27 @@ function Dashboard ({ peer, onReady }: { peer: RunningPeer, onReady: () => void 
       <div class='layout'>
         <header>
           <h1><span data-testid='title'>{live?.info.cafe.enabled === true ? live.info.cafe.name : 'Lightcafe'}</span> <Reach live={live} /></h1>
-          <Nav current={current} live={live} />
+          {/* A line about the last view's action means nothing in the next one the owner picks. */}
+          <Nav current={current} live={live} onPick={() => { setMessage('') }} />
         </header>
         <main>
-          {/* Status lines sit above the views and reserve their height: nothing below jumps. */}
-          <div role='alert' class='banner' data-testid='banner' hidden={alerts.length === 0}>{alerts.map(a => <p key={a}>{a}</p>)}</div>
+          {/* Always rendered (live regions announce changes, not arrivals); empty takes no room. */}
+          <div role='alert' class='banner' data-testid='banner' data-empty={alerts.length === 0 ? '' : undefined}>{alerts.map(a => <p key={a.kind}>{a.text}</p>)}</div>
           <UpdatePrompt />
-          <p role='status' class='message' data-testid='message'>{message}</p>
-          {v('overview', 'Overview', <><CafeMode /><Invite /><PeerStatus /><Relays /></>)}
-          {v('clients', 'Clients', <><Tokens /><Clients /></>)}
+          {v('overview', 'Overview', <><CafeMode /><Invite active={current === 'overview'} /><PeerStatus /><Relays /></>)}
+          {v('clients', 'Clients', <><Tokens active={current === 'clients'} /><Clients /></>)}
           {v('storage', 'Storage', <Storage />)}
-          {v('activity', 'Activity', <ActivityLogView />)}
+          {v('activity', 'Activity', <ActivityLogView active={current === 'activity'} />)}
           {v('settings', 'Settings', <Settings />)}
-          {v('cafes', 'My cafes', <MyCafes />)}
+          {v('cafes', 'My cafes', <MyCafes invitation={invitation} />)}
           {v('backups', 'Backups', <><Backups /><Recovery /></>)}
           {v('messages', 'Messages', <Messages active={current === 'messages'} />)}
           {v('search', 'Search', <Search />)}
-          {v('profile', 'Profile', <><Profile /><Restore /></>)}
+          {v('profile', 'Profile', <><Profile active={current === 'profile'} /><Restore /></>)}
         </main>
       </div>
+      {/* Feedback for the last action, at the bottom of the screen wherever the form was. */}
+      <p role='status' class='message toast' data-testid='message' data-empty={message === '' ? '' : undefined}>{message}</p>
     </DashboardContext.Provider>
   )
 }

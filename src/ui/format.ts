@@ -15,6 +15,16 @@ export function duration (ms: number): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`
 }
 
+/** How long ago, for people: "just now", "4 min ago", "3 h ago", then the date. */
+export function ago (iso: string, now: number): string {
+  const ms = now - Date.parse(iso)
+  if (!Number.isFinite(ms)) return '—'
+  if (ms < 60_000) return 'just now'
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ago`
+  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h ago`
+  return new Date(iso).toLocaleDateString()
+}
+
 /** A local time of day for log lines and session ends. */
 export const clock = (iso: string): string => new Date(iso).toLocaleTimeString()
 

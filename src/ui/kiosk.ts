@@ -10,33 +10,52 @@ import type { RunningPeer } from './peer.ts'
 
 const NEARLY_FULL = 0.9
 
-/** The join link for a token: opening it on another device registers that device with this cafe. */
-export function joinLink (origin: string, cafe: string, token: string): string {
-  const url = new URL('/', origin)
-  url.searchParams.set('join', cafe)
-  url.searchParams.set('token', token)
+/**
+ * The join link for a token: opening it on another device registers that device with this cafe.
+ * Cafe and token ride in the fragment, which browsers never send to the server hosting the
+ * app (nor write to its logs); the page's `?relay=` addresses stay in the query, so a guest
+ * dials the same relays as the cafe.
+ */
+export function joinLink (page: string, cafe: string, token: string): string {
+  const from = new URL(page)
+  const url = new URL('/', from.origin)
+  for (const relay of from.searchParams.getAll('relay')) url.searchParams.append('relay', relay)
+  url.hash = new URLSearchParams({ join: cafe, token }).toString()
   return url.toString()
 }
 
-/** On a page opened from a join link: registers, says how it went, and drops the token from the address bar. */
-export async function acceptJoin (peer: RunningPeer, say: (text: string, ok: boolean) => void): Promise<void> {
-  const params = new URLSearchParams(location.search)
+/** The invitation in a location's fragment, if it holds one. */
+export function invitationIn (hash: string): { cafe: string, token: string } | undefined {
+  const params = new URLSearchParams(hash.replace(/^#/, ''))
   const cafe = params.get('join')
   const token = params.get('token')
-  if (cafe == null || token == null) return
-  history.replaceState(null, '', location.pathname)
+  return cafe != null && token != null && cafe !== '' && token !== '' ? { cafe, token } : undefined
+}
+
+export interface JoinOutcome { cafe: string, token: string, ok: boolean, text: string }
+
+/**
+ * On a page opened from a join link: registers, and drops the invitation from the address bar
+ * (history too) whatever the outcome; a failure hands cafe and token back so the page can
+ * offer them again (a cafe tablet asleep, a relay still connecting).
+ */
+export async function acceptJoin (peer: RunningPeer): Promise<JoinOutcome | undefined> {
+  const invitation = invitationIn(location.hash)
+  if (invitation == null) return undefined
+  const { cafe, token } = invitation
+  history.replaceState(null, '', location.pathname + location.search)
   try {
     await call(peer, 'POST', '/api/v0/cafes', { cafe, token })
-    say(`Joined the cafe ${cafe.slice(0, 12)}…: this device backs up, receives messages and publishes its contact there.`, true)
+    return { cafe, token, ok: true, text: `Joined the cafe ${cafe.slice(0, 12)}…: this device backs up, receives messages and publishes its contact there.` }
   } catch (err) {
-    say(`Could not join the cafe: ${(err as Error).message}`, false)
+    return { cafe, token, ok: false, text: `Could not join the cafe: ${(err as Error).message}. The invitation is filled in below: try again when the cafe is on.` }
   }
 }
 
 /** Screen wake lock while cafe mode is on, re-taken when the tab becomes visible again. */
 export function keepAwake (isCafe: () => Promise<boolean>, report: (state: string) => void): () => void {
   let lock: WakeLockSentinel | undefined
-  const take = async (): Promise<void> => {
+  const takeOnce = async (): Promise<void> => {
     if (!(await isCafe())) { await lock?.release(); lock = undefined; report('off (not a cafe)'); return }
     if (lock != null && !lock.released) return
     if (navigator.wakeLock == null) { report('not supported by this browser'); return }
@@ -48,19 +67,24 @@ export function keepAwake (isCafe: () => Promise<boolean>, report: (state: strin
       report(`refused: ${(err as Error).message}`)
     }
   }
-  const onVisible = (): void => { if (document.visibilityState === 'visible') void take() }
+  // One at a time: two overlapping calls would both see no lock and take two, leaking one.
+  let chain = Promise.resolve()
+  const take = (): void => { chain = chain.then(takeOnce, takeOnce) }
+  const onVisible = (): void => { if (document.visibilityState === 'visible') take() }
   document.addEventListener('visibilitychange', onVisible)
-  void take()
-  return () => { void take() }
+  take()
+  return take
 }
 
+export interface Banner { kind: 'disconnected' | 'storage', text: string }
+
 /** Banners: cut off from every relay, storage nearly full. Empty when all is well. */
-export function banners (live: { info: { relays: Array<{ connected: boolean }> }, storage: { usage: number, quota: number } }): string[] {
-  const out: string[] = []
+export function banners (live: { info: { relays: Array<{ connected: boolean }> }, storage: { usage: number, quota: number } }): Banner[] {
+  const out: Banner[] = []
   const { relays } = live.info
   const s = live.storage
-  if (relays.length > 0 && !relays.some(r => r.connected)) out.push('Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.')
-  if (s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push(`Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.`)
+  if (relays.length > 0 && !relays.some(r => r.connected)) out.push({ kind: 'disconnected', text: 'Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.' })
+  if (s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push({ kind: 'storage', text: `Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.` })
   return out
 }
 
@@ -74,11 +98,13 @@ export function watchForUpdates (onReady: (apply: () => void) => void): void {
         worker.postMessage({ type: 'skip-waiting' })
       })
     }
-    if (reg.waiting != null && navigator.serviceWorker.controller != null) offer(reg.waiting)
-    reg.addEventListener('updatefound', () => {
-      const next = reg.installing
+    const watch = (next: ServiceWorker | null): void => {
       next?.addEventListener('statechange', () => { if (next.state === 'installed' && navigator.serviceWorker.controller != null) offer(next) })
-    })
+    }
+    if (reg.waiting != null && navigator.serviceWorker.controller != null) offer(reg.waiting)
+    // One may be installing already (the browser checked on navigation): its updatefound has fired.
+    watch(reg.installing)
+    reg.addEventListener('updatefound', () => { watch(reg.installing) })
     // A cafe tab stays open for days: look for a new version now and then.
     setInterval(() => { void reg.update().catch(() => {}) }, 30 * 60_000)
   })

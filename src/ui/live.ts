@@ -6,7 +6,7 @@ import type { RunningPeer } from './peer.ts'
 /** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
 export interface LiveData {
   info: { peerId: string, address: string, startedAt: string, relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, cafe: { enabled: boolean, name: string } }
-  conns: Array<{ peerId: string, transport: string, direct: boolean }>
+  conns: Array<{ peerId: string, remoteAddr: string, transport: string, direct: boolean }>
   tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
   clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }>
   cafes: Array<{ id: string, exp: string, rexp: string, registered: string, ended?: { reason: string } }>
@@ -22,8 +22,12 @@ export interface Dashboard {
   live: LiveData | undefined
   /** Reads everything again now (after an action, so its result shows at once). */
   refresh: () => void
-  /** The status line under the title (role=status, read out by screen readers). */
+  /** The status line for the last action (role=status, read out by screen readers). */
   say: (text: string) => void
+  /** Opens Messages addressed to this account (from a search result). */
+  compose: (to: string) => void
+  /** The address Messages was last opened for. */
+  writeTo: string | undefined
 }
 
 export const DashboardContext = createContext<Dashboard | undefined>(undefined)

@@ -17,8 +17,8 @@ const LABELS: Record<ActivityKind, [string, string]> = {
   query: ['Search queries', 'search query']
 }
 
-/** The live activity log: what the cafe API was asked, filtered by kind and text. */
-export function ActivityLogView () {
+/** The live activity log: what the cafe API was asked, filtered by kind and text; it follows the cafe while its view is open. */
+export function ActivityLogView ({ active }: { active: boolean }) {
   const { peer, say } = useDashboard()
   const [kind, setKind] = useState<ActivityKind | ''>('')
   const [text, setText] = useState('')
@@ -26,6 +26,7 @@ export function ActivityLogView () {
   const [counts, setCounts] = useState<Record<string, number>>({})
   const pending = useRef<ReturnType<typeof setTimeout>>()
   useEffect(() => {
+    if (!active) return
     // Answers for an older filter (typing fast) are dropped, not drawn over newer ones.
     let current = true
     const load = (): void => {
@@ -40,7 +41,7 @@ export function ActivityLogView () {
     peer.activity.addEventListener('activity', soon)
     load()
     return () => { current = false; peer.activity.removeEventListener('activity', soon); clearTimeout(pending.current); pending.current = undefined }
-  }, [peer, kind, text])
+  }, [peer, kind, text, active])
   return (
     <Section id='activity-log'>
       <form class='inline' role='search' onSubmit={e => { e.preventDefault() }}>

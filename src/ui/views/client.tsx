@@ -15,7 +15,7 @@ function reach (conns: LiveData['conns'], cafe: string): string {
 }
 
 /** My cafes: register with one, each session's state and health, leave one. */
-export function MyCafes () {
+export function MyCafes ({ invitation }: { invitation?: { cafe: string, token: string } }) {
   const { peer, live, refresh, say } = useDashboard()
   const register = (e: Event): void => {
     e.preventDefault()
@@ -29,19 +29,32 @@ export function MyCafes () {
     }, err => { say(errorText(err)) })
   }
   const leave = (id: string): void => {
-    call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(id)}`).then(refresh, err => { say(errorText(err)) })
+    if (!confirm(`Leave the cafe ${short(id)}? It deletes what it keeps for this account there: backups, snapshots, waiting messages.`)) return
+    const forget = (force: boolean): void => {
+      call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(id)}${force ? '?force=true' : ''}`).then(() => {
+        say(force ? `Forgot ${short(id)} on this device (the cafe was not told).` : `Left ${short(id)}.`)
+        refresh()
+        document.getElementById('cafe-list-h')?.focus()
+      }, err => {
+        // A cafe gone for good would hold this device's session for ever: offer to drop it here only.
+        if (!force && errorText(err).startsWith('CAFE_UNREACHABLE') && confirm(`${short(id)} cannot be reached. Forget it on this device only?`)) { forget(true); return }
+        say(`Not left: ${errorText(err)}`)
+      })
+    }
+    forget(false)
   }
   const inbox = live?.inbox
   return (
     <Section id='my-cafes'>
-      <form data-testid='register-form' onSubmit={register}>
+      {/* Keyed by a failed invitation, so its cafe and token fill the form for another try. */}
+      <form data-testid='register-form' onSubmit={register} key={invitation?.token}>
         <label for='cafe-addr'>Cafe peer id or address</label>
-        <input id='cafe-addr' name='cafe' required autocomplete='off' placeholder='12D3Koo… or /ip4/…/p2p/…' />
+        <input id='cafe-addr' name='cafe' required autocomplete='off' placeholder='12D3Koo… or /ip4/…/p2p/…' maxLength={512} defaultValue={invitation?.cafe} />
         <label for='cafe-token'>Access token</label>
-        <input id='cafe-token' name='token' required autocomplete='off' />
+        <input id='cafe-token' name='token' required autocomplete='off' maxLength={128} defaultValue={invitation?.token} />
         <button type='submit'>Register</button>
       </form>
-      <h3>Registered with</h3>
+      <h3 id='cafe-list-h' tabIndex={-1}>Registered with</h3>
       {live?.cafes.length === 0 && <p>No cafe yet: open an invitation link from a cafe's owner, or enter its peer id and token above.</p>}
       <ul data-testid='cafe-list'>
         {live?.cafes.map(s => (
@@ -62,15 +75,16 @@ type BackupRow = LiveData['backups'][number]
 /** My backups: add a file, and each DAG's state per cafe with a progress bar while it uploads. */
 export function Backups () {
   const { peer, live, refresh, say } = useDashboard()
-  const [rows, setRows] = useState<BackupRow[]>()
-  const shown = rows ?? live?.backups ?? []
-  const uploading = shown.some(b => b.cafes.some(c => c.status === 'pinning' || c.status === 'queued'))
-  // While something uploads, read progress twice a second (the dashboard's own pace is 3 s).
+  const shown: BackupRow[] = live?.backups ?? []
+  // While bytes are moving, read twice a second (the dashboard's own pace is 3 s). The one
+  // reading of the dashboard, one at a time: bars never go back. A cafe that is unreachable
+  // ("queued", retried with backoff) does not hurry it.
+  const uploading = shown.some(b => b.cafes.some(c => c.status === 'pinning'))
   useEffect(() => {
-    if (!uploading) { setRows(undefined); return }
-    const t = setInterval(() => { call<BackupRow[]>(peer, 'GET', '/api/v0/backups').then(setRows, () => {}) }, 500)
+    if (!uploading) return
+    const t = setInterval(refresh, 500)
     return () => { clearInterval(t) }
-  }, [peer, uploading])
+  }, [uploading, refresh])
   const [busy, setBusy] = useState(false)
   const add = (e: Event): void => {
     const input = e.currentTarget as HTMLInputElement
@@ -99,7 +113,7 @@ export function Backups () {
               const share = c.status === 'pinned' ? 1 : c.sent != null && c.size != null && c.size > 0 ? c.sent / c.size : 0
               return (
                 <div key={c.id} class='backup-state'>
-                  <span>{short(c.id)} {c.status}{c.sent != null ? ` (${mib(c.sent)}${c.size != null ? ` of ${mib(c.size)}` : ''} sent)` : ''}{c.error != null ? ` — ${c.error.reason}` : ''}</span>
+                  <span>{short(c.id)} {c.status}{c.sent != null ? ` (${mib(c.sent)}${c.size != null ? ` of ${mib(c.size)}` : ''} sent)` : ''}{c.error != null ? ` — ${c.error.reason}: ${c.error.details}` : ''}</span>
                   <Bar share={share} label={`Backup of ${short(b.cid)} at ${short(c.id)}`} testId='backup-progress' />
                 </div>
               )
@@ -119,19 +133,33 @@ export function Recovery () {
   const [p, setP] = useState<RecoveryProgress>()
   const cafes = (live?.cafes ?? []).filter(s => s.ended == null)
   const chosen = cafe !== '' ? cafe : cafes[0]?.id ?? ''
-  const poll = useRef<ReturnType<typeof setInterval>>()
-  useEffect(() => () => { clearInterval(poll.current) }, [])
+  const stop = useRef<() => void>()
+  useEffect(() => () => { stop.current?.() }, [])
   const start = (e: Event): void => {
     e.preventDefault()
     if (chosen === '') return
     const path = `/api/v0/cafes/${encodeURIComponent(chosen)}/recover`
-    clearInterval(poll.current)
-    poll.current = setInterval(() => { call<RecoveryProgress>(peer, 'GET', path).then(setP, () => {}) }, 300)
+    stop.current?.()
+    // Progress is read one request at a time, and never after the final answer (a late
+    // reading would put "running" back over "done").
+    let finished = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const tick = (): void => {
+      call<RecoveryProgress>(peer, 'GET', path).then(x => { if (!finished) setP(x) }, () => {}).finally(() => { if (!finished) timer = setTimeout(tick, 300) })
+    }
+    stop.current = () => { finished = true; clearTimeout(timer) }
+    timer = setTimeout(tick, 300)
+    say('Recovering…')
     call<RecoveryProgress>(peer, 'POST', path).then(done => {
+      stop.current?.()
       setP(done)
       say(done.state === 'done' ? 'Recovery finished.' : `Recovery failed: ${done.error?.details ?? ''}`)
       refresh()
-    }, err => { say(`Recovery failed: ${errorText(err)}`) }).finally(() => { clearInterval(poll.current) })
+    }, err => {
+      stop.current?.()
+      setP(prev => prev == null ? prev : { ...prev, state: 'failed', error: { reason: 'RECOVERY_FAILED', details: errorText(err) } })
+      say(`Recovery failed: ${errorText(err)}`)
+    })
   }
   return (
     <Section id='recovery' title='Recover from a cafe'>
@@ -142,7 +170,7 @@ export function Recovery () {
         </select>
         <button type='submit' data-testid='recover' disabled={chosen === '' || p?.state === 'running'}>Recover my data</button>
       </form>
-      <div data-testid='recovery' aria-live='polite'>
+      <div data-testid='recovery'>
         {p == null
           ? <p>{cafes.length === 0 ? 'On a new device: restore your recovery phrase (Profile), register with your cafe (My cafes), then recover here.' : 'Fetches every backup and thread this account keeps at the cafe and checks each block.'}</p>
           : <>
@@ -158,7 +186,7 @@ type Received = Array<{ from: string, body: string, id: string, received: string
 
 /** Messages: send to an account address; what arrived shows (and counts as read) while the view is open. */
 export function Messages ({ active }: { active: boolean }) {
-  const { peer, live, refresh, say } = useDashboard()
+  const { peer, live, refresh, say, writeTo } = useDashboard()
   const [received, setReceived] = useState<Received>()
   const unread = live?.inbox.unread ?? 0
   useEffect(() => {
@@ -180,9 +208,9 @@ export function Messages ({ active }: { active: boolean }) {
   return (
     <>
       <Section id='compose' title='Send'>
-        <form onSubmit={send}>
+        <form onSubmit={send} key={writeTo}>
           <label for='msg-to'>To (account address, z6Mk…)</label>
-          <input id='msg-to' name='to' data-testid='msg-to' maxLength={64} autocomplete='off' required pattern='z6Mk[1-9A-HJ-NP-Za-km-z]+' />
+          <input id='msg-to' name='to' data-testid='msg-to' maxLength={64} autocomplete='off' required pattern='z6Mk[1-9A-HJ-NP-Za-km-z]+' defaultValue={writeTo} />
           <label for='msg-text'>Message</label>
           <textarea id='msg-text' name='body' data-testid='msg-text' maxLength={4000} rows={3} required />
           <div class='actions'><button type='submit' data-testid='send-message'>Send</button></div>
@@ -192,7 +220,7 @@ export function Messages ({ active }: { active: boolean }) {
       <Section id='received' title='Received'>
         {received?.length === 0 && <p>Nothing yet.</p>}
         <ol data-testid='message-list' class='messages'>
-          {received?.map(m => <li key={`${m.from}${m.id}`} title={m.from}><time dateTime={m.received}>{clock(m.received)}</time> <b>{short(m.from)}</b>: {m.body}</li>)}
+          {received?.map(m => <li key={`${m.from}${m.id}`} title={m.from}><time dateTime={m.received}>{clock(m.received)}</time> <b>{short(m.from)}</b>: <bdi>{m.body}</bdi></li>)}
         </ol>
       </Section>
     </>
@@ -201,59 +229,98 @@ export function Messages ({ active }: { active: boolean }) {
 
 interface Found { address: string, name: string }
 
+/** Lines of NDJSON from a stream body, read with a reader (streams are not async-iterable in every browser). */
+async function * ndjson (body: ReadableStream<Uint8Array>): AsyncGenerator<any> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      let nl: number
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        if (line.trim() !== '') yield JSON.parse(line)
+      }
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}
+
 /** Search: results appear as each cafe answers (an NDJSON stream from the local API). */
 export function Search () {
-  const { peer } = useDashboard()
+  const { peer, compose } = useDashboard()
   const [results, setResults] = useState<Found[]>([])
   const [state, setState] = useState('')
+  const [busy, setBusy] = useState(false)
+  // A new search stops the last one: its late answers must not land in the new list.
+  const running = useRef<AbortController>()
+  useEffect(() => () => { running.current?.abort() }, [])
   const search = (e: Event): void => {
     e.preventDefault()
-    const name = String(new FormData(e.currentTarget as HTMLFormElement).get('name'))
+    const name = String(new FormData(e.currentTarget as HTMLFormElement).get('name')).trim()
+    running.current?.abort()
+    const abort = new AbortController()
+    running.current = abort
+    const mine = (): boolean => running.current === abort
     setResults([])
+    setBusy(true)
     setState('Asking the cafes…')
     void (async () => {
-      const res = await localFetch(peer, `/api/v0/search?stream=1&wait=3000&name=${encodeURIComponent(name)}`)
-      if (!res.ok || res.body == null) { setState(`Search failed: ${(await res.json().catch(() => null))?.error?.details ?? res.status}`); return }
+      const res = await localFetch(peer, `/api/v0/search?stream=1&wait=3000&name=${encodeURIComponent(name)}`, { signal: abort.signal })
+      if (!res.ok || res.body == null) { if (mine()) setState(`Search failed: ${(await res.json().catch(() => null))?.error?.details ?? res.status}`); return }
       const seen = new Set<string>()
-      let buffer = ''
-      const decoder = new TextDecoder()
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true })
-        let nl: number
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buffer.slice(0, nl))
-          buffer = buffer.slice(nl + 1)
-          if (line.done === true) {
-            setState(line.error != null ? `Search failed: ${line.error.details}` : `${line.results.length} found; ${line.answered.length} of ${line.asked} cafes answered in ${line.ms} ms`)
-            continue
-          }
-          const added = ((line.added ?? []) as Found[]).filter(c => !seen.has(c.address))
-          for (const c of added) seen.add(c.address)
-          if (added.length > 0) setResults(r => [...r, ...added])
+      for await (const line of ndjson(res.body)) {
+        if (!mine()) break
+        if (line.done === true) {
+          setState(line.error != null ? `Search failed: ${line.error.details}` : `${line.results.length} found; ${line.answered.length} of ${line.asked} cafes answered in ${line.ms} ms`)
+          continue
         }
+        const added = ((line.added ?? []) as Found[]).filter(c => !seen.has(c.address))
+        for (const c of added) seen.add(c.address)
+        if (added.length > 0) setResults(r => [...r, ...added])
       }
-    })().catch(err => { setState(`Search failed: ${errorText(err)}`) })
+    })().catch(err => { if (mine()) setState(`Search failed: ${errorText(err)}`) }).finally(() => { if (mine()) setBusy(false) })
   }
   return (
     <Section id='find'>
       <form role='search' onSubmit={search}>
         <label for='search-name'>Name</label>
         <input type='search' id='search-name' name='name' data-testid='search-name' maxLength={64} autocomplete='off' required />
-        <button type='submit'>Search</button>
+        <div class='actions'><button type='submit' disabled={busy}>Search</button></div>
       </form>
-      <p data-testid='search-state' class='message'>{state}</p>
-      <ul data-testid='search-results' aria-live='polite'>
-        {results.map(c => <li key={c.address} data-testid='search-result' title={c.address}>{c.name} — {short(c.address)}</li>)}
+      <p data-testid='search-state' role='status'>{state}</p>
+      <ul data-testid='search-results' class='plain results'>
+        {results.map(c => (
+          <li key={c.address} data-testid='search-result' title={c.address}>
+            {/* Names come from strangers: isolated, so one cannot reverse the text after it. */}
+            <bdi>{c.name}</bdi> — <span class='secret'>{short(c.address)}</span>{' '}
+            <button type='button' aria-label={`Write to ${c.name}`} onClick={() => { compose(c.address) }}>Message</button>
+          </li>
+        ))}
       </ul>
     </Section>
   )
 }
 
 /** My profile (the public contact others find) and the recovery phrase, shown only on request. */
-export function Profile () {
+export function Profile ({ active }: { active: boolean }) {
   const { peer, live, say } = useDashboard()
   const [name, setName] = useState<string>()
   const [phrase, setPhrase] = useState('')
+  const shown = useRef<HTMLParagraphElement>(null)
+  // The phrase leaves the screen with the view, and when the tab is hidden.
+  useEffect(() => { if (!active) setPhrase('') }, [active])
+  useEffect(() => {
+    const hide = (): void => { if (document.visibilityState === 'hidden') setPhrase('') }
+    document.addEventListener('visibilitychange', hide)
+    return () => { document.removeEventListener('visibilitychange', hide) }
+  }, [])
+  useEffect(() => { if (phrase !== '') shown.current?.focus() }, [phrase])
   useEffect(() => { call<{ name: string }>(peer, 'GET', '/api/v0/profile').then(p => { setName(p.name) }, () => { setName('') }) }, [peer])
   const save = (e: Event): void => {
     e.preventDefault()
@@ -278,7 +345,8 @@ export function Profile () {
       <p>Write it down and keep it offline: with it alone a new device recovers everything this account keeps at its cafes.</p>
       <button type='button' data-testid='reveal-mnemonic' onClick={reveal}>Show recovery phrase</button>
       {phrase !== '' && <button type='button' onClick={() => { setPhrase('') }}>Hide it</button>}
-      <output data-testid='mnemonic' class='secret phrase'>{phrase}</output>
+      {/* Not a live region: read when the owner moves to it, never aloud on its own. */}
+      <p data-testid='mnemonic' class='secret phrase' tabIndex={-1} ref={shown}>{phrase}</p>
     </Section>
   )
 }
@@ -291,7 +359,7 @@ export function Restore () {
     e.preventDefault()
     const form = e.currentTarget as HTMLFormElement
     const words = String(new FormData(form).get('mnemonic')).trim().toLowerCase().split(/\s+/).join(' ')
-    if (!confirm('This device\'s own account is replaced by the one of these words. Continue?')) return
+    if (!confirm('This device\'s own account is replaced by the one of these words. The current one is gone from this device unless its own recovery phrase was written down. Continue?')) return
     call<{ address: string }>(peer, 'POST', '/api/v0/account', { mnemonic: words }).then(r => {
       form.reset()
       say(`This device now holds the account ${short(r.address)}. Register with your cafe (an invitation link works again), then recover your data under Backups.`)

@@ -1,30 +1,44 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { renderSVG } from 'uqr'
-import { duration, errorText, mib, short } from '../format.ts'
+import { ago, duration, errorText, mib, short } from '../format.ts'
 import { joinLink, keepAwake } from '../kiosk.ts'
 import { call } from '../local-api.ts'
 import { useDashboard, useNow } from '../live.ts'
 import { Bar, Pending, Section } from './section.tsx'
 import type { LiveData } from '../live.ts'
 
+/** How long an invitation stays on screen: a tablet on a counter is seen by passers-by. */
+const INVITE_SHOWN_MS = 10 * 60_000
+
 /** "Invite a client": a one-use token as a QR code and a link that registers in one step. */
-export function Invite () {
-  const { peer, say } = useDashboard()
-  const [url, setUrl] = useState<string>()
+export function Invite ({ active }: { active: boolean }) {
+  const { peer, live, say } = useDashboard()
+  const [invite, setInvite] = useState<{ id: string, url: string }>()
   const link = useRef<HTMLAnchorElement>(null)
-  useEffect(() => { if (url != null) link.current?.focus() }, [url])
-  const invite = (): void => {
-    call<{ token: string }>(peer, 'POST', '/api/v0/tokens').then(({ token }) => {
-      setUrl(joinLink(location.origin, peer.node.libp2p.peerId.toString(), token))
+  useEffect(() => { if (invite != null) link.current?.focus() }, [invite])
+  // Off the screen once used, after a while, or when the owner leaves the view.
+  const used = invite != null && live?.tokens.some(t => t.id === invite.id && (t.usedBy != null || t.revoked != null)) === true
+  useEffect(() => { if (used) { setInvite(undefined); say('The invitation was used: that device is now a client.') } }, [used])
+  useEffect(() => { if (!active) setInvite(undefined) }, [active])
+  useEffect(() => {
+    if (invite == null) return
+    const t = setTimeout(() => { setInvite(undefined) }, INVITE_SHOWN_MS)
+    return () => { clearTimeout(t) }
+  }, [invite])
+  const create = (): void => {
+    call<{ id: string, token: string }>(peer, 'POST', '/api/v0/tokens').then(({ id, token }) => {
+      setInvite({ id, url: joinLink(location.href, peer.node.libp2p.peerId.toString(), token) })
       say('Scan the code or open the link on the other device; the invitation works for one account.')
     }, err => { say(`Could not create an invitation: ${errorText(err)}`) })
   }
+  const url = invite?.url
   return (
     <Section id='invite' title='Invite a client'>
-      <button type='button' data-testid='invite' onClick={invite}>Invite a client</button>
+      <button type='button' data-testid='invite' onClick={create}>{invite == null ? 'Invite a client' : 'New invitation'}</button>
       <p><a ref={link} data-testid='invite-link' href={url}>{url}</a></p>
       {/* uqr draws the code as SVG paths from the link alone: no markup of ours goes in. */}
       <div data-testid='invite-qr' class='qr' role='img' aria-label='QR code of the invitation link' dangerouslySetInnerHTML={{ __html: url != null ? renderSVG(url, { border: 2 }) : '' }} />
+      {invite != null && <p>Shown until it is used, for 10 minutes at most; it stays valid until then (revoke it under Clients).</p>}
     </Section>
   )
 }
@@ -50,7 +64,7 @@ export function PeerStatus () {
         <dd>
           {conns.length === 0
             ? (live == null ? '…' : 'none')
-            : <ul class='plain'>{conns.map(c => <li key={`${c.peerId}${c.transport}`} data-testid='connection' title={c.peerId}>{short(c.peerId)} ({c.transport})</li>)}</ul>}
+            : <ul class='plain'>{conns.map(c => <li key={c.remoteAddr} data-testid='connection' title={c.peerId}>{short(c.peerId)} ({c.transport})</li>)}</ul>}
         </dd>
       </dl>
     </Section>
@@ -64,7 +78,7 @@ export function Relays () {
       <ul>
         {live == null
           ? <li>…</li>
-          : live.info.relays.map(r => <li key={r.multiaddr} data-testid='relay'>{r.connected ? (r.reserved ? 'reserved' : 'connected, reserving a slot') : 'reconnecting'} — {r.multiaddr}</li>)}
+          : live.info.relays.map(r => <li key={r.multiaddr} data-testid='relay'>{r.connected ? (r.reserved ? 'reserved' : 'connected, reserving a slot') : 'reconnecting'}<code class='addr'>{r.multiaddr}</code></li>)}
       </ul>
       {live?.info.relays.length === 0 && <p>No relay configured: add <code>?relay=&lt;multiaddr&gt;</code> to the address, or serve <code>/relays.json</code>.</p>}
     </Section>
@@ -96,7 +110,7 @@ export function CafeMode () {
       <dl>
         <dt>Screen</dt><dd data-testid='wake-lock'>{awake}</dd>
         <dt>Storage</dt>
-        <dd>
+        <dd class='storage-line'>
           <span data-testid='storage'>{st == null ? '…' : `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`}</span>
           {st != null && !st.persisted && <> <button type='button' data-testid='persist' onClick={askToPersist}>Ask the browser to keep it</button></>}
         </dd>
@@ -105,9 +119,13 @@ export function CafeMode () {
   )
 }
 
-export function Tokens () {
+export function Tokens ({ active }: { active: boolean }) {
   const { peer, live, refresh, say } = useDashboard()
   const [created, setCreated] = useState('')
+  const shown = useRef<HTMLParagraphElement>(null)
+  // A token on screen is a key to this cafe: gone when the owner leaves the view.
+  useEffect(() => { if (!active) setCreated('') }, [active])
+  useEffect(() => { if (created !== '') shown.current?.focus() }, [created])
   const create = (): void => {
     call<{ token: string }>(peer, 'POST', '/api/v0/tokens').then(t => {
       setCreated(t.token)
@@ -119,12 +137,15 @@ export function Tokens () {
     void navigator.clipboard?.writeText(created).then(() => { say('Copied.') }, () => { say('Copy failed; select the token and copy it by hand.') })
   }
   const revoke = (id: string): void => {
-    call(peer, 'DELETE', `/api/v0/tokens/${encodeURIComponent(id)}`).then(refresh, err => { say(errorText(err)) })
+    if (!confirm(`Revoke token ${id}? Nobody can register with it any more (a client already registered with it stays).`)) return
+    call(peer, 'DELETE', `/api/v0/tokens/${encodeURIComponent(id)}`).then(() => { say(`Token ${id} revoked.`); refresh(); focusHeading('tokens') }, err => { say(errorText(err)) })
   }
   return (
     <Section id='tokens' title='Access tokens'>
       <button type='button' data-testid='create-token' onClick={create}>Create access token</button>
-      <p><output data-testid='new-token' class='secret'>{created}</output> {created !== '' && <button type='button' onClick={copy}>Copy token</button>}</p>
+      {/* Not a live region: a screen reader reads the secret when the owner moves to it, not aloud at once. */}
+      <p class='secret' data-testid='new-token' tabIndex={-1} ref={shown}>{created}</p>
+      {created !== '' && <p><button type='button' onClick={copy}>Copy token</button></p>}
       <ul data-testid='token-list'>
         {live?.tokens.map(t => (
           <li key={t.id}>
@@ -133,16 +154,50 @@ export function Tokens () {
           </li>
         ))}
       </ul>
+      {live?.tokens.length === 0 && <p>No tokens yet.</p>}
     </Section>
+  )
+}
+
+/** After a row's button went away with its row: the section's heading takes focus. */
+function focusHeading (section: string): void {
+  document.getElementById(`${section}-h`)?.focus()
+}
+
+/** A client's own quota: a number of MiB, or the cafe's default. */
+function QuotaEditor ({ client }: { client: LiveData['clients'][number] }) {
+  const { peer, refresh, say } = useDashboard()
+  const set = (quota: number | null): void => {
+    call(peer, 'PUT', `/api/v0/clients/${encodeURIComponent(client.address)}`, { quota }).then(() => {
+      say(quota == null ? `${short(client.address)} is back on the cafe's default quota.` : `${short(client.address)} may now keep ${mib(quota)}.`)
+      refresh()
+    }, err => { say(`Quota not changed: ${errorText(err)}`) })
+  }
+  const save = (e: Event): void => {
+    e.preventDefault()
+    set(Math.round(Number(new FormData(e.currentTarget as HTMLFormElement).get('mib')) * 2 ** 20))
+  }
+  const id = `quota-${client.address}`
+  return (
+    <details class='quota'>
+      <summary aria-label={`Quota of ${client.address}`}>Quota</summary>
+      <form class='inline' onSubmit={save}>
+        <label for={id}>MiB</label>
+        <input id={id} name='mib' type='number' min={0} step={1} required defaultValue={String(Math.round(client.quota / 2 ** 20))} data-testid='client-quota' />
+        <button type='submit'>Set</button>
+        <button type='button' onClick={() => { set(null) }}>Default</button>
+      </form>
+    </details>
   )
 }
 
 /** Registered clients with what the cafe keeps for each; the owner can remove one. */
 export function Clients () {
   const { peer, live, refresh, say } = useDashboard()
+  const now = useNow(30_000)
   const remove = (address: string): void => {
     if (!confirm(`Remove ${short(address)}? Its sessions end and everything this cafe keeps for it (backups, snapshots, inbox, contact) is deleted.`)) return
-    call(peer, 'DELETE', `/api/v0/clients/${encodeURIComponent(address)}`).then(() => { say(`Removed ${short(address)}.`); refresh() }, err => { say(errorText(err)) })
+    call(peer, 'DELETE', `/api/v0/clients/${encodeURIComponent(address)}`).then(() => { say(`Removed ${short(address)}.`); refresh(); focusHeading('client-table') }, err => { say(errorText(err)) })
   }
   return (
     <Section id='client-table' title='Registered clients'>
@@ -152,9 +207,9 @@ export function Clients () {
           <tbody data-testid='client-list'>
             {live?.clients.map(c => (
               <tr key={c.address}>
-                <td title={c.address}>{short(c.address)}</td><td title={c.peerId}>{short(c.peerId)}</td><td>{c.registered}</td><td>{c.lastSeen}</td>
+                <td title={c.address}>{short(c.address)}</td><td title={c.peerId}>{short(c.peerId)}</td><td><time dateTime={c.registered} title={c.registered}>{ago(c.registered, now)}</time></td><td><time dateTime={c.lastSeen} title={c.lastSeen}>{ago(c.lastSeen, now)}</time></td>
                 <td data-testid='client-bytes'>{mib(c.bytes)} / {mib(c.quota)}</td><td data-testid='client-pins'>{c.pins}</td><td data-testid='client-snapshots'>{c.snapshots}</td><td data-testid='client-inbox'>{c.inbox}</td>
-                <td><button type='button' data-testid='remove-client' aria-label={`Remove client ${c.address}`} onClick={() => { remove(c.address) }}>Remove</button></td>
+                <td class='row-actions'><QuotaEditor client={c} /> <button type='button' data-testid='remove-client' aria-label={`Remove client ${c.address}`} onClick={() => { remove(c.address) }}>Remove</button></td>
               </tr>
             ))}
           </tbody>
@@ -197,10 +252,18 @@ const DAY = 86_400_000
  */
 export function Settings () {
   const { peer, live, refresh, say } = useDashboard()
-  const [editing, setEditing] = useState(false)
+  const editing = useRef(false)
+  const [dirty, setDirty] = useState(false)
   const [shown, setShown] = useState<LiveData['settings']>()
+  // A new form (its key) only for a change made elsewhere, never under the owner's typing, and
+  // not after a save either: the inputs already hold what was saved (and keep the focus).
   const [generation, setGeneration] = useState(0)
-  useEffect(() => { if (!editing && live != null) setShown(live.settings) }, [editing, live?.settings])
+  const fromLive = live == null ? '' : JSON.stringify(live.settings)
+  useEffect(() => {
+    if (live == null || editing.current) return
+    if (shown == null || JSON.stringify(shown) !== fromLive) { setShown(live.settings); setGeneration(g => g + 1) }
+  }, [fromLive])
+  const edited = (on: boolean): void => { editing.current = on; setDirty(on) }
   if (shown == null) return <Section id='settings-body'><Pending /></Section>
   const save = (e: Event): void => {
     e.preventDefault()
@@ -211,12 +274,16 @@ export function Settings () {
       open: f.get('open') === 'on',
       quotaBytes: whole('quota', 2 ** 20),
       inbox: { perRecipientCount: whole('inboxCount', 1), perRecipientBytes: whole('inboxMib', 2 ** 20), ttlMs: whole('inboxDays', DAY) }
-    }).then(next => { setShown(next); setEditing(false); say('Settings saved.'); refresh() }, err => { say(`Settings not saved: ${errorText(err)}`) })
+    }).then(next => { setShown(next); edited(false); say('Settings saved.'); refresh() }, err => { say(`Settings not saved: ${errorText(err)}`) })
+  }
+  const discard = (): void => {
+    edited(false)
+    if (live != null) setShown(live.settings)
+    setGeneration(g => g + 1)
   }
   return (
     <Section id='settings-body'>
-      {/* Keyed by the values shown: a change from elsewhere redraws the untouched form. */}
-      <form key={`${generation}:${JSON.stringify(shown)}`} onSubmit={save} onInput={() => { setEditing(true) }}>
+      <form key={generation} onSubmit={save} onInput={() => { edited(true) }} onChange={() => { edited(true) }}>
         <label for='cafe-name'>Name</label>
         <input id='cafe-name' name='name' data-testid='cafe-name' maxLength={64} required defaultValue={shown.name} />
         <label for='cafe-open' class='check'><input type='checkbox' id='cafe-open' name='open' data-testid='cafe-open' defaultChecked={shown.open} /> Open for new clients (registered clients are always served)</label>
@@ -233,7 +300,7 @@ export function Settings () {
         </fieldset>
         <div class='actions'>
           <button type='submit' data-testid='save-settings'>Save settings</button>
-          {editing && <button type='button' onClick={() => { setEditing(false); setGeneration(g => g + 1) }}>Discard changes</button>}
+          {dirty && <button type='button' onClick={discard}>Discard changes</button>}
         </div>
       </form>
     </Section>

@@ -5,7 +5,7 @@ export function Section ({ id, title, children }: { id: string, title?: string, 
   if (title == null) return <section id={id}>{children}</section>
   return (
     <section id={id} aria-labelledby={`${id}-h`}>
-      <h3 id={`${id}-h`}>{title}</h3>
+      <h3 id={`${id}-h`} tabIndex={-1}>{title}</h3>
       {children}
     </section>
   )

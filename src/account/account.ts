@@ -25,7 +25,8 @@ export interface Account {
   sign (message: Uint8Array): Uint8Array
 }
 
-function slip10Ed25519 (seed: Uint8Array, path: number[]): Uint8Array {
+/** SLIP-0010 Ed25519 private key for a path of hardened indexes (Ed25519 allows no other). Exported for its test vectors. */
+export function slip10Ed25519 (seed: Uint8Array, path: number[]): Uint8Array {
   let I = hmac(sha512, utf8.encode('ed25519 seed'), seed)
   for (const index of path) {
     const data = new Uint8Array(37)

@@ -27,14 +27,14 @@ async function block (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
   return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
 }
 
-async function carOf (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>): Promise<Uint8Array> {
+async function carOf (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>): Promise<Uint8Array<ArrayBuffer>> {
   const { writer, out } = CarWriter.create([root])
   const chunks: Uint8Array[] = []
   const collected = (async () => { for await (const c of out) chunks.push(c) })()
   for (const b of blocks) await writer.put(b)
   await writer.close()
   await collected
-  return new Uint8Array(chunks.flatMap(c => [...c]))
+  return new Uint8Array(chunks.flatMap(c => [...c])) as Uint8Array<ArrayBuffer>
 }
 
 const progress = (cafe: string): RecoveryProgress => ({ cafe, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 })

@@ -104,6 +104,28 @@ describe('owner decisions stick: removal and work in flight', () => {
     for await (const _ of blocks.keys()) left++
     expect(left).toBe(0)
   })
+
+  it('removing a client aborts its pulls: the fetch is cancelled and the pin is gone', async () => {
+    const { host, peerId } = await cafe()
+    const alice = accountFromMnemonic(newMnemonic())
+    await register(host, peerId, alice, (await host.createToken()).token)
+    let fetching: AbortSignal | undefined
+    const store = new MemoryPinStore()
+    const pins = new PinService({
+      blocks: blocksOf(new MemoryBlockstore()),
+      store,
+      quota: async a => host.quotaOf(a),
+      fetchCar: async (_src, _cid, signal) => { fetching = signal; return new Promise(() => {}) } // a peer that never answers
+    })
+    host.useService(backupUsage(pins, new Snapshots(new MemorySnapshotStore())))
+    const cid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('pulled when removed')))
+    const p = await pins.create({ address: alice.address, peerId: 'peerA' }, { cid: cid.toString() })
+    await expect.poll(() => fetching != null).toBe(true)
+    await host.removeClient(alice.address)
+    expect(fetching?.aborted).toBe(true)
+    await expect(pins.get(alice.address, p.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND' })
+    expect(await store.all()).toEqual([])
+  })
 })
 
 describe('the cafe store\'s upgrade to version 2', () => {

@@ -34,3 +34,18 @@ export async function * guarded<T> (source: AsyncIterable<T>, signal: AbortSigna
     else await it.return?.()
   }
 }
+
+/** `p`, or the signal's reason as soon as it aborts (for a callee that may ignore the signal). */
+export async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+  }
+}

@@ -272,6 +272,9 @@ describe('pin service: quotas count what is in flight', () => {
       }
     }
     await expect(pins.upload(ALICE, stalls())).rejects.toMatchObject({ reason: 'UPLOAD_IDLE', status: 408 })
+    // Silent from the first byte (the CAR header never comes): the same answer, not INVALID_CAR.
+    async function * silent (): AsyncGenerator<Uint8Array> { await new Promise(() => {}) }
+    await expect(pins.upload(ALICE, silent())).rejects.toMatchObject({ reason: 'UPLOAD_IDLE' })
     expect(m.held()).toBe(0)
     // The whole quota is free again.
     expect((await pins.upload(ALICE, car(d.root.cid, d.all))).status).toBe('pinned')

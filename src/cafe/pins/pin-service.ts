@@ -5,7 +5,7 @@ import { BLOCK_LIMITS, BlockRejectedError, links, openCar, verifiedCarBlocks } f
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
 import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
-import { guarded } from './guarded.ts'
+import { abortable, guarded } from './guarded.ts'
 import { PinLedger, QuotaExceededError } from './ledger.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
@@ -565,7 +565,10 @@ export class PinService {
         const one = AbortSignal.any([signal, AbortSignal.timeout(this.#limits.fetchTimeoutMs)])
         let body: AsyncGenerator<Uint8Array> | undefined
         try {
-          body = guarded(await this.#fetchCar(source, root, one), one, this.#limits.idleMs, () => new BodyIdleError('PULL_IDLE', this.#limits.idleMs))
+          const fetched = this.#fetchCar(source, root, one)
+          // A body that arrives after the abort is closed, not left open.
+          fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
+          body = guarded(await abortable(fetched, one), one, this.#limits.idleMs, () => new BodyIdleError('PULL_IDLE', this.#limits.idleMs))
           await ingest.take(verifiedCarBlocks(body), await this.#quota(r.address))
         } catch (err) {
           if (err instanceof QuotaExceededError || signal.aborted) throw err

@@ -75,9 +75,14 @@ export class CafeHost {
     return (await this.#store.getClient(address))?.peerId
   }
 
-  /** The quota that applies to a client: its own, or the cafe's default. */
+  /**
+   * The quota that applies to a client: its own, or the cafe's default. An address that is not
+   * a client (removed while a request of its ran) may keep nothing: 0.
+   */
   async quotaOf (address: string): Promise<number> {
-    return (await this.#store.getClient(address))?.quota ?? (await this.getSettings()).quotaBytes
+    const client = await this.#store.getClient(address)
+    if (client == null) return 0
+    return client.quota ?? (await this.getSettings()).quotaBytes
   }
 
   /** The owner sets a client's quota in bytes (undefined: back to the cafe's default). */
@@ -146,9 +151,12 @@ export class CafeHost {
     return views
   }
 
-  /** Ends the client's sessions and forgets it. */
+  /**
+   * Ends the client's sessions, revokes the tokens it registered with (it comes back only with
+   * a new invitation), aborts its uploads and pulls, and forgets everything kept for it.
+   */
   async removeClient (address: string): Promise<void> {
-    if (!(await this.#drop(address, async () => this.#store.removeClient(address)))) {
+    if (!(await this.#drop(address, async () => this.#store.removeClient(address, { revokeTokens: this.#iso() })))) {
       throw new NotFoundError('CLIENT_NOT_FOUND', `no registered client ${address}`)
     }
     await this.#forget(address)

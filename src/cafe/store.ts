@@ -10,6 +10,8 @@ export interface TokenRecord {
   revoked?: string
   /** The account this token registered: a token serves one account. */
   usedBy?: string
+  /** Set with `revoked` when the owner removed the client this token registered: it stays out. */
+  removed?: string
 }
 
 export interface ClientRecord {
@@ -18,7 +20,10 @@ export interface ClientRecord {
   registered: string
   lastSeen: string
   tokenId: string
-  /** The owner's quota for this client in bytes; the cafe's default applies when absent. */
+  /**
+   * The owner's quota for this client in bytes; the cafe's default applies when absent. Kept
+   * apart from the record, by address: it survives re-registration, leaving and removal.
+   */
   quota?: number
 }
 
@@ -68,8 +73,12 @@ export interface CafeStore {
   register(reg: Registration): Promise<void>
   /** Sets the session's refresh jti to `next` only if it is still `expected`. */
   rotateRefresh(sid: string, expected: string, next: string): Promise<Rotation>
-  /** Removes the client and all its sessions; false if there was no such client. */
-  removeClient(address: string): Promise<boolean>
+  /**
+   * Removes the client and all its sessions; false if there was no such client. With
+   * `revokeTokens` (the time, for an owner's removal) every token it registered with is
+   * revoked in the same transaction, marked `removed`: it cannot come back with them.
+   */
+  removeClient(address: string, opts?: { revokeTokens?: string }): Promise<boolean>
   getSettings(): Promise<CafeSettings>
   putSettings(settings: CafeSettings): Promise<void>
 }
@@ -79,24 +88,42 @@ export const DEFAULT_SETTINGS: CafeSettings = { enabled: false, name: 'Lightcafe
 
 const copy = <T>(v: T | undefined): T | undefined => v == null ? undefined : structuredClone(v)
 
+function withQuota (c: ClientRecord, quota: number | undefined): ClientRecord {
+  const out = { ...c }
+  delete out.quota
+  return quota == null ? out : { ...out, quota }
+}
+
+function withoutQuota (c: ClientRecord): ClientRecord {
+  const out = structuredClone(c)
+  delete out.quota
+  return out
+}
+
+function removedToken (t: TokenRecord, at: string): TokenRecord {
+  return { ...t, revoked: t.revoked ?? at, removed: at }
+}
+
 /** In memory: for unit tests. */
 export class MemoryCafeStore implements CafeStore {
   readonly #tokens = new Map<string, TokenRecord>()
   readonly #clients = new Map<string, ClientRecord>()
   readonly #sessions = new Map<string, SessionRecord>()
+  readonly #quotas = new Map<string, number>()
   #settings: CafeSettings = { ...DEFAULT_SETTINGS }
+
+  #withQuota (c: ClientRecord | undefined): ClientRecord | undefined { return c == null ? undefined : withQuota(copy(c)!, this.#quotas.get(c.address)) }
 
   async getToken (id: string): Promise<TokenRecord | undefined> { return copy(this.#tokens.get(id)) }
   async putToken (t: TokenRecord): Promise<void> { this.#tokens.set(t.id, copy(t)!) }
   async listTokens (): Promise<TokenRecord[]> { return [...this.#tokens.values()].map(t => copy(t)!) }
-  async getClient (a: string): Promise<ClientRecord | undefined> { return copy(this.#clients.get(a)) }
-  async listClients (): Promise<ClientRecord[]> { return [...this.#clients.values()].map(c => copy(c)!) }
+  async getClient (a: string): Promise<ClientRecord | undefined> { return this.#withQuota(this.#clients.get(a)) }
+  async listClients (): Promise<ClientRecord[]> { return [...this.#clients.values()].map(c => this.#withQuota(c)!) }
   async touchClient (a: string, lastSeen: string): Promise<void> { const c = this.#clients.get(a); if (c != null) c.lastSeen = lastSeen }
   async setClientQuota (a: string, quota: number | undefined): Promise<boolean> {
-    const c = this.#clients.get(a)
-    if (c == null) return false
-    if (quota == null) delete c.quota
-    else c.quota = quota
+    if (!this.#clients.has(a)) return false
+    if (quota == null) this.#quotas.delete(a)
+    else this.#quotas.set(a, quota)
     return true
   }
 
@@ -106,7 +133,7 @@ export class MemoryCafeStore implements CafeStore {
   async register (reg: Registration): Promise<void> {
     const token = bindToken(this.#tokens.get(reg.tokenId), reg.client.address)
     this.#tokens.set(token.id, copy(token)!)
-    this.#clients.set(reg.client.address, copy(reg.client)!)
+    this.#clients.set(reg.client.address, withoutQuota(reg.client))
     this.#sessions.set(reg.session.sid, copy(reg.session)!)
   }
 
@@ -118,8 +145,11 @@ export class MemoryCafeStore implements CafeStore {
     return 'rotated'
   }
 
-  async removeClient (address: string): Promise<boolean> {
+  async removeClient (address: string, opts: { revokeTokens?: string } = {}): Promise<boolean> {
     for (const [sid, s] of this.#sessions) if (s.address === address) this.#sessions.delete(sid)
+    if (opts.revokeTokens != null) {
+      for (const t of this.#tokens.values()) if (t.usedBy === address) this.#tokens.set(t.id, removedToken(t, opts.revokeTokens))
+    }
     return this.#clients.delete(address)
   }
 
@@ -132,6 +162,8 @@ interface CafeDB extends DBSchema {
   clients: { key: string, value: ClientRecord }
   sessions: { key: string, value: SessionRecord, indexes: { address: string } }
   settings: { key: 'cafe', value: CafeSettings }
+  /** The owner's per-client quotas, by address (version 2; in version 1 they were on the client). */
+  quotas: { key: string, value: number }
 }
 
 /** IndexedDB (through idb): the cafe page's store. */
@@ -139,23 +171,38 @@ export class IdbCafeStore implements CafeStore {
   readonly #db: Promise<IDBPDatabase<CafeDB>>
 
   constructor (name: string) {
-    this.#db = openDB<CafeDB>(name, 1, {
-      upgrade (db, oldVersion) {
+    this.#db = openDB<CafeDB>(name, 2, {
+      async upgrade (db, oldVersion, _newVersion, tx) {
         if (oldVersion < 1) {
           db.createObjectStore('tokens', { keyPath: 'id' })
           db.createObjectStore('clients', { keyPath: 'address' })
           db.createObjectStore('sessions', { keyPath: 'sid' }).createIndex('address', 'address')
           db.createObjectStore('settings')
         }
+        if (oldVersion < 2) {
+          const quotas = db.createObjectStore('quotas')
+          for (let cursor = await tx.objectStore('clients').openCursor(); cursor != null; cursor = await cursor.continue()) {
+            if (cursor.value.quota != null) await quotas.put(cursor.value.quota, cursor.value.address)
+          }
+        }
       }
     })
+  }
+
+  async #withQuota (c: ClientRecord | undefined): Promise<ClientRecord | undefined> {
+    return c == null ? undefined : withQuota(c, await (await this.#db).get('quotas', c.address))
   }
 
   async getToken (id: string): Promise<TokenRecord | undefined> { return (await this.#db).get('tokens', id) }
   async putToken (t: TokenRecord): Promise<void> { await (await this.#db).put('tokens', t) }
   async listTokens (): Promise<TokenRecord[]> { return (await this.#db).getAll('tokens') }
-  async getClient (a: string): Promise<ClientRecord | undefined> { return (await this.#db).get('clients', a) }
-  async listClients (): Promise<ClientRecord[]> { return (await this.#db).getAll('clients') }
+  async getClient (a: string): Promise<ClientRecord | undefined> { return this.#withQuota(await (await this.#db).get('clients', a)) }
+  async listClients (): Promise<ClientRecord[]> {
+    const db = await this.#db
+    const quotas = new Map<string, number>()
+    for (let cursor = await db.transaction('quotas').store.openCursor(); cursor != null; cursor = await cursor.continue()) quotas.set(cursor.key, cursor.value)
+    return (await db.getAll('clients')).map(c => withQuota(c, quotas.get(c.address)))
+  }
   async touchClient (a: string, lastSeen: string): Promise<void> {
     const tx = (await this.#db).transaction('clients', 'readwrite')
     const c = await tx.store.get(a)
@@ -164,13 +211,11 @@ export class IdbCafeStore implements CafeStore {
   }
 
   async setClientQuota (a: string, quota: number | undefined): Promise<boolean> {
-    const tx = (await this.#db).transaction('clients', 'readwrite')
-    const c = await tx.store.get(a)
+    const tx = (await this.#db).transaction(['clients', 'quotas'], 'readwrite')
+    const c = await tx.objectStore('clients').get(a)
     if (c != null) {
-      const next = { ...c }
-      if (quota == null) delete next.quota
-      else next.quota = quota
-      await tx.store.put(next)
+      if (quota == null) await tx.objectStore('quotas').delete(a)
+      else await tx.objectStore('quotas').put(quota, a)
     }
     await tx.done
     return c != null
@@ -190,7 +235,7 @@ export class IdbCafeStore implements CafeStore {
     }
     await Promise.all([
       tx.objectStore('tokens').put(token),
-      tx.objectStore('clients').put(reg.client),
+      tx.objectStore('clients').put(withoutQuota(reg.client)),
       tx.objectStore('sessions').put(reg.session),
       tx.done
     ])
@@ -205,10 +250,13 @@ export class IdbCafeStore implements CafeStore {
     return result
   }
 
-  async removeClient (address: string): Promise<boolean> {
-    const tx = (await this.#db).transaction(['clients', 'sessions'], 'readwrite')
+  async removeClient (address: string, opts: { revokeTokens?: string } = {}): Promise<boolean> {
+    const tx = (await this.#db).transaction(['clients', 'sessions', 'tokens'], 'readwrite')
     const existed = (await tx.objectStore('clients').get(address)) != null
     for (const sid of await tx.objectStore('sessions').index('address').getAllKeys(address)) await tx.objectStore('sessions').delete(sid)
+    if (opts.revokeTokens != null) {
+      for (const t of await tx.objectStore('tokens').getAll()) if (t.usedBy === address) await tx.objectStore('tokens').put(removedToken(t, opts.revokeTokens))
+    }
     await tx.objectStore('clients').delete(address)
     await tx.done
     return existed

@@ -32,6 +32,7 @@ export function parseToken (token: string): { id: string, secret: Uint8Array } {
  */
 export function bindToken (record: TokenRecord | undefined, address: string): TokenRecord {
   if (record == null) throw invalid()
+  if (record.removed != null && record.usedBy === address) throw new ForbiddenError('CLIENT_REMOVED', 'the cafe owner removed this client; it may register again only with a new invitation')
   if (record.revoked != null) throw new UnauthorizedError('TOKEN_REVOKED', 'the cafe owner revoked this access token')
   if (record.usedBy != null && record.usedBy !== address) throw new ForbiddenError('TOKEN_USED', 'this access token already registered another account')
   return { ...record, usedBy: address }

@@ -2,6 +2,7 @@ import { openDB } from 'idb'
 import { exportCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
 import { walkDag } from '../ipfs/verify.ts'
+import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { streamFromIterator } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
@@ -39,6 +40,8 @@ interface Job {
   kind: 'pin' | 'unpin' | 'snapshot'
   /** The DAG's CID (pin, unpin) or the thread id (snapshot). */
   target: string
+  /** An unpin: the pin to delete, when known as it was queued (else the record's, or this device's by name). */
+  requestid?: string
   attempts: number
   notBefore: number
   lastError?: string
@@ -47,6 +50,8 @@ interface Job {
 interface OutboxDB extends DBSchema {
   jobs: { key: number, value: Job, indexes: { cafe: string } }
   backups: { key: [string, string], value: BackupRecord, indexes: { cid: string } }
+  /** Version 2: this device's random tag, the name its uploads carry (its pins among the account's). */
+  device: { key: 'tag', value: string }
 }
 
 export interface OutboxInit {
@@ -92,15 +97,31 @@ export class BackupOutbox extends EventTarget {
     this.#metaOf = init.metaOf
     this.#snapshotOf = init.snapshotOf
     this.#now = init.now ?? Date.now
-    this.#db = openDB<OutboxDB>(init.dbName, 1, {
-      upgrade (db, old) {
+    this.#db = openDB<OutboxDB>(init.dbName, 2, {
+      upgrade (db, old, _new, tx) {
         if (old < 1) {
           db.createObjectStore('jobs', { keyPath: 'seq', autoIncrement: true }).createIndex('cafe', 'cafe')
           db.createObjectStore('backups', { keyPath: ['cid', 'cafe'] }).createIndex('cid', 'cid')
         }
+        if (old < 2) {
+          db.createObjectStore('device')
+          void tx.objectStore('device').put(`lc-device-${toBase64url(randomBytes(12))}`, 'tag')
+        }
       }
     })
   }
+
+  /**
+   * The name this device's uploads carry. Other devices of the account pin the same DAGs at
+   * the same cafes; this tag finds this device's own pins when an answer was lost, so an
+   * unpin here never deletes theirs.
+   */
+  async #device (): Promise<string> {
+    this.#tag ??= (async () => (await (await this.#db).get('device', 'tag'))!)()
+    return this.#tag
+  }
+
+  #tag: Promise<string> | undefined
 
   /** Resumes the jobs left by an earlier run (a reload mid-upload starts that upload again). */
   async start (): Promise<void> {
@@ -153,7 +174,7 @@ export class BackupOutbox extends EventTarget {
     if (rows.length === 0) { await tx.done; throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`) }
     for (const b of rows) {
       await tx.objectStore('backups').put({ ...b, status: 'unpinning', updated: new Date(this.#now()).toISOString() })
-      await tx.objectStore('jobs').add({ cafe: b.cafe, kind: 'unpin', target: cid, attempts: 0, notBefore: 0 })
+      await tx.objectStore('jobs').add({ cafe: b.cafe, kind: 'unpin', target: cid, ...(b.requestid != null ? { requestid: b.requestid } : {}), attempts: 0, notBefore: 0 })
     }
     await tx.done
     for (const b of rows) this.#kick(b.cafe)
@@ -222,12 +243,13 @@ export class BackupOutbox extends EventTarget {
           const attempts = job.attempts + 1
           const delay = Math.min(OUTBOX_TIMING.firstRetryMs * 2 ** job.attempts, OUTBOX_TIMING.maxRetryMs)
           await db.put('jobs', { ...job, attempts, notBefore: this.#now() + delay, lastError: (err as Error).message })
-          await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' ? 'unpinning' : 'queued', error: { reason: (err as LightcafeError).reason ?? 'UNREACHABLE', details: `will retry: ${(err as Error).message}` } }))
+          await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' || r.status === 'unpinning' ? 'unpinning' : 'queued', error: { reason: (err as LightcafeError).reason ?? 'UNREACHABLE', details: `will retry: ${(err as Error).message}` } }))
         } else {
           // A final answer (quota, forged data, session ended): record it and move on.
           await db.delete('jobs', job.seq!)
           const e = err as LightcafeError
-          await this.#record(job, r => ({ ...r, status: 'failed', error: { reason: e.reason, details: e.message } }))
+          // A pin that failed while an unpin waits stays "unpinning": that job removes the record.
+          await this.#record(job, r => ({ ...r, status: job.kind === 'pin' && r.status === 'unpinning' ? 'unpinning' : 'failed', error: { reason: e.reason, details: e.message } }))
         }
       }
       this.dispatchEvent(new Event('change'))
@@ -253,9 +275,15 @@ export class BackupOutbox extends EventTarget {
     return res
   }
 
+  /** This device's pins of a DAG at a cafe (by its name tag). */
   async #pinsOf (cafe: string, cid: string, status: string): Promise<Array<{ requestid: string }>> {
-    const res = await this.#call(cafe, `/cafe/v1/pins?cid=${cid}&status=${status}&limit=1000`)
+    const name = encodeURIComponent(await this.#device())
+    const res = await this.#call(cafe, `/cafe/v1/pins?cid=${cid}&status=${status}&name=${name}&match=exact&limit=1000`)
     return ((await res.json()) as { results: Array<{ requestid: string }> }).results
+  }
+
+  async #backupOf (job: Job): Promise<BackupRecord | undefined> {
+    return (await this.#db).get('backups', [job.target, job.cafe])
   }
 
   async #perform (job: Job): Promise<void> {
@@ -265,13 +293,19 @@ export class BackupOutbox extends EventTarget {
       return
     }
     if (job.kind === 'unpin') {
-      for (const p of await this.#pinsOf(job.cafe, job.target, 'queued,pinning,pinned,failed')) {
-        await this.#call(job.cafe, `/cafe/v1/pins/${p.requestid}`, { method: 'DELETE' })
-      }
-      await this.#record(job, () => undefined)
+      // Only this device's pin: the one named when the unpin was queued, or the one the backup
+      // before it recorded, or (an answer lost) those carrying this device's tag. Never every
+      // pin of the CID: other devices of the account keep theirs.
+      const known = job.requestid ?? (await this.#backupOf(job))?.requestid
+      const ids = known != null ? [known] : (await this.#pinsOf(job.cafe, job.target, 'queued,pinning,pinned,failed')).map(p => p.requestid)
+      for (const id of ids) await this.#call(job.cafe, `/cafe/v1/pins/${id}`, { method: 'DELETE' })
+      // A backup queued since (status queued again) keeps its record: its pin job comes next.
+      await this.#record(job, r => r.status === 'unpinning' ? undefined : r)
       return
     }
-    await this.#record(job, r => ({ ...r, status: 'pinning' }))
+    // Unpinned before this job ran: nothing to send; the unpin job after it removes the record.
+    if ((await this.#backupOf(job))?.status === 'unpinning') return
+    await this.#record(job, r => r.status === 'unpinning' ? r : { ...r, status: 'pinning' })
     this.dispatchEvent(new Event('change'))
     // Already pinned there (an earlier upload whose answer was lost)? Then nothing to send.
     const existing = await this.#pinsOf(job.cafe, job.target, 'pinned')
@@ -288,8 +322,9 @@ export class BackupOutbox extends EventTarget {
         }
       }
       const meta = encodeURIComponent(JSON.stringify(await this.#metaOf(job.target)))
+      const name = encodeURIComponent(await this.#device())
       try {
-        const res = await this.#call(job.cafe, `/cafe/v1/uploads?meta=${meta}`, {
+        const res = await this.#call(job.cafe, `/cafe/v1/uploads?name=${name}&meta=${meta}`, {
           method: 'POST',
           headers: { 'content-type': 'application/vnd.ipld.car' },
           body: streamFromIterator(counted())
@@ -300,6 +335,7 @@ export class BackupOutbox extends EventTarget {
         this.#sent.delete(key)
       }
     }
-    await this.#record(job, r => { const n: BackupRecord = { ...r, status: 'pinned', requestid }; delete n.error; return n })
+    // An unpin queued meanwhile keeps "unpinning"; it deletes this requestid next.
+    await this.#record(job, r => { const n: BackupRecord = { ...r, status: r.status === 'unpinning' ? 'unpinning' : 'pinned', requestid }; delete n.error; return n })
   }
 }

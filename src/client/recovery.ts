@@ -1,5 +1,6 @@
 import { parseCid } from '../ipfs/gateway.ts'
-import { openCar, walkDag } from '../ipfs/verify.ts'
+import { blockKey } from '../ipfs/blocks.ts'
+import { links, openCar, walkDag } from '../ipfs/verify.ts'
 import { LightcafeError } from '../shared/errors.ts'
 import { iterateStream } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
@@ -84,7 +85,14 @@ export async function recover (deps: RecoveryDeps, cafe: string, progress: Recov
         const res = await call(`/cafe/v1/ipfs/${cid.toString()}?format=car`)
         if (!res.ok || res.body == null) throw await asError(res)
         const { blocks } = await openCar(iterateStream(res.body))
+        // Only blocks of the DAG asked for are kept: the root, then what kept blocks link to (the
+        // cafe sends a DAG parents first). Anything else in the CAR is dropped unstored.
+        const wanted = new Set([blockKey(cid)])
         for await (const b of blocks) {
+          const key = blockKey(b.cid)
+          if (!wanted.has(key)) continue
+          wanted.delete(key)
+          for (const l of links(b.cid, b.bytes)) wanted.add(blockKey(l))
           if (!(await deps.blocks.has(b.cid))) await deps.blocks.put(b.cid, b.bytes)
           progress.blocks++
           progress.bytes += b.bytes.byteLength

@@ -15,8 +15,19 @@ export const THREAD_LIMITS = {
   maxMetaBytes: 32 * 1024
 } as const
 
-/** A thread as this device knows it: its id, latest update (HEAD) and metadata. */
-export interface ThreadRecord { id: string, head: string, meta: Record<string, unknown>, updated: string }
+/**
+ * A thread as this device knows it: its id, latest update (HEAD) and metadata. `seq` counts the
+ * thread's updates (each put adds one to the highest seen): sealed into the snapshot, it tells
+ * a new device a cafe's older snapshot from a newer one whatever the writers' clocks said.
+ */
+export interface ThreadRecord { id: string, head: string, meta: Record<string, unknown>, updated: string, seq?: number }
+
+/** Which of two records of one thread is newer: the higher seq, then the later time (old snapshots have no seq). */
+function newer (a: ThreadRecord, b: ThreadRecord): boolean {
+  const sa = a.seq ?? 0
+  const sb = b.seq ?? 0
+  return sa !== sb ? sa > sb : a.updated > b.updated
+}
 
 interface ThreadsDB extends DBSchema { threads: { key: string, value: ThreadRecord } }
 
@@ -44,8 +55,11 @@ export class Threads {
     const meta = body.meta ?? {}
     if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object')
     if (utf8.encode(JSON.stringify(meta)).byteLength > THREAD_LIMITS.maxMetaBytes) throw new LightcafeError('META_TOO_LARGE', `thread metadata is limited to ${THREAD_LIMITS.maxMetaBytes} bytes of JSON`, 413)
-    const record: ThreadRecord = { id, head, meta: meta as Record<string, unknown>, updated: new Date(this.#now()).toISOString() }
-    await (await this.#db).put('threads', record)
+    const tx = (await this.#db).transaction('threads', 'readwrite')
+    const held = await tx.store.get(id)
+    const record: ThreadRecord = { id, head, meta: meta as Record<string, unknown>, updated: new Date(this.#now()).toISOString(), seq: (held?.seq ?? 0) + 1 }
+    await tx.store.put(record)
+    await tx.done
     return record
   }
 
@@ -65,7 +79,8 @@ export class Threads {
 
   async seal (record: ThreadRecord): Promise<string> {
     const material = await accountKeyMaterial(this.#account().secretKey)
-    return toBase64url(await encryptBytes(material, 'snapshots', utf8.encode(JSON.stringify({ v: 1, ...record }))))
+    // v2: the record carries `seq` (v1 snapshots have none and count as seq 0).
+    return toBase64url(await encryptBytes(material, 'snapshots', utf8.encode(JSON.stringify({ ...record, v: 2 }))))
   }
 
   /** Opens a snapshot (throws DECRYPTION_FAILED if it is not this account's) and keeps it if newer. */
@@ -73,11 +88,13 @@ export class Threads {
     const material = await accountKeyMaterial(this.#account().secretKey)
     const plain = JSON.parse(utf8.decode(await decryptBytes(material, 'snapshots', fromBase64url(ciphertext)))) as ThreadRecord & { v: number }
     const record: ThreadRecord = { id: plain.id, head: parseCid(plain.head).toString(), meta: plain.meta, updated: plain.updated }
+    if (Number.isSafeInteger(plain.seq) && plain.seq! > 0) record.seq = plain.seq
     const tx = (await this.#db).transaction('threads', 'readwrite')
     const held = await tx.store.get(record.id)
-    if (held == null || held.updated < record.updated) await tx.store.put(record)
+    const keep = held == null || newer(record, held)
+    if (keep) await tx.store.put(record)
     await tx.done
-    return held != null && held.updated >= record.updated ? held : record
+    return keep ? record : held
   }
 
   async close (): Promise<void> { (await this.#db).close() }

@@ -1,7 +1,6 @@
 import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { IDBBlockstore } from 'blockstore-idb'
 import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
@@ -51,12 +50,15 @@ function describe (c: Connection): ConnectionInfo {
   return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/') }
 }
 
-/** Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller's connection, or an origin). */
+/**
+ * Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller, or an
+ * origin's peer). Only the peer id is dialled, through this node's own transports: an origin's
+ * host is never contacted directly (a stranger's pin must not reach hosts on the cafe's LAN).
+ */
 function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
   return async (source, root, signal) => {
-    const target = source.peer != null
-      ? await directConnection(libp2p, peerIdFromString(source.peer), signal)
-      : await directConnection(libp2p, source.addrs.map(a => multiaddr(a)), signal)
+    if (source.peer == null) throw new Error('a pin source must name a peer')
+    const target = await directConnection(libp2p, peerIdFromString(source.peer), signal)
     const res = await fetchOverLibp2p(libp2p, target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
     if (!res.ok || res.body == null) throw new Error(`the source answered ${res.status}`)
     return iterateStream(res.body)

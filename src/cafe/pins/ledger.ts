@@ -7,7 +7,9 @@ import type { BlockRef } from '../../ipfs/verify.ts'
  * frees a block only when no pin of any client references it any more.
  *
  * Pure bookkeeping: callers verify and store the blocks, then commit; a commit that would
- * put a client over its quota changes nothing.
+ * put a client over its quota changes nothing. Bytes in flight count too: an ingest reserves
+ * each block's cost before it writes the block, so concurrent uploads and pulls of one client
+ * together never store more than its quota; the commit turns the reservation into usage.
  */
 
 export type { BlockRef }
@@ -36,8 +38,26 @@ export class PinLedger {
   readonly #pins = new Map<string, PinEntry>()
   readonly #blocks = new Map<string, Holding>()
   readonly #usage = new Map<string, number>()
+  readonly #reserved = new Map<string, number>()
 
   usage (address: string): number { return this.#usage.get(address) ?? 0 }
+
+  /** Bytes reserved by this client's ingests in flight. */
+  reserved (address: string): number { return this.#reserved.get(address) ?? 0 }
+
+  /** Reserves bytes for an ingest before it stores them, or throws QuotaExceededError and reserves nothing. */
+  reserve (address: string, bytes: number, quota: number): void {
+    const held = this.usage(address) + this.reserved(address)
+    if (held + bytes > quota) throw new QuotaExceededError(bytes, quota, held)
+    this.#reserved.set(address, this.reserved(address) + bytes)
+  }
+
+  /** Returns an ingest's reservation (it failed, was aborted, or committed). */
+  unreserve (address: string, bytes: number): void {
+    const left = this.reserved(address) - bytes
+    if (left > 0) this.#reserved.set(address, left)
+    else this.#reserved.delete(address)
+  }
 
   pin (requestid: string): PinEntry | undefined { return this.#pins.get(requestid) }
 
@@ -54,12 +74,17 @@ export class PinLedger {
     return extra
   }
 
-  /** Records a pin, or throws QuotaExceededError and records nothing. */
-  commit (entry: PinEntry, quota: number): void {
+  /**
+   * Records a pin, or throws QuotaExceededError and records nothing. `reserved` is the
+   * committing ingest's own reservation: on success it becomes usage; others' still count.
+   */
+  commit (entry: PinEntry, quota: number, reserved = 0): void {
     if (this.#pins.has(entry.requestid)) throw new LightcafeError('PIN_EXISTS', `pin ${entry.requestid} exists`, 409)
     const extra = this.cost(entry.address, entry.blocks)
     const used = this.usage(entry.address)
-    if (used + extra > quota) throw new QuotaExceededError(extra, quota, used)
+    const others = Math.max(0, this.reserved(entry.address) - reserved)
+    if (used + others + extra > quota) throw new QuotaExceededError(extra, quota, used + others)
+    this.unreserve(entry.address, reserved)
     const blocks = distinct(entry.blocks)
     for (const b of blocks) {
       const h = this.#blocks.get(b.cid) ?? { bytes: b.bytes, holders: new Map<string, number>() }

@@ -1,11 +1,13 @@
 import { CarWriter } from '@ipld/car'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
-import { blocksOf } from '../../ipfs/blocks.ts'
+import { blockKey, blocksOf } from '../../ipfs/blocks.ts'
 import { exportCar } from '../../ipfs/car.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
@@ -116,16 +118,19 @@ describe('pin service', () => {
     const l1 = await leaf('p1')
     const root = await node([l1])
     const asked: string[] = []
+    const originPeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const origin = `/dns4/origin.example/tcp/1/p2p/${originPeer}`
     const fetchCar: CarFetcher = async (src, cid) => {
-      asked.push(src.peer ?? src.addrs[0])
-      if (src.addrs[0] === '/dns4/origin.example/tcp/1') return car(cid, [root, l1])
+      asked.push(src.peer ?? '')
+      if (src.peer === originPeer) return car(cid, [root, l1])
       throw new Error('no route')
     }
     const { pins, blocks } = service({ fetchCar })
-    const queued = await pins.create(ALICE, { cid: root.cid.toString(), origins: ['/dns4/origin.example/tcp/1'], meta: { app: 'test' } })
+    const queued = await pins.create(ALICE, { cid: root.cid.toString(), origins: [origin], meta: { app: 'test' } })
     expect(queued.status).toBe('queued')
     await expect.poll(async () => (await pins.get('alice', queued.requestid)).status).toBe('pinned')
-    expect(asked).toEqual(['peerA', '/dns4/origin.example/tcp/1'])
+    // The origin is reached by its peer id, never by dialling the address it gives.
+    expect(asked).toEqual(['peerA', originPeer])
     expect(await stored(blocks)).toBe(2)
 
     const lost = await leaf('nowhere')
@@ -142,6 +147,8 @@ describe('pin service', () => {
     await expect(pins.list('alice', new URLSearchParams({ limit: '0' }))).rejects.toMatchObject({ status: 400 })
     await expect(pins.create(ALICE, { cid: 'not-a-cid' })).rejects.toMatchObject({ reason: 'INVALID_CID' })
     await expect(pins.create(ALICE, { cid: root.cid.toString(), origins: ['nope'] })).rejects.toMatchObject({ reason: 'INVALID_ORIGIN' })
+    // A bare host (a WebSocket server on the LAN, say) names no peer: refused.
+    await expect(pins.create(ALICE, { cid: root.cid.toString(), origins: ['/ip4/192.168.1.1/tcp/80/ws'] })).rejects.toMatchObject({ reason: 'INVALID_ORIGIN' })
   })
 
   it('keeps pins across a restart and collects blocks no pin holds (an upload killed mid-way)', async () => {
@@ -169,5 +176,181 @@ describe('pin service', () => {
     await expect.poll(async () => (await pins.get('alice', two.requestid)).status).toBe('pinned')
     await expect(pins.get('alice', one.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND' })
     expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1 })
+  })
+})
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/** A DAG of `n` leaves of `size` bytes each, all distinct (tagged by `tag`). */
+async function dag (tag: string, n: number, size: number): Promise<{ root: Block, all: Block[] }> {
+  const leaves: Block[] = []
+  for (let i = 0; i < n; i++) leaves.push(await leaf(`${tag}-${i}`, size))
+  const root = await node(leaves)
+  return { root, all: [root, ...leaves] }
+}
+
+/** A blockstore that records the most bytes it ever held at once. */
+function measured (): { blocks: Blocks, peak: () => number, held: () => number } {
+  const inner = blocksOf(new MemoryBlockstore())
+  const sizes = new Map<string, number>()
+  let held = 0
+  let peak = 0
+  return {
+    blocks: {
+      ...inner,
+      put: async (cid, bytes) => {
+        await inner.put(cid, bytes)
+        if (!sizes.has(blockKey(cid))) { sizes.set(blockKey(cid), bytes.byteLength); held += bytes.byteLength; peak = Math.max(peak, held) }
+      },
+      delete: async cid => {
+        await inner.delete(cid)
+        held -= sizes.get(blockKey(cid)) ?? 0
+        sizes.delete(blockKey(cid))
+      }
+    },
+    peak: () => peak,
+    held: () => held
+  }
+}
+
+/** Yields each chunk on a later turn of the event loop, so concurrent uploads interleave. */
+async function * trickle (chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const c of chunks) {
+    await new Promise(resolve => setTimeout(resolve, 0))
+    yield c
+  }
+}
+
+describe('pin service: quotas count what is in flight', () => {
+  it('8 concurrent uploads under a 1 MiB quota never hold more than the quota; the extra ones are refused by name', async () => {
+    const m = measured()
+    const { pins } = service({ blocks: m.blocks, quota: MiB })
+    const dags = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(async i => dag(`u${i}`, 9, 100 * KiB)))
+    const results = await Promise.allSettled(dags.map(async d => pins.upload(ALICE, trickle(car(d.root.cid, d.all)))))
+    const reasons = results.map(r => r.status === 'fulfilled' ? 'pinned' : (r.reason as { reason: string }).reason)
+    console.log(`8 concurrent uploads under a 1 MiB quota: peak ${m.peak()} bytes held (${(m.peak() / MiB).toFixed(2)} MiB)`)
+    expect(m.peak()).toBeLessThanOrEqual(MiB)
+    expect(reasons.filter(r => r === 'pinned')).toHaveLength(1)
+    for (const r of reasons) expect(['pinned', 'QUOTA_EXCEEDED', 'TOO_MANY_UPLOADS']).toContain(r)
+    expect(reasons.filter(r => r === 'TOO_MANY_UPLOADS').length).toBeGreaterThanOrEqual(6)
+    expect(m.held()).toBe(pins.usage('alice').bytes)
+  })
+
+  it('queued pins pull at most two at a time per client, and their pulls together stay within the quota', async () => {
+    const m = measured()
+    const dags = await Promise.all([0, 1, 2, 3, 4].map(async i => dag(`q${i}`, 4, 100 * KiB)))
+    let running = 0
+    let most = 0
+    const fetchCar: CarFetcher = async (_src, cid) => {
+      running++
+      most = Math.max(most, running)
+      const d = dags.find(x => x.root.cid.equals(cid))!
+      return (async function * () { try { yield * trickle(car(cid, d.all)) } finally { running-- } })()
+    }
+    const { pins } = service({ blocks: m.blocks, quota: 1100 * KiB, fetchCar })
+    const made = await Promise.all(dags.map(async d => pins.create(ALICE, { cid: d.root.cid.toString() })))
+    for (const p of made) await expect.poll(async () => ['pinned', 'failed'].includes((await pins.get('alice', p.requestid)).status), { timeout: 10_000 }).toBe(true)
+    expect(most).toBeLessThanOrEqual(2)
+    expect(m.peak()).toBeLessThanOrEqual(1100 * KiB)
+    const states = await Promise.all(made.map(async p => (await pins.get('alice', p.requestid)).status))
+    expect(states.filter(s => s === 'pinned')).toHaveLength(2)
+    expect(m.held()).toBe(pins.usage('alice').bytes)
+  })
+
+  it('an upload body that stops sending is aborted (UPLOAD_IDLE) and leaves neither blocks nor a reservation', async () => {
+    const m = measured()
+    const blocks = m.blocks
+    const store = new MemoryPinStore()
+    const pins = new PinService({ blocks, store, quota: async () => 500 * KiB, limits: { idleMs: 50 } })
+    const d = await dag('idle', 4, 100 * KiB)
+    async function * stalls (): AsyncGenerator<Uint8Array> {
+      let n = 0
+      for await (const c of car(d.root.cid, d.all)) {
+        yield c
+        if (++n === 4) await new Promise(() => {}) // the sender goes quiet mid-DAG
+      }
+    }
+    await expect(pins.upload(ALICE, stalls())).rejects.toMatchObject({ reason: 'UPLOAD_IDLE', status: 408 })
+    // Silent from the first byte (the CAR header never comes): the same answer, not INVALID_CAR.
+    async function * silent (): AsyncGenerator<Uint8Array> { await new Promise(() => {}) }
+    await expect(pins.upload(ALICE, silent())).rejects.toMatchObject({ reason: 'UPLOAD_IDLE' })
+    expect(m.held()).toBe(0)
+    // The whole quota is free again.
+    expect((await pins.upload(ALICE, car(d.root.cid, d.all))).status).toBe('pinned')
+  })
+})
+
+describe('pin service: a client counts only blocks its own sources supplied', () => {
+  it('pinning a CID only another client uploaded answers as for a CID nobody has, and reads nothing', async () => {
+    const secret = await dag('bob-only', 2, 1000)
+    const nobody = await dag('nobody', 2, 1000)
+    const { pins } = service({ fetchCar: async () => { throw new Error('the caller has nothing') } })
+    await pins.upload(BOB, car(secret.root.cid, secret.all))
+    const theirs = await pins.create(ALICE, { cid: secret.root.cid.toString() })
+    const none = await pins.create(ALICE, { cid: nobody.root.cid.toString() })
+    await expect.poll(async () => (await pins.get('alice', theirs.requestid)).status).not.toMatch(/queued|pinning/)
+    await expect.poll(async () => (await pins.get('alice', none.requestid)).status).not.toMatch(/queued|pinning/)
+    const a = await pins.get('alice', theirs.requestid)
+    const b = await pins.get('alice', none.requestid)
+    expect(a.status).toBe('failed')
+    expect([a.status, a.info.reason]).toEqual([b.status, b.info.reason])
+    expect(await pins.read('alice', secret.all[1].cid)).toBeUndefined()
+    expect(pins.usage('alice').bytes).toBe(0)
+  })
+
+  it('an uploaded CAR with only the root of another client\'s DAG is incomplete', async () => {
+    const secret = await dag('bob-dag', 2, 1000)
+    const { pins } = service()
+    await pins.upload(BOB, car(secret.root.cid, secret.all))
+    await expect(pins.upload(ALICE, written(secret.root.cid, [secret.root]))).rejects.toMatchObject({ reason: 'DAG_INCOMPLETE' })
+    // Its own blocks, sent in full, count for it (stored once).
+    expect((await pins.upload(ALICE, car(secret.root.cid, secret.all))).status).toBe('pinned')
+    expect(pins.usage('alice').bytes).toBe(pins.usage('bob').bytes)
+  })
+
+  it('a pull from the caller itself counts: the client supplied the blocks', async () => {
+    const d = await dag('own', 2, 1000)
+    const { pins } = service({ fetchCar: async (src, cid) => { if (src.peer !== 'peerA') throw new Error('no'); return car(cid, d.all) } })
+    await pins.upload(BOB, car(d.root.cid, d.all))
+    const p = await pins.create(ALICE, { cid: d.root.cid.toString() })
+    await expect.poll(async () => (await pins.get('alice', p.requestid)).status).toBe('pinned')
+  })
+})
+
+describe('pin service: Pinning Service API conformance', () => {
+  it('after a replace the old requestid answers 404 at once, before the new pin is pinned', async () => {
+    const l1 = await leaf('r-old')
+    const l2 = await leaf('r-new')
+    let release: () => void = () => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const { pins } = service({
+      fetchCar: async (_s, cid) => {
+        if (cid.equals(l2.cid)) await gate
+        return car(cid, [l1, l2])
+      }
+    })
+    const one = await pins.create(ALICE, { cid: l1.cid.toString() })
+    await expect.poll(async () => (await pins.get('alice', one.requestid)).status).toBe('pinned')
+    const two = await pins.replace(ALICE, one.requestid, { cid: l2.cid.toString() })
+    await expect(pins.get('alice', one.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND', status: 404 })
+    expect((await pins.list('alice', new URLSearchParams({ status: 'queued,pinning,pinned,failed' }))).results.map(p => p.requestid)).toEqual([two.requestid])
+    // Its blocks stay until the new pin settles (no needless re-fetch of shared blocks).
+    expect(await pins.read('alice', l1.cid)).toEqual(l1.bytes)
+    release()
+    await expect.poll(async () => (await pins.get('alice', two.requestid)).status).toBe('pinned')
+    expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1 })
+  })
+
+  it('a name filter with any match finds pins in any status; with no filter only pinned ones are listed', async () => {
+    const lost = await leaf('unfetchable')
+    const { pins } = service({ fetchCar: async () => { throw new Error('nowhere') } })
+    const p = await pins.create(ALICE, { cid: lost.cid.toString(), name: 'Holiday-Photos' })
+    await expect.poll(async () => (await pins.get('alice', p.requestid)).status).toBe('failed')
+    for (const [name, match] of [['Holiday-Photos', 'exact'], ['holiday-photos', 'iexact'], ['day-Pho', 'partial'], ['DAY-PHO', 'ipartial']]) {
+      expect((await pins.list('alice', new URLSearchParams({ name, match }))).results.map(r => r.requestid), `${match} ${name}`).toEqual([p.requestid])
+    }
+    expect((await pins.list('alice', new URLSearchParams({ name: 'Holiday-Photos', status: 'pinned' }))).count).toBe(0)
+    expect((await pins.list('alice', new URLSearchParams())).count).toBe(0)
   })
 })

@@ -4,6 +4,8 @@ import { parseCid } from '../../ipfs/gateway.ts'
 import { BLOCK_LIMITS, BlockRejectedError, links, openCar, verifiedCarBlocks } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
+import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
+import { abortable, guarded } from './guarded.ts'
 import { PinLedger, QuotaExceededError } from './ledger.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
@@ -24,8 +26,19 @@ export const PIN_LIMITS = {
   maxLimit: 1000,
   maxCidFilter: 10,
   /** A pull from one source that takes longer is abandoned and the next source tried. */
-  fetchTimeoutMs: 10 * 60_000
+  fetchTimeoutMs: 10 * 60_000,
+  /**
+   * Uploads, and separately pulls, one client may run at once: each holds a reservation of up
+   * to its DAG's size, so a few are plenty for one device and a flood costs little. More
+   * uploads are refused (TOO_MANY_UPLOADS, retried); more pulls wait their turn, queued.
+   */
+  maxActivePerClient: 2,
+  /** An upload or pull body silent this long is aborted (a stalled sender holds a reservation). */
+  idleMs: 30_000
 } as const
+
+/** The limits a test or a cafe may tighten. */
+export interface PinLimits { fetchTimeoutMs: number, maxActivePerClient: number, idleMs: number }
 
 /** Where a pull may fetch a DAG: a connected peer (the caller) or the pin's origins. */
 export interface PinSource { peer?: string, addrs: string[] }
@@ -54,6 +67,7 @@ export interface PinServiceInit {
   /** The cafe's multiaddrs, given as delegates (peers to connect to for a pin). */
   delegates?: () => string[]
   now?: () => number
+  limits?: Partial<PinLimits>
 }
 
 function field (name: string, v: unknown, max: number): string {
@@ -67,10 +81,22 @@ export function parsePinObject (body: Record<string, unknown>): { cid: CID, name
   const name = body.name === undefined ? undefined : field('name', body.name, PIN_LIMITS.maxNameLength)
   const origins = body.origins === undefined ? [] : body.origins
   if (!Array.isArray(origins) || origins.length > PIN_LIMITS.maxOrigins) throw new InvalidInputError('INVALID_FIELD', `origins must be an array of at most ${PIN_LIMITS.maxOrigins} multiaddrs`)
-  for (const o of origins) {
-    try { multiaddr(field('origin', o, PIN_LIMITS.maxOriginLength)) } catch { throw new InvalidInputError('INVALID_ORIGIN', `not a multiaddr: ${String(o).slice(0, 100)}`) }
-  }
+  for (const o of origins) originPeer(o)
   return { cid, name, origins: origins as string[], meta: parseMeta(body.meta) }
+}
+
+/**
+ * The peer an origin names. An origin is only ever used for its peer id: the cafe reaches that
+ * peer through its own libp2p transports (its relays, WebRTC), never by dialling the address's
+ * host, so a stranger's pin cannot make a cafe tab open connections to hosts on its LAN.
+ */
+export function originPeer (origin: unknown): string {
+  let peer: string | undefined
+  try { peer = multiaddr(field('origin', origin, PIN_LIMITS.maxOriginLength)).getComponents().findLast(c => c.name === 'p2p')?.value } catch {
+    throw new InvalidInputError('INVALID_ORIGIN', `not a multiaddr: ${String(origin).slice(0, 100)}`)
+  }
+  if (peer == null || peer === '') throw new InvalidInputError('INVALID_ORIGIN', `an origin must end with /p2p/<peer id>: ${String(origin).slice(0, 100)}`)
+  return peer
 }
 
 export function parseMeta (meta: unknown): Record<string, string> {
@@ -92,6 +118,13 @@ export function parseMeta (meta: unknown): Record<string, string> {
  * Crash safety: blocks are written before the pin record that holds them, and a pin record
  * is one IndexedDB write; at start every stored block no pin holds is deleted, so a tab
  * killed mid-upload leaves neither a half pin nor orphan blocks.
+ *
+ * Isolation: a pin counts only blocks its client supplied (in this upload or pull, verified,
+ * or held by its own earlier pins). A block another client stored is never lent: pinning a
+ * CID only someone else has answers exactly as for a CID nobody has.
+ *
+ * Bounds: every ingest reserves its bytes in the ledger before writing them; uploads and
+ * pulls run at most `maxActivePerClient` at a time per client and abort on an idle body.
  */
 export class PinService {
   readonly ready: Promise<void>
@@ -106,6 +139,13 @@ export class PinService {
   /** Blocks written by ingests still running: GC and failed ingests must not delete them. */
   readonly #inflight = new Map<string, number>()
   readonly #pulls = new Map<string, AbortController>()
+  /** Pulls waiting for a free slot, per client, in order. */
+  readonly #waiting = new Map<string, Array<{ requestid: string, peer?: string }>>()
+  /** Uploads and pulls running, per client: counted against the limit, aborted by a removal. */
+  readonly #running = new Map<string, Set<{ kind: 'upload' | 'pull', abort: AbortController, done: Promise<unknown> }>>()
+  /** A replaced pin's blocks stay held until its replacement settles: new requestid -> old. */
+  readonly #replacing = new Map<string, string>()
+  readonly #limits: PinLimits
   readonly #changed = new Set<(address: string) => void>()
 
   constructor (init: PinServiceInit) {
@@ -115,6 +155,7 @@ export class PinService {
     this.#fetchCar = init.fetchCar
     this.#delegates = init.delegates ?? (() => [])
     this.#now = init.now ?? Date.now
+    this.#limits = { ...PIN_LIMITS, ...init.limits }
     this.ready = this.#start()
   }
 
@@ -212,7 +253,10 @@ export class PinService {
   async list (address: string, q: URLSearchParams): Promise<{ count: number, results: PinStatus[] }> {
     await this.ready
     const csv = (k: string): string[] | undefined => q.get(k)?.split(',').map(s => s.trim()).filter(s => s !== '')
-    const statuses = csv('status') ?? ['pinned']
+    // The spec: "when no filter is provided, only successful pins are returned"; any filter
+    // (cid, name, before, after, meta) without a status searches every status.
+    const filtered = ['cid', 'name', 'before', 'after', 'meta'].some(k => q.get(k) != null)
+    const statuses = csv('status') ?? (filtered ? ['queued', 'pinning', 'pinned', 'failed'] : ['pinned'])
     for (const s of statuses) if (!['queued', 'pinning', 'pinned', 'failed'].includes(s)) throw new InvalidInputError('INVALID_STATUS', `unknown status ${s.slice(0, 20)}`)
     const cids = csv('cid')?.map(c => parseCid(c).toString())
     if (cids != null && cids.length > PIN_LIMITS.maxCidFilter) throw new InvalidInputError('INVALID_FIELD', `at most ${PIN_LIMITS.maxCidFilter} cids per query`)
@@ -266,13 +310,21 @@ export class PinService {
     if (replaces != null) record.replaces = replaces
     await this.#store.put(record)
     this.#pins.set(record.requestid, record)
+    if (replaces != null) {
+      this.#replacing.set(record.requestid, replaces)
+      await this.#forget(replaces)
+    }
     const answer = this.view(record) // as created: the pull starts changing the record at once
     this.#schedule(record.requestid, client.peerId)
     this.#emit(client.address)
     return answer
   }
 
-  /** Replaces a pin: the new one is pulled, and the old one is removed once it is pinned. */
+  /**
+   * Replaces a pin (the spec: remove and add in one step). The old requestid is gone at once;
+   * its blocks stay held until the new pin is pinned or failed, so shared blocks are not
+   * dropped and fetched again.
+   */
   async replace (client: PinClient, requestid: string, body: Record<string, unknown>): Promise<PinStatus> {
     await this.ready
     this.#own(client.address, requestid)
@@ -283,17 +335,59 @@ export class PinService {
   async remove (address: string, requestid: string): Promise<void> {
     await this.ready
     const r = this.#own(address, requestid)
-    this.#pulls.get(requestid)?.abort(new LightcafeError('PIN_REMOVED', 'the pin was removed', 409))
-    await this.#store.delete(requestid)
-    this.#pins.delete(requestid)
+    await this.#forget(requestid)
+    await this.#settleReplaced(requestid)
     await this.#free(this.#ledger.release(requestid))
     this.#emit(r.address)
   }
 
-  /** Forgets every pin of a client (it was removed or left). */
+  /** Ends a pin's pull and deletes its record (its blocks are the caller's business). */
+  async #forget (requestid: string): Promise<void> {
+    this.#pulls.get(requestid)?.abort(new LightcafeError('PIN_REMOVED', 'the pin was removed', 409))
+    await this.#store.delete(requestid)
+    this.#pins.delete(requestid)
+  }
+
+  /** The pin `requestid` replaced (if any) lets its blocks go: the replacement settled. */
+  async #settleReplaced (requestid: string): Promise<void> {
+    const old = this.#replacing.get(requestid)
+    if (old == null) return
+    this.#replacing.delete(requestid)
+    await this.#free(this.#ledger.release(old))
+  }
+
+  /**
+   * Forgets every pin of a client (it was removed or left): its uploads and pulls are aborted
+   * and awaited first, so none of them can commit a pin afterwards.
+   */
   async removeAll (address: string): Promise<void> {
+    this.#waiting.delete(address)
+    const running = [...(this.#running.get(address) ?? [])]
+    for (const op of running) op.abort.abort(new ClientRemovedError())
+    await Promise.allSettled(running.map(async op => op.done))
     await this.ready
     for (const r of [...this.#pins.values()]) if (r.address === address) await this.remove(address, r.requestid)
+  }
+
+  /** Runs an upload or pull in the client's running set (counted, abortable by a removal). */
+  async #track<T> (address: string, kind: 'upload' | 'pull', abort: AbortController, work: () => Promise<T>): Promise<T> {
+    const set = this.#running.get(address) ?? new Set()
+    this.#running.set(address, set)
+    const done = work()
+    const op = { kind, abort, done }
+    set.add(op)
+    try {
+      return await done
+    } finally {
+      set.delete(op)
+      if (set.size === 0) this.#running.delete(address)
+    }
+  }
+
+  #active (address: string, kind: 'upload' | 'pull'): number {
+    let n = 0
+    for (const op of this.#running.get(address) ?? []) if (op.kind === kind) n++
+    return n
   }
 
   async #free (keys: string[]): Promise<void> {
@@ -306,60 +400,83 @@ export class PinService {
    * Anything else (forged block, over quota, incomplete DAG, broken stream) leaves nothing.
    */
   async upload (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> } = {}): Promise<PinStatus> {
-    await this.ready
-    const { roots, blocks } = await openCar(car)
-    if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
-    const root = roots[0]
-    const record = this.#newRecord(client.address, { cid: root, name: opts.name, origins: [], meta: opts.meta ?? {} }, 'pinning')
-    const ingest = this.#ingest(client.address)
-    try {
-      await ingest.take(blocks, await this.#quota(client.address))
-      const dag = await ingest.walk(root)
-      if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${root.toString()}, e.g. ${dag.missing[0]}`)
-      await this.#commit(record, dag.blocks)
-      return this.view(record)
-    } finally {
-      await ingest.end()
-    }
+    if (this.#active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
+    const abort = new AbortController()
+    return this.#track(client.address, 'upload', abort, async () => {
+      await this.ready
+      const ingest = this.#ingest(client.address)
+      let stopped: Error | undefined // the CAR reader hides why its source failed (INVALID_CAR)
+      const body = guarded(car, abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
+      try {
+        const { roots, blocks } = await openCar(body)
+        if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
+        const root = roots[0]
+        const record = this.#newRecord(client.address, { cid: root, name: opts.name, origins: [], meta: opts.meta ?? {} }, 'pinning')
+        await ingest.take(blocks, await this.#quota(client.address))
+        const dag = await ingest.walk(root)
+        if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${root.toString()}, e.g. ${dag.missing[0]}`)
+        await this.#commit(record, dag.blocks, ingest, abort.signal)
+        return this.view(record)
+      } catch (err) {
+        throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
+      } finally {
+        // The CAR reader does not end its source when it stops early: end the body here.
+        await body.return(undefined).catch(() => {})
+        await ingest.end()
+      }
+    })
   }
 
-  async #commit (record: PinRecord, blocks: BlockRef[]): Promise<void> {
+  async #commit (record: PinRecord, blocks: BlockRef[], ingest: Ingest, signal: AbortSignal): Promise<void> {
     const quota = await this.#quota(record.address)
+    signal.throwIfAborted()
     // The ledger's check is the definitive one: synchronous, so two racing pins cannot both pass.
-    this.#ledger.commit({ requestid: record.requestid, address: record.address, cid: record.cid, blocks }, quota)
+    this.#ledger.commit({ requestid: record.requestid, address: record.address, cid: record.cid, blocks }, quota, ingest.reserved())
+    ingest.committed()
     const pinned: PinRecord = { ...record, status: 'pinned', blocks, bytes: blocks.reduce((n, b) => n + b.bytes, 0) }
     delete pinned.error
     try {
       await this.#store.put(pinned)
+      // Removed meanwhile (the client, or this pin): the record must not outlive it.
+      signal.throwIfAborted()
     } catch (err) {
+      await this.#store.delete(record.requestid).catch(() => {})
       await this.#free(this.#ledger.release(record.requestid))
       throw err
     }
     this.#pins.set(record.requestid, pinned)
     Object.assign(record, pinned)
-    if (record.replaces != null && this.#pins.has(record.replaces)) await this.remove(record.address, record.replaces)
+    await this.#settleReplaced(record.requestid)
     this.#emit(record.address)
   }
 
-  /** One ingest: verified blocks written, running quota, DAG walk, cleanup of what no pin took. */
-  #ingest (address: string): { take: (blocks: AsyncIterable<{ cid: CID, bytes: Uint8Array }>, quota: number) => Promise<void>, walk: (root: CID) => Promise<{ blocks: BlockRef[], missing: string[] }>, end: () => Promise<void> } {
-    const written = new Set<string>()
+  /**
+   * One ingest: verified blocks reserved then written, the DAG walked over what this client
+   * supplied, and cleanup of what no pin took. Every block it saw is marked in flight (written
+   * here or found stored), so a concurrent unpin elsewhere cannot delete it under this ingest.
+   */
+  #ingest (address: string): Ingest {
+    const marked = new Set<string>()
     const seen = new Map<string, { bytes: number, links: CID[] }>()
-    let extra = 0
+    let reserved = 0
+    const mark = (key: string): void => {
+      if (marked.has(key)) return
+      marked.add(key)
+      this.#inflight.set(key, (this.#inflight.get(key) ?? 0) + 1)
+    }
     return {
+      reserved: () => reserved,
+      committed: () => { reserved = 0 },
       take: async (source, quota) => {
-        const room = quota - this.#ledger.usage(address)
         for await (const { cid, bytes } of source) {
           const key = blockKey(cid)
           if (seen.has(key)) continue
+          const cost = this.#ledger.cost(address, [{ cid: key, bytes: bytes.byteLength }])
+          // Reserved before it is stored: what is in flight counts against the quota.
+          if (cost > 0) { this.#ledger.reserve(address, cost, quota); reserved += cost }
           seen.set(key, { bytes: bytes.byteLength, links: links(cid, bytes) })
-          extra += this.#ledger.cost(address, [{ cid: key, bytes: bytes.byteLength }])
-          if (extra > room) throw new QuotaExceededError(extra, quota, this.#ledger.usage(address))
-          if (!written.has(key) && !(await this.#blocks.has(cid))) {
-            written.add(key)
-            this.#inflight.set(key, (this.#inflight.get(key) ?? 0) + 1)
-            await this.#blocks.put(cid, bytes)
-          }
+          mark(key)
+          if (!(await this.#blocks.has(cid))) await this.#blocks.put(cid, bytes)
         }
       },
       walk: async (root) => {
@@ -374,7 +491,9 @@ export class PinService {
           done.add(key)
           if (done.size > BLOCK_LIMITS.maxDagBlocks) throw new BlockRejectedError('DAG_TOO_LARGE', `the DAG has more than ${BLOCK_LIMITS.maxDagBlocks} blocks`)
           let node = seen.get(key)
-          if (node == null) {
+          // Blocks this client's own pins hold count; another client's never do.
+          if (node == null && this.#ledger.holds(address, key)) {
+            mark(key)
             const bytes = await this.#blocks.get(cid)
             if (bytes != null) node = { bytes: bytes.byteLength, links: links(cid, bytes) }
           }
@@ -385,23 +504,40 @@ export class PinService {
         return { blocks, missing }
       },
       end: async () => {
-        for (const key of written) {
+        this.#ledger.unreserve(address, reserved)
+        reserved = 0
+        for (const key of marked) {
           const n = (this.#inflight.get(key) ?? 1) - 1
           if (n > 0) this.#inflight.set(key, n)
           else this.#inflight.delete(key)
         }
-        await this.#free([...written])
+        await this.#free([...marked])
       }
     }
   }
 
+  /** Queues a pull; it starts when the client has a free slot. */
   #schedule (requestid: string, peer?: string): void {
-    if (this.#pulls.has(requestid)) return
-    const abort = new AbortController()
-    this.#pulls.set(requestid, abort)
-    this.#pull(requestid, peer, abort.signal)
-      .catch(() => {}) // recorded on the pin
-      .finally(() => this.#pulls.delete(requestid))
+    const r = this.#pins.get(requestid)
+    if (r == null || this.#pulls.has(requestid)) return
+    const queue = this.#waiting.get(r.address) ?? []
+    if (!queue.some(q => q.requestid === requestid)) queue.push({ requestid, ...(peer != null ? { peer } : {}) })
+    this.#waiting.set(r.address, queue)
+    this.#pump(r.address)
+  }
+
+  #pump (address: string): void {
+    const queue = this.#waiting.get(address) ?? []
+    while (queue.length > 0 && this.#active(address, 'pull') < this.#limits.maxActivePerClient) {
+      const { requestid, peer } = queue.shift()!
+      if (!this.#pins.has(requestid) || this.#pulls.has(requestid)) continue
+      const abort = new AbortController()
+      this.#pulls.set(requestid, abort)
+      this.#track(address, 'pull', abort, async () => this.#pull(requestid, peer, abort.signal))
+        .catch(() => {}) // recorded on the pin
+        .finally(() => { this.#pulls.delete(requestid); this.#pump(address) })
+    }
+    if (queue.length === 0) this.#waiting.delete(address)
   }
 
   async #setState (r: PinRecord, status: PinState, error?: { reason: string, details: string }): Promise<void> {
@@ -413,7 +549,7 @@ export class PinService {
     this.#emit(r.address)
   }
 
-  /** Fulfils a queued pin: blocks already here, else from the caller's peer, else from each origin. */
+  /** Fulfils a queued pin: blocks this client holds, else from the caller's peer, else from each origin's peer. */
   async #pull (requestid: string, peer: string | undefined, signal: AbortSignal): Promise<void> {
     const r = this.#pins.get(requestid)
     if (r == null) return
@@ -422,16 +558,23 @@ export class PinService {
     const ingest = this.#ingest(r.address)
     try {
       let dag = await ingest.walk(root)
-      const sources: PinSource[] = [...(peer != null && peer !== '' ? [{ peer, addrs: [] }] : []), ...r.origins.map(a => ({ addrs: [a] }))]
+      const sources: PinSource[] = [...(peer != null && peer !== '' ? [{ peer, addrs: [] }] : []), ...r.origins.map(a => ({ peer: originPeer(a), addrs: [a] }))]
       let lastError: unknown
       for (const source of sources) {
         if (dag.missing.length === 0 || this.#fetchCar == null) break
-        const one = AbortSignal.any([signal, AbortSignal.timeout(PIN_LIMITS.fetchTimeoutMs)])
+        const one = AbortSignal.any([signal, AbortSignal.timeout(this.#limits.fetchTimeoutMs)])
+        let body: AsyncGenerator<Uint8Array> | undefined
         try {
-          await ingest.take(verifiedCarBlocks(await this.#fetchCar(source, root, one)), await this.#quota(r.address))
+          const fetched = this.#fetchCar(source, root, one)
+          // A body that arrives after the abort is closed, not left open.
+          fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
+          body = guarded(await abortable(fetched, one), one, this.#limits.idleMs, () => new BodyIdleError('PULL_IDLE', this.#limits.idleMs))
+          await ingest.take(verifiedCarBlocks(body), await this.#quota(r.address))
         } catch (err) {
           if (err instanceof QuotaExceededError || signal.aborted) throw err
           lastError = err // this source failed; the next may have it
+        } finally {
+          await body?.return(undefined).catch(() => {})
         }
         dag = await ingest.walk(root)
       }
@@ -439,8 +582,9 @@ export class PinService {
         const why = lastError instanceof Error ? ` (last source: ${lastError.message})` : ''
         throw new LightcafeError('MISSING_BLOCKS', `${dag.missing.length} block(s) of ${r.cid} could not be fetched from the caller or the origins${why}`, 502)
       }
-      await this.#commit(r, dag.blocks)
+      await this.#commit(r, dag.blocks, ingest, signal)
     } catch (err) {
+      await this.#settleReplaced(requestid)
       const e = err instanceof LightcafeError ? err : new LightcafeError('PIN_FAILED', (err as Error).message, 500)
       await this.#setState(r, 'failed', { reason: e.reason, details: e.message })
       throw err
@@ -448,4 +592,15 @@ export class PinService {
       await ingest.end()
     }
   }
+}
+
+/** An ingest in progress (see #ingest). */
+interface Ingest {
+  take: (blocks: AsyncIterable<{ cid: CID, bytes: Uint8Array }>, quota: number) => Promise<void>
+  walk: (root: CID) => Promise<{ blocks: BlockRef[], missing: string[] }>
+  /** Bytes it holds reserved in the ledger. */
+  reserved: () => number
+  /** Its reservation became the pin's usage. */
+  committed: () => void
+  end: () => Promise<void>
 }

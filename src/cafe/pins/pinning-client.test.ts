@@ -89,5 +89,21 @@ describe('a standard pinning-service client against the cafe', () => {
     await alice.pinsRequestidDelete({ requestid: replaced.requestid })
     expect((await alice.pinsGet({})).count).toBe(0)
     expect((await host.listClients()).map(c => c.bytes)).toEqual([0, 0])
+
+    // The compliance suite's two checks. A named pin nobody can supply ends failed; a name
+    // filter (any match) without a status finds it; no filter lists only pinned ones.
+    const name = 'c0ffee42-compliance-name'
+    const lost = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('nobody has this')))
+    const named = await alice.pinsPost({ pin: { cid: lost.toString(), name } })
+    await expect.poll(async () => (await alice.pinsRequestidGet({ requestid: named.requestid })).status).toBe(Status.Failed)
+    for (const [text, match] of [[name, 'exact'], [name.toUpperCase(), 'iexact'], [name.slice(5, 20), 'partial'], [name.slice(5, 20).toUpperCase(), 'ipartial']]) {
+      expect((await alice.pinsGet({ name: text, match: match as any })).count, `${match} ${text}`).toBe(1)
+    }
+    expect((await alice.pinsGet({})).count).toBe(0)
+    // Replace answers with a new requestid, and the old one is gone at once (not when the new one is pinned).
+    const swapped = await alice.pinsRequestidPost({ requestid: named.requestid, pin: { cid: leafCid.toString(), origins: [originAddr] } })
+    expect(swapped.requestid).not.toBe(named.requestid)
+    await expect(alice.pinsRequestidGet({ requestid: named.requestid })).rejects.toMatchObject({ status: 404 })
+    expect((await alice.pinsRequestidGet({ requestid: swapped.requestid })).pin.cid).toBe(leafCid.toString())
   })
 })

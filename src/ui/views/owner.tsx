@@ -196,8 +196,8 @@ export function Clients () {
   const { peer, live, refresh, say } = useDashboard()
   const now = useNow(30_000)
   const remove = (address: string): void => {
-    if (!confirm(`Remove ${short(address)}? Its sessions end and everything this cafe keeps for it (backups, snapshots, inbox, contact) is deleted.`)) return
-    call(peer, 'DELETE', `/api/v0/clients/${encodeURIComponent(address)}`).then(() => { say(`Removed ${short(address)}.`); refresh(); focusHeading('client-table') }, err => { say(errorText(err)) })
+    if (!confirm(`Remove ${short(address)}? Its sessions end, everything this cafe keeps for it (backups, snapshots, inbox, contact) is deleted, and it can come back only with a new invitation.`)) return
+    call(peer, 'DELETE', `/api/v0/clients/${encodeURIComponent(address)}`).then(() => { say(`Removed ${short(address)}: it stays out until you invite it again.`); refresh(); focusHeading('client-table') }, err => { say(errorText(err)) })
   }
   return (
     <Section id='client-table' title='Registered clients'>

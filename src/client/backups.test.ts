@@ -1,0 +1,136 @@
+import 'fake-indexeddb/auto'
+import * as dagPb from '@ipld/dag-pb'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { MemoryBlockstore } from 'blockstore-core/memory'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { describe, expect, it } from 'vitest'
+import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
+import { CafeHost, MemoryCafeStore, MemoryPinStore, MemorySnapshotStore, PinService, Snapshots, backupUsage, createCafeApp } from '../cafe/index.ts'
+import { blocksOf } from '../ipfs/blocks.ts'
+import { BackupOutbox } from './backups.ts'
+import { CafeClient } from './cafe-client.ts'
+import { MemorySessionStore } from './session-store.ts'
+import type { Blocks } from '../ipfs/blocks.ts'
+import type { CafeTransport } from './cafe-client.ts'
+
+let dbs = 0
+
+/** A cafe (host, pins, app) in memory, and devices of one account that back up to it. */
+async function setup (): Promise<{
+  cafeId: string
+  pins: PinService
+  address: string
+  device: (peer: string, hold?: (req: Request) => Promise<void>) => Promise<{ outbox: BackupOutbox, blocks: Blocks }>
+  dag: CID
+  dagBlocks: Array<{ cid: CID, bytes: Uint8Array }>
+}> {
+  const key = await generateKeyPair('Ed25519')
+  const cafeId = peerIdFromPrivateKey(key).toString()
+  const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
+  await host.setSettings({ enabled: true })
+  const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
+  const snapshots = new Snapshots(new MemorySnapshotStore())
+  host.useService(backupUsage(pins, snapshots))
+  const app = createCafeApp(host, { services: { pins, snapshots } })
+  const account = accountFromMnemonic(newMnemonic())
+  const { token } = await host.createToken()
+
+  const leaf = new TextEncoder().encode('a file both devices back up')
+  const leafCid = CID.createV1(raw.code, await sha256.digest(leaf))
+  const rootBytes = dagPb.encode(dagPb.prepare({ Links: [{ Hash: leafCid, Name: 'f', Tsize: leaf.length }] }))
+  const dag = CID.createV1(dagPb.code, await sha256.digest(rootBytes))
+  const dagBlocks = [{ cid: dag, bytes: rootBytes }, { cid: leafCid, bytes: leaf }]
+
+  const device = async (peer: string, hold?: (req: Request) => Promise<void>): Promise<{ outbox: BackupOutbox, blocks: Blocks }> => {
+    const transport: CafeTransport = async (_cafe, request) => {
+      await hold?.(request)
+      return app.fetch(request, { remotePeer: peer })
+    }
+    const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
+    await client.register(cafeId, token)
+    const blocks = blocksOf(new MemoryBlockstore())
+    for (const b of dagBlocks) await blocks.put(b.cid, b.bytes)
+    const outbox = new BackupOutbox({ client, blocks, dbName: `backups-test-${++dbs}`, metaOf: async () => ({}), snapshotOf: async () => { throw new Error('no threads here') } })
+    await outbox.start()
+    return { outbox, blocks }
+  }
+  return { cafeId, pins, address: account.address, device, dag, dagBlocks }
+}
+
+/** Waits until the outbox has no job left. */
+async function settled (outbox: BackupOutbox): Promise<void> {
+  await expect.poll(async () => Object.keys(await outbox.pending()).length, { timeout: 10_000 }).toBe(0)
+}
+
+const ALL = new URLSearchParams({ status: 'queued,pinning,pinned,failed' })
+
+describe('backup outbox against a cafe', () => {
+  it('unpinning on one device removes its own pin, not the pin another device of the account holds', async () => {
+    const { pins, address, device, dag } = await setup()
+    const one = await device('peer-one')
+    const two = await device('peer-two')
+    await one.outbox.backup(dag.toString())
+    await two.outbox.backup(dag.toString())
+    await settled(one.outbox)
+    await settled(two.outbox)
+    expect((await pins.list(address, ALL)).count).toBe(2)
+    const theirs = (await two.outbox.status(dag.toString())).cafes[0]
+    expect(theirs.status).toBe('pinned')
+
+    await one.outbox.unpin(dag.toString())
+    await settled(one.outbox)
+    await expect(one.outbox.status(dag.toString())).rejects.toMatchObject({ reason: 'BACKUP_NOT_FOUND' })
+    const left = await pins.list(address, ALL)
+    expect(left.count).toBe(1)
+    expect(left.results[0].status).toBe('pinned')
+    one.outbox.stop()
+    two.outbox.stop()
+  })
+
+  it('a backup queued while the same CID is being unpinned ends pinned on both sides', async () => {
+    const { pins, address, device, dag } = await setup()
+    let release: () => void = () => {}
+    let held = false
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const d = await device('peer-one', async req => {
+      if (req.method === 'DELETE') { held = true; await gate } // the unpin is on its way to the cafe
+    })
+    await d.outbox.backup(dag.toString())
+    await settled(d.outbox)
+    await d.outbox.unpin(dag.toString())
+    await expect.poll(() => held).toBe(true)
+    await d.outbox.backup(dag.toString()) // the user changes their mind mid-unpin
+    release()
+    await settled(d.outbox)
+
+    const local = (await d.outbox.status(dag.toString())).cafes[0]
+    expect(local.status).toBe('pinned')
+    const atCafe = await pins.list(address, ALL)
+    expect(atCafe.count).toBe(1)
+    expect(atCafe.results[0].status).toBe('pinned')
+    const record = (await d.outbox.list())[0]
+    expect(record.cafes[0].status).toBe('pinned')
+    d.outbox.stop()
+  })
+
+  it('an unpin queued while the backup is uploading ends with nothing on both sides', async () => {
+    const { pins, address, device, dag } = await setup()
+    let release: () => void = () => {}
+    let held = false
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const d = await device('peer-one', async req => {
+      if (new URL(req.url).pathname.endsWith('/uploads')) { held = true; await gate }
+    })
+    await d.outbox.backup(dag.toString())
+    await expect.poll(() => held).toBe(true)
+    await d.outbox.unpin(dag.toString())
+    release()
+    await settled(d.outbox)
+    await expect(d.outbox.status(dag.toString())).rejects.toMatchObject({ reason: 'BACKUP_NOT_FOUND' })
+    expect((await pins.list(address, ALL)).count).toBe(0)
+    d.outbox.stop()
+  })
+})

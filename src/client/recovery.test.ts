@@ -1,0 +1,100 @@
+import 'fake-indexeddb/auto'
+import { CarWriter } from '@ipld/car'
+import * as dagPb from '@ipld/dag-pb'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { MemoryBlockstore } from 'blockstore-core/memory'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { describe, expect, it } from 'vitest'
+import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
+import { CafeHost, MemoryCafeStore, MemoryPinStore, MemorySnapshotStore, PinService, Snapshots, backupUsage, createCafeApp } from '../cafe/index.ts'
+import { blocksOf } from '../ipfs/blocks.ts'
+import { exportCar } from '../ipfs/car.ts'
+import { CafeClient } from './cafe-client.ts'
+import { recover } from './recovery.ts'
+import { MemorySessionStore } from './session-store.ts'
+import { Threads } from './threads.ts'
+import type { CafeTransport } from './cafe-client.ts'
+import type { Files } from './files.ts'
+import type { RecoveryProgress } from './recovery.ts'
+
+let dbs = 0
+
+async function block (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
+  const bytes = new TextEncoder().encode(text)
+  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
+}
+
+async function carOf (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>): Promise<Uint8Array<ArrayBuffer>> {
+  const { writer, out } = CarWriter.create([root])
+  const chunks: Uint8Array[] = []
+  const collected = (async () => { for await (const c of out) chunks.push(c) })()
+  for (const b of blocks) await writer.put(b)
+  await writer.close()
+  await collected
+  return new Uint8Array(chunks.flatMap(c => [...c])) as Uint8Array<ArrayBuffer>
+}
+
+const progress = (cafe: string): RecoveryProgress => ({ cafe, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 })
+
+describe('recovery', () => {
+  it('keeps only the blocks of the DAGs it asked for, whatever else the cafe sends', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const cafeId = peerIdFromPrivateKey(key).toString()
+    const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
+    await host.setSettings({ enabled: true })
+    const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
+    const snapshots = new Snapshots(new MemorySnapshotStore())
+    host.useService(backupUsage(pins, snapshots))
+    const app = createCafeApp(host, { services: { pins, snapshots } })
+
+    const leaf = await block('the backed-up file')
+    const rootBytes = dagPb.encode(dagPb.prepare({ Links: [{ Hash: leaf.cid, Name: 'f', Tsize: leaf.bytes.length }] }))
+    const root = { cid: CID.createV1(dagPb.code, await sha256.digest(rootBytes)), bytes: rootBytes }
+    const junk = await block('a block of no DAG this account asked for')
+
+    // A hostile (or buggy) cafe: its CAR of the DAG carries one more, valid, unrelated block.
+    const transport: CafeTransport = async (_cafe, request) => {
+      if (new URL(request.url).pathname === `/cafe/v1/ipfs/${root.cid.toString()}`) {
+        return new Response(await carOf(root.cid, [root, junk, leaf]), { headers: { 'content-type': 'application/vnd.ipld.car' } })
+      }
+      return app.fetch(request, { remotePeer: 'new-device' })
+    }
+    const account = accountFromMnemonic(newMnemonic())
+    const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
+    await client.register(cafeId, (await host.createToken()).token)
+    await pins.upload({ address: account.address, peerId: 'old-device' }, exportCar(root.cid, async c => [root, leaf].find(b => b.cid.equals(c))?.bytes))
+
+    const blocks = blocksOf(new MemoryBlockstore())
+    const threads = new Threads(() => account, `recovery-test-${++dbs}`)
+    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId, progress(cafeId))
+    expect(done.state).toBe('done')
+    expect(await blocks.get(root.cid)).toEqual(root.bytes)
+    expect(await blocks.get(leaf.cid)).toEqual(leaf.bytes)
+    expect(await blocks.has(junk.cid)).toBe(false)
+    expect(done.blocks).toBe(2)
+    client.stop()
+  })
+})
+
+describe('thread snapshots', () => {
+  it('a new device tells an older snapshot from the newest, whatever the clock said when each was written', async () => {
+    const account = accountFromMnemonic(newMnemonic())
+    const clock = { ms: Date.parse('2026-05-01T12:00:00Z') }
+    const writer = new Threads(() => account, `threads-writer-${++dbs}`, () => clock.ms)
+    const h1 = (await block('head one')).cid.toString()
+    const h2 = (await block('head two')).cid.toString()
+    const older = await writer.seal(await writer.put('t1', { head: h1 }))
+    clock.ms -= 60 * 60_000 // the device's clock is set back an hour before the next update
+    const newest = await writer.seal(await writer.put('t1', { head: h2 }))
+
+    // Either order of arrival (one cafe missed the last update), the newest wins.
+    for (const order of [[newest, older], [older, newest]]) {
+      const reader = new Threads(() => account, `threads-reader-${++dbs}`)
+      for (const s of order) await reader.restore(s)
+      expect((await reader.get('t1')).head).toBe(h2)
+    }
+  })
+})

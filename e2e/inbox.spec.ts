@@ -153,9 +153,9 @@ test('bad deliveries are refused with clear reasons and nothing is stored', asyn
 
   // Carol may not acknowledge (delete) Bob's message, nor send malformed ids.
   const carolJwt = await carol.page.evaluate(async (id) => (await (globalThis as any).lightcafe.peer.client.get(id)).access, cafeId)
-  const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { ids: [good.id] }, { authorization: `Bearer ${carolJwt}` })
+  const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: [{ from: good.from, id: good.id }] }, { authorization: `Bearer ${carolJwt}` })
   expect([theft.status, theft.body.error.reason]).toEqual([404, 'MESSAGE_NOT_FOUND'])
-  expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { ids: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
+  expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
   expect(await inboxOf(cafe, bobAddr)).toBe(1)
 
   // A sender over its rate: a burst past the bucket is refused with 429 (duplicates count too).

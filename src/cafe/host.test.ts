@@ -106,6 +106,24 @@ describe('challenges', () => {
   })
 })
 
+describe('challenge floods', () => {
+  it('10,000 challenges from one peer neither evict nor block another peer\'s registration', async () => {
+    const c = await cafe()
+    const alice = accountFromMnemonic(newMnemonic())
+    const { token } = await c.host.createToken()
+    const { nonce } = c.host.challenge(alice.address, 'alice-peer')
+    let limited = 0
+    for (let i = 0; i < 10_000; i++) {
+      try { c.host.challenge(alice.address, 'mallory-peer') } catch (err) { if ((err as { reason?: string }).reason === 'RATE_LIMITED') limited++ }
+    }
+    expect(limited).toBeGreaterThan(9_900)
+    // The flooder cannot spend alice's challenge, even naming her address.
+    const sig = toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, nonce)))
+    await rejects(c.host.register({ address: alice.address, token, nonce, sig }, 'mallory-peer', 'mallory-peer'), 'NONCE_INVALID', 401)
+    expect((await c.host.register({ address: alice.address, token, nonce, sig }, 'alice-peer', 'alice-peer')).address).toBe(alice.address)
+  })
+})
+
 describe('JWT sessions', () => {
   let c: Cafe
   let s: Session

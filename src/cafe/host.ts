@@ -156,21 +156,26 @@ export class CafeHost {
 
   // --- clients ---
 
-  challenge (input: unknown): { nonce: string, exp: string } {
+  /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin). */
+  challenge (input: unknown, caller = 'local'): { nonce: string, exp: string } {
     const address = field('address', input, 64)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
-    const { nonce, exp } = this.#nonces.issue(address)
+    const { nonce, exp } = this.#nonces.issue(address, caller)
     return { nonce, exp: this.#iso(exp) }
   }
 
-  /** Registers (or re-registers) an account. Nothing is stored unless every check passes. */
-  async register (req: RegisterRequest, peerId: string): Promise<Session> {
+  /**
+   * Registers (or re-registers) an account, its session bound to `peerId`. `caller` is who sent
+   * the request (as for challenge): only the caller that got the challenge may spend it.
+   * Nothing is stored unless every check passes.
+   */
+  async register (req: RegisterRequest, peerId: string, caller = 'local'): Promise<Session> {
     const address = field('address', req.address, 64)
     const token = field('token', req.token, 256)
     const nonce = field('nonce', req.nonce, 64)
     const sig = field('sig', req.sig, 128)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
-    if (!this.#nonces.consume(address, nonce)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
+    if (!this.#nonces.consume(address, nonce, caller)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
     let sigBytes: Uint8Array
     try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url') }
     if (!verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes)) {

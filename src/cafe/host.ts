@@ -241,26 +241,31 @@ export class CafeHost {
 
   /**
    * Rotates the pair. A refresh token that was already rotated means theft (or a copy in two
-   * places, which is as bad): the session ends. The rotation is a compare-and-set in the store,
-   * so of two concurrent refreshes with one token exactly one wins and the other ends the session.
+   * places, which is as bad): the session ends. One exception keeps a lost answer from ending
+   * a session: the token rotated last, used again within SESSION_LIMITS.refreshGraceMs, gets
+   * the same new pair again (its holder never received it). The rotation is a compare-and-set
+   * in the store, so of two concurrent refreshes with one token one rotates and the other gets
+   * the same pair.
    */
   async refresh (refreshJwt: unknown, callerPeer?: string): Promise<Session> {
     const claims = await this.#tokens.verify(refreshJwt, 'refresh')
     const s = await this.#live(claims.sid, claims.sub, claims.peer, callerPeer)
-    if (s.refreshJti === claims.jti) {
-      const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
-      const epoch = this.#epoch
-      const rotation = await this.#store.rotateRefresh(s.sid, claims.jti, pair.refreshJti)
-      if (rotation === 'rotated') {
-        // A removal meanwhile: leave the cache empty and let the store answer next time.
-        if (epoch === this.#epoch) this.#sessions.set(s.sid, { ...s, refreshJti: pair.refreshJti })
-        else this.#sessions.delete(s.sid)
-        return this.#session(s.sid, s.address, pair)
-      }
-      if (rotation === 'gone') {
-        await this.#drop(s.address, async () => {}, s.sid)
-        throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
-      }
+    const now = this.#now()
+    const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
+    const issued = this.#session(s.sid, s.address, pair)
+    const tokens = { access: issued.access, exp: issued.exp, refresh: issued.refresh, rexp: issued.rexp }
+    const epoch = this.#epoch
+    const rotation = await this.#store.rotateRefresh(s.sid, claims.jti, { jti: pair.refreshJti, until: this.#iso(now + SESSION_LIMITS.refreshGraceMs), pair: tokens }, this.#iso(now))
+    if (rotation === 'rotated') {
+      // A removal meanwhile: leave the cache empty and let the store answer next time.
+      if (epoch === this.#epoch) this.#sessions.set(s.sid, { ...s, refreshJti: pair.refreshJti, previous: { jti: claims.jti, until: this.#iso(now + SESSION_LIMITS.refreshGraceMs), pair: tokens } })
+      else this.#sessions.delete(s.sid)
+      return issued
+    }
+    if (typeof rotation === 'object') return { id: s.sid, cafe: this.peerId, address: s.address, ...rotation.replay }
+    if (rotation === 'gone') {
+      await this.#drop(s.address, async () => {}, s.sid)
+      throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
     }
     await this.#drop(s.address, async () => this.#store.deleteSession(s.sid), s.sid)
     throw new UnauthorizedError('REFRESH_REUSED', 'this refresh token was already used; the session has been ended')

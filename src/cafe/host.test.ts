@@ -1,3 +1,4 @@
+import 'fake-indexeddb/auto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { SignJWT, importJWK } from 'jose'
@@ -7,7 +8,7 @@ import { toBase64url } from '../shared/bytes.ts'
 import { CafeHost } from './host.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { audienceOf } from './sessions.ts'
-import { MemoryCafeStore } from './store.ts'
+import { IdbCafeStore, MemoryCafeStore } from './store.ts'
 import type { Account } from '../account/index.ts'
 import type { Session } from './host.ts'
 import type { NextRefresh, Registration, Rotation, SessionRecord } from './store.ts'
@@ -174,6 +175,20 @@ describe('JWT sessions', () => {
     const reloaded = new CafeHost({ peerId: c.peerId, privateKeyRaw: c.raw, store: c.store, now: () => c.clock.ms })
     await rejects(reloaded.refresh(s.refresh, 'peerB'), 'PEER_MISMATCH', 403)
     expect(await reloaded.refresh(s.refresh, 'peerA')).toEqual(next)
+  })
+
+  it('the retry window is kept in IndexedDB: a cafe page reloaded on the same database gives the same pair', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const peerId = peerIdFromPrivateKey(key).toString()
+    const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
+    const db = `cafe-test-${peerId}`
+    const before = new CafeHost({ peerId, privateKeyRaw: key.raw, store: new IdbCafeStore(db), now: () => clock.ms })
+    const first = await register({ host: before, store: new MemoryCafeStore(), peerId, raw: key.raw, clock }, alice, (await before.createToken()).token)
+    const next = await before.refresh(first.refresh, 'peerA')
+    const after = new CafeHost({ peerId, privateKeyRaw: key.raw, store: new IdbCafeStore(db), now: () => clock.ms })
+    expect(await after.refresh(first.refresh, 'peerA')).toEqual(next)
+    clock.ms += SESSION_LIMITS.refreshGraceMs
+    await rejects(after.refresh(first.refresh, 'peerA'), 'REFRESH_REUSED', 401)
   })
 
   it('ends the session when a rotated refresh token is used again after the window', async () => {

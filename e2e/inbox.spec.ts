@@ -1,7 +1,7 @@
 import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
 import { createEnvelope } from '../src/inbox/index.ts'
 import { expect, test } from './fixtures.ts'
-import { makeCafe, newToken, profileHolds, rawCafe } from './helpers.ts'
+import { makeCafe, newToken, profileHolds, rawCafe, show } from './helpers.ts'
 import type { Peer } from './env.ts'
 
 const MARKER = 'LIGHTCAFE-INBOX-MARKER-93b2'
@@ -153,9 +153,9 @@ test('bad deliveries are refused with clear reasons and nothing is stored', asyn
 
   // Carol may not acknowledge (delete) Bob's message, nor send malformed ids.
   const carolJwt = await carol.page.evaluate(async (id) => (await (globalThis as any).lightcafe.peer.client.get(id)).access, cafeId)
-  const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { ids: [good.id] }, { authorization: `Bearer ${carolJwt}` })
+  const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: [{ from: good.from, id: good.id }] }, { authorization: `Bearer ${carolJwt}` })
   expect([theft.status, theft.body.error.reason]).toEqual([404, 'MESSAGE_NOT_FOUND'])
-  expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { ids: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
+  expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
   expect(await inboxOf(cafe, bobAddr)).toBe(1)
 
   // A sender over its rate: a burst past the bucket is refused with 429 (duplicates count too).
@@ -179,3 +179,44 @@ test('bad deliveries are refused with clear reasons and nothing is stored', asyn
   expect([full.status, full.body.error.reason]).toEqual([413, 'INBOX_FULL'])
   expect(await inboxOf(cafe, bobAddr)).toBe(1)
 })
+
+test('a recipient whose storage is full loses nothing: messages wait at its cafe, the page says why, and they arrive once there is room', async ({ peers }) => {
+  test.setTimeout(180_000)
+  const cafe = await peers('cafe')
+  const alice = await peers('alice')
+  const bob = await peers('bob')
+  const { peerId: cafeId } = await makeCafe(cafe)
+  await register(bob, cafe, cafeId)
+  await register(alice, cafe, cafeId)
+  const bobAddr = (await bob.api('GET', '/api/v0/account')).body.address as string
+  expect((await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })).status).toBe(200)
+  expect((await alice.api('GET', `/api/v0/contacts/${bobAddr}`)).status).toBe(200)
+
+  // Bob's browser refuses to store more (as IndexedDB does when the origin's quota is spent).
+  await bob.page.evaluate(() => {
+    const add = IDBObjectStore.prototype.add
+    ;(globalThis as any).roomAgain = () => { IDBObjectStore.prototype.add = add }
+    IDBObjectStore.prototype.add = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+      if (this.name === 'received') throw new DOMException('the quota has been exceeded', 'QuotaExceededError')
+      return add.apply(this, args)
+    }
+  })
+  // Direct delivery is refused, so the message goes to Bob's cafe, whose push Bob cannot keep either.
+  const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'kept for you' })
+  expect([sent.status, sent.body.route], JSON.stringify(sent.body)).toEqual([202, 'inbox'])
+  const collect = await bob.api('POST', '/api/v0/cafes/messages')
+  expect(collect.body).toEqual({ received: 0, held: 1 })
+  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  const status = await bob.api('GET', '/api/v0/messages/status')
+  expect(status.body.problem).toMatchObject({ reason: 'STORAGE_FULL', held: 1 })
+  await show(bob, 'messages')
+  await expect(bob.page.getByTestId('receive-problem')).toContainText('storage is full')
+
+  // Room again: the next collect takes it, the cafe lets go, the warning goes.
+  await bob.page.evaluate(() => { (globalThis as any).roomAgain() })
+  expect((await bob.api('POST', '/api/v0/cafes/messages')).body).toEqual({ received: 1, held: 0 })
+  expect((await received(bob)).map(m => m.body)).toEqual(['kept for you'])
+  await expect.poll(async () => inboxOf(cafe, bobAddr)).toBe(0)
+  await expect(bob.page.getByTestId('receive-problem')).toHaveCount(0)
+})
+

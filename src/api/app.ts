@@ -200,7 +200,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
       err => { send({ done: true, error: { reason: (err as LightcafeError).reason ?? 'SEARCH_FAILED', details: (err as Error).message } }); close() })
     return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
   })
-  app.get('/messages/status', async c => c.json({ unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null }))
+  app.get('/messages/status', async c => c.json({ unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null, problem: deps.messages.receiveProblem ?? null }))
 
   // Backups and threads
   app.post('/backups', async c => {

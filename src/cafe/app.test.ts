@@ -109,7 +109,7 @@ describe('the /cafe/v1 app', () => {
 
   it('refuses everything but /info while cafe mode is off, and stores nothing', async () => {
     const { token } = await host.createToken()
-    const { nonce } = host.challenge(alice.address)
+    const { nonce } = host.challenge(alice.address, PEER.remotePeer)
     const sig = toBase64url(alice.sign(registrationMessage(cafeId, alice.address, nonce)))
     await host.setSettings({ enabled: false })
     expect((await call('GET', '/info')).body.open).toBe(false)
@@ -161,7 +161,7 @@ describe('the /cafe/v1 app', () => {
     const broken = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store })
     await broken.setSettings({ enabled: true })
     app = createCafeApp(broken)
-    const { nonce } = broken.challenge(alice.address)
+    const { nonce } = broken.challenge(alice.address, PEER.remotePeer)
     const sig = toBase64url(alice.sign(registrationMessage(cafeId, alice.address, nonce)))
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {})
     const res = await call('POST', '/sessions', { address: alice.address, token: `${'A'.repeat(16)}.${'A'.repeat(43)}`, nonce, sig })

@@ -76,7 +76,7 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
   })
   app.post('/sessions/challenge', async c => {
     const { address } = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
-    return c.json(host.challenge(address))
+    return c.json(host.challenge(address, c.env?.remotePeer ?? 'local'))
   })
   app.post('/sessions', async c => {
     const body = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
@@ -85,7 +85,7 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
     // body, which can only restrict its session (used over libp2p it must then come from that
     // peer), or gets '' — a session that every libp2p caller is refused (PEER_MISMATCH).
     const peer = c.env?.remotePeer ?? (body.peerId === undefined ? '' : stringField('peerId', body.peerId, 128))
-    return c.json(await host.register({ address: body.address, token: body.token, nonce: body.nonce, sig: body.sig }, peer), 201)
+    return c.json(await host.register({ address: body.address, token: body.token, nonce: body.nonce, sig: body.sig }, peer, c.env?.remotePeer ?? 'local'), 201)
   })
   app.post('/sessions/refresh', async c => c.json(await host.refresh(bearer(c.req.header('authorization')), c.env?.remotePeer)))
   app.delete('/sessions', async c => {

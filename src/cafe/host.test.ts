@@ -1,3 +1,4 @@
+import 'fake-indexeddb/auto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { SignJWT, importJWK } from 'jose'
@@ -7,10 +8,10 @@ import { toBase64url } from '../shared/bytes.ts'
 import { CafeHost } from './host.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { audienceOf } from './sessions.ts'
-import { MemoryCafeStore } from './store.ts'
+import { IdbCafeStore, MemoryCafeStore } from './store.ts'
 import type { Account } from '../account/index.ts'
 import type { Session } from './host.ts'
-import type { Registration, Rotation, SessionRecord } from './store.ts'
+import type { NextRefresh, Registration, Rotation, SessionRecord } from './store.ts'
 import type { CryptoKey } from 'jose'
 
 interface Cafe { host: CafeHost, store: MemoryCafeStore, peerId: string, raw: Uint8Array, clock: { ms: number } }
@@ -106,6 +107,24 @@ describe('challenges', () => {
   })
 })
 
+describe('challenge floods', () => {
+  it('10,000 challenges from one peer neither evict nor block another peer\'s registration', async () => {
+    const c = await cafe()
+    const alice = accountFromMnemonic(newMnemonic())
+    const { token } = await c.host.createToken()
+    const { nonce } = c.host.challenge(alice.address, 'alice-peer')
+    let limited = 0
+    for (let i = 0; i < 10_000; i++) {
+      try { c.host.challenge(alice.address, 'mallory-peer') } catch (err) { if ((err as { reason?: string }).reason === 'RATE_LIMITED') limited++ }
+    }
+    expect(limited).toBeGreaterThan(9_900)
+    // The flooder cannot spend alice's challenge, even naming her address.
+    const sig = toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, nonce)))
+    await rejects(c.host.register({ address: alice.address, token, nonce, sig }, 'mallory-peer', 'mallory-peer'), 'NONCE_INVALID', 401)
+    expect((await c.host.register({ address: alice.address, token, nonce, sig }, 'alice-peer', 'alice-peer')).address).toBe(alice.address)
+  })
+})
+
 describe('JWT sessions', () => {
   let c: Cafe
   let s: Session
@@ -137,8 +156,44 @@ describe('JWT sessions', () => {
     await rejects(c.host.refresh(s.access, 'peerA'), 'WRONG_SCOPE', 401)
   })
 
-  it('ends the session when a rotated refresh token is used again', async () => {
+  it('a lost refresh answer does not end the session: a retry with the old token within the window gets the same pair', async () => {
+    const next = await c.host.refresh(s.refresh, 'peerA') // its answer never reached the client
+    c.clock.ms += SESSION_LIMITS.refreshGraceMs - 1000
+    const again = await c.host.refresh(s.refresh, 'peerA')
+    expect(again).toEqual(next)
+    expect((await c.host.authenticate(again.access, 'peerA')).sid).toBe(s.id)
+    // The retry rotated nothing: the new refresh token still works, once.
+    const third = await c.host.refresh(again.refresh, 'peerA')
+    expect(third.refresh).not.toBe(next.refresh)
+    // Now two rotations behind: a reuse, which ends the session even inside a window.
+    await rejects(c.host.refresh(s.refresh, 'peerA'), 'REFRESH_REUSED', 401)
+    await rejects(c.host.authenticate(third.access, 'peerA'), 'SESSION_ENDED', 401)
+  })
+
+  it('the retry window holds across a cafe reload (the pair is in the store), and only for the caller\'s peer', async () => {
     const next = await c.host.refresh(s.refresh, 'peerA')
+    const reloaded = new CafeHost({ peerId: c.peerId, privateKeyRaw: c.raw, store: c.store, now: () => c.clock.ms })
+    await rejects(reloaded.refresh(s.refresh, 'peerB'), 'PEER_MISMATCH', 403)
+    expect(await reloaded.refresh(s.refresh, 'peerA')).toEqual(next)
+  })
+
+  it('the retry window is kept in IndexedDB: a cafe page reloaded on the same database gives the same pair', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const peerId = peerIdFromPrivateKey(key).toString()
+    const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
+    const db = `cafe-test-${peerId}`
+    const before = new CafeHost({ peerId, privateKeyRaw: key.raw, store: new IdbCafeStore(db), now: () => clock.ms })
+    const first = await register({ host: before, store: new MemoryCafeStore(), peerId, raw: key.raw, clock }, alice, (await before.createToken()).token)
+    const next = await before.refresh(first.refresh, 'peerA')
+    const after = new CafeHost({ peerId, privateKeyRaw: key.raw, store: new IdbCafeStore(db), now: () => clock.ms })
+    expect(await after.refresh(first.refresh, 'peerA')).toEqual(next)
+    clock.ms += SESSION_LIMITS.refreshGraceMs
+    await rejects(after.refresh(first.refresh, 'peerA'), 'REFRESH_REUSED', 401)
+  })
+
+  it('ends the session when a rotated refresh token is used again after the window', async () => {
+    const next = await c.host.refresh(s.refresh, 'peerA')
+    c.clock.ms += SESSION_LIMITS.refreshGraceMs
     await rejects(c.host.refresh(s.refresh, 'peerA'), 'REFRESH_REUSED', 401)
     await rejects(c.host.authenticate(next.access, 'peerA'), 'SESSION_ENDED', 401)
     await rejects(c.host.refresh(next.refresh, 'peerA'), 'SESSION_ENDED', 401)
@@ -197,10 +252,10 @@ class GatedStore extends MemoryCafeStore {
     return s
   }
 
-  override async rotateRefresh (sid: string, expected: string, next: string): Promise<Rotation> {
+  override async rotateRefresh (sid: string, expected: string, next: NextRefresh, now: string): Promise<Rotation> {
     this.reached.rotateRefresh = true
     await this.gate.rotateRefresh
-    return super.rotateRefresh(sid, expected, next)
+    return super.rotateRefresh(sid, expected, next, now)
   }
 }
 
@@ -254,15 +309,12 @@ describe('policy and races', () => {
     expect((await c.host.listTokens())[0].usedBy).toBeUndefined()
   })
 
-  it('of two refreshes racing with one token, one wins and the other ends the session', async () => {
+  it('of two refreshes racing with one token, one rotates and the other gets the same pair', async () => {
     const c = await cafe()
     const s = await register(c, alice, (await c.host.createToken()).token)
-    const results = await Promise.allSettled([c.host.refresh(s.refresh, 'peerA'), c.host.refresh(s.refresh, 'peerA')])
-    expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected'])
-    const lost = results.find(r => r.status === 'rejected') as PromiseRejectedResult
-    expect(lost.reason.reason).toBe('REFRESH_REUSED')
-    const won = (results.find(r => r.status === 'fulfilled') as PromiseFulfilledResult<Session>).value
-    await rejects(c.host.authenticate(won.access, 'peerA'), 'SESSION_ENDED', 401)
+    const [a, b] = await Promise.all([c.host.refresh(s.refresh, 'peerA'), c.host.refresh(s.refresh, 'peerA')])
+    expect(b).toEqual(a)
+    expect((await c.host.authenticate(a.access, 'peerA')).sid).toBe(s.id)
   })
 
   it('a session read that races a removal is not cached', async () => {

@@ -164,21 +164,26 @@ export class CafeHost {
 
   // --- clients ---
 
-  challenge (input: unknown): { nonce: string, exp: string } {
+  /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin). */
+  challenge (input: unknown, caller = 'local'): { nonce: string, exp: string } {
     const address = field('address', input, 64)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
-    const { nonce, exp } = this.#nonces.issue(address)
+    const { nonce, exp } = this.#nonces.issue(address, caller)
     return { nonce, exp: this.#iso(exp) }
   }
 
-  /** Registers (or re-registers) an account. Nothing is stored unless every check passes. */
-  async register (req: RegisterRequest, peerId: string): Promise<Session> {
+  /**
+   * Registers (or re-registers) an account, its session bound to `peerId`. `caller` is who sent
+   * the request (as for challenge): only the caller that got the challenge may spend it.
+   * Nothing is stored unless every check passes.
+   */
+  async register (req: RegisterRequest, peerId: string, caller = 'local'): Promise<Session> {
     const address = field('address', req.address, 64)
     const token = field('token', req.token, 256)
     const nonce = field('nonce', req.nonce, 64)
     const sig = field('sig', req.sig, 128)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
-    if (!this.#nonces.consume(address, nonce)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
+    if (!this.#nonces.consume(address, nonce, caller)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
     let sigBytes: Uint8Array
     try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url') }
     if (!verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes)) {
@@ -244,26 +249,31 @@ export class CafeHost {
 
   /**
    * Rotates the pair. A refresh token that was already rotated means theft (or a copy in two
-   * places, which is as bad): the session ends. The rotation is a compare-and-set in the store,
-   * so of two concurrent refreshes with one token exactly one wins and the other ends the session.
+   * places, which is as bad): the session ends. One exception keeps a lost answer from ending
+   * a session: the token rotated last, used again within SESSION_LIMITS.refreshGraceMs, gets
+   * the same new pair again (its holder never received it). The rotation is a compare-and-set
+   * in the store, so of two concurrent refreshes with one token one rotates and the other gets
+   * the same pair.
    */
   async refresh (refreshJwt: unknown, callerPeer?: string): Promise<Session> {
     const claims = await this.#tokens.verify(refreshJwt, 'refresh')
     const s = await this.#live(claims.sid, claims.sub, claims.peer, callerPeer)
-    if (s.refreshJti === claims.jti) {
-      const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
-      const epoch = this.#epoch
-      const rotation = await this.#store.rotateRefresh(s.sid, claims.jti, pair.refreshJti)
-      if (rotation === 'rotated') {
-        // A removal meanwhile: leave the cache empty and let the store answer next time.
-        if (epoch === this.#epoch) this.#sessions.set(s.sid, { ...s, refreshJti: pair.refreshJti })
-        else this.#sessions.delete(s.sid)
-        return this.#session(s.sid, s.address, pair)
-      }
-      if (rotation === 'gone') {
-        await this.#drop(s.address, async () => {}, s.sid)
-        throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
-      }
+    const now = this.#now()
+    const pair = await this.#tokens.issue({ sub: s.address, sid: s.sid, peer: s.peerId })
+    const issued = this.#session(s.sid, s.address, pair)
+    const tokens = { access: issued.access, exp: issued.exp, refresh: issued.refresh, rexp: issued.rexp }
+    const epoch = this.#epoch
+    const rotation = await this.#store.rotateRefresh(s.sid, claims.jti, { jti: pair.refreshJti, until: this.#iso(now + SESSION_LIMITS.refreshGraceMs), pair: tokens }, this.#iso(now))
+    if (rotation === 'rotated') {
+      // A removal meanwhile: leave the cache empty and let the store answer next time.
+      if (epoch === this.#epoch) this.#sessions.set(s.sid, { ...s, refreshJti: pair.refreshJti, previous: { jti: claims.jti, until: this.#iso(now + SESSION_LIMITS.refreshGraceMs), pair: tokens } })
+      else this.#sessions.delete(s.sid)
+      return issued
+    }
+    if (typeof rotation === 'object') return { id: s.sid, cafe: this.peerId, address: s.address, ...rotation.replay }
+    if (rotation === 'gone') {
+      await this.#drop(s.address, async () => {}, s.sid)
+      throw new UnauthorizedError('SESSION_ENDED', 'this session has ended; register again')
     }
     await this.#drop(s.address, async () => this.#store.deleteSession(s.sid), s.sid)
     throw new UnauthorizedError('REFRESH_REUSED', 'this refresh token was already used; the session has been ended')

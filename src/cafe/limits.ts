@@ -13,6 +13,12 @@ export const SESSION_LIMITS = {
   accessTtlS: 15 * 60,
   /** Refresh JWTs outlive a few weeks offline; they rotate on every use. */
   refreshTtlS: 30 * 24 * 3600,
+  /**
+   * A refresh token just rotated may be used once more within this window and get the same new
+   * pair: its answer was lost (a dropped link, a reload before the client wrote it). Later, a
+   * reuse ends the session. Clients retry a failed refresh within seconds.
+   */
+  refreshGraceMs: 60_000,
   /** One registration round trip; a slow mobile link still fits. */
   nonceTtlMs: 2 * 60_000,
   /** Pending challenges kept at most; the oldest is dropped first, so strangers cannot fill memory. */

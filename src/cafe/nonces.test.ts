@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SESSION_LIMITS } from './limits.ts'
-import { Nonces } from './nonces.ts'
+import { NONCE_LIMITS, Nonces } from './nonces.ts'
 
 describe('challenge nonces', () => {
   const clock = { ms: 1_000_000 }
@@ -30,26 +30,47 @@ describe('challenge nonces', () => {
     expect(n.consume('alice', nonce)).toBe(false)
   })
 
-  it('are bounded: expired ones are swept, then the oldest dropped when full', () => {
-    const n = new Nonces(now, 3)
-    const a = n.issue('a').nonce
-    clock.ms += SESSION_LIMITS.nonceTtlMs
-    const b = n.issue('b').nonce
-    expect(n.size).toBe(1) // a expired and was swept
-    const c = n.issue('c').nonce
-    n.issue('d')
-    n.issue('e')
-    expect(n.size).toBe(3)
-    expect(n.consume('b', b)).toBe(false) // the oldest, dropped for e
-    expect(n.consume('c', c)).toBe(true)
-    expect(n.consume('a', a)).toBe(false)
+  it('belong to the caller that asked: another peer can neither spend nor burn them', () => {
+    const n = new Nonces(now)
+    const { nonce } = n.issue('alice', 'alice-peer')
+    expect(n.consume('alice', nonce, 'mallory-peer')).toBe(false)
+    expect(n.consume('alice', nonce, 'alice-peer')).toBe(true)
   })
 
-  it('are bounded by the configured limit by default', () => {
+  it('survive a flood: 10,000 challenges from one peer are rate-limited and displace only that peer\'s own', () => {
     const n = new Nonces(now)
-    const first = n.issue('x').nonce
-    for (let i = 0; i < SESSION_LIMITS.maxPendingNonces; i++) n.issue('x')
-    expect(n.size).toBe(SESSION_LIMITS.maxPendingNonces)
-    expect(n.consume('x', first)).toBe(false)
+    const { nonce } = n.issue('alice', 'alice-peer')
+    const refused: string[] = []
+    for (let i = 0; i < 10_000; i++) {
+      try { n.issue(i % 2 === 0 ? 'alice' : `someone-${i}`, 'mallory-peer') } catch (err) { refused.push((err as { reason: string }).reason) }
+    }
+    expect(refused.length).toBeGreaterThan(9_900)
+    expect(new Set(refused)).toEqual(new Set(['RATE_LIMITED']))
+    expect(n.size).toBeLessThanOrEqual(1 + NONCE_LIMITS.maxPendingPerCaller)
+    expect(n.consume('alice', nonce, 'alice-peer')).toBe(true)
+  })
+
+  it('are bounded per caller: its newest replaces its own oldest', () => {
+    const n = new Nonces(now, { maxPendingPerCaller: 2 })
+    const a = n.issue('a', 'p').nonce
+    const b = n.issue('b', 'p').nonce
+    const other = n.issue('c', 'q').nonce
+    const c = n.issue('c', 'p').nonce
+    expect(n.size).toBe(3)
+    expect(n.consume('a', a, 'p')).toBe(false)
+    expect([n.consume('b', b, 'p'), n.consume('c', c, 'p'), n.consume('c', other, 'q')]).toEqual([true, true, true])
+  })
+
+  it('are bounded in all: when full a new caller is refused, and no pending challenge is evicted', () => {
+    const n = new Nonces(now, { maxPending: 3 })
+    const held = ['p1', 'p2', 'p3'].map(p => ({ p, nonce: n.issue('alice', p).nonce }))
+    expect(() => n.issue('bob', 'p4')).toThrow(expect.objectContaining({ reason: 'CHALLENGES_BUSY', status: 503 }))
+    for (const { p, nonce } of held) expect(n.consume('alice', nonce, p)).toBe(true)
+    expect(n.issue('bob', 'p4').nonce).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    // Expired ones are swept, making room.
+    clock.ms += SESSION_LIMITS.nonceTtlMs
+    n.issue('x', 'p5')
+    n.issue('y', 'p6')
+    expect(n.size).toBe(2)
   })
 })

@@ -1,43 +1,92 @@
+import { RateLimiter } from '../inbox/rate-limit.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
+import { RateLimitedError, UnavailableError } from '../shared/errors.ts'
 import { SESSION_LIMITS } from './limits.ts'
+
+export interface NonceLimits {
+  /** Pending challenges kept in all. When full, new ones are refused: none is ever evicted for a stranger's. */
+  maxPending: number
+  /** Pending challenges of one caller (libp2p peer, or 'local'): its newest replaces its own oldest. */
+  maxPendingPerCaller: number
+  /** Challenges one caller may ask for in a burst, then per second. */
+  rateBurst: number
+  ratePerSecond: number
+}
+
+export const NONCE_LIMITS: NonceLimits = {
+  maxPending: SESSION_LIMITS.maxPendingNonces,
+  // A client registers with one challenge; a few allow retries and several accounts on one peer.
+  maxPendingPerCaller: 4,
+  rateBurst: 10,
+  ratePerSecond: 1
+}
+
+interface Pending { address: string, caller: string, exp: number }
 
 /**
  * Registration challenges. In memory on purpose: a challenge lives for one round trip,
  * and a cafe that reloads simply makes the client fetch a new one (NONCE_INVALID).
+ * A challenge belongs to the address it names and to the caller that asked for it, so nobody
+ * else can spend it, and a flood can only displace the flooder's own.
  */
 export class Nonces {
   // Insertion order = age = expiry order (one TTL for all): the front is always the oldest.
-  readonly #pending = new Map<string, { address: string, exp: number }>()
+  readonly #pending = new Map<string, Pending>()
+  // Each caller's pending nonces, oldest first.
+  readonly #byCaller = new Map<string, string[]>()
   readonly #now: () => number
-  readonly #max: number
+  readonly #limits: NonceLimits
+  readonly #rate: RateLimiter
 
-  constructor (now: () => number, max: number = SESSION_LIMITS.maxPendingNonces) {
+  constructor (now: () => number, limits: Partial<NonceLimits> = {}) {
     this.#now = now
-    this.#max = max
+    this.#limits = { ...NONCE_LIMITS, ...limits }
+    this.#rate = new RateLimiter({ capacity: this.#limits.rateBurst, refillPerSecond: this.#limits.ratePerSecond, now })
   }
 
-  issue (address: string): { nonce: string, exp: number } {
+  #delete (nonce: string): void {
+    const entry = this.#pending.get(nonce)
+    if (entry == null) return
+    this.#pending.delete(nonce)
+    const mine = this.#byCaller.get(entry.caller)?.filter(n => n !== nonce) ?? []
+    if (mine.length === 0) this.#byCaller.delete(entry.caller)
+    else this.#byCaller.set(entry.caller, mine)
+  }
+
+  /**
+   * A new challenge for `address`, asked by `caller`. Throws RateLimitedError (RATE_LIMITED) past
+   * the caller's rate, UnavailableError (CHALLENGES_BUSY) while the cafe holds its most.
+   */
+  issue (address: string, caller = 'local'): { nonce: string, exp: number } {
     const now = this.#now()
-    // Drop expired ones from the front, then the oldest while full: memory stays bounded.
+    const { ok, retryAfterMs } = this.#rate.take(caller)
+    if (!ok) throw new RateLimitedError('RATE_LIMITED', `too many challenges from this peer; retry in ${Math.ceil(retryAfterMs / 1000)} s`)
+    // Expired ones leave from the front.
     for (const [nonce, e] of this.#pending) {
-      if (e.exp > now && this.#pending.size < this.#max) break
-      this.#pending.delete(nonce)
+      if (e.exp > now) break
+      this.#delete(nonce)
+    }
+    const mine = this.#byCaller.get(caller) ?? []
+    if (mine.length >= this.#limits.maxPendingPerCaller) this.#delete(mine[0])
+    else if (this.#pending.size >= this.#limits.maxPending) {
+      throw new UnavailableError('CHALLENGES_BUSY', 'this cafe holds its most pending registrations; retry in a minute')
     }
     const nonce = toBase64url(randomBytes(SESSION_LIMITS.nonceBytes))
     const exp = now + SESSION_LIMITS.nonceTtlMs
-    this.#pending.set(nonce, { address, exp })
+    this.#pending.set(nonce, { address, caller, exp })
+    this.#byCaller.set(caller, [...(this.#byCaller.get(caller) ?? []), nonce])
     return { nonce, exp }
   }
 
   /**
-   * True exactly once: for the address it was issued to, before it expires. A use by that
-   * address spends it whatever happens next; a use naming another address does not, so it
-   * cannot burn someone else's challenge.
+   * True exactly once: for the address and caller it was issued to, before it expires. A use
+   * by them spends it whatever happens next; a use naming another address, or from another
+   * caller, does not, so nobody can burn someone else's challenge.
    */
-  consume (address: string, nonce: string): boolean {
+  consume (address: string, nonce: string, caller = 'local'): boolean {
     const entry = this.#pending.get(nonce)
-    if (entry == null || entry.address !== address) return false
-    this.#pending.delete(nonce)
+    if (entry == null || entry.address !== address || entry.caller !== caller) return false
+    this.#delete(nonce)
     return entry.exp > this.#now()
   }
 

@@ -12,31 +12,65 @@ export const SEARCH_RATE = {
   maxBodyBytes: 4 * 1024
 } as const
 
-/** Asks other cafes (forwarding a query one hop further); answers what they returned, unverified (the asker verifies). */
-export type Forward = (query: { id: string, name: string, limit: number, hops: number, visited: string[] }, deadlineMs: number) => Promise<Array<{ cafe: string, results: unknown[] }>>
+export const SEARCH_FANOUT = {
+  /** Cafes one query is passed on to at most: whatever the directory lists, one query costs this cafe at most this many requests. */
+  maxTargets: 8,
+  /** Queries this cafe passes on in a burst, then per second, whoever asks: all strangers together make it send at most 8 × 2 requests a second. */
+  forwardBurst: 20,
+  forwardPerSecond: 2,
+  /** `visited` entries taken from a query (about what the 4 KiB body holds). */
+  maxVisited: 64
+} as const
+
+/**
+ * How a cafe passes a query on: the cafes it knows (the relays' directories, oldest entries
+ * first) and one request to one of them. The answers are not verified here (the asker does).
+ */
+export interface Forward {
+  cafes: () => Promise<string[]>
+  ask: (cafe: string, query: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>
+}
+
+/** Passes a query on (hops 0: the cafes asked answer from their own index only) and gathers what came back in time. */
+async function forwardQuery (forward: Forward, query: { id: string, name: string, limit: number, visited: string[] }, waitMs: number): Promise<Array<{ cafe: string, results: unknown[] }>> {
+  const signal = AbortSignal.timeout(Math.max(1, waitMs))
+  const aborted = new Promise<never>((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })
+  aborted.catch(() => {})
+  const known = await Promise.race([forward.cafes(), aborted])
+  const targets = [...new Set(known)].filter(id => !query.visited.includes(id)).slice(0, SEARCH_FANOUT.maxTargets)
+  const answers = await Promise.allSettled(targets.map(async cafe => {
+    const answer = await Promise.race([forward.ask(cafe, { ...query, hops: 0, wait: waitMs }, signal), aborted]) as { results?: unknown } | null
+    return { cafe, results: Array.isArray(answer?.results) ? answer.results.slice(0, query.limit) : [] }
+  }))
+  return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
+}
 
 /**
  * `POST /cafe/v1/search`: anyone may ask a cafe for the contacts its clients published, by
  * name (prefix and fuzzy). Each result carries the signed contact, so the asker verifies it
  * itself. A query seen before (by id) is answered empty, so a query that reaches a cafe by two
- * paths is answered once; with hops left, the cafe forwards it to the cafes it knows that the
- * query has not visited yet and passes their answers along.
+ * paths is answered once; with a hop left (at most one), the cafe passes it on to at most
+ * SEARCH_FANOUT.maxTargets cafes it knows that the query has not visited, and passes their
+ * answers along. One stranger's query thus costs at most 1 + 8 requests network-wide, and a
+ * cafe passes on at most 2 queries a second in all.
  */
 export function mountSearchApi (app: Hono<CafeEnv>, index: () => ContactIndex | undefined, self: string, forward?: Forward): void {
   const limiter = new RateLimiter({ capacity: SEARCH_RATE.burst, refillPerSecond: SEARCH_RATE.perSecond })
+  const forwarding = new RateLimiter({ capacity: SEARCH_FANOUT.forwardBurst, refillPerSecond: SEARCH_FANOUT.forwardPerSecond })
   const seen = new SeenQueries()
   app.post('/search', async c => {
     limiter.consume(c.env?.remotePeer ?? 'local')
     const body = await readJsonObject(c.req.raw, SEARCH_RATE.maxBodyBytes)
     const q = parseQuery(body)
-    const visited = Array.isArray(body.visited) ? body.visited.filter((v): v is string => typeof v === 'string').slice(0, 1000) : []
+    const visited = Array.isArray(body.visited) ? body.visited.filter((v): v is string => typeof v === 'string').slice(0, SEARCH_FANOUT.maxVisited) : []
     const wait = typeof body.wait === 'number' && body.wait > 0 ? Math.min(body.wait, SEARCH_LIMITS.maxWaitMs) : SEARCH_LIMITS.defaultWaitMs
     if (!seen.firstTime(q.id)) return c.json({ cafe: self, results: [], forwarded: [] })
     const results = index()?.search(q.name, q.limit) ?? []
     let forwarded: Array<{ cafe: string, results: unknown[] }> = []
-    if (q.hops > 0 && forward != null) {
+    // Past the cafe-wide forwarding rate the query is answered from this cafe alone.
+    if (q.hops > 0 && forward != null && forwarding.take('forward').ok) {
       // Half the asker's budget: our answer must get back to it in time.
-      forwarded = await forward({ id: q.id, name: q.name, limit: q.limit, hops: q.hops - 1, visited: [...new Set([...visited, self])] }, wait / 2).catch(() => [])
+      forwarded = await forwardQuery(forward, { id: q.id, name: q.name, limit: q.limit, visited: [...new Set([...visited, self])] }, wait / 2).catch(() => [])
     }
     return c.json({ cafe: self, results, forwarded })
   })

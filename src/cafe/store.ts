@@ -34,7 +34,18 @@ export interface SessionRecord {
   /** Only this refresh token is valid for the session; older ones mean theft. */
   refreshJti: string
   created: string
+  /**
+   * The refresh token rotated last, and the pair it was exchanged for: a retry with it before
+   * `until` (its answer was lost) gets that pair again; after `until` it is a reuse.
+   */
+  previous?: { jti: string, until: string, pair: IssuedTokens }
 }
+
+/** A session's tokens as handed to the client (times ISO-8601). */
+export interface IssuedTokens { access: string, exp: string, refresh: string, rexp: string }
+
+/** What a rotation writes: the new refresh jti, and the pair a retry with the old one gets until `until`. */
+export interface NextRefresh { jti: string, until: string, pair: IssuedTokens }
 
 export interface CafeSettings {
   enabled: boolean
@@ -50,8 +61,19 @@ export interface CafeSettings {
 /** A registration's writes, applied together or not at all. */
 export interface Registration { client: ClientRecord, session: SessionRecord, tokenId: string }
 
-/** What a refresh rotation found: done, the expected refresh token was already rotated, or no session. */
-export type Rotation = 'rotated' | 'reused' | 'gone'
+/**
+ * What a refresh rotation found: done; a retry of the last rotation within its window (the
+ * pair it gave, again); a refresh token rotated before that (reuse); or no session.
+ */
+export type Rotation = 'rotated' | { replay: IssuedTokens } | 'reused' | 'gone'
+
+/** The rotation rule, applied by each store inside its transaction: the outcome and the record to write, if any. */
+export function rotate (s: SessionRecord | undefined, expected: string, next: NextRefresh, now: string): { result: Rotation, write?: SessionRecord } {
+  if (s == null) return { result: 'gone' }
+  if (s.refreshJti === expected) return { result: 'rotated', write: { ...s, refreshJti: next.jti, previous: { jti: expected, until: next.until, pair: next.pair } } }
+  if (s.previous?.jti === expected && now < s.previous.until) return { result: { replay: s.previous.pair } }
+  return { result: 'reused' }
+}
 
 /**
  * The cafe's records. Every method is one transaction: a killed tab never leaves half a
@@ -71,8 +93,8 @@ export interface CafeStore {
   deleteSession(sid: string): Promise<void>
   /** Binds the token to the client's address (bindToken, which throws TOKEN_REVOKED/TOKEN_USED) and writes client + session + token. */
   register(reg: Registration): Promise<void>
-  /** Sets the session's refresh jti to `next` only if it is still `expected`. */
-  rotateRefresh(sid: string, expected: string, next: string): Promise<Rotation>
+  /** Sets the session's refresh jti to `next.jti` only if it is still `expected` (see rotate). */
+  rotateRefresh(sid: string, expected: string, next: NextRefresh, now: string): Promise<Rotation>
   /**
    * Removes the client and all its sessions; false if there was no such client. With
    * `revokeTokens` (the time, for an owner's removal) every token it registered with is
@@ -137,12 +159,10 @@ export class MemoryCafeStore implements CafeStore {
     this.#sessions.set(reg.session.sid, copy(reg.session)!)
   }
 
-  async rotateRefresh (sid: string, expected: string, next: string): Promise<Rotation> {
-    const s = this.#sessions.get(sid)
-    if (s == null) return 'gone'
-    if (s.refreshJti !== expected) return 'reused'
-    s.refreshJti = next
-    return 'rotated'
+  async rotateRefresh (sid: string, expected: string, next: NextRefresh, now: string): Promise<Rotation> {
+    const { result, write } = rotate(this.#sessions.get(sid), expected, next, now)
+    if (write != null) this.#sessions.set(sid, copy(write)!)
+    return result
   }
 
   async removeClient (address: string, opts: { revokeTokens?: string } = {}): Promise<boolean> {
@@ -241,11 +261,10 @@ export class IdbCafeStore implements CafeStore {
     ])
   }
 
-  async rotateRefresh (sid: string, expected: string, next: string): Promise<Rotation> {
+  async rotateRefresh (sid: string, expected: string, next: NextRefresh, now: string): Promise<Rotation> {
     const tx = (await this.#db).transaction('sessions', 'readwrite')
-    const s = await tx.store.get(sid)
-    const result: Rotation = s == null ? 'gone' : s.refreshJti !== expected ? 'reused' : 'rotated'
-    if (s != null && result === 'rotated') await tx.store.put({ ...s, refreshJti: next })
+    const { result, write } = rotate(await tx.store.get(sid), expected, next, now)
+    if (write != null) await tx.store.put(write)
     await tx.done
     return result
   }

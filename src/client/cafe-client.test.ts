@@ -58,6 +58,61 @@ describe('CafeClient', () => {
     client.stop()
   })
 
+  describe('a refresh whose answer is lost after the cafe rotated', () => {
+    let dropNext: boolean
+    let dropped: string | undefined
+    let sessions: MemorySessionStore
+    let transport: CafeTransport
+    beforeEach(() => {
+      const app = createCafeApp(host)
+      dropNext = false
+      dropped = undefined
+      sessions = new MemorySessionStore()
+      // The cafe answers; the answer never arrives (a dropped link, a reload mid-flight).
+      transport = async (_cafe, request) => {
+        const res = await app.fetch(request, { remotePeer: 'client-peer' })
+        if (dropNext && new URL(request.url).pathname.endsWith('/sessions/refresh')) {
+          dropNext = false
+          dropped = ((await res.json()) as { refresh: string }).refresh
+          throw new Error('the link dropped')
+        }
+        return res
+      }
+      client = new CafeClient({ account: () => account, store: sessions, transport, now: () => clock.ms })
+    })
+    const refreshed = async (): Promise<string> => {
+      for (let i = 0; i < 200 && (await sessions.get(cafeId))?.refresh !== dropped; i++) await new Promise(resolve => setTimeout(resolve, 50))
+      return (await sessions.get(cafeId))!.refresh
+    }
+
+    it('is retried by itself with the old token and gets the pair the cafe issued', async () => {
+      await client.register(cafeId, (await host.createToken()).token)
+      dropNext = true
+      await expect(client.refresh(cafeId)).rejects.toMatchObject({ reason: 'CAFE_UNREACHABLE' })
+      expect(dropped).toEqual(expect.any(String))
+      expect((await client.get(cafeId)).ended).toBeUndefined()
+      expect(await refreshed()).toBe(dropped)
+      expect((await client.request(cafeId, '/cafe/v1/sessions/me')).status).toBe(200)
+      client.stop()
+    })
+
+    it('survives a reload: the new page retries with the stored old token', async () => {
+      await client.register(cafeId, (await host.createToken()).token)
+      // Refreshes happen a minute before the access token expires; the page reloads just after.
+      clock.ms = Date.parse((await sessions.get(cafeId))!.exp) - 60_000
+      dropNext = true
+      await expect(client.refresh(cafeId)).rejects.toMatchObject({ reason: 'CAFE_UNREACHABLE' })
+      client.stop()
+      clock.ms += 5_000
+      const reloaded = new CafeClient({ account: () => account, store: sessions, transport, now: () => clock.ms })
+      await reloaded.start()
+      expect(await refreshed()).toBe(dropped)
+      expect((await reloaded.get(cafeId)).ended).toBeUndefined()
+      expect((await reloaded.request(cafeId, '/cafe/v1/sessions/me')).status).toBe(200)
+      reloaded.stop()
+    })
+  })
+
   it('deregisters on both sides, and passes cafe errors through with their reason', async () => {
     await expect(client.register(cafeId, 'bad.token')).rejects.toMatchObject({ reason: 'TOKEN_INVALID', status: 401 })
     await client.register(cafeId, (await host.createToken()).token)

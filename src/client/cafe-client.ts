@@ -13,7 +13,15 @@ export const CLIENT_TIMING = {
   /** Refresh this long before the access token expires, so requests never carry a stale one. */
   refreshAheadMs: 60_000,
   /** A cafe request that takes longer than this is abandoned (the cafe or the path is gone). */
-  requestTimeoutMs: 20_000
+  requestTimeoutMs: 20_000,
+  /**
+   * A refresh that got no answer is retried after this, doubling up to the cap: its answer may
+   * have been lost after the cafe rotated, and the cafe gives the same pair again to a retry
+   * with the old token only within its grace window (SESSION_LIMITS.refreshGraceMs, 60 s).
+   */
+  refreshRetryMs: 2_000,
+  maxRefreshRetryMs: 15_000,
+  maxRefreshRetries: 6
 } as const
 
 /** The wire shape of a session as the cafe issues it. */
@@ -55,6 +63,9 @@ export class CafeClient extends EventTarget {
   readonly #transport: CafeTransport
   readonly #refreshing = new Map<string, Promise<CafeSession>>()
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Failed refreshes in a row per cafe: the retry's backoff. */
+  readonly #failures = new Map<string, number>()
+  #stopped = false
   #now: () => number
 
   constructor (init: { account: () => Account, store: SessionStore, transport: CafeTransport, now?: () => number }) {
@@ -71,6 +82,7 @@ export class CafeClient extends EventTarget {
   }
 
   stop (): void {
+    this.#stopped = true
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
   }
@@ -147,11 +159,17 @@ export class CafeClient extends EventTarget {
       if (err instanceof LightcafeError && err.status === 401) {
         await this.#store.put({ ...s, ended: { reason: err.reason, at: new Date(this.#now()).toISOString() } })
         this.#changed()
+      } else {
+        // No answer, or not one that ends the session: the cafe may have rotated already, so
+        // retry with the same (stored) token soon, inside its grace window.
+        this.#retryLater(s)
       }
       throw err
     }
     const next: CafeSession = { ...s, sid: issued.id, access: issued.access, exp: issued.exp, refresh: issued.refresh, rexp: issued.rexp }
+    // Written before anything uses it: a reload from here on starts from the new pair.
     await this.#store.put(next)
+    this.#failures.delete(id)
     this.#schedule(next)
     this.#changed()
     return next
@@ -196,6 +214,18 @@ export class CafeClient extends EventTarget {
     this.#timers.set(s.id, setTimeout(() => {
       this.refresh(s.id).catch(() => { /* recorded on the session; retried at next request */ })
     }, Math.min(delay, 2 ** 31 - 1)))
+  }
+
+  #retryLater (s: CafeSession): void {
+    if (this.#stopped) return
+    const n = this.#failures.get(s.id) ?? 0
+    // Past the cafe's window (2+4+8+15+15+15 s) a retry cannot recover a lost answer; the next request refreshes.
+    if (n >= CLIENT_TIMING.maxRefreshRetries) return
+    this.#failures.set(s.id, n + 1)
+    clearTimeout(this.#timers.get(s.id))
+    this.#timers.set(s.id, setTimeout(() => {
+      this.refresh(s.id).catch(() => { /* retried again, or recorded on the session */ })
+    }, Math.min(CLIENT_TIMING.refreshRetryMs * 2 ** n, CLIENT_TIMING.maxRefreshRetryMs)))
   }
 
   #changed (): void { this.dispatchEvent(new Event('change')) }

@@ -1,7 +1,8 @@
 import { openDB } from 'idb'
 import { boxKeyPair } from '../account/box.ts'
 import { isNewer, signContact, verifyContact } from '../contacts/index.ts'
-import { createEnvelope, envelopeKey, openEnvelope, verifyEnvelope } from '../inbox/index.ts'
+import { isAddress } from '../account/index.ts'
+import { ENVELOPE_LIMITS, createEnvelope, envelopeKey, openEnvelope, verifyEnvelope } from '../inbox/index.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
 import { asError } from './cafe-client.ts'
@@ -22,8 +23,39 @@ export const MESSAGE_LIMITS = {
   /** One delivery attempt (dial + request) to a peer or cafe. */
   attemptTimeoutMs: 10_000,
   /** A peer that could not be reached is not tried directly again for this long (its cafes are): a burst to an offline peer dials it once, and one that returns is reached directly again within seconds. */
-  unreachableForMs: 3_000
+  unreachableForMs: 3_000,
+  /**
+   * Clocks of two devices disagree: a message "created" up to this far ahead of ours is taken.
+   * Further ahead is not proof of a bad message either, so it is left at the cafe, not dropped.
+   */
+  maxFutureSkewMs: 60 * 60_000,
+  /**
+   * Direct deliveries from senders not in this device's contacts, stored and not yet read: the
+   * same bounds as a cafe's inbox (INBOX_LIMITS), for all such senders together, so minting peer
+   * ids or accounts (both free) does not buy more. Past them a direct delivery is refused and
+   * the sender falls back to the recipient's cafes, which keep it within their own limits.
+   */
+  unsolicitedCount: 1000,
+  unsolicitedBytes: 16 * 1024 * 1024,
+  /** A direct delivery older than this is refused (a cafe would have let it expire): a week. */
+  maxDirectAgeMs: 7 * 24 * 60 * 60_000,
+  /** Messages left at a cafe (storage full, clock far off) are collected again this often. */
+  heldRetryMs: 5 * 60_000
 } as const
+
+export type MessageLimits = { readonly [K in keyof typeof MESSAGE_LIMITS]: number }
+
+/** How an envelope reached this device: from any peer directly, or from one of this account's cafes (push or collect). */
+export type Via = 'direct' | 'cafe'
+
+/** Why messages were left at a cafe, for the Messages view. */
+export interface ReceiveProblem { reason: string, details: string, at: string, held: number }
+
+/**
+ * Reasons that prove an envelope bad whatever our state: malformed, forged, not ours, or a body
+ * that does not open for us. Only these are acknowledged (deleted at the cafe) without storing.
+ */
+const PROVEN_INVALID = new Set(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPT_FAILED'])
 
 export interface ReceivedMessage { id: string, from: string, body: string, created: string, received: string }
 
@@ -35,8 +67,14 @@ interface MessagesDB extends DBSchema {
   received: { key: number, value: Received, indexes: { key: string } }
   contacts: { key: string, value: Contact }
   outgoing: { key: string, value: Outgoing, indexes: { seq: number } }
-  profile: { key: string, value: Contact | number }
+  /** 'me': this account's contact; 'read': the last read `n`; 'unsolicited': the budget used since. */
+  profile: { key: string, value: Contact | number | Unsolicited }
 }
+
+interface Unsolicited { count: number, bytes: number }
+
+/** A message by its name in an acknowledgement: sender and id, as it is stored. */
+type MessageRef = Pick<Envelope, 'from' | 'id'>
 
 export interface MessagesInit {
   account: () => Account
@@ -48,6 +86,7 @@ export interface MessagesInit {
   connectedPeers: () => string[]
   dbName: string
   now?: () => number
+  limits?: Partial<MessageLimits>
 }
 
 /**
@@ -60,10 +99,14 @@ export class Messages extends EventTarget {
   readonly #init: MessagesInit
   readonly #db: Promise<IDBPDatabase<MessagesDB>>
   readonly #now: () => number
+  readonly limits: MessageLimits
   #timer: ReturnType<typeof setTimeout> | undefined
+  #heldTimer: ReturnType<typeof setTimeout> | undefined
   #stopped = false
   /** Why the last delivery attempt to a peer or cafe failed (shown with the outbox). */
   lastFailure: string | undefined
+  /** Set while messages wait at a cafe because this device could not keep them (shown on the page). */
+  receiveProblem: ReceiveProblem | undefined
   /** Peer id → until when it counts as unreachable (a burst to an offline peer must not dial it 200 times). */
   readonly #unreachable = new Map<string, number>()
 
@@ -71,6 +114,7 @@ export class Messages extends EventTarget {
     super()
     this.#init = init
     this.#now = init.now ?? Date.now
+    this.limits = { ...MESSAGE_LIMITS, ...init.limits }
     this.#db = openDB<MessagesDB>(init.dbName, 1, {
       upgrade (db, old) {
         if (old < 1) {
@@ -93,13 +137,16 @@ export class Messages extends EventTarget {
   async #collectUntilDone (delay: number): Promise<void> {
     if (this.#stopped) return
     try {
-      await this.collect()
+      const { held } = await this.collect()
+      if (held > 0 && this.#heldTimer == null) {
+        this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone(MESSAGE_LIMITS.firstRetryMs) }, this.limits.heldRetryMs)
+      }
     } catch {
       setTimeout(() => { void this.#collectUntilDone(Math.min(delay * 2, MESSAGE_LIMITS.maxRetryMs)) }, delay)
     }
   }
 
-  stop (): void { this.#stopped = true; clearTimeout(this.#timer) }
+  stop (): void { this.#stopped = true; clearTimeout(this.#timer); clearTimeout(this.#heldTimer) }
 
   #box (): { publicKey: Uint8Array, secretKey: Uint8Array } { return boxKeyPair(this.#init.account().secretKey) }
 
@@ -235,55 +282,116 @@ export class Messages extends EventTarget {
 
   /**
    * An envelope for this account, from a peer delivering directly or a cafe pushing (or a
-   * collect). Verified, opened, kept once per sender+id. True if it was new.
+   * collect). Verified, opened, kept once per sender+id. True if it was new. Direct deliveries
+   * from senders not in this device's contacts count against one budget for all of them.
+   * Throws LightcafeError: the PROVEN_INVALID reasons when the envelope is bad; CLOCK_SKEW,
+   * ENVELOPE_TOO_OLD, INBOX_FULL, STORAGE_FULL or STORAGE_ERROR when it may be good but was not kept.
    */
-  async receive (value: unknown): Promise<boolean> {
-    const envelope = verifyEnvelope(value, undefined, this.#now())
+  async receive (value: unknown, opts: { via?: Via } = {}): Promise<boolean> {
+    const via = opts.via ?? 'direct'
+    const now = this.#now()
+    // The time is checked here, not in verifyEnvelope: too far ahead says more about the clocks than the message.
+    const envelope = verifyEnvelope(value, { ...ENVELOPE_LIMITS, maxFutureSkewMs: Infinity }, now)
     if (envelope.to !== this.#init.account().address) throw new NotFoundError('UNKNOWN_RECIPIENT', 'this peer does not receive for that address')
+    const created = Date.parse(envelope.created)
+    if (created > now + this.limits.maxFutureSkewMs) throw new LightcafeError('CLOCK_SKEW', `the message was created ${Math.round((created - now) / 60_000)} min ahead of this device's clock; check the clock`, 409)
+    if (via === 'direct' && created < now - this.limits.maxDirectAgeMs) throw new InvalidInputError('ENVELOPE_TOO_OLD', 'a direct delivery is at most a week old; older ones go through the recipient\'s cafes')
     const key = envelopeKey(envelope)
     const db = await this.#db
     if ((await db.getKeyFromIndex('received', 'key', key)) != null) return false
     const text = utf8.decode(await openEnvelope(this.#box().secretKey, envelope))
+    const size = JSON.stringify(envelope).length
+    const record: Received = { key, id: envelope.id, from: envelope.from, body: text, created: envelope.created, received: new Date(now).toISOString() }
+    let outcome: 'stored' | 'duplicate' | 'full'
     try {
-      await db.add('received', { key, id: envelope.id, from: envelope.from, body: text, created: envelope.created, received: new Date(this.#now()).toISOString() })
+      // One transaction: the dedupe, the budget and the write cannot interleave with another delivery's.
+      const tx = db.transaction(['received', 'profile', 'contacts'], 'readwrite')
+      const unsolicited = via === 'direct' && envelope.from !== envelope.to && (await tx.objectStore('contacts').getKey(envelope.from)) == null
+      const used = ((await tx.objectStore('profile').get('unsolicited')) as Unsolicited | undefined) ?? { count: 0, bytes: 0 }
+      if ((await tx.objectStore('received').index('key').getKey(key)) != null) {
+        outcome = 'duplicate'
+      } else if (unsolicited && (used.count + 1 > this.limits.unsolicitedCount || used.bytes + size > this.limits.unsolicitedBytes)) {
+        outcome = 'full'
+      } else {
+        await tx.objectStore('received').add(record)
+        if (unsolicited) await tx.objectStore('profile').put({ count: used.count + 1, bytes: used.bytes + size }, 'unsolicited')
+        outcome = 'stored'
+      }
+      await tx.done
     } catch (err) {
       if ((err as Error).name === 'ConstraintError') return false // a concurrent copy won
-      throw err
+      throw this.#storageProblem(err)
     }
+    if (outcome === 'full') throw new LightcafeError('INBOX_FULL', `this device holds its most unread messages (${this.limits.unsolicitedCount}, ${this.limits.unsolicitedBytes} bytes) from senders it does not know; deliver to its cafes`, 413)
+    if (outcome === 'duplicate') return false
     this.dispatchEvent(new Event('message'))
     return true
   }
 
-  /** Drains the inbox at every (or one) cafe: pages in arrival order, each page kept, then acknowledged. */
-  async collect (cafeId?: string): Promise<{ received: number }> {
+  /** A storage failure as a named error, recorded for the page: the message stays with its sender or cafe. */
+  #storageProblem (err: unknown): LightcafeError {
+    const full = (err as Error).name === 'QuotaExceededError'
+    const e = full
+      ? new LightcafeError('STORAGE_FULL', 'this device\'s storage is full: messages wait at the cafes until space is freed', 507)
+      : new LightcafeError('STORAGE_ERROR', `this device could not store a message: ${(err as Error).message}`, 500)
+    this.receiveProblem = { reason: e.reason, details: e.message, at: new Date(this.#now()).toISOString(), held: this.receiveProblem?.held ?? 0 }
+    // A push that failed is still at the cafe: collect it again later, once.
+    if (this.#heldTimer == null && !this.#stopped) {
+      this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone(MESSAGE_LIMITS.firstRetryMs) }, this.limits.heldRetryMs)
+    }
+    return e
+  }
+
+  /**
+   * Drains the inbox at every (or one) cafe: pages in arrival order, each page kept, then
+   * acknowledged. Only what was stored here, or proven bad, is acknowledged: a message this
+   * device could not keep (storage full, clock far off) stays at the cafe for a later collect.
+   */
+  async collect (cafeId?: string): Promise<{ received: number, held: number }> {
     const cafes = cafeId != null ? [cafeId] : (await this.#init.client.list()).filter(s => s.ended == null).map(s => s.id)
     let received = 0
+    let held = 0
+    let problem: ReceiveProblem | undefined
     const failures: string[] = []
     await Promise.all(cafes.map(async id => {
       try {
+        // Held messages stay in the inbox: page past them by seq rather than from the start again.
+        let after = 0
         for (;;) {
-          const res = await this.#init.client.request(id, `/cafe/v1/inbox?limit=${MESSAGE_LIMITS.pageSize}`)
+          const res = await this.#init.client.request(id, `/cafe/v1/inbox?limit=${MESSAGE_LIMITS.pageSize}&after=${after}`)
           if (!res.ok) throw await asError(res)
-          const page = await res.json() as { messages: Array<{ envelope: unknown }>, more: boolean }
-          const ids: string[] = []
+          const page = await res.json() as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
+          const acks: MessageRef[] = []
           for (const m of page.messages) {
-            try { if (await this.receive(m.envelope)) received++ } catch { /* a bad envelope is dropped, and acknowledged so it goes */ }
-            ids.push(String((m.envelope as { id?: unknown }).id))
+            if (typeof m.seq === 'number' && Number.isSafeInteger(m.seq) && m.seq > after) after = m.seq
+            const ref = refOf(m.envelope)
+            try {
+              if (await this.receive(m.envelope, { via: 'cafe' })) received++
+              if (ref != null) acks.push(ref)
+            } catch (err) {
+              const reason = err instanceof LightcafeError ? err.reason : 'STORAGE_ERROR'
+              if (PROVEN_INVALID.has(reason)) { if (ref != null) acks.push(ref); continue }
+              held++
+              problem = { reason, details: (err as Error).message, at: new Date(this.#now()).toISOString(), held: 0 }
+            }
           }
-          if (ids.length > 0) await this.ack(id, ids)
-          if (!page.more || ids.length === 0) break
+          if (acks.length > 0) await this.ack(id, acks)
+          if (!page.more || page.messages.length === 0) break
         }
       } catch (err) {
         failures.push(`${id}: ${(err as Error).message}`)
       }
     }))
+    // Every cafe answered: what is held now is the whole story.
+    if (failures.length === 0) this.receiveProblem = problem == null ? undefined : { ...problem, held }
+    else if (problem != null) this.receiveProblem = { ...problem, held }
     if (failures.length > 0) throw new UnavailableError('CAFE_UNREACHABLE', `${failures.length} of ${cafes.length} inboxes could not be collected (${received} new from the others): ${failures.join('; ')}`)
-    return { received }
+    return { received, held }
   }
 
-  /** Tells a cafe these messages are safely here: it deletes them. */
-  async ack (cafeId: string, ids: string[]): Promise<void> {
-    const res = await this.#init.client.request(cafeId, '/cafe/v1/inbox/ack', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids }) })
+  /** Tells a cafe these messages are safely here (or proven bad): it deletes them. */
+  async ack (cafeId: string, refs: MessageRef[]): Promise<void> {
+    const res = await this.#init.client.request(cafeId, '/cafe/v1/inbox/ack', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: refs }) })
     if (!res.ok && res.status !== 404) throw await asError(res)
     await res.body?.cancel()
   }
@@ -292,7 +400,13 @@ export class Messages extends EventTarget {
   async list (): Promise<ReceivedMessage[]> {
     const db = await this.#db
     const rows = await db.getAll('received')
-    if (rows.length > 0) await db.put('profile', rows[rows.length - 1].n!, 'read')
+    if (rows.length > 0) {
+      // Read now: what strangers delivered no longer counts against their budget.
+      const tx = db.transaction('profile', 'readwrite')
+      await tx.store.put(rows[rows.length - 1].n!, 'read')
+      await tx.store.delete('unsolicited')
+      await tx.done
+    }
     return rows.map(({ id, from, body, created, received }) => ({ id, from, body, created, received }))
   }
 
@@ -306,4 +420,10 @@ export class Messages extends EventTarget {
   async count (): Promise<number> { return (await this.#db).count('received') }
 
   async close (): Promise<void> { (await this.#db).close() }
+}
+
+/** An envelope's name for an acknowledgement, when what the cafe sent has a usable one. */
+function refOf (envelope: unknown): MessageRef | undefined {
+  const { from, id } = (typeof envelope === 'object' && envelope != null ? envelope : {}) as { from?: unknown, id?: unknown }
+  return isAddress(from) && typeof id === 'string' && /^[A-Za-z0-9_-]{22}$/.test(id) ? { from, id } : undefined
 }

@@ -24,10 +24,12 @@ export function createPeerApp (messages: Messages, client: CafeClient): Hono<{ B
     const from = c.env?.remotePeer ?? 'local'
     limiter.consume(from)
     const envelope = await readJsonObject(c.req.raw, PEER_API_LIMITS.maxEnvelopeJson)
-    const fresh = await messages.receive(envelope)
+    // A push from one of this account's cafes was bounded by its inbox; anyone else's counts against this device's budget.
+    const fromMyCafe = (await client.list()).some(s => s.id === from && s.ended == null)
+    const fresh = await messages.receive(envelope, { via: fromMyCafe ? 'cafe' : 'direct' })
     // A push from one of this account's cafes: now that it is kept here, the cafe may delete it.
-    if ((await client.list()).some(s => s.id === from && s.ended == null)) {
-      messages.ack(from, [String(envelope.id)]).catch(() => { /* collected and acknowledged later */ })
+    if (fromMyCafe) {
+      messages.ack(from, [{ from: String(envelope.from), id: String(envelope.id) }]).catch(() => { /* collected and acknowledged later */ })
     }
     return c.json({ received: fresh }, 202)
   })

@@ -3,6 +3,9 @@ import { SEARCH_LIMITS, parseQuery } from '../search/query.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 import type { Contact } from '../contacts/index.ts'
 
+/** Peer ids (52 characters) sent in a query's `visited`: 56 of them keep the body well inside 4 KiB. */
+const MAX_VISITED_SENT = 56
+
 export interface SearchDeps {
   /** Cafes known through the relays' directories (and this account's own cafes). */
   cafes: () => Promise<string[]>
@@ -49,12 +52,14 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
   const deadline = AbortSignal.timeout(Math.max(1, waitMs))
   const cafes = (await deps.cafes().catch(() => [])).filter(c => c !== deps.self)
   const visited = [deps.self, ...cafes]
+  // What fits a cafe's 4 KiB query body; a cafe asked twice answers the query once (by its id).
+  const sentVisited = visited.slice(0, MAX_VISITED_SENT)
   const pending = new Set(cafes)
   await new Promise<void>(resolve => {
     if (cafes.length === 0) { resolve(); return }
     deadline.addEventListener('abort', () => { resolve() }, { once: true })
     for (const cafe of cafes) {
-      deps.ask(cafe, { id: q.id, name: q.name, limit: q.limit, hops: q.hops, visited, wait: waitMs }, deadline)
+      deps.ask(cafe, { id: q.id, name: q.name, limit: q.limit, hops: q.hops, visited: sentVisited, wait: waitMs }, deadline)
         .then(answer => {
           if (deadline.aborted) return
           const a = answer as { results?: unknown, forwarded?: unknown }

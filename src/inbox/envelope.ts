@@ -30,8 +30,8 @@ export const ENVELOPE_LIMITS = {
   maxBytes: 64 * 1024,
   /** 128 random bits: ids never collide by chance. */
   idBytes: 16,
-  /** Device clocks drift; further ahead than this is refused. */
-  maxFutureSkewMs: 10 * 60_000
+  /** Device clocks drift, some by many minutes (a phone off the network): further ahead than this is refused. */
+  maxFutureSkewMs: 60 * 60_000
 } as const
 
 export type EnvelopeLimits = { readonly [K in keyof typeof ENVELOPE_LIMITS]: number }

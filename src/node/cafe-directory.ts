@@ -15,16 +15,33 @@ export const DIRECTORY_LIMITS = {
   ttlMs: 3 * 60_000,
   /** Cafes refresh this often. */
   announceEveryMs: 60_000,
-  /** Entries a relay keeps; the oldest go first. */
+  /**
+   * Entries a relay keeps. When full a new cafe is refused (DIRECTORY_FULL) until one expires,
+   * leaves or disconnects: entries already there, refreshed ones above all, are never pushed
+   * out by newcomers, so minting peer ids cannot evict real cafes.
+   */
   maxEntries: 1000,
   maxMessageBytes: 64 * 1024,
   timeoutMs: 5_000
 } as const
 
-interface Entry { peer: string, expires: number }
+export interface DirectoryOptions {
+  now?: () => number
+  maxEntries?: number
+}
 
-/** The relay's side: serves the directory on its libp2p node. Entries go when they expire or their cafe disconnects. */
-export async function serveCafeDirectory (libp2p: Libp2p, now: () => number = Date.now): Promise<void> {
+/** An entry: one per authenticated peer (Noise proved it), so a connection can only ever announce itself. */
+interface Entry { peer: string, since: number, expires: number }
+
+/**
+ * The relay's side: serves the directory on its libp2p node. Entries go when they expire or
+ * their cafe disconnects. Lists give the longest-listed cafes first (a refresh keeps a cafe's
+ * place), so whoever takes only the first few takes established cafes, not newcomers.
+ */
+export async function serveCafeDirectory (libp2p: Libp2p, opts: DirectoryOptions = {}): Promise<void> {
+  const now = opts.now ?? Date.now
+  const maxEntries = opts.maxEntries ?? DIRECTORY_LIMITS.maxEntries
+  // Insertion order = first announce: the oldest entries come first.
   const entries = new Map<string, Entry>()
   libp2p.addEventListener('peer:disconnect', (e) => { entries.delete(e.detail.toString()) })
   await libp2p.handle(DIRECTORY_PROTOCOL, async (stream, connection) => {
@@ -37,18 +54,25 @@ export async function serveCafeDirectory (libp2p: Libp2p, now: () => number = Da
       for (const [k, e] of entries) if (e.expires <= t) entries.delete(k)
       let answer: unknown
       if (req.op === 'announce') {
-        entries.delete(peer)
-        entries.set(peer, { peer, expires: t + DIRECTORY_LIMITS.ttlMs })
-        while (entries.size > DIRECTORY_LIMITS.maxEntries) entries.delete(entries.keys().next().value!)
-        answer = { ok: true, ttlMs: DIRECTORY_LIMITS.ttlMs }
+        const held = entries.get(peer)
+        if (held != null) {
+          held.expires = t + DIRECTORY_LIMITS.ttlMs
+          answer = { ok: true, ttlMs: DIRECTORY_LIMITS.ttlMs }
+        } else if (entries.size >= maxEntries) {
+          answer = { error: 'DIRECTORY_FULL', retryMs: DIRECTORY_LIMITS.announceEveryMs }
+        } else {
+          entries.set(peer, { peer, since: t, expires: t + DIRECTORY_LIMITS.ttlMs })
+          answer = { ok: true, ttlMs: DIRECTORY_LIMITS.ttlMs }
+        }
       } else if (req.op === 'leave') {
         entries.delete(peer)
         answer = { ok: true }
       } else if (req.op === 'list') {
         // Only cafes still connected to this relay: a closed tab is not worth a dial.
-        answer = { cafes: [...entries.keys()].filter(p => libp2p.getConnections().some(c => c.remotePeer.toString() === p && c.status === 'open')) }
+        const connected = new Set(libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
+        answer = { cafes: [...entries.keys()].filter(p => connected.has(p)) }
       } else {
-        answer = { error: 'unknown op' }
+        answer = { error: 'UNKNOWN_OP' }
       }
       await lp.write(new TextEncoder().encode(JSON.stringify(answer)), { signal })
       await stream.close()
@@ -68,7 +92,12 @@ async function ask (libp2p: Libp2p, relay: PeerId | Multiaddr, op: string, signa
   return answer
 }
 
-/** Lists the cafes a relay knows (peer ids). */
+/** Announces this peer as a cafe on one relay; the relay's answer (`{ok, ttlMs}`, or `{error: 'DIRECTORY_FULL'}`). */
+export async function announceTo (libp2p: Libp2p, relay: PeerId | Multiaddr, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  return ask(libp2p, relay, 'announce', signal)
+}
+
+/** Lists the cafes a relay knows (peer ids), the longest listed first. */
 export async function listCafes (libp2p: Libp2p, relay: PeerId | Multiaddr, signal?: AbortSignal): Promise<string[]> {
   const answer = await ask(libp2p, relay, 'list', signal)
   return Array.isArray(answer.cafes) ? answer.cafes.filter((c): c is string => typeof c === 'string').slice(0, DIRECTORY_LIMITS.maxEntries) : []

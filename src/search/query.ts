@@ -8,8 +8,8 @@ export const SEARCH_LIMITS = {
   /** Results per answer, from one cafe and merged. */
   maxLimit: 50,
   defaultLimit: 20,
-  /** How far a query is passed on from cafe to cafe: bounds the fan-out of one search. */
-  maxHops: 3,
+  /** How far a query is passed on from cafe to cafe: one hop, so a query costs at most 1 + SEARCH_FANOUT.maxTargets requests. */
+  maxHops: 1,
   /** Not in the brief's list: a search asks the cafe it is sent to and the cafes that cafe knows. */
   defaultHops: 1,
   /** How long a searcher waits for answers. */

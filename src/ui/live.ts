@@ -10,7 +10,7 @@ export interface LiveData {
   tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
   clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }>
   cafes: Array<{ id: string, exp: string, rexp: string, registered: string, ended?: { reason: string } }>
-  inbox: { unread: number, received: number, outbox: number }
+  inbox: { unread: number, received: number, outbox: number, problem?: { reason: string, details: string, held: number } | null }
   storage: { usage: number, quota: number, persisted: boolean }
   backups: Array<{ cid: string, cafes: Array<{ id: string, status: string, sent?: number, size?: number, error?: { reason: string, details: string } }> }>
   settings: { enabled: boolean, name: string, open: boolean, quotaBytes: number, inbox: { perRecipientCount: number, perRecipientBytes: number, ttlMs: number } }

@@ -108,12 +108,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
     return res.json()
   }
-  const forward: Forward = async (query, deadlineMs) => {
-    const signal = AbortSignal.timeout(Math.max(1, deadlineMs))
-    const targets = (await directoryCafes()).filter(id => !query.visited.includes(id))
-    const answers = await Promise.allSettled(targets.map(async id => ({ cafe: id, results: ((await askCafe(id, { ...query, wait: deadlineMs }, signal)) as { results?: unknown[] }).results ?? [] })))
-    return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
-  }
+  // The search API picks the targets (a few, never visited) and bounds the wait.
+  const forward: Forward = { cafes: directoryCafes, ask: askCafe }
   const activity = new ActivityLog()
   const cafeApp = createCafeApp(cafe, { version: VERSION, onActivity: a => { activity.record(a) }, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
   const announcer = new DirectoryAnnouncer(node.libp2p, () => opts.relays)

@@ -103,9 +103,9 @@ describe('the inbox and contact routes', () => {
     for (const q of ['?after=x', '?limit=0', '?limit=-1', '?after=', '?limit=501']) expect((await call('GET', `/inbox${q}`, { as: alice })).status).toBe(400)
 
     expect((await host.listClients()).map(c => c.inbox).sort()).toEqual([0, 2])
-    expect((await call('POST', '/inbox/ack', { body: { ids: [e1.id] }, as: bob })).status).toBe(404)
-    expect((await call('POST', '/inbox/ack', { body: { ids: 'x' }, as: alice })).status).toBe(400)
-    expect(await call('POST', '/inbox/ack', { body: { ids: [e1.id, e2.id] }, as: alice })).toEqual({ status: 200, body: { deleted: 2 } })
+    expect((await call('POST', '/inbox/ack', { body: { messages: [{ from: e1.from, id: e1.id }] }, as: bob })).status).toBe(404)
+    expect((await call('POST', '/inbox/ack', { body: { messages: 'x' }, as: alice })).status).toBe(400)
+    expect(await call('POST', '/inbox/ack', { body: { messages: [e1, e2].map(e => ({ from: e.from, id: e.id })) }, as: alice })).toEqual({ status: 200, body: { deleted: 2 } })
     expect((await call('GET', '/inbox', { as: alice })).body.messages).toEqual([])
   })
 

@@ -9,7 +9,7 @@ import type { Hono, MiddlewareHandler } from 'hono'
 
 /** Room around an envelope in a delivery body (whitespace a sender's JSON may carry). */
 const ENVELOPE_BODY_SLACK = 4096
-/** `{ "ids": [...] }` of at most 500 ids of 22 characters, with room to spare. */
+/** `{ "messages": [{from, id}, ...] }` of at most 500 (an address and an id: ~90 characters each), with room to spare. */
 const MAX_ACK_BODY = 64 * 1024
 /** A contact is at most CONTACT_LIMITS.maxBytes compact; a pretty-printed one may be larger. */
 const MAX_CONTACT_BODY = 2 * CONTACT_LIMITS.maxBytes
@@ -38,8 +38,8 @@ export function mountInboxApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<CafeE
     return c.json(await inbox.list(c.var.session.address, { ...(after != null ? { after } : {}), ...(limit != null ? { limit } : {}) }))
   })
   app.post('/inbox/ack', auth, async c => {
-    const { ids } = await readJsonObject(c.req.raw, MAX_ACK_BODY)
-    return c.json(await inbox.ack(c.var.session.address, ids))
+    const { messages } = await readJsonObject(c.req.raw, MAX_ACK_BODY)
+    return c.json(await inbox.ack(c.var.session.address, messages))
   })
 
   app.put('/contacts', auth, async c => c.json(await contacts.publish(c.var.session.address, await readJsonObject(c.req.raw, MAX_CONTACT_BODY))))

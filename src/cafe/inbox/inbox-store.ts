@@ -29,6 +29,9 @@ export interface InboxQuota { maxCount: number, maxBytes: number }
 /** The outcome of an add: stored, already held (unexpired), or refused for the quota it would break. */
 export type AddResult = { added: InboxRecord } | { duplicate: InboxRecord } | { full: 'count' | 'bytes' }
 
+/** A message by its name: ids are chosen by senders, so only (from, id) names one (see dedupe.ts). */
+export interface MessageRef { from: string, id: string }
+
 export interface InboxStore {
   /**
    * In one step: returns the unexpired message already held under (to, from, id); else refuses
@@ -38,8 +41,8 @@ export interface InboxStore {
   add(record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult>
   /** Up to `limit` unexpired messages of `to` with seq > after, seq ascending. */
   list(to: string, after: number, limit: number, now: string): Promise<InboxRecord[]>
-  /** Deletes every message of `to` with one of these envelope ids; none (undefined) when some id has no message. */
-  ack(to: string, ids: readonly string[]): Promise<number | undefined>
+  /** Deletes the messages of `to` named (from, id); none (undefined) when one of them is not held. */
+  ack(to: string, refs: readonly MessageRef[]): Promise<number | undefined>
   usage(to: string): Promise<InboxUsage>
   deleteAll(to: string): Promise<void>
   /** Deletes messages whose expiry is at or before `now`; returns how many. */
@@ -71,12 +74,12 @@ export class MemoryInboxStore implements InboxStore {
     return this.#of(to).filter(r => r.seq > after && r.expires > now).slice(0, limit).map(r => structuredClone(r))
   }
 
-  async ack (to: string, ids: readonly string[]): Promise<number | undefined> {
+  async ack (to: string, refs: readonly MessageRef[]): Promise<number | undefined> {
     const mine = this.#of(to)
-    const doomed = ids.map(id => mine.filter(r => r.id === id))
-    if (doomed.some(rows => rows.length === 0)) return undefined
+    const doomed = refs.map(ref => mine.find(r => r.from === ref.from && r.id === ref.id))
+    if (doomed.some(r => r == null)) return undefined
     let deleted = 0
-    for (const r of doomed.flat()) if (this.#rows.delete(r.seq)) deleted++
+    for (const r of doomed) if (this.#rows.delete(r!.seq)) deleted++
     return deleted
   }
 
@@ -117,6 +120,7 @@ export class IdbInboxStore implements InboxStore {
           // Records of one recipient in this index come in primary-key (seq) order: arrival order.
           messages.createIndex('to', 'to')
           messages.createIndex('key', ['to', 'from', 'id'], { unique: true })
+          // Unused since acknowledgements name the sender too; kept so version 1 stays as shipped.
           messages.createIndex('toId', ['to', 'id'])
           messages.createIndex('expires', 'expires')
           db.createObjectStore('totals', { keyPath: 'to' })
@@ -169,15 +173,15 @@ export class IdbInboxStore implements InboxStore {
     return out
   }
 
-  async ack (to: string, ids: readonly string[]): Promise<number | undefined> {
+  async ack (to: string, refs: readonly MessageRef[]): Promise<number | undefined> {
     const tx = (await this.#db).transaction(['messages', 'totals'], 'readwrite')
     const messages = tx.objectStore('messages')
     const seqs: number[] = []
-    for (const id of ids) {
-      const keys = await messages.index('toId').getAllKeys([to, id])
+    for (const ref of refs) {
+      const seq = await messages.index('key').getKey([to, ref.from, ref.id])
       // Nothing written yet: ending here leaves the inbox as it was.
-      if (keys.length === 0) { await tx.done; return undefined }
-      seqs.push(...keys)
+      if (seq == null) { await tx.done; return undefined }
+      seqs.push(seq)
     }
     const usage = await IdbInboxStore.#usage(tx, to)
     let deleted = 0

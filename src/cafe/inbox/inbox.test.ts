@@ -1,11 +1,13 @@
+import 'fake-indexeddb/auto'
 import { describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../../account/index.ts'
 import { boxKeyPair } from '../../account/box.ts'
 import { signContact } from '../../contacts/contact.ts'
-import { createEnvelope } from '../../inbox/envelope.ts'
+import { createEnvelope, envelopeSigningBytes } from '../../inbox/envelope.ts'
 import { toBase64url, utf8 } from '../../shared/bytes.ts'
 import { CafeInbox, INBOX_LIMITS } from './inbox.ts'
-import { MemoryInboxStore } from './inbox-store.ts'
+import { IdbInboxStore, MemoryInboxStore } from './inbox-store.ts'
+import type { InboxStore } from './inbox-store.ts'
 import type { Account } from '../../account/index.ts'
 import type { Contact } from '../../contacts/contact.ts'
 import type { Envelope } from '../../inbox/envelope.ts'
@@ -20,11 +22,13 @@ const contacts = new Map([alice, bob, carol, stranger].map(a => [a.address, cont
 const registered = new Set([alice.address, bob.address, carol.address])
 
 const wire = (e: Envelope): unknown => JSON.parse(JSON.stringify(e))
+const ref = (e: Envelope): { from: string, id: string } => ({ from: e.from, id: e.id })
 const letter = async (from: Account, to: Account, text = 'hello', at = Date.now()): Promise<Envelope> => createEnvelope(from, contacts.get(to.address)!, utf8.encode(text), at)
 
-function setup (limits: Partial<InboxLimits> = {}): { inbox: CafeInbox, clock: { now: number } } {
+let stores = 0
+function setup (limits: Partial<InboxLimits> = {}, store: InboxStore = new MemoryInboxStore()): { inbox: CafeInbox, clock: { now: number } } {
   const clock = { now: Date.now() }
-  const inbox = new CafeInbox({ store: new MemoryInboxStore(), isRegistered: async a => registered.has(a), now: () => clock.now, limits })
+  const inbox = new CafeInbox({ store, isRegistered: async a => registered.has(a), now: () => clock.now, limits })
   return { inbox, clock }
 }
 
@@ -50,7 +54,7 @@ describe('the offline inbox', () => {
     expect(typeof messages[0].received).toBe('string')
     expect(await inbox.count(bob.address)).toEqual({ messages: 3, bytes: [e1, e2, e3].reduce((n, e) => n + JSON.stringify(e).length, 0) })
 
-    expect(await inbox.ack(bob.address, [e1.id, e3.id])).toEqual({ deleted: 2 })
+    expect(await inbox.ack(bob.address, [ref(e1), ref(e3)])).toEqual({ deleted: 2 })
     expect((await inbox.list(bob.address)).messages.map(m => m.envelope)).toEqual([e2])
     expect((await inbox.list(carol.address)).messages.map(m => m.envelope)).toEqual([toCarol])
     expect((await inbox.count(bob.address)).messages).toBe(1)
@@ -113,7 +117,7 @@ describe('the offline inbox', () => {
     // Re-deliveries still answer, and other recipients are not affected.
     expect((await byCount.deliver(wire(e2), 'p')).duplicate).toBe(true)
     await byCount.deliver(wire(await letter(alice, carol)), 'p')
-    await byCount.ack(bob.address, [e1.id])
+    await byCount.ack(bob.address, [ref(e1)])
     expect((await byCount.deliver(wire(e3), 'p')).duplicate).toBe(false)
 
     const size = JSON.stringify(e1).length
@@ -130,16 +134,35 @@ describe('the offline inbox', () => {
     const toCarol = await letter(alice, carol)
     await inbox.deliver(wire(toBob), 'p')
     await inbox.deliver(wire(toCarol), 'p')
-    await expect(inbox.ack(bob.address, [toBob.id, toCarol.id])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND', status: 404 })
+    await expect(inbox.ack(bob.address, [ref(toBob), ref(toCarol)])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND', status: 404 })
     expect((await inbox.list(bob.address)).messages).toHaveLength(1)
     expect((await inbox.list(carol.address)).messages).toHaveLength(1)
-    await expect(inbox.ack(bob.address, [toCarol.id])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND' })
+    await expect(inbox.ack(bob.address, [ref(toCarol)])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND' })
     expect((await inbox.list(carol.address)).messages).toHaveLength(1)
     await expect(inbox.ack(bob.address, 'nope')).rejects.toMatchObject({ status: 400 })
-    await expect(inbox.ack(bob.address, ['short'])).rejects.toMatchObject({ status: 400 })
-    await expect(inbox.ack(bob.address, Array.from({ length: 501 }, () => toBob.id))).rejects.toMatchObject({ status: 400 })
+    await expect(inbox.ack(bob.address, [{ from: alice.address, id: 'short' }])).rejects.toMatchObject({ status: 400 })
+    await expect(inbox.ack(bob.address, [toBob.id])).rejects.toMatchObject({ status: 400 })
+    await expect(inbox.ack(bob.address, Array.from({ length: 501 }, () => ref(toBob)))).rejects.toMatchObject({ status: 400 })
     expect(await inbox.ack(bob.address, [])).toEqual({ deleted: 0 })
-    expect(await inbox.ack(bob.address, [toBob.id, toBob.id])).toEqual({ deleted: 1 })
+    expect(await inbox.ack(bob.address, [ref(toBob), ref(toBob)])).toEqual({ deleted: 1 })
+  })
+
+  // Both stores: the IndexedDB one (on fake-indexeddb, as in a browser) has its own ack.
+  it.each([['memory', (): InboxStore => new MemoryInboxStore()], ['IndexedDB', (): InboxStore => new IdbInboxStore(`inbox-test-${++stores}`)]])('acknowledges by sender and id: another sender\'s message under the same id stays (%s store)', async (_kind, store) => {
+    const { inbox } = setup({}, store())
+    const genuine = await letter(alice, bob, 'from alice')
+    // Ids are the sender's choice: carol signs an envelope of her own under alice's id.
+    const sameId = await letter(carol, bob, 'from carol')
+    const { sig: _sig, ...unsigned } = { ...sameId, id: genuine.id }
+    const copycat: Envelope = { ...unsigned, sig: toBase64url(carol.sign(envelopeSigningBytes(unsigned))) }
+    await inbox.deliver(wire(genuine), 'p')
+    await inbox.deliver(wire(copycat), 'p')
+    expect((await inbox.list(bob.address)).messages).toHaveLength(2)
+    expect(await inbox.ack(bob.address, [ref(copycat)])).toEqual({ deleted: 1 })
+    expect((await inbox.list(bob.address)).messages.map(m => m.envelope)).toEqual([genuine])
+    // Naming a sender that sent no such id deletes nothing.
+    await expect(inbox.ack(bob.address, [{ from: carol.address, id: genuine.id }])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND' })
+    expect((await inbox.count(bob.address)).messages).toBe(1)
   })
 
   it('lets messages expire after the TTL', async () => {
@@ -156,7 +179,7 @@ describe('the offline inbox', () => {
     expect(await inbox.expire()).toBe(1)
     expect((await inbox.count(bob.address)).messages).toBe(1)
     // An expired message cannot be acknowledged; a fresh delivery of it is a new message.
-    await expect(inbox.ack(bob.address, [old.id])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND' })
+    await expect(inbox.ack(bob.address, [ref(old)])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND' })
     expect((await inbox.deliver(wire(old), 'p')).duplicate).toBe(false)
   })
 

@@ -1,9 +1,11 @@
 import { base64urlOf } from '../../contacts/validate.ts'
+import { isAddress } from '../../account/account.ts'
+import { envelopeKey } from '../../inbox/dedupe.ts'
 import { ENVELOPE_LIMITS, verifyEnvelope } from '../../inbox/envelope.ts'
 import { RateLimiter } from '../../inbox/rate-limit.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
 import type { Envelope } from '../../inbox/envelope.ts'
-import type { InboxStore, InboxUsage } from './inbox-store.ts'
+import type { InboxStore, InboxUsage, MessageRef } from './inbox-store.ts'
 
 export const INBOX_LIMITS = {
   /** Largest envelope accepted, as JSON: a full sealed box (32 KiB of plaintext) after base64url. */
@@ -22,7 +24,7 @@ export const INBOX_LIMITS = {
   maxListLimit: 500,
   /** Messages a list returns when the caller names no limit. */
   defaultListLimit: 100,
-  /** Envelope ids one ack may name. */
+  /** Messages one ack may name. */
   maxAckIds: 500,
   /** Expired messages are swept by list and deliver at most this often. */
   expireEveryMs: 60_000
@@ -130,13 +132,23 @@ export class CafeInbox {
     return { messages: rows.slice(0, limit).map(({ seq, received, envelope }) => ({ seq, received, envelope })), more: rows.length > limit }
   }
 
-  /** Deletes the recipient's messages with these envelope ids: all of them, or none when one is not the recipient's. */
-  async ack (address: string, ids: unknown): Promise<{ deleted: number }> {
-    if (!Array.isArray(ids)) throw new InvalidInputError('INVALID_FIELD', 'ids must be an array of envelope ids')
-    if (ids.length > this.limits.maxAckIds) throw new InvalidInputError('INVALID_FIELD', `ids holds at most ${this.limits.maxAckIds} envelope ids`)
-    ids.forEach((id, i) => base64urlOf('INVALID_FIELD', `ids[${i}]`, id, ENVELOPE_LIMITS.idBytes))
-    const deleted = await this.#store.ack(address, [...new Set(ids as string[])])
-    if (deleted == null) throw new NotFoundError('MESSAGE_NOT_FOUND', 'an id is not a message in this inbox; nothing was deleted')
+  /**
+   * Deletes the recipient's messages named by sender and envelope id: all of them, or none when
+   * one is not held. The sender is part of the name, as in storing: ids are the senders' choice,
+   * so acknowledging one sender's message must not delete another's under the same id.
+   */
+  async ack (address: string, refs: unknown): Promise<{ deleted: number }> {
+    if (!Array.isArray(refs)) throw new InvalidInputError('INVALID_FIELD', 'messages must be an array of {from, id}')
+    if (refs.length > this.limits.maxAckIds) throw new InvalidInputError('INVALID_FIELD', `messages holds at most ${this.limits.maxAckIds} entries`)
+    const named = new Map<string, MessageRef>()
+    refs.forEach((ref: unknown, i) => {
+      const { from, id } = (typeof ref === 'object' && ref != null ? ref : {}) as { from?: unknown, id?: unknown }
+      if (!isAddress(from)) throw new InvalidInputError('INVALID_FIELD', `messages[${i}].from must be the sender's account address`)
+      base64urlOf('INVALID_FIELD', `messages[${i}].id`, id, ENVELOPE_LIMITS.idBytes)
+      named.set(envelopeKey({ from, id: id as string }), { from, id: id as string })
+    })
+    const deleted = await this.#store.ack(address, [...named.values()])
+    if (deleted == null) throw new NotFoundError('MESSAGE_NOT_FOUND', 'a message named is not in this inbox; nothing was deleted')
     return { deleted }
   }
 

@@ -218,6 +218,7 @@ export function Messages ({ active }: { active: boolean }) {
         <p data-testid='outbox' class='message'>{outbox > 0 ? `${outbox} waiting to be delivered (retried until a peer or cafe of the recipient accepts)` : ''}</p>
       </Section>
       <Section id='received' title='Received'>
+        {live?.inbox.problem != null && <p data-testid='receive-problem' role='alert' class='message'>{`Messages are waiting at your cafes (${live.inbox.problem.held}): ${live.inbox.problem.details}`}</p>}
         {received?.length === 0 && <p>Nothing yet.</p>}
         <ol data-testid='message-list' class='messages'>
           {received?.map(m => <li key={`${m.from}${m.id}`} title={m.from}><time dateTime={m.received}>{clock(m.received)}</time> <b>{short(m.from)}</b>: <bdi>{m.body}</bdi></li>)}

@@ -1,0 +1,174 @@
+import 'fake-indexeddb/auto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
+import { boxKeyPair } from '../account/box.ts'
+import { CafeContacts, CafeHost, CafeInbox, MemoryCafeStore, MemoryContactStore, MemoryInboxStore, createCafeApp } from '../cafe/index.ts'
+import { signContact } from '../contacts/contact.ts'
+import { createEnvelope, envelopeSigningBytes } from '../inbox/envelope.ts'
+import { toBase64url, utf8 } from '../shared/bytes.ts'
+import { CafeClient } from './cafe-client.ts'
+import { MESSAGE_LIMITS, Messages } from './messages.ts'
+import { createPeerApp } from './peer-api.ts'
+import { MemorySessionStore } from './session-store.ts'
+import type { Account } from '../account/index.ts'
+import type { Contact } from '../contacts/contact.ts'
+import type { Envelope } from '../inbox/envelope.ts'
+import type { MessageLimits } from './messages.ts'
+
+// A real cafe (host, inbox, contacts, app) carried in memory, and a real Messages on IndexedDB
+// (fake-indexeddb: the same API the browser gives, in Node).
+const contactOf = (account: Account): Contact => signContact(account, { name: 'someone', peers: [], inboxes: [], box: toBase64url(boxKeyPair(account.secretKey).publicKey) })
+const wire = (e: Envelope): unknown => JSON.parse(JSON.stringify(e))
+let dbs = 0
+
+interface Device { account: Account, client: CafeClient, messages: Messages, clock: { skewMs: number } }
+
+describe('receiving messages', () => {
+  const alice = accountFromMnemonic(newMnemonic())
+  const bob = accountFromMnemonic(newMnemonic())
+  let cafeId: string
+  let host: CafeHost
+  let inbox: CafeInbox
+  let app: ReturnType<typeof createCafeApp>
+  const devices: Device[] = []
+
+  beforeEach(async () => {
+    const key = await generateKeyPair('Ed25519')
+    cafeId = peerIdFromPrivateKey(key).toString()
+    host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
+    await host.setSettings({ enabled: true })
+    inbox = new CafeInbox({ store: new MemoryInboxStore(), isRegistered: async a => (await host.clientPeer(a)) != null })
+    app = createCafeApp(host, { services: { inbox, contacts: new CafeContacts(new MemoryContactStore()) } })
+  })
+  afterEach(async () => {
+    for (const d of devices.splice(0)) { d.messages.stop(); d.client.stop(); await d.messages.close() }
+    vi.restoreAllMocks()
+  })
+
+  /** A registered device of `account` whose clock runs `skewMs` off the cafe's. */
+  async function device (account: Account, limits: Partial<MessageLimits> = {}): Promise<Device> {
+    const clock = { skewMs: 0 }
+    const now = (): number => Date.now() + clock.skewMs
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const transport = async (_cafe: { id: string }, request: Request): Promise<Response> => app.fetch(request, { remotePeer: peer })
+    const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport, now })
+    await client.register(cafeId, (await host.createToken()).token)
+    const messages = new Messages({ account: () => account, client, transport, peerId: peer, connectedPeers: () => [], dbName: `messages-test-${++dbs}`, now, limits })
+    const d = { account, client, messages, clock }
+    devices.push(d)
+    return d
+  }
+
+  const letter = async (from: Account, to: Account, text = 'hello', at = Date.now()): Promise<Envelope> => createEnvelope(from, contactOf(to), utf8.encode(text), at)
+  const waiting = async (who: Account): Promise<number> => (await inbox.count(who.address)).messages
+
+  it('takes messages from a cafe despite a recipient clock 11 minutes slow', async () => {
+    const b = await device(bob)
+    b.clock.skewMs = -11 * 60_000
+    for (const text of ['one', 'two', 'three']) await inbox.deliver(wire(await letter(alice, bob, text)), 'alice-peer')
+    expect(await b.messages.collect()).toEqual({ received: 3, held: 0 })
+    expect((await b.messages.list()).map(m => m.body)).toEqual(['one', 'two', 'three'])
+    expect(await waiting(bob)).toBe(0)
+  })
+
+  it('leaves at the cafe what it cannot judge (clock hours off), says why, and takes it once the clock is right', async () => {
+    const b = await device(bob)
+    await inbox.deliver(wire(await letter(alice, bob, 'later')), 'alice-peer')
+    b.clock.skewMs = -2 * 60 * 60_000
+    expect(await b.messages.collect()).toEqual({ received: 0, held: 1 })
+    expect(await waiting(bob)).toBe(1)
+    expect(b.messages.receiveProblem).toMatchObject({ reason: 'CLOCK_SKEW', held: 1 })
+    b.clock.skewMs = 0
+    expect(await b.messages.collect()).toEqual({ received: 1, held: 0 })
+    expect(await waiting(bob)).toBe(0)
+    expect(b.messages.receiveProblem).toBeUndefined()
+  })
+
+  it('on a storage error keeps every message at the cafe and reports it; acknowledges only what is stored or proven bad', async () => {
+    const b = await device(bob)
+    const sent = await Promise.all(['a', 'b', 'c'].map(async t => letter(alice, bob, t)))
+    for (const e of sent) await inbox.deliver(wire(e), 'alice-peer')
+    // A well-signed envelope whose body does not open for bob (lifted from another): proven bad.
+    const mallory = accountFromMnemonic(newMnemonic())
+    const { sig: _sig, ...lifted } = { ...sent[0], from: mallory.address }
+    await inbox.deliver({ ...lifted, sig: toBase64url(mallory.sign(envelopeSigningBytes(lifted))) }, 'mallory-peer')
+    expect(await waiting(bob)).toBe(4)
+
+    const full = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(() => { throw new DOMException('the quota has been exceeded', 'QuotaExceededError') })
+    expect(await b.messages.collect()).toEqual({ received: 0, held: 3 })
+    expect(await waiting(bob)).toBe(3) // the bad one went; the good ones wait
+    expect(b.messages.receiveProblem).toMatchObject({ reason: 'STORAGE_FULL', held: 3 })
+    expect(await b.messages.count()).toBe(0)
+
+    full.mockRestore()
+    expect(await b.messages.collect()).toEqual({ received: 3, held: 0 })
+    expect(await waiting(bob)).toBe(0)
+    expect((await b.messages.list()).map(m => m.body)).toEqual(['a', 'b', 'c'])
+    expect(b.messages.receiveProblem).toBeUndefined()
+  })
+
+  it('a push the device cannot store is not acknowledged, and the page is told', async () => {
+    const b = await device(bob)
+    const peerApp = createPeerApp(b.messages, b.client)
+    const e = await letter(alice, bob, 'pushed')
+    await inbox.deliver(wire(e), 'alice-peer')
+    vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(() => { throw new DOMException('the quota has been exceeded', 'QuotaExceededError') })
+    const res = await peerApp.fetch(new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(e) }), { remotePeer: cafeId })
+    expect([res.status, (await res.json() as { error: { reason: string } }).error.reason]).toEqual([507, 'STORAGE_FULL'])
+    expect(await waiting(bob)).toBe(1)
+    expect(b.messages.receiveProblem?.reason).toBe('STORAGE_FULL')
+  })
+
+  describe('direct deliveries', () => {
+    const post = async (peerApp: ReturnType<typeof createPeerApp>, e: unknown, remotePeer: string): Promise<{ status: number, reason?: string }> => {
+      const res = await peerApp.fetch(new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(e) }), { remotePeer })
+      const body = await res.json() as { error?: { reason: string } }
+      return { status: res.status, ...(body.error != null ? { reason: body.error.reason } : {}) }
+    }
+
+    it('from strangers share one budget, whatever peer ids and accounts they use; known senders and reading free it', async () => {
+      const b = await device(bob, { unsolicitedCount: 25 })
+      const peerApp = createPeerApp(b.messages, b.client)
+      const statuses: number[] = []
+      // Four fresh accounts on four fresh peer ids, 10 messages each.
+      for (let i = 0; i < 4; i++) {
+        const stranger = accountFromMnemonic(newMnemonic())
+        for (let j = 0; j < 10; j++) {
+          const r = await post(peerApp, await letter(stranger, bob, `${i}/${j}`), `stranger-peer-${i}`)
+          statuses.push(r.status)
+          if (r.status !== 202) expect(r).toEqual({ status: 413, reason: 'INBOX_FULL' })
+        }
+      }
+      expect(statuses.filter(s => s === 202)).toHaveLength(25)
+      expect(await b.messages.count()).toBe(25)
+
+      // A sender this device knows (its contact was looked up) is not a stranger.
+      const a = await device(alice)
+      await a.messages.setProfile('Alice')
+      await b.messages.contactOf(alice.address)
+      expect(await post(peerApp, await letter(alice, bob, 'from a friend'), 'alice-peer')).toEqual({ status: 202 })
+
+      // Once read, strangers' messages no longer count.
+      await b.messages.list()
+      expect(await post(peerApp, await letter(accountFromMnemonic(newMnemonic()), bob, 'after reading'), 'stranger-peer-9')).toEqual({ status: 202 })
+      expect(await b.messages.count()).toBe(27)
+    }, 60_000)
+
+    it('from strangers are bounded in bytes, and by age', async () => {
+      const sample = JSON.stringify(await letter(alice, bob, 'x'.repeat(1000))).length
+      const b = await device(bob, { unsolicitedBytes: 3 * sample + 10 })
+      const peerApp = createPeerApp(b.messages, b.client)
+      const stranger = accountFromMnemonic(newMnemonic())
+      for (let i = 0; i < 3; i++) expect((await post(peerApp, await letter(stranger, bob, 'x'.repeat(1000)), 's')).status).toBe(202)
+      expect(await post(peerApp, await letter(stranger, bob, 'x'.repeat(1000)), 's')).toEqual({ status: 413, reason: 'INBOX_FULL' })
+
+      const old = await letter(alice, bob, 'old', Date.now() - MESSAGE_LIMITS.maxDirectAgeMs - 60_000)
+      expect(await post(peerApp, old, 'alice-peer')).toEqual({ status: 400, reason: 'ENVELOPE_TOO_OLD' })
+      // The same message through the recipient's cafe is taken (the cafe bounded its age).
+      await inbox.deliver(wire(old), 'alice-peer')
+      expect((await b.messages.collect()).received).toBe(1)
+    })
+  })
+})

@@ -31,6 +31,23 @@ export function streamFromIterator<T> (it: AsyncIterator<T>): ReadableStream<T> 
   })
 }
 
+/**
+ * Caps on bodies read from remote peers, each fit for what the answer can hold: a peer that
+ * sends more is cut off there (BODY_TOO_LARGE), whatever it claims.
+ */
+export const REMOTE_BODY_LIMITS = {
+  /** A cafe's JSON answer to one call (a session, a PinStatus, a snapshot: ≤ 64 KiB of ciphertext, base64). */
+  cafeAnswerBytes: 1024 * 1024,
+  /** An error body: a reason and a sentence. */
+  errorBytes: 16 * 1024,
+  /** One page of a listing: ≤ 1000 pins with their metadata, or ≤ 500 inbox envelopes of ≤ 64 KiB. */
+  pageBytes: 48 * 1024 * 1024,
+  /** A search answer: ≤ 50 signed contacts of ≤ 4 KiB, plus what the cafe forwarded. */
+  searchAnswerBytes: 1024 * 1024,
+  /** One signed contact (≤ 4 KiB compact; a pretty-printed one may be larger). */
+  contactBytes: 64 * 1024
+} as const
+
 /** A body from a remote peer passed its byte cap. The reading stopped there and the body was cancelled. */
 export class BodyTooLargeError extends LightcafeError {
   static override name = 'BodyTooLargeError'

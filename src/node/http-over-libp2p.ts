@@ -163,9 +163,29 @@ class Framed {
   #consumed = 0
   #ackSent = 0
 
+  readonly #stream: Stream
+
   constructor (stream: Stream, idle: { readMs?: number, sendMs?: number } = {}) {
     this.lp = lpStream(stream, { maxDataLength: Math.max(HTTP_LIMITS.maxHeadBytes, HTTP_LIMITS.frameBytes) + 1 })
     this.idle = idle
+    this.#stream = stream
+  }
+
+  /**
+   * Runs `op`; if it takes longer than `ms`, the stream is reset with `timeout()` (and `op`
+   * fails with it). A timer per frame, cleared at once: cheaper than a combined signal per frame.
+   */
+  async #guard<T> (ms: number | undefined, timeout: () => Error, op: () => Promise<T>): Promise<T> {
+    if (ms == null) return op()
+    let fired: Error | undefined
+    const timer = setTimeout(() => { fired = timeout(); this.#stream.abort(fired) }, ms)
+    try {
+      return await op()
+    } catch (err) {
+      throw fired ?? err
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async #readAny (signal?: AbortSignal): Promise<Frame> {
@@ -193,12 +213,12 @@ class Framed {
 
   /** The next body frame: within the read idle limit as well as `signal`. */
   async readBodyFrame (what: string, signal?: AbortSignal): Promise<Frame> {
-    return within(this.idle.readMs, () => new BodyTimeoutError(what), signal, async s => this.read(s))
+    return this.#guard(this.idle.readMs, () => new BodyTimeoutError(what), async () => this.read(signal))
   }
 
   /** Sends frames; the peer must take them within the send idle limit. */
   async writeV (frames: Uint8ArrayList[], signal?: AbortSignal): Promise<void> {
-    await within(this.idle.sendMs, () => new HttpOverLibp2pError(`the peer took nothing for ${this.idle.sendMs} ms`, 'SEND_TIMEOUT'), signal, async s => { await this.lp.writeV(frames, { signal: s }) })
+    await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError(`the peer took nothing for ${this.idle.sendMs} ms`, 'SEND_TIMEOUT'), async () => { await this.lp.writeV(frames, { signal }) })
   }
 
   /**
@@ -208,7 +228,7 @@ class Framed {
    */
   async waitCredit (bytes: number, signal?: AbortSignal): Promise<boolean> {
     while (this.#sent + bytes - this.#acked > HTTP_LIMITS.windowBytes) {
-      const f = await within(this.idle.sendMs, () => new HttpOverLibp2pError(`the peer acknowledged nothing for ${this.idle.sendMs} ms`, 'SEND_TIMEOUT'), signal, async s => this.#readAny(s))
+      const f = await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError(`the peer acknowledged nothing for ${this.idle.sendMs} ms`, 'SEND_TIMEOUT'), async () => this.#readAny(signal))
       if (f.type !== ACK) { this.#stash = f; return false }
       this.#credit(f)
     }

@@ -28,7 +28,7 @@ async function eventually (check: () => boolean): Promise<void> {
 describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   let server: Libp2p
   let client: Libp2p
-  const limits = { headTimeoutMs: 300, bodyIdleMs: 300, sendIdleMs: 300 }
+  const limits = { headTimeoutMs: 300, bodyIdleMs: 300, sendIdleMs: 300, requestBodyMs: 900 }
   /** Resolved when the server's response body was cancelled (its producer freed). */
   let cancelled = deferred<void>()
   let produced = 0
@@ -128,11 +128,11 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   })
 
   it('closes a stream whose first head never comes (server side)', async () => {
-    const silent = await client.dialProtocol(server.peerId, HTTP_PROTOCOL)
+    const silent = await client.dialProtocol(server.getMultiaddrs()[0], HTTP_PROTOCOL)
     await closed(silent)
     expect(silent.status).not.toBe('open')
     // Half a head: a length prefix, then too few bytes.
-    const partial = await client.dialProtocol(server.peerId, HTTP_PROTOCOL)
+    const partial = await client.dialProtocol(server.getMultiaddrs()[0], HTTP_PROTOCOL)
     partial.send(Uint8Array.of(100, 0x48, 0x7b))
     await closed(partial)
     expect(partial.status).not.toBe('open')
@@ -140,7 +140,7 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
 
   it('times out a request body that stalls, and resets its stream (server side)', async () => {
     bodyError = deferred()
-    const stream = await client.dialProtocol(server.peerId, HTTP_PROTOCOL)
+    const stream = await client.dialProtocol(server.getMultiaddrs()[0], HTTP_PROTOCOL)
     const lp = lpStream(stream)
     await lp.writeV([head('POST', '/read'), frame('D', enc.encode('part of a body'))])
     expect(await bodyError.promise).toBe('BODY_TIMEOUT')
@@ -148,9 +148,27 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
     expect(stream.status).not.toBe('open')
   })
 
+  it('times out a request body that trickles in, each frame within the idle limit (server side)', async () => {
+    bodyError = deferred()
+    const stream = await client.dialProtocol(server.getMultiaddrs()[0], HTTP_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(head('POST', '/read'))
+    // One byte every 100 ms, never an end: only the body's total deadline can stop it.
+    const trickle = (async () => {
+      while (stream.status === 'open') {
+        await lp.write(frame('D', Uint8Array.of(1))).catch(() => {})
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+    })()
+    expect(await bodyError.promise).toBe('BODY_TIMEOUT')
+    await closed(stream)
+    await trickle
+    expect(stream.status).not.toBe('open')
+  })
+
   it('times out a peer that never takes the answer it asked for (server side)', async () => {
     cancelled = deferred()
-    const stream = await client.dialProtocol(server.peerId, HTTP_PROTOCOL)
+    const stream = await client.dialProtocol(server.getMultiaddrs()[0], HTTP_PROTOCOL)
     const lp = lpStream(stream, { maxDataLength: 1024 * 1024 })
     await lp.writeV([head('GET', '/endless'), frame('E')])
     // Read what comes, never acknowledge: the server's window fills and it must give up.

@@ -66,6 +66,12 @@ export const HTTP_LIMITS = {
    */
   maxRequestBodyBytes: 1024 * 1024,
   /**
+   * ...and must arrive whole this soon: frames that each come just within the idle limit must
+   * not let a trickle hold a handler for hours. A route may lift it (a CAR upload, which needs
+   * a session first, is bounded by its idle limit and its quota).
+   */
+  requestBodyMs: 60_000,
+  /**
    * A new stream on an open connection normally opens in ~14 ms; one that takes this long
    * means the connection is dead but not yet noticed (a WebRTC peer that reloaded looks open
    * until ICE gives up, ~30 s): the connection is closed so the next dial makes a fresh one.
@@ -92,12 +98,14 @@ export class DeadConnectionError extends HttpOverLibp2pError {
 }
 
 /** Limits a server may tighten (tests) or loosen; the rest of HTTP_LIMITS are part of the protocol. */
-export type ServerLimits = Record<'headTimeoutMs' | 'serverIdleMs' | 'bodyIdleMs' | 'sendIdleMs' | 'maxDrainBytes', number>
+export type ServerLimits = Record<'headTimeoutMs' | 'serverIdleMs' | 'bodyIdleMs' | 'sendIdleMs' | 'maxDrainBytes' | 'requestBodyMs', number>
 
 export interface ServeOptions {
   limits?: Partial<ServerLimits>
   /** The request body a route may send, in bytes (default HTTP_LIMITS.maxRequestBodyBytes); past it the body errors with BODY_TOO_LARGE. */
   maxRequestBodyBytes?: (method: string, path: string) => number
+  /** The time a route's request body may take in all (default `requestBodyMs`; undefined: only the idle limit per frame); past it, BODY_TIMEOUT. */
+  requestBodyMs?: (method: string, path: string) => number | undefined
 }
 
 export interface FetchOptions {
@@ -303,7 +311,7 @@ class IncomingBody {
       else onBroken?.()
     }
     // A caller that stopped reading still has its deadline: the stream is freed when it passes.
-    const onAbort = (): void => { this.failed ??= new BodyTimeoutError(this.#what); finish(false) }
+    const onAbort = (): void => { if (this.ended) return; this.failed ??= new BodyTimeoutError(this.#what); finish(false) }
     if (signal?.aborted === true) onAbort()
     else signal?.addEventListener('abort', onAbort, { once: true })
     return new ReadableStream<Uint8Array>({
@@ -417,7 +425,14 @@ function parseHead<T> (bytes: Uint8Array, check: (v: any) => boolean): T {
 const isHeaders = (h: unknown): boolean => Array.isArray(h) && h.length <= 128 && h.every(p => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string')
 const hasNoBody = (method: string): boolean => method === 'GET' || method === 'HEAD'
 
-interface ServeContext { handler: Libp2pHttpHandler, info: ServeInfo, limits: ServerLimits, maxBody: (method: string, path: string) => number, gone: AbortSignal }
+interface ServeContext {
+  handler: Libp2pHttpHandler
+  info: ServeInfo
+  limits: ServerLimits
+  maxBody: (method: string, path: string) => number
+  bodyMs: (method: string, path: string) => number | undefined
+  gone: AbortSignal
+}
 
 /** Answers one request on a stream. True if the stream can carry another. */
 async function serveOne (io: Framed, first: boolean, ctx: ServeContext): Promise<boolean> {
@@ -435,14 +450,16 @@ async function serveOne (io: Framed, first: boolean, ctx: ServeContext): Promise
   const head = parseHead<RequestHead>(headFrame.data, v => typeof v?.m === 'string' && /^[A-Z]{1,10}$/.test(v.m) && typeof v.u === 'string' && v.u.startsWith('/') && isHeaders(v.h))
   const url = new URL(head.u, 'http://libp2p.invalid')
   const body = new IncomingBody(io, { max: hasNoBody(head.m) ? 0 : ctx.maxBody(head.m, url.pathname), what: 'the request body' })
+  const bodyMs = hasNoBody(head.m) ? limits.bodyIdleMs : ctx.bodyMs(head.m, url.pathname)
+  const deadline = bodyMs != null ? AbortSignal.timeout(bodyMs) : undefined
   // The body's real size is what arrives: a claimed length must not let a body limit trust it.
   const headers = head.h.filter(([k]) => !/^(content-length|transfer-encoding)$/i.test(k))
   const request = new Request(url, {
     method: head.m,
     headers,
-    ...(hasNoBody(head.m) ? {} : { body: body.stream(), duplex: 'half' })
+    ...(hasNoBody(head.m) ? {} : { body: body.stream({ signal: deadline }), duplex: 'half' })
   } as RequestInit)
-  if (hasNoBody(head.m)) await body.drain(0)
+  if (hasNoBody(head.m)) await body.drain(0, deadline)
   let response: Response
   try {
     response = await ctx.handler(request, ctx.info)
@@ -454,7 +471,8 @@ async function serveOne (io: Framed, first: boolean, ctx: ServeContext): Promise
   if (body.failed != null && !(body.failed instanceof BodyTooLargeError)) { await response.body?.cancel().catch(() => {}); throw body.failed }
   // Whatever the handler left unread must be consumed before the next head can be read; a
   // body past its cap is not read any further.
-  const reusable = body.ended || (body.failed == null && await body.drain(limits.maxDrainBytes).catch(() => false))
+  const drainBy = AbortSignal.timeout(limits.bodyIdleMs)
+  const reusable = body.ended || (body.failed == null && await body.drain(limits.maxDrainBytes, deadline != null ? AbortSignal.any([deadline, drainBy]) : drainBy).catch(() => false))
   if (body.failed != null && !(body.failed instanceof BodyTooLargeError)) { await response.body?.cancel().catch(() => {}); throw body.failed }
   const out: ResponseHead = { s: response.status, h: [...response.headers], ...(reusable ? {} : { c: 1 as const }) }
   await writeMessage(io, enc.encode(JSON.stringify(out)), head.m === 'HEAD' ? null : response.body, ctx.gone)
@@ -485,12 +503,13 @@ async function endStream (stream: Stream, sendMs: number, graceMs: number): Prom
 export async function serveHttp (libp2p: Libp2p, handler: Libp2pHttpHandler, options: ServeOptions = {}): Promise<() => Promise<void>> {
   const limits: ServerLimits = { ...HTTP_LIMITS, ...options.limits }
   const maxBody = options.maxRequestBodyBytes ?? (() => HTTP_LIMITS.maxRequestBodyBytes)
+  const bodyMs = options.requestBodyMs ?? (() => limits.requestBodyMs)
   await libp2p.handle(HTTP_PROTOCOL, async (stream, connection) => {
     const io = new Framed(stream, { readMs: limits.bodyIdleMs, sendMs: limits.sendIdleMs })
     // Fires when the stream closes or is reset: whatever we still wait on for it stops.
     const gone = new AbortController()
     stream.addEventListener('close', () => { gone.abort(new HttpOverLibp2pError('the stream closed', 'STREAM_CLOSED')) }, { once: true })
-    const ctx: ServeContext = { handler, info: { remotePeer: connection.remotePeer.toString(), connection }, limits, maxBody, gone: gone.signal }
+    const ctx: ServeContext = { handler, info: { remotePeer: connection.remotePeer.toString(), connection }, limits, maxBody, bodyMs, gone: gone.signal }
     try {
       for (let first = true; await serveOne(io, first, ctx); first = false) { /* next request on this stream */ }
       await endStream(stream, limits.sendIdleMs, limits.bodyIdleMs)

@@ -59,10 +59,15 @@ export const PULL_LIMITS = {
   maxCarBytes: 4 * 1024 * 1024 * 1024
 } as const
 
-/** Request bodies strangers may send to this peer, per route: a CAR upload is bounded by its client's quota as it arrives; every other route is JSON far below the default. */
+/**
+ * Request bodies strangers may send to this peer, per route: a CAR upload is bounded by its
+ * client's quota as it arrives, and by the idle limit per frame rather than a total time (a
+ * large upload takes long); every other route is JSON far below the defaults.
+ */
 function requestBodyCap (_method: string, path: string): number {
-  return path === '/cafe/v1/uploads' ? Number.MAX_SAFE_INTEGER : HTTP_LIMITS.maxRequestBodyBytes
+  return isUpload(path) ? Number.MAX_SAFE_INTEGER : HTTP_LIMITS.maxRequestBodyBytes
 }
+const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
 
 /** Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller's connection, or an origin). */
 function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
@@ -170,7 +175,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
-  }, { maxRequestBodyBytes: requestBodyCap })
+  }, { maxRequestBodyBytes: requestBodyCap, requestBodyMs: (_method, path) => isUpload(path) ? undefined : HTTP_LIMITS.requestBodyMs })
 
   const files = new Files(node.helia, () => account, `${prefix}/files`)
   const threads = new Threads(() => account, `${prefix}/threads`)

@@ -117,16 +117,12 @@ export interface FetchOptions {
   bodyIdleMs?: number
 }
 
-/**
- * Runs `op` with `signal` and a deadline of `ms`; past the deadline it aborts with `timeout()`.
- * The timer is cleared as soon as `op` settles (one per frame: they must not pile up).
- */
-async function within<T> (ms: number | undefined, timeout: () => Error, signal: AbortSignal | undefined, op: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
-  if (ms == null) return op(signal)
+/** Runs `op` with a signal that aborts with `timeout()` after `ms`; the timer goes as soon as `op` settles. */
+async function within<T> (ms: number, timeout: () => Error, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const deadline = new AbortController()
   const timer = setTimeout(() => { deadline.abort(timeout()) }, ms)
   try {
-    return await op(signal == null ? deadline.signal : AbortSignal.any([signal, deadline.signal]))
+    return await op(deadline.signal)
   } finally {
     clearTimeout(timer)
   }
@@ -440,7 +436,7 @@ async function serveOne (io: Framed, first: boolean, ctx: ServeContext): Promise
   let headFrame: Frame
   const waited = first ? limits.headTimeoutMs : limits.serverIdleMs
   try {
-    headFrame = await within(waited, () => new HttpOverLibp2pError(`no request head within ${waited} ms`, 'HEAD_TIMEOUT'), undefined, async s => io.read(s))
+    headFrame = await within(waited, () => new HttpOverLibp2pError(`no request head within ${waited} ms`, 'HEAD_TIMEOUT'), async s => io.read(s))
   } catch (err) {
     // Closed by the client between requests, or left idle: the stream simply ends.
     if (!first || (err as Error).name === 'UnexpectedEOFError') return false

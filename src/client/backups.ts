@@ -4,7 +4,7 @@ import { parseCid } from '../ipfs/gateway.ts'
 import { walkDag } from '../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
-import { streamFromIterator } from '../shared/streams.ts'
+import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
@@ -279,7 +279,7 @@ export class BackupOutbox extends EventTarget {
   async #pinsOf (cafe: string, cid: string, status: string): Promise<Array<{ requestid: string }>> {
     const name = encodeURIComponent(await this.#device())
     const res = await this.#call(cafe, `/cafe/v1/pins?cid=${cid}&status=${status}&name=${name}&match=exact&limit=1000`)
-    return ((await res.json()) as { results: Array<{ requestid: string }> }).results
+    return ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the pins of cafe ${cafe}` })) as { results: Array<{ requestid: string }> }).results
   }
 
   async #backupOf (job: Job): Promise<BackupRecord | undefined> {
@@ -330,7 +330,7 @@ export class BackupOutbox extends EventTarget {
           body: streamFromIterator(counted())
         }, OUTBOX_TIMING.uploadTimeoutMs)
         if (res.status === 404) throw await asError(res)
-        requestid = ((await res.json()) as { requestid: string }).requestid
+        requestid = ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${job.cafe}` })) as { requestid: string }).requestid
       } finally {
         this.#sent.delete(key)
       }

@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
+import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeSession, SessionStore } from './session-store.ts'
 
@@ -45,7 +46,7 @@ export function parseCafe (cafe: unknown): CafeTarget {
 }
 
 export async function asError (res: Response): Promise<LightcafeError> {
-  const body = await res.json().catch(() => null) as { error?: { reason?: unknown, details?: unknown } } | null
+  const body = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.errorBytes, what: 'an error body' }).catch(() => null) as { error?: { reason?: unknown, details?: unknown } } | null
   const reason = typeof body?.error?.reason === 'string' ? body.error.reason : `HTTP_${res.status}`
   const details = typeof body?.error?.details === 'string' ? body.error.details : res.statusText
   return new LightcafeError(reason, `cafe: ${details}`, res.status)
@@ -109,7 +110,7 @@ export class CafeClient extends EventTarget {
     if (auth != null) headers.authorization = `Bearer ${auth}`
     const res = await this.#send(cafe, new Request(`http://cafe${path}`, { method: 'POST', headers, body: JSON.stringify(body) }))
     if (!res.ok) throw await asError(res)
-    return await res.json() as T
+    return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${cafe.id}` }) as T
   }
 
   /** Registers this account with a cafe using an access token from its owner. */

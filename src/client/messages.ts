@@ -5,6 +5,7 @@ import { isAddress } from '../account/index.ts'
 import { ENVELOPE_LIMITS, createEnvelope, envelopeKey, openEnvelope, verifyEnvelope } from '../inbox/index.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
+import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
 import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
@@ -189,7 +190,7 @@ export class Messages extends EventTarget {
       try {
         const res = await this.#ask(s.id, s.path)
         if (!res.ok) { await res.body?.cancel(); return }
-        const c = verifyContact(await res.json())
+        const c = verifyContact(await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.contactBytes, what: `the contact from ${s.id}` }))
         if (c.address === address && (best == null || isNewer(c, best))) best = c
       } catch { /* one source less */ }
     }))
@@ -360,7 +361,7 @@ export class Messages extends EventTarget {
         for (;;) {
           const res = await this.#init.client.request(id, `/cafe/v1/inbox?limit=${MESSAGE_LIMITS.pageSize}&after=${after}`)
           if (!res.ok) throw await asError(res)
-          const page = await res.json() as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
+          const page = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the inbox at cafe ${id}` }) as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
           const acks: MessageRef[] = []
           for (const m of page.messages) {
             if (typeof m.seq === 'number' && Number.isSafeInteger(m.seq) && m.seq > after) after = m.seq

@@ -2,7 +2,7 @@ import { parseCid } from '../ipfs/gateway.ts'
 import { blockKey } from '../ipfs/blocks.ts'
 import { links, openCar, walkDag } from '../ipfs/verify.ts'
 import { LightcafeError } from '../shared/errors.ts'
-import { iterateStream } from '../shared/streams.ts'
+import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Files } from './files.ts'
@@ -27,11 +27,18 @@ export interface RecoveryProgress {
   error?: { reason: string, details: string }
 }
 
+export const RECOVERY_LIMITS = {
+  /** A DAG's CAR is its blocks plus a CID and a varint per block: twice the blocks' bytes plus this covers any real one. */
+  carSlackBytes: 1024 * 1024,
+  /** A root the cafe gave no size for (a thread's HEAD): the largest file this device adds, twice. */
+  maxUnknownDagBytes: 4 * 1024 * 1024 * 1024
+} as const
+
 export interface RecoveryDeps { client: CafeClient, threads: Threads, files: Files, blocks: Blocks }
 
 async function json<T> (res: Response): Promise<T> {
   if (!res.ok) throw await asError(res)
-  return await res.json() as T
+  return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: 'the cafe\'s answer' }) as T
 }
 
 /**
@@ -58,12 +65,16 @@ export async function recover (deps: RecoveryDeps, cafe: string, progress: Recov
     // Every pinned DAG of this account, newest first, paged by `before` as the spec says.
     let before: string | undefined
     const sized = new Set<string>()
+    /** What the cafe says each DAG holds: its CAR may not be much larger. */
+    const claimed = new Map<string, number>()
     for (;;) {
       const q = new URLSearchParams({ status: 'pinned', limit: '1000', ...(before != null ? { before } : {}) })
       const page = await json<{ count: number, results: Array<{ created: string, pin: { cid: string, meta?: Record<string, string> }, info?: Record<string, string> }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
       for (const p of page.results) {
         // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
-        if (!sized.has(p.pin.cid)) progress.totalBytes += Number(p.info?.bytes ?? 0) || 0
+        const bytes = Number(p.info?.bytes ?? 0) || 0
+        if (!sized.has(p.pin.cid)) progress.totalBytes += bytes
+        claimed.set(p.pin.cid, Math.max(claimed.get(p.pin.cid) ?? 0, bytes))
         sized.add(p.pin.cid)
         roots.add(p.pin.cid)
         const sealed = p.pin.meta?.lc
@@ -84,10 +95,12 @@ export async function recover (deps: RecoveryDeps, cafe: string, progress: Recov
       if (local.missing.length > 0) {
         const res = await call(`/cafe/v1/ipfs/${cid.toString()}?format=car`)
         if (!res.ok || res.body == null) throw await asError(res)
-        const { blocks } = await openCar(iterateStream(res.body))
+        const known = claimed.get(root)
+        const maxBytes = known != null && known > 0 ? 2 * known + RECOVERY_LIMITS.carSlackBytes : RECOVERY_LIMITS.maxUnknownDagBytes
         // Only blocks of the DAG asked for are kept: the root, then what kept blocks link to (the
         // cafe sends a DAG parents first). Anything else in the CAR is dropped unstored.
         const wanted = new Set([blockKey(cid)])
+        const { blocks } = await openCar(boundedChunks(res.body, { maxBytes, what: `the CAR of ${root}` }))
         for await (const b of blocks) {
           const key = blockKey(b.cid)
           if (!wanted.has(key)) continue

@@ -45,7 +45,7 @@ describe('HTTP over a libp2p stream', () => {
       if (url.pathname === '/echo') return new Response(body, { headers: { 'x-len': String(body.byteLength) } })
       if (url.pathname === '/boom') throw new Error('handler bug')
       return Response.json({ path: url.pathname, query: url.search, auth: req.headers.get('authorization') })
-    })
+    }, { maxRequestBodyBytes: () => 64 * 1024 * 1024 })
   })
   afterAll(async () => { await client?.stop(); await server?.stop() })
 

@@ -1,5 +1,6 @@
 import { lpStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { BodyTimeoutError, BodyTooLargeError } from '../shared/streams.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -21,6 +22,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * Streams are kept alive for further requests, one at a time: over WebRTC each new stream
  * is a new data channel plus protocol negotiation (~14 ms measured), several times the cost
  * of a small request itself.
+ *
+ * Every read is bounded in bytes and time, on both ends: a head must come within its timeout,
+ * each body frame within `bodyIdleMs` of the last, each send must be taken (acknowledged)
+ * within `sendIdleMs`, and a body past its cap (the server's per route, the client's
+ * `maxBodyBytes`) is refused there. A refusal resets the stream; nothing waits on a stranger.
  */
 export const HTTP_PROTOCOL = '/lightcafe/http/1.1.0'
 
@@ -48,6 +54,24 @@ export const HTTP_LIMITS = {
   /** Unread request body a server drains to keep a stream; past this it drops the stream. */
   maxDrainBytes: 1024 * 1024,
   /**
+   * A body's next frame must arrive this soon after the previous one (both directions): a
+   * stalled peer must not hold a handler, or a caller's read, open forever.
+   */
+  bodyIdleMs: 30_000,
+  /** What we send must be taken (read and acknowledged) this soon: a peer that never reads must not hold our handler. */
+  sendIdleMs: 30_000,
+  /**
+   * The request body a server reads unless the route allows more: JSON routes need far less
+   * (they cap their own bodies); a CAR upload is allowed more, and its quota bounds it.
+   */
+  maxRequestBodyBytes: 1024 * 1024,
+  /**
+   * ...and must arrive whole this soon: frames that each come just within the idle limit must
+   * not let a trickle hold a handler for hours. A route may lift it (a CAR upload, which needs
+   * a session first, is bounded by its idle limit and its quota).
+   */
+  requestBodyMs: 60_000,
+  /**
    * A new stream on an open connection normally opens in ~14 ms; one that takes this long
    * means the connection is dead but not yet noticed (a WebRTC peer that reloaded looks open
    * until ICE gives up, ~30 s): the connection is closed so the next dial makes a fresh one.
@@ -55,15 +79,53 @@ export const HTTP_LIMITS = {
   streamOpenTimeoutMs: 3_000
 } as const
 
+/** A framing failure; `reason` is stable (docs/API.md, "Refusals: bounds"). The stream is reset. */
 export class HttpOverLibp2pError extends Error {
   static override name = 'HttpOverLibp2pError'
   override name = 'HttpOverLibp2pError'
+  readonly reason: string
+  constructor (message: string, reason = 'MALFORMED_FRAME') {
+    super(message)
+    this.reason = reason
+  }
 }
 
 /** The connection was found dead before anything was sent: the request may be retried on a new one. */
 export class DeadConnectionError extends HttpOverLibp2pError {
   static override name = 'DeadConnectionError'
   override name = 'DeadConnectionError'
+  constructor (message: string) { super(message, 'DEAD_CONNECTION') }
+}
+
+/** Limits a server may tighten (tests) or loosen; the rest of HTTP_LIMITS are part of the protocol. */
+export type ServerLimits = Record<'headTimeoutMs' | 'serverIdleMs' | 'bodyIdleMs' | 'sendIdleMs' | 'maxDrainBytes' | 'requestBodyMs', number>
+
+export interface ServeOptions {
+  limits?: Partial<ServerLimits>
+  /** The request body a route may send, in bytes (default HTTP_LIMITS.maxRequestBodyBytes); past it the body errors with BODY_TOO_LARGE. */
+  maxRequestBodyBytes?: (method: string, path: string) => number
+  /** The time a route's request body may take in all (default `requestBodyMs`; undefined: only the idle limit per frame); past it, BODY_TIMEOUT. */
+  requestBodyMs?: (method: string, path: string) => number | undefined
+}
+
+export interface FetchOptions {
+  /** Covers the whole exchange, the response body included (default: 30 s). */
+  signal?: AbortSignal
+  /** The response body past this errors with BODY_TOO_LARGE and the stream is reset. */
+  maxBodyBytes?: number
+  /** Each response body frame must follow the previous one this soon (default HTTP_LIMITS.bodyIdleMs). */
+  bodyIdleMs?: number
+}
+
+/** Runs `op` with a signal that aborts with `timeout()` after `ms`; the timer goes as soon as `op` settles. */
+async function within<T> (ms: number, timeout: () => Error, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController()
+  const timer = setTimeout(() => { deadline.abort(timeout()) }, ms)
+  try {
+    return await op(deadline.signal)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 interface RequestHead { m: string, u: string, h: Array<[string, string]> }
@@ -97,14 +159,37 @@ interface Frame { type: number, data: Uint8Array }
  */
 class Framed {
   readonly lp: Lp
+  /** Each body frame must arrive, and each send be taken, within these (none: the caller's signal alone). */
+  readonly idle: { readMs?: number, sendMs?: number }
   #stash: Frame | undefined
   #sent = 0
   #acked = 0
   #consumed = 0
   #ackSent = 0
 
-  constructor (stream: Stream) {
+  readonly #stream: Stream
+
+  constructor (stream: Stream, idle: { readMs?: number, sendMs?: number } = {}) {
     this.lp = lpStream(stream, { maxDataLength: Math.max(HTTP_LIMITS.maxHeadBytes, HTTP_LIMITS.frameBytes) + 1 })
+    this.idle = idle
+    this.#stream = stream
+  }
+
+  /**
+   * Runs `op`; if it takes longer than `ms`, the stream is reset with `timeout()` (and `op`
+   * fails with it). A timer per frame, cleared at once: cheaper than a combined signal per frame.
+   */
+  async #guard<T> (ms: number | undefined, timeout: () => Error, op: () => Promise<T>): Promise<T> {
+    if (ms == null) return op()
+    let fired: Error | undefined
+    const timer = setTimeout(() => { fired = timeout(); this.#stream.abort(fired) }, ms)
+    try {
+      return await op()
+    } catch (err) {
+      throw fired ?? err
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async #readAny (signal?: AbortSignal): Promise<Frame> {
@@ -121,7 +206,7 @@ class Framed {
     if (this.#acked > this.#sent) throw new HttpOverLibp2pError('ack for bytes never sent')
   }
 
-  /** The next frame that is not an acknowledgement (those are counted on the way). */
+  /** The next frame that is not an acknowledgement (those are counted on the way); `signal` alone bounds the wait. */
   async read (signal?: AbortSignal): Promise<Frame> {
     for (;;) {
       const f = await this.#readAny(signal)
@@ -130,13 +215,24 @@ class Framed {
     }
   }
 
+  /** The next body frame: within the read idle limit as well as `signal`. */
+  async readBodyFrame (what: string, signal?: AbortSignal): Promise<Frame> {
+    return this.#guard(this.idle.readMs, () => new BodyTimeoutError(what), async () => this.read(signal))
+  }
+
+  /** Sends frames; the peer must take them within the send idle limit. */
+  async writeV (frames: Uint8ArrayList[], signal?: AbortSignal): Promise<void> {
+    await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError(`the peer took nothing for ${this.idle.sendMs} ms`, 'SEND_TIMEOUT'), async () => { await this.lp.writeV(frames, { signal }) })
+  }
+
   /**
    * Waits until `bytes` more may be sent. False if the peer sent something else meanwhile
    * (a server answering before reading the whole body): the caller stops sending.
+   * A peer that acknowledges nothing within the send idle limit fails it (SEND_TIMEOUT).
    */
   async waitCredit (bytes: number, signal?: AbortSignal): Promise<boolean> {
     while (this.#sent + bytes - this.#acked > HTTP_LIMITS.windowBytes) {
-      const f = await this.#readAny(signal)
+      const f = await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError(`the peer acknowledged nothing for ${this.idle.sendMs} ms`, 'SEND_TIMEOUT'), async () => this.#readAny(signal))
       if (f.type !== ACK) { this.#stash = f; return false }
       this.#credit(f)
     }
@@ -153,56 +249,93 @@ class Framed {
     this.#ackSent = this.#consumed
     const n = new Uint8Array(4)
     new DataView(n.buffer).setUint32(0, due)
-    await this.lp.write(frame(ACK, n))
+    await this.writeV([frame(ACK, n)])
   }
 }
 
-/** A body arriving as frames; knows whether its end frame was read, so the stream can be reused. */
+/**
+ * A body arriving as frames; knows whether its end frame was read, so the stream can be reused.
+ * Bounded: past `max` bytes it fails with BODY_TOO_LARGE, a frame later than the read idle
+ * limit (or `signal`) fails it with BODY_TIMEOUT.
+ */
 class IncomingBody {
   ended = false
+  /** Why the body could not be read to its end, if it failed. */
+  failed: Error | undefined
   readonly #io: Framed
-  constructor (io: Framed) { this.#io = io }
+  readonly #max: number
+  readonly #what: string
+  #size = 0
+  constructor (io: Framed, opts: { max?: number, what: string }) {
+    this.#io = io
+    this.#max = opts.max ?? Number.POSITIVE_INFINITY
+    this.#what = opts.what
+  }
 
   async next (signal?: AbortSignal): Promise<Uint8Array | null> {
+    if (this.failed != null) throw this.failed
     if (this.ended) return null
-    const f = await this.#io.read(signal)
-    if (f.type === END) { this.ended = true; return null }
-    if (f.type !== DATA) throw new HttpOverLibp2pError('unexpected frame in a body')
-    await this.#io.consumed(f.data.byteLength)
-    return f.data
+    try {
+      const f = await this.#io.readBodyFrame(this.#what, signal)
+      if (f.type === END) { this.ended = true; return null }
+      if (f.type !== DATA) throw new HttpOverLibp2pError('unexpected frame in a body', 'UNEXPECTED_FRAME')
+      this.#size += f.data.byteLength
+      if (this.#size > this.#max) throw new BodyTooLargeError(this.#max, this.#what)
+      await this.#io.consumed(f.data.byteLength)
+      return f.data
+    } catch (err) {
+      this.failed = signal?.aborted === true && !(err instanceof BodyTooLargeError) ? new BodyTimeoutError(this.#what) : err as Error
+      throw this.failed
+    }
   }
 
   /**
    * The body as a stream. `onEnd` runs when the end frame was read (the stream can carry the
    * next message); a consumer that cancels early gets the rest drained (bounded) first, and
-   * `onBroken` runs if that fails, so a cancelled body never leaks its libp2p stream.
+   * `onBroken` runs if that fails, so a cancelled body never leaks its libp2p stream. When
+   * `signal` fires, or the consumer cancels because of a bound (BODY_TOO_LARGE, BODY_TIMEOUT),
+   * nothing more is read: `onBroken` runs at once.
    */
-  stream (onEnd?: () => void, onBroken?: () => void): ReadableStream<Uint8Array> {
+  stream (opts: { onEnd?: () => void, onBroken?: () => void, signal?: AbortSignal } = {}): ReadableStream<Uint8Array> {
+    const { onEnd, onBroken, signal } = opts
+    let done = false
+    const finish = (ok: boolean): void => {
+      if (done) return
+      done = true
+      signal?.removeEventListener('abort', onAbort)
+      if (ok) onEnd?.()
+      else onBroken?.()
+    }
+    // A caller that stopped reading still has its deadline: the stream is freed when it passes.
+    const onAbort = (): void => { if (this.ended) return; this.failed ??= new BodyTimeoutError(this.#what); finish(false) }
+    if (signal?.aborted === true) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         try {
-          const chunk = await this.next()
-          if (chunk == null) { controller.close(); onEnd?.() } else controller.enqueue(chunk)
+          const chunk = await this.next(signal)
+          if (chunk == null) { controller.close(); finish(true) } else controller.enqueue(chunk)
         } catch (err) {
           controller.error(err)
-          onBroken?.()
+          finish(false)
         }
       },
-      cancel: async () => {
+      cancel: async (reason) => {
+        if (done) return
+        if (reason instanceof BodyTooLargeError || reason instanceof BodyTimeoutError || this.failed != null) { finish(false); return }
         try {
-          if (await this.drain(HTTP_LIMITS.maxDrainBytes)) onEnd?.()
-          else onBroken?.()
+          finish(await this.drain(HTTP_LIMITS.maxDrainBytes, signal))
         } catch {
-          onBroken?.()
+          finish(false)
         }
       }
     }, { highWaterMark: 0 })
   }
 
   /** Reads what is left, up to `max` bytes; false if there was more. */
-  async drain (max: number): Promise<boolean> {
+  async drain (max: number, signal?: AbortSignal): Promise<boolean> {
     let n = 0
-    for (let chunk = await this.next(); chunk != null; chunk = await this.next()) {
+    for (let chunk = await this.next(signal); chunk != null; chunk = await this.next(signal)) {
       n += chunk.byteLength
       if (n > max) return false
     }
@@ -211,6 +344,19 @@ class IncomingBody {
 }
 
 const WOULD_WAIT = Symbol('would wait')
+
+/** `p`, unless `signal` fires first (a producer that waits forever must not hold us once the stream is gone). */
+async function untilAborted<T> (p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal == null) return p
+  signal.throwIfAborted()
+  let onAbort!: () => void
+  const aborted = new Promise<never>((_resolve, reject) => { onAbort = () => { reject(signal.reason) }; signal.addEventListener('abort', onAbort, { once: true }) })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
 
 /**
  * Writes a head frame, the body as data frames within the flow-control window, then the end
@@ -223,20 +369,21 @@ async function writeMessage (io: Framed, head: Uint8Array, body: ReadableStream<
   let pending: Uint8ArrayList[] = [frame(HEAD, head)]
   let pendingBytes = 0
   const flush = async (): Promise<void> => {
-    if (pending.length > 0) await io.lp.writeV(pending, { signal })
+    if (pending.length > 0) await io.writeV(pending, signal)
     pending = []
     pendingBytes = 0
   }
   let stopped = false
   if (body != null) {
     const reader = body.getReader()
+    let complete = false
     try {
       for (let next = reader.read(); ; next = reader.read()) {
         // An already-queued chunk wins the race; a pending read loses to the resolved marker.
         let result = await Promise.race([next, Promise.resolve(WOULD_WAIT)])
         if (result === WOULD_WAIT) {
           await flush()
-          result = await next
+          result = await untilAborted(next, signal)
         }
         if (result.done === true) break
         const value = result.value
@@ -250,8 +397,10 @@ async function writeMessage (io: Framed, head: Uint8Array, body: ReadableStream<
         }
         if (stopped) break
       }
+      complete = !stopped
     } finally {
-      if (stopped) await reader.cancel().catch(() => {})
+      // Stopped or failed midway: the producer (a DAG walk, a forwarded search) must end too.
+      if (!complete) await reader.cancel().catch(() => {})
       reader.releaseLock()
     }
   }
@@ -262,57 +411,104 @@ async function writeMessage (io: Framed, head: Uint8Array, body: ReadableStream<
 }
 
 function parseHead<T> (bytes: Uint8Array, check: (v: any) => boolean): T {
-  if (bytes.byteLength > HTTP_LIMITS.maxHeadBytes) throw new HttpOverLibp2pError('head too large')
+  if (bytes.byteLength > HTTP_LIMITS.maxHeadBytes) throw new HttpOverLibp2pError('head too large', 'HEAD_TOO_LARGE')
   let value: unknown
-  try { value = JSON.parse(dec.decode(bytes)) } catch { throw new HttpOverLibp2pError('malformed head') }
-  if (!check(value)) throw new HttpOverLibp2pError('malformed head')
+  try { value = JSON.parse(dec.decode(bytes)) } catch { throw new HttpOverLibp2pError('malformed head', 'MALFORMED_HEAD') }
+  if (!check(value)) throw new HttpOverLibp2pError('malformed head', 'MALFORMED_HEAD')
   return value as T
 }
 
 const isHeaders = (h: unknown): boolean => Array.isArray(h) && h.length <= 128 && h.every(p => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string')
 const hasNoBody = (method: string): boolean => method === 'GET' || method === 'HEAD'
 
+interface ServeContext {
+  handler: Libp2pHttpHandler
+  info: ServeInfo
+  limits: ServerLimits
+  maxBody: (method: string, path: string) => number
+  bodyMs: (method: string, path: string) => number | undefined
+  gone: AbortSignal
+}
+
 /** Answers one request on a stream. True if the stream can carry another. */
-async function serveOne (io: Framed, first: boolean, handler: Libp2pHttpHandler, info: ServeInfo): Promise<boolean> {
+async function serveOne (io: Framed, first: boolean, ctx: ServeContext): Promise<boolean> {
+  const { limits } = ctx
   let headFrame: Frame
+  const waited = first ? limits.headTimeoutMs : limits.serverIdleMs
   try {
-    headFrame = await io.read(AbortSignal.timeout(first ? HTTP_LIMITS.headTimeoutMs : HTTP_LIMITS.serverIdleMs))
-  } catch {
-    return false // the client closed the stream, or left it idle
+    headFrame = await within(waited, () => new HttpOverLibp2pError(`no request head within ${waited} ms`, 'HEAD_TIMEOUT'), async s => io.read(s))
+  } catch (err) {
+    // Closed by the client between requests, or left idle: the stream simply ends.
+    if (!first || (err as Error).name === 'UnexpectedEOFError') return false
+    throw err
   }
-  if (headFrame.type !== HEAD) throw new HttpOverLibp2pError('expected a request head')
+  if (headFrame.type !== HEAD) throw new HttpOverLibp2pError('expected a request head', 'UNEXPECTED_FRAME')
   const head = parseHead<RequestHead>(headFrame.data, v => typeof v?.m === 'string' && /^[A-Z]{1,10}$/.test(v.m) && typeof v.u === 'string' && v.u.startsWith('/') && isHeaders(v.h))
-  const body = new IncomingBody(io)
+  const url = new URL(head.u, 'http://libp2p.invalid')
+  const body = new IncomingBody(io, { max: hasNoBody(head.m) ? 0 : ctx.maxBody(head.m, url.pathname), what: 'the request body' })
+  const bodyMs = hasNoBody(head.m) ? limits.bodyIdleMs : ctx.bodyMs(head.m, url.pathname)
+  const deadline = bodyMs != null ? AbortSignal.timeout(bodyMs) : undefined
   // The body's real size is what arrives: a claimed length must not let a body limit trust it.
   const headers = head.h.filter(([k]) => !/^(content-length|transfer-encoding)$/i.test(k))
-  const request = new Request(new URL(head.u, 'http://libp2p.invalid'), {
+  const request = new Request(url, {
     method: head.m,
     headers,
-    ...(hasNoBody(head.m) ? {} : { body: body.stream(), duplex: 'half' })
+    ...(hasNoBody(head.m) ? {} : { body: body.stream({ signal: deadline }), duplex: 'half' })
   } as RequestInit)
-  if (hasNoBody(head.m)) await body.drain(0)
+  if (hasNoBody(head.m)) await body.drain(0, deadline)
   let response: Response
   try {
-    response = await handler(request, info)
+    response = await ctx.handler(request, ctx.info)
   } catch (err) {
     console.error('libp2p http handler failed', err)
     response = Response.json({ error: { reason: 'INTERNAL', details: 'the handler failed' } }, { status: 500 })
   }
-  // Whatever the handler left unread must be consumed before the next head can be read.
-  const reusable = body.ended || await body.drain(HTTP_LIMITS.maxDrainBytes)
+  // A stalled or broken body: nobody is there to answer.
+  if (body.failed != null && !(body.failed instanceof BodyTooLargeError)) { await response.body?.cancel().catch(() => {}); throw body.failed }
+  // Whatever the handler left unread must be consumed before the next head can be read; a
+  // body past its cap is not read any further.
+  const drainBy = AbortSignal.timeout(limits.bodyIdleMs)
+  const reusable = body.ended || (body.failed == null && await body.drain(limits.maxDrainBytes, deadline != null ? AbortSignal.any([deadline, drainBy]) : drainBy).catch(() => false))
+  if (body.failed != null && !(body.failed instanceof BodyTooLargeError)) { await response.body?.cancel().catch(() => {}); throw body.failed }
   const out: ResponseHead = { s: response.status, h: [...response.headers], ...(reusable ? {} : { c: 1 as const }) }
-  await writeMessage(io, enc.encode(JSON.stringify(out)), head.m === 'HEAD' ? null : response.body)
+  await writeMessage(io, enc.encode(JSON.stringify(out)), head.m === 'HEAD' ? null : response.body, ctx.gone)
   return reusable
 }
 
+/**
+ * Ends a stream we are done with: our side closes (what we sent must be taken within the send
+ * limit), then the peer has `graceMs` to close its side; a peer that does neither is reset, so
+ * a stranger cannot keep a finished stream, and our handler's slot, open.
+ */
+async function endStream (stream: Stream, sendMs: number, graceMs: number): Promise<void> {
+  try {
+    await stream.close({ signal: AbortSignal.timeout(sendMs) })
+  } catch (err) {
+    stream.abort(err as Error)
+    return
+  }
+  if (stream.status !== 'open') return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => { stream.removeEventListener('close', done); stream.abort(new HttpOverLibp2pError(`the peer kept the stream open ${graceMs} ms after the last answer`, 'STREAM_LINGERED')); resolve() }, graceMs)
+    const done = (): void => { clearTimeout(timer); resolve() }
+    stream.addEventListener('close', done, { once: true })
+  })
+}
+
 /** Serves `handler` to remote peers. Returns a function that stops serving. */
-export async function serveHttp (libp2p: Libp2p, handler: Libp2pHttpHandler): Promise<() => Promise<void>> {
+export async function serveHttp (libp2p: Libp2p, handler: Libp2pHttpHandler, options: ServeOptions = {}): Promise<() => Promise<void>> {
+  const limits: ServerLimits = { ...HTTP_LIMITS, ...options.limits }
+  const maxBody = options.maxRequestBodyBytes ?? (() => HTTP_LIMITS.maxRequestBodyBytes)
+  const bodyMs = options.requestBodyMs ?? (() => limits.requestBodyMs)
   await libp2p.handle(HTTP_PROTOCOL, async (stream, connection) => {
-    const io = new Framed(stream)
-    const info = { remotePeer: connection.remotePeer.toString(), connection }
+    const io = new Framed(stream, { readMs: limits.bodyIdleMs, sendMs: limits.sendIdleMs })
+    // Fires when the stream closes or is reset: whatever we still wait on for it stops.
+    const gone = new AbortController()
+    stream.addEventListener('close', () => { gone.abort(new HttpOverLibp2pError('the stream closed', 'STREAM_CLOSED')) }, { once: true })
+    const ctx: ServeContext = { handler, info: { remotePeer: connection.remotePeer.toString(), connection }, limits, maxBody, bodyMs, gone: gone.signal }
     try {
-      for (let first = true; await serveOne(io, first, handler, info); first = false) { /* next request on this stream */ }
-      await stream.close().catch(() => {})
+      for (let first = true; await serveOne(io, first, ctx); first = false) { /* next request on this stream */ }
+      await endStream(stream, limits.sendIdleMs, limits.bodyIdleMs)
     } catch (err) {
       stream.abort(err as Error)
     }
@@ -379,32 +575,37 @@ function putIdle (connection: Connection, s: IdleStream): void {
   idle.set(connection, list)
 }
 
-/** fetch() to a remote peer's HTTP handler. The URL's origin is ignored; path and query are sent. */
-export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiaddr | Multiaddr[] | Connection, request: Request, options: { signal?: AbortSignal } = {}): Promise<Response> {
+/**
+ * fetch() to a remote peer's HTTP handler. The URL's origin is ignored; path and query are sent.
+ * `signal` covers the response body too: when it fires, the body errors with BODY_TIMEOUT and
+ * the stream is reset, whether or not the caller is reading.
+ */
+export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiaddr | Multiaddr[] | Connection, request: Request, options: FetchOptions = {}): Promise<Response> {
   const signal = options.signal ?? AbortSignal.timeout(30_000)
   const connection = 'newStream' in target ? target : await directConnection(libp2p, target, signal)
   const reused = takeIdle(connection)
   const stream = reused?.stream ?? await openStream(connection, signal, Date.now() - connection.timeline.open > HTTP_LIMITS.streamOpenTimeoutMs)
-  const io = reused?.io ?? new Framed(stream)
+  const io = reused?.io ?? new Framed(stream, { readMs: options.bodyIdleMs ?? HTTP_LIMITS.bodyIdleMs, sendMs: HTTP_LIMITS.sendIdleMs })
   try {
     const url = new URL(request.url)
     const head: RequestHead = { m: request.method, u: url.pathname + url.search, h: [...request.headers] }
     await writeMessage(io, enc.encode(JSON.stringify(head)), hasNoBody(request.method) ? null : request.body, signal)
     const headFrame = await io.read(signal)
-    if (headFrame.type !== HEAD) throw new HttpOverLibp2pError('expected a response head')
+    if (headFrame.type !== HEAD) throw new HttpOverLibp2pError('expected a response head', 'UNEXPECTED_FRAME')
     const resHead = parseHead<ResponseHead>(headFrame.data, v => Number.isInteger(v?.s) && v.s >= 200 && v.s <= 599 && isHeaders(v.h))
-    const body = new IncomingBody(io)
+    const body = new IncomingBody(io, { max: options.maxBodyBytes, what: `the answer of ${connection.remotePeer.toString()}` })
     const release = (): void => {
       if (resHead.c === 1) stream.close().catch(() => {})
       else putIdle(connection, { stream, io, since: 0 })
     }
+    const broken = (): void => { stream.abort(body.failed ?? new HttpOverLibp2pError('response body abandoned', 'BODY_ABANDONED')) }
     if ([204, 205, 304].includes(resHead.s) || request.method === 'HEAD') {
-      await body.drain(0)
+      await body.drain(0, signal)
       release()
       return new Response(null, { status: resHead.s, headers: resHead.h })
     }
     // The stream goes back to the pool once the caller has read the body to its end frame.
-    return new Response(body.stream(release, () => { stream.abort(new HttpOverLibp2pError('response body abandoned')) }), { status: resHead.s, headers: resHead.h })
+    return new Response(body.stream({ onEnd: release, onBroken: broken, signal }), { status: resHead.s, headers: resHead.h })
   } catch (err) {
     stream.abort(err as Error)
     throw err

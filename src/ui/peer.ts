@@ -8,8 +8,8 @@ import { DirectoryAnnouncer, listCafes } from '../node/cafe-directory.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
-import { directConnection, fetchOverLibp2p, newestDirect, serveHttp } from '../node/http-over-libp2p.ts'
-import { iterateStream } from '../shared/streams.ts'
+import { HTTP_LIMITS, directConnection, fetchOverLibp2p, newestDirect, serveHttp } from '../node/http-over-libp2p.ts'
+import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { CarFetcher, Forward } from '../cafe/index.ts'
@@ -50,6 +50,24 @@ function describe (c: Connection): ConnectionInfo {
   return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/') }
 }
 
+export const PULL_LIMITS = {
+  /**
+   * One pin pull's CAR, whatever the quota: new blocks count against the quota as they arrive,
+   * so this only bounds a source repeating blocks the cafe already has. Twice the largest file.
+   */
+  maxCarBytes: 4 * 1024 * 1024 * 1024
+} as const
+
+/**
+ * Request bodies strangers may send to this peer, per route: a CAR upload is bounded by its
+ * client's quota as it arrives, and by the idle limit per frame rather than a total time (a
+ * large upload takes long); every other route is JSON far below the defaults.
+ */
+function requestBodyCap (_method: string, path: string): number {
+  return isUpload(path) ? Number.MAX_SAFE_INTEGER : HTTP_LIMITS.maxRequestBodyBytes
+}
+const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
+
 /**
  * Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller, or an
  * origin's peer). Only the peer id is dialled, through this node's own transports: an origin's
@@ -60,8 +78,9 @@ function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
     if (source.peer == null) throw new Error('a pin source must name a peer')
     const target = await directConnection(libp2p, peerIdFromString(source.peer), signal)
     const res = await fetchOverLibp2p(libp2p, target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
-    if (!res.ok || res.body == null) throw new Error(`the source answered ${res.status}`)
-    return iterateStream(res.body)
+    if (!res.ok || res.body == null) { await res.body?.cancel(); throw new Error(`the source answered ${res.status}`) }
+    // The signal (the pull's deadline) covers the body; the CAR reader checks each section's length before reading it.
+    return boundedChunks(res.body, { maxBytes: PULL_LIMITS.maxCarBytes, signal, what: `the CAR of ${root.toString()}` })
   }
 }
 
@@ -106,7 +125,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const askCafe = async (cafeId: string, query: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
     const res = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), signal)
     if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
-    return res.json()
+    // The deadline covers the body too: a cafe answering forever is cut off at the cap or the deadline.
+    return readJson(res, { maxBytes: REMOTE_BODY_LIMITS.searchAnswerBytes, signal, what: `the answer of cafe ${cafeId}` })
   }
   // The search API picks the targets (a few, never visited) and bounds the wait.
   const forward: Forward = { cafes: directoryCafes, ask: askCafe }
@@ -153,7 +173,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
-  })
+  }, { maxRequestBodyBytes: requestBodyCap, requestBodyMs: (_method, path) => isUpload(path) ? undefined : HTTP_LIMITS.requestBodyMs })
 
   const files = new Files(node.helia, () => account, `${prefix}/files`)
   const threads = new Threads(() => account, `${prefix}/threads`)

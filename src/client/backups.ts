@@ -331,10 +331,17 @@ export class BackupOutbox extends EventTarget {
         }, OUTBOX_TIMING.uploadTimeoutMs)
         if (res.status === 404) throw await asError(res)
         requestid = ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${job.cafe}` })) as { requestid: string }).requestid
+        // The bytes sent stay shown until the record says pinned: a progress bar never drops to 0.
+        await this.#pinned(job, requestid)
       } finally {
         this.#sent.delete(key)
       }
+      return
     }
+    await this.#pinned(job, requestid)
+  }
+
+  async #pinned (job: Job, requestid: string): Promise<void> {
     // An unpin queued meanwhile keeps "unpinning"; it deletes this requestid next.
     await this.#record(job, r => { const n: BackupRecord = { ...r, status: r.status === 'unpinning' ? 'unpinning' : 'pinned', requestid }; delete n.error; return n })
   }

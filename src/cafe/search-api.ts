@@ -39,7 +39,8 @@ async function forwardQuery (forward: Forward, query: { id: string, name: string
   const known = await Promise.race([forward.cafes(), aborted])
   const targets = [...new Set(known)].filter(id => !query.visited.includes(id)).slice(0, SEARCH_FANOUT.maxTargets)
   const answers = await Promise.allSettled(targets.map(async cafe => {
-    const answer = await Promise.race([forward.ask(cafe, { ...query, hops: 0, wait: waitMs }, signal), aborted]) as { results?: unknown } | null
+    // No hop left, so the cafe asked has no use for `visited`: the body stays small.
+    const answer = await Promise.race([forward.ask(cafe, { id: query.id, name: query.name, limit: query.limit, hops: 0, wait: waitMs }, signal), aborted]) as { results?: unknown } | null
     return { cafe, results: Array.isArray(answer?.results) ? answer.results.slice(0, query.limit) : [] }
   }))
   return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])

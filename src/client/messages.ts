@@ -363,6 +363,7 @@ export class Messages extends EventTarget {
           if (!res.ok) throw await asError(res)
           const page = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the inbox at cafe ${id}` }) as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
           const acks: MessageRef[] = []
+          const before = after
           for (const m of page.messages) {
             if (typeof m.seq === 'number' && Number.isSafeInteger(m.seq) && m.seq > after) after = m.seq
             const ref = refOf(m.envelope)
@@ -377,7 +378,8 @@ export class Messages extends EventTarget {
             }
           }
           if (acks.length > 0) await this.ack(id, acks)
-          if (!page.more || page.messages.length === 0) break
+          // A page that does not move the cursor (no usable seq) would be asked for forever.
+          if (!page.more || page.messages.length === 0 || after === before) break
         }
       } catch (err) {
         failures.push(`${id}: ${(err as Error).message}`)

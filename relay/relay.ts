@@ -30,6 +30,12 @@ export interface RelayInit {
   host?: string
   /** Where the relay's key lives, so its peer id (and thus its multiaddr) survives restarts. */
   keyFile?: string
+  /** Extra listen multiaddrs, e.g. `/ip4/192.168.1.20/tcp/9443/tls/ws` (needs `tls`). */
+  listen?: string[]
+  /** Certificate and key (PEM) for `/tls/ws` listeners. */
+  tls?: { cert: string, key: string }
+  /** Addresses to announce instead of the listening ones, e.g. `/dns4/relay.example.org/tcp/443/tls/ws` behind a TLS proxy. */
+  announce?: string[]
 }
 
 export interface Relay {
@@ -57,8 +63,11 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   const host = init.host ?? '127.0.0.1'
   const node = await createLibp2p({
     privateKey: await loadOrCreateKey(init.keyFile),
-    addresses: { listen: [`/ip4/${host}/tcp/${init.port}/ws`] },
-    transports: [webSockets()],
+    addresses: {
+      listen: [`/ip4/${host}/tcp/${init.port}/ws`, ...(init.listen ?? [])],
+      ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {})
+    },
+    transports: [webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 1024 },

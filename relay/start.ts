@@ -1,19 +1,55 @@
 import './polyfill.ts'
 import { resolve } from 'node:path'
+import { relayView, relaysJson } from './lan/relays-json.ts'
+import { lanAddresses, mdnsName } from './lan/addresses.ts'
+import { lanBanner, prepareLan } from './lan/lan-mode.ts'
+import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
 
-/** `npm start`: the local relay plus the built app, on loopback. PORT and RELAY_PORT are honoured. */
+/**
+ * `npm start`: the local relay plus the built app, on loopback. PORT and RELAY_PORT are honoured.
+ * `npm start -- --lan` (or LIGHTCAFE_LAN=1) also serves other devices of the LAN: the app over
+ * HTTPS on every LAN address (HTTPS_PORT), the relay over WSS (WSS_PORT) with the same
+ * certificate, and the setup page with the local CA over plain HTTP on PORT.
+ */
 const port = Number(process.env.PORT ?? 8080)
 const relayPort = Number(process.env.RELAY_PORT ?? 9090)
+const httpsPort = Number(process.env.HTTPS_PORT ?? 8443)
+const wssPort = Number(process.env.WSS_PORT ?? 9443)
 const root = resolve(process.env.LIGHTCAFE_DIST ?? 'dist')
-const keyFile = process.env.RELAY_KEY_FILE ?? resolve('.lightcafe/relay.key')
+const stateDir = resolve(process.env.LIGHTCAFE_STATE_DIR ?? '.lightcafe')
+const keyFile = process.env.RELAY_KEY_FILE ?? resolve(stateDir, 'relay.key')
+const lanMode = process.argv.includes('--lan') || process.env.LIGHTCAFE_LAN === '1'
 
-const relay = await startRelay({ port: relayPort, keyFile })
-const web = await startStaticServer({ root, port, relays: () => relay.multiaddrs })
+const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort }) : undefined
+const tls = lan != null ? { cert: lan.cert.cert, key: lan.cert.key } : undefined
+const relay = await startRelay({
+  port: relayPort,
+  keyFile,
+  tls,
+  listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`)
+})
+const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort)
+const relaysFor = (local: string | undefined): unknown => relaysJson(local, view)
+const servers: Array<{ url: string, stop: () => Promise<void> }> = [await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor })]
+for (const host of lan?.hosts ?? []) {
+  servers.push(await startStaticServer({ root, port: httpsPort, host, tls, relays: () => [], relaysFor }))
+  servers.push(await startSetupServer({ host, port, context: { httpsOrigin: `https://${host}:${httpsPort}`, hostName: mdnsName(), ca: lan!.ca } }))
+}
 
 console.log(`relay  ${relay.multiaddrs.join(' ')}`)
-console.log(`Lightcafe is running at ${web.url}`)
+if (lan != null) console.log(lanBanner(lan))
+console.log(`Lightcafe is running at ${servers[0].url}`)
+
+// Addresses come and go (Wi-Fi changes): say when one is not served yet; a restart covers it.
+const watch = lan == null
+  ? undefined
+  : setInterval(() => {
+    const fresh = lanAddresses().filter(h => !lan.hosts.includes(h))
+    if (fresh.length > 0) console.log(`new LAN address ${fresh.join(', ')}: restart \`npm start -- --lan\` to serve it (its certificate is then renewed)`)
+  }, 60_000)
+watch?.unref()
 
 let stopping = false
 async function shutdown (): Promise<void> {
@@ -21,7 +57,7 @@ async function shutdown (): Promise<void> {
   stopping = true
   const force = setTimeout(() => process.exit(1), 5_000)
   force.unref()
-  await Promise.allSettled([web.stop(), relay.stop()])
+  await Promise.allSettled([...servers.map(async s => { await s.stop() }), relay.stop()])
   process.exit(0)
 }
 process.on('SIGINT', () => { void shutdown() })

@@ -28,6 +28,7 @@ const relay = await startRelay({
   port: relayPort,
   keyFile,
   tls,
+  hideLoopback: lan != null,
   listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`)
 })
 const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort)

@@ -6,6 +6,7 @@ import { expect, test } from '@playwright/test'
 import { chromium } from 'playwright-core'
 import { chromiumLaunchOptions } from './chromium.ts'
 import { Peer } from './env.ts'
+import { axeViolations } from './a11y.ts'
 import { makeCafe } from './helpers.ts'
 import { LAN_PORTS, LanServer } from './lan-server.ts'
 import type { BrowserContext } from 'playwright-core'
@@ -18,14 +19,14 @@ const HOST = '10.77.0.1'
  * Linux reads for locally installed CAs) trusts `caFile` when one is given, as an owner
  * does with certutil or the certificate manager. Certificate errors are never ignored.
  */
-async function device (root: string, name: string, caFile?: string, seen?: string[]): Promise<BrowserContext> {
+async function device (root: string, name: string, caFile?: string, seen?: string[], extra: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
   const home = join(root, `${name}-home`)
   const nssdb = join(home, '.pki', 'nssdb')
   await mkdir(nssdb, { recursive: true })
   execFileSync('certutil', ['-d', `sql:${nssdb}`, '-N', '--empty-password'])
   if (caFile != null) execFileSync('certutil', ['-d', `sql:${nssdb}`, '-A', '-t', 'C,,', '-n', 'lightcafe', '-i', caFile])
   const options = chromiumLaunchOptions()
-  const context = await chromium.launchPersistentContext(join(root, `${name}-profile`), { ...options, env: { ...process.env, HOME: home } })
+  const context = await chromium.launchPersistentContext(join(root, `${name}-profile`), { ...options, ...extra, env: { ...process.env, HOME: home } })
   // Every URL the device fetches or opens a WebSocket to, to check that none is on loopback.
   const watch = (page: import('playwright-core').Page): void => { page.on('websocket', ws => seen?.push(`${name} ws ${ws.url()}`)) }
   context.pages().forEach(watch)
@@ -78,7 +79,8 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     await writeFile(caFile, caPem)
 
     // A device without the CA: the HTTPS app does not load at all; over plain HTTP it gets the explanation.
-    const stranger = await device(root, 'stranger')
+    // (CSP bypassed for this profile only, so that axe can be injected into the script-free page.)
+    const stranger = await device(root, 'stranger', undefined, undefined, { bypassCSP: true })
     contexts.push(stranger)
     const strangerPage = stranger.pages()[0] ?? await stranger.newPage()
     const refused = await strangerPage.goto(`${server.httpsOrigin}/`).then(() => 'loaded', (err: Error) => err.message)
@@ -88,6 +90,10 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     expect(strangerPage.url()).toBe(`${server.setupOrigin}/setup`)
     await expect(strangerPage.getByRole('heading', { level: 1 })).toHaveText('Set up this device for Lightcafe')
     await expect(strangerPage.getByRole('link', { name: 'Open Lightcafe over HTTPS' })).toHaveAttribute('href', `${server.httpsOrigin}/`)
+    for (const scheme of ['light', 'dark'] as const) {
+      await strangerPage.emulateMedia({ colorScheme: scheme })
+      expect(await axeViolations(strangerPage), `setup page (${scheme})`).toEqual([])
+    }
     await stranger.close()
 
     // The cafe: a tablet that trusts the CA opens the HTTPS app on the LAN address.
@@ -144,9 +150,12 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
 
     // The relay (and the servers with it) restarts: same CA, and every device is back over WSS.
     await server.stop()
+    const restart = Date.now()
     await server.start()
+    expect(server.output).not.toContain('issued now') // the certificate on disk was kept
     expect(await (await fetch(`${server.setupOrigin}/ca.pem`)).text()).toBe(caPem)
     for (const p of [cafe, ...guests]) await onlineOverWss(p)
+    console.log(`[lan] server restarted → all three reserved over WSS again: ${Date.now() - restart} ms`)
     const after = await two.api('POST', '/api/v0/messages', { to: await addressOf(one), body: 'back after the restart' })
     expect(after.status, JSON.stringify(after.body)).toBe(202)
     await expect.poll(async () => ((await one.api('GET', '/api/v0/messages')).body as any[]).map(m => m.body), { timeout: 45_000 }).toContain('back after the restart')
@@ -168,7 +177,9 @@ test('LAN mode keeps the app on http://127.0.0.1 for the host\'s own browser: it
   try {
     await server.start()
     context = await device(root, 'host')
+    const start = Date.now()
     const own = await Peer.attach(context, 'host', `http://127.0.0.1:${LAN_PORTS.http}`)
+    console.log(`[lan] host's own browser: page load to ready over http://127.0.0.1: ${Date.now() - start} ms`)
     const served = await own.page.evaluate(async () => (await fetch('/relays.json')).json())
     expect(served.relays).toHaveLength(1)
     expect(served.relays[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/${LAN_PORTS.relay}/ws/p2p/`))

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { renderUnicodeCompact } from 'uqr'
 import { certNames, lanAddresses } from './addresses.ts'
 import { loadOrCreateCa } from './ca.ts'
-import { ensureServerCert } from './certs.ts'
+import { RENEW_WITHIN_DAYS, ensureServerCert } from './certs.ts'
 import type { LocalCa } from './ca.ts'
 import type { ServerCert } from './certs.ts'
 
@@ -47,4 +47,19 @@ export function lanBanner (lan: LanConfig): string {
     `On ${hostname()} itself, use the app at http://127.0.0.1:${lan.httpPort}/`
   ]
   return lines.join('\n')
+}
+
+/**
+ * Why the LAN servers must start again (and so renew the certificate): the LAN addresses are
+ * not the ones served any more (Wi-Fi changed, DHCP gave another address), or the certificate
+ * is within RENEW_WITHIN_DAYS of expiry. Undefined while all is well.
+ */
+export function lanChange (served: string[], current: string[], notAfter: Date, now = new Date()): string | undefined {
+  const added = current.filter(h => !served.includes(h))
+  const gone = served.filter(h => !current.includes(h))
+  if (current.length > 0 && (added.length > 0 || gone.length > 0)) {
+    return `LAN addresses changed (${[...added.map(h => `+${h}`), ...gone.map(h => `-${h}`)].join(' ')})`
+  }
+  if (notAfter.getTime() - now.getTime() < RENEW_WITHIN_DAYS * 86_400_000) return `the server certificate expires on ${notAfter.toISOString().slice(0, 10)}`
+  return undefined
 }

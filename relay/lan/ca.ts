@@ -5,7 +5,10 @@ import { join } from 'node:path'
 // @peculiar/x509's dependency injection needs the Reflect metadata API, loaded once before it.
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
+import { AsnConvert } from '@peculiar/asn1-schema'
+import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from '@peculiar/asn1-x509'
 import { LightcafeError } from '../../src/shared/errors.ts'
+import { isPrivate } from './addresses.ts'
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 
@@ -15,6 +18,29 @@ export const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const
 const DAY = 86_400_000
 /** Long-lived: a CA re-created means every device installs it again. */
 export const CA_VALIDITY_DAYS = 10 * 365
+
+/**
+ * What the CA may sign for: private, shared (CGNAT, as Tailscale uses) and loopback IPv4
+ * ranges, `*.local` and `localhost`. A device that installs the CA then trusts it for these
+ * names only, so its key, if stolen, cannot impersonate any public site to that device.
+ */
+export const PERMITTED_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8'] as const
+export const PERMITTED_DNS = ['local', 'localhost'] as const
+
+function nameConstraints (extraIps: string[]): x509.Extension {
+  const outside = extraIps.filter(ip => !isPrivate(ip) && !ip.startsWith('127.') && !inCgnat(ip))
+  const subtrees = [
+    ...PERMITTED_DNS.map(dNSName => new GeneralSubtree({ base: new GeneralName({ dNSName }) })),
+    ...[...PERMITTED_RANGES, ...outside.map(ip => `${ip}/32`)].map(iPAddress => new GeneralSubtree({ base: new GeneralName({ iPAddress }) }))
+  ]
+  // RFC 5280: name constraints are critical.
+  return new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(subtrees) })))
+}
+
+function inCgnat (ip: string): boolean {
+  const [a, b] = ip.split('.').map(Number)
+  return a === 100 && b >= 64 && b <= 127
+}
 
 /** The CA's files are unreadable or do not belong together (a key for another certificate). */
 export class LocalCaError extends LightcafeError {
@@ -64,8 +90,10 @@ async function describe (cert: x509.X509Certificate, key: CryptoKey, dir: string
  * The local CA under `dir` (`.lightcafe/tls` by default in `npm start -- --lan`): loaded when
  * it exists, created once otherwise. Devices install its certificate once; the server
  * certificates it signs can then change with the LAN addresses without asking them again.
+ * A new CA is constrained to PERMITTED_RANGES and PERMITTED_DNS, plus each of `lanIps`
+ * outside them (a LAN on public addresses) as itself.
  */
-export async function loadOrCreateCa (dir: string, now = new Date()): Promise<LocalCa> {
+export async function loadOrCreateCa (dir: string, now = new Date(), lanIps: string[] = []): Promise<LocalCa> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const keyFile = join(dir, 'ca.key')
   const certFile = join(dir, 'ca.pem')
@@ -94,6 +122,7 @@ export async function loadOrCreateCa (dir: string, now = new Date()): Promise<Lo
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      nameConstraints(lanIps),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)
     ]
   })

@@ -164,3 +164,27 @@ describe('server certificate', () => {
     }
   })
 })
+
+describe('name constraints', () => {
+  it('limit what the CA can vouch for to private and loopback addresses, *.local and localhost (OpenSSL enforces them)', async () => {
+    const ca = await loadOrCreateCa(dir, new Date(), ['192.168.1.20', '203.0.113.9'])
+    const ok = await ensureServerCert(dir, ca, certNames(['192.168.1.20'], 'tablet'))
+    expect(await handshake(ok, ca.pem, '192.168.1.20')).toEqual({ authorized: true, error: undefined })
+    // A LAN on a public address given at creation is permitted as that one address.
+    await mkdir(join(dir, 'own'), { recursive: true })
+    const own = await ensureServerCert(join(dir, 'own'), ca, { ips: ['203.0.113.9'], dns: [] })
+    expect((await handshake(own, ca.pem, '203.0.113.9')).authorized).toBe(true)
+    // Even with the CA's key, a certificate for a public name or address is refused by the device.
+    for (const [names, host] of [[{ ips: ['8.8.8.8'], dns: [] }, '8.8.8.8'], [{ ips: [], dns: ['example.org'] }, 'example.org']] as const) {
+      const sub = join(dir, host)
+      await mkdir(sub, { recursive: true })
+      const forged = await ensureServerCert(sub, ca, { ips: [...names.ips], dns: [...names.dns] })
+      // Signed by the CA all right: what fails is the chain's name constraints (`openssl verify`
+      // says "error 47: permitted subtree violation"; Node reports it as UNSPECIFIED).
+      expect(new NodeX509(forged.cert).verify(new NodeX509(ca.pem).publicKey)).toBe(true)
+      const res = await handshake(forged, ca.pem, host, host.includes('.org') ? host : undefined)
+      expect(res.authorized, host).toBe(false)
+      expect(res.error, host).toMatch(/PERMITTED_VIOLATION|permitted subtree violation|UNSPECIFIED/i)
+    }
+  })
+})

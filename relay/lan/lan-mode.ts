@@ -23,7 +23,7 @@ export async function prepareLan (opts: { stateDir: string, httpPort: number, ht
   const hosts = opts.hosts ?? lanAddresses()
   if (hosts.length === 0) throw new Error('LAN mode: this host has no LAN IPv4 address (is it on a network?); set LIGHTCAFE_LAN_HOSTS to choose one')
   const dir = join(opts.stateDir, 'tls')
-  const ca = await loadOrCreateCa(dir)
+  const ca = await loadOrCreateCa(dir, new Date(), hosts)
   const cert = await ensureServerCert(dir, ca, certNames(hosts))
   return { hosts, httpsPort: opts.httpsPort, wssPort: opts.wssPort, httpPort: opts.httpPort, ca, cert }
 }

@@ -54,7 +54,7 @@ trust that CA once. Install it with the steps for your device below, then open t
 <section aria-labelledby="get">
 <h2 id="get">Download the CA</h2>
 <ul class="files">
-<li><a href="${CA_FILES.mobileconfig}" download="lightcafe.mobileconfig">iPhone / iPad profile (lightcafe.mobileconfig)</a></li>
+<li><a href="${CA_FILES.mobileconfig}">iPhone / iPad profile (lightcafe.mobileconfig)</a></li>
 <li><a href="${CA_FILES.der}" download="lightcafe-ca.crt">Certificate for Android, Windows, macOS (lightcafe-ca.crt)</a></li>
 <li><a href="${CA_FILES.pem}" download="lightcafe-ca.pem">Certificate as PEM, for Firefox and Linux (lightcafe-ca.pem)</a></li>
 </ul>
@@ -75,7 +75,7 @@ Install a certificate, <em>CA certificate</em> (names vary by maker: search Sett
 <section aria-labelledby="ios">
 <h2 id="ios">iPhone and iPad (iOS, iPadOS)</h2>
 <ol>
-<li>Open this page in Safari and download the <a href="${CA_FILES.mobileconfig}" download="lightcafe.mobileconfig">profile</a>; allow the download.</li>
+<li>Open this page in Safari and download the <a href="${CA_FILES.mobileconfig}">profile</a>; allow the download.</li>
 <li>Open Settings, tap <em>Profile Downloaded</em> (or General, VPN and Device Management), choose the Lightcafe profile and tap Install.</li>
 <li>Then Settings, General, About, <em>Certificate Trust Settings</em>: turn on full trust for "Lightcafe local CA". Without this step Safari still refuses the app.</li>
 </ol>
@@ -204,7 +204,8 @@ export function setupResponse (method: string, rawPath: string, ctx: SetupContex
     case '/ca.der':
       return { status: 200, headers: { ...common, ...download('lightcafe-ca.crt'), 'content-type': 'application/x-x509-ca-cert' }, body: ctx.ca.der }
     case CA_FILES.mobileconfig:
-      return { status: 200, headers: { ...common, ...download('lightcafe.mobileconfig'), 'content-type': 'application/x-apple-aspen-config' }, body: mobileconfig(ctx) }
+      // Opened, not saved: Safari hands a profile served with this type to Settings.
+      return { status: 200, headers: { ...common, 'content-type': 'application/x-apple-aspen-config' }, body: mobileconfig(ctx) }
     default:
       return { status: 302, headers: { ...common, location: ctx.httpsOrigin + url.pathname + url.search }, body: '' }
   }

@@ -70,6 +70,11 @@ export class Peer {
     return Peer.#start(context, env.web.url, name)
   }
 
+  /** A peer in a context opened elsewhere (e.g. a profile with its own HOME and trust store), on `origin`. */
+  static async attach (context: BrowserContext, name: string, origin: string): Promise<Peer> {
+    return Peer.#start(context, origin, name)
+  }
+
   static async #start (context: BrowserContext, origin: string, name: string): Promise<Peer> {
     // Code run through tsx (the bench) keeps function names with an `__name` helper that
     // page.evaluate ships to the page without its definition; give the page a no-op one.

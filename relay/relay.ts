@@ -30,6 +30,17 @@ export interface RelayInit {
   host?: string
   /** Where the relay's key lives, so its peer id (and thus its multiaddr) survives restarts. */
   keyFile?: string
+  /** Extra listen multiaddrs, e.g. `/ip4/192.168.1.20/tcp/9443/tls/ws` (needs `tls`). */
+  listen?: string[]
+  /** Certificate and key (PEM) for `/tls/ws` listeners. */
+  tls?: { cert: string, key: string }
+  /** Addresses to announce instead of the listening ones, e.g. `/dns4/relay.example.org/tcp/443/tls/ws` behind a TLS proxy. */
+  announce?: string[]
+  /**
+   * Keep loopback addresses out of what peers learn (identify, reservations): in LAN mode a
+   * phone told of 127.0.0.1 would dial itself. `multiaddrs` still lists them for the host.
+   */
+  hideLoopback?: boolean
 }
 
 export interface Relay {
@@ -55,10 +66,16 @@ async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
 /** Starts a circuit-relay-v2 server on WebSockets. Browser peers reserve slots on it and signal WebRTC through it. */
 export async function startRelay (init: RelayInit): Promise<Relay> {
   const host = init.host ?? '127.0.0.1'
+  const hide = init.hideLoopback === true
+  if (hide && init.port === 0) throw new Error('hideLoopback needs a fixed port: the loopback address is not listed by the node')
   const node = await createLibp2p({
     privateKey: await loadOrCreateKey(init.keyFile),
-    addresses: { listen: [`/ip4/${host}/tcp/${init.port}/ws`] },
-    transports: [webSockets()],
+    addresses: {
+      listen: [`/ip4/${host}/tcp/${init.port}/ws`, ...(init.listen ?? [])],
+      ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}),
+      announceFilter: addrs => hide ? addrs.filter(ma => !/^\/ip[46]\/(127\.|::1\/)/.test(ma.toString())) : addrs
+    },
+    transports: [webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 1024 },
@@ -77,6 +94,8 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   // Cafes find each other through the relays they share (contact search federates over them).
   await serveCafeDirectory(node as unknown as Parameters<typeof serveCafeDirectory>[0])
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
+  // Hidden from peers, but the host's own browser dials it (relays.json on loopback).
+  if (hide) multiaddrs.unshift(`/ip4/${host}/tcp/${init.port}/ws/p2p/${node.peerId.toString()}`)
   return {
     node,
     multiaddrs,

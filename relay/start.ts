@@ -1,27 +1,92 @@
 import './polyfill.ts'
 import { resolve } from 'node:path'
+import { relayView, relaysJson } from './lan/relays-json.ts'
+import { lanAddresses, mdnsName } from './lan/addresses.ts'
+import { lanBanner, lanChange, prepareLan } from './lan/lan-mode.ts'
+import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
+import type { LanConfig } from './lan/lan-mode.ts'
 
-/** `npm start`: the local relay plus the built app, on loopback. PORT and RELAY_PORT are honoured. */
+/**
+ * `npm start`: the local relay plus the built app, on loopback. PORT and RELAY_PORT are honoured.
+ * `npm start -- --lan` (or LIGHTCAFE_LAN=1) also serves other devices of the LAN: the app over
+ * HTTPS on every LAN address (HTTPS_PORT), the relay over WSS (WSS_PORT) with the same
+ * certificate, and the setup page with the local CA over plain HTTP on PORT.
+ */
 const port = Number(process.env.PORT ?? 8080)
 const relayPort = Number(process.env.RELAY_PORT ?? 9090)
+const httpsPort = Number(process.env.HTTPS_PORT ?? 8443)
+const wssPort = Number(process.env.WSS_PORT ?? 9443)
 const root = resolve(process.env.LIGHTCAFE_DIST ?? 'dist')
-const keyFile = process.env.RELAY_KEY_FILE ?? resolve('.lightcafe/relay.key')
+const stateDir = resolve(process.env.LIGHTCAFE_STATE_DIR ?? '.lightcafe')
+const keyFile = process.env.RELAY_KEY_FILE ?? resolve(stateDir, 'relay.key')
+const lanMode = process.argv.includes('--lan') || process.env.LIGHTCAFE_LAN === '1'
 
-const relay = await startRelay({ port: relayPort, keyFile })
-const web = await startStaticServer({ root, port, relays: () => relay.multiaddrs })
+interface Running { lan?: LanConfig, stop(): Promise<void> }
 
-console.log(`relay  ${relay.multiaddrs.join(' ')}`)
-console.log(`Lightcafe is running at ${web.url}`)
+/** Relay and servers for the addresses up now (LAN mode: with a certificate covering them). */
+async function serve (): Promise<Running> {
+  const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort }) : undefined
+  const tls = lan != null ? { cert: lan.cert.cert, key: lan.cert.key } : undefined
+  const relay = await startRelay({
+    port: relayPort,
+    keyFile,
+    tls,
+    hideLoopback: lan != null,
+    listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`)
+  })
+  const servers: Array<{ url: string, stop: () => Promise<void> }> = []
+  const stop = async (): Promise<void> => { await Promise.allSettled([...servers.map(async s => { await s.stop() }), relay.stop()]) }
+  try {
+    const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort)
+    const relaysFor = (local: string | undefined): unknown => relaysJson(local, view)
+    servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor }))
+    for (const host of lan?.hosts ?? []) {
+      servers.push(await startStaticServer({ root, port: httpsPort, host, tls, relays: () => [], relaysFor }))
+      servers.push(await startSetupServer({ host, port, context: { httpsOrigin: `https://${host}:${httpsPort}`, hostName: mdnsName(), ca: lan!.ca } }))
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  console.log(`relay  ${relay.multiaddrs.join(' ')}`)
+  if (lan != null) console.log(lanBanner(lan))
+  console.log(`Lightcafe is running at ${servers[0].url}`)
+  return { lan, stop }
+}
 
+let running = await serve()
 let stopping = false
+
+// Addresses come and go (Wi-Fi changes) and certificates age: start again with a renewed
+// certificate for the addresses up now. Pages reconnect to the relay by themselves.
+let checking = false
+const watch = lanMode
+  ? setInterval(() => {
+    const why = running.lan == null ? undefined : lanChange(running.lan.hosts, lanAddresses(), running.lan.cert.notAfter)
+    if (why == null || checking || stopping) return
+    checking = true
+    console.log(`${why}: restarting the LAN servers…`)
+    const before = running.lan!
+    void (async () => {
+      await running.stop()
+      running = await serve()
+    })().catch(err => {
+      // Nothing is served now; serving no address makes the next check try again.
+      console.error(`LAN restart failed (trying again in 30 s): ${(err as Error).message}`)
+      running = { lan: { ...before, hosts: [] }, stop: async () => {} }
+    }).finally(() => { checking = false })
+  }, 30_000)
+  : undefined
+watch?.unref()
+
 async function shutdown (): Promise<void> {
   if (stopping) return
   stopping = true
   const force = setTimeout(() => process.exit(1), 5_000)
   force.unref()
-  await Promise.allSettled([web.stop(), relay.stop()])
+  await running.stop()
   process.exit(0)
 }
 process.on('SIGINT', () => { void shutdown() })

@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { extname, join, normalize, sep } from 'node:path'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 const TYPES: Record<string, string> = {
@@ -25,10 +27,14 @@ export interface StaticServerInit {
   host?: string
   /** Served as /relays.json so pages find the local relay without `?relay=`. */
   relays: () => string[]
+  /** The body of /relays.json by the local address the request arrived on (LAN mode); overrides `relays`. */
+  relaysFor?: (localAddress: string | undefined) => unknown
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  tls?: { cert: string, key: string }
 }
 
 export interface StaticServer {
-  server: Server
+  server: Server | HttpsServer
   url: string
   stop(): Promise<void>
 }
@@ -44,12 +50,12 @@ function json (status: number, body: unknown): [number, Record<string, string>, 
  */
 export async function startStaticServer (init: StaticServerInit): Promise<StaticServer> {
   const root = normalize(init.root)
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
     const send = ([status, headers, body]: [number, Record<string, string>, string]): void => {
       res.writeHead(status, headers).end(body)
     }
-    if (path === '/relays.json') return send(json(200, { relays: init.relays() }))
+    if (path === '/relays.json') return send(json(200, init.relaysFor?.(req.socket.localAddress) ?? { relays: init.relays() }))
     if (/^\/(api|cafe|ipfs)\//.test(path)) {
       return send(json(503, { error: { reason: 'NODE_NOT_READY', details: 'No Lightcafe node page is running in this browser yet; open the app and wait for it to start.' } }))
     }
@@ -79,7 +85,8 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
       if (req.method === 'HEAD') return res.end()
       createReadStream(file).pipe(res)
     })().catch(err => { if (!res.headersSent) send(json(500, { error: { reason: 'INTERNAL', details: String(err) } })) })
-  })
+  }
+  const server = init.tls != null ? createHttpsServer({ cert: init.tls.cert, key: init.tls.key }, handle) : createServer(handle)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())
@@ -87,7 +94,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
   const { port } = server.address() as AddressInfo
   return {
     server,
-    url: `http://${init.host ?? '127.0.0.1'}:${port}`,
+    url: `${init.tls != null ? 'https' : 'http'}://${init.host ?? '127.0.0.1'}:${port}`,
     stop: async () => {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

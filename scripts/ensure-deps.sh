@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing: npm packages (npm ci, when
 # node_modules is absent or older than the lockfile) and Debian's Chromium for the
-# browser tests (only when asked, with --chromium).
+# browser tests with NSS's certutil (the LAN test trusts the local CA with it; only
+# when asked, with --chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
@@ -15,5 +16,11 @@ if [[ "${1:-}" == --chromium ]]; then
     echo "installing Debian's chromium…"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! command -v certutil >/dev/null; then
+    if [[ $(id -u) -ne 0 ]]; then echo "certutil is missing; install Debian's libnss3-tools package" >&2; exit 1; fi
+    echo "installing Debian's libnss3-tools (certutil)…"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnss3-tools >/dev/null
   fi
 fi

@@ -1,15 +1,49 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** Where a page learns its relays: `?relay=` (repeatable) wins over `/relays.json` beside the app. */
-export async function relayAddrs (location: Location, fetcher: typeof fetch = fetch): Promise<Multiaddr[]> {
+/** `/relays.json` as the server gives it (relay/lan/relays-json.ts); `lan` only in LAN mode. */
+export interface RelayList {
+  relays: Multiaddr[]
+  /** LAN mode: the HTTPS origin and wss relays that other devices of the LAN reach (for invitations). */
+  lan?: { origin: string, relays: Multiaddr[] }
+}
+
+/** A relay list is a few multiaddrs: anything larger is not one. */
+const MAX_BYTES = 64 * 1024
+const MAX_RELAYS = 32
+
+function addrs (list: unknown): Multiaddr[] {
+  if (!Array.isArray(list)) return []
+  const out: Multiaddr[] = []
+  for (const s of list.slice(0, MAX_RELAYS)) {
+    if (typeof s !== 'string') continue
+    try { out.push(multiaddr(s)) } catch { /* not a multiaddr: skipped */ }
+  }
+  return out
+}
+
+/**
+ * Where a page learns its relays: `?relay=` (repeatable) wins over `/relays.json` beside the
+ * app. The `lan` block comes from relays.json only, and only with an https origin.
+ */
+export async function relayList (location: Location, fetcher: typeof fetch = fetch): Promise<RelayList> {
   const fromQuery = new URLSearchParams(location.search).getAll('relay')
-  if (fromQuery.length > 0) return fromQuery.map(s => multiaddr(s))
   // Offline or no relay list: start without relays; the page says so and the owner can add `?relay=`.
   const res = await fetcher(new URL('relays.json', location.href), { cache: 'no-store' }).catch(() => null)
-  if (res == null || !res.ok) return []
-  const body: unknown = await res.json()
-  const list = Array.isArray(body) ? body : (body as { relays?: unknown }).relays
-  if (!Array.isArray(list)) return []
-  return list.filter((s): s is string => typeof s === 'string').map(s => multiaddr(s))
+  const text = res?.ok === true ? await res.text().catch(() => '') : ''
+  let body: unknown
+  try { body = text.length > 0 && text.length <= MAX_BYTES ? JSON.parse(text) : undefined } catch { body = undefined }
+  const served = Array.isArray(body) ? addrs(body) : addrs((body as { relays?: unknown } | undefined)?.relays)
+  const relays = fromQuery.length > 0 ? fromQuery.map(s => multiaddr(s)) : served
+  const lan = (body as { lan?: { origin?: unknown, relays?: unknown } } | undefined)?.lan
+  if (lan == null || typeof lan.origin !== 'string') return { relays }
+  let origin: URL
+  try { origin = new URL(lan.origin) } catch { return { relays } }
+  if (origin.protocol !== 'https:' || origin.origin !== lan.origin) return { relays }
+  return { relays, lan: { origin: origin.origin, relays: addrs(lan.relays) } }
+}
+
+/** The relays alone (what the node dials). */
+export async function relayAddrs (location: Location, fetcher: typeof fetch = fetch): Promise<Multiaddr[]> {
+  return (await relayList(location, fetcher)).relays
 }

@@ -1,0 +1,194 @@
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect, test } from '@playwright/test'
+import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from './chromium.ts'
+import { Peer } from './env.ts'
+import { axeViolations } from './a11y.ts'
+import { makeCafe } from './helpers.ts'
+import { LAN_PORTS, LanServer } from './lan-server.ts'
+import type { BrowserContext } from 'playwright-core'
+
+// The namespace's non-loopback address (scripts/in-netns.sh): the browsers use nothing on loopback.
+const HOST = '10.77.0.1'
+
+/**
+ * A browser profile as on its own device: its own HOME, whose NSS database (what Chromium on
+ * Linux reads for locally installed CAs) trusts `caFile` when one is given, as an owner
+ * does with certutil or the certificate manager. Certificate errors are never ignored.
+ */
+async function device (root: string, name: string, caFile?: string, seen?: string[], extra: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
+  const home = join(root, `${name}-home`)
+  const nssdb = join(home, '.pki', 'nssdb')
+  await mkdir(nssdb, { recursive: true })
+  execFileSync('certutil', ['-d', `sql:${nssdb}`, '-N', '--empty-password'])
+  if (caFile != null) execFileSync('certutil', ['-d', `sql:${nssdb}`, '-A', '-t', 'C,,', '-n', 'lightcafe', '-i', caFile])
+  const options = chromiumLaunchOptions()
+  const context = await chromium.launchPersistentContext(join(root, `${name}-profile`), { ...options, ...extra, env: { ...process.env, HOME: home } })
+  // Every URL the device fetches or opens a WebSocket to, to check that none is on loopback.
+  const watch = (page: import('playwright-core').Page): void => { page.on('websocket', ws => seen?.push(`${name} ws ${ws.url()}`)) }
+  context.pages().forEach(watch)
+  context.on('page', watch)
+  context.on('request', req => seen?.push(`${name} ${req.url()}`))
+  return context
+}
+
+async function relaysOf (peer: Peer): Promise<Array<{ multiaddr: string, connected: boolean, reserved: boolean }>> {
+  return (await peer.api('GET', '/api/v0/peer')).body.relays
+}
+
+/** Every relay of the peer is a WSS one on the LAN address, connected with a reservation. */
+async function onlineOverWss (peer: Peer, timeout = 45_000): Promise<void> {
+  await expect.poll(async () => {
+    const relays = await relaysOf(peer)
+    return relays.length > 0 && relays.every(r => r.connected && r.reserved && r.multiaddr.startsWith(`/ip4/${HOST}/`) && r.multiaddr.includes('/tls/ws/'))
+  }, { timeout, message: `${peer.name} online over wss` }).toBe(true)
+}
+
+/** Clicks the cafe's invite button and reads the link from its screen (a new one each time). */
+async function inviteFromScreen (cafe: Peer, previous?: string): Promise<string> {
+  await cafe.page.getByTestId('invite').click()
+  const link = cafe.page.getByTestId('invite-link')
+  await expect(link).toHaveAttribute('href', /#join=/)
+  if (previous != null) await expect(link).not.toHaveAttribute('href', previous)
+  return (await link.getAttribute('href'))!
+}
+
+test('LAN mode: devices that trust the local CA load the app over HTTPS from the LAN address, pair by the invite link, back up and message over direct WebRTC, and reconnect over WSS after the relay restarts; one without the CA gets no app', async () => {
+  test.setTimeout(300_000)
+  const root = await mkdtemp(join(tmpdir(), 'lightcafe-lan-'))
+  const server = new LanServer(HOST, join(root, 'state'))
+  const contexts: BrowserContext[] = []
+  const seen: string[] = []
+  try {
+    await server.start()
+    expect(server.output).toContain(`https://${HOST}:`)
+    expect(server.output).toContain(`${server.setupOrigin}/setup`)
+
+    // What a new device sees first over plain HTTP: the setup page, and the CA to download.
+    const setup = await fetch(`${server.setupOrigin}/setup`)
+    expect(setup.status).toBe(200)
+    expect(await setup.text()).toContain(`href="${server.httpsOrigin}/"`)
+    const caRes = await fetch(`${server.setupOrigin}/ca.pem`)
+    expect(caRes.headers.get('content-type')).toBe('application/x-pem-file')
+    const caPem = await caRes.text()
+    expect(caPem).toMatch(/^-----BEGIN CERTIFICATE-----/)
+    const caFile = join(root, 'lightcafe-ca.pem')
+    await writeFile(caFile, caPem)
+
+    // A device without the CA: the HTTPS app does not load at all; over plain HTTP it gets the explanation.
+    // (CSP bypassed for this profile only, so that axe can be injected into the script-free page.)
+    const stranger = await device(root, 'stranger', undefined, undefined, { bypassCSP: true })
+    contexts.push(stranger)
+    const strangerPage = stranger.pages()[0] ?? await stranger.newPage()
+    const refused = await strangerPage.goto(`${server.httpsOrigin}/`).then(() => 'loaded', (err: Error) => err.message)
+    expect(refused).toMatch(/ERR_CERT_AUTHORITY_INVALID|ERR_CERT_/)
+    expect(await strangerPage.evaluate(() => (globalThis as any).lightcafe?.ready === true).catch(() => false)).toBe(false)
+    await strangerPage.goto(`${server.setupOrigin}/`)
+    expect(strangerPage.url()).toBe(`${server.setupOrigin}/setup`)
+    await expect(strangerPage.getByRole('heading', { level: 1 })).toHaveText('Set up this device for Lightcafe')
+    await expect(strangerPage.getByRole('link', { name: 'Open Lightcafe over HTTPS' })).toHaveAttribute('href', `${server.httpsOrigin}/`)
+    for (const scheme of ['light', 'dark'] as const) {
+      await strangerPage.emulateMedia({ colorScheme: scheme })
+      expect(await axeViolations(strangerPage), `setup page (${scheme})`).toEqual([])
+    }
+    await stranger.close()
+
+    // The cafe: a tablet that trusts the CA opens the HTTPS app on the LAN address.
+    const cafeCtx = await device(root, 'cafe', caFile, seen)
+    contexts.push(cafeCtx)
+    const loadStart = Date.now()
+    const cafe = await Peer.attach(cafeCtx, 'cafe', server.httpsOrigin)
+    console.log(`[lan] cafe: page load to ready over HTTPS from ${HOST}: ${Date.now() - loadStart} ms`)
+    expect(await cafe.page.evaluate(() => [location.origin, navigator.serviceWorker.controller?.scriptURL.startsWith(location.origin), isSecureContext])).toEqual([server.httpsOrigin, true, true])
+    // Its relay list holds nothing on loopback: only the WSS relay on the LAN address.
+    const served = await cafe.page.evaluate(async () => (await fetch('/relays.json')).json())
+    expect(JSON.stringify(served)).not.toContain('127.0.0.1')
+    expect(served.lan.origin).toBe(server.httpsOrigin)
+    await onlineOverWss(cafe)
+    const { peerId: cafeId } = await makeCafe(cafe)
+
+    // Two guests, each from an invite link read from the cafe's screen.
+    const guests: Peer[] = []
+    let previous: string | undefined
+    for (const name of ['phone-1', 'phone-2']) {
+      const href = await inviteFromScreen(cafe, previous)
+      previous = href
+      expect(href.startsWith(`${server.httpsOrigin}/`)).toBe(true)
+      const ctx = await device(root, name, caFile, seen)
+      contexts.push(ctx)
+      const start = Date.now()
+      const guest = await Peer.attach(ctx, name, server.httpsOrigin)
+      console.log(`[lan] ${name}: page load to ready over HTTPS from ${HOST}: ${Date.now() - start} ms`)
+      const pairStart = Date.now()
+      await guest.page.goto(href)
+      await guest.ready()
+      await expect.poll(async () => ((await guest.api('GET', '/api/v0/cafes')).body as any[]).map(c => c.id), { timeout: 45_000 }).toEqual([cafeId])
+      console.log(`[lan] ${name}: invite link opened to registered: ${Date.now() - pairStart} ms`)
+      if (guests.length === 0) {
+        // The first guest backs up a file at once: pairing to first backup pinned.
+        const cid = await guest.page.evaluate(async () => (await (await fetch('/api/v0/files', { method: 'POST', body: new Uint8Array(200_000).fill(5) })).json()).cid as string)
+        expect((await guest.api('POST', '/api/v0/backups', { cid })).status).toBe(202)
+        await expect.poll(async () => {
+          const res = await guest.api('GET', `/api/v0/backups/${cid}`)
+          return res.status === 200 ? res.body.cafes[0]?.status : `http ${res.status}`
+        }, { timeout: 60_000 }).toBe('pinned')
+        console.log(`[lan] ${name}: invite link opened to first backup pinned: ${Date.now() - pairStart} ms`)
+      }
+      // The guest reached the cafe over a direct WebRTC connection, not the relayed one.
+      await expect.poll(async () => ((await guest.api('GET', '/api/v0/connections')).body as any[]).some(c => c.peerId === cafeId && c.transport === 'webrtc' && c.direct)).toBe(true)
+      guests.push(guest)
+    }
+    const [one, two] = guests
+    const addressOf = async (p: Peer): Promise<string> => (await p.api('GET', '/api/v0/account')).body.address
+    for (const g of guests) expect((await g.api('PUT', '/api/v0/profile', { name: g.name })).status).toBe(200)
+    const sent = await one.api('POST', '/api/v0/messages', { to: await addressOf(two), body: 'hello over the LAN' })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+    await expect.poll(async () => ((await two.api('GET', '/api/v0/messages')).body as any[]).map(m => m.body), { timeout: 45_000 }).toContain('hello over the LAN')
+
+    // The relay (and the servers with it) restarts: same CA, and every device is back over WSS.
+    await server.stop()
+    const restart = Date.now()
+    await server.start()
+    expect(server.output).not.toContain('issued now') // the certificate on disk was kept
+    expect(await (await fetch(`${server.setupOrigin}/ca.pem`)).text()).toBe(caPem)
+    for (const p of [cafe, ...guests]) await onlineOverWss(p)
+    console.log(`[lan] server restarted → all three reserved over WSS again: ${Date.now() - restart} ms`)
+    const after = await two.api('POST', '/api/v0/messages', { to: await addressOf(one), body: 'back after the restart' })
+    expect(after.status, JSON.stringify(after.body)).toBe(202)
+    await expect.poll(async () => ((await one.api('GET', '/api/v0/messages')).body as any[]).map(m => m.body), { timeout: 45_000 }).toContain('back after the restart')
+
+    // Nothing any device fetched or dialled was on loopback (the relay never offers its loopback address to them).
+    expect(seen.some(u => u.includes(`ws wss://${HOST}:`))).toBe(true)
+    expect(seen.filter(u => /127\.0\.0\.1|localhost|\[::1\]/.test(u))).toEqual([])
+  } finally {
+    await Promise.allSettled(contexts.map(async c => { await c.close() }))
+    await server.stop()
+    await rm(root, { recursive: true, force: true })
+  }
+})
+
+test('LAN mode keeps the app on http://127.0.0.1 for the host\'s own browser: it reserves on the loopback relay and learns the LAN origin to invite others to', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lightcafe-lan-host-'))
+  const server = new LanServer(HOST, join(root, 'state'))
+  let context: BrowserContext | undefined
+  try {
+    await server.start()
+    context = await device(root, 'host')
+    const start = Date.now()
+    const own = await Peer.attach(context, 'host', `http://127.0.0.1:${LAN_PORTS.http}`)
+    console.log(`[lan] host's own browser: page load to ready over http://127.0.0.1: ${Date.now() - start} ms`)
+    const served = await own.page.evaluate(async () => (await fetch('/relays.json')).json())
+    expect(served.relays).toHaveLength(1)
+    expect(served.relays[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/${LAN_PORTS.relay}/ws/p2p/`))
+    expect(served.lan.origin).toBe(server.httpsOrigin)
+    expect(served.lan.relays).toEqual([served.relays[0].replace(`/ip4/127.0.0.1/tcp/${LAN_PORTS.relay}/ws`, `/ip4/${HOST}/tcp/${LAN_PORTS.wss}/tls/ws`)])
+    await expect.poll(async () => (await relaysOf(own)).map(r => [r.multiaddr, r.connected, r.reserved]), { timeout: 45_000 }).toEqual([[served.relays[0], true, true]])
+  } finally {
+    await context?.close()
+    await server.stop()
+    await rm(root, { recursive: true, force: true })
+  }
+})

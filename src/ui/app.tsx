@@ -118,7 +118,8 @@ function Dashboard ({ peer, lan, onReady }: { peer: RunningPeer, lan: LanInfo | 
         if (!outcome.ok) setInvitation({ cafe: outcome.cafe, token: outcome.token })
         else setJoined({ cafe: outcome.cafe, text: outcome.text })
         location.hash = '#cafes'
-        say(outcome.text)
+        // A success is said by the welcome box (it takes focus); a toast would cover the form.
+        if (!outcome.ok) say(outcome.text)
         refresh()
       })
     }
@@ -147,7 +148,7 @@ function Dashboard ({ peer, lan, onReady }: { peer: RunningPeer, lan: LanInfo | 
   const v = (id: ViewId, title: string, children: ComponentChildren) => <View id={id} current={current} title={title}>{children}</View>
   return (
     <DashboardContext.Provider value={value}>
-      <div class='layout'>
+      <div class={asking ? 'layout single' : 'layout'}>
         <header>
           <h1><span data-testid='title'>{live?.info.cafe.enabled === true ? live.info.cafe.name : 'Lightcafe'}</span> <Reach live={live} /></h1>
           {/* A line about the last view's action means nothing in the next one the owner picks. */}

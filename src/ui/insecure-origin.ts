@@ -30,19 +30,20 @@ function el<K extends keyof HTMLElementTagNameMap> (tag: K, attrs: Record<string
 
 function render (root: HTMLElement, to: SecureAddresses, lanKnown: boolean): void {
   const here = location.host
-  const steps: Node[] = []
-  if (to.setup != null) {
-    steps.push(el('li', {}, 'The first time on this device: ', el('a', { href: to.setup, 'data-testid': 'setup-link' }, 'install the cafe\'s certificate'), ' (the setup page says how on Android, iPhone and iPad, and desktop browsers).'))
-  }
-  steps.push(el('li', {}, 'Open the secure address: ', el('a', { href: to.https, 'data-testid': 'https-link' }, to.https.replace(/#.*$/, '')), '.'))
-  root.replaceChildren(el('div', { class: 'layout' },
+  const go = el('p', { class: 'go' }, 'Open the secure address: ', el('a', { href: to.https, 'data-testid': 'https-link' }, to.https.replace(/#.*$/, '')))
+  const steps: Node = to.setup != null
+    ? el('ol', {},
+      el('li', {}, 'The first time on this device: ', el('a', { href: to.setup, 'data-testid': 'setup-link' }, 'install the cafe\'s certificate'), ' (the setup page says how on Android, iPhone and iPad, and desktop browsers).'),
+      el('li', {}, go))
+    : go
+  root.replaceChildren(el('div', { class: 'layout single' },
     el('header', {}, el('h1', {}, el('span', {}, 'Lightcafe'))),
     el('main', { 'data-testid': 'insecure-origin' },
       el('h2', {}, 'Lightcafe cannot run at this address'),
       el('p', {}, `This page came over plain HTTP (http://${here}). Browsers give the two things Lightcafe needs — a service worker and encryption — only to pages served over HTTPS, or from this device itself. So nothing here can start, and no data was stored.`),
-      el('ol', {}, ...steps),
+      steps,
       el('p', {}, lanKnown
-        ? 'If the secure address warns about its certificate, install the certificate first (step 1), then open it again.'
+        ? 'If the secure address warns about its certificate, install the certificate first, then open it again.'
         : 'If the secure address does not open, the computer running Lightcafe does not serve HTTPS yet: start it in LAN mode (see its README), which prints the address to open and a QR code for it.')
     )
   ))

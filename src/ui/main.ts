@@ -6,5 +6,8 @@ const app = document.querySelector<HTMLElement>('#app')!
 if (!isSecureContext) {
   explainInsecureOrigin(app)
 } else {
-  void import('./boot.ts').then(({ boot }) => { boot(app) })
+  import('./boot.ts').then(({ boot }) => { boot(app) }, (err: unknown) => {
+    // Offline before the app was ever cached, or a deploy that removed this version's files.
+    app.textContent = `Lightcafe could not load: ${err instanceof Error ? err.message : String(err)}. Reload the page.`
+  })
 }

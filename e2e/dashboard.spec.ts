@@ -130,6 +130,8 @@ test('the dashboard is installable by Chromium\'s criteria, shows kiosk state an
   // …naming the relay by its address, with the likely cause of a refused connection.
   await expect(cafe.page.getByTestId('banner').getByTestId('relay-problem')).toHaveText(`The relay at ${relayAt} refused the connection: the relay is not running there, or a firewall blocks port ${port}.`, { timeout: 30_000 })
   await expect(cafe.page.getByTestId('relay-cause')).toContainText(`The relay at ${relayAt} refused the connection`)
+  await cafe.page.setViewportSize({ width: 390, height: 844 })
+  await cafe.page.screenshot({ path: test.info().outputPath('phone-relay-down.png'), fullPage: true })
   await expect(cafe.page.getByTestId('reach')).toContainText('reconnecting')
   await env.startRelay()
   await expect(cafe.page.getByTestId('banner')).toBeHidden({ timeout: 30_000 })

@@ -78,14 +78,16 @@ export function Reachability () {
   const relays = live?.info.relays ?? []
   const reserved = relays.filter(r => r.reserved).length
   const peers = new Set((live?.conns ?? []).filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
   const line = live == null
     ? '…'
     : relays.length === 0
       ? 'No relay is set up, so other devices cannot reach this one.'
       : reserved > 0
         ? `Other devices can reach this one (through ${reserved === 1 ? 'a relay' : `${reserved} relays`}); ${peers === 0 ? 'none is' : peers === 1 ? '1 device is' : `${peers} devices are`} connected directly.`
-        : 'Other devices cannot reach this one yet: connecting to the relay…'
-  const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
+        : relays.some(r => r.cause != null)
+          ? 'Other devices cannot reach this one: no relay answers (why below); trying again…'
+          : 'Other devices cannot reach this one yet: connecting to the relay…'
   return (
     <Section id='reachability' title='Reachability'>
       <p data-testid='reachability'>{line}</p>

@@ -81,7 +81,7 @@ export class Peer {
     return Peer.#start(context, env.web.url, name, opts)
   }
 
-  static async #start (context: BrowserContext, origin: string, name: string, opts: PeerOptions): Promise<Peer> {
+  static async #start (context: BrowserContext, origin: string, name: string, opts: PeerOptions = {}): Promise<Peer> {
     // Code run through tsx (the bench) keeps function names with an `__name` helper that
     // page.evaluate ships to the page without its definition; give the page a no-op one.
     await context.addInitScript('globalThis.__name ??= (f) => f')

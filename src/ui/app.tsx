@@ -12,7 +12,7 @@ import { FirstRun } from './views/first-run.tsx'
 import { CafeMode, Clients, Invite, PeerStatus, Reachability, Relays, Settings, Storage, Tokens } from './views/owner.tsx'
 import { Details } from './views/section.tsx'
 import type { LiveData } from './live.ts'
-import type { LanInfo } from '../node/relays.ts'
+import type { LanInfo } from '../node/lan.ts'
 import type { Role } from './role.ts'
 import type { ViewId } from './route.ts'
 import type { RunningPeer } from './peer.ts'
@@ -106,7 +106,7 @@ function Dashboard ({ peer, lan, onReady }: { peer: RunningPeer, lan: LanInfo | 
   const { live, refresh } = useLive(peer, err => { say(errorText(err)) })
   const [writeTo, setWriteTo] = useState<string>()
   const compose = useCallback((to: string) => { setWriteTo(to); location.hash = '#messages' }, [])
-  const setup = setupPage(location.origin, lan)
+  const setup = setupPage(lan)
   const value = useMemo(() => ({ peer, live, refresh, say, compose, writeTo, lan, setup }), [peer, live, refresh, say, compose, writeTo, lan, setup])
   const [invitation, setInvitation] = useState<{ cafe: string, token: string }>()
   const [joined, setJoined] = useState<{ cafe: string, text: string }>()

@@ -1,5 +1,6 @@
 import { registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
-import { relayConfig } from '../node/relays.ts'
+import { fetchLan } from '../node/lan.ts'
+import { relayAddrs } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
 import { renderDashboard } from './app.tsx'
 
@@ -27,8 +28,9 @@ async function start (app: HTMLElement): Promise<void> {
     }
     // Milliseconds since navigation, for the dashboard and the benchmark.
     const timings = { scriptMs: Math.round(performance.now()), peerMs: -1, reservedMs: -1, readyMs: -1, uiMs: -1 }
-    const config = await relayConfig(location)
-    const peer = await startPeer({ relays: config.relays })
+    // LAN mode (relays.json's `lan`): what invitations give other devices.
+    const [relays, lan] = await Promise.all([relayAddrs(location), fetchLan(location)])
+    const peer = await startPeer({ relays })
     timings.peerMs = Math.round(performance.now())
     const onRelay = (): void => {
       if (timings.reservedMs < 0 && peer.node.relays.state().some(r => r.reserved)) timings.reservedMs = Math.round(performance.now())
@@ -37,7 +39,7 @@ async function start (app: HTMLElement): Promise<void> {
     onRelay()
     // The dashboard calls the node directly, so it need not wait for the service worker.
     // uiMs: it shows live data and takes input (the time to interactive we report).
-    renderDashboard(app, peer, config.lan, () => { if (timings.uiMs < 0) timings.uiMs = Math.round(performance.now()) })
+    renderDashboard(app, peer, lan, () => { if (timings.uiMs < 0) timings.uiMs = Math.round(performance.now()) })
     serveToServiceWorker(peer.handle)
     await registerServiceWorker()
     timings.readyMs = Math.round(performance.now())

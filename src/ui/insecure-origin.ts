@@ -1,4 +1,4 @@
-import { lanOf } from '../node/lan.ts'
+import { fetchLan } from '../node/lan.ts'
 import type { LanInfo } from '../node/lan.ts'
 
 /**
@@ -53,11 +53,5 @@ function render (root: HTMLElement, to: SecureAddresses, lanKnown: boolean): voi
 /** Shows the explanation at once, then refines the links from `/relays.json` (LAN mode's https origin and setup page). */
 export function explainInsecureOrigin (root: HTMLElement): void {
   render(root, secureAddresses(location), false)
-  void fetch(new URL('relays.json', location.href), { cache: 'no-store', signal: AbortSignal.timeout(5_000) })
-    .then(async res => (res.ok ? await res.json() : null) as unknown)
-    .then(body => {
-      const lan = lanOf(body)
-      if (lan != null) render(root, secureAddresses(location, lan), true)
-    })
-    .catch(() => { /* the first links stay */ })
+  void fetchLan(location).then(lan => { if (lan != null) render(root, secureAddresses(location, lan), true) })
 }

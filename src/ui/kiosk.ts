@@ -3,7 +3,7 @@ import { RELAY_DIAL_TIMEOUT_MS } from '../node/relay-keeper.ts'
 import { fetchName } from './cafe-names.ts'
 import { call } from './local-api.ts'
 import type { RelayCause } from '../node/relay-cause.ts'
-import type { LanInfo } from '../node/relays.ts'
+import type { LanInfo } from '../node/lan.ts'
 import type { RunningPeer } from './peer.ts'
 
 /**
@@ -94,15 +94,15 @@ export function keepAwake (isCafe: () => Promise<boolean>, report: (state: strin
 export interface RelayProblem { relay: string, text: string, link?: string }
 
 /**
- * The page that installs this LAN's certificate: the one relays.json names, else `/setup` beside
- * the app (served there in LAN mode).
+ * The page that installs this LAN's certificate, when relays.json names it (LAN mode serves it
+ * over plain HTTP on the LAN address, a port this HTTPS page does not know otherwise).
  */
-export function setupPage (origin: string, lan?: LanInfo): string {
-  return lan?.setup ?? new URL('/setup', origin).toString()
+export function setupPage (lan?: LanInfo): string | undefined {
+  return lan?.setup
 }
 
 /** Words for a relay's last failure; undefined while it has none. */
-export function relayProblem (relay: { multiaddr: string, cause?: RelayCause }, setup: string): RelayProblem | undefined {
+export function relayProblem (relay: { multiaddr: string, cause?: RelayCause }, setup?: string): RelayProblem | undefined {
   if (relay.cause == null) return undefined
   const { host, port } = relayEndpoint(relay.multiaddr)
   const at = `The relay at ${host.includes(':') ? `[${host}]` : host}:${port}`
@@ -110,7 +110,7 @@ export function relayProblem (relay: { multiaddr: string, cause?: RelayCause }, 
   switch (relay.cause) {
     case 'mixed-content': return out(`${at} has an unencrypted ws:// address, which browsers block from an HTTPS page (mixed content): it needs a wss:// address.`)
     case 'loopback': return out(`${at} is a loopback address, which means this device itself, not the computer running the relay: open the app from the address the cafe shows (its invitation link or QR code).`)
-    case 'certificate': return out(`${at} did not take a secure (wss) connection: the device may not trust this relay's certificate (install the CA from ${setup}), or the relay is not running.`, setup)
+    case 'certificate': return out(`${at} did not take a secure (wss) connection: the device may not trust this relay's certificate (install the CA from ${setup ?? 'the setup page of the computer running Lightcafe: http://<its address>/setup'}), or the relay is not running.`, setup)
     case 'timeout': return out(`${at} did not answer within ${RELAY_DIAL_TIMEOUT_MS / 1000} s: it may not be running, or a firewall drops port ${port}.`)
     case 'refused': return out(`${at} refused the connection: the relay is not running there, or a firewall blocks port ${port}.`)
   }
@@ -121,7 +121,7 @@ export interface Banner { kind: 'disconnected' | 'storage', text: string, proble
 type RelayLike = { multiaddr: string, connected: boolean, cause?: RelayCause }
 
 /** Banners: cut off from every relay (with what is known of why), storage nearly full. Empty when all is well. */
-export function banners (live: { info: { relays: RelayLike[] }, storage: { usage: number, quota: number } }, setup = ''): Banner[] {
+export function banners (live: { info: { relays: RelayLike[] }, storage: { usage: number, quota: number } }, setup?: string): Banner[] {
   const out: Banner[] = []
   const { relays } = live.info
   const s = live.storage

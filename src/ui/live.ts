@@ -3,7 +3,7 @@ import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hoo
 import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 import type { RelayState } from '../node/relay-keeper.ts'
-import type { LanInfo } from '../node/relays.ts'
+import type { LanInfo } from '../node/lan.ts'
 
 /** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
 export interface LiveData {
@@ -32,8 +32,8 @@ export interface Dashboard {
   writeTo: string | undefined
   /** LAN mode (from relays.json): the origin and relays other devices reach. */
   lan: LanInfo | undefined
-  /** The page that installs the LAN's certificate. */
-  setup: string
+  /** The page that installs the LAN's certificate, when known. */
+  setup: string | undefined
 }
 
 export const DashboardContext = createContext<Dashboard | undefined>(undefined)

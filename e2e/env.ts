@@ -52,6 +52,9 @@ export interface PeerOptions {
   url?: string
 }
 
+/** Options of the peers `Peer.open` starts, by context (other ways in start with the defaults). */
+const optionsOf = new WeakMap<BrowserContext, PeerOptions>()
+
 /** A browser context running the app: one peer. */
 export class Peer {
   readonly name: string
@@ -68,7 +71,9 @@ export class Peer {
 
   /** A peer in a fresh incognito context; `origin` serves the app (default: the env's server). */
   static async open (browser: Browser, env: Env, name: string, origin = env.web.url, opts: PeerOptions = {}): Promise<Peer> {
-    return Peer.#start(await browser.newContext(), origin, name, opts)
+    const context = await browser.newContext()
+    optionsOf.set(context, opts)
+    return Peer.#start(context, origin, name)
   }
 
   /**
@@ -76,15 +81,16 @@ export class Peer {
    * the process (the node stops as a closed browser's would) and opening the same `dir`
    * again resumes the profile with everything it kept.
    */
-  static async openPersistent (env: Env, name: string, dir: string, opts: PeerOptions = {}): Promise<Peer> {
+  static async openPersistent (env: Env, name: string, dir: string): Promise<Peer> {
     const context = await chromium.launchPersistentContext(dir, chromiumLaunchOptions())
-    return Peer.#start(context, env.web.url, name, opts)
+    return Peer.#start(context, env.web.url, name)
   }
 
-  static async #start (context: BrowserContext, origin: string, name: string, opts: PeerOptions = {}): Promise<Peer> {
+  static async #start (context: BrowserContext, origin: string, name: string): Promise<Peer> {
     // Code run through tsx (the bench) keeps function names with an `__name` helper that
     // page.evaluate ships to the page without its definition; give the page a no-op one.
     await context.addInitScript('globalThis.__name ??= (f) => f')
+    const opts = optionsOf.get(context) ?? {}
     // The first-run answer, unless the test opens a fresh profile (a choice already stored stays).
     const role = opts.role === undefined ? 'all' : opts.role
     if (role != null) await context.addInitScript(r => { if (localStorage.getItem('lightcafe.role') == null) localStorage.setItem('lightcafe.role', r) }, role)

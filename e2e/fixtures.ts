@@ -8,7 +8,7 @@ import type { PeerOptions } from './env.ts'
 export { expect, Env, Peer }
 export type { PeerOptions }
 
-export const test = base.extend<{ peers: (name: string, opts?: PeerOptions) => Promise<Peer>, profiles: (name: string, opts?: PeerOptions) => Promise<Peer> }, { env: Env }>({
+export const test = base.extend<{ peers: (name: string, opts?: PeerOptions) => Promise<Peer>, profiles: (name: string) => Promise<Peer> }, { env: Env }>({
   env: [async ({}, use) => {
     const env = new Env(await mkdtemp(join(tmpdir(), 'lightcafe-e2e-')))
     await env.start()
@@ -28,8 +28,8 @@ export const test = base.extend<{ peers: (name: string, opts?: PeerOptions) => P
   profiles: async ({ env }, use) => {
     const root = await mkdtemp(join(tmpdir(), 'lightcafe-profiles-'))
     const opened: Peer[] = []
-    await use(async (name, opts) => {
-      const p = await Peer.openPersistent(env, name, join(root, name), opts)
+    await use(async (name) => {
+      const p = await Peer.openPersistent(env, name, join(root, name))
       opened.push(p)
       return p
     })

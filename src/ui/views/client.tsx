@@ -1,3 +1,4 @@
+import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { clock, errorText, mib, short } from '../format.ts'
 import { call, localFetch } from '../local-api.ts'
@@ -72,10 +73,10 @@ export function MyCafes ({ invitation, joined }: { invitation?: { cafe: string, 
       {cafes.length > 0 && (
         <Details testId='cafes-details'>
           <dl>
-            {cafes.map(s => <>
-              <dt key={`${s.id}-n`}><bdi>{nameOf(s.id)}</bdi></dt>
-              <dd key={`${s.id}-d`}>{s.id}{s.ended == null && live != null && <><br /><span data-testid='cafe-health'>{reach(live.conns, s.id)}</span></>}</dd>
-            </>)}
+            {cafes.map(s => <Fragment key={s.id}>
+              <dt><bdi>{nameOf(s.id)}</bdi></dt>
+              <dd>{s.id}{s.ended == null && live != null && <><br /><span data-testid='cafe-health'>{reach(live.conns, s.id)}</span></>}</dd>
+            </Fragment>)}
           </dl>
         </Details>
       )}
@@ -102,7 +103,7 @@ function useCafeNames (ids: string[]): Record<string, string> {
   useEffect(() => {
     for (const id of ids) {
       const known = knownName(id)
-      if (known != null) { if (names[id] !== known) setNames(n => ({ ...n, [id]: known })) }
+      if (known != null) setNames(n => n[id] === known ? n : { ...n, [id]: known })
       if (asked.current.has(id)) continue
       asked.current.add(id)
       void fetchName(peer, id).then(name => { if (name != null) setNames(n => ({ ...n, [id]: name })) })

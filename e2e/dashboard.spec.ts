@@ -54,12 +54,12 @@ test('pairing: the owner invites with the keyboard alone, the link registers a s
   await cafe.page.keyboard.press('Enter')
   await expect(cafe.page.getByTestId('new-token')).toHaveText(/\S{20,}/)
 
-  const guest = await peers('guest')
-  await guest.page.goto(href!)
-  await guest.ready()
-  await expect(guest.page.getByTestId('message')).toContainText('Joined the cafe')
+  // A fresh profile opening the link: no first-run question, it lands on its own views.
+  const guest = await peers('guest', { role: null, url: href! })
+  await expect(guest.page.getByTestId('joined')).toContainText('You joined cafe. Your backups and messages now go through it.')
   expect(guest.page.url()).not.toContain(inviteToken) // the token left the address bar
   await expect(guest.page.getByTestId('view-cafes')).toBeVisible() // and the guest sees its cafe
+  await expect(guest.page.getByTestId('first-run')).toHaveCount(0)
   await expect(guest.page.getByTestId('cafe-list')).toContainText('signed in')
   const mine = (await guest.api('GET', '/api/v0/cafes')).body as any[]
   expect(mine.map(s => s.id)).toEqual([cafeId])
@@ -123,8 +123,15 @@ test('the dashboard is installable by Chromium\'s criteria, shows kiosk state an
   await expect(cafe.page.getByTestId('banner')).toBeHidden()
 
   // The relay goes away: the banner says so, and goes when it is back.
+  const [, host, port] = /^\/ip4\/([^/]+)\/tcp\/(\d+)\//.exec(env.relay.multiaddrs[0]!)!
+  const relayAt = `${host}:${port}`
   await env.stopRelay()
   await expect(cafe.page.getByTestId('banner')).toContainText('Disconnected from the relays', { timeout: 30_000 })
+  // …naming the relay by its address, with the likely cause of a refused connection.
+  await expect(cafe.page.getByTestId('banner').getByTestId('relay-problem')).toHaveText(`The relay at ${relayAt} refused the connection: the relay is not running there, or a firewall blocks port ${port}.`, { timeout: 30_000 })
+  await expect(cafe.page.getByTestId('relay-cause')).toContainText(`The relay at ${relayAt} refused the connection`)
+  await cafe.page.setViewportSize({ width: 390, height: 844 })
+  await cafe.page.screenshot({ path: test.info().outputPath('phone-relay-down.png'), fullPage: true })
   await expect(cafe.page.getByTestId('reach')).toContainText('reconnecting')
   await env.startRelay()
   await expect(cafe.page.getByTestId('banner')).toBeHidden({ timeout: 30_000 })

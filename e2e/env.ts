@@ -41,6 +41,20 @@ export class Env {
 
 export interface ApiResult<T = any> { status: number, body: T }
 
+export interface PeerOptions {
+  /**
+   * What the device is for, as its first run would store it (see src/ui/role.ts). By default
+   * 'all' ("just use it": every view), so tests that drive the API are not met by the first-run
+   * question; `null` opens a fresh profile that is asked.
+   */
+  role?: 'cafe' | 'guest' | 'all' | null
+  /** The first address opened (an invitation link); default the app's root. */
+  url?: string
+}
+
+/** Options of the peers `Peer.open` starts, by context (other ways in start with the defaults). */
+const optionsOf = new WeakMap<BrowserContext, PeerOptions>()
+
 /** A browser context running the app: one peer. */
 export class Peer {
   readonly name: string
@@ -56,8 +70,10 @@ export class Peer {
   }
 
   /** A peer in a fresh incognito context; `origin` serves the app (default: the env's server). */
-  static async open (browser: Browser, env: Env, name: string, origin = env.web.url): Promise<Peer> {
-    return Peer.#start(await browser.newContext(), origin, name)
+  static async open (browser: Browser, env: Env, name: string, origin = env.web.url, opts: PeerOptions = {}): Promise<Peer> {
+    const context = await browser.newContext()
+    optionsOf.set(context, opts)
+    return Peer.#start(context, origin, name)
   }
 
   /**
@@ -79,11 +95,15 @@ export class Peer {
     // Code run through tsx (the bench) keeps function names with an `__name` helper that
     // page.evaluate ships to the page without its definition; give the page a no-op one.
     await context.addInitScript('globalThis.__name ??= (f) => f')
+    const opts = optionsOf.get(context) ?? {}
+    // The first-run answer, unless the test opens a fresh profile (a choice already stored stays).
+    const role = opts.role === undefined ? 'all' : opts.role
+    if (role != null) await context.addInitScript(r => { if (localStorage.getItem('lightcafe.role') == null) localStorage.setItem('lightcafe.role', r) }, role)
     const page = context.pages()[0] ?? await context.newPage()
     const peer = new Peer(name, context, page, origin + '/')
     page.on('pageerror', err => { console.log(`[${name}] pageerror: ${err.message}`) })
     page.on('console', msg => { if (msg.type() === 'error') console.log(`[${name}] console: ${msg.text().slice(0, 500)}`) })
-    await page.goto(peer.#url)
+    await page.goto(opts.url ?? peer.#url)
     await peer.ready()
     return peer
   }

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base, expect } from '@playwright/test'
 import { Env, Peer } from './env.ts'
+import type { PeerOptions } from './env.ts'
 
 export { expect, Env, Peer }
+export type { PeerOptions }
 
-export const test = base.extend<{ peers: (name: string) => Promise<Peer>, profiles: (name: string) => Promise<Peer> }, { env: Env }>({
+export const test = base.extend<{ peers: (name: string, opts?: PeerOptions) => Promise<Peer>, profiles: (name: string) => Promise<Peer> }, { env: Env }>({
   env: [async ({}, use) => {
     const env = new Env(await mkdtemp(join(tmpdir(), 'lightcafe-e2e-')))
     await env.start()
@@ -15,8 +17,8 @@ export const test = base.extend<{ peers: (name: string) => Promise<Peer>, profil
   }, { scope: 'worker' }],
   peers: async ({ browser, env }, use) => {
     const opened: Peer[] = []
-    await use(async (name) => {
-      const p = await Peer.open(browser, env, name)
+    await use(async (name, opts) => {
+      const p = await Peer.open(browser, env, name, env.web.url, opts)
       opened.push(p)
       return p
     })

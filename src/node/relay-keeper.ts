@@ -1,5 +1,10 @@
+import { relayCause } from './relay-cause.ts'
+import type { RelayCause } from './relay-cause.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** How long one dial of a relay may take before it counts as unanswered. */
+export const RELAY_DIAL_TIMEOUT_MS = 10_000
 
 /** Backoff between redials of a lost relay: quick at first, capped so a cafe left for days keeps trying. */
 export const RELAY_BACKOFF = { firstMs: 500, maxMs: 15_000, factor: 2 } as const
@@ -11,6 +16,8 @@ export interface RelayState {
   reserved: boolean
   attempts: number
   lastError?: string
+  /** The likely cause of the last failure (see relay-cause.ts), for a message that names it. */
+  cause?: RelayCause
 }
 
 /**
@@ -22,14 +29,18 @@ export class RelayKeeper extends EventTarget {
   readonly #libp2p: Libp2p
   readonly #relays: Multiaddr[]
   readonly #attempts = new Map<string, number>()
-  readonly #errors = new Map<string, string>()
+  readonly #errors = new Map<string, { message: string, cause: RelayCause }>()
+  readonly #everConnected = new Set<string>()
+  readonly #page: { protocol: string, hostname: string }
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   #running = false
 
-  constructor (libp2p: Libp2p, relays: Multiaddr[]) {
+  /** `page`: where this node runs (default: this page's location), for the causes of failures. */
+  constructor (libp2p: Libp2p, relays: Multiaddr[], page: { protocol: string, hostname: string } = globalThis.location ?? { protocol: 'http:', hostname: 'localhost' }) {
     super()
     this.#libp2p = libp2p
     this.#relays = relays
+    this.#page = { protocol: page.protocol, hostname: page.hostname }
   }
 
   start (): void {
@@ -57,7 +68,7 @@ export class RelayKeeper extends EventTarget {
         connected: id != null && this.#libp2p.getConnections().some(c => c.remotePeer.toString() === id && c.status === 'open'),
         reserved: own.some(a => a.startsWith(`${key}/p2p-circuit`)),
         attempts: this.#attempts.get(key) ?? 0,
-        ...(this.#errors.has(key) ? { lastError: this.#errors.get(key) } : {})
+        ...(this.#errors.has(key) ? { lastError: this.#errors.get(key)!.message, cause: this.#errors.get(key)!.cause } : {})
       }
     })
   }
@@ -85,13 +96,16 @@ export class RelayKeeper extends EventTarget {
 
   #dial (ma: Multiaddr): void {
     const key = ma.toString()
-    this.#libp2p.dial(ma, { signal: AbortSignal.timeout(10_000) }).then(() => {
+    const signal = AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS)
+    this.#libp2p.dial(ma, { signal }).then(() => {
       this.#attempts.set(key, 0)
       this.#errors.delete(key)
+      this.#everConnected.add(key)
       this.dispatchEvent(new Event('change'))
     }, (err: Error) => {
       this.#attempts.set(key, (this.#attempts.get(key) ?? 0) + 1)
-      this.#errors.set(key, err.message)
+      const cause = relayCause(ma, { timedOut: signal.aborted, everConnected: this.#everConnected.has(key) }, this.#page)
+      this.#errors.set(key, { message: err.message, cause })
       this.dispatchEvent(new Event('change'))
       this.#schedule(ma)
     })

@@ -1,4 +1,9 @@
+import { relayEndpoint } from '../node/relay-cause.ts'
+import { RELAY_DIAL_TIMEOUT_MS } from '../node/relay-keeper.ts'
+import { fetchName } from './cafe-names.ts'
 import { call } from './local-api.ts'
+import type { RelayCause } from '../node/relay-cause.ts'
+import type { LanInfo } from '../node/lan.ts'
 import type { RunningPeer } from './peer.ts'
 
 /**
@@ -13,13 +18,15 @@ const NEARLY_FULL = 0.9
 /**
  * The join link for a token: opening it on another device registers that device with this cafe.
  * Cafe and token ride in the fragment, which browsers never send to the server hosting the
- * app (nor write to its logs); the page's `?relay=` addresses stay in the query, so a guest
- * dials the same relays as the cafe.
+ * app (nor write to its logs). The origin and `?relay=` addresses are ones the guest can reach:
+ * in LAN mode the LAN's HTTPS origin and wss relays (this page may be on loopback, which means
+ * the guest's own device there); otherwise this page's origin and `?relay=` addresses.
  */
-export function joinLink (page: string, cafe: string, token: string): string {
+export function joinLink (page: string, cafe: string, token: string, lan?: LanInfo): string {
   const from = new URL(page)
-  const url = new URL('/', from.origin)
-  for (const relay of from.searchParams.getAll('relay')) url.searchParams.append('relay', relay)
+  const url = new URL('/', lan?.origin ?? from.origin)
+  const relays = lan != null ? lan.relays : from.searchParams.getAll('relay')
+  for (const relay of relays) url.searchParams.append('relay', relay)
   url.hash = new URLSearchParams({ join: cafe, token }).toString()
   return url.toString()
 }
@@ -32,7 +39,12 @@ export function invitationIn (hash: string): { cafe: string, token: string } | u
   return cafe != null && token != null && cafe !== '' && token !== '' ? { cafe, token } : undefined
 }
 
-export interface JoinOutcome { cafe: string, token: string, ok: boolean, text: string }
+export interface JoinOutcome { cafe: string, token: string, ok: boolean, text: string, name?: string }
+
+/** The plain-language confirmation a guest sees once registered. */
+export function joinedText (name: string): string {
+  return `You joined ${name}. Your backups and messages now go through it.`
+}
 
 /**
  * On a page opened from a join link: registers, and drops the invitation from the address bar
@@ -44,12 +56,14 @@ export async function acceptJoin (peer: RunningPeer): Promise<JoinOutcome | unde
   if (invitation == null) return undefined
   const { cafe, token } = invitation
   history.replaceState(null, '', location.pathname + location.search)
+  let id: string
   try {
-    await call(peer, 'POST', '/api/v0/cafes', { cafe, token })
-    return { cafe, token, ok: true, text: `Joined the cafe ${cafe.slice(0, 12)}…: this device backs up, receives messages and publishes its contact there.` }
+    id = (await call<{ id: string }>(peer, 'POST', '/api/v0/cafes', { cafe, token })).id
   } catch (err) {
     return { cafe, token, ok: false, text: `Could not join the cafe: ${(err as Error).message}. The invitation is filled in below: try again when the cafe is on.` }
   }
+  const name = await fetchName(peer, id)
+  return { cafe: id, token, ok: true, text: joinedText(name ?? `the cafe ${id.slice(0, 12)}…`), ...(name != null ? { name } : {}) }
 }
 
 /** Screen wake lock while cafe mode is on, re-taken when the tab becomes visible again. */
@@ -76,14 +90,45 @@ export function keepAwake (isCafe: () => Promise<boolean>, report: (state: strin
   return take
 }
 
-export interface Banner { kind: 'disconnected' | 'storage', text: string }
+/** A relay that cannot be reached, named by its address, with the likely cause in plain words. */
+export interface RelayProblem { relay: string, text: string, link?: string }
 
-/** Banners: cut off from every relay, storage nearly full. Empty when all is well. */
-export function banners (live: { info: { relays: Array<{ connected: boolean }> }, storage: { usage: number, quota: number } }): Banner[] {
+/**
+ * The page that installs this LAN's certificate, when relays.json names it (LAN mode serves it
+ * over plain HTTP on the LAN address, a port this HTTPS page does not know otherwise).
+ */
+export function setupPage (lan?: LanInfo): string | undefined {
+  return lan?.setup
+}
+
+/** Words for a relay's last failure; undefined while it has none. */
+export function relayProblem (relay: { multiaddr: string, cause?: RelayCause }, setup?: string): RelayProblem | undefined {
+  if (relay.cause == null) return undefined
+  const { host, port } = relayEndpoint(relay.multiaddr)
+  const at = `The relay at ${host.includes(':') ? `[${host}]` : host}:${port}`
+  const out = (text: string, link?: string): RelayProblem => ({ relay: relay.multiaddr, text, ...(link != null ? { link } : {}) })
+  switch (relay.cause) {
+    case 'mixed-content': return out(`${at} has an unencrypted ws:// address, which browsers block from an HTTPS page (mixed content): it needs a wss:// address.`)
+    case 'loopback': return out(`${at} is a loopback address, which means this device itself, not the computer running the relay: open the app from the address the cafe shows (its invitation link or QR code).`)
+    case 'certificate': return out(`${at} did not take a secure (wss) connection: the device may not trust this relay's certificate (install the CA from ${setup ?? 'the setup page of the computer running Lightcafe: http://<its address>/setup'}), or the relay is not running.`, setup)
+    case 'timeout': return out(`${at} did not answer within ${RELAY_DIAL_TIMEOUT_MS / 1000} s: it may not be running, or a firewall drops port ${port}.`)
+    case 'refused': return out(`${at} refused the connection: the relay is not running there, or a firewall blocks port ${port}.`)
+  }
+}
+
+export interface Banner { kind: 'disconnected' | 'storage', text: string, problems?: RelayProblem[] }
+
+type RelayLike = { multiaddr: string, connected: boolean, cause?: RelayCause }
+
+/** Banners: cut off from every relay (with what is known of why), storage nearly full. Empty when all is well. */
+export function banners (live: { info: { relays: RelayLike[] }, storage: { usage: number, quota: number } }, setup?: string): Banner[] {
   const out: Banner[] = []
   const { relays } = live.info
   const s = live.storage
-  if (relays.length > 0 && !relays.some(r => r.connected)) out.push({ kind: 'disconnected', text: 'Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.' })
+  if (relays.length > 0 && !relays.some(r => r.connected)) {
+    const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
+    out.push({ kind: 'disconnected', text: 'Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.', ...(problems.length > 0 ? { problems } : {}) })
+  }
   if (s.quota > 0 && s.usage / s.quota > NEARLY_FULL) out.push({ kind: 'storage', text: `Storage is nearly full: ${Math.round(s.usage / 2 ** 20)} of ${Math.round(s.quota / 2 ** 20)} MiB used.` })
   return out
 }

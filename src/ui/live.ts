@@ -2,10 +2,12 @@ import { createContext } from 'preact'
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks'
 import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
+import type { RelayState } from '../node/relay-keeper.ts'
+import type { LanInfo } from '../node/lan.ts'
 
 /** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
 export interface LiveData {
-  info: { peerId: string, address: string, startedAt: string, relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, cafe: { enabled: boolean, name: string } }
+  info: { peerId: string, address: string, startedAt: string, relays: RelayState[], cafe: { enabled: boolean, name: string } }
   conns: Array<{ peerId: string, remoteAddr: string, transport: string, direct: boolean }>
   tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
   clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }>
@@ -28,6 +30,10 @@ export interface Dashboard {
   compose: (to: string) => void
   /** The address Messages was last opened for. */
   writeTo: string | undefined
+  /** LAN mode (from relays.json): the origin and relays other devices reach. */
+  lan: LanInfo | undefined
+  /** The page that installs the LAN's certificate, when known. */
+  setup: string | undefined
 }
 
 export const DashboardContext = createContext<Dashboard | undefined>(undefined)
@@ -51,7 +57,8 @@ async function read (peer: RunningPeer): Promise<LiveData> {
     get<LiveData['backups']>('/api/v0/backups'),
     get<LiveData['settings']>('/api/v0/cafe')
   ])
-  return { info, conns, tokens, clients, cafes, inbox, storage, backups, settings }
+  // The relays as the keeper sees them, with why a dial failed (the local API gives the state only).
+  return { info: { ...info, relays: peer.node.relays.state() }, conns, tokens, clients, cafes, inbox, storage, backups, settings }
 }
 
 /** Keeps the reading fresh: on the node's own events, and every `everyMs` for the rest. */

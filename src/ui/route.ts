@@ -16,19 +16,19 @@ export const VIEWS = [
 
 export type ViewId = typeof VIEWS[number]['id']
 
-/** The view a location hash names (`#clients`); anything else is the overview. */
-export function viewOf (hash: string): ViewId {
+/** The view a location hash names (`#clients`); anything else is `home` (the overview unless said). */
+export function viewOf (hash: string, home: ViewId = 'overview'): ViewId {
   const id = hash.replace(/^#/, '')
-  return VIEWS.find(v => v.id === id)?.id ?? 'overview'
+  return VIEWS.find(v => v.id === id)?.id ?? home
 }
 
 /** The current view, following the address bar's hash (links, back and forward). */
-export function useView (): ViewId {
-  const [view, setView] = useState(viewOf(location.hash))
+export function useView (home: ViewId = 'overview'): ViewId {
+  const [hash, setHash] = useState(location.hash)
   useEffect(() => {
-    const follow = (): void => { setView(viewOf(location.hash)) }
+    const follow = (): void => { setHash(location.hash) }
     addEventListener('hashchange', follow)
     return () => { removeEventListener('hashchange', follow) }
   }, [])
-  return view
+  return viewOf(hash, home)
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { renderSVG } from 'uqr'
 import { ago, duration, errorText, mib, short } from '../format.ts'
-import { joinLink, keepAwake } from '../kiosk.ts'
+import { joinLink, keepAwake, relayProblem } from '../kiosk.ts'
 import { call } from '../local-api.ts'
 import { useDashboard, useNow } from '../live.ts'
 import { Bar, Pending, Section } from './section.tsx'
@@ -12,7 +12,7 @@ const INVITE_SHOWN_MS = 10 * 60_000
 
 /** "Invite a client": a one-use token as a QR code and a link that registers in one step. */
 export function Invite ({ active }: { active: boolean }) {
-  const { peer, live, say } = useDashboard()
+  const { peer, live, say, lan } = useDashboard()
   const [invite, setInvite] = useState<{ id: string, url: string }>()
   const link = useRef<HTMLAnchorElement>(null)
   useEffect(() => { if (invite != null) link.current?.focus() }, [invite])
@@ -27,7 +27,8 @@ export function Invite ({ active }: { active: boolean }) {
   }, [invite])
   const create = (): void => {
     call<{ id: string, token: string }>(peer, 'POST', '/api/v0/tokens').then(({ id, token }) => {
-      setInvite({ id, url: joinLink(location.href, peer.node.libp2p.peerId.toString(), token) })
+      // In LAN mode the link names the LAN's https origin and relays, reachable from a phone.
+      setInvite({ id, url: joinLink(location.href, peer.node.libp2p.peerId.toString(), token, lan) })
       say('Scan the code or open the link on the other device; the invitation works for one account.')
     }, err => { say(`Could not create an invitation: ${errorText(err)}`) })
   }
@@ -67,6 +68,34 @@ export function PeerStatus () {
             : <ul class='plain'>{conns.map(c => <li key={c.remoteAddr} data-testid='connection' title={c.peerId}>{short(c.peerId)} ({c.transport})</li>)}</ul>}
         </dd>
       </dl>
+    </Section>
+  )
+}
+
+/** How other devices reach this one, in plain words, and why a relay cannot be reached. */
+export function Reachability () {
+  const { live, setup } = useDashboard()
+  const relays = live?.info.relays ?? []
+  const reserved = relays.filter(r => r.reserved).length
+  const peers = new Set((live?.conns ?? []).filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
+  const line = live == null
+    ? '…'
+    : relays.length === 0
+      ? 'No relay is set up, so other devices cannot reach this one.'
+      : reserved > 0
+        ? `Other devices can reach this one (through ${reserved === 1 ? 'a relay' : `${reserved} relays`}); ${peers === 0 ? 'none is' : peers === 1 ? '1 device is' : `${peers} devices are`} connected directly.`
+        : relays.some(r => r.cause != null)
+          ? 'Other devices cannot reach this one: no relay answers (why below); trying again…'
+          : 'Other devices cannot reach this one yet: connecting to the relay…'
+  return (
+    <Section id='reachability' title='Reachability'>
+      <p data-testid='reachability'>{line}</p>
+      {problems.length > 0 && (
+        <ul>
+          {problems.map(p => <li key={p.relay} data-testid='relay-cause' title={p.relay}>{p.text}{p.link != null && <> <a href={p.link}>Open the setup page</a></>}</li>)}
+        </ul>
+      )}
     </Section>
   )
 }

@@ -25,3 +25,13 @@ export function Bar ({ share, label, testId }: { share: number, label: string, t
 export function Pending () {
   return <p class='pending'>Loading…</p>
 }
+
+/** Technical detail (peer ids, addresses, transports) folded away under "Details". */
+export function Details ({ testId, children }: { testId?: string, children: ComponentChildren }) {
+  return (
+    <details class='details' data-testid={testId}>
+      <summary>Details</summary>
+      {children}
+    </details>
+  )
+}

@@ -7,9 +7,8 @@
 export interface LanInfo { origin: string, relays: string[], setup?: string }
 
 /** A relay list is a few multiaddrs: anything larger is not one. */
-const MAX_BYTES = 64 * 1024
-const MAX_RELAYS = 32
-const MAX_ADDR = 512
+export const RELAYS_JSON_LIMITS = { maxBytes: 64 * 1024, maxRelays: 32, maxAddrChars: 512 } as const
+const { maxBytes: MAX_BYTES, maxRelays: MAX_RELAYS, maxAddrChars: MAX_ADDR } = RELAYS_JSON_LIMITS
 
 function url (s: unknown): URL | undefined {
   if (typeof s !== 'string') return undefined

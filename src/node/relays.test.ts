@@ -12,7 +12,7 @@ describe('relay list of a page', () => {
     const list = await relayList(at('http://127.0.0.1:8080/'), serving({ relays: [LOOP], lan: { origin: 'https://10.77.0.1:8443', relays: [WSS] } }))
     expect(list.relays.map(String)).toEqual([LOOP])
     expect(list.lan?.origin).toBe('https://10.77.0.1:8443')
-    expect(list.lan?.relays.map(String)).toEqual([WSS])
+    expect(list.lan?.relays).toEqual([WSS])
     expect((await relayAddrs(at('http://127.0.0.1:8080/'), serving({ relays: [LOOP] }))).map(String)).toEqual([LOOP])
   })
 

@@ -1,16 +1,15 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { RELAYS_JSON_LIMITS, lanOf } from './lan.ts'
+import type { LanInfo } from './lan.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** `/relays.json` as the server gives it (relay/lan/relays-json.ts); `lan` only in LAN mode. */
 export interface RelayList {
   relays: Multiaddr[]
   /** LAN mode: the HTTPS origin and wss relays that other devices of the LAN reach (for invitations). */
-  lan?: { origin: string, relays: Multiaddr[] }
+  lan?: LanInfo
 }
-
-/** A relay list is a few multiaddrs: anything larger is not one. */
-const MAX_BYTES = 64 * 1024
-const MAX_RELAYS = 32
+const { maxBytes: MAX_BYTES, maxRelays: MAX_RELAYS } = RELAYS_JSON_LIMITS
 
 function addrs (list: unknown): Multiaddr[] {
   if (!Array.isArray(list)) return []
@@ -35,12 +34,8 @@ export async function relayList (location: Location, fetcher: typeof fetch = fet
   try { body = text.length > 0 && text.length <= MAX_BYTES ? JSON.parse(text) : undefined } catch { body = undefined }
   const served = Array.isArray(body) ? addrs(body) : addrs((body as { relays?: unknown } | undefined)?.relays)
   const relays = fromQuery.length > 0 ? fromQuery.map(s => multiaddr(s)) : served
-  const lan = (body as { lan?: { origin?: unknown, relays?: unknown } } | undefined)?.lan
-  if (lan == null || typeof lan.origin !== 'string') return { relays }
-  let origin: URL
-  try { origin = new URL(lan.origin) } catch { return { relays } }
-  if (origin.protocol !== 'https:' || origin.origin !== lan.origin) return { relays }
-  return { relays, lan: { origin: origin.origin, relays: addrs(lan.relays) } }
+  const lan = lanOf(body)
+  return lan != null ? { relays, lan } : { relays }
 }
 
 /** The relays alone (what the node dials). */

@@ -1,6 +1,5 @@
 import { registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
-import { fetchLan } from '../node/lan.ts'
-import { relayAddrs } from '../node/relays.ts'
+import { relayList } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
 import { renderDashboard } from './app.tsx'
 
@@ -29,7 +28,7 @@ async function start (app: HTMLElement): Promise<void> {
     // Milliseconds since navigation, for the dashboard and the benchmark.
     const timings = { scriptMs: Math.round(performance.now()), peerMs: -1, reservedMs: -1, readyMs: -1, uiMs: -1 }
     // LAN mode (relays.json's `lan`): what invitations give other devices.
-    const [relays, lan] = await Promise.all([relayAddrs(location), fetchLan(location)])
+    const { relays, lan } = await relayList(location)
     const peer = await startPeer({ relays })
     timings.peerMs = Math.round(performance.now())
     const onRelay = (): void => {

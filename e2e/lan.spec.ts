@@ -185,7 +185,14 @@ test('LAN mode keeps the app on http://127.0.0.1 for the host\'s own browser: it
     expect(served.relays[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/${LAN_PORTS.relay}/ws/p2p/`))
     expect(served.lan.origin).toBe(server.httpsOrigin)
     expect(served.lan.relays).toEqual([served.relays[0].replace(`/ip4/127.0.0.1/tcp/${LAN_PORTS.relay}/ws`, `/ip4/${HOST}/tcp/${LAN_PORTS.wss}/tls/ws`)])
+    expect(served.lan.setup).toBe(`http://${HOST}:${LAN_PORTS.http}/setup`)
     await expect.poll(async () => (await relaysOf(own)).map(r => [r.multiaddr, r.connected, r.reserved]), { timeout: 45_000 }).toEqual([[served.relays[0], true, true]])
+    // Its invitation gives other devices the LAN's https origin and wss relay, never loopback.
+    await makeCafe(own)
+    const href = await inviteFromScreen(own)
+    expect(href.startsWith(`${server.httpsOrigin}/?relay=`)).toBe(true)
+    expect(new URL(href).searchParams.getAll('relay')).toEqual(served.lan.relays)
+    expect(href).not.toContain('127.0.0.1')
   } finally {
     await context?.close()
     await server.stop()

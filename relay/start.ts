@@ -39,7 +39,7 @@ async function serve (): Promise<Running> {
   const servers: Array<{ url: string, stop: () => Promise<void> }> = []
   const stop = async (): Promise<void> => { await Promise.allSettled([...servers.map(async s => { await s.stop() }), relay.stop()]) }
   try {
-    const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort)
+    const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort, port)
     const relaysFor = (local: string | undefined): unknown => relaysJson(local, view)
     servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor }))
     for (const host of lan?.hosts ?? []) {

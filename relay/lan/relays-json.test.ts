@@ -32,6 +32,13 @@ describe('/relays.json per requesting host', () => {
     expect(JSON.stringify(relaysJson('172.16.0.9', lanView))).not.toContain('127.0.0.1')
   })
 
+  it('names the setup page on the same LAN address when the server gives its port', () => {
+    const withSetup = relayView(RELAY, ['192.168.1.20', '10.0.0.7'], 8443, 8080)
+    expect(relaysJson('10.0.0.7', withSetup).lan?.setup).toBe('http://10.0.0.7:8080/setup')
+    expect(relaysJson('127.0.0.1', withSetup).lan?.setup).toBe('http://192.168.1.20:8080/setup')
+    expect(relaysJson('10.0.0.7', lanView).lan?.setup).toBeUndefined()
+  })
+
   it('without LAN mode lists the relay as before, with no lan block', () => {
     const view = relayView([`/ip4/127.0.0.1/tcp/9090/ws/p2p/${ID}`], undefined, 8443)
     expect(relaysJson('127.0.0.1', view)).toEqual({ relays: [`/ip4/127.0.0.1/tcp/9090/ws/p2p/${ID}`] })

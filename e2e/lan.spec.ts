@@ -82,10 +82,13 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     // (CSP bypassed for this profile only, so that axe can be injected into the script-free page.)
     const stranger = await device(root, 'stranger', undefined, undefined, { bypassCSP: true })
     contexts.push(stranger)
-    const strangerPage = stranger.pages()[0] ?? await stranger.newPage()
-    const refused = await strangerPage.goto(`${server.httpsOrigin}/`).then(() => 'loaded', (err: Error) => err.message)
+    const refusedPage = stranger.pages()[0] ?? await stranger.newPage()
+    const refused = await refusedPage.goto(`${server.httpsOrigin}/`).then(() => 'loaded', (err: Error) => err.message)
     expect(refused).toMatch(/ERR_CERT_AUTHORITY_INVALID|ERR_CERT_/)
-    expect(await strangerPage.evaluate(() => (globalThis as any).lightcafe?.ready === true).catch(() => false)).toBe(false)
+    expect(await refusedPage.evaluate(() => (globalThis as any).lightcafe?.ready === true).catch(() => false)).toBe(false)
+    // The setup page in a tab of its own: Chromium commits the refused tab's error page
+    // asynchronously, and that commit would interrupt a next navigation in the same tab.
+    const strangerPage = await stranger.newPage()
     await strangerPage.goto(`${server.setupOrigin}/`)
     expect(strangerPage.url()).toBe(`${server.setupOrigin}/setup`)
     await expect(strangerPage.getByRole('heading', { level: 1 })).toHaveText('Set up this device for Lightcafe')

@@ -14,6 +14,7 @@ import { createHeliaLight } from 'helia'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
 import { RelayKeeper } from './relay-keeper.ts'
+import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -41,6 +42,7 @@ export interface LightcafeNode {
 /** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore. */
 export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const prefix = init.dbPrefix ?? 'lightcafe'
+  fixWebRTCInitChannelRace()
   const blockstore = new IDBBlockstore(`${prefix}/blocks`)
   const datastore = new IDBDatastore(`${prefix}/data`)
   await blockstore.open()

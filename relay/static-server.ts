@@ -6,6 +6,7 @@ import { extname, join, normalize, sep } from 'node:path'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { crossSiteRefusal } from '../src/shared/same-origin.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -57,6 +58,10 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
     }
     if (path === '/relays.json') return send(json(200, init.relaysFor?.(req.socket.localAddress) ?? { relays: init.relays() }))
     if (/^\/(api|cafe|ipfs)\//.test(path)) {
+      // The node is not here, but another site's request is named as what it is.
+      const header = (name: string): string | null => { const v = req.headers[name]; return typeof v === 'string' ? v : null }
+      const refused = crossSiteRefusal({ method: req.method ?? 'GET', path, selfOrigin: `${'encrypted' in req.socket ? 'https' : 'http'}://${req.headers.host ?? ''}`, origin: header('origin'), site: header('sec-fetch-site'), mode: header('sec-fetch-mode'), dest: header('sec-fetch-dest') })
+      if (refused != null) return send(json(403, { error: { reason: 'CROSS_SITE_REFUSED', details: refused } }))
       return send(json(503, { error: { reason: 'NODE_NOT_READY', details: 'No Lightcafe node page is running in this browser yet; open the app and wait for it to start.' } }))
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(json(405, { error: { reason: 'METHOD_NOT_ALLOWED', details: 'static files are read-only' } }))

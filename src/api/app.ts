@@ -1,7 +1,8 @@
 import { Hono } from 'hono'
-import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
+import { ForbiddenError, InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
+import { crossSiteRefusal, factsOf } from '../shared/same-origin.ts'
 import type { Account } from '../account/index.ts'
 import { parseActivityFilter } from '../cafe/activity.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
@@ -57,6 +58,14 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   const app = new Hono().basePath('/api/v0')
 
   useErrorContract(app, 'local API')
+
+  // Defence in depth behind the service worker's own check: only the app, by fetch(), reaches
+  // this API; never a form, link or image of another site (src/shared/same-origin.ts).
+  app.use(async (c, next) => {
+    const why = crossSiteRefusal(factsOf(c.req.raw))
+    if (why != null) throw new ForbiddenError('CROSS_SITE_REFUSED', why)
+    await next()
+  })
 
   // Peer and account
   app.get('/peer', async c => {

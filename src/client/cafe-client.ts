@@ -2,6 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
+import { causeOf } from '../shared/error-cause.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
@@ -101,7 +102,7 @@ export class CafeClient extends EventTarget {
       return await this.#transport(cafe, request, AbortSignal.timeout(timeoutMs))
     } catch (err) {
       if (err instanceof LightcafeError) throw err
-      throw new UnavailableError('CAFE_UNREACHABLE', `could not reach cafe ${cafe.id}: ${(err as Error).message}`)
+      throw new UnavailableError('CAFE_UNREACHABLE', `could not reach cafe ${cafe.id}: ${causeOf(err)}`)
     }
   }
 

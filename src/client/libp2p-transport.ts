@@ -1,12 +1,25 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
+import { causeOf } from '../shared/error-cause.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
 export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
+
+/** A peer could not be reached or stopped answering; the message names the cause. */
+export class PeerUnreachableError extends Error {
+  static override name = 'PeerUnreachableError'
+  override name = 'PeerUnreachableError'
+}
+
+/** Whatever libp2p rejected with, as an Error that says why (it may reject with an Event, or nothing). */
+function named (err: unknown): Error {
+  if (err instanceof Error && err.message !== '') return err
+  return new PeerUnreachableError(causeOf(err), { cause: err })
+}
 
 const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve, reject) => {
   const t = setTimeout(resolve, ms)
@@ -38,11 +51,15 @@ export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): Caf
   }
   return async (cafe, request, signal) => {
     try {
-      return await fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+      try {
+        return await fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+      } catch (err) {
+        // Nothing was sent on a dead connection (it is closed now): once more, on a fresh one.
+        if (!(err instanceof DeadConnectionError)) throw err
+        return await fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+      }
     } catch (err) {
-      // Nothing was sent on a dead connection (it is closed now): once more, on a fresh one.
-      if (!(err instanceof DeadConnectionError)) throw err
-      return fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+      throw named(err)
     }
   }
 }

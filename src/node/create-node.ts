@@ -12,7 +12,9 @@ import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
 import { blocksOf } from '../ipfs/blocks.ts'
+import { watchPeerLiveness } from './peer-liveness.ts'
 import { RelayKeeper } from './relay-keeper.ts'
+import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -40,6 +42,7 @@ export interface LightcafeNode {
 /** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore. */
 export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const prefix = init.dbPrefix ?? 'lightcafe'
+  fixWebRTCInitChannelRace()
   const blockstore = new IDBBlockstore(`${prefix}/blocks`)
   const datastore = new IDBDatastore(`${prefix}/data`)
   await blockstore.open()
@@ -68,6 +71,8 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   }))
   await helia.start()
   const libp2p = helia.libp2p as unknown as Libp2p
+  // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
+  const stopLiveness = await watchPeerLiveness(libp2p)
   const relays = new RelayKeeper(libp2p, init.relays)
   relays.start()
   return {
@@ -78,6 +83,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     blocks: blocksOf(blockstore),
     stop: async () => {
       relays.stop()
+      await stopLiveness()
       await helia.stop()
       blockstore.close()
       datastore.close()

@@ -1,4 +1,5 @@
 import { lpStream } from '@libp2p/utils'
+import { causeOf } from '../shared/error-cause.ts'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { BodyTimeoutError, BodyTooLargeError } from '../shared/streams.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -550,7 +551,7 @@ async function openStream (connection: Connection, signal: AbortSignal, suspect:
     // Aborted, not closed: a graceful close would wait on the dead peer, and meanwhile a dial
     // could be handed this same connection again.
     connection.abort(err as Error)
-    throw new DeadConnectionError(`no stream opened on the connection to ${connection.remotePeer.toString()} (${opening.aborted ? `${HTTP_LIMITS.streamOpenTimeoutMs} ms` : (err as Error).message}); it is closed`)
+    throw new DeadConnectionError(`no stream opened on the connection to ${connection.remotePeer.toString()} (${opening.aborted ? `${HTTP_LIMITS.streamOpenTimeoutMs} ms` : causeOf(err)}); it is closed`)
   }
 }
 

@@ -1,6 +1,7 @@
 import { findNode, forgetNode } from './node-client.ts'
 import { BRIDGE_LIMITS, NULL_BODY_STATUS, checkRequestHead, errorResponse } from './protocol.ts'
 import type { ForwardedAbort, ForwardedRequest, PortToWorker } from './protocol.ts'
+import { factsOfEvent, refusalOf, withFacts } from './same-origin-guard.ts'
 
 declare let self: ServiceWorkerGlobalScope
 
@@ -41,10 +42,17 @@ async function answerOn (port: MessagePort, node: Client, id: string, signal: Ab
 
 /**
  * Sends a same-origin API request to the node page and streams its response back.
+ * Another site's request (a form it posts, a link, an `<img>`): 403 CROSS_SITE_REFUSED.
  * No node page: 503 NODE_NOT_READY. Oversized or malformed request heads: 400.
  */
 export async function forwardToNode (request: Request, callerId = ''): Promise<Response> {
-  const headers = [...request.headers]
+  const facts = await factsOfEvent(request, callerId)
+  const refused = refusalOf(facts)
+  if (refused != null) {
+    void request.body?.cancel().catch(() => {})
+    return errorResponse(403, 'CROSS_SITE_REFUSED', refused)
+  }
+  const headers = withFacts([...request.headers], facts)
   const bad = checkRequestHead(request.url, request.method, headers)
   if (bad != null) return errorResponse(400, bad.reason, bad.details)
 

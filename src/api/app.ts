@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
+import { bodyOf } from '../shared/request-body.ts'
 import type { Account } from '../account/index.ts'
 import { parseActivityFilter } from '../cafe/activity.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
@@ -146,7 +147,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // Data
   app.post('/files', async c => {
     const encrypt = c.req.query('encrypt') !== 'false'
-    const f = await deps.files.add(c.req.raw.body, { encrypt })
+    const f = await deps.files.add(bodyOf(c.req.raw), { encrypt })
     return c.json({ cid: f.cid, bytes: f.bytes, encrypted: f.encrypted }, 201)
   })
   app.get('/files/:cid', async c => {

@@ -1,5 +1,6 @@
 import { lpStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { bodyOf, streamingRequest } from '../shared/request-body.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -285,11 +286,8 @@ async function serveOne (io: Framed, first: boolean, handler: Libp2pHttpHandler,
   const body = new IncomingBody(io)
   // The body's real size is what arrives: a claimed length must not let a body limit trust it.
   const headers = head.h.filter(([k]) => !/^(content-length|transfer-encoding)$/i.test(k))
-  const request = new Request(new URL(head.u, 'http://libp2p.invalid'), {
-    method: head.m,
-    headers,
-    ...(hasNoBody(head.m) ? {} : { body: body.stream(), duplex: 'half' })
-  } as RequestInit)
+  const url = new URL(head.u, 'http://libp2p.invalid')
+  const request = hasNoBody(head.m) ? new Request(url, { method: head.m, headers }) : streamingRequest(url, { method: head.m, headers }, body.stream())
   if (hasNoBody(head.m)) await body.drain(0)
   let response: Response
   try {
@@ -389,7 +387,7 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
   try {
     const url = new URL(request.url)
     const head: RequestHead = { m: request.method, u: url.pathname + url.search, h: [...request.headers] }
-    await writeMessage(io, enc.encode(JSON.stringify(head)), hasNoBody(request.method) ? null : request.body, signal)
+    await writeMessage(io, enc.encode(JSON.stringify(head)), hasNoBody(request.method) ? null : bodyOf(request), signal)
     const headFrame = await io.read(signal)
     if (headFrame.type !== HEAD) throw new HttpOverLibp2pError('expected a response head')
     const resHead = parseHead<ResponseHead>(headFrame.data, v => Number.isInteger(v?.s) && v.s >= 200 && v.s <= 599 && isHeaders(v.h))

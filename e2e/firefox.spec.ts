@@ -4,9 +4,10 @@ import { FirefoxBrowser, FirefoxPeer } from './firefox.ts'
 
 // One client in Firefox ESR (WebDriver BiDi, puppeteer-core) against a Chromium cafe and a
 // Chromium friend: the same app, service worker, IndexedDB and WebRTC, another engine.
-const test = base.extend<{ firefox: FirefoxBrowser }>({
-  firefox: async ({}, use) => {
-    const firefox = await FirefoxBrowser.launch()
+const test = base.extend<{ firefox: FirefoxBrowser, firefoxPrefs: Record<string, boolean> }>({
+  firefoxPrefs: [{}, { option: true }],
+  firefox: async ({ firefoxPrefs }, use) => {
+    const firefox = await FirefoxBrowser.launch({ prefs: firefoxPrefs })
     await use(firefox)
     await firefox.close()
   }
@@ -27,6 +28,7 @@ test('a Firefox client joins a Chromium cafe by its invitation link, backs up a 
 
   const opened = Date.now()
   const fox = await FirefoxPeer.open(firefox, 'firefox', href!)
+  const readyAt = Date.now()
   const timings = await fox.page.evaluate(() => (globalThis as any).lightcafe.timings as Record<string, number>)
   const agent = await fox.page.evaluate(() => navigator.userAgent)
   expect(agent).toMatch(/Firefox\/\d+/)
@@ -96,5 +98,21 @@ test('a Firefox client joins a Chromium cafe by its invitation link, backs up a 
   expect(toFriend.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toFriend)).toBe(true)
 
   console.log(`firefox: ${await firefox.version()}; page load → node started ${timings.peerMs} ms, → ready (SW in control) ${timings.readyMs} ms; ` +
-    `invitation opened → registered ${joinedAt - opened} ms; backup of 300 KiB → pinned ${backupMs} ms; cafe connection ${JSON.stringify(toCafe.map(c => ({ transport: c.transport, direct: c.direct })))}`)
+    `invitation opened → registered ${joinedAt - opened} ms (${Math.max(0, joinedAt - readyAt)} ms after ready); backup of 300 KiB → pinned ${backupMs} ms; ` +
+    `cafe connections ${JSON.stringify(toCafe.map(c => ({ transport: c.transport, direct: c.direct })))}`)
+})
+
+test.describe('Firefox without service workers', () => {
+  // What a private window of Firefox before service workers came to private browsing gets
+  // (and any profile where a policy turns them off): the reason, not a blank page.
+  test.use({ firefoxPrefs: { 'dom.serviceWorkers.privateBrowsing.enabled': false, 'browser.privatebrowsing.autostart': true } })
+
+  test('a Firefox private window without service workers is told why the app cannot run there', async ({ env, firefox }) => {
+    const page = await firefox.browser.newPage()
+    await page.goto(env.web.url + '/', { waitUntil: 'load', timeout: 30_000 })
+    expect(await page.evaluate(() => 'serviceWorker' in navigator)).toBe(false)
+    await page.waitForFunction(() => /service worker/i.test(document.querySelector('#app')?.textContent ?? ''), { timeout: 20_000, polling: 100 })
+    expect(await page.evaluate(() => (globalThis as any).lightcafe?.ready === true)).toBe(false)
+    await page.close()
+  })
 })

@@ -57,7 +57,10 @@ export const FIREFOX_PREFS: Record<string, string | number | boolean> = {
   'media.gmp-gmpopenh264.enabled': false,
   'media.gmp-gmpopenh264.autoupdate': false,
   'browser.discovery.enabled': false,
-  'messaging-system.rsexperimentloader.enabled': false
+  'messaging-system.rsexperimentloader.enabled': false,
+  // Remote settings (blocklists, certificates, suggestions): honoured with
+  // MOZ_REMOTE_SETTINGS_DEVTOOLS=1 only; a closed loopback port, so not even a DNS lookup.
+  'services.settings.server': 'http://127.0.0.1:9/v1'
 }
 
 /** Firefox ESR headless on its own profile and HOME (both removed by `close`). */
@@ -66,7 +69,8 @@ export class FirefoxBrowser {
   readonly #root: string
   private constructor (browser: Browser, root: string) { this.browser = browser; this.#root = root }
 
-  static async launch (timeoutMs = 60_000): Promise<FirefoxBrowser> {
+  /** `prefs` are added to (or override) FIREFOX_PREFS. */
+  static async launch ({ prefs = {}, timeoutMs = 60_000 }: { prefs?: Record<string, string | number | boolean>, timeoutMs?: number } = {}): Promise<FirefoxBrowser> {
     const root = await mkdtemp(join(tmpdir(), 'lightcafe-firefox-'))
     const home = join(root, 'home')
     await mkdir(home)
@@ -77,9 +81,9 @@ export class FirefoxBrowser {
         executablePath: firefoxPath(),
         headless: true,
         userDataDir: join(root, 'profile'),
-        extraPrefsFirefox: FIREFOX_PREFS,
+        extraPrefsFirefox: { ...FIREFOX_PREFS, ...prefs },
         // Firefox as root refuses a HOME it does not own; a HOME of its own keeps it off ours.
-        env: { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache'), XDG_CONFIG_HOME: join(home, '.config') },
+        env: { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache'), XDG_CONFIG_HOME: join(home, '.config'), MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
         timeout: timeoutMs,
         protocolTimeout: timeoutMs
       })

@@ -102,6 +102,36 @@ test('a Firefox client joins a Chromium cafe by its invitation link, backs up a 
     `cafe connections ${JSON.stringify(toCafe.map(c => ({ transport: c.transport, direct: c.direct })))}`)
 })
 
+test('a Firefox tab is a cafe: a Chromium client registers and backs up to it over direct WebRTC', async ({ env, peers, firefox }) => {
+  // The cafe's side of HTTP over libp2p in Firefox: request bodies (the challenge answer, a
+  // CAR upload) arrive as streams that Firefox's Request cannot carry.
+  test.setTimeout(120_000)
+  const cafe = await FirefoxPeer.open(firefox, 'firefox-cafe', env.web.url + '/')
+  const on = await cafe.api('PUT', '/api/v0/cafe', { enabled: true, name: 'Firefox cafe' })
+  expect(on.status, JSON.stringify(on.body)).toBe(200)
+  const cafeId = on.body.peerId as string
+  await expect.poll(async () => ((await cafe.api('GET', '/api/v0/peer')).body.multiaddrs as string[]).some(a => a.includes('/p2p-circuit/webrtc/'))).toBe(true)
+  const token = await cafe.api('POST', '/api/v0/tokens')
+  expect(token.status).toBe(201)
+
+  const client = await peers('client')
+  const reg = await client.api('POST', '/api/v0/cafes', { cafe: cafeId, token: token.body.token })
+  expect(reg.status, JSON.stringify(reg.body)).toBe(201)
+  const toCafe = ((await client.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)
+  expect(toCafe.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toCafe)).toBe(true)
+
+  const size = 3_000_000
+  const cid = await client.page.evaluate(async (size) => (await (await fetch('/api/v0/files', { method: 'POST', body: new Uint8Array(size).fill(9) })).json()).cid as string, size)
+  const from = Date.now()
+  expect((await client.api('POST', '/api/v0/backups', { cid })).status).toBe(202)
+  await expect.poll(async () => ((await client.api('GET', `/api/v0/backups/${cid}`)).body as any)?.cafes?.[0]?.status, { timeout: 60_000, intervals: [200] }).toBe('pinned')
+  const held = ((await cafe.api('GET', '/api/v0/clients')).body as any[])
+  expect(held).toHaveLength(1)
+  expect(held[0]).toMatchObject({ address: reg.body.address, pins: 1 })
+  expect(held[0].bytes).toBeGreaterThan(size)
+  console.log(`firefox cafe: 3 MB backup from Chromium → pinned ${Date.now() - from} ms`)
+})
+
 test.describe('Firefox without service workers', () => {
   // What a private window of Firefox before service workers came to private browsing gets
   // (and any profile where a policy turns them off): the reason, not a blank page.

@@ -23,8 +23,9 @@ test('a Firefox client joins a Chromium cafe by its invitation link, backs up a 
 
   // The invitation as the owner's screen shows it.
   await cafe.page.getByTestId('invite').click()
-  const href = await cafe.page.getByTestId('invite-link').getAttribute('href')
-  expect(href).toMatch(/#join=/)
+  const link = cafe.page.getByTestId('invite-link')
+  await expect(link).toHaveAttribute('href', /#join=/)
+  const href = await link.getAttribute('href')
 
   const opened = Date.now()
   const fox = await FirefoxPeer.open(firefox, 'firefox', href!)

@@ -99,9 +99,16 @@ export class FirefoxBrowser {
   /** Ends Firefox (politely for 10 s, then SIGKILL) and removes its profile and HOME. */
   async close (): Promise<void> {
     const proc = this.browser.process()
-    const closed = this.browser.close().then(() => true, () => false)
-    const inTime = await Promise.race([closed, new Promise<boolean>(resolve => setTimeout(() => resolve(false), 10_000))])
-    if (!inTime && proc != null && proc.exitCode == null) proc.kill('SIGKILL')
+    const within = async <T>(p: Promise<T>, ms: number, late: T): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined
+      try { return await Promise.race([p, new Promise<T>(resolve => { timer = setTimeout(() => resolve(late), ms) })]) } finally { clearTimeout(timer) }
+    }
+    const closed = await within(this.browser.close().then(() => true, () => false), 10_000, false)
+    if (!closed && proc != null && proc.exitCode == null && proc.signalCode == null) {
+      const exited = new Promise<void>(resolve => proc.once('exit', () => resolve()))
+      proc.kill('SIGKILL')
+      await within(exited, 5_000, undefined)
+    }
     await rm(this.#root, { recursive: true, force: true, maxRetries: 3 })
   }
 }

@@ -1,26 +1,25 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing: npm packages (npm ci, when
-# node_modules is absent or older than the lockfile) and Debian's Chromium for the
-# browser tests with NSS's certutil (the LAN test trusts the local CA with it; only
-# when asked, with --chromium).
+# node_modules is absent or older than the lockfile) and, only when asked (--chromium, or
+# its newer name --browsers), the browsers of the e2e suite: Debian's chromium and firefox-esr,
+# and NSS's certutil (the LAN test trusts the local CA with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "installing npm packages (npm ci)…"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-if [[ "${1:-}" == --chromium ]]; then
-  chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
-  if [[ ! -x "$chromium" ]]; then
-    if [[ $(id -u) -ne 0 ]]; then echo "Chromium is missing at $chromium; install Debian's chromium package or set CHROMIUM_PATH" >&2; exit 1; fi
-    echo "installing Debian's chromium…"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
-  if ! command -v certutil >/dev/null; then
-    if [[ $(id -u) -ne 0 ]]; then echo "certutil is missing; install Debian's libnss3-tools package" >&2; exit 1; fi
-    echo "installing Debian's libnss3-tools (certutil)…"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnss3-tools >/dev/null
-  fi
+updated=0
+# Installs Debian package $2 when executable $1 is missing (env var $3 may point elsewhere).
+need () {
+  [[ -x "$1" ]] && return 0
+  if [[ $(id -u) -ne 0 ]]; then echo "$2 is missing at $1; install Debian's $2 package or set $3" >&2; exit 1; fi
+  echo "installing Debian's $2…"
+  if [[ $updated -eq 0 ]]; then apt-get update -qq; updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
+  need "${CHROMIUM_PATH:-/usr/bin/chromium}" chromium CHROMIUM_PATH
+  need "${FIREFOX_PATH:-/usr/bin/firefox-esr}" firefox-esr FIREFOX_PATH
+  need /usr/bin/certutil libnss3-tools PATH
 fi

@@ -3,6 +3,7 @@ import { ForbiddenError, InvalidInputError, LightcafeError, NotFoundError } from
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import { crossSiteRefusal, factsOf } from '../shared/same-origin.ts'
+import { bodyOf } from '../shared/request-body.ts'
 import type { Account } from '../account/index.ts'
 import { parseActivityFilter } from '../cafe/activity.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
@@ -155,7 +156,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // Data
   app.post('/files', async c => {
     const encrypt = c.req.query('encrypt') !== 'false'
-    const f = await deps.files.add(c.req.raw.body, { encrypt })
+    const f = await deps.files.add(bodyOf(c.req.raw), { encrypt })
     return c.json({ cid: f.cid, bytes: f.bytes, encrypted: f.encrypted }, 201)
   })
   app.get('/files/:cid', async c => {

@@ -1,6 +1,7 @@
 import { gatewayResponse } from '../ipfs/gateway.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 import { readJsonObject } from '../shared/json.ts'
+import { bodyOf } from '../shared/request-body.ts'
 import { iterateStream } from '../shared/streams.ts'
 import { PIN_LIMITS, parseMeta } from './pins/pin-service.ts'
 import { SNAPSHOT_LIMITS } from './snapshots.ts'
@@ -40,8 +41,9 @@ export function mountBackupApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<Cafe
         throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object of strings')
       }
     }
-    if (c.req.raw.body == null) throw new InvalidInputError('INVALID_CAR', 'send the CAR as the request body')
-    return c.json(await pins.upload(c.var.session, iterateStream(c.req.raw.body), { ...(name != null ? { name } : {}), meta }), 201)
+    const body = bodyOf(c.req.raw)
+    if (body == null) throw new InvalidInputError('INVALID_CAR', 'send the CAR as the request body')
+    return c.json(await pins.upload(c.var.session, iterateStream(body), { ...(name != null ? { name } : {}), meta }), 201)
   })
 
   // Only blocks this client's pins hold; anyone else's are "not found".

@@ -4,6 +4,7 @@ import { registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
+import { streamingRequest } from '../shared/request-body.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeSession, SessionStore } from './session-store.ts'
@@ -187,7 +188,8 @@ export class CafeClient extends EventTarget {
     if (Date.parse(s.exp) - this.#now() < CLIENT_TIMING.refreshAheadMs) s = await this.refresh(id)
     const headers = new Headers(init.headers)
     headers.set('authorization', `Bearer ${s.access}`)
-    return this.#send(s, new Request(`http://cafe${path}`, { ...init, headers, ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit), opts.timeoutMs)
+    const url = `http://cafe${path}`
+    return this.#send(s, init.body instanceof ReadableStream ? streamingRequest(url, { ...init, headers }, init.body) : new Request(url, { ...init, headers }), opts.timeoutMs)
   }
 
   /** Ends the session on the cafe (it forgets this client) and then here. */

@@ -2,6 +2,7 @@ import { lpStream } from '@libp2p/utils'
 import { causeOf } from '../shared/error-cause.ts'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { BodyTimeoutError, BodyTooLargeError } from '../shared/streams.ts'
+import { bodyOf, streamingRequest } from '../shared/request-body.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -451,11 +452,7 @@ async function serveOne (io: Framed, first: boolean, ctx: ServeContext): Promise
   const deadline = bodyMs != null ? AbortSignal.timeout(bodyMs) : undefined
   // The body's real size is what arrives: a claimed length must not let a body limit trust it.
   const headers = head.h.filter(([k]) => !/^(content-length|transfer-encoding)$/i.test(k))
-  const request = new Request(url, {
-    method: head.m,
-    headers,
-    ...(hasNoBody(head.m) ? {} : { body: body.stream({ signal: deadline }), duplex: 'half' })
-  } as RequestInit)
+  const request = hasNoBody(head.m) ? new Request(url, { method: head.m, headers }) : streamingRequest(url, { method: head.m, headers }, body.stream({ signal: deadline }))
   if (hasNoBody(head.m)) await body.drain(0, deadline)
   let response: Response
   try {
@@ -590,7 +587,7 @@ export async function fetchOverLibp2p (libp2p: Libp2p, target: PeerId | Multiadd
   try {
     const url = new URL(request.url)
     const head: RequestHead = { m: request.method, u: url.pathname + url.search, h: [...request.headers] }
-    await writeMessage(io, enc.encode(JSON.stringify(head)), hasNoBody(request.method) ? null : request.body, signal)
+    await writeMessage(io, enc.encode(JSON.stringify(head)), hasNoBody(request.method) ? null : bodyOf(request), signal)
     const headFrame = await io.read(signal)
     if (headFrame.type !== HEAD) throw new HttpOverLibp2pError('expected a response head', 'UNEXPECTED_FRAME')
     const resHead = parseHead<ResponseHead>(headFrame.data, v => Number.isInteger(v?.s) && v.s >= 200 && v.s <= 599 && isHeaders(v.h))

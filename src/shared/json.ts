@@ -1,12 +1,14 @@
 import { InvalidInputError, LightcafeError } from './errors.ts'
+import { bodyOf } from './request-body.ts'
 
 /** Reads at most `max` bytes of a body, counting what really arrives (a Content-Length header is only a claim). */
 export async function readBounded (req: Request, max: number): Promise<Uint8Array> {
   const out = new Uint8Array(Math.min(max, 64 * 1024))
   let buf = out
   let size = 0
-  if (req.body == null) return new Uint8Array(0)
-  const reader = req.body.getReader()
+  const body = bodyOf(req)
+  if (body == null) return new Uint8Array(0)
+  const reader = body.getReader()
   try {
     for (;;) {
       const { done, value } = await reader.read()

@@ -1,5 +1,6 @@
 import { findNode, forgetNode } from './node-client.ts'
 import { BRIDGE_LIMITS, NULL_BODY_STATUS, checkRequestHead, errorResponse } from './protocol.ts'
+import { bodyOf } from '../shared/request-body.ts'
 import type { ForwardedAbort, ForwardedRequest, PortToWorker } from './protocol.ts'
 import { factsOfEvent, refusalOf, withFacts } from './same-origin-guard.ts'
 
@@ -61,8 +62,8 @@ export async function forwardToNode (request: Request, callerId = ''): Promise<R
 
   let body: ReadableStream<Uint8Array> | null = null
   if (request.method !== 'GET' && request.method !== 'HEAD') {
-    // Chromium gives request bodies as streams; buffer only where a browser does not.
-    body = request.body ?? new Blob([await request.arrayBuffer()]).stream()
+    // Chromium gives request bodies as streams; Firefox has no Request.body and buffers them.
+    body = bodyOf(request)
   }
   const id = crypto.randomUUID()
   const message: ForwardedRequest = { type: 'lightcafe:request', id, method: request.method, url: request.url, headers, body }

@@ -1,4 +1,5 @@
 import { checkRequestHead, errorResponse, isMessage } from './protocol.ts'
+import { streamingRequest } from '../shared/request-body.ts'
 import type { ForwardedAbort, ForwardedError, ForwardedRequest, ForwardedResponse, NodeHello, NodeProbe, PageControl } from './protocol.ts'
 
 /** The page half of the service worker: runs in the window, never in the worker. */
@@ -28,12 +29,8 @@ function toRequest (msg: ForwardedRequest, signal: AbortSignal): Request | Forwa
   const bad = checkRequestHead(msg.url, msg.method, msg.headers)
   if (bad != null) return responseHead(errorResponse(400, bad.reason, bad.details))
   try {
-    const init: RequestInit & { duplex?: 'half' } = { method: msg.method, headers: msg.headers, signal }
-    if (msg.body instanceof ReadableStream) {
-      init.body = msg.body
-      init.duplex = 'half' // required for a stream body
-    }
-    return new Request(msg.url, init)
+    const init: RequestInit = { method: msg.method, headers: msg.headers, signal }
+    return msg.body instanceof ReadableStream ? streamingRequest(msg.url, init, msg.body) : new Request(msg.url, init)
   } catch (err) {
     void (msg.body instanceof ReadableStream ? msg.body.cancel() : undefined)
     return responseHead(errorResponse(400, 'BAD_REQUEST', `the request cannot be read: ${(err as Error).message}`))

@@ -1,0 +1,156 @@
+import { expect, test as base } from './fixtures.ts'
+import { makeCafe, newToken } from './helpers.ts'
+import { FirefoxBrowser, FirefoxPeer } from './firefox.ts'
+
+// One client in Firefox ESR (WebDriver BiDi, puppeteer-core) against a Chromium cafe and a
+// Chromium friend: the same app, service worker, IndexedDB and WebRTC, another engine.
+const test = base.extend<{ firefox: FirefoxBrowser, firefoxPrefs: Record<string, boolean> }>({
+  firefoxPrefs: [{}, { option: true }],
+  firefox: async ({ firefoxPrefs }, use) => {
+    const firefox = await FirefoxBrowser.launch({ prefs: firefoxPrefs })
+    await use(firefox)
+    await firefox.close()
+  }
+})
+
+const KiB = 1024
+
+test('a Firefox client joins a Chromium cafe by its invitation link, backs up a file and exchanges messages over direct WebRTC', async ({ peers, firefox }) => {
+  test.setTimeout(180_000)
+  const cafe = await peers('cafe')
+  const friend = await peers('friend')
+  const { peerId: cafeId } = await makeCafe(cafe)
+
+  // The invitation as the owner's screen shows it.
+  await cafe.page.getByTestId('invite').click()
+  const link = cafe.page.getByTestId('invite-link')
+  await expect(link).toHaveAttribute('href', /#join=/)
+  const href = await link.getAttribute('href')
+
+  const opened = Date.now()
+  const fox = await FirefoxPeer.open(firefox, 'firefox', href!)
+  const readyAt = Date.now()
+  const timings = await fox.page.evaluate(() => (globalThis as any).lightcafe.timings as Record<string, number>)
+  const agent = await fox.page.evaluate(() => navigator.userAgent)
+  expect(agent).toMatch(/Firefox\/\d+/)
+  expect(await fox.page.evaluate(() => isSecureContext)).toBe(true)
+  expect(await fox.page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toMatch(/\/sw\.js$/)
+
+  // The link registered this profile with the cafe: a session on both sides.
+  let joinedAt = 0
+  await expect.poll(async () => {
+    const mine = (await fox.api('GET', '/api/v0/cafes')).body as Array<{ id: string }>
+    if (mine.some(s => s.id === cafeId) && joinedAt === 0) joinedAt = Date.now()
+    return mine.map(s => s.id)
+  }, { timeout: 30_000, intervals: [100] }).toEqual([cafeId])
+  const address = (await fox.api('GET', '/api/v0/account')).body.address as string
+  expect(((await cafe.api('GET', '/api/v0/clients')).body as any[]).map(c => c.address)).toEqual([address])
+  // ...and the guest is told so on screen.
+  await fox.page.waitForFunction(() => document.querySelector('[data-testid="message"]')?.textContent?.includes('Joined the cafe') === true, { timeout: 20_000, polling: 100 })
+
+  // The connection that carried it is direct WebRTC, not the relayed one.
+  const toCafe = ((await fox.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)
+  expect(toCafe.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toCafe)).toBe(true)
+
+  // A file: stored through the service worker (a request body), backed up, pinned at the cafe.
+  const file = await fox.page.evaluate(async (size: number) => {
+    const data = new Uint8Array(size)
+    for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 8)) & 0xff
+    const res = await fetch('/api/v0/files', { method: 'POST', body: data })
+    const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('')
+    return { status: res.status, cid: ((await res.json()) as { cid: string }).cid, sha }
+  }, 300 * KiB)
+  expect(file.status).toBe(201)
+  const backedUpFrom = Date.now()
+  const started = await fox.api('POST', '/api/v0/backups', { cid: file.cid })
+  expect(started.status, JSON.stringify(started.body)).toBe(202)
+  await expect.poll(async () => ((await fox.api('GET', `/api/v0/backups/${file.cid}`)).body as any)?.cafes?.[0]?.status, { timeout: 60_000, intervals: [200] }).toBe('pinned')
+  const backupMs = Date.now() - backedUpFrom
+  const held = ((await cafe.api('GET', '/api/v0/clients')).body as any[]).find(c => c.address === address)
+  expect(held.pins).toBe(1)
+  expect(held.bytes).toBeGreaterThan(300 * KiB) // ciphertext: the file plus headers and tags
+  // The file reads back byte for byte (a streamed response through Firefox's service worker).
+  const back = await fox.page.evaluate(async (cid: string) => {
+    const res = await fetch(`/api/v0/files/${cid}`)
+    const data = new Uint8Array(await res.arrayBuffer())
+    return { status: res.status, bytes: data.length, sha: [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('') }
+  }, file.cid)
+  expect(back).toEqual({ status: 200, bytes: 300 * KiB, sha: file.sha })
+
+  // Messages both ways between Firefox and a Chromium friend of the same cafe.
+  const friendToken = await newToken(cafe)
+  const friendFrom = Date.now()
+  const friendReg = await friend.api('POST', '/api/v0/cafes', { cafe: cafeId, token: friendToken })
+  expect(friendReg.status, JSON.stringify(friendReg.body)).toBe(201)
+  const friendRegMs = Date.now() - friendFrom
+  const friendAddr = (await friend.api('GET', '/api/v0/account')).body.address as string
+  expect((await friend.api('PUT', '/api/v0/profile', { name: 'Friend' })).status).toBe(200)
+  const profile = await fox.api('PUT', '/api/v0/profile', { name: 'Fox' })
+  expect(profile.status, JSON.stringify(profile.body)).toBe(200)
+  expect(profile.body.published).toEqual([cafeId])
+
+  const sent = await fox.api('POST', '/api/v0/messages', { to: friendAddr, body: 'hello from Firefox' })
+  expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+  expect(sent.body.route).toBe('direct')
+  await expect.poll(async () => ((await friend.api('GET', '/api/v0/messages')).body as any[]).map(m => [m.from, m.body])).toEqual([[address, 'hello from Firefox']])
+
+  const reply = await friend.api('POST', '/api/v0/messages', { to: address, body: 'hello from Chromium' })
+  expect(reply.status, JSON.stringify(reply.body)).toBe(202)
+  expect(reply.body.route).toBe('direct')
+  await expect.poll(async () => ((await fox.api('GET', '/api/v0/messages')).body as any[]).map(m => [m.from, m.body])).toEqual([[friendAddr, 'hello from Chromium']])
+  const friendId = (await friend.api('GET', '/api/v0/peer')).body.peerId as string
+  const toFriend = ((await fox.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === friendId)
+  expect(toFriend.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toFriend)).toBe(true)
+
+  console.log(`firefox: ${await firefox.version()}; page load → node started ${timings.peerMs} ms, → ready (SW in control) ${timings.readyMs} ms; ` +
+    `invitation opened → registered ${joinedAt - opened} ms (${Math.max(0, joinedAt - readyAt)} ms after ready); backup of 300 KiB → pinned ${backupMs} ms; ` +
+    `(Chromium friend, same cafe: registration call ${friendRegMs} ms); ` +
+    `cafe connections ${JSON.stringify(toCafe.map(c => ({ transport: c.transport, direct: c.direct })))}`)
+})
+
+test('a Firefox tab is a cafe: a Chromium client registers and backs up to it over direct WebRTC', async ({ env, peers, firefox }) => {
+  // The cafe's side of HTTP over libp2p in Firefox: request bodies (the challenge answer, a
+  // CAR upload) arrive as streams that Firefox's Request cannot carry.
+  test.setTimeout(120_000)
+  const cafe = await FirefoxPeer.open(firefox, 'firefox-cafe', env.web.url + '/')
+  const on = await cafe.api('PUT', '/api/v0/cafe', { enabled: true, name: 'Firefox cafe' })
+  expect(on.status, JSON.stringify(on.body)).toBe(200)
+  const cafeId = on.body.peerId as string
+  await expect.poll(async () => ((await cafe.api('GET', '/api/v0/peer')).body.multiaddrs as string[]).some(a => a.includes('/p2p-circuit/webrtc/'))).toBe(true)
+  const token = await cafe.api('POST', '/api/v0/tokens')
+  expect(token.status).toBe(201)
+
+  const client = await peers('client')
+  const regFrom = Date.now()
+  const reg = await client.api('POST', '/api/v0/cafes', { cafe: cafeId, token: token.body.token })
+  const regMs = Date.now() - regFrom
+  expect(reg.status, JSON.stringify(reg.body)).toBe(201)
+  const toCafe = ((await client.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)
+  expect(toCafe.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toCafe)).toBe(true)
+
+  const size = 3_000_000
+  const cid = await client.page.evaluate(async (size) => (await (await fetch('/api/v0/files', { method: 'POST', body: new Uint8Array(size).fill(9) })).json()).cid as string, size)
+  const from = Date.now()
+  expect((await client.api('POST', '/api/v0/backups', { cid })).status).toBe(202)
+  await expect.poll(async () => ((await client.api('GET', `/api/v0/backups/${cid}`)).body as any)?.cafes?.[0]?.status, { timeout: 60_000, intervals: [200] }).toBe('pinned')
+  const held = ((await cafe.api('GET', '/api/v0/clients')).body as any[])
+  expect(held).toHaveLength(1)
+  expect(held[0]).toMatchObject({ address: reg.body.address, pins: 1 })
+  expect(held[0].bytes).toBeGreaterThan(size)
+  console.log(`firefox cafe: Chromium client's registration call ${regMs} ms; 3 MB backup → pinned ${Date.now() - from} ms`)
+})
+
+test.describe('Firefox without service workers', () => {
+  // What a private window of Firefox before service workers came to private browsing gets
+  // (and any profile where a policy turns them off): the reason, not a blank page.
+  test.use({ firefoxPrefs: { 'dom.serviceWorkers.privateBrowsing.enabled': false, 'browser.privatebrowsing.autostart': true } })
+
+  test('a Firefox private window without service workers is told why the app cannot run there', async ({ env, firefox }) => {
+    const page = await firefox.browser.newPage()
+    await page.goto(env.web.url + '/', { waitUntil: 'load', timeout: 30_000 })
+    expect(await page.evaluate(() => 'serviceWorker' in navigator)).toBe(false)
+    await page.waitForFunction(() => /service worker/i.test(document.querySelector('#app')?.textContent ?? ''), { timeout: 20_000, polling: 100 })
+    expect(await page.evaluate(() => (globalThis as any).lightcafe?.ready === true)).toBe(false)
+    await page.close()
+  })
+})

@@ -52,8 +52,9 @@ function describe (c: Connection): ConnectionInfo {
 
 export const PULL_LIMITS = {
   /**
-   * One pin pull's CAR, whatever the quota: new blocks count against the quota as they arrive,
-   * so this only bounds a source repeating blocks the cafe already has. Twice the largest file.
+   * The most one pin pull's CAR may ever be. Each pull is cut sooner, at the cap the pin
+   * service passes (the client's quota left, its own blocks once, slack): a source repeating
+   * blocks the cafe already has costs no quota, and must not be read until the deadline.
    */
   maxCarBytes: 4 * 1024 * 1024 * 1024
 } as const
@@ -74,13 +75,13 @@ const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
  * host is never contacted directly (a stranger's pin must not reach hosts on the cafe's LAN).
  */
 function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
-  return async (source, root, signal) => {
+  return async (source, root, signal, opts) => {
     if (source.peer == null) throw new Error('a pin source must name a peer')
     const target = await directConnection(libp2p, peerIdFromString(source.peer), signal)
     const res = await fetchOverLibp2p(libp2p, target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
     if (!res.ok || res.body == null) { await res.body?.cancel(); throw new Error(`the source answered ${res.status}`) }
     // The signal (the pull's deadline) covers the body; the CAR reader checks each section's length before reading it.
-    return boundedChunks(res.body, { maxBytes: PULL_LIMITS.maxCarBytes, signal, what: `the CAR of ${root.toString()}` })
+    return boundedChunks(res.body, { maxBytes: Math.min(opts?.maxBytes ?? PULL_LIMITS.maxCarBytes, PULL_LIMITS.maxCarBytes), signal, what: `the CAR of ${root.toString()}` })
   }
 }
 

@@ -11,7 +11,7 @@ import { blockKey, blocksOf } from '../../ipfs/blocks.ts'
 import { exportCar } from '../../ipfs/car.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
-import type { CarFetcher } from './pin-service.ts'
+import type { CarFetcher, PinLimits } from './pin-service.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 
 interface Block { cid: CID, bytes: Uint8Array }
@@ -57,10 +57,10 @@ async function stored (blocks: Blocks): Promise<number> {
 const ALICE = { address: 'alice', peerId: 'peerA' }
 const BOB = { address: 'bob', peerId: 'peerB' }
 
-function service (init: { blocks?: Blocks, store?: MemoryPinStore, quota?: number, fetchCar?: CarFetcher } = {}): { pins: PinService, blocks: Blocks, store: MemoryPinStore } {
+function service (init: { blocks?: Blocks, store?: MemoryPinStore, quota?: number, fetchCar?: CarFetcher, limits?: Partial<PinLimits> } = {}): { pins: PinService, blocks: Blocks, store: MemoryPinStore } {
   const blocks = init.blocks ?? blocksOf(new MemoryBlockstore())
   const store = init.store ?? new MemoryPinStore()
-  const pins = new PinService({ blocks, store, quota: async () => init.quota ?? 1_000_000, fetchCar: init.fetchCar, delegates: () => ['/p2p/cafe'] })
+  const pins = new PinService({ blocks, store, quota: async () => init.quota ?? 1_000_000, fetchCar: init.fetchCar, delegates: () => ['/p2p/cafe'], ...(init.limits != null ? { limits: init.limits } : {}) })
   return { pins, blocks, store }
 }
 
@@ -353,4 +353,53 @@ describe('pin service: Pinning Service API conformance', () => {
     expect((await pins.list('alice', new URLSearchParams({ name: 'Holiday-Photos', status: 'pinned' }))).count).toBe(0)
     expect((await pins.list('alice', new URLSearchParams())).count).toBe(0)
   })
+
+  it('a pull source repeating a block the cafe already holds is cut at the pull\'s cap (the quota left plus slack), not read to the deadline', async () => {
+    const held = await leaf('held', 10_000)
+    const fresh = await leaf('fresh', 10_000)
+    const before = await node([held])
+    const wanted = await node([held, fresh])
+    let sent = 0
+    let capSeen: number | undefined
+    const section = async (): Promise<Uint8Array> => {
+      const [withBlock, headerOnly] = await Promise.all([collect(written(wanted.cid, [held])), collect(written(wanted.cid, []))])
+      return withBlock.subarray(headerOnly.byteLength)
+    }
+    const fetchCar: CarFetcher = async (_src, cid, _signal, opts) => {
+      capSeen = opts?.maxBytes
+      const header = await collect(written(cid, []))
+      const again = await section()
+      return (async function * () {
+        yield header
+        // The same block, forever: free for the quota (already held), so only a byte cap stops it.
+        for (let i = 0; ; i++) {
+          sent += again.byteLength
+          yield again
+          if (i % 64 === 0) await new Promise(resolve => setImmediate(resolve))
+        }
+      })()
+    }
+    const quota = 200_000
+    // A deadline far beyond what the cap needs: before the cap, the pull read until it fired.
+    const { pins } = service({ quota, fetchCar, limits: { fetchTimeoutMs: 60_000, pullSlackBytes: 20_000 } })
+    expect((await pins.upload(ALICE, car(before.cid, [before, held]))).status).toBe('pinned')
+    const made = await pins.create(ALICE, { cid: wanted.cid.toString() })
+    await expect.poll(async () => (await pins.get('alice', made.requestid)).status, { timeout: 20_000 }).toBe('failed')
+    const failed = await pins.get('alice', made.requestid)
+    expect(failed.info.reason).toBe('MISSING_BLOCKS')
+    expect(failed.info.details).toMatch(/larger than \d+ bytes/)
+    // The cap follows the quota: what is left plus what the client holds (once), plus the slack.
+    expect(pins.usage('alice').bytes).toBeGreaterThan(0)
+    expect(capSeen).toBe(quota + 20_000)
+    expect(sent).toBeLessThanOrEqual(capSeen! + 2 * 10_100)
+  }, 30_000)
 })
+
+async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const c of chunks) parts.push(c)
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.byteLength }
+  return out
+}

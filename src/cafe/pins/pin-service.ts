@@ -3,6 +3,7 @@ import { blockKey, cidOfKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/gateway.ts'
 import { BLOCK_LIMITS, BlockRejectedError, links, openCar, verifiedCarBlocks } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
+import { BodyTooLargeError } from '../../shared/streams.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
 import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
 import { abortable, guarded } from './guarded.ts'
@@ -34,17 +35,27 @@ export const PIN_LIMITS = {
    */
   maxActivePerClient: 2,
   /** An upload or pull body silent this long is aborted (a stalled sender holds a reservation). */
-  idleMs: 30_000
+  idleMs: 30_000,
+  /**
+   * A pull's CAR may carry, besides the new bytes the quota has left, each block the client
+   * already holds once (they cost nothing) and the CAR's framing: this slack over both bounds
+   * a source that repeats free blocks, which no reservation would stop.
+   */
+  pullSlackBytes: 1024 * 1024
 } as const
 
 /** The limits a test or a cafe may tighten. */
-export interface PinLimits { fetchTimeoutMs: number, maxActivePerClient: number, idleMs: number }
+export interface PinLimits { fetchTimeoutMs: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number }
 
 /** Where a pull may fetch a DAG: a connected peer (the caller) or the pin's origins. */
 export interface PinSource { peer?: string, addrs: string[] }
 
-/** Fetches a CAR of the DAG under `root` from a source (the trustless gateway over libp2p in the app). */
-export type CarFetcher = (source: PinSource, root: CID, signal: AbortSignal) => Promise<AsyncIterable<Uint8Array>>
+/**
+ * Fetches a CAR of the DAG under `root` from a source (the trustless gateway over libp2p in the
+ * app). `maxBytes` is what this pull may legitimately bring; the service cuts a longer body
+ * there itself, a fetcher should stop reading at it too.
+ */
+export type CarFetcher = (source: PinSource, root: CID, signal: AbortSignal, opts?: { maxBytes: number }) => Promise<AsyncIterable<Uint8Array>>
 
 /** The Pinning Service API's PinStatus object. */
 export interface PinStatus {
@@ -549,6 +560,13 @@ export class PinService {
     this.#emit(r.address)
   }
 
+  /** The bytes one pull's CAR may have: the quota left to new blocks, the client's own (free) blocks once, and slack for framing. */
+  #pullCap (address: string, quota: number): number {
+    const used = this.#ledger.usage(address)
+    const left = Math.max(0, quota - used - this.#ledger.reserved(address))
+    return left + used + this.#limits.pullSlackBytes
+  }
+
   /** Fulfils a queued pin: blocks this client holds, else from the caller's peer, else from each origin's peer. */
   async #pull (requestid: string, peer: string | undefined, signal: AbortSignal): Promise<void> {
     const r = this.#pins.get(requestid)
@@ -565,11 +583,13 @@ export class PinService {
         const one = AbortSignal.any([signal, AbortSignal.timeout(this.#limits.fetchTimeoutMs)])
         let body: AsyncGenerator<Uint8Array> | undefined
         try {
-          const fetched = this.#fetchCar(source, root, one)
+          const quota = await this.#quota(r.address)
+          const maxBytes = this.#pullCap(r.address, quota)
+          const fetched = this.#fetchCar(source, root, one, { maxBytes })
           // A body that arrives after the abort is closed, not left open.
           fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
           body = guarded(await abortable(fetched, one), one, this.#limits.idleMs, () => new BodyIdleError('PULL_IDLE', this.#limits.idleMs))
-          await ingest.take(verifiedCarBlocks(body), await this.#quota(r.address))
+          await ingest.take(verifiedCarBlocks(capped(body, maxBytes, `the CAR of ${r.cid}`)), quota)
         } catch (err) {
           if (err instanceof QuotaExceededError || signal.aborted) throw err
           lastError = err // this source failed; the next may have it
@@ -591,6 +611,16 @@ export class PinService {
     } finally {
       await ingest.end()
     }
+  }
+}
+
+/** `chunks`, cut with BODY_TOO_LARGE once they pass `maxBytes`. */
+async function * capped (chunks: AsyncIterable<Uint8Array>, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
+  let size = 0
+  for await (const c of chunks) {
+    size += c.byteLength
+    if (size > maxBytes) throw new BodyTooLargeError(maxBytes, what)
+    yield c
   }
 }
 

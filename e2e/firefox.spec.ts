@@ -46,7 +46,7 @@ test('a Firefox client joins a Chromium cafe by its invitation link, backs up a 
   const address = (await fox.api('GET', '/api/v0/account')).body.address as string
   expect(((await cafe.api('GET', '/api/v0/clients')).body as any[]).map(c => c.address)).toEqual([address])
   // ...and the guest is told so on screen.
-  await fox.page.waitForFunction(() => document.querySelector('[data-testid="message"]')?.textContent?.includes('Joined the cafe') === true, { timeout: 20_000, polling: 100 })
+  await fox.page.waitForFunction(() => document.querySelector('[data-testid="joined"]')?.textContent?.startsWith('You joined ') === true, { timeout: 20_000, polling: 100 })
 
   // The connection that carried it is direct WebRTC, not the relayed one.
   const toCafe = ((await fox.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)

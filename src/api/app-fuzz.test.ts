@@ -1,5 +1,4 @@
 import 'fake-indexeddb/auto'
-import { readFileSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
@@ -22,6 +21,7 @@ import type { Account } from '../account/index.ts'
 import type { CafeTransport } from '../client/cafe-client.ts'
 import type { RecoveryProgress } from '../client/recovery.ts'
 import type { Helia } from '@helia/interface'
+import { expectErrorContract } from '../shared/error-contract-expect.ts'
 
 /**
  * Property-based fuzzing of the local API (`/api/v0`), built in Node as the node page builds
@@ -32,7 +32,6 @@ import type { Helia } from '@helia/interface'
  * the blockstores) as it was.
  */
 
-const DOCUMENTED = new Set([...readFileSync(new URL('../../docs/API.md', import.meta.url), 'utf8').matchAll(/`([A-Z][A-Z0-9_]{2,})`/g)].map(m => m[1]))
 
 let dbs = 0
 
@@ -219,12 +218,7 @@ describe('fuzzing the local API', () => {
       expect(res.status, `${r.method} ${r.path.slice(0, 80)}: ${text.slice(0, 200)}`).not.toBe(500)
       if (res.status < 400) return
       if (r.method !== 'HEAD') {
-        const body = JSON.parse(text) as { error: { reason: unknown, details: unknown } }
-        expect(Object.keys(body)).toEqual(['error'])
-        expect(Object.keys(body.error).sort()).toEqual(['details', 'reason'])
-        expect(body.error.reason).toMatch(/^[A-Z][A-Z0-9_]+$/)
-        expect(typeof body.error.details).toBe('string')
-        expect(DOCUMENTED, `reason ${String(body.error.reason)} is not in docs/API.md`).toContain(body.error.reason)
+        expectErrorContract(text)
       }
       expect(await within(s.snapshot(), `the snapshot after ${r.method} ${r.path.slice(0, 60)}`), `${r.method} ${r.path.slice(0, 80)} was refused (${res.status} ${text.slice(0, 120)}) but changed a store`).toBe(before)
     }), { numRuns: Number(process.env.FUZZ_RUNS ?? 120) })

@@ -1,9 +1,16 @@
-import { expect, test as base } from './fixtures.ts'
-import { makeCafe, newToken } from './helpers.ts'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect, Peer, test as base } from './fixtures.ts'
+import { makeCafe } from './helpers.ts'
 import { FirefoxBrowser, FirefoxPeer } from './firefox.ts'
+import { LAN_HOST as HOST, chromiumDevice, directTo, downloadCa, inviteFromScreen, onLoopback, onlineOverWss } from './lan-device.ts'
+import { LAN_PORTS, LanServer } from './lan-server.ts'
+import type { BrowserContext } from 'playwright-core'
 
-// One client in Firefox ESR (WebDriver BiDi, puppeteer-core) against a Chromium cafe and a
-// Chromium friend: the same app, service worker, IndexedDB and WebRTC, another engine.
+// Firefox ESR (WebDriver BiDi, puppeteer-core) beside Chromium: the same app, service worker,
+// IndexedDB and WebRTC, another engine. As a client over HTTPS from the LAN address (as a
+// phone would open it), and as a cafe over http://127.0.0.1.
 const test = base.extend<{ firefox: FirefoxBrowser, firefoxPrefs: Record<string, boolean> }>({
   firefoxPrefs: [{}, { option: true }],
   firefox: async ({ firefoxPrefs }, use) => {
@@ -15,97 +22,112 @@ const test = base.extend<{ firefox: FirefoxBrowser, firefoxPrefs: Record<string,
 
 const KiB = 1024
 
-test('a Firefox client joins a Chromium cafe by its invitation link, backs up a file and exchanges messages over direct WebRTC', async ({ peers, firefox }) => {
+test('a Firefox client that trusts the LAN CA in its own profile opens the HTTPS app from the LAN address, joins a Chromium cafe by its invitation link, backs up a file and exchanges messages over direct WebRTC', async () => {
   test.setTimeout(180_000)
-  const cafe = await peers('cafe')
-  const friend = await peers('friend')
-  const { peerId: cafeId } = await makeCafe(cafe)
+  // The server as `npm start -- --lan` runs it, on the namespace's non-loopback address; every
+  // device trusts its CA the way an owner installs it (Chromium: $HOME/.pki/nssdb; Firefox:
+  // the profile's cert9.db), never by ignoring certificate errors.
+  const root = await mkdtemp(join(tmpdir(), 'lightcafe-firefox-lan-'))
+  const server = new LanServer(HOST, join(root, 'state'))
+  const contexts: BrowserContext[] = []
+  const seen: string[] = []
+  let firefox: FirefoxBrowser | undefined
+  try {
+    await server.start()
+    const { file: caFile } = await downloadCa(server, root)
+    const lanPeer = async (name: string): Promise<Peer> => {
+      const ctx = await chromiumDevice(root, name, { caFile, seen })
+      contexts.push(ctx)
+      return Peer.attach(ctx, name, server.httpsOrigin)
+    }
+    const cafe = await lanPeer('cafe')
+    const { peerId: cafeId } = await makeCafe(cafe)
+    // Remote settings at a closed port of the LAN address: the profile names nothing on loopback.
+    firefox = await FirefoxBrowser.launch({ caFile, prefs: { 'services.settings.server': `http://${HOST}:9/v1` } })
 
-  // The invitation as the owner's screen shows it.
-  await cafe.page.getByTestId('invite').click()
-  const link = cafe.page.getByTestId('invite-link')
-  await expect(link).toHaveAttribute('href', /#join=/)
-  const href = await link.getAttribute('href')
+    // The invitation as the owner's screen shows it, opened in Firefox.
+    const href = await inviteFromScreen(cafe)
+    expect(href.startsWith(`${server.httpsOrigin}/`)).toBe(true)
+    const opened = Date.now()
+    const fox = await FirefoxPeer.open(firefox, 'firefox', href, seen)
+    const readyAt = Date.now()
+    const timings = await fox.page.evaluate(() => (globalThis as any).lightcafe.timings as Record<string, number>)
+    expect(await fox.page.evaluate(() => navigator.userAgent)).toMatch(/Firefox\/\d+/)
+    expect(await fox.page.evaluate(() => [location.origin, isSecureContext, navigator.serviceWorker.controller?.scriptURL])).toEqual([server.httpsOrigin, true, `${server.httpsOrigin}/sw.js`])
+    await onlineOverWss(fox)
 
-  const opened = Date.now()
-  const fox = await FirefoxPeer.open(firefox, 'firefox', href!)
-  const readyAt = Date.now()
-  const timings = await fox.page.evaluate(() => (globalThis as any).lightcafe.timings as Record<string, number>)
-  const agent = await fox.page.evaluate(() => navigator.userAgent)
-  expect(agent).toMatch(/Firefox\/\d+/)
-  expect(await fox.page.evaluate(() => isSecureContext)).toBe(true)
-  expect(await fox.page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toMatch(/\/sw\.js$/)
+    // The link registered this profile with the cafe: a session on both sides.
+    let joinedAt = 0
+    await expect.poll(async () => {
+      const mine = (await fox.api('GET', '/api/v0/cafes')).body as Array<{ id: string }>
+      if (mine.some(s => s.id === cafeId) && joinedAt === 0) joinedAt = Date.now()
+      return mine.map(s => s.id)
+    }, { timeout: 30_000, intervals: [100] }).toEqual([cafeId])
+    const address = (await fox.api('GET', '/api/v0/account')).body.address as string
+    expect(((await cafe.api('GET', '/api/v0/clients')).body as any[]).map(c => c.address)).toEqual([address])
+    // ...and the guest is told so on screen.
+    await fox.page.waitForFunction(() => document.querySelector('[data-testid="joined"]')?.textContent?.startsWith('You joined ') === true, { timeout: 20_000, polling: 100 })
+    await directTo(fox, cafeId)
 
-  // The link registered this profile with the cafe: a session on both sides.
-  let joinedAt = 0
-  await expect.poll(async () => {
-    const mine = (await fox.api('GET', '/api/v0/cafes')).body as Array<{ id: string }>
-    if (mine.some(s => s.id === cafeId) && joinedAt === 0) joinedAt = Date.now()
-    return mine.map(s => s.id)
-  }, { timeout: 30_000, intervals: [100] }).toEqual([cafeId])
-  const address = (await fox.api('GET', '/api/v0/account')).body.address as string
-  expect(((await cafe.api('GET', '/api/v0/clients')).body as any[]).map(c => c.address)).toEqual([address])
-  // ...and the guest is told so on screen.
-  await fox.page.waitForFunction(() => document.querySelector('[data-testid="joined"]')?.textContent?.startsWith('You joined ') === true, { timeout: 20_000, polling: 100 })
+    // A file: stored through the service worker (a request body), backed up, pinned at the cafe.
+    const file = await fox.page.evaluate(async (size: number) => {
+      const data = new Uint8Array(size)
+      for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 8)) & 0xff
+      const res = await fetch('/api/v0/files', { method: 'POST', body: data })
+      const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('')
+      return { status: res.status, cid: ((await res.json()) as { cid: string }).cid, sha }
+    }, 300 * KiB)
+    expect(file.status).toBe(201)
+    const backedUpFrom = Date.now()
+    const started = await fox.api('POST', '/api/v0/backups', { cid: file.cid })
+    expect(started.status, JSON.stringify(started.body)).toBe(202)
+    await expect.poll(async () => ((await fox.api('GET', `/api/v0/backups/${file.cid}`)).body as any)?.cafes?.[0]?.status, { timeout: 60_000, intervals: [200] }).toBe('pinned')
+    const pinnedAt = Date.now()
+    const held = ((await cafe.api('GET', '/api/v0/clients')).body as any[]).find(c => c.address === address)
+    expect(held.pins).toBe(1)
+    expect(held.bytes).toBeGreaterThan(300 * KiB) // ciphertext: the file plus headers and tags
+    // The file reads back byte for byte (a streamed response through Firefox's service worker).
+    const back = await fox.page.evaluate(async (cid: string) => {
+      const res = await fetch(`/api/v0/files/${cid}`)
+      const data = new Uint8Array(await res.arrayBuffer())
+      return { status: res.status, bytes: data.length, sha: [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('') }
+    }, file.cid)
+    expect(back).toEqual({ status: 200, bytes: 300 * KiB, sha: file.sha })
 
-  // The connection that carried it is direct WebRTC, not the relayed one.
-  const toCafe = ((await fox.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)
-  expect(toCafe.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toCafe)).toBe(true)
+    // Messages both ways with a Chromium friend who joined the same cafe by its own link.
+    const friend = await lanPeer('friend')
+    await friend.page.goto(await inviteFromScreen(cafe, href))
+    await friend.ready()
+    await expect.poll(async () => ((await friend.api('GET', '/api/v0/cafes')).body as any[]).map(c => c.id), { timeout: 45_000 }).toEqual([cafeId])
+    const friendAddr = (await friend.api('GET', '/api/v0/account')).body.address as string
+    expect((await friend.api('PUT', '/api/v0/profile', { name: 'Friend' })).status).toBe(200)
+    const profile = await fox.api('PUT', '/api/v0/profile', { name: 'Fox' })
+    expect(profile.status, JSON.stringify(profile.body)).toBe(200)
+    expect(profile.body.published).toEqual([cafeId])
 
-  // A file: stored through the service worker (a request body), backed up, pinned at the cafe.
-  const file = await fox.page.evaluate(async (size: number) => {
-    const data = new Uint8Array(size)
-    for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 8)) & 0xff
-    const res = await fetch('/api/v0/files', { method: 'POST', body: data })
-    const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('')
-    return { status: res.status, cid: ((await res.json()) as { cid: string }).cid, sha }
-  }, 300 * KiB)
-  expect(file.status).toBe(201)
-  const backedUpFrom = Date.now()
-  const started = await fox.api('POST', '/api/v0/backups', { cid: file.cid })
-  expect(started.status, JSON.stringify(started.body)).toBe(202)
-  await expect.poll(async () => ((await fox.api('GET', `/api/v0/backups/${file.cid}`)).body as any)?.cafes?.[0]?.status, { timeout: 60_000, intervals: [200] }).toBe('pinned')
-  const backupMs = Date.now() - backedUpFrom
-  const held = ((await cafe.api('GET', '/api/v0/clients')).body as any[]).find(c => c.address === address)
-  expect(held.pins).toBe(1)
-  expect(held.bytes).toBeGreaterThan(300 * KiB) // ciphertext: the file plus headers and tags
-  // The file reads back byte for byte (a streamed response through Firefox's service worker).
-  const back = await fox.page.evaluate(async (cid: string) => {
-    const res = await fetch(`/api/v0/files/${cid}`)
-    const data = new Uint8Array(await res.arrayBuffer())
-    return { status: res.status, bytes: data.length, sha: [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('') }
-  }, file.cid)
-  expect(back).toEqual({ status: 200, bytes: 300 * KiB, sha: file.sha })
+    const sent = await fox.api('POST', '/api/v0/messages', { to: friendAddr, body: 'hello from Firefox' })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+    expect(sent.body.route).toBe('direct')
+    await expect.poll(async () => ((await friend.api('GET', '/api/v0/messages')).body as any[]).map(m => [m.from, m.body])).toEqual([[address, 'hello from Firefox']])
+    const reply = await friend.api('POST', '/api/v0/messages', { to: address, body: 'hello from Chromium' })
+    expect(reply.status, JSON.stringify(reply.body)).toBe(202)
+    expect(reply.body.route).toBe('direct')
+    await expect.poll(async () => ((await fox.api('GET', '/api/v0/messages')).body as any[]).map(m => [m.from, m.body])).toEqual([[friendAddr, 'hello from Chromium']])
+    await directTo(fox, (await friend.api('GET', '/api/v0/peer')).body.peerId as string)
 
-  // Messages both ways between Firefox and a Chromium friend of the same cafe.
-  const friendToken = await newToken(cafe)
-  const friendFrom = Date.now()
-  const friendReg = await friend.api('POST', '/api/v0/cafes', { cafe: cafeId, token: friendToken })
-  expect(friendReg.status, JSON.stringify(friendReg.body)).toBe(201)
-  const friendRegMs = Date.now() - friendFrom
-  const friendAddr = (await friend.api('GET', '/api/v0/account')).body.address as string
-  expect((await friend.api('PUT', '/api/v0/profile', { name: 'Friend' })).status).toBe(200)
-  const profile = await fox.api('PUT', '/api/v0/profile', { name: 'Fox' })
-  expect(profile.status, JSON.stringify(profile.body)).toBe(200)
-  expect(profile.body.published).toEqual([cafeId])
-
-  const sent = await fox.api('POST', '/api/v0/messages', { to: friendAddr, body: 'hello from Firefox' })
-  expect(sent.status, JSON.stringify(sent.body)).toBe(202)
-  expect(sent.body.route).toBe('direct')
-  await expect.poll(async () => ((await friend.api('GET', '/api/v0/messages')).body as any[]).map(m => [m.from, m.body])).toEqual([[address, 'hello from Firefox']])
-
-  const reply = await friend.api('POST', '/api/v0/messages', { to: address, body: 'hello from Chromium' })
-  expect(reply.status, JSON.stringify(reply.body)).toBe(202)
-  expect(reply.body.route).toBe('direct')
-  await expect.poll(async () => ((await fox.api('GET', '/api/v0/messages')).body as any[]).map(m => [m.from, m.body])).toEqual([[friendAddr, 'hello from Chromium']])
-  const friendId = (await friend.api('GET', '/api/v0/peer')).body.peerId as string
-  const toFriend = ((await fox.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === friendId)
-  expect(toFriend.some(c => c.transport === 'webrtc' && c.direct), JSON.stringify(toFriend)).toBe(true)
-
-  console.log(`firefox: ${await firefox.version()}; page load → node started ${timings.peerMs} ms, → ready (SW in control) ${timings.readyMs} ms; ` +
-    `invitation opened → registered ${joinedAt - opened} ms (${Math.max(0, joinedAt - readyAt)} ms after ready); backup of 300 KiB → pinned ${backupMs} ms; ` +
-    `(Chromium friend, same cafe: registration call ${friendRegMs} ms); ` +
-    `cafe connections ${JSON.stringify(toCafe.map(c => ({ transport: c.transport, direct: c.direct })))}`)
+    // Firefox dialled the relay over WSS on the LAN address, and nothing any browser fetched or dialled was on loopback.
+    expect(seen).toContain(`firefox https://${HOST}:${LAN_PORTS.wss}/`)
+    expect(onLoopback(seen)).toEqual([])
+    const toCafe = ((await fox.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)
+    console.log(`[firefox-https] ${await firefox.version()}: page load → node started ${timings.peerMs} ms, → ready (SW in control) ${timings.readyMs} ms; ` +
+      `invitation opened → ready ${readyAt - opened} ms, → registered ${joinedAt - opened} ms, → first backup (300 KiB) pinned ${pinnedAt - opened} ms (backup call → pinned ${pinnedAt - backedUpFrom} ms); ` +
+      `cafe connections ${JSON.stringify(toCafe.map(c => ({ transport: c.transport, direct: c.direct })))}`)
+  } finally {
+    await firefox?.close()
+    await Promise.allSettled(contexts.map(async c => { await c.close() }))
+    await server.stop()
+    await rm(root, { recursive: true, force: true })
+  }
 })
 
 test('a Firefox tab is a cafe: a Chromium client registers and backs up to it over direct WebRTC', async ({ env, peers, firefox }) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import puppeteer from 'puppeteer-core'
 import type { Browser, Page } from 'puppeteer-core'
 import type { ApiResult } from './env.ts'
+import { trustingNssDb } from './lan-device.ts'
 
 /**
  * Debian's Firefox ESR, driven over WebDriver BiDi by puppeteer-core (which downloads no
@@ -69,12 +70,17 @@ export class FirefoxBrowser {
   readonly #root: string
   private constructor (browser: Browser, root: string) { this.browser = browser; this.#root = root }
 
-  /** `prefs` are added to (or override) FIREFOX_PREFS. */
-  static async launch ({ prefs = {}, timeoutMs = 60_000 }: { prefs?: Record<string, string | number | boolean>, timeoutMs?: number } = {}): Promise<FirefoxBrowser> {
+  /**
+   * `prefs` are added to (or override) FIREFOX_PREFS. With `caFile`, the profile's own NSS
+   * database (`cert9.db`, where Firefox keeps the CAs its owner imported) trusts that CA to
+   * identify web sites before Firefox first starts; certificate errors are never ignored.
+   */
+  static async launch ({ prefs = {}, caFile, timeoutMs = 60_000 }: { prefs?: Record<string, string | number | boolean>, caFile?: string, timeoutMs?: number } = {}): Promise<FirefoxBrowser> {
     const root = await mkdtemp(join(tmpdir(), 'lightcafe-firefox-'))
     const home = join(root, 'home')
     await mkdir(home)
     try {
+      if (caFile != null) await trustingNssDb(join(root, 'profile'), caFile)
       const browser = await puppeteer.launch({
         browser: 'firefox',
         protocol: 'webDriverBiDi',
@@ -119,9 +125,13 @@ export class FirefoxPeer {
   readonly page: Page
   private constructor (name: string, page: Page) { this.name = name; this.page = page }
 
-  /** Opens `url` (the app, or an invitation link to it) in a new tab and waits until ready. */
-  static async open (firefox: FirefoxBrowser, name: string, url: string): Promise<FirefoxPeer> {
+  /**
+   * Opens `url` (the app, or an invitation link to it) in a new tab and waits until ready.
+   * `seen` collects every URL the tab requests (WebSocket handshakes as their https URL).
+   */
+  static async open (firefox: FirefoxBrowser, name: string, url: string, seen?: string[]): Promise<FirefoxPeer> {
     const page = await firefox.browser.newPage()
+    if (seen != null) page.on('request', req => { seen.push(`${name} ${req.url()}`) })
     page.setDefaultTimeout(30_000)
     page.on('pageerror', err => { console.log(`[${name}] pageerror: ${(err as Error).message}`) })
     page.on('console', msg => { if (msg.type() === 'error' || process.env.FIREFOX_CONSOLE === '1') console.log(`[${name}] console: ${msg.text().slice(0, 500)}`) })

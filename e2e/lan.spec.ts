@@ -1,60 +1,13 @@
-import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
-import { chromium } from 'playwright-core'
-import { chromiumLaunchOptions } from './chromium.ts'
 import { Peer } from './env.ts'
 import { axeViolations } from './a11y.ts'
 import { makeCafe } from './helpers.ts'
+import { LAN_HOST as HOST, chromiumDevice, directTo, downloadCa, inviteFromScreen, onLoopback, onlineOverWss } from './lan-device.ts'
 import { LAN_PORTS, LanServer } from './lan-server.ts'
 import type { BrowserContext } from 'playwright-core'
-
-// The namespace's non-loopback address (scripts/in-netns.sh): the browsers use nothing on loopback.
-const HOST = '10.77.0.1'
-
-/**
- * A browser profile as on its own device: its own HOME, whose NSS database (what Chromium on
- * Linux reads for locally installed CAs) trusts `caFile` when one is given, as an owner
- * does with certutil or the certificate manager. Certificate errors are never ignored.
- */
-async function device (root: string, name: string, caFile?: string, seen?: string[], extra: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
-  const home = join(root, `${name}-home`)
-  const nssdb = join(home, '.pki', 'nssdb')
-  await mkdir(nssdb, { recursive: true })
-  execFileSync('certutil', ['-d', `sql:${nssdb}`, '-N', '--empty-password'])
-  if (caFile != null) execFileSync('certutil', ['-d', `sql:${nssdb}`, '-A', '-t', 'C,,', '-n', 'lightcafe', '-i', caFile])
-  const options = chromiumLaunchOptions()
-  const context = await chromium.launchPersistentContext(join(root, `${name}-profile`), { ...options, ...extra, env: { ...process.env, HOME: home } })
-  // Every URL the device fetches or opens a WebSocket to, to check that none is on loopback.
-  const watch = (page: import('playwright-core').Page): void => { page.on('websocket', ws => seen?.push(`${name} ws ${ws.url()}`)) }
-  context.pages().forEach(watch)
-  context.on('page', watch)
-  context.on('request', req => seen?.push(`${name} ${req.url()}`))
-  return context
-}
-
-async function relaysOf (peer: Peer): Promise<Array<{ multiaddr: string, connected: boolean, reserved: boolean }>> {
-  return (await peer.api('GET', '/api/v0/peer')).body.relays
-}
-
-/** Every relay of the peer is a WSS one on the LAN address, connected with a reservation. */
-async function onlineOverWss (peer: Peer, timeout = 45_000): Promise<void> {
-  await expect.poll(async () => {
-    const relays = await relaysOf(peer)
-    return relays.length > 0 && relays.every(r => r.connected && r.reserved && r.multiaddr.startsWith(`/ip4/${HOST}/`) && r.multiaddr.includes('/tls/ws/'))
-  }, { timeout, message: `${peer.name} online over wss` }).toBe(true)
-}
-
-/** Clicks the cafe's invite button and reads the link from its screen (a new one each time). */
-async function inviteFromScreen (cafe: Peer, previous?: string): Promise<string> {
-  await cafe.page.getByTestId('invite').click()
-  const link = cafe.page.getByTestId('invite-link')
-  await expect(link).toHaveAttribute('href', /#join=/)
-  if (previous != null) await expect(link).not.toHaveAttribute('href', previous)
-  return (await link.getAttribute('href'))!
-}
 
 test('LAN mode: devices that trust the local CA load the app over HTTPS from the LAN address, pair by the invite link, back up and message over direct WebRTC, and reconnect over WSS after the relay restarts; one without the CA gets no app', async () => {
   test.setTimeout(300_000)
@@ -71,16 +24,11 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     const setup = await fetch(`${server.setupOrigin}/setup`)
     expect(setup.status).toBe(200)
     expect(await setup.text()).toContain(`href="${server.httpsOrigin}/"`)
-    const caRes = await fetch(`${server.setupOrigin}/ca.pem`)
-    expect(caRes.headers.get('content-type')).toBe('application/x-pem-file')
-    const caPem = await caRes.text()
-    expect(caPem).toMatch(/^-----BEGIN CERTIFICATE-----/)
-    const caFile = join(root, 'lightcafe-ca.pem')
-    await writeFile(caFile, caPem)
+    const { pem: caPem, file: caFile } = await downloadCa(server, root)
 
     // A device without the CA: the HTTPS app does not load at all; over plain HTTP it gets the explanation.
     // (CSP bypassed for this profile only, so that axe can be injected into the script-free page.)
-    const stranger = await device(root, 'stranger', undefined, undefined, { bypassCSP: true })
+    const stranger = await chromiumDevice(root, 'stranger', { bypassCSP: true })
     contexts.push(stranger)
     const refusedPage = stranger.pages()[0] ?? await stranger.newPage()
     const refused = await refusedPage.goto(`${server.httpsOrigin}/`).then(() => 'loaded', (err: Error) => err.message)
@@ -100,7 +48,7 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     await stranger.close()
 
     // The cafe: a tablet that trusts the CA opens the HTTPS app on the LAN address.
-    const cafeCtx = await device(root, 'cafe', caFile, seen)
+    const cafeCtx = await chromiumDevice(root, 'cafe', { caFile, seen })
     contexts.push(cafeCtx)
     const loadStart = Date.now()
     const cafe = await Peer.attach(cafeCtx, 'cafe', server.httpsOrigin)
@@ -120,7 +68,7 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
       const href = await inviteFromScreen(cafe, previous)
       previous = href
       expect(href.startsWith(`${server.httpsOrigin}/`)).toBe(true)
-      const ctx = await device(root, name, caFile, seen)
+      const ctx = await chromiumDevice(root, name, { caFile, seen })
       contexts.push(ctx)
       const start = Date.now()
       const guest = await Peer.attach(ctx, name, server.httpsOrigin)
@@ -141,7 +89,7 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
         console.log(`[lan] ${name}: invite link opened to first backup pinned: ${Date.now() - pairStart} ms`)
       }
       // The guest reached the cafe over a direct WebRTC connection, not the relayed one.
-      await expect.poll(async () => ((await guest.api('GET', '/api/v0/connections')).body as any[]).some(c => c.peerId === cafeId && c.transport === 'webrtc' && c.direct)).toBe(true)
+      await directTo(guest, cafeId)
       guests.push(guest)
     }
     const [one, two] = guests
@@ -165,7 +113,7 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
 
     // Nothing any device fetched or dialled was on loopback (the relay never offers its loopback address to them).
     expect(seen.some(u => u.includes(`ws wss://${HOST}:`))).toBe(true)
-    expect(seen.filter(u => /127\.0\.0\.1|localhost|\[::1\]/.test(u))).toEqual([])
+    expect(onLoopback(seen)).toEqual([])
   } finally {
     await Promise.allSettled(contexts.map(async c => { await c.close() }))
     await server.stop()
@@ -179,7 +127,7 @@ test('LAN mode keeps the app on http://127.0.0.1 for the host\'s own browser: it
   let context: BrowserContext | undefined
   try {
     await server.start()
-    context = await device(root, 'host')
+    context = await chromiumDevice(root, 'host')
     const start = Date.now()
     const own = await Peer.attach(context, 'host', `http://127.0.0.1:${LAN_PORTS.http}`)
     console.log(`[lan] host's own browser: page load to ready over http://127.0.0.1: ${Date.now() - start} ms`)
@@ -189,7 +137,7 @@ test('LAN mode keeps the app on http://127.0.0.1 for the host\'s own browser: it
     expect(served.lan.origin).toBe(server.httpsOrigin)
     expect(served.lan.relays).toEqual([served.relays[0].replace(`/ip4/127.0.0.1/tcp/${LAN_PORTS.relay}/ws`, `/ip4/${HOST}/tcp/${LAN_PORTS.wss}/tls/ws`)])
     expect(served.lan.setup).toBe(`http://${HOST}:${LAN_PORTS.http}/setup`)
-    await expect.poll(async () => (await relaysOf(own)).map(r => [r.multiaddr, r.connected, r.reserved]), { timeout: 45_000 }).toEqual([[served.relays[0], true, true]])
+    await expect.poll(async () => ((await own.api('GET', '/api/v0/peer')).body.relays as any[]).map(r => [r.multiaddr, r.connected, r.reserved]), { timeout: 45_000 }).toEqual([[served.relays[0], true, true]])
     // Its invitation gives other devices the LAN's https origin and wss relay, never loopback.
     await makeCafe(own)
     const href = await inviteFromScreen(own)

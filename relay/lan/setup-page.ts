@@ -96,7 +96,9 @@ From a terminal: <code>certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n lightcafe
 <h2 id="firefox">Firefox (desktop)</h2>
 <p>Firefox keeps its own list of CAs. Open Settings, Privacy and Security, Certificates, View Certificates,
 Authorities, Import, choose <a href="${CA_FILES.pem}" download="lightcafe-ca.pem">lightcafe-ca.pem</a> and tick
-"Trust this CA to identify websites".</p>
+"Trust this CA to identify websites".
+From a terminal, with Firefox closed: <code>certutil -d sql:PROFILE -A -t "C,," -n lightcafe -i lightcafe-ca.pem</code>,
+where PROFILE is the folder about:support names as the profile folder.</p>
 </section>
 
 <section aria-labelledby="open">

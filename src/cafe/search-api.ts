@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
-import { RateLimiter } from '../inbox/index.ts'
 import { SEARCH_LIMITS, SeenQueries, parseQuery } from '../search/query.ts'
 import { readJsonObject } from '../shared/json.ts'
+import { RateLimiter } from '../shared/rate-limit.ts'
 import type { ContactIndex } from './contacts/contact-index.ts'
 import type { CafeEnv } from './env.ts'
 

@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { registrationMessage } from '../account/index.ts'
+import { backoff } from '../shared/backoff.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
@@ -229,7 +230,7 @@ export class CafeClient extends EventTarget {
     clearTimeout(this.#timers.get(s.id))
     this.#timers.set(s.id, setTimeout(() => {
       this.refresh(s.id).catch(() => { /* retried again, or recorded on the session */ })
-    }, Math.min(CLIENT_TIMING.refreshRetryMs * 2 ** n, CLIENT_TIMING.maxRefreshRetryMs)))
+    }, backoff(n, { firstMs: CLIENT_TIMING.refreshRetryMs, maxMs: CLIENT_TIMING.maxRefreshRetryMs })))
   }
 
   #changed (): void { this.dispatchEvent(new Event('change')) }

@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
+import { backoff } from '../shared/backoff.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
@@ -45,7 +46,7 @@ export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): Caf
         return await directConnection(libp2p, targets, signal)
       } catch (err) {
         if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw err
-        await sleep(DIAL_RETRY.firstDelayMs * 2 ** (attempt - 1), signal)
+        await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
       }
     }
   }

@@ -1,4 +1,4 @@
-import { SeenIds } from '../inbox/dedupe.ts'
+import { SeenIds } from '../shared/seen-ids.ts'
 import { fromBase64url, randomBytes, toBase64url } from '../shared/bytes.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 

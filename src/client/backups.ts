@@ -1,7 +1,7 @@
 import { openDB } from 'idb'
 import { exportCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
-import { walkDag } from '../ipfs/verify.ts'
+import { walkDag } from '../ipfs/dag.ts'
 import { backoff } from '../shared/backoff.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'

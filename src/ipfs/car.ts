@@ -1,6 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
-import { BlockRejectedError, traverseDag } from './verify.ts'
+import { traverseDag } from './dag.ts'
+import { BlockRejectedError } from './verify.ts'
 import type { CID } from 'multiformats/cid'
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car'

@@ -1,7 +1,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { blockKey, cidOfKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/gateway.ts'
-import { BLOCK_LIMITS, BlockRejectedError, links, openCar, verifiedCarBlocks } from '../../ipfs/verify.ts'
+import { links, traverse } from '../../ipfs/dag.ts'
+import { openCar, verifiedCarBlocks } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
 import { BodyTooLargeError } from '../../shared/streams.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
@@ -493,24 +494,18 @@ export class PinService {
       walk: async (root) => {
         const blocks: BlockRef[] = []
         const missing: string[] = []
-        const done = new Set<string>()
-        const stack: CID[] = [root]
-        while (stack.length > 0) {
-          const cid = stack.pop()!
-          const key = blockKey(cid)
-          if (done.has(key)) continue
-          done.add(key)
-          if (done.size > BLOCK_LIMITS.maxDagBlocks) throw new BlockRejectedError('DAG_TOO_LARGE', `the DAG has more than ${BLOCK_LIMITS.maxDagBlocks} blocks`)
-          let node = seen.get(key)
+        // Keyed by multihash, as the blockstore and the ledger are: one entry for the same bytes under two codecs.
+        const load = async (cid: CID, key: string): Promise<{ bytes: number, links: CID[] } | undefined> => {
+          const node = seen.get(key)
           // Blocks this client's own pins hold count; another client's never do.
-          if (node == null && this.#ledger.holds(address, key)) {
-            mark(key)
-            const bytes = await this.#blocks.get(cid)
-            if (bytes != null) node = { bytes: bytes.byteLength, links: links(cid, bytes) }
-          }
-          if (node == null) { missing.push(cid.toString()); continue }
-          blocks.push({ cid: key, bytes: node.bytes })
-          stack.push(...node.links)
+          if (node != null || !this.#ledger.holds(address, key)) return node
+          mark(key)
+          const bytes = await this.#blocks.get(cid)
+          return bytes == null ? undefined : { bytes: bytes.byteLength, links: links(cid, bytes) }
+        }
+        for await (const { cid, key, node } of traverse(root, { load, links: n => n.links, key: blockKey })) {
+          if (node == null) missing.push(cid.toString())
+          else blocks.push({ cid: key, bytes: node.bytes })
         }
         return { blocks, missing }
       },

@@ -4,7 +4,7 @@ import { InvalidInputError } from '../shared/errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import { bodyOf } from '../shared/request-body.ts'
 import { iterateStream } from '../shared/streams.ts'
-import { PIN_LIMITS, parseMeta } from './pins/pin-service.ts'
+import { PIN_LIMITS, parseMetaJson } from './pins/pin-service.ts'
 import { SNAPSHOT_LIMITS } from './snapshots.ts'
 import type { ClientServices } from './host.ts'
 import type { PinService } from './pins/pin-service.ts'
@@ -36,14 +36,8 @@ export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, s
   app.post('/uploads', auth, async c => {
     const name = c.req.query('name')
     if (name != null && (name.length === 0 || name.length > PIN_LIMITS.maxNameLength)) throw new InvalidInputError('INVALID_FIELD', `name must be 1 to ${PIN_LIMITS.maxNameLength} characters`)
-    let meta: Record<string, string> = {}
     const metaText = c.req.query('meta')
-    if (metaText != null) {
-      try { meta = parseMeta(JSON.parse(metaText)) } catch (err) {
-        if (err instanceof InvalidInputError) throw err
-        throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object of strings')
-      }
-    }
+    const meta = metaText == null ? {} : parseMetaJson(metaText)
     const body = bodyOf(c.req.raw)
     if (body == null) throw new InvalidInputError('INVALID_CAR', 'send the CAR as the request body')
     return c.json(await pins.upload(c.var.session, iterateStream(body), { ...(name != null ? { name } : {}), meta }), 201)

@@ -39,7 +39,7 @@ describe('DAG walk', () => {
     const asRaw = CID.createV1(raw.code, asCbor.multihash)
     const top = dagCbor.encode([asCbor, asRaw])
     const topCid = await cidOf(dagCbor.code, top)
-    const store = new Map([[blockKey(topCid), top], [blockKey(asCbor), bytes]])
+    const store = new Map<string, Uint8Array>([[blockKey(topCid), top], [blockKey(asCbor), bytes]])
     const walk = { load: async (c: CID) => store.get(blockKey(c)), links: (b: Uint8Array, c: CID) => links(c, b) }
     const keysBy = async (key?: (c: CID) => string): Promise<string[]> => {
       const out: string[] = []

@@ -1,7 +1,7 @@
 import { x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { randomBytes, utf8 } from '../shared/bytes.ts'
+import { concat, randomBytes, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError } from '../shared/errors.ts'
 
 /**
@@ -71,10 +71,7 @@ async function boxKey (shared: Uint8Array, ephemeralPublic: Uint8Array, recipien
 }
 
 function associatedData (header: Uint8Array, aad: Uint8Array): Uint8Array {
-  const out = new Uint8Array(header.length + aad.length)
-  out.set(header)
-  out.set(aad, header.length)
-  return out
+  return concat([header, aad])
 }
 
 /** Seals `plaintext` (≤ BOX.maxPlaintextBytes) so only the holder of the matching X25519 secret can open it. */
@@ -99,10 +96,7 @@ export async function seal (recipientPublic: Uint8Array, plaintext: Uint8Array, 
   const iv = header.subarray(1 + BOX.keyBytes)
   const ciphertext = new Uint8Array(await crypto.subtle.encrypt(
     { name: 'AES-GCM', iv: buf(iv), additionalData: buf(associatedData(header, aad)) }, key, buf(plaintext)))
-  const out = new Uint8Array(header.length + ciphertext.length)
-  out.set(header)
-  out.set(ciphertext, header.length)
-  return out
+  return concat([header, ciphertext])
 }
 
 /** Opens what seal made for this key pair (with the same `aad`); anything else throws BoxOpenError. */

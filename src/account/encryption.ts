@@ -1,4 +1,4 @@
-import { utf8 } from '../shared/bytes.ts'
+import { concat, utf8 } from '../shared/bytes.ts'
 import { LightcafeError } from '../shared/errors.ts'
 import { iterateStream, streamFromIterator } from '../shared/streams.ts'
 
@@ -109,10 +109,7 @@ export function decryptStream (material: CryptoKey, purpose: Purpose, ciphertext
       while (rest.length < n) {
         const { done, value } = await source.next()
         if (done === true) return false
-        const joined = new Uint8Array(rest.length + value.length)
-        joined.set(rest)
-        joined.set(value, rest.length)
-        rest = joined
+        rest = concat([rest, value])
       }
       return true
     }

@@ -21,7 +21,7 @@ export async function newToken (now: Date): Promise<{ token: string, record: Tok
 export function parseToken (token: string): { id: string, secret: Uint8Array } {
   const m = TOKEN_FORM.exec(token)
   if (m == null) throw invalid()
-  return { id: m[1], secret: fromBase64url(m[2]) }
+  try { return { id: m[1], secret: fromBase64url(m[2]) } } catch { throw invalid() }
 }
 
 /**

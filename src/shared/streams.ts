@@ -1,4 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
+import { concat } from 'uint8arrays/concat'
 import { LightcafeError } from './errors.ts'
 
 /** A ReadableStream as an async iterable (releasing its lock when the loop ends). */
@@ -111,12 +112,8 @@ export async function * boundedChunks (body: ReadableStream<Uint8Array> | null, 
 /** A response's whole body, at most `maxBytes`, before `signal` fires. */
 export async function readBody (res: Response, opts: BoundedRead): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const c of boundedChunks(res.body, opts)) { chunks.push(c); size += c.byteLength }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.byteLength }
-  return out
+  for await (const c of boundedChunks(res.body, opts)) chunks.push(c)
+  return concat(chunks)
 }
 
 /** A response's JSON body, read as `readBody` reads it. Malformed JSON is INVALID_JSON (502: the peer's fault). */

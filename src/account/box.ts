@@ -2,7 +2,8 @@ import { x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { concat, randomBytes, utf8 } from '../shared/bytes.ts'
-import { InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import { InvalidInputError } from '../shared/errors.ts'
+import { DecryptionError } from './encryption.ts'
 
 /**
  * Sealed boxes for the offline inbox: anyone holding a contact's X25519 public key can seal
@@ -40,11 +41,13 @@ export interface BoxKeyPair {
   readonly secretKey: Uint8Array
 }
 
-/** A box that does not open: wrong key, altered or cut short. One reason for all, so failures reveal nothing. */
-export class BoxOpenError extends LightcafeError {
+/**
+ * A box that does not open: wrong key, altered or cut short. One reason for all, so failures
+ * reveal nothing; a DecryptionError (DECRYPTION_FAILED), as any sealed data that does not open.
+ */
+export class BoxOpenError extends DecryptionError {
   static override name = 'BoxOpenError'
   override name = 'BoxOpenError'
-  constructor (details: string) { super('DECRYPT_FAILED', details, 400) }
 }
 
 const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>

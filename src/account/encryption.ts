@@ -25,6 +25,7 @@ export const ENCRYPTION = {
 
 export type Purpose = 'files' | 'snapshots' | 'records'
 
+/** Sealed data that does not open with this account's key (altered, cut short, another key). */
 export class DecryptionError extends LightcafeError {
   static override name = 'DecryptionError'
   override name = 'DecryptionError'

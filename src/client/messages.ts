@@ -12,6 +12,7 @@ import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/index.ts'
 import type { Envelope } from '../inbox/index.ts'
+import type { Reason } from '../shared/reasons.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const MESSAGE_LIMITS = {
@@ -59,7 +60,7 @@ export interface ReceiveProblem { reason: string, details: string, at: string, h
  * Reasons that prove an envelope bad whatever our state: malformed, forged, not ours, or a body
  * that does not open for us. Only these are acknowledged (deleted at the cafe) without storing.
  */
-const PROVEN_INVALID = new Set(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPT_FAILED'])
+const PROVEN_INVALID = new Set<Reason>(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPTION_FAILED'])
 
 export interface ReceivedMessage { id: string, from: string, body: string, created: string, received: string }
 

@@ -1,7 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { LightcafeError } from '../shared/errors.ts'
-import { ByteReader } from '../shared/streams.ts'
+import { ByteReader, UnexpectedEndError } from '../shared/streams.ts'
 
 export interface BlockRef { cid: string, bytes: number }
 
@@ -69,7 +69,7 @@ export async function openCar (car: AsyncIterable<Uint8Array>): Promise<{ roots:
 
 /** A refusal as it is, anything else (truncation, bad varint, bad CBOR or CID) as INVALID_CAR. */
 function carError (err: unknown): Error {
-  if (err instanceof LightcafeError) return err
+  if (err instanceof LightcafeError && !(err instanceof UnexpectedEndError)) return err
   return new BlockRejectedError('INVALID_CAR', `the body is not a CARv1 file (${(err as Error).message})`)
 }
 

@@ -126,10 +126,11 @@ export async function readJson (res: Response, opts: BoundedRead): Promise<unkno
   }
 }
 
-/** The source ended before the bytes a reader needed. */
-export class UnexpectedEndError extends Error {
+/** The source ended before the bytes a reader needed (a truncated input). */
+export class UnexpectedEndError extends LightcafeError {
   static override name = 'UnexpectedEndError'
   override name = 'UnexpectedEndError'
+  constructor (details: string) { super('UNEXPECTED_END', details, 400) }
 }
 
 /**

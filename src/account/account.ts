@@ -5,7 +5,7 @@ import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/b
 import { wordlist } from '@scure/bip39/wordlists/english.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { InvalidInputError } from '../shared/errors.ts'
-import { utf8 } from '../shared/bytes.ts'
+import { concat, utf8 } from '../shared/bytes.ts'
 
 /** Textile's wallet path: m/44'/406'/0'/0' (SLIP-0010, Ed25519 allows hardened steps only). */
 const ACCOUNT_PATH = [44, 406, 0, 0].map(i => (i | 0x80000000) >>> 0)
@@ -63,10 +63,7 @@ export function accountFromMnemonic (mnemonic: string): Account {
 }
 
 export function addressFromPublicKey (publicKey: Uint8Array): string {
-  const bytes = new Uint8Array(ED25519_PREFIX.length + publicKey.length)
-  bytes.set(ED25519_PREFIX)
-  bytes.set(publicKey, ED25519_PREFIX.length)
-  return base58btc.encode(bytes)
+  return base58btc.encode(concat([ED25519_PREFIX, publicKey]))
 }
 
 /** The public key inside an address; throws InvalidInputError(INVALID_ADDRESS) for anything else. */

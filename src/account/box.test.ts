@@ -65,7 +65,7 @@ describe('seal and open', () => {
   it('does not open for another recipient', async () => {
     const sealed = await seal(bob.publicKey, message)
     await expect(open(carol.secretKey, sealed)).rejects.toThrow(BoxOpenError)
-    await expect(open(carol.secretKey, sealed)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED', status: 400 })
+    await expect(open(carol.secretKey, sealed)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED', status: 400 })
   })
 
   it('refuses a change to any byte: version, ephemeral key, iv, ciphertext, tag', async () => {
@@ -74,7 +74,7 @@ describe('seal and open', () => {
     for (const [part, i] of Object.entries(positions)) {
       const bad = sealed.slice()
       bad[i] ^= 0x01
-      await expect(open(bob.secretKey, bad), part).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+      await expect(open(bob.secretKey, bad), part).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
     }
     // Another version is named as such, not reported as tampering.
     const v2 = sealed.slice()
@@ -85,19 +85,19 @@ describe('seal and open', () => {
   it('refuses truncated, extended and empty boxes', async () => {
     const sealed = await seal(bob.publicKey, message)
     for (const n of [0, 1, BOX.headerBytes, BOX_OVERHEAD - 1, sealed.length - 1]) {
-      await expect(open(bob.secretKey, sealed.slice(0, n)), `length ${n}`).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+      await expect(open(bob.secretKey, sealed.slice(0, n)), `length ${n}`).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
     }
     const longer = new Uint8Array(sealed.length + 1)
     longer.set(sealed)
-    await expect(open(bob.secretKey, longer)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+    await expect(open(bob.secretKey, longer)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
   })
 
   it('binds the associated data', async () => {
     const aad = utf8.encode('from alice to bob')
     const sealed = await seal(bob.publicKey, message, aad)
     expect(utf8.decode(await open(bob.secretKey, sealed, aad))).toBe('meet at the cafe at noon')
-    await expect(open(bob.secretKey, sealed, utf8.encode('from mallory to bob'))).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
-    await expect(open(bob.secretKey, sealed)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+    await expect(open(bob.secretKey, sealed, utf8.encode('from mallory to bob'))).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
+    await expect(open(bob.secretKey, sealed)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
   })
 
   it('bounds the plaintext size', async () => {
@@ -107,7 +107,7 @@ describe('seal and open', () => {
     // Refused on its length alone, before any key agreement or decryption.
     const tooLong = new Uint8Array(BOX_OVERHEAD + BOX.maxPlaintextBytes + 1)
     tooLong[0] = BOX.version
-    await expect(open(bob.secretKey, tooLong)).rejects.toThrow(expect.objectContaining({ reason: 'DECRYPT_FAILED', message: expect.stringMatching(/too long/) }))
+    await expect(open(bob.secretKey, tooLong)).rejects.toThrow(expect.objectContaining({ reason: 'DECRYPTION_FAILED', message: expect.stringMatching(/too long/) }))
   })
 
   it('refuses recipient keys that are the wrong size or of low order', async () => {
@@ -120,6 +120,6 @@ describe('seal and open', () => {
   it('refuses a box whose ephemeral key is of low order', async () => {
     const sealed = await seal(bob.publicKey, message)
     sealed.fill(0, 1, 33)
-    await expect(open(bob.secretKey, sealed)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+    await expect(open(bob.secretKey, sealed)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
   })
 })

@@ -1,8 +1,9 @@
 import { x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { randomBytes, utf8 } from '../shared/bytes.ts'
-import { InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import { concat, randomBytes, utf8 } from '../shared/bytes.ts'
+import { InvalidInputError } from '../shared/errors.ts'
+import { DecryptionError } from './encryption.ts'
 
 /**
  * Sealed boxes for the offline inbox: anyone holding a contact's X25519 public key can seal
@@ -40,11 +41,13 @@ export interface BoxKeyPair {
   readonly secretKey: Uint8Array
 }
 
-/** A box that does not open: wrong key, altered or cut short. One reason for all, so failures reveal nothing. */
-export class BoxOpenError extends LightcafeError {
+/**
+ * A box that does not open: wrong key, altered or cut short. One reason for all, so failures
+ * reveal nothing; a DecryptionError (DECRYPTION_FAILED), as any sealed data that does not open.
+ */
+export class BoxOpenError extends DecryptionError {
   static override name = 'BoxOpenError'
   override name = 'BoxOpenError'
-  constructor (details: string) { super('DECRYPT_FAILED', details, 400) }
 }
 
 const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>
@@ -71,10 +74,7 @@ async function boxKey (shared: Uint8Array, ephemeralPublic: Uint8Array, recipien
 }
 
 function associatedData (header: Uint8Array, aad: Uint8Array): Uint8Array {
-  const out = new Uint8Array(header.length + aad.length)
-  out.set(header)
-  out.set(aad, header.length)
-  return out
+  return concat([header, aad])
 }
 
 /** Seals `plaintext` (≤ BOX.maxPlaintextBytes) so only the holder of the matching X25519 secret can open it. */
@@ -99,10 +99,7 @@ export async function seal (recipientPublic: Uint8Array, plaintext: Uint8Array, 
   const iv = header.subarray(1 + BOX.keyBytes)
   const ciphertext = new Uint8Array(await crypto.subtle.encrypt(
     { name: 'AES-GCM', iv: buf(iv), additionalData: buf(associatedData(header, aad)) }, key, buf(plaintext)))
-  const out = new Uint8Array(header.length + ciphertext.length)
-  out.set(header)
-  out.set(ciphertext, header.length)
-  return out
+  return concat([header, ciphertext])
 }
 
 /** Opens what seal made for this key pair (with the same `aad`); anything else throws BoxOpenError. */

@@ -1,4 +1,4 @@
-import { utf8 } from '../shared/bytes.ts'
+import { concat, utf8 } from '../shared/bytes.ts'
 import { LightcafeError } from '../shared/errors.ts'
 import { iterateStream, streamFromIterator } from '../shared/streams.ts'
 
@@ -25,6 +25,7 @@ export const ENCRYPTION = {
 
 export type Purpose = 'files' | 'snapshots' | 'records'
 
+/** Sealed data that does not open with this account's key (altered, cut short, another key). */
 export class DecryptionError extends LightcafeError {
   static override name = 'DecryptionError'
   override name = 'DecryptionError'
@@ -109,10 +110,7 @@ export function decryptStream (material: CryptoKey, purpose: Purpose, ciphertext
       while (rest.length < n) {
         const { done, value } = await source.next()
         if (done === true) return false
-        const joined = new Uint8Array(rest.length + value.length)
-        joined.set(rest)
-        joined.set(value, rest.length)
-        rest = joined
+        rest = concat([rest, value])
       }
       return true
     }

@@ -2,39 +2,23 @@ import { Hono } from 'hono'
 import { UnavailableError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
-import { mountBackupApi } from './backup-api.ts'
-import { mountInboxApi } from './inbox/inbox-api.ts'
-import { mountSearchApi } from './search-api.ts'
 import { activityKind } from './activity.ts'
+import { backupApi } from './backup-api.ts'
+import { requireSession } from './env.ts'
+import { inboxApi } from './inbox/inbox-api.ts'
 import { SESSION_LIMITS } from './limits.ts'
+import { searchApi } from './search-api.ts'
 import { bearer } from './sessions.ts'
 import type { Activity } from './activity.ts'
-import type { AuthenticatedClient, CafeHost } from './host.ts'
+import type { CafeEnv } from './env.ts'
+import type { CafeHost } from './host.ts'
 import type { ContactIndex } from './contacts/contact-index.ts'
 import type { CafeContacts } from './contacts/contacts.ts'
 import type { CafeInbox } from './inbox/inbox.ts'
 import type { PinService } from './pins/pin-service.ts'
 import type { Forward } from './search-api.ts'
 import type { Snapshots } from './snapshots.ts'
-import type { MiddlewareHandler } from 'hono'
 
-/** Hono env of the cafe app: the carrier passes the caller's authenticated peer id. */
-export interface CafeBindings {
-  /** Set over libp2p (authenticated by Noise); absent for same-origin callers. */
-  remotePeer?: string
-}
-
-export interface CafeEnv { Bindings: CafeBindings, Variables: { session: AuthenticatedClient } }
-
-/** Verifies the Bearer access JWT and puts the caller in `c.var.session`. For every authenticated route. */
-export function requireSession (host: CafeHost): MiddlewareHandler<CafeEnv> {
-  return async (c, next) => {
-    c.set('session', await host.authenticate(bearer(c.req.header('authorization')), c.env?.remotePeer))
-    await next()
-  }
-}
-
-/** `/cafe/v1`: the cafe's API, one Hono app for both carriers (libp2p streams, service worker). */
 /** The services a cafe offers besides sessions; each mounts its routes when given. */
 export interface CafeServices { pins?: PinService, snapshots?: Snapshots, inbox?: CafeInbox, contacts?: CafeContacts, search?: { index: () => ContactIndex | undefined, forward?: Forward } }
 
@@ -45,6 +29,7 @@ export interface CafeAppOptions {
   onActivity?: (a: Omit<Activity, 'seq' | 'at'>) => void
 }
 
+/** `/cafe/v1`: the cafe's API, one Hono app for both carriers (libp2p streams, service worker). */
 export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<CafeEnv> {
   const app = new Hono<CafeEnv>().basePath('/cafe/v1')
   const auth = requireSession(host)
@@ -95,9 +80,11 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
   app.get('/sessions/me', auth, c => c.json(c.var.session))
 
   const { pins, snapshots, inbox, contacts, search } = opts.services ?? {}
-  if (pins != null && snapshots != null) mountBackupApi(app, auth, pins, snapshots)
-  if (inbox != null && contacts != null) mountInboxApi(app, auth, inbox, contacts)
-  if (search != null) mountSearchApi(app, search.index, host.peerId, search.forward)
+  // Sub-apps below this module (they import CafeEnv from env.ts, never this file); routed after
+  // the middleware above, so cafe mode, activity and the error contract cover them too.
+  if (pins != null && snapshots != null) app.route('/', backupApi(auth, pins, snapshots))
+  if (inbox != null && contacts != null) app.route('/', inboxApi(auth, inbox, contacts))
+  if (search != null) app.route('/', searchApi(search.index, host.peerId, search.forward))
 
   return app
 }

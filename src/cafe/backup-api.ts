@@ -1,15 +1,16 @@
+import { Hono } from 'hono'
 import { gatewayResponse } from '../ipfs/gateway.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 import { readJsonObject } from '../shared/json.ts'
 import { bodyOf } from '../shared/request-body.ts'
 import { iterateStream } from '../shared/streams.ts'
-import { PIN_LIMITS, parseMeta } from './pins/pin-service.ts'
+import { PIN_LIMITS, parseMetaJson } from './pins/pin-service.ts'
 import { SNAPSHOT_LIMITS } from './snapshots.ts'
-import type { CafeEnv } from './app.ts'
 import type { ClientServices } from './host.ts'
 import type { PinService } from './pins/pin-service.ts'
+import type { CafeEnv } from './env.ts'
 import type { Snapshots } from './snapshots.ts'
-import type { Hono, MiddlewareHandler } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 
 /** The pin object of a Pinning Service API request is small; this bounds its parsing. */
 const MAX_PIN_BODY = 64 * 1024
@@ -17,9 +18,11 @@ const MAX_PIN_BODY = 64 * 1024
 /**
  * The backup service's routes, every one behind a session: the IPFS Pinning Service API
  * (`/pins`), CAR uploads, reads of the client's own pinned blocks (trustless gateway), and
- * thread snapshots. A client sees and touches only its own pins and snapshots.
+ * thread snapshots. A client sees and touches only its own pins and snapshots. A sub-app:
+ * the cafe app joins it with `app.route()`.
  */
-export function mountBackupApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<CafeEnv>, pins: PinService, snapshots: Snapshots): void {
+export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, snapshots: Snapshots): Hono<CafeEnv> {
+  const app = new Hono<CafeEnv>()
   app.get('/pins', auth, async c => c.json(await pins.list(c.var.session.address, new URL(c.req.url).searchParams)))
   app.post('/pins', auth, async c => c.json(await pins.create(c.var.session, await readJsonObject(c.req.raw, MAX_PIN_BODY)), 202))
   app.get('/pins/:requestid', auth, async c => c.json(await pins.get(c.var.session.address, c.req.param('requestid'))))
@@ -33,14 +36,8 @@ export function mountBackupApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<Cafe
   app.post('/uploads', auth, async c => {
     const name = c.req.query('name')
     if (name != null && (name.length === 0 || name.length > PIN_LIMITS.maxNameLength)) throw new InvalidInputError('INVALID_FIELD', `name must be 1 to ${PIN_LIMITS.maxNameLength} characters`)
-    let meta: Record<string, string> = {}
     const metaText = c.req.query('meta')
-    if (metaText != null) {
-      try { meta = parseMeta(JSON.parse(metaText)) } catch (err) {
-        if (err instanceof InvalidInputError) throw err
-        throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object of strings')
-      }
-    }
+    const meta = metaText == null ? {} : parseMetaJson(metaText)
     const body = bodyOf(c.req.raw)
     if (body == null) throw new InvalidInputError('INVALID_CAR', 'send the CAR as the request body')
     return c.json(await pins.upload(c.var.session, iterateStream(body), { ...(name != null ? { name } : {}), meta }), 201)
@@ -56,6 +53,7 @@ export function mountBackupApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<Cafe
     await snapshots.delete(c.var.session.address, c.req.param('id'))
     return c.body(null, 204)
   })
+  return app
 }
 
 /** The backup service as the host sees a client: bytes and pins held, snapshots kept; all dropped when it goes. */

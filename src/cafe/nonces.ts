@@ -1,6 +1,7 @@
-import { RateLimiter } from '../inbox/rate-limit.ts'
+import { BoundedMap } from '../shared/bounded-map.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { RateLimitedError, UnavailableError } from '../shared/errors.ts'
+import { RateLimiter } from '../shared/rate-limit.ts'
 import { SESSION_LIMITS } from './limits.ts'
 
 export interface NonceLimits {
@@ -31,7 +32,8 @@ interface Pending { address: string, caller: string, exp: number }
  */
 export class Nonces {
   // Insertion order = age = expiry order (one TTL for all): the front is always the oldest.
-  readonly #pending = new Map<string, Pending>()
+  // Bounded by refusal (CHALLENGES_BUSY) before it is full, so set() never evicts.
+  readonly #pending: BoundedMap<string, Pending>
   // Each caller's pending nonces, oldest first.
   readonly #byCaller = new Map<string, string[]>()
   readonly #now: () => number
@@ -41,6 +43,7 @@ export class Nonces {
   constructor (now: () => number, limits: Partial<NonceLimits> = {}) {
     this.#now = now
     this.#limits = { ...NONCE_LIMITS, ...limits }
+    this.#pending = new BoundedMap(this.#limits.maxPending)
     this.#rate = new RateLimiter({ capacity: this.#limits.rateBurst, refillPerSecond: this.#limits.ratePerSecond, now })
   }
 
@@ -48,9 +51,13 @@ export class Nonces {
     const entry = this.#pending.get(nonce)
     if (entry == null) return
     this.#pending.delete(nonce)
-    const mine = this.#byCaller.get(entry.caller)?.filter(n => n !== nonce) ?? []
-    if (mine.length === 0) this.#byCaller.delete(entry.caller)
-    else this.#byCaller.set(entry.caller, mine)
+    this.#forget(entry.caller, nonce)
+  }
+
+  #forget (caller: string, nonce: string): void {
+    const mine = this.#byCaller.get(caller)?.filter(n => n !== nonce) ?? []
+    if (mine.length === 0) this.#byCaller.delete(caller)
+    else this.#byCaller.set(caller, mine)
   }
 
   /**
@@ -62,13 +69,10 @@ export class Nonces {
     const { ok, retryAfterMs } = this.#rate.take(caller)
     if (!ok) throw new RateLimitedError('RATE_LIMITED', `too many challenges from this peer; retry in ${Math.ceil(retryAfterMs / 1000)} s`)
     // Expired ones leave from the front.
-    for (const [nonce, e] of this.#pending) {
-      if (e.exp > now) break
-      this.#delete(nonce)
-    }
+    for (const [nonce, e] of this.#pending.dropOldestWhile(e => e.exp <= now)) this.#forget(e.caller, nonce)
     const mine = this.#byCaller.get(caller) ?? []
     if (mine.length >= this.#limits.maxPendingPerCaller) this.#delete(mine[0])
-    else if (this.#pending.size >= this.#limits.maxPending) {
+    else if (this.#pending.full) {
       throw new UnavailableError('CHALLENGES_BUSY', 'this cafe holds its most pending registrations; retry in a minute')
     }
     const nonce = toBase64url(randomBytes(SESSION_LIMITS.nonceBytes))

@@ -1,9 +1,9 @@
-import { RateLimiter } from '../inbox/index.ts'
+import { Hono } from 'hono'
 import { SEARCH_LIMITS, SeenQueries, parseQuery } from '../search/query.ts'
 import { readJsonObject } from '../shared/json.ts'
-import type { CafeEnv } from './app.ts'
+import { RateLimiter } from '../shared/rate-limit.ts'
 import type { ContactIndex } from './contacts/contact-index.ts'
-import type { Hono } from 'hono'
+import type { CafeEnv } from './env.ts'
 
 export const SEARCH_RATE = {
   /** Queries one asker (peer) may make in a burst, then per second: typing a name is a burst. */
@@ -53,9 +53,10 @@ async function forwardQuery (forward: Forward, query: { id: string, name: string
  * paths is answered once; with a hop left (at most one), the cafe passes it on to at most
  * SEARCH_FANOUT.maxTargets cafes it knows that the query has not visited, and passes their
  * answers along. One stranger's query thus costs at most 1 + 8 requests network-wide, and a
- * cafe passes on at most 2 queries a second in all.
+ * cafe passes on at most 2 queries a second in all. A sub-app, joined with `app.route()`.
  */
-export function mountSearchApi (app: Hono<CafeEnv>, index: () => ContactIndex | undefined, self: string, forward?: Forward): void {
+export function searchApi (index: () => ContactIndex | undefined, self: string, forward?: Forward): Hono<CafeEnv> {
+  const app = new Hono<CafeEnv>()
   const limiter = new RateLimiter({ capacity: SEARCH_RATE.burst, refillPerSecond: SEARCH_RATE.perSecond })
   const forwarding = new RateLimiter({ capacity: SEARCH_FANOUT.forwardBurst, refillPerSecond: SEARCH_FANOUT.forwardPerSecond })
   const seen = new SeenQueries()
@@ -75,4 +76,5 @@ export function mountSearchApi (app: Hono<CafeEnv>, index: () => ContactIndex | 
     }
     return c.json({ cafe: self, results, forwarded })
   })
+  return app
 }

@@ -1,18 +1,9 @@
 import { openDB } from 'idb'
 import { bindToken } from './tokens.ts'
+import type { TokenRecord } from './records.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
-export interface TokenRecord {
-  id: string
-  /** base64url SHA-256 of the secret; the secret itself is never stored. */
-  hash: string
-  created: string
-  revoked?: string
-  /** The account this token registered: a token serves one account. */
-  usedBy?: string
-  /** Set with `revoked` when the owner removed the client this token registered: it stays out. */
-  removed?: string
-}
+export type { TokenRecord } from './records.ts'
 
 export interface ClientRecord {
   address: string

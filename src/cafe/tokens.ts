@@ -1,7 +1,7 @@
 import { equalBytes, fromBase64url, randomBytes, sha256, toBase64url } from '../shared/bytes.ts'
 import { ForbiddenError, UnauthorizedError } from '../shared/errors.ts'
 import { SESSION_LIMITS } from './limits.ts'
-import type { TokenRecord } from './store.ts'
+import type { TokenRecord } from './records.ts'
 
 // `${id}.${secret}`: 12 bytes and 32 bytes, base64url without padding.
 const TOKEN_FORM = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/
@@ -21,7 +21,7 @@ export async function newToken (now: Date): Promise<{ token: string, record: Tok
 export function parseToken (token: string): { id: string, secret: Uint8Array } {
   const m = TOKEN_FORM.exec(token)
   if (m == null) throw invalid()
-  return { id: m[1], secret: fromBase64url(m[2]) }
+  try { return { id: m[1], secret: fromBase64url(m[2]) } } catch { throw invalid() }
 }
 
 /**

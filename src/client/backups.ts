@@ -1,7 +1,8 @@
 import { openDB } from 'idb'
 import { exportCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
-import { walkDag } from '../ipfs/verify.ts'
+import { walkDag } from '../ipfs/dag.ts'
+import { backoff } from '../shared/backoff.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
@@ -241,7 +242,7 @@ export class BackupOutbox extends EventTarget {
       } catch (err) {
         if (transient(err)) {
           const attempts = job.attempts + 1
-          const delay = Math.min(OUTBOX_TIMING.firstRetryMs * 2 ** job.attempts, OUTBOX_TIMING.maxRetryMs)
+          const delay = backoff(job.attempts, { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs })
           await db.put('jobs', { ...job, attempts, notBefore: this.#now() + delay, lastError: (err as Error).message })
           await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' || r.status === 'unpinning' ? 'unpinning' : 'queued', error: { reason: (err as LightcafeError).reason ?? 'UNREACHABLE', details: `will retry: ${(err as Error).message}` } }))
         } else {

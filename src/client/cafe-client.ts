@@ -1,9 +1,12 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { registrationMessage } from '../account/index.ts'
+import { backoff } from '../shared/backoff.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
+import { isReason } from '../shared/reasons.ts'
+import { PeerError } from '../node/errors.ts'
 import { streamingRequest } from '../shared/request-body.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
@@ -49,9 +52,11 @@ export function parseCafe (cafe: unknown): CafeTarget {
 
 export async function asError (res: Response): Promise<LightcafeError> {
   const body = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.errorBytes, what: 'an error body' }).catch(() => null) as { error?: { reason?: unknown, details?: unknown } } | null
-  const reason = typeof body?.error?.reason === 'string' ? body.error.reason : `HTTP_${res.status}`
+  const said = body?.error?.reason
   const details = typeof body?.error?.details === 'string' ? body.error.details : res.statusText
-  return new LightcafeError(reason, `cafe: ${details}`, res.status)
+  // A reason this version does not know (or none) is REMOTE_ERROR; the details keep what was said.
+  if (isReason(said)) return new LightcafeError(said, `cafe: ${details}`, res.status)
+  return new LightcafeError('REMOTE_ERROR', `cafe (${typeof said === 'string' ? said.slice(0, 64) : `HTTP ${res.status}`}): ${details}`, res.status)
 }
 
 /**
@@ -102,7 +107,8 @@ export class CafeClient extends EventTarget {
     try {
       return await this.#transport(cafe, request, AbortSignal.timeout(timeoutMs))
     } catch (err) {
-      if (err instanceof LightcafeError) throw err
+      // A refusal stands; not reaching the peer at all is the cafe being unreachable.
+      if (err instanceof LightcafeError && !(err instanceof PeerError)) throw err
       throw new UnavailableError('CAFE_UNREACHABLE', `could not reach cafe ${cafe.id}: ${causeOf(err)}`)
     }
   }
@@ -229,7 +235,7 @@ export class CafeClient extends EventTarget {
     clearTimeout(this.#timers.get(s.id))
     this.#timers.set(s.id, setTimeout(() => {
       this.refresh(s.id).catch(() => { /* retried again, or recorded on the session */ })
-    }, Math.min(CLIENT_TIMING.refreshRetryMs * 2 ** n, CLIENT_TIMING.maxRefreshRetryMs)))
+    }, backoff(n, { firstMs: CLIENT_TIMING.refreshRetryMs, maxMs: CLIENT_TIMING.maxRefreshRetryMs })))
   }
 
   #changed (): void { this.dispatchEvent(new Event('change')) }

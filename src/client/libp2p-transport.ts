@@ -1,7 +1,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
+import { backoff } from '../shared/backoff.ts'
 import { causeOf } from '../shared/error-cause.ts'
+import { PeerUnreachableError } from '../node/errors.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -9,11 +11,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
 export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
 
-/** A peer could not be reached or stopped answering; the message names the cause. */
-export class PeerUnreachableError extends Error {
-  static override name = 'PeerUnreachableError'
-  override name = 'PeerUnreachableError'
-}
+export { PeerUnreachableError } from '../node/errors.ts'
 
 /** Whatever libp2p rejected with, as an Error that says why (it may reject with an Event, or nothing). */
 function named (err: unknown): Error {
@@ -45,7 +43,7 @@ export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): Caf
         return await directConnection(libp2p, targets, signal)
       } catch (err) {
         if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw err
-        await sleep(DIAL_RETRY.firstDelayMs * 2 ** (attempt - 1), signal)
+        await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
       }
     }
   }

@@ -3,6 +3,7 @@ import { boxKeyPair } from '../account/box.ts'
 import { isNewer, signContact, verifyContact } from '../contacts/index.ts'
 import { isAddress } from '../account/index.ts'
 import { ENVELOPE_LIMITS, createEnvelope, envelopeKey, openEnvelope, verifyEnvelope } from '../inbox/index.ts'
+import { backoff } from '../shared/backoff.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
@@ -11,6 +12,7 @@ import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/index.ts'
 import type { Envelope } from '../inbox/index.ts'
+import type { Reason } from '../shared/reasons.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const MESSAGE_LIMITS = {
@@ -46,6 +48,8 @@ export const MESSAGE_LIMITS = {
 
 export type MessageLimits = { readonly [K in keyof typeof MESSAGE_LIMITS]: number }
 
+const MESSAGE_RETRY = { firstMs: MESSAGE_LIMITS.firstRetryMs, maxMs: MESSAGE_LIMITS.maxRetryMs }
+
 /** How an envelope reached this device: from any peer directly, or from one of this account's cafes (push or collect). */
 export type Via = 'direct' | 'cafe'
 
@@ -56,7 +60,7 @@ export interface ReceiveProblem { reason: string, details: string, at: string, h
  * Reasons that prove an envelope bad whatever our state: malformed, forged, not ours, or a body
  * that does not open for us. Only these are acknowledged (deleted at the cafe) without storing.
  */
-const PROVEN_INVALID = new Set(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPT_FAILED'])
+const PROVEN_INVALID = new Set<Reason>(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPTION_FAILED'])
 
 export interface ReceivedMessage { id: string, from: string, body: string, created: string, received: string }
 
@@ -131,19 +135,19 @@ export class Messages extends EventTarget {
   /** Retries what was not delivered and collects what arrived at the cafes while away. */
   async start (): Promise<void> {
     this.#schedule(0)
-    void this.#collectUntilDone(MESSAGE_LIMITS.firstRetryMs)
+    void this.#collectUntilDone()
   }
 
   // What arrived while this peer was away: a fresh page may not reach its cafes at once.
-  async #collectUntilDone (delay: number): Promise<void> {
+  async #collectUntilDone (attempt = 0): Promise<void> {
     if (this.#stopped) return
     try {
       const { held } = await this.collect()
       if (held > 0 && this.#heldTimer == null) {
-        this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone(MESSAGE_LIMITS.firstRetryMs) }, this.limits.heldRetryMs)
+        this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone() }, this.limits.heldRetryMs)
       }
     } catch {
-      setTimeout(() => { void this.#collectUntilDone(Math.min(delay * 2, MESSAGE_LIMITS.maxRetryMs)) }, delay)
+      setTimeout(() => { void this.#collectUntilDone(attempt + 1) }, backoff(attempt, MESSAGE_RETRY))
     }
   }
 
@@ -246,7 +250,7 @@ export class Messages extends EventTarget {
     }
     const db = await this.#db
     if (route != null) await db.delete('outgoing', job.key)
-    else await db.put('outgoing', { ...job, attempts: job.attempts + 1, notBefore: this.#now() + Math.min(MESSAGE_LIMITS.firstRetryMs * 2 ** job.attempts, MESSAGE_LIMITS.maxRetryMs) })
+    else await db.put('outgoing', { ...job, attempts: job.attempts + 1, notBefore: this.#now() + backoff(job.attempts, MESSAGE_RETRY) })
     return route
   }
 
@@ -338,7 +342,7 @@ export class Messages extends EventTarget {
     this.receiveProblem = { reason: e.reason, details: e.message, at: new Date(this.#now()).toISOString(), held: this.receiveProblem?.held ?? 0 }
     // A push that failed is still at the cafe: collect it again later, once.
     if (this.#heldTimer == null && !this.#stopped) {
-      this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone(MESSAGE_LIMITS.firstRetryMs) }, this.limits.heldRetryMs)
+      this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone() }, this.limits.heldRetryMs)
     }
     return e
   }

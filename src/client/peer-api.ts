@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
-import { RateLimiter } from '../inbox/index.ts'
 import { NotFoundError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject } from '../shared/json.ts'
+import { RateLimiter } from '../shared/rate-limit.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Messages } from './messages.ts'
-import type { CafeBindings } from '../cafe/index.ts'
+import type { CarrierBindings } from '../node/carrier.ts'
 
 /** Deliveries a stranger may make: a burst of 300, then 20 per second (the cafe inbox's policy). */
 export const PEER_API_LIMITS = { burst: 300, perSecond: 20, maxEnvelopeJson: 64 * 1024 + 4096 } as const
@@ -15,8 +15,8 @@ export const PEER_API_LIMITS = { burst: 300, perSecond: 20, maxEnvelopeJson: 64 
  * directly (senders, and this account's cafes pushing what arrived in its inbox), and read
  * this account's contact (a direct lookup).
  */
-export function createPeerApp (messages: Messages, client: CafeClient): Hono<{ Bindings: CafeBindings }> {
-  const app = new Hono<{ Bindings: CafeBindings }>().basePath('/client/v1')
+export function createPeerApp (messages: Messages, client: CafeClient): Hono<{ Bindings: CarrierBindings }> {
+  const app = new Hono<{ Bindings: CarrierBindings }>().basePath('/client/v1')
   useErrorContract(app, 'peer API')
   const limiter = new RateLimiter({ capacity: PEER_API_LIMITS.burst, refillPerSecond: PEER_API_LIMITS.perSecond })
 

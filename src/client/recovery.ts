@@ -1,6 +1,7 @@
 import { parseCid } from '../ipfs/gateway.ts'
 import { blockKey } from '../ipfs/blocks.ts'
-import { links, openCar, walkDag } from '../ipfs/verify.ts'
+import { links, walkDag } from '../ipfs/dag.ts'
+import { openCar } from '../ipfs/verify.ts'
 import { LightcafeError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'

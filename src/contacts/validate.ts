@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fromBase64url, toBase64url } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError } from '../shared/errors.ts'
+import type { Reason } from '../shared/reasons.ts'
 
 /**
  * Field checks shared by signed records (contacts, envelopes). Each returns the value in its
@@ -16,7 +17,7 @@ export class BadSignatureError extends LightcafeError {
 }
 
 /** A plain JSON object with exactly these keys: unsigned extra fields would ride along unchecked. */
-export function exactObject (reason: string, what: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
+export function exactObject (reason: Reason, what: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (value == null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError(reason, `${what} must be an object`)
   const record = value as Record<string, unknown>
   const present = Object.keys(record)
@@ -30,7 +31,7 @@ export function exactObject (reason: string, what: string, value: unknown, keys:
 }
 
 /** base64url (no padding) of exactly `bytes` bytes, in canonical form (no stray trailing bits). */
-export function base64urlOf (reason: string, name: string, value: unknown, bytes: number): Uint8Array {
+export function base64urlOf (reason: Reason, name: string, value: unknown, bytes: number): Uint8Array {
   const chars = Math.ceil(bytes * 4 / 3)
   if (typeof value !== 'string' || value.length !== chars) throw new InvalidInputError(reason, `${name} must be ${chars} base64url characters`)
   let decoded: Uint8Array
@@ -46,7 +47,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
  * spelling), no further than `maxFutureMs` ahead of `now`: a record dated far ahead would
  * otherwise win every "which is newer" comparison for years. Returns the time in ms.
  */
-export function isoTimestamp (reason: string, name: string, value: unknown, now: number, maxFutureMs: number): number {
+export function isoTimestamp (reason: Reason, name: string, value: unknown, now: number, maxFutureMs: number): number {
   if (typeof value !== 'string' || !ISO.test(value)) throw new InvalidInputError(reason, `${name} must be an ISO-8601 UTC time like 2025-01-31T12:00:00.000Z`)
   const ms = Date.parse(value)
   // Date.parse rolls 2025-02-30 over to March; the round trip catches it.
@@ -60,7 +61,7 @@ export function isoTimestamp (reason: string, name: string, value: unknown, now:
  * string form, what PeerId.toString() gives: "12D3KooW…". Other kinds are refused, among them
  * URL "peer ids", which would let a record carry arbitrary text.
  */
-export function peerIdString (reason: string, name: string, value: unknown, maxLength: number): string {
+export function peerIdString (reason: Reason, name: string, value: unknown, maxLength: number): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) throw new InvalidInputError(reason, `${name} must be a peer id of at most ${maxLength} characters`)
   let canonical: string
   let type: string
@@ -75,7 +76,7 @@ export function peerIdString (reason: string, name: string, value: unknown, maxL
 }
 
 /** A list of distinct peer ids, at most `max` of them. */
-export function peerIdList (reason: string, name: string, value: unknown, max: number, maxLength: number): string[] {
+export function peerIdList (reason: Reason, name: string, value: unknown, max: number, maxLength: number): string[] {
   if (!Array.isArray(value)) throw new InvalidInputError(reason, `${name} must be an array of peer ids`)
   if (value.length > max) throw new InvalidInputError(reason, `${name} holds at most ${max} peer ids`)
   const ids = value.map((v, i) => peerIdString(reason, `${name}[${i}]`, v, maxLength))

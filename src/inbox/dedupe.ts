@@ -1,3 +1,4 @@
+import type { SeenIds } from '../shared/seen-ids.ts'
 import type { Envelope } from './envelope.ts'
 
 export const DEDUPE_LIMITS = {
@@ -12,36 +13,6 @@ export const DEDUPE_LIMITS = {
  */
 export function envelopeKey (envelope: Pick<Envelope, 'from' | 'id'>): string {
   return `${envelope.from}/${envelope.id}`
-}
-
-/**
- * A bounded set of seen keys. At most `max` are kept; past that the one seen longest ago is
- * forgotten, so an envelope older than the window could be accepted twice: pair it with a
- * bound on envelope age where that matters.
- */
-export class SeenIds {
-  // Map order = order of last sighting: the first key is the one to forget.
-  readonly #keys = new Map<string, true>()
-  readonly #max: number
-
-  constructor (max: number = DEDUPE_LIMITS.maxIds) {
-    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('max must be a positive integer')
-    this.#max = max
-  }
-
-  has (key: string): boolean { return this.#keys.has(key) }
-
-  /** Records a sighting; a key seen again moves to the back, as it is evidently still travelling. */
-  add (key: string): void {
-    this.#keys.delete(key)
-    this.#keys.set(key, true)
-    if (this.#keys.size > this.#max) this.#keys.delete(this.#keys.keys().next().value as string)
-  }
-
-  /** Forgets a key, e.g. when handling its envelope failed and a redelivery should be let in. */
-  delete (key: string): boolean { return this.#keys.delete(key) }
-
-  get size (): number { return this.#keys.size }
 }
 
 /**

@@ -44,8 +44,8 @@ describe('envelopes', () => {
 
   it('does not open for anyone but the recipient', async () => {
     const envelope = await createEnvelope(alice, bobContact, hello, NOW)
-    await expect(openEnvelope(boxKeyPair(mallory.secretKey).secretKey, envelope)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
-    await expect(openEnvelope(bob.secretKey, envelope)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' }) // the signing seed is not the box key
+    await expect(openEnvelope(boxKeyPair(mallory.secretKey).secretKey, envelope)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
+    await expect(openEnvelope(bob.secretKey, envelope)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' }) // the signing seed is not the box key
   })
 
   it('refuses a forged signature and any change to a signed field', async () => {
@@ -73,10 +73,10 @@ describe('envelopes', () => {
     // Mallory signs Alice's sealed body under his own name: a valid envelope from Mallory…
     const stolen = verify(wire(resign(mallory, { ...original, from: mallory.address })))
     // …whose body does not open, since the box is bound to its sender.
-    await expect(openEnvelope(bobBox.secretKey, stolen)).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+    await expect(openEnvelope(bobBox.secretKey, stolen)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
     // Same with a new id or time under Alice's own name, which needs Alice's key to sign at all.
     const moved = resign(alice, { ...original, id: toBase64url(new Uint8Array(16).fill(7)) })
-    await expect(openEnvelope(bobBox.secretKey, verify(wire(moved)))).rejects.toMatchObject({ reason: 'DECRYPT_FAILED' })
+    await expect(openEnvelope(bobBox.secretKey, verify(wire(moved)))).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
   })
 
   it('refuses malformed ids', async () => {

@@ -109,7 +109,7 @@ export function verifyEnvelope (value: unknown, limits: EnvelopeLimits = ENVELOP
 
 /**
  * The message inside a verified envelope, for the holder of its recipient's box secret
- * (boxKeyPair(account.secretKey).secretKey). Throws BoxOpenError (DECRYPT_FAILED) when it
+ * (boxKeyPair(account.secretKey).secretKey). Throws BoxOpenError (DECRYPTION_FAILED) when it
  * does not open: wrong recipient, or a body taken from another envelope.
  */
 export async function openEnvelope (recipientBoxSecret: Uint8Array, envelope: Envelope): Promise<Uint8Array> {

@@ -1,5 +1,3 @@
 export { ENVELOPE_LIMITS, createEnvelope, envelopeSigningBytes, openEnvelope, verifyEnvelope } from './envelope.ts'
 export type { Envelope, EnvelopeLimits } from './envelope.ts'
-export { DEDUPE_LIMITS, SeenIds, envelopeKey, selectNew } from './dedupe.ts'
-export { DEFAULT_MAX_KEYS, RateLimiter } from './rate-limit.ts'
-export type { RateDecision, RateLimitOptions } from './rate-limit.ts'
+export { DEDUPE_LIMITS, envelopeKey, selectNew } from './dedupe.ts'

@@ -1,5 +1,6 @@
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
+import { concat } from 'uint8arrays/concat'
 import type { Blockstore } from 'interface-blockstore'
 
 /**
@@ -23,22 +24,17 @@ export function blockKey (cid: CID): string {
 
 export function cidOfKey (key: string): CID { return CID.parse(key) }
 
-async function concat (chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+async function collect (chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
-  let size = 0
-  for await (const c of chunks) { parts.push(c); size += c.byteLength }
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
+  for await (const c of chunks) parts.push(c)
+  return parts.length === 1 ? parts[0] : concat(parts)
 }
 
 export function blocksOf (store: Blockstore): Blocks {
   return {
     async get (cid) {
       if (!(await store.has(cid))) return undefined
-      try { return await concat(store.get(cid)) } catch (err) {
+      try { return await collect(store.get(cid)) } catch (err) {
         if ((err as Error).name === 'NotFoundError') return undefined
         throw err
       }

@@ -1,17 +1,23 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import { varint } from 'multiformats'
-import { BlockRejectedError, traverseDag } from './verify.ts'
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
+import { traverseDag } from './dag.ts'
+import { BlockRejectedError } from './verify.ts'
 import type { CID } from 'multiformats/cid'
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car'
 
-function frame (parts: Uint8Array[]): Uint8Array {
-  const size = parts.reduce((n, p) => n + p.byteLength, 0)
-  const out = new Uint8Array(varint.encodingLength(size) + size)
-  varint.encodeTo(size, out, 0)
-  let at = varint.encodingLength(size)
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
+// The framing is @ipld/car's; each header and section is written into a buffer of its exact
+// size, so the export stays a pull-based generator: one chunk per block, at the reader's pace.
+
+/** A CARv1 header naming `roots`. */
+function carHeader (roots: CID[]): Uint8Array {
+  return CarBufferWriter.close(CarBufferWriter.createWriter(new ArrayBuffer(CarBufferWriter.headerLength({ roots })), { roots }))
+}
+
+/** One CAR section: varint | CID | block. */
+function carSection (block: { cid: CID, bytes: Uint8Array }): Uint8Array {
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(CarBufferWriter.blockLength(block)), { headerSize: 0 })
+  CarBufferWriter.addBlock(writer, block)
+  return writer.bytes
 }
 
 /**
@@ -20,15 +26,15 @@ function frame (parts: Uint8Array[]): Uint8Array {
  * and the reader's pace (backpressure) sets the walk's.
  */
 export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): AsyncGenerator<Uint8Array> {
-  yield frame([dagCbor.encode({ version: 1, roots: [root] })])
+  yield carHeader([root])
   for await (const { cid, bytes } of traverseDag(root, get)) {
     if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`, 404)
-    yield frame([cid.bytes, bytes])
+    yield carSection({ cid, bytes })
   }
 }
 
 /** The same, for a single block (`dag-scope=block`). */
 export async function * exportBlockCar (cid: CID, bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield frame([dagCbor.encode({ version: 1, roots: [cid] })])
-  yield frame([cid.bytes, bytes])
+  yield carHeader([cid])
+  yield carSection({ cid, bytes })
 }

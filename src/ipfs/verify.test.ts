@@ -7,7 +7,8 @@ import { sha256, sha512 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
-import { BLOCK_LIMITS, CAR_LIMITS, verifiedCarBlocks, verifyBlock, walkDag } from './verify.ts'
+import { walkDag } from './dag.ts'
+import { BLOCK_LIMITS, CAR_LIMITS, verifiedCarBlocks, verifyBlock } from './verify.ts'
 
 async function rawBlock (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
   const bytes = new TextEncoder().encode(text)

@@ -1,9 +1,8 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
 import { LightcafeError } from '../shared/errors.ts'
-import { ByteReader } from '../shared/streams.ts'
+import { ByteReader, UnexpectedEndError } from '../shared/streams.ts'
+
 export interface BlockRef { cid: string, bytes: number }
 
 export const BLOCK_LIMITS = {
@@ -70,7 +69,7 @@ export async function openCar (car: AsyncIterable<Uint8Array>): Promise<{ roots:
 
 /** A refusal as it is, anything else (truncation, bad varint, bad CBOR or CID) as INVALID_CAR. */
 function carError (err: unknown): Error {
-  if (err instanceof LightcafeError) return err
+  if (err instanceof LightcafeError && !(err instanceof UnexpectedEndError)) return err
   return new BlockRejectedError('INVALID_CAR', `the body is not a CARv1 file (${(err as Error).message})`)
 }
 
@@ -102,54 +101,4 @@ async function readCarSection (reader: ByteReader): Promise<{ cid: CID, bytes: U
 /** Reads a CAR stream, yielding only blocks that match their CIDs. */
 export async function * verifiedCarBlocks (car: AsyncIterable<Uint8Array>): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
   yield * (await openCar(car)).blocks
-}
-
-/** The CIDs a block links to, for the codecs a cafe walks (dag-pb, raw, dag-cbor). */
-export function links (cid: CID, bytes: Uint8Array): CID[] {
-  switch (cid.code) {
-    case raw.code: return []
-    case dagPb.code: return dagPb.decode(bytes).Links.map(l => l.Hash)
-    case dagCbor.code: {
-      const out: CID[] = []
-      const walk = (v: unknown): void => {
-        const asCid = CID.asCID(v)
-        if (asCid != null) { out.push(asCid); return }
-        if (Array.isArray(v)) v.forEach(walk)
-        else if (v != null && typeof v === 'object' && !(v instanceof Uint8Array)) Object.values(v).forEach(walk)
-      }
-      walk(dagCbor.decode(bytes))
-      return out
-    }
-    default: throw new BlockRejectedError('UNSUPPORTED_CODEC', `codec 0x${cid.code.toString(16)} of ${cid.toString()} cannot be walked`)
-  }
-}
-
-/**
- * The DAG under `root`, depth first, first link first, each block once: `bytes` is undefined
- * for a block `get` lacks (its links are then unknown). Bounded by BLOCK_LIMITS.maxDagBlocks.
- */
-export async function * traverseDag (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): AsyncGenerator<{ cid: CID, bytes: Uint8Array | undefined }> {
-  const seen = new Set<string>()
-  const stack: CID[] = [root]
-  while (stack.length > 0) {
-    const cid = stack.pop()!
-    const key = cid.toString()
-    if (seen.has(key)) continue
-    seen.add(key)
-    if (seen.size > BLOCK_LIMITS.maxDagBlocks) throw new BlockRejectedError('DAG_TOO_LARGE', `the DAG under ${root.toString()} has more than ${BLOCK_LIMITS.maxDagBlocks} blocks`)
-    const bytes = await get(cid)
-    yield { cid, bytes }
-    if (bytes != null) stack.push(...links(cid, bytes).reverse())
-  }
-}
-
-/** Every block of the DAG under `root` that `get` has, and the CIDs it lacks. */
-export async function walkDag (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): Promise<{ blocks: BlockRef[], missing: string[] }> {
-  const blocks: BlockRef[] = []
-  const missing: string[] = []
-  for await (const { cid, bytes } of traverseDag(root, get)) {
-    if (bytes == null) missing.push(cid.toString())
-    else blocks.push({ cid: cid.toString(), bytes: bytes.byteLength })
-  }
-  return { blocks, missing }
 }

@@ -1,3 +1,4 @@
+import { PeerGoneError } from './errors.ts'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 
 /**
@@ -24,11 +25,7 @@ export const LIVENESS_LIMITS = {
   openTimeoutMs: 10_000
 } as const
 
-/** The peer closed its end of a connection without closing the connection: it went away. */
-export class PeerGoneError extends Error {
-  static override name = 'PeerGoneError'
-  override name = 'PeerGoneError'
-}
+export { PeerGoneError } from './errors.ts'
 
 /** Direct (not relayed) WebRTC connections: the ones that look open after their peer is gone. */
 export function isDirectWebRTC (connection: Connection): boolean {

@@ -1,3 +1,4 @@
+import { backoff } from '../shared/backoff.ts'
 import { relayCause } from './relay-cause.ts'
 import type { RelayCause } from './relay-cause.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -87,7 +88,7 @@ export class RelayKeeper extends EventTarget {
     const key = ma.toString()
     if (!this.#running || this.#timers.has(key)) return
     const n = this.#attempts.get(key) ?? 0
-    const delay = Math.min(RELAY_BACKOFF.maxMs, RELAY_BACKOFF.firstMs * RELAY_BACKOFF.factor ** n)
+    const delay = backoff(n, RELAY_BACKOFF)
     this.#timers.set(key, setTimeout(() => {
       this.#timers.delete(key)
       this.#dial(ma)

@@ -1,6 +1,7 @@
-import { SeenIds } from '../inbox/dedupe.ts'
+import { SeenIds } from '../shared/seen-ids.ts'
 import { fromBase64url, randomBytes, toBase64url } from '../shared/bytes.ts'
 import { InvalidInputError } from '../shared/errors.ts'
+import type { Reason } from '../shared/reasons.ts'
 
 export const SEARCH_LIMITS = {
   /** Query length in Unicode code points: a name is at most 64 (CONTACT_LIMITS.maxNameChars). */
@@ -75,7 +76,7 @@ function queryName (value: unknown): string {
   return name
 }
 
-function integer (reason: string, what: string, value: unknown, min: number, max: number, fallback: number): number {
+function integer (reason: Reason, what: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback
   const n = typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new InvalidInputError(reason, `${what} must be a whole number from ${min} to ${max}`)

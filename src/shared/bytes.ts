@@ -1,17 +1,20 @@
+import { fromString } from 'uint8arrays/from-string'
+import { toString } from 'uint8arrays/to-string'
+
+export { concat } from 'uint8arrays/concat'
+
 /** base64url without padding (JWT, JWK, token secrets). */
 export function toBase64url (bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += String.fromCharCode(b)
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return toString(bytes, 'base64url')
 }
 
+/**
+ * The bytes of unpadded base64url, or TypeError. Strict: no padding, and no stray bits after
+ * the last byte, so each byte string has exactly one text.
+ */
 export function fromBase64url (text: string): Uint8Array {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new TypeError('not base64url')
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - text.length % 4) % 4)
-  const s = atob(b64)
-  const out = new Uint8Array(s.length)
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
-  return out
+  try { return fromString(text, 'base64url') } catch { throw new TypeError('not base64url') }
 }
 
 export function randomBytes (n: number): Uint8Array {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ByteReader, boundedChunks, readBody, readJson } from './streams.ts'
+import { ByteReader, boundedChunks, ndjsonLines, readBody, readJson } from './streams.ts'
 
 /** A body that yields `chunk` forever (or `count` times), and records whether it was cancelled. */
 function body (chunk: Uint8Array, count = Number.POSITIVE_INFINITY): { res: Response, pulled: () => number, cancelled: Promise<unknown> } {
@@ -68,5 +68,27 @@ describe('ByteReader', () => {
     await expect(new ByteReader(chunks([0x80])).varint()).rejects.toMatchObject({ name: 'UnexpectedEndError' })
     await expect(new ByteReader(chunks([1, 2])).exactly(3)).rejects.toMatchObject({ name: 'UnexpectedEndError' })
     expect(await new ByteReader(chunks()).atEnd()).toBe(true)
+  })
+})
+
+describe('ndjsonLines', () => {
+  const streamOf = (parts: Uint8Array[]): ReadableStream<Uint8Array> => new ReadableStream({
+    start (c) { for (const p of parts) c.enqueue(p); c.close() }
+  })
+
+  it('yields each line parsed, across chunk borders (a character split too), skipping blank lines', async () => {
+    const text = new TextEncoder().encode('{"a":1}\n\n{"name":"Zoë"}\n  \n[2,3]\n')
+    const cut = text.indexOf(0xc3) + 1 // inside the two bytes of ë
+    const got: unknown[] = []
+    for await (const v of ndjsonLines(streamOf([text.subarray(0, 3), text.subarray(3, cut), text.subarray(cut)]))) got.push(v)
+    expect(got).toEqual([{ a: 1 }, { name: 'Zoë' }, [2, 3]])
+  })
+
+  it('throws on a line that is not JSON, and releases the stream either way', async () => {
+    const stream = streamOf([new TextEncoder().encode('{"ok":true}\nnot json\n')])
+    const got: unknown[] = []
+    await expect((async () => { for await (const v of ndjsonLines(stream)) got.push(v) })()).rejects.toThrow(SyntaxError)
+    expect(got).toEqual([{ ok: true }])
+    expect(stream.locked).toBe(false)
   })
 })

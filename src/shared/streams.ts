@@ -1,4 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
+import { concat } from 'uint8arrays/concat'
 import { LightcafeError } from './errors.ts'
 
 /** A ReadableStream as an async iterable (releasing its lock when the loop ends). */
@@ -111,12 +112,8 @@ export async function * boundedChunks (body: ReadableStream<Uint8Array> | null, 
 /** A response's whole body, at most `maxBytes`, before `signal` fires. */
 export async function readBody (res: Response, opts: BoundedRead): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const c of boundedChunks(res.body, opts)) { chunks.push(c); size += c.byteLength }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.byteLength }
-  return out
+  for await (const c of boundedChunks(res.body, opts)) chunks.push(c)
+  return concat(chunks)
 }
 
 /** A response's JSON body, read as `readBody` reads it. Malformed JSON is INVALID_JSON (502: the peer's fault). */
@@ -129,10 +126,11 @@ export async function readJson (res: Response, opts: BoundedRead): Promise<unkno
   }
 }
 
-/** The source ended before the bytes a reader needed. */
-export class UnexpectedEndError extends Error {
+/** The source ended before the bytes a reader needed (a truncated input). */
+export class UnexpectedEndError extends LightcafeError {
   static override name = 'UnexpectedEndError'
   override name = 'UnexpectedEndError'
+  constructor (details: string) { super('UNEXPECTED_END', details, 400) }
 }
 
 /**
@@ -186,5 +184,27 @@ export class ByteReader {
   async close (): Promise<void> {
     this.#done = true
     await this.#it.return?.(undefined)
+  }
+}
+
+/** Lines of NDJSON from a stream body, read with a reader (streams are not async-iterable in every browser). */
+export async function * ndjsonLines (body: ReadableStream<Uint8Array>): AsyncGenerator<any> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      let nl: number
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        if (line.trim() !== '') yield JSON.parse(line)
+      }
+    }
+  } finally {
+    reader.releaseLock()
   }
 }

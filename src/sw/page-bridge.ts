@@ -1,13 +1,15 @@
 import { checkRequestHead, errorResponse, isMessage } from './protocol.ts'
+import { UnavailableError } from '../shared/errors.ts'
 import { streamingRequest } from '../shared/request-body.ts'
 import type { ForwardedAbort, ForwardedError, ForwardedRequest, ForwardedResponse, NodeHello, NodeProbe, PageControl } from './protocol.ts'
 
 /** The page half of the service worker: runs in the window, never in the worker. */
 
 /** Service workers are missing (old browser, insecure origin, private mode) or did not take control. */
-export class ServiceWorkerUnavailableError extends Error {
+export class ServiceWorkerUnavailableError extends UnavailableError {
   static override name = 'ServiceWorkerUnavailableError'
   override name = 'ServiceWorkerUnavailableError'
+  constructor (details: string) { super('SERVICE_WORKER_UNAVAILABLE', details) }
 }
 
 type Handler = (request: Request) => Promise<Response>

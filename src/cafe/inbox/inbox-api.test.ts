@@ -6,12 +6,12 @@ import { boxKeyPair } from '../../account/box.ts'
 import { signContact } from '../../contacts/contact.ts'
 import { createEnvelope } from '../../inbox/envelope.ts'
 import { toBase64url, utf8 } from '../../shared/bytes.ts'
-import { createCafeApp, requireSession } from '../app.ts'
+import { createCafeApp } from '../app.ts'
 import { MemoryContactStore } from '../contacts/contact-store.ts'
 import { CafeContacts } from '../contacts/contacts.ts'
 import { CafeHost } from '../host.ts'
 import { MemoryCafeStore } from '../store.ts'
-import { inboxUsage, mountInboxApi } from './inbox-api.ts'
+import { inboxUsage } from './inbox-api.ts'
 import { CafeInbox } from './inbox.ts'
 import { MemoryInboxStore } from './inbox-store.ts'
 import type { Account } from '../../account/index.ts'
@@ -58,8 +58,7 @@ describe('the inbox and contact routes', () => {
     inbox = new CafeInbox({ store: new MemoryInboxStore(), isRegistered: async a => (await store.getClient(a)) != null })
     const contacts = new CafeContacts(new MemoryContactStore())
     host.useService(inboxUsage(inbox, contacts))
-    app = createCafeApp(host)
-    mountInboxApi(app, requireSession(host), inbox, contacts)
+    app = createCafeApp(host, { services: { inbox, contacts } })
   })
 
   it('publishes contacts with a session and serves them without one', async () => {

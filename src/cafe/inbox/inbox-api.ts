@@ -1,11 +1,12 @@
+import { Hono } from 'hono'
 import { CONTACT_LIMITS } from '../../contacts/contact.ts'
 import { InvalidInputError } from '../../shared/errors.ts'
 import { readJsonObject } from '../../shared/json.ts'
-import type { CafeEnv } from '../app.ts'
 import type { CafeContacts } from '../contacts/contacts.ts'
+import type { CafeEnv } from '../env.ts'
 import type { ClientServices } from '../host.ts'
 import type { CafeInbox } from './inbox.ts'
-import type { Hono, MiddlewareHandler } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 
 /** Room around an envelope in a delivery body (whitespace a sender's JSON may carry). */
 const ENVELOPE_BODY_SLACK = 4096
@@ -24,9 +25,10 @@ function queryInt (name: string, text: string | undefined): number | undefined {
 /**
  * The offline inbox and contact routes. Delivering and reading a contact need no session (any
  * peer may message a client, or look one up); reading and acknowledging an inbox and
- * publishing a contact are the session's own.
+ * publishing a contact are the session's own. A sub-app, joined with `app.route()`.
  */
-export function mountInboxApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<CafeEnv>, inbox: CafeInbox, contacts: CafeContacts): void {
+export function inboxApi (auth: MiddlewareHandler<CafeEnv>, inbox: CafeInbox, contacts: CafeContacts): Hono<CafeEnv> {
+  const app = new Hono<CafeEnv>()
   // Senders are rate-limited per carrier peer: Noise authenticated it; same-origin callers share 'local'.
   app.post('/inbox', async c => {
     const body = await readJsonObject(c.req.raw, inbox.limits.maxEnvelopeBytes + ENVELOPE_BODY_SLACK)
@@ -44,6 +46,7 @@ export function mountInboxApi (app: Hono<CafeEnv>, auth: MiddlewareHandler<CafeE
 
   app.put('/contacts', auth, async c => c.json(await contacts.publish(c.var.session.address, await readJsonObject(c.req.raw, MAX_CONTACT_BODY))))
   app.get('/contacts/:address', async c => c.json(await contacts.get(c.req.param('address'))))
+  return app
 }
 
 /** The inbox as the host sees a client: messages waiting; its inbox and contact go with it. */

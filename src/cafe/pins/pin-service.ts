@@ -1,71 +1,31 @@
-import { multiaddr } from '@multiformats/multiaddr'
-import { blockKey, cidOfKey } from '../../ipfs/blocks.ts'
+import { blockKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/gateway.ts'
-import { BLOCK_LIMITS, BlockRejectedError, links, openCar, verifiedCarBlocks } from '../../ipfs/verify.ts'
+import { openCar } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
-import { BodyTooLargeError } from '../../shared/streams.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
 import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
-import { abortable, guarded } from './guarded.ts'
-import { PinLedger, QuotaExceededError } from './ledger.ts'
+import { BlockCollector } from './gc.ts'
+import { guarded } from './guarded.ts'
+import { Ingest } from './ingest.ts'
+import { PinLedger } from './ledger.ts'
+import { PIN_LIMITS } from './limits.ts'
+import { originPeer, parsePinObject, parsePinQuery, pinStatus } from './pin-request.ts'
+import { PinWork, pullMissing } from './pulls.ts'
+import type { PinLimits } from './limits.ts'
+import type { PinObject, PinStatus } from './pin-request.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
+import type { CarFetcher, PinSource } from './pulls.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { BlockRef } from './ledger.ts'
 import type { CID } from 'multiformats/cid'
 
-export const PIN_LIMITS = {
-  /** The Pinning Service API's own bounds on a pin object. */
-  maxNameLength: 255,
-  maxOrigins: 20,
-  maxOriginLength: 1024,
-  /** meta is the client's; 4 KiB of JSON carries an encrypted file record with room to spare. */
-  maxMetaBytes: 4096,
-  /** Pins one client may hold: bounds the records a client can make the cafe keep. */
-  maxPinsPerClient: 10_000,
-  /** The spec's default and maximum page sizes. */
-  defaultLimit: 10,
-  maxLimit: 1000,
-  maxCidFilter: 10,
-  /** A pull from one source that takes longer is abandoned and the next source tried. */
-  fetchTimeoutMs: 10 * 60_000,
-  /**
-   * Uploads, and separately pulls, one client may run at once: each holds a reservation of up
-   * to its DAG's size, so a few are plenty for one device and a flood costs little. More
-   * uploads are refused (TOO_MANY_UPLOADS, retried); more pulls wait their turn, queued.
-   */
-  maxActivePerClient: 2,
-  /** An upload or pull body silent this long is aborted (a stalled sender holds a reservation). */
-  idleMs: 30_000,
-  /**
-   * A pull's CAR may carry, besides the new bytes the quota has left, each block the client
-   * already holds once (they cost nothing) and the CAR's framing: this slack over both bounds
-   * a source that repeats free blocks, which no reservation would stop.
-   */
-  pullSlackBytes: 1024 * 1024
-} as const
-
-/** The limits a test or a cafe may tighten. */
-export interface PinLimits { fetchTimeoutMs: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number }
-
-/** Where a pull may fetch a DAG: a connected peer (the caller) or the pin's origins. */
-export interface PinSource { peer?: string, addrs: string[] }
-
-/**
- * Fetches a CAR of the DAG under `root` from a source (the trustless gateway over libp2p in the
- * app). `maxBytes` is what this pull may legitimately bring; the service cuts a longer body
- * there itself, a fetcher should stop reading at it too.
- */
-export type CarFetcher = (source: PinSource, root: CID, signal: AbortSignal, opts?: { maxBytes: number }) => Promise<AsyncIterable<Uint8Array>>
-
-/** The Pinning Service API's PinStatus object. */
-export interface PinStatus {
-  requestid: string
-  status: PinState
-  created: string
-  pin: { cid: string, name?: string, origins: string[], meta: Record<string, string> }
-  delegates: string[]
-  info: Record<string, string>
-}
+// The service's parts, each in its own module: Pinning Service API parsing (pin-request.ts),
+// one ingest (ingest.ts), garbage collection (gc.ts), running work and pulls (pulls.ts).
+export { PIN_LIMITS } from './limits.ts'
+export type { PinLimits } from './limits.ts'
+export { originPeer, parseMeta, parseMetaJson, parsePinObject } from './pin-request.ts'
+export type { PinStatus } from './pin-request.ts'
+export type { CarFetcher, PinSource } from './pulls.ts'
 
 export interface PinClient { address: string, peerId: string }
 
@@ -79,44 +39,6 @@ export interface PinServiceInit {
   delegates?: () => string[]
   now?: () => number
   limits?: Partial<PinLimits>
-}
-
-function field (name: string, v: unknown, max: number): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new InvalidInputError('INVALID_FIELD', `${name} must be a string of 1 to ${max} characters`)
-  return v
-}
-
-/** Validates a Pinning Service API pin object. */
-export function parsePinObject (body: Record<string, unknown>): { cid: CID, name?: string, origins: string[], meta: Record<string, string> } {
-  const cid = parseCid(field('cid', body.cid, 256))
-  const name = body.name === undefined ? undefined : field('name', body.name, PIN_LIMITS.maxNameLength)
-  const origins = body.origins === undefined ? [] : body.origins
-  if (!Array.isArray(origins) || origins.length > PIN_LIMITS.maxOrigins) throw new InvalidInputError('INVALID_FIELD', `origins must be an array of at most ${PIN_LIMITS.maxOrigins} multiaddrs`)
-  for (const o of origins) originPeer(o)
-  return { cid, name, origins: origins as string[], meta: parseMeta(body.meta) }
-}
-
-/**
- * The peer an origin names. An origin is only ever used for its peer id: the cafe reaches that
- * peer through its own libp2p transports (its relays, WebRTC), never by dialling the address's
- * host, so a stranger's pin cannot make a cafe tab open connections to hosts on its LAN.
- */
-export function originPeer (origin: unknown): string {
-  let peer: string | undefined
-  try { peer = multiaddr(field('origin', origin, PIN_LIMITS.maxOriginLength)).getComponents().findLast(c => c.name === 'p2p')?.value } catch {
-    throw new InvalidInputError('INVALID_ORIGIN', `not a multiaddr: ${String(origin).slice(0, 100)}`)
-  }
-  if (peer == null || peer === '') throw new InvalidInputError('INVALID_ORIGIN', `an origin must end with /p2p/<peer id>: ${String(origin).slice(0, 100)}`)
-  return peer
-}
-
-export function parseMeta (meta: unknown): Record<string, string> {
-  if (meta === undefined || meta === null) return {}
-  if (typeof meta !== 'object' || Array.isArray(meta) || !Object.values(meta).every(v => typeof v === 'string')) {
-    throw new InvalidInputError('INVALID_FIELD', 'meta must be an object of string values')
-  }
-  if (new TextEncoder().encode(JSON.stringify(meta)).byteLength > PIN_LIMITS.maxMetaBytes) throw new InvalidInputError('META_TOO_LARGE', `meta is limited to ${PIN_LIMITS.maxMetaBytes} bytes of JSON`)
-  return { ...meta as Record<string, string> }
 }
 
 /**
@@ -146,14 +68,10 @@ export class PinService {
   readonly #delegates: () => string[]
   readonly #now: () => number
   readonly #ledger = new PinLedger()
+  readonly #gc: BlockCollector
   readonly #pins = new Map<string, PinRecord>()
-  /** Blocks written by ingests still running: GC and failed ingests must not delete them. */
-  readonly #inflight = new Map<string, number>()
-  readonly #pulls = new Map<string, AbortController>()
-  /** Pulls waiting for a free slot, per client, in order. */
-  readonly #waiting = new Map<string, Array<{ requestid: string, peer?: string }>>()
-  /** Uploads and pulls running, per client: counted against the limit, aborted by a removal. */
-  readonly #running = new Map<string, Set<{ kind: 'upload' | 'pull', abort: AbortController, done: Promise<unknown> }>>()
+  /** Uploads and pulls running, per client, and the pulls waiting for a slot. */
+  readonly #work: PinWork
   /** A replaced pin's blocks stay held until its replacement settles: new requestid -> old. */
   readonly #replacing = new Map<string, string>()
   readonly #limits: PinLimits
@@ -167,6 +85,8 @@ export class PinService {
     this.#delegates = init.delegates ?? (() => [])
     this.#now = init.now ?? Date.now
     this.#limits = { ...PIN_LIMITS, ...init.limits }
+    this.#gc = new BlockCollector(this.#blocks, this.#ledger)
+    this.#work = new PinWork({ maxActive: this.#limits.maxActivePerClient, pull: async (id, peer, signal) => this.#pull(id, peer, signal), exists: id => this.#pins.has(id) })
     this.ready = this.#start()
   }
 
@@ -182,15 +102,7 @@ export class PinService {
   }
 
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
-  async collectGarbage (): Promise<number> {
-    const doomed: CID[] = []
-    for await (const cid of this.#blocks.keys()) {
-      const key = cid.toString()
-      if (!this.#ledger.isHeld(key) && !this.#inflight.has(key)) doomed.push(cid)
-    }
-    for (const cid of doomed) if (!this.#ledger.isHeld(cid.toString()) && !this.#inflight.has(cid.toString())) await this.#blocks.delete(cid)
-    return doomed.length
-  }
+  async collectGarbage (): Promise<number> { return this.#gc.collect() }
 
   /** Called with the client's address whenever its pins change (for the owner's views). */
   onChange (fn: (address: string) => void): void { this.#changed.add(fn) }
@@ -209,19 +121,7 @@ export class PinService {
     return this.#ledger.holds(address, blockKey(cid)) ? this.#blocks.get(cid) : undefined
   }
 
-  view (r: PinRecord): PinStatus {
-    const info: Record<string, string> = { bytes: String(r.bytes) }
-    if (r.error != null) { info.reason = r.error.reason; info.details = r.error.details }
-    const delegates = this.#delegates()
-    return {
-      requestid: r.requestid,
-      status: r.status,
-      created: r.created,
-      pin: { cid: r.cid, ...(r.name != null ? { name: r.name } : {}), origins: r.origins, meta: r.meta },
-      delegates,
-      info
-    }
-  }
+  view (r: PinRecord): PinStatus { return pinStatus(r, this.#delegates()) }
 
   #own (address: string, requestid: string): PinRecord {
     const r = this.#pins.get(requestid)
@@ -230,7 +130,7 @@ export class PinService {
     return r
   }
 
-  #newRecord (address: string, pin: { cid: CID, name?: string, origins: string[], meta: Record<string, string> }, status: PinState): PinRecord {
+  #newRecord (address: string, pin: PinObject, status: PinState): PinRecord {
     let count = 0
     for (const p of this.#pins.values()) if (p.address === address) count++
     if (count >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`, 413)
@@ -263,53 +163,8 @@ export class PinService {
   /** The Pinning Service API's list, with its filters; newest first. */
   async list (address: string, q: URLSearchParams): Promise<{ count: number, results: PinStatus[] }> {
     await this.ready
-    const csv = (k: string): string[] | undefined => q.get(k)?.split(',').map(s => s.trim()).filter(s => s !== '')
-    // The spec: "when no filter is provided, only successful pins are returned"; any filter
-    // (cid, name, before, after, meta) without a status searches every status.
-    const filtered = ['cid', 'name', 'before', 'after', 'meta'].some(k => q.get(k) != null)
-    const statuses = csv('status') ?? (filtered ? ['queued', 'pinning', 'pinned', 'failed'] : ['pinned'])
-    for (const s of statuses) if (!['queued', 'pinning', 'pinned', 'failed'].includes(s)) throw new InvalidInputError('INVALID_STATUS', `unknown status ${s.slice(0, 20)}`)
-    const cids = csv('cid')?.map(c => parseCid(c).toString())
-    if (cids != null && cids.length > PIN_LIMITS.maxCidFilter) throw new InvalidInputError('INVALID_FIELD', `at most ${PIN_LIMITS.maxCidFilter} cids per query`)
-    const limitText = q.get('limit')
-    const limit = limitText == null ? PIN_LIMITS.defaultLimit : Number(limitText)
-    if (!Number.isInteger(limit) || limit < 1 || limit > PIN_LIMITS.maxLimit) throw new InvalidInputError('INVALID_FIELD', `limit must be 1 to ${PIN_LIMITS.maxLimit}`)
-    const time = (k: string): number | undefined => {
-      const v = q.get(k)
-      if (v == null) return undefined
-      const t = Date.parse(v)
-      if (Number.isNaN(t)) throw new InvalidInputError('INVALID_FIELD', `${k} must be an ISO-8601 time`)
-      return t
-    }
-    const before = time('before')
-    const after = time('after')
-    const name = q.get('name')
-    const match = q.get('match') ?? 'exact'
-    if (!['exact', 'iexact', 'partial', 'ipartial'].includes(match)) throw new InvalidInputError('INVALID_FIELD', 'match must be exact, iexact, partial or ipartial')
-    let meta: Record<string, string> | undefined
-    if (q.get('meta') != null) {
-      try { meta = parseMeta(JSON.parse(q.get('meta')!)) } catch (err) {
-        if (err instanceof LightcafeError) throw err
-        throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object of strings')
-      }
-    }
-    const nameOk = (n: string | undefined): boolean => {
-      if (name == null) return true
-      if (n == null) return false
-      switch (match) {
-        case 'exact': return n === name
-        case 'iexact': return n.toLowerCase() === name.toLowerCase()
-        case 'partial': return n.includes(name)
-        default: return n.toLowerCase().includes(name.toLowerCase())
-      }
-    }
-    const hits = [...this.#pins.values()].filter(p => p.address === address &&
-      statuses.includes(p.status) &&
-      (cids == null || cids.includes(p.cid)) &&
-      (before == null || Date.parse(p.created) < before) &&
-      (after == null || Date.parse(p.created) > after) &&
-      nameOk(p.name) &&
-      (meta == null || Object.entries(meta).every(([k, v]) => p.meta[k] === v)))
+    const { matches, limit } = parsePinQuery(q)
+    const hits = [...this.#pins.values()].filter(p => p.address === address && matches(p))
     hits.sort((a, b) => b.created.localeCompare(a.created) || b.requestid.localeCompare(a.requestid))
     return { count: hits.length, results: hits.slice(0, limit).map(p => this.view(p)) }
   }
@@ -354,7 +209,7 @@ export class PinService {
 
   /** Ends a pin's pull and deletes its record (its blocks are the caller's business). */
   async #forget (requestid: string): Promise<void> {
-    this.#pulls.get(requestid)?.abort(new LightcafeError('PIN_REMOVED', 'the pin was removed', 409))
+    this.#work.abortPull(requestid, new LightcafeError('PIN_REMOVED', 'the pin was removed', 409))
     await this.#store.delete(requestid)
     this.#pins.delete(requestid)
   }
@@ -372,38 +227,12 @@ export class PinService {
    * and awaited first, so none of them can commit a pin afterwards.
    */
   async removeAll (address: string): Promise<void> {
-    this.#waiting.delete(address)
-    const running = [...(this.#running.get(address) ?? [])]
-    for (const op of running) op.abort.abort(new ClientRemovedError())
-    await Promise.allSettled(running.map(async op => op.done))
+    await this.#work.stopAll(address, new ClientRemovedError())
     await this.ready
     for (const r of [...this.#pins.values()]) if (r.address === address) await this.remove(address, r.requestid)
   }
 
-  /** Runs an upload or pull in the client's running set (counted, abortable by a removal). */
-  async #track<T> (address: string, kind: 'upload' | 'pull', abort: AbortController, work: () => Promise<T>): Promise<T> {
-    const set = this.#running.get(address) ?? new Set()
-    this.#running.set(address, set)
-    const done = work()
-    const op = { kind, abort, done }
-    set.add(op)
-    try {
-      return await done
-    } finally {
-      set.delete(op)
-      if (set.size === 0) this.#running.delete(address)
-    }
-  }
-
-  #active (address: string, kind: 'upload' | 'pull'): number {
-    let n = 0
-    for (const op of this.#running.get(address) ?? []) if (op.kind === kind) n++
-    return n
-  }
-
-  async #free (keys: string[]): Promise<void> {
-    for (const key of keys) if (!this.#ledger.isHeld(key) && !this.#inflight.has(key)) await this.#blocks.delete(cidOfKey(key))
-  }
+  async #free (keys: string[]): Promise<void> { await this.#gc.free(keys) }
 
   /**
    * A CAR upload: every block verified as it streams in and written once; the pin exists,
@@ -411,9 +240,9 @@ export class PinService {
    * Anything else (forged block, over quota, incomplete DAG, broken stream) leaves nothing.
    */
   async upload (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> } = {}): Promise<PinStatus> {
-    if (this.#active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
+    if (this.#work.active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
     const abort = new AbortController()
-    return this.#track(client.address, 'upload', abort, async () => {
+    return this.#work.track(client.address, 'upload', abort, async () => {
       await this.ready
       const ingest = this.#ingest(client.address)
       let stopped: Error | undefined // the CAR reader hides why its source failed (INVALID_CAR)
@@ -461,94 +290,12 @@ export class PinService {
     this.#emit(record.address)
   }
 
-  /**
-   * One ingest: verified blocks reserved then written, the DAG walked over what this client
-   * supplied, and cleanup of what no pin took. Every block it saw is marked in flight (written
-   * here or found stored), so a concurrent unpin elsewhere cannot delete it under this ingest.
-   */
-  #ingest (address: string): Ingest {
-    const marked = new Set<string>()
-    const seen = new Map<string, { bytes: number, links: CID[] }>()
-    let reserved = 0
-    const mark = (key: string): void => {
-      if (marked.has(key)) return
-      marked.add(key)
-      this.#inflight.set(key, (this.#inflight.get(key) ?? 0) + 1)
-    }
-    return {
-      reserved: () => reserved,
-      committed: () => { reserved = 0 },
-      take: async (source, quota) => {
-        for await (const { cid, bytes } of source) {
-          const key = blockKey(cid)
-          if (seen.has(key)) continue
-          const cost = this.#ledger.cost(address, [{ cid: key, bytes: bytes.byteLength }])
-          // Reserved before it is stored: what is in flight counts against the quota.
-          if (cost > 0) { this.#ledger.reserve(address, cost, quota); reserved += cost }
-          seen.set(key, { bytes: bytes.byteLength, links: links(cid, bytes) })
-          mark(key)
-          if (!(await this.#blocks.has(cid))) await this.#blocks.put(cid, bytes)
-        }
-      },
-      walk: async (root) => {
-        const blocks: BlockRef[] = []
-        const missing: string[] = []
-        const done = new Set<string>()
-        const stack: CID[] = [root]
-        while (stack.length > 0) {
-          const cid = stack.pop()!
-          const key = blockKey(cid)
-          if (done.has(key)) continue
-          done.add(key)
-          if (done.size > BLOCK_LIMITS.maxDagBlocks) throw new BlockRejectedError('DAG_TOO_LARGE', `the DAG has more than ${BLOCK_LIMITS.maxDagBlocks} blocks`)
-          let node = seen.get(key)
-          // Blocks this client's own pins hold count; another client's never do.
-          if (node == null && this.#ledger.holds(address, key)) {
-            mark(key)
-            const bytes = await this.#blocks.get(cid)
-            if (bytes != null) node = { bytes: bytes.byteLength, links: links(cid, bytes) }
-          }
-          if (node == null) { missing.push(cid.toString()); continue }
-          blocks.push({ cid: key, bytes: node.bytes })
-          stack.push(...node.links)
-        }
-        return { blocks, missing }
-      },
-      end: async () => {
-        this.#ledger.unreserve(address, reserved)
-        reserved = 0
-        for (const key of marked) {
-          const n = (this.#inflight.get(key) ?? 1) - 1
-          if (n > 0) this.#inflight.set(key, n)
-          else this.#inflight.delete(key)
-        }
-        await this.#free([...marked])
-      }
-    }
-  }
+  #ingest (address: string): Ingest { return new Ingest(address, { blocks: this.#blocks, ledger: this.#ledger, gc: this.#gc }) }
 
   /** Queues a pull; it starts when the client has a free slot. */
   #schedule (requestid: string, peer?: string): void {
     const r = this.#pins.get(requestid)
-    if (r == null || this.#pulls.has(requestid)) return
-    const queue = this.#waiting.get(r.address) ?? []
-    if (!queue.some(q => q.requestid === requestid)) queue.push({ requestid, ...(peer != null ? { peer } : {}) })
-    this.#waiting.set(r.address, queue)
-    this.#pump(r.address)
-  }
-
-  #pump (address: string): void {
-    const queue = this.#waiting.get(address) ?? []
-    while (queue.length > 0 && this.#active(address, 'pull') < this.#limits.maxActivePerClient) {
-      const { requestid, peer } = queue.shift()!
-      if (!this.#pins.has(requestid) || this.#pulls.has(requestid)) continue
-      const abort = new AbortController()
-      this.#pulls.set(requestid, abort)
-      this.#track(address, 'pull', abort, async () => this.#pull(requestid, peer, abort.signal))
-        .catch(() => {}) // recorded on the pin
-        .finally(() => { this.#pulls.delete(requestid); this.#pump(address) })
-    }
-    if (queue.length === 0) this.#waiting.delete(address)
+    if (r != null) this.#work.schedule(r.address, requestid, peer)
   }
 
   async #setState (r: PinRecord, status: PinState, error?: { reason: string, details: string }): Promise<void> {
@@ -575,29 +322,19 @@ export class PinService {
     const root = parseCid(r.cid)
     const ingest = this.#ingest(r.address)
     try {
-      let dag = await ingest.walk(root)
       const sources: PinSource[] = [...(peer != null && peer !== '' ? [{ peer, addrs: [] }] : []), ...r.origins.map(a => ({ peer: originPeer(a), addrs: [a] }))]
-      let lastError: unknown
-      for (const source of sources) {
-        if (dag.missing.length === 0 || this.#fetchCar == null) break
-        const one = AbortSignal.any([signal, AbortSignal.timeout(this.#limits.fetchTimeoutMs)])
-        let body: AsyncGenerator<Uint8Array> | undefined
-        try {
+      const { dag, lastError } = await pullMissing({
+        ingest,
+        root,
+        sources,
+        ...(this.#fetchCar != null ? { fetchCar: this.#fetchCar } : {}),
+        signal,
+        limits: this.#limits,
+        budget: async () => {
           const quota = await this.#quota(r.address)
-          const maxBytes = this.#pullCap(r.address, quota)
-          const fetched = this.#fetchCar(source, root, one, { maxBytes })
-          // A body that arrives after the abort is closed, not left open.
-          fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
-          body = guarded(await abortable(fetched, one), one, this.#limits.idleMs, () => new BodyIdleError('PULL_IDLE', this.#limits.idleMs))
-          await ingest.take(verifiedCarBlocks(capped(body, maxBytes, `the CAR of ${r.cid}`)), quota)
-        } catch (err) {
-          if (err instanceof QuotaExceededError || signal.aborted) throw err
-          lastError = err // this source failed; the next may have it
-        } finally {
-          await body?.return(undefined).catch(() => {})
+          return { quota, maxBytes: this.#pullCap(r.address, quota) }
         }
-        dag = await ingest.walk(root)
-      }
+      })
       if (dag.missing.length > 0) {
         const why = lastError instanceof Error ? ` (last source: ${lastError.message})` : ''
         throw new LightcafeError('MISSING_BLOCKS', `${dag.missing.length} block(s) of ${r.cid} could not be fetched from the caller or the origins${why}`, 502)
@@ -612,25 +349,4 @@ export class PinService {
       await ingest.end()
     }
   }
-}
-
-/** `chunks`, cut with BODY_TOO_LARGE once they pass `maxBytes`. */
-async function * capped (chunks: AsyncIterable<Uint8Array>, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
-  let size = 0
-  for await (const c of chunks) {
-    size += c.byteLength
-    if (size > maxBytes) throw new BodyTooLargeError(maxBytes, what)
-    yield c
-  }
-}
-
-/** An ingest in progress (see #ingest). */
-interface Ingest {
-  take: (blocks: AsyncIterable<{ cid: CID, bytes: Uint8Array }>, quota: number) => Promise<void>
-  walk: (root: CID) => Promise<{ blocks: BlockRef[], missing: string[] }>
-  /** Bytes it holds reserved in the ledger. */
-  reserved: () => number
-  /** Its reservation became the pin's usage. */
-  committed: () => void
-  end: () => Promise<void>
 }

@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib'
+import { concat } from 'uint8arrays/concat'
 
 /** Build-time only (Node): a minimal PNG encoder, enough for the app icons. */
 
@@ -44,8 +45,5 @@ export function encodePng (width: number, height: number, rgba: Uint8Array): Uin
   const raw = new Uint8Array((stride + 1) * height)
   for (let y = 0; y < height; y++) raw.set(rgba.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1)
   const parts = [SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]
-  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) { png.set(p, at); at += p.length }
-  return png
+  return concat(parts)
 }

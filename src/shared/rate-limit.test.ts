@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RateLimitedError } from '../shared/errors.ts'
+import { RateLimitedError } from './errors.ts'
 import { DEFAULT_MAX_KEYS, RateLimiter } from './rate-limit.ts'
 
 /** A clock the test moves by hand. */

@@ -1,4 +1,5 @@
-import { RateLimitedError } from '../shared/errors.ts'
+import { BoundedMap } from './bounded-map.ts'
+import { RateLimitedError } from './errors.ts'
 
 export interface RateLimitOptions {
   /** Most tokens a key can hold: the largest burst allowed. */
@@ -25,26 +26,24 @@ export const DEFAULT_MAX_KEYS = 10_000
 interface Bucket { tokens: number, at: number }
 
 /**
- * Token buckets per key (sender address, peer id, …). Buckets live in a Map in order of last
- * use, so the least recently used goes first when `maxKeys` is reached. Forgetting a key
+ * Token buckets per key (sender address, peer id, …). Buckets live in a BoundedMap in order
+ * of last use, so the least recently used goes first when `maxKeys` is reached. Forgetting a key
  * gives it a full bucket next time: with many keys in play an attacker can buy back a burst,
  * so `maxKeys` should sit well above the keys that are legitimately busy at once.
  */
 export class RateLimiter {
-  readonly #buckets = new Map<string, Bucket>()
+  readonly #buckets: BoundedMap<string, Bucket>
   readonly #capacity: number
   readonly #perMs: number
-  readonly #maxKeys: number
   readonly #now: () => number
 
   constructor (options: RateLimitOptions) {
     const { capacity, refillPerSecond, maxKeys = DEFAULT_MAX_KEYS, now = Date.now } = options
     if (!(Number.isFinite(capacity) && capacity > 0)) throw new RangeError('capacity must be a positive number')
     if (!(Number.isFinite(refillPerSecond) && refillPerSecond >= 0)) throw new RangeError('refillPerSecond must be a number ≥ 0')
-    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new RangeError('maxKeys must be a positive integer')
+    this.#buckets = new BoundedMap(maxKeys) // a RangeError unless a positive integer
     this.#capacity = capacity
     this.#perMs = refillPerSecond / 1000
-    this.#maxKeys = maxKeys
     this.#now = now
   }
 
@@ -52,19 +51,18 @@ export class RateLimiter {
   take (key: string, cost = 1): RateDecision {
     if (!(Number.isFinite(cost) && cost > 0 && cost <= this.#capacity)) throw new RangeError(`cost must be > 0 and ≤ capacity (${this.#capacity})`)
     const now = this.#now()
-    let bucket = this.#buckets.get(key)
+    // touch(): the most recently used goes last; a new key pushes out the least recently used.
+    let bucket = this.#buckets.touch(key)
     if (bucket == null) {
       bucket = { tokens: this.#capacity, at: now }
-      if (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value as string)
+      this.#buckets.set(key, bucket)
     } else {
-      this.#buckets.delete(key) // re-inserted below: most recently used goes last
       // A clock that steps back grants nothing, and the time is not counted twice when it returns.
       if (now > bucket.at) {
         bucket.tokens = Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#perMs)
         bucket.at = now
       }
     }
-    this.#buckets.set(key, bucket)
     // The tolerance absorbs float rounding, so waiting exactly retryAfterMs is always enough.
     if (bucket.tokens + 1e-9 >= cost) {
       bucket.tokens = Math.max(0, bucket.tokens - cost)

@@ -1,0 +1,83 @@
+import { blockKey } from '../../ipfs/blocks.ts'
+import { links, traverse } from '../../ipfs/dag.ts'
+import type { BlockCollector } from './gc.ts'
+import type { BlockRef, PinLedger } from './ledger.ts'
+import type { Blocks } from '../../ipfs/blocks.ts'
+import type { CID } from 'multiformats/cid'
+
+/**
+ * One ingest (an upload or a pull) of one client: verified blocks reserved then written, the
+ * DAG walked over what this client supplied, and cleanup of what no pin took. Every block it
+ * saw is held in the collector (written here or found stored), so a concurrent unpin
+ * elsewhere cannot delete it under this ingest.
+ */
+export class Ingest {
+  readonly #address: string
+  readonly #blocks: Blocks
+  readonly #ledger: PinLedger
+  readonly #gc: BlockCollector
+  readonly #marked = new Set<string>()
+  readonly #seen = new Map<string, { bytes: number, links: CID[] }>()
+  #reserved = 0
+
+  constructor (address: string, parts: { blocks: Blocks, ledger: PinLedger, gc: BlockCollector }) {
+    this.#address = address
+    this.#blocks = parts.blocks
+    this.#ledger = parts.ledger
+    this.#gc = parts.gc
+  }
+
+  #mark (key: string): void {
+    if (this.#marked.has(key)) return
+    this.#marked.add(key)
+    this.#gc.hold(key)
+  }
+
+  /** Bytes it holds reserved in the ledger. */
+  reserved (): number { return this.#reserved }
+
+  /** Its reservation became the pin's usage. */
+  committed (): void { this.#reserved = 0 }
+
+  /** Stores verified blocks, each reserved against `quota` before it is written. */
+  async take (source: AsyncIterable<{ cid: CID, bytes: Uint8Array }>, quota: number): Promise<void> {
+    for await (const { cid, bytes } of source) {
+      const key = blockKey(cid)
+      if (this.#seen.has(key)) continue
+      const cost = this.#ledger.cost(this.#address, [{ cid: key, bytes: bytes.byteLength }])
+      // Reserved before it is stored: what is in flight counts against the quota.
+      if (cost > 0) { this.#ledger.reserve(this.#address, cost, quota); this.#reserved += cost }
+      this.#seen.set(key, { bytes: bytes.byteLength, links: links(cid, bytes) })
+      this.#mark(key)
+      if (!(await this.#blocks.has(cid))) await this.#blocks.put(cid, bytes)
+    }
+  }
+
+  /** The DAG under `root` over what this client supplied: its blocks (by block key) and the CIDs missing. */
+  async walk (root: CID): Promise<{ blocks: BlockRef[], missing: string[] }> {
+    const blocks: BlockRef[] = []
+    const missing: string[] = []
+    // Keyed by multihash, as the blockstore and the ledger are: one entry for the same bytes under two codecs.
+    const load = async (cid: CID, key: string): Promise<{ bytes: number, links: CID[] } | undefined> => {
+      const node = this.#seen.get(key)
+      // Blocks this client's own pins hold count; another client's never do.
+      if (node != null || !this.#ledger.holds(this.#address, key)) return node
+      this.#mark(key)
+      const bytes = await this.#blocks.get(cid)
+      return bytes == null ? undefined : { bytes: bytes.byteLength, links: links(cid, bytes) }
+    }
+    for await (const { cid, key, node } of traverse(root, { load, links: n => n.links, key: blockKey })) {
+      if (node == null) missing.push(cid.toString())
+      else blocks.push({ cid: key, bytes: node.bytes })
+    }
+    return { blocks, missing }
+  }
+
+  /** Gives back its reservation and its holds, and deletes what no pin took. */
+  async end (): Promise<void> {
+    this.#ledger.unreserve(this.#address, this.#reserved)
+    this.#reserved = 0
+    for (const key of this.#marked) this.#gc.letGo(key)
+    await this.#gc.free(this.#marked)
+  }
+}

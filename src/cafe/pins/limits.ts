@@ -1,0 +1,33 @@
+export const PIN_LIMITS = {
+  /** The Pinning Service API's own bounds on a pin object. */
+  maxNameLength: 255,
+  maxOrigins: 20,
+  maxOriginLength: 1024,
+  /** meta is the client's; 4 KiB of JSON carries an encrypted file record with room to spare. */
+  maxMetaBytes: 4096,
+  /** Pins one client may hold: bounds the records a client can make the cafe keep. */
+  maxPinsPerClient: 10_000,
+  /** The spec's default and maximum page sizes. */
+  defaultLimit: 10,
+  maxLimit: 1000,
+  maxCidFilter: 10,
+  /** A pull from one source that takes longer is abandoned and the next source tried. */
+  fetchTimeoutMs: 10 * 60_000,
+  /**
+   * Uploads, and separately pulls, one client may run at once: each holds a reservation of up
+   * to its DAG's size, so a few are plenty for one device and a flood costs little. More
+   * uploads are refused (TOO_MANY_UPLOADS, retried); more pulls wait their turn, queued.
+   */
+  maxActivePerClient: 2,
+  /** An upload or pull body silent this long is aborted (a stalled sender holds a reservation). */
+  idleMs: 30_000,
+  /**
+   * A pull's CAR may carry, besides the new bytes the quota has left, each block the client
+   * already holds once (they cost nothing) and the CAR's framing: this slack over both bounds
+   * a source that repeats free blocks, which no reservation would stop.
+   */
+  pullSlackBytes: 1024 * 1024
+} as const
+
+/** The limits a test or a cafe may tighten. */
+export interface PinLimits { fetchTimeoutMs: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number }

@@ -1,0 +1,129 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { parseCid } from '../../ipfs/gateway.ts'
+import { InvalidInputError, LightcafeError } from '../../shared/errors.ts'
+import { PIN_LIMITS } from './limits.ts'
+import type { PinRecord, PinState } from './pin-store.ts'
+import type { CID } from 'multiformats/cid'
+
+// The IPFS Pinning Service API's shapes (https://ipfs.github.io/pinning-services-api-spec/):
+// what a request may carry, validated before anything is stored, and what a pin looks like
+// to the client.
+
+/** A validated pin object. */
+export interface PinObject { cid: CID, name?: string, origins: string[], meta: Record<string, string> }
+
+function field (name: string, v: unknown, max: number): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new InvalidInputError('INVALID_FIELD', `${name} must be a string of 1 to ${max} characters`)
+  return v
+}
+
+/** Validates a Pinning Service API pin object. */
+export function parsePinObject (body: Record<string, unknown>): PinObject {
+  const cid = parseCid(field('cid', body.cid, 256))
+  const name = body.name === undefined ? undefined : field('name', body.name, PIN_LIMITS.maxNameLength)
+  const origins = body.origins === undefined ? [] : body.origins
+  if (!Array.isArray(origins) || origins.length > PIN_LIMITS.maxOrigins) throw new InvalidInputError('INVALID_FIELD', `origins must be an array of at most ${PIN_LIMITS.maxOrigins} multiaddrs`)
+  for (const o of origins) originPeer(o)
+  return { cid, name, origins: origins as string[], meta: parseMeta(body.meta) }
+}
+
+/**
+ * The peer an origin names. An origin is only ever used for its peer id: the cafe reaches that
+ * peer through its own libp2p transports (its relays, WebRTC), never by dialling the address's
+ * host, so a stranger's pin cannot make a cafe tab open connections to hosts on its LAN.
+ */
+export function originPeer (origin: unknown): string {
+  let peer: string | undefined
+  try { peer = multiaddr(field('origin', origin, PIN_LIMITS.maxOriginLength)).getComponents().findLast(c => c.name === 'p2p')?.value } catch {
+    throw new InvalidInputError('INVALID_ORIGIN', `not a multiaddr: ${String(origin).slice(0, 100)}`)
+  }
+  if (peer == null || peer === '') throw new InvalidInputError('INVALID_ORIGIN', `an origin must end with /p2p/<peer id>: ${String(origin).slice(0, 100)}`)
+  return peer
+}
+
+/** `meta` given as JSON text (a query parameter). */
+export function parseMetaJson (text: string): Record<string, string> {
+  try { return parseMeta(JSON.parse(text)) } catch (err) {
+    if (err instanceof LightcafeError) throw err
+    throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object of strings')
+  }
+}
+
+export function parseMeta (meta: unknown): Record<string, string> {
+  if (meta === undefined || meta === null) return {}
+  if (typeof meta !== 'object' || Array.isArray(meta) || !Object.values(meta).every(v => typeof v === 'string')) {
+    throw new InvalidInputError('INVALID_FIELD', 'meta must be an object of string values')
+  }
+  if (new TextEncoder().encode(JSON.stringify(meta)).byteLength > PIN_LIMITS.maxMetaBytes) throw new InvalidInputError('META_TOO_LARGE', `meta is limited to ${PIN_LIMITS.maxMetaBytes} bytes of JSON`)
+  return { ...meta as Record<string, string> }
+}
+
+/** The Pinning Service API's PinStatus object. */
+export interface PinStatus {
+  requestid: string
+  status: PinState
+  created: string
+  pin: { cid: string, name?: string, origins: string[], meta: Record<string, string> }
+  delegates: string[]
+  info: Record<string, string>
+}
+
+/** A pin record as the API shows it; `delegates` are the cafe's multiaddrs. */
+export function pinStatus (r: PinRecord, delegates: string[]): PinStatus {
+  const info: Record<string, string> = { bytes: String(r.bytes) }
+  if (r.error != null) { info.reason = r.error.reason; info.details = r.error.details }
+  return {
+    requestid: r.requestid,
+    status: r.status,
+    created: r.created,
+    pin: { cid: r.cid, ...(r.name != null ? { name: r.name } : {}), origins: r.origins, meta: r.meta },
+    delegates,
+    info
+  }
+}
+
+/** A list query's filters (`GET /pins`): which of a client's pins it asks for, and how many. */
+export function parsePinQuery (q: URLSearchParams): { matches: (p: PinRecord) => boolean, limit: number } {
+  const csv = (k: string): string[] | undefined => q.get(k)?.split(',').map(s => s.trim()).filter(s => s !== '')
+  // The spec: "when no filter is provided, only successful pins are returned"; any filter
+  // (cid, name, before, after, meta) without a status searches every status.
+  const filtered = ['cid', 'name', 'before', 'after', 'meta'].some(k => q.get(k) != null)
+  const statuses = csv('status') ?? (filtered ? ['queued', 'pinning', 'pinned', 'failed'] : ['pinned'])
+  for (const s of statuses) if (!['queued', 'pinning', 'pinned', 'failed'].includes(s)) throw new InvalidInputError('INVALID_STATUS', `unknown status ${s.slice(0, 20)}`)
+  const cids = csv('cid')?.map(c => parseCid(c).toString())
+  if (cids != null && cids.length > PIN_LIMITS.maxCidFilter) throw new InvalidInputError('INVALID_FIELD', `at most ${PIN_LIMITS.maxCidFilter} cids per query`)
+  const limitText = q.get('limit')
+  const limit = limitText == null ? PIN_LIMITS.defaultLimit : Number(limitText)
+  if (!Number.isInteger(limit) || limit < 1 || limit > PIN_LIMITS.maxLimit) throw new InvalidInputError('INVALID_FIELD', `limit must be 1 to ${PIN_LIMITS.maxLimit}`)
+  const time = (k: string): number | undefined => {
+    const v = q.get(k)
+    if (v == null) return undefined
+    const t = Date.parse(v)
+    if (Number.isNaN(t)) throw new InvalidInputError('INVALID_FIELD', `${k} must be an ISO-8601 time`)
+    return t
+  }
+  const before = time('before')
+  const after = time('after')
+  const name = q.get('name')
+  const match = q.get('match') ?? 'exact'
+  if (!['exact', 'iexact', 'partial', 'ipartial'].includes(match)) throw new InvalidInputError('INVALID_FIELD', 'match must be exact, iexact, partial or ipartial')
+  const metaText = q.get('meta')
+  const meta = metaText == null ? undefined : parseMetaJson(metaText)
+  const nameOk = (n: string | undefined): boolean => {
+    if (name == null) return true
+    if (n == null) return false
+    switch (match) {
+      case 'exact': return n === name
+      case 'iexact': return n.toLowerCase() === name.toLowerCase()
+      case 'partial': return n.includes(name)
+      default: return n.toLowerCase().includes(name.toLowerCase())
+    }
+  }
+  const matches = (p: PinRecord): boolean => statuses.includes(p.status) &&
+    (cids == null || cids.includes(p.cid)) &&
+    (before == null || Date.parse(p.created) < before) &&
+    (after == null || Date.parse(p.created) > after) &&
+    nameOk(p.name) &&
+    (meta == null || Object.entries(meta).every(([k, v]) => p.meta[k] === v))
+  return { matches, limit }
+}

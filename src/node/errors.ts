@@ -1,0 +1,23 @@
+import { UnavailableError } from '../shared/errors.ts'
+import type { Reason } from '../shared/reasons.ts'
+
+/** A peer is not there to answer: callers that reach it for a service name the service (e.g. CAFE_UNREACHABLE). */
+export class PeerError extends UnavailableError {
+  static override name = 'PeerError'
+  override name = 'PeerError'
+  constructor (reason: Reason & `PEER_${string}`, details: string, options?: ErrorOptions) { super(reason, details, options) }
+}
+
+/** The peer closed its end of a connection without closing the connection: it went away. */
+export class PeerGoneError extends PeerError {
+  static override name = 'PeerGoneError'
+  override name = 'PeerGoneError'
+  constructor (details: string) { super('PEER_GONE', details) }
+}
+
+/** A peer could not be reached or stopped answering; the message names the cause. */
+export class PeerUnreachableError extends PeerError {
+  static override name = 'PeerUnreachableError'
+  override name = 'PeerUnreachableError'
+  constructor (details: string, options?: ErrorOptions) { super('PEER_UNREACHABLE', details, options) }
+}

@@ -3,7 +3,7 @@
 // answer is read (deadline 2 s). Prints bytes the asker received and its peak memory after 8 s.
 //   node --import tsx scripts/endless-answer.ts [json|bounded]
 import '../relay/polyfill.ts'
-import { fetchOverLibp2p, serveHttp } from '../src/node/http-over-libp2p.ts'
+import { fetchOverLibp2p, serveHttp } from '../src/node/http/index.ts'
 import { tcpTestNode } from '../src/node/tcp-test-node.ts'
 
 const mode = process.argv[2] ?? 'json'

@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
+import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http/index.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'

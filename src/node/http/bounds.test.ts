@@ -1,9 +1,9 @@
 import { lpStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readBody } from '../shared/streams.ts'
-import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { readBody } from '../../shared/streams.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './index.ts'
+import { tcpTestNode as node } from '../tcp-test-node.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const enc = new TextEncoder()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './index.ts'
+import { tcpTestNode as node } from '../tcp-test-node.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 describe('HTTP over a libp2p stream', () => {

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readBounded } from '../shared/json.ts'
-import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { readBounded } from '../../shared/json.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './index.ts'
+import { tcpTestNode as node } from '../tcp-test-node.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 /**

@@ -3,8 +3,7 @@ import { bodyOf } from '../../shared/request-body.ts'
 import { Framed, IncomingBody, writeMessage } from './framing.ts'
 import { FRAME, HTTP_LIMITS, HTTP_PROTOCOL, HttpOverLibp2pError, encodeHead, hasNoBody, parseResponseHead } from './protocol.ts'
 import type { RequestHead } from './protocol.ts'
-import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { AbortOptions, Connection, DialTarget, PeerId, Stream } from '@libp2p/interface'
 
 /**
  * The asking end: fetch() to a remote peer's handler, on a kept-alive stream when one is free.
@@ -28,8 +27,6 @@ export interface FetchOptions extends AbortOptions {
   /** Each response body frame must follow the previous one this soon (default HTTP_LIMITS.bodyIdleMs). */
   bodyIdleMs?: number
 }
-
-export type DialTarget = PeerId | Multiaddr | Multiaddr[]
 
 /** What the client needs of libp2p's connection manager. */
 export interface Dialer {

@@ -11,6 +11,7 @@ import { PinLedger, QuotaExceededError } from './ledger.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { BlockRef } from './ledger.ts'
+import type { AbortOptions } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
 export const PIN_LIMITS = {
@@ -182,9 +183,10 @@ export class PinService {
   }
 
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
-  async collectGarbage (): Promise<number> {
+  async collectGarbage (options: AbortOptions = {}): Promise<number> {
     const doomed: CID[] = []
     for await (const cid of this.#blocks.keys()) {
+      options.signal?.throwIfAborted()
       const key = cid.toString()
       if (!this.#ledger.isHeld(key) && !this.#inflight.has(key)) doomed.push(cid)
     }
@@ -204,8 +206,9 @@ export class PinService {
   }
 
   /** A block this client's pins hold, for it to read back (recovery); undefined otherwise. */
-  async read (address: string, cid: CID): Promise<Uint8Array | undefined> {
+  async read (address: string, cid: CID, options: AbortOptions = {}): Promise<Uint8Array | undefined> {
     await this.ready
+    options.signal?.throwIfAborted()
     return this.#ledger.holds(address, blockKey(cid)) ? this.#blocks.get(cid) : undefined
   }
 
@@ -255,14 +258,16 @@ export class PinService {
     return new Date(this.#lastCreated).toISOString()
   }
 
-  async get (address: string, requestid: string): Promise<PinStatus> {
+  async get (address: string, requestid: string, options: AbortOptions = {}): Promise<PinStatus> {
     await this.ready
+    options.signal?.throwIfAborted()
     return this.view(this.#own(address, requestid))
   }
 
   /** The Pinning Service API's list, with its filters; newest first. */
-  async list (address: string, q: URLSearchParams): Promise<{ count: number, results: PinStatus[] }> {
+  async list (address: string, q: URLSearchParams, options: AbortOptions = {}): Promise<{ count: number, results: PinStatus[] }> {
     await this.ready
+    options.signal?.throwIfAborted()
     const csv = (k: string): string[] | undefined => q.get(k)?.split(',').map(s => s.trim()).filter(s => s !== '')
     // The spec: "when no filter is provided, only successful pins are returned"; any filter
     // (cid, name, before, after, meta) without a status searches every status.
@@ -314,9 +319,11 @@ export class PinService {
     return { count: hits.length, results: hits.slice(0, limit).map(p => this.view(p)) }
   }
 
-  /** A Pinning Service API request: queued now, then pulled from the caller or the origins. */
-  async create (client: PinClient, body: Record<string, unknown>, replaces?: string): Promise<PinStatus> {
+  /** A Pinning Service API request: queued now, then pulled from the caller or the origins (`signal` covers the queuing, not the pull). */
+  async create (client: PinClient, body: Record<string, unknown>, options: AbortOptions & { replaces?: string } = {}): Promise<PinStatus> {
+    const { replaces } = options
     await this.ready
+    options.signal?.throwIfAborted()
     const record = this.#newRecord(client.address, parsePinObject(body), 'queued')
     if (replaces != null) record.replaces = replaces
     await this.#store.put(record)
@@ -336,15 +343,16 @@ export class PinService {
    * its blocks stay held until the new pin is pinned or failed, so shared blocks are not
    * dropped and fetched again.
    */
-  async replace (client: PinClient, requestid: string, body: Record<string, unknown>): Promise<PinStatus> {
+  async replace (client: PinClient, requestid: string, body: Record<string, unknown>, options: AbortOptions = {}): Promise<PinStatus> {
     await this.ready
     this.#own(client.address, requestid)
-    return this.create(client, body, requestid)
+    return this.create(client, body, { signal: options.signal, replaces: requestid })
   }
 
   /** Removes a pin; blocks no other pin holds are deleted. */
-  async remove (address: string, requestid: string): Promise<void> {
+  async remove (address: string, requestid: string, options: AbortOptions = {}): Promise<void> {
     await this.ready
+    options.signal?.throwIfAborted()
     const r = this.#own(address, requestid)
     await this.#forget(requestid)
     await this.#settleReplaced(requestid)
@@ -371,7 +379,8 @@ export class PinService {
    * Forgets every pin of a client (it was removed or left): its uploads and pulls are aborted
    * and awaited first, so none of them can commit a pin afterwards.
    */
-  async removeAll (address: string): Promise<void> {
+  async removeAll (address: string, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
     this.#waiting.delete(address)
     const running = [...(this.#running.get(address) ?? [])]
     for (const op of running) op.abort.abort(new ClientRemovedError())
@@ -410,9 +419,21 @@ export class PinService {
    * pinned, when the whole DAG under the CAR's single root is here and within the quota.
    * Anything else (forged block, over quota, incomplete DAG, broken stream) leaves nothing.
    */
-  async upload (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> } = {}): Promise<PinStatus> {
+  async upload (client: PinClient, car: AsyncIterable<Uint8Array>, opts: AbortOptions & { name?: string, meta?: Record<string, string> } = {}): Promise<PinStatus> {
+    opts.signal?.throwIfAborted()
     if (this.#active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
     const abort = new AbortController()
+    // The caller giving up aborts the upload as a removal would: nothing it sent is kept.
+    const onAbort = (): void => { abort.abort(opts.signal?.reason) }
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await this.#uploading(client, car, opts, abort)
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async #uploading (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> }, abort: AbortController): Promise<PinStatus> {
     return this.#track(client.address, 'upload', abort, async () => {
       await this.ready
       const ingest = this.#ingest(client.address)

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readBody } from '../../shared/streams.ts'
 import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
 import { tcpTestNode as node } from '../tcp-test-node.ts'
-import type { HttpOverLibp2p } from './index.ts'
+import type { HttpOverLibp2p, Libp2pHttpHandler } from './index.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const enc = new TextEncoder()
@@ -29,6 +29,11 @@ async function eventually (check: () => boolean): Promise<void> {
 describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   let server: Libp2p<{ http: HttpOverLibp2p }>
   let client: Libp2p<{ http: HttpOverLibp2p }>
+  /**
+   * The same routes with the protocol's own limits: a test of the caller's bounds must not
+   * race the server's 300 ms send limit on a loaded machine (it reset the stream first).
+   */
+  let patient: Libp2p<{ http: HttpOverLibp2p }>
   const limits = { headTimeoutMs: 300, bodyIdleMs: 300, sendIdleMs: 300, requestBodyMs: 900 }
   /** Resolved when the server's response body was cancelled (its producer freed). */
   let cancelled = deferred<void>()
@@ -39,7 +44,7 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   beforeAll(async () => {
     server = await node(true, { http: httpOverLibp2p({ limits }) })
     client = await node(false, { http: httpOverLibp2p() })
-    await server.services.http.serve(async (req) => {
+    const handler: Libp2pHttpHandler = async (req) => {
       const path = new URL(req.url).pathname
       if (path === '/endless') {
         produced = 0
@@ -67,13 +72,19 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
         }
       }
       return Response.json({ ok: true })
-    }, { maxRequestBodyBytes: (_m, path) => path === '/read' ? 64 * 1024 : HTTP_LIMITS.maxRequestBodyBytes })
+    }
+    const routes = { maxRequestBodyBytes: (_m: string, path: string) => path === '/read' ? 64 * 1024 : HTTP_LIMITS.maxRequestBodyBytes }
+    await server.services.http.serve(handler, routes)
+    patient = await node(true, { http: httpOverLibp2p() })
+    await patient.services.http.serve(handler, routes)
+    // Later tests reach both by peer id.
+    await client.dial(server.getMultiaddrs()[0])
   })
-  afterAll(async () => { await client?.stop(); await server?.stop() })
+  afterAll(async () => { await client?.stop(); await server?.stop(); await patient?.stop() })
 
   it('stops an endless answer at the caller\'s cap, frees the stream and the server\'s producer', async () => {
     cancelled = deferred()
-    const conn = await client.dial(server.getMultiaddrs()[0])
+    const conn = await client.dial(patient.getMultiaddrs()[0])
     const cap = 1024 * 1024
     const res = await client.services.http.fetch(conn, new Request('http://x/endless'))
     let held = 0
@@ -87,13 +98,13 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
     expect(maxHeld).toBeLessThanOrEqual(cap + HTTP_LIMITS.frameBytes)
     // Flow control: the server ran at most a window ahead of what the caller took.
     expect(produced).toBeLessThanOrEqual(cap + HTTP_LIMITS.windowBytes + 2 * HTTP_LIMITS.frameBytes)
-    await eventually(() => httpStreams(client, server) === 0)
-    expect(httpStreams(client, server)).toBe(0)
+    await eventually(() => httpStreams(client, patient) === 0)
+    expect(httpStreams(client, patient)).toBe(0)
   })
 
   it('applies maxBodyBytes in the framing itself, whatever reads the body', async () => {
     cancelled = deferred()
-    const res = await client.services.http.fetch(server.peerId, new Request('http://x/endless'), { maxBodyBytes: 100_000 })
+    const res = await client.services.http.fetch(patient.peerId, new Request('http://x/endless'), { maxBodyBytes: 100_000 })
     await expect(res.arrayBuffer()).rejects.toMatchObject({ reason: 'BODY_TOO_LARGE' })
     await cancelled.promise
     expect(produced).toBeLessThanOrEqual(100_000 + HTTP_LIMITS.windowBytes + 2 * HTTP_LIMITS.frameBytes)

@@ -34,8 +34,7 @@ export interface NodeInit {
   iceServers?: RTCIceServer[]
 }
 
-/** The protocols every browser peer runs, as libp2p services. */
-// A type, not an interface: libp2p's ServiceMap needs an index signature.
+/** The protocols every browser peer runs, as libp2p services (a type, not an interface: libp2p's ServiceMap needs an index signature). */
 export type LightcafeServices = {
   identify: Identify
   ping: Ping

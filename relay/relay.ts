@@ -9,7 +9,7 @@ import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
-import { serveCafeDirectory } from '../src/node/cafe-directory.ts'
+import { cafeDirectoryServer } from '../src/node/cafe-directory/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -88,11 +88,11 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
           defaultDataLimit: RELAY_LIMITS.relayedDataLimit,
           defaultDurationLimit: RELAY_LIMITS.relayedDurationLimitMs
         }
-      })
+      }),
+      // Cafes find each other through the relays they share (contact search federates over them).
+      cafeDirectory: cafeDirectoryServer()
     }
   })
-  // Cafes find each other through the relays they share (contact search federates over them).
-  await serveCafeDirectory(node as unknown as Parameters<typeof serveCafeDirectory>[0])
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
   // Hidden from peers, but the host's own browser dials it (relays.json on loopback).
   if (hide) multiaddrs.unshift(`/ip4/${host}/tcp/${init.port}/ws/p2p/${node.peerId.toString()}`)

@@ -3,14 +3,14 @@
 // answer is read (deadline 2 s). Prints bytes the asker received and its peak memory after 8 s.
 //   node --import tsx scripts/endless-answer.ts [json|bounded]
 import '../relay/polyfill.ts'
-import { fetchOverLibp2p, serveHttp } from '../src/node/http-over-libp2p.ts'
+import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { tcpTestNode } from '../src/node/tcp-test-node.ts'
 
 const mode = process.argv[2] ?? 'json'
-const server = await tcpTestNode(true)
-const client = await tcpTestNode(false)
+const server = await tcpTestNode(true, { http: httpOverLibp2p() })
+const client = await tcpTestNode(false, { http: httpOverLibp2p() })
 let produced = 0
-await serveHttp(server, async () => new Response(new ReadableStream<Uint8Array>({
+await server.services.http.serve(async () => new Response(new ReadableStream<Uint8Array>({
   pull (c) { produced += 65536; c.enqueue(new Uint8Array(65536).fill(0x20)) }
 }, { highWaterMark: 0 }), { headers: { 'content-type': 'application/json' } }))
 
@@ -20,7 +20,7 @@ const base = process.memoryUsage().rss
 const started = Date.now()
 const signal = AbortSignal.timeout(2_000)
 const outcome = (async () => {
-  const res = await fetchOverLibp2p(client, server.getMultiaddrs()[0], new Request('http://x/cafe/v1/search', { method: 'POST', body: '{}' }), { signal })
+  const res = await client.services.http.fetch(server.getMultiaddrs()[0], new Request('http://x/cafe/v1/search', { method: 'POST', body: '{}' }), { signal })
   if (mode === 'json') return await res.json()
   const { readJson } = await import('../src/shared/streams.ts') as any
   return await readJson(res, { maxBytes: 1024 * 1024, signal })

@@ -215,11 +215,11 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // Backups and threads
   app.post('/backups', async c => {
     const { cid } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
-    return c.json(await deps.backups.backup(stringField('cid', cid, 256)), 202)
+    return c.json(await deps.backups.backup(stringField('cid', cid, 256), { signal: c.req.raw.signal }), 202)
   })
-  app.get('/backups', async c => c.json(await deps.backups.list()))
-  app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'))))
-  app.delete('/backups/:cid', async c => c.json(await deps.backups.unpin(c.req.param('cid')), 202))
+  app.get('/backups', async c => c.json(await deps.backups.list({ signal: c.req.raw.signal })))
+  app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'), { signal: c.req.raw.signal })))
+  app.delete('/backups/:cid', async c => c.json(await deps.backups.unpin(c.req.param('cid'), { signal: c.req.raw.signal }), 202))
   app.put('/threads/:id', async c => {
     const t = await deps.threads.put(c.req.param('id'), await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON))
     // The HEAD's blocks are backed up with the snapshot when they are on this device.

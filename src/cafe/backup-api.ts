@@ -23,12 +23,12 @@ const MAX_PIN_BODY = 64 * 1024
  */
 export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, snapshots: Snapshots): Hono<CafeEnv> {
   const app = new Hono<CafeEnv>()
-  app.get('/pins', auth, async c => c.json(await pins.list(c.var.session.address, new URL(c.req.url).searchParams)))
-  app.post('/pins', auth, async c => c.json(await pins.create(c.var.session, await readJsonObject(c.req.raw, MAX_PIN_BODY)), 202))
-  app.get('/pins/:requestid', auth, async c => c.json(await pins.get(c.var.session.address, c.req.param('requestid'))))
-  app.post('/pins/:requestid', auth, async c => c.json(await pins.replace(c.var.session, c.req.param('requestid'), await readJsonObject(c.req.raw, MAX_PIN_BODY)), 202))
+  app.get('/pins', auth, async c => c.json(await pins.list(c.var.session.address, new URL(c.req.url).searchParams, { signal: c.req.raw.signal })))
+  app.post('/pins', auth, async c => c.json(await pins.create(c.var.session, await readJsonObject(c.req.raw, MAX_PIN_BODY), { signal: c.req.raw.signal }), 202))
+  app.get('/pins/:requestid', auth, async c => c.json(await pins.get(c.var.session.address, c.req.param('requestid'), { signal: c.req.raw.signal })))
+  app.post('/pins/:requestid', auth, async c => c.json(await pins.replace(c.var.session, c.req.param('requestid'), await readJsonObject(c.req.raw, MAX_PIN_BODY), { signal: c.req.raw.signal }), 202))
   app.delete('/pins/:requestid', auth, async c => {
-    await pins.remove(c.var.session.address, c.req.param('requestid'))
+    await pins.remove(c.var.session.address, c.req.param('requestid'), { signal: c.req.raw.signal })
     return c.body(null, 202)
   })
 
@@ -40,7 +40,7 @@ export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, s
     const meta = metaText == null ? {} : parseMetaJson(metaText)
     const body = bodyOf(c.req.raw)
     if (body == null) throw new InvalidInputError('INVALID_CAR', 'send the CAR as the request body')
-    return c.json(await pins.upload(c.var.session, iterateStream(body), { ...(name != null ? { name } : {}), meta }), 201)
+    return c.json(await pins.upload(c.var.session, iterateStream(body), { ...(name != null ? { name } : {}), meta, signal: c.req.raw.signal }), 201)
   })
 
   // Only blocks this client's pins hold; anyone else's are "not found".

@@ -9,6 +9,7 @@ import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/stre
 import { asError } from './cafe-client.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
+import type { AbortOptions } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const OUTBOX_TIMING = {
@@ -125,8 +126,9 @@ export class BackupOutbox extends EventTarget {
   #tag: Promise<string> | undefined
 
   /** Resumes the jobs left by an earlier run (a reload mid-upload starts that upload again). */
-  async start (): Promise<void> {
+  async start (options: AbortOptions = {}): Promise<void> {
     const db = await this.#db
+    options.signal?.throwIfAborted()
     const tx = db.transaction('backups', 'readwrite')
     for (const b of await tx.store.getAll()) if (b.status === 'pinning') await tx.store.put({ ...b, status: 'queued' })
     await tx.done
@@ -146,13 +148,15 @@ export class BackupOutbox extends EventTarget {
   }
 
   /** Backs a local DAG up on every registered cafe. The whole DAG must be on this device. */
-  async backup (cidText: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
+  async backup (cidText: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
     const cid = parseCid(cidText)
-    const { missing, blocks } = await walkDag(cid, async c => this.#blocks.get(c))
+    const { missing, blocks } = await walkDag(cid, async c => { options.signal?.throwIfAborted(); return this.#blocks.get(c) })
     const size = blocks.reduce((n, b) => n + b.bytes, 0)
     if (missing.length > 0) throw new NotFoundError('DAG_NOT_LOCAL', `${missing.length} block(s) of ${cid.toString()} are not on this device (e.g. ${missing[0]})`)
     const cafes = await this.#cafes()
     const db = await this.#db
+    // The caller gave up: nothing is queued.
+    options.signal?.throwIfAborted()
     const tx = db.transaction(['jobs', 'backups'], 'readwrite')
     const now = new Date(this.#now()).toISOString()
     for (const cafe of cafes) {
@@ -167,9 +171,10 @@ export class BackupOutbox extends EventTarget {
   }
 
   /** Unpins a DAG on every cafe that has it; its records go when each cafe confirmed. */
-  async unpin (cidText: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
+  async unpin (cidText: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
     const cid = parseCid(cidText).toString()
     const db = await this.#db
+    options.signal?.throwIfAborted()
     const tx = db.transaction(['jobs', 'backups'], 'readwrite')
     const rows = await tx.objectStore('backups').index('cid').getAll(cid)
     if (rows.length === 0) { await tx.done; throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`) }
@@ -183,9 +188,10 @@ export class BackupOutbox extends EventTarget {
   }
 
   /** Sends a thread's (new) snapshot to every registered cafe; returns how many. */
-  async snapshot (threadId: string): Promise<number> {
+  async snapshot (threadId: string, options: AbortOptions = {}): Promise<number> {
     const cafes = await this.#cafes()
     const db = await this.#db
+    options.signal?.throwIfAborted()
     const tx = db.transaction('jobs', 'readwrite')
     for (const cafe of cafes) await tx.store.add({ cafe, kind: 'snapshot', target: threadId, attempts: 0, notBefore: 0 })
     await tx.done
@@ -193,7 +199,8 @@ export class BackupOutbox extends EventTarget {
     return cafes.length
   }
 
-  async status (cid: string): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }> }> {
+  async status (cid: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }> }> {
+    options.signal?.throwIfAborted()
     const rows = await (await this.#db).getAllFromIndex('backups', 'cid', parseCid(cid).toString())
     if (rows.length === 0) throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`)
     return { cid, cafes: rows.map(r => this.#view(r)) }
@@ -204,14 +211,16 @@ export class BackupOutbox extends EventTarget {
     return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}), ...(r.size != null ? { size: r.size } : {}) }
   }
 
-  async list (): Promise<Array<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }>> {
+  async list (options: AbortOptions = {}): Promise<Array<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }>> {
+    options.signal?.throwIfAborted()
     const byCid = new Map<string, BackupRecord[]>()
     for (const r of await (await this.#db).getAll('backups')) byCid.set(r.cid, [...(byCid.get(r.cid) ?? []), r])
     return [...byCid].map(([cid, rows]) => ({ cid, cafes: rows.map(r => this.#view(r)) }))
   }
 
   /** Jobs still waiting, per cafe (diagnostics, and the views' "n pending"). */
-  async pending (): Promise<Record<string, number>> {
+  async pending (options: AbortOptions = {}): Promise<Record<string, number>> {
+    options.signal?.throwIfAborted()
     const out: Record<string, number> = {}
     for (const j of await (await this.#db).getAll('jobs')) out[j.cafe] = (out[j.cafe] ?? 0) + 1
     return out

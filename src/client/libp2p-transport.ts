@@ -1,11 +1,12 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DeadConnectionError, directConnection, fetchOverLibp2p, newestDirect } from '../node/http-over-libp2p.ts'
+import { DeadConnectionError } from '../node/http/index.ts'
 import { backoff } from '../shared/backoff.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import { PeerUnreachableError } from '../node/errors.ts'
 import type { CafeTransport } from './cafe-client.ts'
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { HttpOverLibp2p } from '../node/http/index.ts'
+import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
@@ -30,17 +31,17 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Prom
  * The WebRTC address makes libp2p signal through the relay and then talk directly.
  * Only the dial is retried, never a request whose body may already be sent.
  */
-export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): CafeTransport {
+export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]): CafeTransport {
   async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal): Promise<Connection> {
     const peer = peerIdFromString(cafe.id)
     const targets = cafe.addrs.length > 0
       ? cafe.addrs.map(a => multiaddr(a))
       : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`))
     for (let attempt = 1; ; attempt++) {
-      const open = newestDirect(libp2p, peer)
+      const open = http.newestDirect(peer)
       if (open != null) return open
       try {
-        return await directConnection(libp2p, targets, signal)
+        return await http.directConnection(targets, { signal })
       } catch (err) {
         if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw err
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
@@ -50,11 +51,11 @@ export function libp2pTransport (libp2p: Libp2p, relays: () => Multiaddr[]): Caf
   return async (cafe, request, signal) => {
     try {
       try {
-        return await fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+        return await http.fetch(await connect(cafe, signal), request, { signal })
       } catch (err) {
         // Nothing was sent on a dead connection (it is closed now): once more, on a fresh one.
         if (!(err instanceof DeadConnectionError)) throw err
-        return await fetchOverLibp2p(libp2p, await connect(cafe, signal), request, { signal })
+        return await http.fetch(await connect(cafe, signal), request, { signal })
       }
     } catch (err) {
       throw named(err)

@@ -12,12 +12,18 @@ import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
 import { blocksOf } from '../ipfs/blocks.ts'
+import { cafeDirectory } from './cafe-directory/index.ts'
+import { httpOverLibp2p } from './http/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
+import type { CafeDirectory } from './cafe-directory/index.ts'
+import type { HttpOverLibp2p } from './http/index.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
+import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface NodeInit {
@@ -28,9 +34,19 @@ export interface NodeInit {
   iceServers?: RTCIceServer[]
 }
 
+/** The protocols every browser peer runs, as libp2p services (a type, not an interface: libp2p's ServiceMap needs an index signature). */
+export type LightcafeServices = {
+  identify: Identify
+  ping: Ping
+  /** HTTP over libp2p: serves this peer's APIs, fetches from other peers. */
+  http: HttpOverLibp2p
+  /** The relays' cafe directories: lists cafes, announces this one in cafe mode. */
+  cafeDirectory: CafeDirectory
+}
+
 export interface LightcafeNode {
-  helia: HeliaWithLibp2p
-  libp2p: Libp2p
+  helia: HeliaWithLibp2p<LightcafeServices>
+  libp2p: Libp2p<LightcafeServices>
   /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
   privateKey: PrivateKey
   relays: RelayKeeper
@@ -67,16 +83,21 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     // 6 s) and the retry then connects in ~0.5 s (measured: first queries to new cafes took
     // 6.5 s). Dials here finish in ~0.5 s, so a hung one is given up sooner and retried.
     connectionManager: { addressDialTimeout: 3_000 },
-    services: { identify: identify(), ping: ping() }
+    services: {
+      identify: identify(),
+      ping: ping(),
+      http: httpOverLibp2p(),
+      cafeDirectory: cafeDirectory({ relays: () => init.relays })
+    }
   }))
   await helia.start()
-  const libp2p = helia.libp2p as unknown as Libp2p
+  const libp2p = helia.libp2p as unknown as Libp2p<LightcafeServices>
   // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
   const stopLiveness = await watchPeerLiveness(libp2p)
   const relays = new RelayKeeper(libp2p, init.relays)
   relays.start()
   return {
-    helia: helia as unknown as HeliaWithLibp2p,
+    helia: helia as unknown as HeliaWithLibp2p<LightcafeServices>,
     libp2p,
     privateKey,
     relays,

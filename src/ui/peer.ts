@@ -4,17 +4,17 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { IDBBlockstore } from 'blockstore-idb'
 import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
-import { DirectoryAnnouncer, listCafes } from '../node/cafe-directory.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
-import { HTTP_LIMITS, directConnection, fetchOverLibp2p, newestDirect, serveHttp } from '../node/http-over-libp2p.ts'
+import { HTTP_LIMITS } from '../node/http/index.ts'
 import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { CarFetcher, Forward } from '../cafe/index.ts'
 import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
+import type { HttpOverLibp2p } from '../node/http/index.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
@@ -74,11 +74,11 @@ const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
  * origin's peer). Only the peer id is dialled, through this node's own transports: an origin's
  * host is never contacted directly (a stranger's pin must not reach hosts on the cafe's LAN).
  */
-function carOverLibp2p (libp2p: LightcafeNode['libp2p']): CarFetcher {
+function carOverLibp2p (http: HttpOverLibp2p): CarFetcher {
   return async (source, root, signal, opts) => {
     if (source.peer == null) throw new Error('a pin source must name a peer')
-    const target = await directConnection(libp2p, peerIdFromString(source.peer), signal)
-    const res = await fetchOverLibp2p(libp2p, target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
+    const target = await http.directConnection(peerIdFromString(source.peer), { signal })
+    const res = await http.fetch(target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
     if (!res.ok || res.body == null) { await res.body?.cancel(); throw new Error(`the source answered ${res.status}`) }
     // The signal (the pull's deadline) covers the body; the CAR reader checks each section's length before reading it.
     return boundedChunks(res.body, { maxBytes: Math.min(opts?.maxBytes ?? PULL_LIMITS.maxCarBytes, PULL_LIMITS.maxCarBytes), signal, what: `the CAR of ${root.toString()}` })
@@ -103,7 +103,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     blocks: blocksOf(cafeBlockstore),
     store: pinStore,
     quota: async address => cafe.quotaOf(address),
-    fetchCar: carOverLibp2p(node.libp2p),
+    fetchCar: carOverLibp2p(node.libp2p.services.http),
     delegates: () => node.libp2p.getMultiaddrs().map(ma => ma.toString())
   })
   const snapshots = new Snapshots(new IdbSnapshotStore(`${prefix}/cafe-snapshots`))
@@ -116,11 +116,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const inbox = new CafeInbox({ store: new IdbInboxStore(`${prefix}/cafe-inbox`), isRegistered: async address => (await cafe.clientPeer(address)) != null })
   inbox.setLimits((await cafe.getSettings()).inbox ?? {})
   cafe.useService(inboxUsage(inbox, contacts))
-  const transport = libp2pTransport(node.libp2p, () => opts.relays)
+  const { http, cafeDirectory } = node.libp2p.services
+  const transport = libp2pTransport(http, () => opts.relays)
   const self = node.libp2p.peerId.toString()
   // Cafes known through the relays' directories; asked in parallel with one deadline.
   const directoryCafes = async (): Promise<string[]> => {
-    const lists = await Promise.allSettled(opts.relays.map(async r => listCafes(node.libp2p, r, AbortSignal.timeout(3_000))))
+    const lists = await Promise.allSettled(opts.relays.map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
     return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
   }
   const askCafe = async (cafeId: string, query: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
@@ -133,20 +134,20 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const forward: Forward = { cafes: directoryCafes, ask: askCafe }
   const activity = new ActivityLog()
   const cafeApp = createCafeApp(cafe, { version: VERSION, onActivity: a => { activity.record(a) }, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
-  const announcer = new DirectoryAnnouncer(node.libp2p, () => opts.relays)
-  announcer.set((await cafe.getSettings()).enabled)
-  cafe.onSettings(s => { announcer.set(s.enabled) })
+  // The directory service announces this cafe on the node's relays while cafe mode is on.
+  void cafeDirectory.keepAnnounced((await cafe.getSettings()).enabled)
+  cafe.onSettings(s => { void cafeDirectory.keepAnnounced(s.enabled) })
   // A relay that restarted has an empty directory: announce again once it is back.
-  node.relays.addEventListener('change', () => { announcer.refresh() })
+  node.relays.addEventListener('change', () => { void cafeDirectory.refresh() })
   // A message for a client connected right now is pushed to it at once; it stays here until
   // the client acknowledges it, so a push lost on the way is collected later.
   inbox.onDelivered((to, message) => {
     void (async () => {
       const peer = await cafe.clientPeer(to)
       if (peer == null || peer === '') return
-      const conn = newestDirect(node.libp2p, peerIdFromString(peer))
+      const conn = http.newestDirect(peerIdFromString(peer))
       if (conn == null) return
-      const res = await fetchOverLibp2p(node.libp2p, conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
+      const res = await http.fetch(conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
       await res.body?.cancel()
     })().catch(() => { /* collected on the client's next check */ })
   })
@@ -166,7 +167,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
 
   // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
   const gateway = createGatewayApp(async cid => node.blocks.get(cid))
-  const stopServing = await serveHttp(node.libp2p, async (req, info) => {
+  await http.serve(async (req, info) => {
     if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
     if (new URL(req.url).pathname.startsWith('/ipfs/')) {
       const mine = (await client.list()).some(s => s.id === info.remotePeer)
@@ -263,8 +264,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       client.stop()
       backups.stop()
       messages.stop()
-      announcer.stop()
-      await stopServing()
+      await http.unserve()
       await pinStore.close()
       await threads.close()
       cafeBlockstore.close()

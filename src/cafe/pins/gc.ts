@@ -1,6 +1,7 @@
 import { cidOfKey } from '../../ipfs/blocks.ts'
 import type { PinLedger } from './ledger.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /**
  * Garbage collection of the cafe's blocks: a block goes when no pin holds it (the ledger) and
@@ -34,9 +35,12 @@ export class BlockCollector {
   }
 
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
-  async collect (): Promise<number> {
+  async collect (options: AbortOptions = {}): Promise<number> {
     const doomed: string[] = []
-    for await (const cid of this.#blocks.keys()) if (this.#unused(cid.toString())) doomed.push(cid.toString())
+    for await (const cid of this.#blocks.keys()) {
+      options.signal?.throwIfAborted()
+      if (this.#unused(cid.toString())) doomed.push(cid.toString())
+    }
     // Checked again: an ingest may have taken one while the keys were listed.
     await this.free(doomed)
     return doomed.length

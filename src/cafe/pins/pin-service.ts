@@ -17,6 +17,7 @@ import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { CarFetcher, PinSource } from './pulls.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { BlockRef } from './ledger.ts'
+import type { AbortOptions } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
 // The service's parts, each in its own module: Pinning Service API parsing (pin-request.ts),
@@ -102,7 +103,7 @@ export class PinService {
   }
 
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
-  async collectGarbage (): Promise<number> { return this.#gc.collect() }
+  async collectGarbage (options: AbortOptions = {}): Promise<number> { return this.#gc.collect(options) }
 
   /** Called with the client's address whenever its pins change (for the owner's views). */
   onChange (fn: (address: string) => void): void { this.#changed.add(fn) }
@@ -116,8 +117,9 @@ export class PinService {
   }
 
   /** A block this client's pins hold, for it to read back (recovery); undefined otherwise. */
-  async read (address: string, cid: CID): Promise<Uint8Array | undefined> {
+  async read (address: string, cid: CID, options: AbortOptions = {}): Promise<Uint8Array | undefined> {
     await this.ready
+    options.signal?.throwIfAborted()
     return this.#ledger.holds(address, blockKey(cid)) ? this.#blocks.get(cid) : undefined
   }
 
@@ -155,23 +157,27 @@ export class PinService {
     return new Date(this.#lastCreated).toISOString()
   }
 
-  async get (address: string, requestid: string): Promise<PinStatus> {
+  async get (address: string, requestid: string, options: AbortOptions = {}): Promise<PinStatus> {
     await this.ready
+    options.signal?.throwIfAborted()
     return this.view(this.#own(address, requestid))
   }
 
   /** The Pinning Service API's list, with its filters; newest first. */
-  async list (address: string, q: URLSearchParams): Promise<{ count: number, results: PinStatus[] }> {
+  async list (address: string, q: URLSearchParams, options: AbortOptions = {}): Promise<{ count: number, results: PinStatus[] }> {
     await this.ready
+    options.signal?.throwIfAborted()
     const { matches, limit } = parsePinQuery(q)
     const hits = [...this.#pins.values()].filter(p => p.address === address && matches(p))
     hits.sort((a, b) => b.created.localeCompare(a.created) || b.requestid.localeCompare(a.requestid))
     return { count: hits.length, results: hits.slice(0, limit).map(p => this.view(p)) }
   }
 
-  /** A Pinning Service API request: queued now, then pulled from the caller or the origins. */
-  async create (client: PinClient, body: Record<string, unknown>, replaces?: string): Promise<PinStatus> {
+  /** A Pinning Service API request: queued now, then pulled from the caller or the origins (`signal` covers the queuing, not the pull). */
+  async create (client: PinClient, body: Record<string, unknown>, options: AbortOptions & { replaces?: string } = {}): Promise<PinStatus> {
+    const { replaces } = options
     await this.ready
+    options.signal?.throwIfAborted()
     const record = this.#newRecord(client.address, parsePinObject(body), 'queued')
     if (replaces != null) record.replaces = replaces
     await this.#store.put(record)
@@ -191,15 +197,16 @@ export class PinService {
    * its blocks stay held until the new pin is pinned or failed, so shared blocks are not
    * dropped and fetched again.
    */
-  async replace (client: PinClient, requestid: string, body: Record<string, unknown>): Promise<PinStatus> {
+  async replace (client: PinClient, requestid: string, body: Record<string, unknown>, options: AbortOptions = {}): Promise<PinStatus> {
     await this.ready
     this.#own(client.address, requestid)
-    return this.create(client, body, requestid)
+    return this.create(client, body, { signal: options.signal, replaces: requestid })
   }
 
   /** Removes a pin; blocks no other pin holds are deleted. */
-  async remove (address: string, requestid: string): Promise<void> {
+  async remove (address: string, requestid: string, options: AbortOptions = {}): Promise<void> {
     await this.ready
+    options.signal?.throwIfAborted()
     const r = this.#own(address, requestid)
     await this.#forget(requestid)
     await this.#settleReplaced(requestid)
@@ -226,7 +233,8 @@ export class PinService {
    * Forgets every pin of a client (it was removed or left): its uploads and pulls are aborted
    * and awaited first, so none of them can commit a pin afterwards.
    */
-  async removeAll (address: string): Promise<void> {
+  async removeAll (address: string, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
     await this.#work.stopAll(address, new ClientRemovedError())
     await this.ready
     for (const r of [...this.#pins.values()]) if (r.address === address) await this.remove(address, r.requestid)
@@ -239,9 +247,21 @@ export class PinService {
    * pinned, when the whole DAG under the CAR's single root is here and within the quota.
    * Anything else (forged block, over quota, incomplete DAG, broken stream) leaves nothing.
    */
-  async upload (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> } = {}): Promise<PinStatus> {
+  async upload (client: PinClient, car: AsyncIterable<Uint8Array>, opts: AbortOptions & { name?: string, meta?: Record<string, string> } = {}): Promise<PinStatus> {
+    opts.signal?.throwIfAborted()
     if (this.#work.active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
     const abort = new AbortController()
+    // The caller giving up aborts the upload as a removal would: nothing it sent is kept.
+    const onAbort = (): void => { abort.abort(opts.signal?.reason) }
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await this.#uploading(client, car, opts, abort)
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async #uploading (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> }, abort: AbortController): Promise<PinStatus> {
     return this.#work.track(client.address, 'upload', abort, async () => {
       await this.ready
       const ingest = this.#ingest(client.address)

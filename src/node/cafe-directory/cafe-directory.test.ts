@@ -1,22 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DIRECTORY_LIMITS, DirectoryAnnouncer, announceTo, listCafes, serveCafeDirectory } from './cafe-directory.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { DIRECTORY_LIMITS, DIRECTORY_PROTOCOL, cafeDirectory, cafeDirectoryServer } from './index.ts'
+import { tcpTestNode } from '../tcp-test-node.ts'
+import type { CafeDirectory, CafeDirectoryServer } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
+type Cafe = Libp2p<{ cafeDirectory: CafeDirectory }>
+
 describe('the relays\' cafe directory', () => {
-  let relay: Libp2p
-  let a: Libp2p
-  let b: Libp2p
-  let c: Libp2p
-  let d: Libp2p
+  let relay: Libp2p<{ cafeDirectory: CafeDirectoryServer }>
+  let a: Cafe
+  let b: Cafe
+  let c: Cafe
+  let d: Cafe
   let clock = 1_000_000
+  const cafe = async (): Promise<Cafe> => tcpTestNode(false, { cafeDirectory: cafeDirectory({ relays: () => relay.getMultiaddrs() }) })
   beforeAll(async () => {
-    relay = await node(true)
-    await serveCafeDirectory(relay, { now: () => clock, maxEntries: 3 })
-    a = await node(false)
-    b = await node(false)
-    c = await node(false)
-    d = await node(false)
+    relay = await tcpTestNode(true, { cafeDirectory: cafeDirectoryServer({ now: () => clock, maxEntries: 3 }) })
+    a = await cafe()
+    b = await cafe()
+    c = await cafe()
+    d = await cafe()
   })
   afterAll(async () => { await Promise.all([a?.stop(), b?.stop(), c?.stop(), d?.stop(), relay?.stop()]) })
 
@@ -26,19 +29,18 @@ describe('the relays\' cafe directory', () => {
 
   it('lists the cafes that announced themselves (each under its own authenticated peer id), forgets those that left or expired', async () => {
     const addr = relay.getMultiaddrs()
-    const announcerA = new DirectoryAnnouncer(a, () => addr)
-    const announcerB = new DirectoryAnnouncer(b, () => addr)
-    announcerA.set(true)
-    announcerB.set(true)
+    const listCafes = async (n: Cafe, r: typeof addr[0]): Promise<string[]> => n.services.cafeDirectory.list(r)
+    void a.services.cafeDirectory.keepAnnounced(true)
+    void b.services.cafeDirectory.keepAnnounced(true)
     await until(async () => (await listCafes(a, addr[0])).length === 2)
     expect((await listCafes(b, addr[0])).sort()).toEqual([a.peerId.toString(), b.peerId.toString()].sort())
 
-    announcerB.set(false)
+    void b.services.cafeDirectory.keepAnnounced(false)
     await until(async () => (await listCafes(a, addr[0])).length === 1)
     expect(await listCafes(a, addr[0])).toEqual([a.peerId.toString()])
 
     // A cafe that disconnects from the relay is dropped at once.
-    announcerB.set(true)
+    void b.services.cafeDirectory.keepAnnounced(true)
     await until(async () => (await listCafes(a, addr[0])).length === 2)
     await b.hangUp(relay.peerId)
     await until(async () => (await listCafes(a, addr[0])).length === 1)
@@ -47,14 +49,16 @@ describe('the relays\' cafe directory', () => {
     // Not refreshed within the TTL: gone.
     clock += DIRECTORY_LIMITS.ttlMs + 1
     expect(await listCafes(b, addr[0])).toEqual([])
-    announcerA.stop()
-    announcerB.stop()
+    await a.services.cafeDirectory.keepAnnounced(false)
+    await b.services.cafeDirectory.keepAnnounced(false)
   })
 
   it('when full refuses newcomers instead of pushing out the cafes listed (which keep their place when they refresh)', async () => {
     clock += DIRECTORY_LIMITS.ttlMs + 1 // whatever the test before left has expired
     const addr = relay.getMultiaddrs()[0]
     const id = (n: Libp2p): string => n.peerId.toString()
+    const announceTo = async (n: Cafe, r: typeof addr): Promise<Record<string, unknown>> => n.services.cafeDirectory.announce(r)
+    const listCafes = async (n: Cafe, r: typeof addr): Promise<string[]> => n.services.cafeDirectory.list(r)
     for (const n of [a, b, c]) expect(await announceTo(n, addr)).toMatchObject({ ok: true })
     // The directory holds 3 here: a fourth peer id (free to mint) gets no place, and takes none.
     expect(await announceTo(d, addr)).toMatchObject({ error: 'DIRECTORY_FULL' })
@@ -68,5 +72,22 @@ describe('the relays\' cafe directory', () => {
     clock += DIRECTORY_LIMITS.ttlMs - DIRECTORY_LIMITS.announceEveryMs + 1
     expect(await announceTo(d, addr)).toMatchObject({ ok: true })
     expect(await listCafes(d, addr)).toEqual([id(a), id(c), id(d)])
+  })
+
+  it('stops with its node: the protocol goes, the entries and the disconnect listener with it; a restart serves afresh', async () => {
+    const other = await tcpTestNode(true, { cafeDirectory: cafeDirectoryServer({ now: () => clock }) })
+    try {
+      expect(await a.services.cafeDirectory.announce(other.getMultiaddrs()[0])).toMatchObject({ ok: true })
+      expect(other.services.cafeDirectory.entries()).toEqual([a.peerId.toString()])
+      await other.stop()
+      expect(other.services.cafeDirectory.entries()).toEqual([])
+      await other.start()
+      expect(other.getProtocols()).toContain(DIRECTORY_PROTOCOL)
+      const addr = other.getMultiaddrs()[0]
+      expect(await b.services.cafeDirectory.announce(addr)).toMatchObject({ ok: true })
+      expect(await b.services.cafeDirectory.list(addr)).toEqual([b.peerId.toString()])
+    } finally {
+      await other.stop()
+    }
   })
 })

@@ -1,9 +1,10 @@
 import { lpStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readBody } from '../shared/streams.ts'
-import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { readBody } from '../../shared/streams.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
+import { tcpTestNode as node } from '../tcp-test-node.ts'
+import type { HttpOverLibp2p, Libp2pHttpHandler } from './index.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const enc = new TextEncoder()
@@ -26,8 +27,13 @@ async function eventually (check: () => boolean): Promise<void> {
  * speed: nothing asserts how long anything took).
  */
 describe('HTTP over libp2p: every body bounded in bytes and time', () => {
-  let server: Libp2p
-  let client: Libp2p
+  let server: Libp2p<{ http: HttpOverLibp2p }>
+  let client: Libp2p<{ http: HttpOverLibp2p }>
+  /**
+   * The same routes with the protocol's own limits: a test of the caller's bounds must not
+   * race the server's 300 ms send limit on a loaded machine (it reset the stream first).
+   */
+  let patient: Libp2p<{ http: HttpOverLibp2p }>
   const limits = { headTimeoutMs: 300, bodyIdleMs: 300, sendIdleMs: 300, requestBodyMs: 900 }
   /** Resolved when the server's response body was cancelled (its producer freed). */
   let cancelled = deferred<void>()
@@ -36,9 +42,9 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   let bodyError = deferred<string>()
 
   beforeAll(async () => {
-    server = await node(true)
-    client = await node(false)
-    await serveHttp(server, async (req) => {
+    server = await node(true, { http: httpOverLibp2p({ limits }) })
+    client = await node(false, { http: httpOverLibp2p() })
+    const handler: Libp2pHttpHandler = async (req) => {
       const path = new URL(req.url).pathname
       if (path === '/endless') {
         produced = 0
@@ -66,15 +72,21 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
         }
       }
       return Response.json({ ok: true })
-    }, { limits, maxRequestBodyBytes: (_m, path) => path === '/read' ? 64 * 1024 : HTTP_LIMITS.maxRequestBodyBytes })
+    }
+    const routes = { maxRequestBodyBytes: (_m: string, path: string) => path === '/read' ? 64 * 1024 : HTTP_LIMITS.maxRequestBodyBytes }
+    await server.services.http.serve(handler, routes)
+    patient = await node(true, { http: httpOverLibp2p() })
+    await patient.services.http.serve(handler, routes)
+    // Later tests reach both by peer id.
+    await client.dial(server.getMultiaddrs()[0])
   })
-  afterAll(async () => { await client?.stop(); await server?.stop() })
+  afterAll(async () => { await client?.stop(); await server?.stop(); await patient?.stop() })
 
   it('stops an endless answer at the caller\'s cap, frees the stream and the server\'s producer', async () => {
     cancelled = deferred()
-    const conn = await client.dial(server.getMultiaddrs()[0])
+    const conn = await client.dial(patient.getMultiaddrs()[0])
     const cap = 1024 * 1024
-    const res = await fetchOverLibp2p(client, conn, new Request('http://x/endless'))
+    const res = await client.services.http.fetch(conn, new Request('http://x/endless'))
     let held = 0
     let maxHeld = 0
     const counting = new Response(res.body!.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
@@ -86,13 +98,13 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
     expect(maxHeld).toBeLessThanOrEqual(cap + HTTP_LIMITS.frameBytes)
     // Flow control: the server ran at most a window ahead of what the caller took.
     expect(produced).toBeLessThanOrEqual(cap + HTTP_LIMITS.windowBytes + 2 * HTTP_LIMITS.frameBytes)
-    await eventually(() => httpStreams(client, server) === 0)
-    expect(httpStreams(client, server)).toBe(0)
+    await eventually(() => httpStreams(client, patient) === 0)
+    expect(httpStreams(client, patient)).toBe(0)
   })
 
   it('applies maxBodyBytes in the framing itself, whatever reads the body', async () => {
     cancelled = deferred()
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/endless'), { maxBodyBytes: 100_000 })
+    const res = await client.services.http.fetch(patient.peerId, new Request('http://x/endless'), { maxBodyBytes: 100_000 })
     await expect(res.arrayBuffer()).rejects.toMatchObject({ reason: 'BODY_TOO_LARGE' })
     await cancelled.promise
     expect(produced).toBeLessThanOrEqual(100_000 + HTTP_LIMITS.windowBytes + 2 * HTTP_LIMITS.frameBytes)
@@ -101,7 +113,7 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   it('lets the caller\'s signal cover the body: a stalled answer ends with BODY_TIMEOUT when it fires', async () => {
     cancelled = deferred()
     const deadline = new AbortController()
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/stall'), { signal: deadline.signal, bodyIdleMs: 60_000 })
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/stall'), { signal: deadline.signal, bodyIdleMs: 60_000 })
     const reader = res.body!.getReader()
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('first')
     const next = reader.read()
@@ -113,7 +125,7 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
   it('frees the stream when the signal fires while nobody reads the body', async () => {
     cancelled = deferred()
     const deadline = new AbortController()
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/endless'), { signal: deadline.signal })
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/endless'), { signal: deadline.signal })
     expect(res.status).toBe(200)
     deadline.abort()
     await cancelled.promise
@@ -122,7 +134,7 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
 
   it('times out an answer whose body stalls between frames (client side)', async () => {
     cancelled = deferred()
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/stall'), { bodyIdleMs: 300 })
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/stall'), { bodyIdleMs: 300 })
     await expect(res.text()).rejects.toMatchObject({ reason: 'BODY_TIMEOUT' })
     await cancelled.promise
   })
@@ -179,12 +191,12 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
 
   it('refuses a request body past the route\'s cap with BODY_TOO_LARGE, reading no further', async () => {
     const before = bodyErrors.length
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/read', { method: 'POST', body: new Uint8Array(200 * 1024) }))
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/read', { method: 'POST', body: new Uint8Array(200 * 1024) }))
     expect(res.status).toBe(413)
     expect((await res.json()).error.reason).toBe('BODY_TOO_LARGE')
     expect(bodyErrors.slice(before)).toEqual(['BODY_TOO_LARGE'])
     // Within the cap, the same route answers.
-    const ok = await fetchOverLibp2p(client, server.peerId, new Request('http://x/read', { method: 'POST', body: new Uint8Array(1000) }))
+    const ok = await client.services.http.fetch(server.peerId, new Request('http://x/read', { method: 'POST', body: new Uint8Array(1000) }))
     expect(await ok.json()).toEqual({ bytes: 1000 })
   })
 })

@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
+import { tcpTestNode as node } from '../tcp-test-node.ts'
+import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 describe('HTTP over a libp2p stream', () => {
-  let server: Libp2p
-  let client: Libp2p
+  let server: Libp2p<{ http: HttpOverLibp2p }>
+  let client: Libp2p<{ http: HttpOverLibp2p }>
   let sawFirst!: () => void
   const firstSeen = { promise: new Promise<void>(resolve => { sawFirst = resolve }), resolve: () => { sawFirst() } }
   const seen: Array<{ url: string, method: string, peer: string, bytes: number }> = []
   let produced = 0
 
   beforeAll(async () => {
-    server = await node(true)
-    client = await node(false)
-    await serveHttp(server, async (req, info) => {
+    server = await node(true, { http: httpOverLibp2p() })
+    client = await node(false, { http: httpOverLibp2p() })
+    await server.services.http.serve(async (req, info) => {
       if (new URL(req.url).pathname === '/ignore-body') return Response.json({ ignored: true })
       if (new URL(req.url).pathname === '/slow') {
         // A slow consumer: how far ahead of it did the sender get?
@@ -50,7 +51,7 @@ describe('HTTP over a libp2p stream', () => {
   afterAll(async () => { await client?.stop(); await server?.stop() })
 
   it('keeps the path, the query string and headers, and names the authenticated caller', async () => {
-    const res = await fetchOverLibp2p(client, server.getMultiaddrs()[0], new Request('http://x/cafe/v1/pins?status=pinned&limit=2', { headers: { authorization: 'Bearer abc' } }))
+    const res = await client.services.http.fetch(server.getMultiaddrs()[0], new Request('http://x/cafe/v1/pins?status=pinned&limit=2', { headers: { authorization: 'Bearer abc' } }))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ path: '/cafe/v1/pins', query: '?status=pinned&limit=2', auth: 'Bearer abc' })
     expect(seen.at(-1)?.peer).toBe(client.peerId.toString())
@@ -62,7 +63,7 @@ describe('HTTP over a libp2p stream', () => {
     const body = new ReadableStream<Uint8Array>({
       start (c) { for (let i = 0; i < data.length; i += 100_000) c.enqueue(data.subarray(i, i + 100_000)); c.close() }
     })
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/echo', { method: 'POST', body, duplex: 'half' } as RequestInit))
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/echo', { method: 'POST', body, duplex: 'half' } as RequestInit))
     expect(res.headers.get('x-len')).toBe(String(data.length))
     const back = new Uint8Array(await res.arrayBuffer())
     expect(back.length).toBe(data.length)
@@ -70,16 +71,16 @@ describe('HTTP over a libp2p stream', () => {
   })
 
   it('handles bodiless responses and turns a handler crash into a 500 JSON error', async () => {
-    const empty = await fetchOverLibp2p(client, server.peerId, new Request('http://x/empty', { method: 'DELETE' }))
+    const empty = await client.services.http.fetch(server.peerId, new Request('http://x/empty', { method: 'DELETE' }))
     expect(empty.status).toBe(204)
-    const boom = await fetchOverLibp2p(client, server.peerId, new Request('http://x/boom'))
+    const boom = await client.services.http.fetch(server.peerId, new Request('http://x/boom'))
     expect(boom.status).toBe(500)
     expect((await boom.json()).error.reason).toBe('INTERNAL')
   })
 
   it('serves many requests concurrently on one connection', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-      const res = await fetchOverLibp2p(client, server.peerId, new Request(`http://x/n/${i}`))
+      const res = await client.services.http.fetch(server.peerId, new Request(`http://x/n/${i}`))
       return (await res.json()).path
     }))
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => `/n/${i}`))
@@ -88,12 +89,12 @@ describe('HTTP over a libp2p stream', () => {
   it('keeps streams alive: sequential requests reuse one stream, even when a handler ignores the body', async () => {
     const conn = client.getConnections(server.peerId)[0]
     const httpStreams = (): number => conn.streams.filter(st => st.protocol === HTTP_PROTOCOL).length
-    await (await fetchOverLibp2p(client, conn, new Request('http://x/warm'))).arrayBuffer()
+    await (await client.services.http.fetch(conn, new Request('http://x/warm'))).arrayBuffer()
     const before = httpStreams()
     for (let i = 0; i < 10; i++) {
-      const res = await fetchOverLibp2p(client, conn, new Request('http://x/ignore-body', { method: 'POST', body: new Uint8Array(100_000) }))
+      const res = await client.services.http.fetch(conn, new Request('http://x/ignore-body', { method: 'POST', body: new Uint8Array(100_000) }))
       expect(await res.json()).toEqual({ ignored: true })
-      const ok = await fetchOverLibp2p(client, conn, new Request(`http://x/seq/${i}`))
+      const ok = await client.services.http.fetch(conn, new Request(`http://x/seq/${i}`))
       expect((await ok.json()).path).toBe(`/seq/${i}`)
     }
     expect(before).toBeGreaterThan(0)
@@ -110,7 +111,7 @@ describe('HTTP over a libp2p stream', () => {
         c.enqueue(new Uint8Array(64 * 1024))
       }
     }, { highWaterMark: 0 })
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/slow', { method: 'POST', body, duplex: 'half' } as RequestInit))
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/slow', { method: 'POST', body, duplex: 'half' } as RequestInit))
     const { consumed, maxAhead } = await res.json()
     expect(consumed).toBe(total)
     // Window + one frame being coalesced + one chunk read ahead; without flow control the
@@ -122,10 +123,10 @@ describe('HTTP over a libp2p stream', () => {
     const conn = client.getConnections(server.peerId)[0]
     const before = conn.streams.filter(st => st.protocol === HTTP_PROTOCOL).length
     for (let i = 0; i < HTTP_LIMITS.maxInboundStreams + 10; i++) {
-      const res = await fetchOverLibp2p(client, conn, new Request(`http://x/cancelled/${i}`))
+      const res = await client.services.http.fetch(conn, new Request(`http://x/cancelled/${i}`))
       await res.body!.cancel()
     }
-    const ok = await fetchOverLibp2p(client, conn, new Request('http://x/after-cancel'))
+    const ok = await client.services.http.fetch(conn, new Request('http://x/after-cancel'))
     expect((await ok.json()).path).toBe('/after-cancel')
     expect(conn.streams.filter(st => st.protocol === HTTP_PROTOCOL).length).toBeLessThanOrEqual(before + 1)
   })
@@ -133,15 +134,15 @@ describe('HTTP over a libp2p stream', () => {
   it('does not reuse a stream the server closes after an unread body larger than it drains', async () => {
     const conn = client.getConnections(server.peerId)[0]
     for (let i = 0; i < 3; i++) {
-      const res = await fetchOverLibp2p(client, conn, new Request('http://x/ignore-body', { method: 'POST', body: new Uint8Array(HTTP_LIMITS.maxDrainBytes + 100_000) }))
+      const res = await client.services.http.fetch(conn, new Request('http://x/ignore-body', { method: 'POST', body: new Uint8Array(HTTP_LIMITS.maxDrainBytes + 100_000) }))
       expect(await res.json()).toEqual({ ignored: true })
-      const ok = await fetchOverLibp2p(client, conn, new Request(`http://x/after/${i}`))
+      const ok = await client.services.http.fetch(conn, new Request(`http://x/after/${i}`))
       expect((await ok.json()).path).toBe(`/after/${i}`)
     }
   })
 
   it('sends streamed chunks as they come, never holding one back for the next', async () => {
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/live'))
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/live'))
     const reader = res.body!.getReader()
     const one = await reader.read()
     expect(new TextDecoder().decode(one.value)).toBe('first')
@@ -150,4 +151,21 @@ describe('HTTP over a libp2p stream', () => {
     expect(new TextDecoder().decode(two.value)).toBe('second')
     expect((await reader.read()).done).toBe(true)
   }, 5_000)
+
+  it('stops serving on unserve (new streams are refused) and serves again once told to', async () => {
+    const other = await node(true, { http: httpOverLibp2p() })
+    try {
+      await other.services.http.serve(async () => Response.json({ n: 1 }))
+      expect(await (await client.services.http.fetch(other.getMultiaddrs()[0], new Request('http://x/'))).json()).toEqual({ n: 1 })
+      await other.services.http.unserve()
+      expect(other.getProtocols()).not.toContain(HTTP_PROTOCOL)
+      // A stream kept alive from before is still served by the old handler until it ends: start afresh.
+      await client.hangUp(other.peerId)
+      await expect(client.dialProtocol(other.getMultiaddrs()[0], HTTP_PROTOCOL)).rejects.toThrow()
+      await other.services.http.serve(async () => Response.json({ n: 2 }))
+      expect(await (await client.services.http.fetch(other.getMultiaddrs()[0], new Request('http://x/'))).json()).toEqual({ n: 2 })
+    } finally {
+      await other.stop()
+    }
+  })
 })

@@ -1,9 +1,10 @@
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readBounded } from '../shared/json.ts'
-import { HTTP_LIMITS, HTTP_PROTOCOL, fetchOverLibp2p, serveHttp } from './http-over-libp2p.ts'
-import { tcpTestNode as node } from './tcp-test-node.ts'
+import { readBounded } from '../../shared/json.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
+import { tcpTestNode as node } from '../tcp-test-node.ts'
+import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 /**
@@ -59,17 +60,17 @@ const ended = async (stream: Stream): Promise<void> => {
 }
 
 describe('HTTP over libp2p framing, fuzzed', () => {
-  let server: Libp2p
-  let client: Libp2p
+  let server: Libp2p<{ http: HttpOverLibp2p }>
+  let client: Libp2p<{ http: HttpOverLibp2p }>
   let inflight = 0
   let openBodies = 0
   let maxBuffered = 0
   const cap = 64 * 1024
 
   beforeAll(async () => {
-    server = await node(true)
-    client = await node(false)
-    await serveHttp(server, async (req) => {
+    server = await node(true, { http: httpOverLibp2p({ limits: { headTimeoutMs: 100, serverIdleMs: 100, bodyIdleMs: 100, sendIdleMs: 100 } }) })
+    client = await node(false, { http: httpOverLibp2p() })
+    await server.services.http.serve(async (req) => {
       inflight++
       try {
         const path = new URL(req.url).pathname
@@ -89,7 +90,7 @@ describe('HTTP over libp2p framing, fuzzed', () => {
       } finally {
         inflight--
       }
-    }, { limits: { headTimeoutMs: 100, serverIdleMs: 100, bodyIdleMs: 100, sendIdleMs: 100 } })
+    })
   })
   afterAll(async () => { await client?.stop(); await server?.stop() })
 
@@ -112,7 +113,7 @@ describe('HTTP over libp2p framing, fuzzed', () => {
     }), { numRuns: 60 })
     expect(runs).toBe(60)
     // And the node still serves a well-behaved caller.
-    const res = await fetchOverLibp2p(client, server.peerId, new Request('http://x/echo', { method: 'POST', body: 'hello' }))
+    const res = await client.services.http.fetch(server.peerId, new Request('http://x/echo', { method: 'POST', body: 'hello' }))
     expect(await res.json()).toEqual({ bytes: 5 })
   }, 60_000)
 
@@ -131,7 +132,7 @@ describe('HTTP over libp2p framing, fuzzed', () => {
         const deadline = new AbortController()
         const timer = setTimeout(() => { deadline.abort() }, 150)
         try {
-          const res = await fetchOverLibp2p(client, hostile.getMultiaddrs()[0], new Request('http://x/'), { signal: deadline.signal, maxBodyBytes: 1024, bodyIdleMs: 100 })
+          const res = await client.services.http.fetch(hostile.getMultiaddrs()[0], new Request('http://x/'), { signal: deadline.signal, maxBodyBytes: 1024, bodyIdleMs: 100 })
           await res.arrayBuffer() // a body that ends is fine too
         } catch (err) {
           expect(err).toBeInstanceOf(Error)

@@ -56,7 +56,7 @@ export interface PinSource { peer?: string, addrs: string[] }
  * app). `maxBytes` is what this pull may legitimately bring; the service cuts a longer body
  * there itself, a fetcher should stop reading at it too.
  */
-export type CarFetcher = (source: PinSource, root: CID, signal: AbortSignal, opts?: { maxBytes: number }) => Promise<AsyncIterable<Uint8Array>>
+export type CarFetcher = (source: PinSource, root: CID, options: AbortOptions & { maxBytes?: number }) => Promise<AsyncIterable<Uint8Array>>
 
 /** The Pinning Service API's PinStatus object. */
 export interface PinStatus {
@@ -606,7 +606,7 @@ export class PinService {
         try {
           const quota = await this.#quota(r.address)
           const maxBytes = this.#pullCap(r.address, quota)
-          const fetched = this.#fetchCar(source, root, one, { maxBytes })
+          const fetched = this.#fetchCar(source, root, { signal: one, maxBytes })
           // A body that arrives after the abort is closed, not left open.
           fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
           body = guarded(await abortable(fetched, one), one, this.#limits.idleMs, () => new BodyIdleError('PULL_IDLE', this.#limits.idleMs))

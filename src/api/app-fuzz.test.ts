@@ -119,7 +119,7 @@ async function rig (): Promise<Rig> {
     backups,
     threads,
     messages,
-    search: async (input, onUpdate) => searchContacts({ cafes: async () => (await client.list()).map(s => s.id), ask: async (id, query, signal) => (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), signal)).json(), self: selfId, local: (name, limit) => contactIndex.search(name, limit) }, input, onUpdate),
+    search: async (input, onUpdate) => searchContacts({ cafes: async () => (await client.list()).map(s => s.id), ask: async (id, query, options) => (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), options)).json(), self: selfId, local: (name, limit) => contactIndex.search(name, limit) }, input, onUpdate),
     recover: async cafeId => {
       const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
       recoveries.set(cafeId, progress)

@@ -115,7 +115,7 @@ describe('owner decisions stick: removal and work in flight', () => {
       blocks: blocksOf(new MemoryBlockstore()),
       store,
       quota: async a => host.quotaOf(a),
-      fetchCar: async (_src, _cid, signal) => { fetching = signal; return new Promise(() => {}) } // a peer that never answers
+      fetchCar: async (_src, _cid, { signal }) => { fetching = signal; return new Promise(() => {}) } // a peer that never answers
     })
     host.useService(backupUsage(pins, new Snapshots(new MemorySnapshotStore())))
     const cid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('pulled when removed')))

@@ -6,6 +6,7 @@ import { createCafeApp } from './app.ts'
 import { CafeHost } from './host.ts'
 import { SEARCH_FANOUT } from './search-api.ts'
 import { MemoryCafeStore } from './store.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 // Twenty real cafe apps that reach each other in memory (libp2p's place), each listing all the
 // others as its directory would: every request between cafes is counted.
@@ -20,7 +21,7 @@ describe('search fan-out', () => {
       const key = await generateKeyPair('Ed25519')
       const host = new CafeHost({ peerId: id, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
       await host.setSettings({ enabled: true })
-      const ask = async (cafe: string, query: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
+      const ask = async (cafe: string, query: Record<string, unknown>, { signal }: AbortOptions): Promise<unknown> => {
         requests.push({ from: id, to: cafe, hops: query.hops })
         const res = await apps.get(cafe)!.fetch(new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query), signal }), { remotePeer: id })
         return res.json()

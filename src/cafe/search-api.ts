@@ -4,6 +4,7 @@ import { readJsonObject } from '../shared/json.ts'
 import { RateLimiter } from '../shared/rate-limit.ts'
 import type { ContactIndex } from './contacts/contact-index.ts'
 import type { CafeEnv } from './env.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 export const SEARCH_RATE = {
   /** Queries one asker (peer) may make in a burst, then per second: typing a name is a burst. */
@@ -28,7 +29,7 @@ export const SEARCH_FANOUT = {
  */
 export interface Forward {
   cafes: () => Promise<string[]>
-  ask: (cafe: string, query: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>
+  ask: (cafe: string, query: Record<string, unknown>, options: AbortOptions) => Promise<unknown>
 }
 
 /** Passes a query on (hops 0: the cafes asked answer from their own index only) and gathers what came back in time. */
@@ -40,7 +41,7 @@ async function forwardQuery (forward: Forward, query: { id: string, name: string
   const targets = [...new Set(known)].filter(id => !query.visited.includes(id)).slice(0, SEARCH_FANOUT.maxTargets)
   const answers = await Promise.allSettled(targets.map(async cafe => {
     // No hop left, so the cafe asked has no use for `visited`: the body stays small.
-    const answer = await Promise.race([forward.ask(cafe, { id: query.id, name: query.name, limit: query.limit, hops: 0, wait: waitMs }, signal), aborted]) as { results?: unknown } | null
+    const answer = await Promise.race([forward.ask(cafe, { id: query.id, name: query.name, limit: query.limit, hops: 0, wait: waitMs }, { signal }), aborted]) as { results?: unknown } | null
     return { cafe, results: Array.isArray(answer?.results) ? answer.results.slice(0, query.limit) : [] }
   }))
   return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])

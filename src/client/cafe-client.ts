@@ -10,10 +10,11 @@ import { PeerError } from '../node/errors.ts'
 import { streamingRequest } from '../shared/request-body.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
+import type { AbortOptions } from '@libp2p/interface'
 import type { CafeSession, SessionStore } from './session-store.ts'
 
 /** How a request reaches a cafe (libp2p in the app; the cafe's Hono app directly in unit tests). */
-export type CafeTransport = (cafe: { id: string, addrs: string[] }, request: Request, signal: AbortSignal) => Promise<Response>
+export type CafeTransport = (cafe: { id: string, addrs: string[] }, request: Request, options?: AbortOptions) => Promise<Response>
 
 export const CLIENT_TIMING = {
   /** Refresh this long before the access token expires, so requests never carry a stale one. */
@@ -105,7 +106,7 @@ export class CafeClient extends EventTarget {
 
   async #send (cafe: CafeTarget, request: Request, timeoutMs: number = CLIENT_TIMING.requestTimeoutMs): Promise<Response> {
     try {
-      return await this.#transport(cafe, request, AbortSignal.timeout(timeoutMs))
+      return await this.#transport(cafe, request, { signal: AbortSignal.timeout(timeoutMs) })
     } catch (err) {
       // A refusal stands; not reaching the peer at all is the cafe being unreachable.
       if (err instanceof LightcafeError && !(err instanceof PeerError)) throw err

@@ -48,7 +48,9 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
       }
     }
   }
-  return async (cafe, request, signal) => {
+  return async (cafe, request, options = {}) => {
+    // Every caller gives a deadline; without one, fetch's own default.
+    const signal = options.signal ?? AbortSignal.timeout(30_000)
     try {
       try {
         return await http.fetch(await connect(cafe, signal), request, { signal })

@@ -180,7 +180,7 @@ export class Messages extends EventTarget {
   }
 
   async #ask (peer: string, path: string, init: RequestInit = {}): Promise<Response> {
-    return this.#init.transport({ id: peer, addrs: [] }, new Request(`http://peer${path}`, init), AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs))
+    return this.#init.transport({ id: peer, addrs: [] }, new Request(`http://peer${path}`, init), { signal: AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs) })
   }
 
   /** A verified contact: from the cache, this account's cafes, or the peers connected now. */

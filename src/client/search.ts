@@ -2,6 +2,7 @@ import { AnswerMerger } from '../search/merge.ts'
 import { SEARCH_LIMITS, parseQuery } from '../search/query.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 import type { Contact } from '../contacts/index.ts'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** Peer ids (52 characters) sent in a query's `visited`: 56 of them keep the body well inside 4 KiB. */
 const MAX_VISITED_SENT = 56
@@ -10,7 +11,7 @@ export interface SearchDeps {
   /** Cafes known through the relays' directories (and this account's own cafes). */
   cafes: () => Promise<string[]>
   /** Asks one cafe (POST /cafe/v1/search); resolves with its JSON answer. */
-  ask: (cafe: string, query: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>
+  ask: (cafe: string, query: Record<string, unknown>, options: AbortOptions) => Promise<unknown>
   /** This peer's own peer id: a cafe does not ask itself over the network. */
   self: string
   /** This peer's own index, when it is a cafe. */
@@ -59,7 +60,7 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
     if (cafes.length === 0) { resolve(); return }
     deadline.addEventListener('abort', () => { resolve() }, { once: true })
     for (const cafe of cafes) {
-      deps.ask(cafe, { id: q.id, name: q.name, limit: q.limit, hops: q.hops, visited: sentVisited, wait: waitMs }, deadline)
+      deps.ask(cafe, { id: q.id, name: q.name, limit: q.limit, hops: q.hops, visited: sentVisited, wait: waitMs }, { signal: deadline })
         .then(answer => {
           if (deadline.aborted) return
           const a = answer as { results?: unknown, forwarded?: unknown }

@@ -15,7 +15,7 @@ import type { CarFetcher, Forward } from '../cafe/index.ts'
 import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
-import type { Connection } from '@libp2p/interface'
+import type { AbortOptions, Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
 
@@ -75,13 +75,13 @@ const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
  * host is never contacted directly (a stranger's pin must not reach hosts on the cafe's LAN).
  */
 function carOverLibp2p (http: HttpOverLibp2p): CarFetcher {
-  return async (source, root, signal, opts) => {
+  return async (source, root, { signal, maxBytes } = {}) => {
     if (source.peer == null) throw new Error('a pin source must name a peer')
     const target = await http.directConnection(peerIdFromString(source.peer), { signal })
     const res = await http.fetch(target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
     if (!res.ok || res.body == null) { await res.body?.cancel(); throw new Error(`the source answered ${res.status}`) }
     // The signal (the pull's deadline) covers the body; the CAR reader checks each section's length before reading it.
-    return boundedChunks(res.body, { maxBytes: Math.min(opts?.maxBytes ?? PULL_LIMITS.maxCarBytes, PULL_LIMITS.maxCarBytes), signal, what: `the CAR of ${root.toString()}` })
+    return boundedChunks(res.body, { maxBytes: Math.min(maxBytes ?? PULL_LIMITS.maxCarBytes, PULL_LIMITS.maxCarBytes), signal, what: `the CAR of ${root.toString()}` })
   }
 }
 
@@ -124,8 +124,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     const lists = await Promise.allSettled(opts.relays.map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
     return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
   }
-  const askCafe = async (cafeId: string, query: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
-    const res = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), signal)
+  const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {
+    const res = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), { signal })
     if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
     // The deadline covers the body too: a cafe answering forever is cut off at the cap or the deadline.
     return readJson(res, { maxBytes: REMOTE_BODY_LIMITS.searchAnswerBytes, signal, what: `the answer of cafe ${cafeId}` })
@@ -251,7 +251,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     messages,
     api,
     cafeApp,
-    rawCafeFetch: async (cafeId, request) => transport({ id: cafeId, addrs: [] }, request, AbortSignal.timeout(20_000)),
+    rawCafeFetch: async (cafeId, request) => transport({ id: cafeId, addrs: [] }, request, { signal: AbortSignal.timeout(20_000) }),
     handle: async (request) => {
       const path = new URL(request.url).pathname
       if (path.startsWith('/api/v0/')) return api.fetch(request)

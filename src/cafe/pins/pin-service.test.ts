@@ -365,7 +365,7 @@ describe('pin service: Pinning Service API conformance', () => {
       const [withBlock, headerOnly] = await Promise.all([collect(written(wanted.cid, [held])), collect(written(wanted.cid, []))])
       return withBlock.subarray(headerOnly.byteLength)
     }
-    const fetchCar: CarFetcher = async (_src, cid, _signal, opts) => {
+    const fetchCar: CarFetcher = async (_src, cid, opts) => {
       capSeen = opts?.maxBytes
       const header = await collect(written(cid, []))
       const again = await section()

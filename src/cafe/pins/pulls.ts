@@ -6,6 +6,7 @@ import { QuotaExceededError } from './ledger.ts'
 import type { Ingest } from './ingest.ts'
 import type { BlockRef } from './ledger.ts'
 import type { CID } from 'multiformats/cid'
+import type { AbortOptions } from '@libp2p/interface'
 
 /** Where a pull may fetch a DAG: a connected peer (the caller) or the pin's origins. */
 export interface PinSource { peer?: string, addrs: string[] }
@@ -15,7 +16,7 @@ export interface PinSource { peer?: string, addrs: string[] }
  * app). `maxBytes` is what this pull may legitimately bring; the service cuts a longer body
  * there itself, a fetcher should stop reading at it too.
  */
-export type CarFetcher = (source: PinSource, root: CID, signal: AbortSignal, opts?: { maxBytes: number }) => Promise<AsyncIterable<Uint8Array>>
+export type CarFetcher = (source: PinSource, root: CID, options: AbortOptions & { maxBytes?: number }) => Promise<AsyncIterable<Uint8Array>>
 
 type Kind = 'upload' | 'pull'
 interface Op { kind: Kind, abort: AbortController, done: Promise<unknown> }
@@ -123,7 +124,7 @@ export async function pullMissing (init: PullInit): Promise<{ dag: { blocks: Blo
     let body: AsyncGenerator<Uint8Array> | undefined
     try {
       const { quota, maxBytes } = await init.budget()
-      const fetched = init.fetchCar(source, root, one, { maxBytes })
+      const fetched = init.fetchCar(source, root, { signal: one, maxBytes })
       // A body that arrives after the abort is closed, not left open.
       fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
       body = guarded(await abortable(fetched, one), one, limits.idleMs, () => new BodyIdleError('PULL_IDLE', limits.idleMs))

@@ -1,5 +1,5 @@
 import '../relay/polyfill.ts'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
@@ -67,6 +67,19 @@ async function ownerSecret (file: string): Promise<string> {
   }
 }
 
+/**
+ * Deletes the temporary files of block writes a killed process left (blockstore-fs writes a
+ * block to `.<name>.tmp` and renames it): never blocks, and no one else writes here.
+ */
+async function removeUnfinishedWrites (dir: string): Promise<number> {
+  let removed = 0
+  for (const name of await readdir(dir, { recursive: true }).catch(() => [] as string[])) {
+    const base = name.split('/').at(-1) ?? ''
+    if (base.startsWith('.') && base.endsWith('.tmp')) { await rm(join(dir, name), { force: true }); removed++ }
+  }
+  return removed
+}
+
 /** WebRTC needs node-datachannel, a native module; without it the cafe is reached over TCP and WebSockets only. */
 async function webRTCTransport (log: (line: string) => void): Promise<unknown[]> {
   try {
@@ -89,6 +102,8 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   await records.open()
   const blockstore = new FsBlockstore(join(init.dir, 'blocks'))
   await blockstore.open()
+  const unfinished = await removeUnfinishedWrites(join(init.dir, 'blocks'))
+  if (unfinished > 0) log(`removed ${unfinished} unfinished block writes (the last run was killed)`)
   const privateKey = await loadOrCreateKey(join(init.dir, 'peer.key'))
   const relays = (init.relays ?? []).map(r => multiaddr(r))
   const webrtc = await webRTCTransport(log)

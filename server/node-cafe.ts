@@ -1,4 +1,5 @@
 import '../relay/polyfill.ts'
+import './websocket-polyfill.ts'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
@@ -158,7 +159,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   const ownerSecretFile = join(init.dir, 'owner.secret')
   const ownerApi = createOwnerApi(cafe, {
     secret: await ownerSecret(ownerSecretFile),
-    peer: () => ({ peerId: libp2p.peerId.toString(), multiaddrs: libp2p.getMultiaddrs().map(ma => ma.toString()), relays: keeper.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved })), startedAt, http: http.url })
+    peer: () => ({ peerId: libp2p.peerId.toString(), multiaddrs: libp2p.getMultiaddrs().map(ma => ma.toString()), relays: keeper.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved, ...(r.lastError != null ? { lastError: r.lastError } : {}) })), startedAt, http: http.url })
   })
   const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req) })
 

@@ -8,7 +8,7 @@ import type { Cafe } from '../src/cafe/compose.ts'
 export interface OwnerApiInit {
   /** The secret in `owner.secret`: the CLI (or a script of the owner) sends it as a Bearer token. */
   secret: string
-  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, startedAt: string, http: string }
+  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean, lastError?: string }>, startedAt: string, http: string }
 }
 
 /**

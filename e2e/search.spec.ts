@@ -70,10 +70,14 @@ test('a peer registered nowhere finds people across three cafes by prefix and mi
 
   // A cafe whose storage holds a forged contact answers with it: the asker ignores that cafe.
   await cafes[2].page.evaluate(async (address) => {
-    const db: IDBDatabase = await new Promise((resolve, reject) => { const r = indexedDB.open('lightcafe/cafe-contacts'); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+    // The contact store's datastore-idb database: JSON bytes at /contacts/<address>.
+    const db: IDBDatabase = await new Promise((resolve, reject) => { const r = indexedDB.open('lightcafe/cafe-records/contacts'); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
     const store = db.objectStoreNames[0]
-    const held: any = await new Promise((resolve, reject) => { const r = db.transaction(store).objectStore(store).get(address); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
-    await new Promise((resolve, reject) => { const tx = db.transaction(store, 'readwrite'); tx.objectStore(store).put({ ...held, name: 'Mallory Brown' }); tx.oncomplete = resolve; tx.onerror = () => reject(tx.error) })
+    const key = `/contacts/${encodeURIComponent(address)}`
+    const bytes: Uint8Array = await new Promise((resolve, reject) => { const r = db.transaction(store).objectStore(store).get(key); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+    const held = JSON.parse(new TextDecoder().decode(bytes))
+    const forged = new TextEncoder().encode(JSON.stringify({ ...held, name: 'Mallory Brown' }))
+    await new Promise((resolve, reject) => { const tx = db.transaction(store, 'readwrite'); tx.objectStore(store).put(forged, key); tx.oncomplete = resolve; tx.onerror = () => reject(tx.error) })
     db.close()
   }, users.dave.address)
   await cafes[2].reload()

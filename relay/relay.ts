@@ -50,7 +50,7 @@ export interface Relay {
   stop(): Promise<void>
 }
 
-async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
+export async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
   if (keyFile == null) return generateKeyPair('Ed25519')
   try {
     return privateKeyFromProtobuf(await readFile(keyFile))

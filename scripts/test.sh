@@ -20,6 +20,11 @@ npx vitest run --reporter=default --reporter=json --outputFile=test-results/unit
 read -r up uf < <(node -e "try{const r=require('./test-results/unit.json');console.log(r.numPassedTests,r.numFailedTests+(r.numRuntimeErrorTestSuites??0)+(r.success?0:(r.numFailedTests?0:1)))}catch{console.log('0 1')}")
 count unit "$up" "$uf"
 
+echo "== pinning-service compliance (ipfs-shipyard suite against the Node cafe's HTTP port)"
+node --import tsx scripts/compliance/run.ts | tee test-results/compliance.log
+read -r cp cf < <(node -e "const m=/^compliance: (\\d+) passed, (\\d+) failed$/m.exec(require('fs').readFileSync('test-results/compliance.log','utf8'));console.log(m?m[1]+' '+m[2]:'0 1')")
+count compliance "$cp" "$cf"
+
 echo "== build"
 if npx vite build --logLevel warn; then count build 1 0; else count build 0 1; fi
 

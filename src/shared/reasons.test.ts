@@ -28,7 +28,7 @@ describe('reasons', () => {
 
   it('every reason written in the code (errors, error bodies) is one of them', () => {
     const written = new Set<string>()
-    for (const file of [...sources(join(root, 'src')), ...sources(join(root, 'relay'))]) {
+    for (const file of [...sources(join(root, 'src')), ...sources(join(root, 'relay')), ...sources(join(root, 'server'))]) {
       const text = readFileSync(file, 'utf8')
       for (const m of text.matchAll(/(?:Error|super)\(\s*'([A-Z][A-Z0-9_]+)'|reason: '([A-Z][A-Z0-9_]+)'|errorBody\('([A-Z][A-Z0-9_]+)'/g)) written.add(m[1] ?? m[2] ?? m[3])
     }

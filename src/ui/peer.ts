@@ -1,21 +1,18 @@
 import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { IDBBlockstore } from 'blockstore-idb'
-import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
+import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
+import { IDBDatastore } from 'datastore-idb'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
-import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
-import { HTTP_LIMITS } from '../node/http/index.ts'
-import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
-import type { CarFetcher, Forward } from '../cafe/index.ts'
+import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
+import type { Cafe, CafeRecords } from '../cafe/compose.ts'
 import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
-import type { HttpOverLibp2p } from '../node/http/index.ts'
-import type { AbortOptions, Connection } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
 
@@ -34,7 +31,7 @@ export interface RunningPeer {
   backups: BackupOutbox
   messages: Messages
   api: Hono
-  cafeApp: ReturnType<typeof createCafeApp>
+  cafeApp: Cafe['app']
   /** A request to a cafe over libp2p exactly as given (no session added): diagnostics and tests. */
   rawCafeFetch(cafeId: string, request: Request): Promise<Response>
   /** Answers a same-origin request (/api/v0 or /cafe/v1), as the service worker forwards it. */
@@ -50,39 +47,11 @@ function describe (c: Connection): ConnectionInfo {
   return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/') }
 }
 
-export const PULL_LIMITS = {
-  /**
-   * The most one pin pull's CAR may ever be. Each pull is cut sooner, at the cap the pin
-   * service passes (the client's quota left, its own blocks once, slack): a source repeating
-   * blocks the cafe already has costs no quota, and must not be read until the deadline.
-   */
-  maxCarBytes: 4 * 1024 * 1024 * 1024
-} as const
-
-/**
- * Request bodies strangers may send to this peer, per route: a CAR upload is bounded by its
- * client's quota as it arrives, and by the idle limit per frame rather than a total time (a
- * large upload takes long); every other route is JSON far below the defaults.
- */
-function requestBodyCap (_method: string, path: string): number {
-  return isUpload(path) ? Number.MAX_SAFE_INTEGER : HTTP_LIMITS.maxRequestBodyBytes
-}
-const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
-
-/**
- * Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller, or an
- * origin's peer). Only the peer id is dialled, through this node's own transports: an origin's
- * host is never contacted directly (a stranger's pin must not reach hosts on the cafe's LAN).
- */
-function carOverLibp2p (http: HttpOverLibp2p): CarFetcher {
-  return async (source, root, { signal, maxBytes } = {}) => {
-    if (source.peer == null) throw new Error('a pin source must name a peer')
-    const target = await http.directConnection(peerIdFromString(source.peer), { signal })
-    const res = await http.fetch(target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
-    if (!res.ok || res.body == null) { await res.body?.cancel(); throw new Error(`the source answered ${res.status}`) }
-    // The signal (the pull's deadline) covers the body; the CAR reader checks each section's length before reading it.
-    return boundedChunks(res.body, { maxBytes: Math.min(maxBytes ?? PULL_LIMITS.maxCarBytes, PULL_LIMITS.maxCarBytes), signal, what: `the CAR of ${root.toString()}` })
-  }
+/** The cafe's record stores, one IndexedDB database each (datastore-idb scans a whole database to list). */
+async function openCafeRecords (prefix: string): Promise<CafeRecords> {
+  const open = async (name: string): Promise<IDBDatastore> => { const ds = new IDBDatastore(`${prefix}/cafe-records/${name}`); await ds.open(); return ds }
+  const [cafe, pins, snapshots, contacts, inbox] = await Promise.all(['cafe', 'pins', 'snapshots', 'contacts', 'inbox'].map(open))
+  return { cafe, pins, snapshots, contacts, inbox }
 }
 
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
@@ -93,64 +62,26 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const accounts = new AccountStore(`${prefix}/account`)
   let account = await accounts.loadOrCreate()
 
-  const cafe = new CafeHost({ peerId: node.libp2p.peerId.toString(), privateKeyRaw: node.privateKey.raw, store: new IdbCafeStore(`${prefix}/cafe`) })
+  const { http } = node.libp2p.services
+  const transport = libp2pTransport(http, () => opts.relays)
+  const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
   const cafeBlockstore = new IDBBlockstore(`${prefix}/cafe-blocks`)
   await cafeBlockstore.open()
-  const pinStore = new IdbPinStore(`${prefix}/cafe-pins`)
-  const pins = new PinService({
-    blocks: blocksOf(cafeBlockstore),
-    store: pinStore,
-    quota: async address => cafe.quotaOf(address),
-    fetchCar: carOverLibp2p(node.libp2p.services.http),
-    delegates: () => node.libp2p.getMultiaddrs().map(ma => ma.toString())
+  const records = await openCafeRecords(prefix)
+  const cafeParts = await createCafe({
+    libp2p: node.libp2p,
+    privateKeyRaw: node.privateKey.raw,
+    relays: () => opts.relays,
+    records,
+    blockstore: cafeBlockstore,
+    fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
+    version: VERSION
   })
-  const snapshots = new Snapshots(new IdbSnapshotStore(`${prefix}/cafe-snapshots`))
-  cafe.useService(backupUsage(pins, snapshots))
-  const contactStore = new IdbContactStore(`${prefix}/cafe-contacts`)
-  const contacts = new CafeContacts(contactStore)
-  // The search index is rebuilt from the stored contacts at start, then follows every change.
-  const contactIndex = await ContactIndex.load(contactStore)
-  contacts.onChange((address, contact) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
-  const inbox = new CafeInbox({ store: new IdbInboxStore(`${prefix}/cafe-inbox`), isRegistered: async address => (await cafe.clientPeer(address)) != null })
-  inbox.setLimits((await cafe.getSettings()).inbox ?? {})
-  cafe.useService(inboxUsage(inbox, contacts))
-  const { http, cafeDirectory } = node.libp2p.services
-  const transport = libp2pTransport(http, () => opts.relays)
-  const self = node.libp2p.peerId.toString()
-  // Cafes known through the relays' directories; asked in parallel with one deadline.
-  const directoryCafes = async (): Promise<string[]> => {
-    const lists = await Promise.allSettled(opts.relays.map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
-    return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
-  }
-  const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {
-    const res = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), { signal })
-    if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
-    // The deadline covers the body too: a cafe answering forever is cut off at the cap or the deadline.
-    return readJson(res, { maxBytes: REMOTE_BODY_LIMITS.searchAnswerBytes, signal, what: `the answer of cafe ${cafeId}` })
-  }
-  // The search API picks the targets (a few, never visited) and bounds the wait.
-  const forward: Forward = { cafes: directoryCafes, ask: askCafe }
-  const activity = new ActivityLog()
-  const cafeApp = createCafeApp(cafe, { version: VERSION, onActivity: a => { activity.record(a) }, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
-  // The directory service announces this cafe on the node's relays while cafe mode is on.
-  void cafeDirectory.keepAnnounced((await cafe.getSettings()).enabled)
-  cafe.onSettings(s => { void cafeDirectory.keepAnnounced(s.enabled) })
+  const { host: cafe, pins, inbox, contactIndex, activity, app: cafeApp, directoryCafes, askCafe } = cafeParts
   // A relay that restarted has an empty directory: announce again once it is back.
-  node.relays.addEventListener('change', () => { void cafeDirectory.refresh() })
-  // A message for a client connected right now is pushed to it at once; it stays here until
-  // the client acknowledges it, so a push lost on the way is collected later.
-  inbox.onDelivered((to, message) => {
-    void (async () => {
-      const peer = await cafe.clientPeer(to)
-      if (peer == null || peer === '') return
-      const conn = http.newestDirect(peerIdFromString(peer))
-      if (conn == null) return
-      const res = await http.fetch(conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
-      await res.body?.cancel()
-    })().catch(() => { /* collected on the client's next check */ })
-  })
+  node.relays.addEventListener('change', () => { cafeParts.relaysChanged() })
 
   const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport })
   await client.start()
@@ -175,7 +106,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
-  }, { maxRequestBodyBytes: requestBodyCap, requestBodyMs: (_method, path) => isUpload(path) ? undefined : HTTP_LIMITS.requestBodyMs })
+  }, { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
 
   const files = new Files(node.helia, () => account, `${prefix}/files`)
   const threads = new Threads(() => account, `${prefix}/threads`)
@@ -264,8 +195,9 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       client.stop()
       backups.stop()
       messages.stop()
+      await cafeParts.stop()
       await http.unserve()
-      await pinStore.close()
+      for (const ds of new Set(Object.values(records))) (ds as IDBDatastore).close()
       await threads.close()
       cafeBlockstore.close()
       await accounts.close()

@@ -1,0 +1,171 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { blocksOf } from '../ipfs/blocks.ts'
+import { HTTP_LIMITS } from '../node/http/index.ts'
+import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
+import { ActivityLog } from './activity.ts'
+import { createCafeApp } from './app.ts'
+import { backupUsage } from './backup-api.ts'
+import { ContactIndex } from './contacts/contact-index.ts'
+import { CafeContacts } from './contacts/contacts.ts'
+import { DatastoreCafeStore, DatastoreContactStore, DatastoreInboxStore, DatastorePinStore, DatastoreSnapshotStore } from './datastore/index.ts'
+import { CafeHost } from './host.ts'
+import { inboxUsage } from './inbox/inbox-api.ts'
+import { CafeInbox } from './inbox/inbox.ts'
+import { PinService } from './pins/pin-service.ts'
+import { Snapshots } from './snapshots.ts'
+import type { CarFetcher } from './pins/pin-service.ts'
+import type { Forward } from './search-api.ts'
+import type { CafeDirectory } from '../node/cafe-directory/index.ts'
+import type { HttpOverLibp2p } from '../node/http/index.ts'
+import type { AbortOptions, Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Blockstore } from 'interface-blockstore'
+import type { Datastore } from 'interface-datastore'
+
+export const PULL_LIMITS = {
+  /**
+   * The most one pin pull's CAR may ever be. Each pull is cut sooner, at the cap the pin
+   * service passes (the client's quota left, its own blocks once, slack): a source repeating
+   * blocks the cafe already has costs no quota, and must not be read until the deadline.
+   */
+  maxCarBytes: 4 * 1024 * 1024 * 1024
+} as const
+
+/** The cafe's record stores, each over its datastore (one may serve all: each keeps its own namespace). */
+export type CafeRecords = Record<'cafe' | 'pins' | 'snapshots' | 'contacts' | 'inbox', Datastore>
+
+export interface CafeInit {
+  /** A node running the `http` (HTTP over libp2p) and `cafeDirectory` services. */
+  libp2p: Libp2p<{ http: HttpOverLibp2p, cafeDirectory: CafeDirectory }>
+  /** libp2p Ed25519 private key `.raw`: the cafe signs its sessions with the peer key. */
+  privateKeyRaw: Uint8Array
+  /** The relays whose directories list this cafe and whose cafes searches are forwarded to. */
+  relays: () => Multiaddr[]
+  records: CafeRecords
+  /** Clients' blocks, apart from the owner's: the cafe's garbage collection never touches those. */
+  blockstore: Blockstore
+  /** Asks another cafe over libp2p (a search forward): the caller's own transport, dialling as it can. */
+  fetchCafe: (cafeId: string, request: Request, options?: AbortOptions) => Promise<Response>
+  version: string
+}
+
+/** Everything a cafe is, the same in a browser tab and in Node; its carriers (libp2p, service worker, HTTP) call `app`. */
+export interface Cafe {
+  host: CafeHost
+  pins: PinService
+  snapshots: Snapshots
+  inbox: CafeInbox
+  contacts: CafeContacts
+  contactIndex: ContactIndex
+  activity: ActivityLog
+  app: ReturnType<typeof createCafeApp>
+  /** Cafes listed by the relays' directories. */
+  directoryCafes(): Promise<string[]>
+  /** One search query to another cafe, its answer bounded in bytes and time. */
+  askCafe(cafeId: string, query: Record<string, unknown>, options?: AbortOptions): Promise<unknown>
+  /** Call when the relays changed: a relay that restarted has an empty directory. */
+  relaysChanged(): void
+  stop(): Promise<void>
+}
+
+/**
+ * Request bodies strangers may send to a cafe, per route: a CAR upload is bounded by its
+ * client's quota as it arrives, and by the idle limit per frame rather than a total time (a
+ * large upload takes long); every other route is JSON far below the defaults.
+ */
+export const isUpload = (path: string): boolean => path === '/cafe/v1/uploads'
+export function requestBodyCap (_method: string, path: string): number {
+  return isUpload(path) ? Number.MAX_SAFE_INTEGER : HTTP_LIMITS.maxRequestBodyBytes
+}
+export function requestBodyMs (_method: string, path: string): number | undefined {
+  return isUpload(path) ? undefined : HTTP_LIMITS.requestBodyMs
+}
+
+/**
+ * Pulls a DAG for a pin as a CAR from a peer's trustless gateway over libp2p (the caller, or an
+ * origin's peer). Only the peer id is dialled, through this node's own transports: an origin's
+ * host is never contacted directly (a stranger's pin must not reach hosts on the cafe's LAN).
+ */
+function carOverLibp2p (http: HttpOverLibp2p): CarFetcher {
+  return async (source, root, { signal, maxBytes } = {}) => {
+    if (source.peer == null) throw new Error('a pin source must name a peer')
+    const target = await http.directConnection(peerIdFromString(source.peer), { signal })
+    const res = await http.fetch(target, new Request(`http://peer/ipfs/${root.toString()}?format=car`, { headers: { accept: 'application/vnd.ipld.car' } }), { signal })
+    if (!res.ok || res.body == null) { await res.body?.cancel(); throw new Error(`the source answered ${res.status}`) }
+    // The signal (the pull's deadline) covers the body; the CAR reader checks each section's length before reading it.
+    return boundedChunks(res.body, { maxBytes: Math.min(maxBytes ?? PULL_LIMITS.maxCarBytes, PULL_LIMITS.maxCarBytes), signal, what: `the CAR of ${root.toString()}` })
+  }
+}
+
+/** Builds a cafe from its parts: host, backup, inbox, contacts and search, directory announcement. */
+export async function createCafe (init: CafeInit): Promise<Cafe> {
+  const { libp2p } = init
+  const { http, cafeDirectory } = libp2p.services
+  const host = new CafeHost({ peerId: libp2p.peerId.toString(), privateKeyRaw: init.privateKeyRaw, store: new DatastoreCafeStore(init.records.cafe) })
+  const pins = new PinService({
+    blocks: blocksOf(init.blockstore),
+    store: new DatastorePinStore(init.records.pins),
+    quota: async address => host.quotaOf(address),
+    fetchCar: carOverLibp2p(http),
+    delegates: () => libp2p.getMultiaddrs().map(ma => ma.toString())
+  })
+  const snapshots = new Snapshots(new DatastoreSnapshotStore(init.records.snapshots))
+  host.useService(backupUsage(pins, snapshots))
+  const contactStore = new DatastoreContactStore(init.records.contacts)
+  const contacts = new CafeContacts(contactStore)
+  // The search index is rebuilt from the stored contacts at start, then follows every change.
+  const contactIndex = await ContactIndex.load(contactStore)
+  contacts.onChange((address, contact) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
+  const inbox = new CafeInbox({ store: new DatastoreInboxStore(init.records.inbox), isRegistered: async address => (await host.clientPeer(address)) != null })
+  inbox.setLimits((await host.getSettings()).inbox ?? {})
+  host.useService(inboxUsage(inbox, contacts))
+
+  // Cafes known through the relays' directories; asked in parallel with one deadline.
+  const directoryCafes = async (): Promise<string[]> => {
+    const lists = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
+    return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+  }
+  const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {
+    const res = await init.fetchCafe(cafeId, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), { signal })
+    if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
+    // The deadline covers the body too: a cafe answering forever is cut off at the cap or the deadline.
+    return readJson(res, { maxBytes: REMOTE_BODY_LIMITS.searchAnswerBytes, signal, what: `the answer of cafe ${cafeId}` })
+  }
+  // The search API picks the targets (a few, never visited) and bounds the wait.
+  const forward: Forward = { cafes: directoryCafes, ask: askCafe }
+  const activity = new ActivityLog()
+  const app = createCafeApp(host, { version: init.version, onActivity: a => { activity.record(a) }, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
+
+  // The directory service announces this cafe on the node's relays while cafe mode is on.
+  void cafeDirectory.keepAnnounced((await host.getSettings()).enabled)
+  host.onSettings(s => { void cafeDirectory.keepAnnounced(s.enabled) })
+
+  // A message for a client connected right now is pushed to it at once; it stays here until
+  // the client acknowledges it, so a push lost on the way is collected later.
+  inbox.onDelivered((to, message) => {
+    void (async () => {
+      const peer = await host.clientPeer(to)
+      // '' and 'http': clients with no libp2p peer to push to (same origin, or over HTTP).
+      if (peer == null || peer === '' || peer === 'http') return
+      const conn = http.newestDirect(peerIdFromString(peer))
+      if (conn == null) return
+      const res = await http.fetch(conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
+      await res.body?.cancel()
+    })().catch(() => { /* collected on the client's next check */ })
+  })
+
+  return {
+    host,
+    pins,
+    snapshots,
+    inbox,
+    contacts,
+    contactIndex,
+    activity,
+    app,
+    directoryCafes,
+    askCafe,
+    relaysChanged: () => { void cafeDirectory.refresh() },
+    stop: async () => { await cafeDirectory.keepAnnounced(false) }
+  }
+}

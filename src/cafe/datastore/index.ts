@@ -1,0 +1,5 @@
+export { DatastoreCafeStore } from './cafe-store.ts'
+export { DatastoreContactStore } from './contact-store.ts'
+export { DatastoreInboxStore } from './inbox-store.ts'
+export { DatastorePinStore } from './pin-store.ts'
+export { DatastoreSnapshotStore } from './snapshot-store.ts'

@@ -15,7 +15,7 @@ import { Threads } from './threads.ts'
 import { rawBlock, writtenCar } from '../ipfs/test-car.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Files } from './files.ts'
-import type { RecoveryProgress } from './recovery.ts'
+import type { RecoveryProgressEvent } from './recovery.ts'
 
 let dbs = 0
 
@@ -25,7 +25,6 @@ async function carOf (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>)
   return new Uint8Array((await writtenCar([root], blocks)).flatMap(c => [...c])) as Uint8Array<ArrayBuffer>
 }
 
-const progress = (cafe: string): RecoveryProgress => ({ cafe, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 })
 
 describe('recovery', () => {
   it('keeps only the blocks of the DAGs it asked for, whatever else the cafe sends', async () => {
@@ -50,12 +49,19 @@ describe('recovery', () => {
 
     const blocks = blocksOf(new MemoryBlockstore())
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
-    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId, progress(cafeId))
+    const events: RecoveryProgressEvent[] = []
+    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId, { onProgress: e => { events.push(e) } })
     expect(done.state).toBe('done')
     expect(await blocks.get(root.cid)).toEqual(root.bytes)
     expect(await blocks.get(leaf.cid)).toEqual(leaf.bytes)
     expect(await blocks.has(junk.cid)).toBe(false)
     expect(done.blocks).toBe(2)
+    // Typed events, each a copy of where it stood: running from the start, done last, blocks counted up.
+    expect(events.every(e => e.type === 'recovery:progress')).toBe(true)
+    expect(events[0].detail).toMatchObject({ cafe: cafeId, state: 'running', blocks: 0 })
+    expect(events.at(-1)!.detail).toEqual(done)
+    expect(events.map(e => e.detail.blocks)).toEqual([...events.map(e => e.detail.blocks)].sort((a, b) => a - b))
+    expect(new Set(events.map(e => e.detail)).size).toBe(events.length)
     client.stop()
   })
 })

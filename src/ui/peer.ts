@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { IDBBlockstore } from 'blockstore-idb'
 import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts } from '../client/index.ts'
 import { DirectoryAnnouncer, listCafes } from '../node/cafe-directory.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
@@ -13,7 +13,6 @@ import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.t
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { CarFetcher, Forward } from '../cafe/index.ts'
-import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -193,7 +192,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   })
   await backups.start()
   await messages.start()
-  const recoveries = new Map<string, { progress: RecoveryProgress, done: Promise<RecoveryProgress> }>()
+  const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
   const api = createLocalApi({
@@ -220,15 +219,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       self,
       local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined
     }, input, onUpdate),
-    recover: async (cafeId) => {
-      const running = recoveries.get(cafeId)
-      if (running?.progress.state === 'running') return running.done
-      const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
-      const done = recover({ client, threads, files, blocks: node.blocks }, cafeId, progress)
-      recoveries.set(cafeId, { progress, done })
-      return done
-    },
-    recovery: (cafeId) => recoveries.get(cafeId)?.progress,
+    recover: async (cafeId, options) => recoveries.start(cafeId, options),
+    recovery: (cafeId) => recoveries.get(cafeId),
     storage: async () => {
       const est = await navigator.storage?.estimate?.() ?? {}
       // Asked for at start; read again, since the owner may grant it later (or install the app).

@@ -12,14 +12,13 @@ import { BackupOutbox } from '../client/backups.ts'
 import { CafeClient } from '../client/cafe-client.ts'
 import { Files } from '../client/files.ts'
 import { Messages } from '../client/messages.ts'
-import { recover } from '../client/recovery.ts'
+import { Recoveries } from '../client/recovery.ts'
 import { searchContacts } from '../client/search.ts'
 import { MemorySessionStore } from '../client/session-store.ts'
 import { Threads } from '../client/threads.ts'
 import { createLocalApi } from './app.ts'
 import type { Account } from '../account/index.ts'
 import type { CafeTransport } from '../client/cafe-client.ts'
-import type { RecoveryProgress } from '../client/recovery.ts'
 import type { Helia } from '@helia/interface'
 import { expectErrorContract } from '../shared/error-contract-expect.ts'
 
@@ -103,7 +102,7 @@ async function rig (): Promise<Rig> {
   const backups = new BackupOutbox({ client, blocks, dbName: `fuzz-${n}/backups`, metaOf: async () => ({ app: 'lightcafe' }), snapshotOf: async id => ({ id: threads.snapshotId(id), ciphertext: await threads.seal(await threads.get(id)) }) })
   await backups.start()
   await messages.start()
-  const recoveries = new Map<string, RecoveryProgress>()
+  const recoveries = new Recoveries({ client, threads, files, blocks })
   const { token } = await remote.host.createToken()
   await client.register(remote.id, token)
   const api = createLocalApi({
@@ -120,11 +119,7 @@ async function rig (): Promise<Rig> {
     threads,
     messages,
     search: async (input, onUpdate) => searchContacts({ cafes: async () => (await client.list()).map(s => s.id), ask: async (id, query, options) => (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), options)).json(), self: selfId, local: (name, limit) => contactIndex.search(name, limit) }, input, onUpdate),
-    recover: async cafeId => {
-      const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
-      recoveries.set(cafeId, progress)
-      return recover({ client, threads, files, blocks }, cafeId, progress)
-    },
+    recover: async (cafeId, options) => recoveries.start(cafeId, options),
     recovery: cafeId => recoveries.get(cafeId),
     storage: async () => ({ usage: 0, quota: 1e9, persisted: false })
   })

@@ -1,7 +1,10 @@
 import { describe, expect, it, vi } from 'vitest'
-import { createLocalApi } from './app.ts'
+import { RECOVERY_STREAM_MS, createLocalApi } from './app.ts'
+import { newRecoveryProgress } from '../client/recovery.ts'
 import { FETCH_FACT_HEADERS } from '../shared/same-origin.ts'
+import { ndjsonLines } from '../shared/streams.ts'
 import type { LocalApiDeps } from './app.ts'
+import type { RecoverOptions, RecoveryProgress } from '../client/recovery.ts'
 
 describe('the local API refuses what another site sends', () => {
   const createToken = vi.fn(async () => ({ id: 't', token: 'secret' }))
@@ -27,5 +30,48 @@ describe('the local API refuses what another site sends', () => {
     const res = await app.fetch(post({ [FETCH_FACT_HEADERS.site]: 'same-origin', [FETCH_FACT_HEADERS.mode]: 'cors', [FETCH_FACT_HEADERS.dest]: 'empty' }))
     expect(res.status).toBe(201)
     expect(createToken).toHaveBeenCalledOnce()
+  })
+})
+
+describe('a streamed recovery', () => {
+  const same = { [FETCH_FACT_HEADERS.site]: 'same-origin', [FETCH_FACT_HEADERS.mode]: 'cors', [FETCH_FACT_HEADERS.dest]: 'empty' }
+  const at = (blocks: number, state: RecoveryProgress['state'] = 'running'): RecoveryProgress => ({ ...newRecoveryProgress('cafe1', new Date(0)), state, blocks })
+  const lines = async (res: Response): Promise<RecoveryProgress[]> => {
+    const out: RecoveryProgress[] = []
+    for await (const v of ndjsonLines(res.body!)) out.push(v)
+    return out
+  }
+  const api = (run: (options: RecoverOptions) => Promise<RecoveryProgress>): ReturnType<typeof createLocalApi> => createLocalApi({
+    client: { get: async () => ({}) },
+    recover: async (_id: string, options: RecoverOptions = {}) => run(options),
+    recovery: () => undefined
+  } as unknown as LocalApiDeps)
+  const post = (stream: boolean): Request => new Request(`http://127.0.0.1:8080/api/v0/cafes/cafe1/recover${stream ? '?stream=1' : ''}`, { method: 'POST', headers: same })
+
+  it('sends progress as lines of JSON while it runs, at most one per interval, and the outcome last', async () => {
+    const app = api(async ({ onProgress }) => {
+      // A burst of 500 steps at once, a pause, then the rest: the burst is one line, not 500.
+      for (let i = 0; i <= 500; i++) onProgress?.({ type: 'recovery:progress', detail: at(i) })
+      await new Promise(resolve => setTimeout(resolve, RECOVERY_STREAM_MS * 3))
+      onProgress?.({ type: 'recovery:progress', detail: at(600, 'done') })
+      return at(600, 'done')
+    })
+    const res = await app.fetch(post(true))
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson')
+    const got = await lines(res)
+    expect(got.map(p => [p.blocks, p.state])).toEqual([[500, 'running'], [600, 'done']])
+  })
+
+  it('ends with the failed state when the recovery fails, and answers JSON without stream=1', async () => {
+    const failed = { ...at(3, 'failed'), error: { reason: 'RECOVERY_INCOMPLETE', details: 'the cafe sent a DAG without its blocks' } }
+    const failing = api(async ({ onProgress }) => {
+      onProgress?.({ type: 'recovery:progress', detail: at(0) })
+      await new Promise(resolve => setTimeout(resolve, 1))
+      onProgress?.({ type: 'recovery:progress', detail: failed })
+      throw new Error('failed')
+    })
+    expect((await lines(await failing.fetch(post(true)))).at(-1)).toEqual(failed)
+    const plain = await api(async () => at(2, 'done')).fetch(post(false))
+    expect(await plain.json()).toEqual(at(2, 'done'))
   })
 })

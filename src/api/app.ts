@@ -4,11 +4,12 @@ import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import { crossSiteRefusal, factsOf } from '../shared/same-origin.ts'
 import { bodyOf } from '../shared/request-body.ts'
+import { ndjsonStream } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
-import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
+import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
 
@@ -30,11 +31,14 @@ export interface LocalApiDeps {
   threads: Threads
   messages: Messages
   search(input: { name?: unknown, limit?: unknown, wait?: unknown }, onUpdate?: (u: SearchUpdate) => void): Promise<SearchOutcome>
-  /** Starts (or joins) a recovery from a cafe and resolves with its outcome. */
-  recover(cafeId: string): Promise<RecoveryProgress>
+  /** Starts (or joins) a recovery from a cafe and resolves with its outcome; `onProgress` is told of each step. */
+  recover(cafeId: string, options?: RecoverOptions): Promise<RecoveryProgress>
   recovery(cafeId: string): RecoveryProgress | undefined
   storage(): Promise<{ usage: number, quota: number, persisted: boolean }>
 }
+
+/** A streamed recovery sends its progress at most this often (the outcome at once). */
+export const RECOVERY_STREAM_MS = 100
 
 function sessionView (s: CafeSession): Record<string, unknown> {
   return { id: s.id, address: s.address, exp: s.exp, rexp: s.rexp, registered: s.registered, addrs: s.addrs, ...(s.ended != null ? { ended: s.ended } : {}) }
@@ -85,10 +89,23 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/cafes/:id', async c => c.json(sessionView(await deps.client.get(c.req.param('id')))))
   app.post('/cafes/:id/refresh', async c => c.json(sessionView(await deps.client.refresh(c.req.param('id')))))
   app.post('/cafes/messages', async c => c.json(await deps.messages.collect()))
+  // `stream=1`: the recovery's progress as lines of JSON while it runs (at most one per
+  // RECOVERY_STREAM_MS, so a DAG of many blocks does not flood the page), the outcome last.
   app.post('/cafes/:id/recover', async c => {
     await deps.client.get(c.req.param('id'))
-    const done = await deps.recover(c.req.param('id'))
-    return c.json(done)
+    if (c.req.query('stream') !== '1') return c.json(await deps.recover(c.req.param('id')))
+    const { body, send, close } = ndjsonStream()
+    let latest: RecoveryProgress | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const flush = (): void => { timer = undefined; if (latest != null) send(latest); latest = undefined }
+    const end = (last: RecoveryProgress | undefined): void => { clearTimeout(timer); if (last != null) send(last); close() }
+    deps.recover(c.req.param('id'), {
+      onProgress: e => {
+        latest = e.detail
+        timer ??= setTimeout(flush, RECOVERY_STREAM_MS)
+      }
+    }).then(done => { end(done) }, () => { end(latest ?? deps.recovery(c.req.param('id'))) })
+    return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
   })
   app.get('/cafes/:id/recover', c => {
     const p = deps.recovery(c.req.param('id'))
@@ -138,15 +155,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
       const out = await deps.search(input)
       return c.json({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, ms: out.ms })
     }
-    const enc = new TextEncoder()
-    let send!: (line: unknown) => void
-    let close!: () => void
-    const body = new ReadableStream<Uint8Array>({
-      start (controller) {
-        send = line => { controller.enqueue(enc.encode(JSON.stringify(line) + '\n')) }
-        close = () => { controller.close() }
-      }
-    })
+    const { body, send, close } = ndjsonStream()
     // Bad input fails before the first await inside search: answer it with its 400, not a 200 stream.
     let failed: unknown
     const running = deps.search(input, u => { if (u.added.length > 0 || u.ignored) send({ cafe: u.cafe, added: u.added, ignored: u.ignored }) })

@@ -1,18 +1,17 @@
 import 'fake-indexeddb/auto'
 import * as dagPb from '@ipld/dag-pb'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
-import { CafeHost, MemoryCafeStore, MemoryPinStore, MemorySnapshotStore, PinService, Snapshots, backupUsage, createCafeApp } from '../cafe/index.ts'
+import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { BackupOutbox } from './backups.ts'
 import { CafeClient } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
+import type { PinService } from '../cafe/index.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeTransport } from './cafe-client.ts'
 
@@ -27,14 +26,7 @@ async function setup (): Promise<{
   dag: CID
   dagBlocks: Array<{ cid: CID, bytes: Uint8Array }>
 }> {
-  const key = await generateKeyPair('Ed25519')
-  const cafeId = peerIdFromPrivateKey(key).toString()
-  const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-  await host.setSettings({ enabled: true })
-  const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
-  const snapshots = new Snapshots(new MemorySnapshotStore())
-  host.useService(backupUsage(pins, snapshots))
-  const app = createCafeApp(host, { services: { pins, snapshots } })
+  const { cafeId, host, pins, app } = await memoryBackupCafe()
   const account = accountFromMnemonic(newMnemonic())
   const { token } = await host.createToken()
 

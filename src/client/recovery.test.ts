@@ -1,54 +1,34 @@
 import 'fake-indexeddb/auto'
-import { CarWriter } from '@ipld/car'
 import * as dagPb from '@ipld/dag-pb'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
-import { CafeHost, MemoryCafeStore, MemoryPinStore, MemorySnapshotStore, PinService, Snapshots, backupUsage, createCafeApp } from '../cafe/index.ts'
+import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { exportCar } from '../ipfs/car.ts'
 import { CafeClient } from './cafe-client.ts'
 import { recover } from './recovery.ts'
 import { MemorySessionStore } from './session-store.ts'
 import { Threads } from './threads.ts'
+import { rawBlock, writtenCar } from '../ipfs/test-car.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Files } from './files.ts'
-import type { RecoveryProgress } from './recovery.ts'
+import type { RecoveryProgressEvent } from './recovery.ts'
 
 let dbs = 0
 
-async function block (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
-  const bytes = new TextEncoder().encode(text)
-  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
-}
+const block = rawBlock
 
 async function carOf (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>): Promise<Uint8Array<ArrayBuffer>> {
-  const { writer, out } = CarWriter.create([root])
-  const chunks: Uint8Array[] = []
-  const collected = (async () => { for await (const c of out) chunks.push(c) })()
-  for (const b of blocks) await writer.put(b)
-  await writer.close()
-  await collected
-  return new Uint8Array(chunks.flatMap(c => [...c])) as Uint8Array<ArrayBuffer>
+  return new Uint8Array((await writtenCar([root], blocks)).flatMap(c => [...c])) as Uint8Array<ArrayBuffer>
 }
 
-const progress = (cafe: string): RecoveryProgress => ({ cafe, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 })
 
 describe('recovery', () => {
   it('keeps only the blocks of the DAGs it asked for, whatever else the cafe sends', async () => {
-    const key = await generateKeyPair('Ed25519')
-    const cafeId = peerIdFromPrivateKey(key).toString()
-    const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-    await host.setSettings({ enabled: true })
-    const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
-    const snapshots = new Snapshots(new MemorySnapshotStore())
-    host.useService(backupUsage(pins, snapshots))
-    const app = createCafeApp(host, { services: { pins, snapshots } })
+    const { cafeId, host, pins, app } = await memoryBackupCafe()
 
     const leaf = await block('the backed-up file')
     const rootBytes = dagPb.encode(dagPb.prepare({ Links: [{ Hash: leaf.cid, Name: 'f', Tsize: leaf.bytes.length }] }))
@@ -69,12 +49,19 @@ describe('recovery', () => {
 
     const blocks = blocksOf(new MemoryBlockstore())
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
-    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId, progress(cafeId))
+    const events: RecoveryProgressEvent[] = []
+    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId, { onProgress: e => { events.push(e) } })
     expect(done.state).toBe('done')
     expect(await blocks.get(root.cid)).toEqual(root.bytes)
     expect(await blocks.get(leaf.cid)).toEqual(leaf.bytes)
     expect(await blocks.has(junk.cid)).toBe(false)
     expect(done.blocks).toBe(2)
+    // Typed events, each a copy of where it stood: running from the start, done last, blocks counted up.
+    expect(events.every(e => e.type === 'recovery:progress')).toBe(true)
+    expect(events[0].detail).toMatchObject({ cafe: cafeId, state: 'running', blocks: 0 })
+    expect(events.at(-1)!.detail).toEqual(done)
+    expect(events.map(e => e.detail.blocks)).toEqual([...events.map(e => e.detail.blocks)].sort((a, b) => a - b))
+    expect(new Set(events.map(e => e.detail)).size).toBe(events.length)
     client.stop()
   })
 })

@@ -28,6 +28,17 @@ export interface RecoveryProgress {
   error?: { reason: string, details: string }
 }
 
+/** A recovery's progress as Helia reports it (`ProgressEvent`): a type, and what stands now (a copy). */
+export interface RecoveryProgressEvent { type: 'recovery:progress', detail: RecoveryProgress }
+
+/** Options of a recovery, as Helia's `ProgressOptions`: told of each step. */
+export interface RecoverOptions { onProgress?: (event: RecoveryProgressEvent) => void }
+
+/** A recovery from `cafe` that has just started. */
+export function newRecoveryProgress (cafe: string, now = new Date()): RecoveryProgress {
+  return { cafe, state: 'running', started: now.toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
+}
+
 export const RECOVERY_LIMITS = {
   /** A DAG's CAR is its blocks plus a CID and a varint per block: twice the blocks' bytes plus this covers any real one. */
   carSlackBytes: 1024 * 1024,
@@ -49,8 +60,11 @@ async function json<T> (res: Response): Promise<T> {
  * thread HEAD as a CAR, each block verified against its CID before it is kept.
  * Safe to run again: what is already here is skipped.
  */
-export async function recover (deps: RecoveryDeps, cafe: string, progress: RecoveryProgress, onProgress: () => void = () => {}): Promise<RecoveryProgress> {
+export async function recover (deps: RecoveryDeps, cafe: string, options: RecoverOptions = {}): Promise<RecoveryProgress> {
+  const progress = newRecoveryProgress(cafe)
+  const onProgress = (): void => { options.onProgress?.({ type: 'recovery:progress', detail: { ...progress, threads: [...progress.threads] } }) }
   const call = async (path: string): Promise<Response> => deps.client.request(cafe, path, {}, { timeoutMs: 30 * 60_000 })
+  onProgress()
   try {
     const snapshots = await json<Array<{ id: string }>>(await call('/cafe/v1/snapshots'))
     progress.snapshots = snapshots.length
@@ -128,4 +142,33 @@ export async function recover (deps: RecoveryDeps, cafe: string, progress: Recov
     onProgress()
   }
   return progress
+}
+
+/**
+ * The recoveries of this page, one per cafe at a time: starting one while it runs joins it
+ * (the caller is told of its progress from then on). Keeps where each one stands.
+ */
+export class Recoveries {
+  readonly #deps: RecoveryDeps
+  readonly #runs = new Map<string, { last: RecoveryProgress, listeners: Set<(event: RecoveryProgressEvent) => void>, done: Promise<RecoveryProgress> }>()
+
+  constructor (deps: RecoveryDeps) { this.#deps = deps }
+
+  async start (cafe: string, options: RecoverOptions = {}): Promise<RecoveryProgress> {
+    const { onProgress } = options
+    let run = this.#runs.get(cafe)
+    if (run?.last.state !== 'running') {
+      const listeners = new Set<(event: RecoveryProgressEvent) => void>()
+      let last = newRecoveryProgress(cafe)
+      const done = recover(this.#deps, cafe, { onProgress: e => { last = e.detail; for (const l of listeners) l(e) } })
+      run = { get last () { return last }, listeners, done }
+      this.#runs.set(cafe, run)
+    }
+    if (onProgress == null) return run.done
+    run.listeners.add(onProgress)
+    try { return await run.done } finally { run.listeners.delete(onProgress) }
+  }
+
+  /** Where the latest recovery from `cafe` stands, if one ran since the page loaded. */
+  get (cafe: string): RecoveryProgress | undefined { return this.#runs.get(cafe)?.last }
 }

@@ -1,4 +1,4 @@
-import { CarReader, CarWriter } from '@ipld/car'
+import { CarReader } from '@ipld/car'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -6,6 +6,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { concat } from 'uint8arrays/concat'
 import { describe, expect, it } from 'vitest'
 import { exportBlockCar, exportCar } from './car.ts'
+import { writtenCar } from './test-car.ts'
 
 async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = []
@@ -22,11 +23,7 @@ describe('CAR export', () => {
     const chunks = await collect(exportCar(root.cid, async c => store.get(c.toString())))
     expect(chunks).toHaveLength(1 + 4)
 
-    const { writer, out } = CarWriter.create([root.cid])
-    const expected = collect(out)
-    for (const b of [root, ...leaves]) await writer.put(b)
-    await writer.close()
-    expect(concat(chunks)).toEqual(concat(await expected))
+    expect(concat(chunks)).toEqual(concat(await writtenCar([root.cid], [root, ...leaves])))
 
     const reader = await CarReader.fromBytes(concat(chunks))
     expect((await reader.getRoots()).map(String)).toEqual([root.cid.toString()])

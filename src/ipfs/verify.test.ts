@@ -1,5 +1,4 @@
 import * as dagPb from '@ipld/dag-pb'
-import { CarWriter } from '@ipld/car'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
@@ -9,11 +8,8 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
 import { walkDag } from './dag.ts'
 import { BLOCK_LIMITS, CAR_LIMITS, verifiedCarBlocks, verifyBlock } from './verify.ts'
+import { rawBlock, writtenCar } from './test-car.ts'
 
-async function rawBlock (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
-  const bytes = new TextEncoder().encode(text)
-  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
-}
 
 async function dag (): Promise<{ root: { cid: CID, bytes: Uint8Array }, leaves: Array<{ cid: CID, bytes: Uint8Array }> }> {
   const leaves = await Promise.all(['one', 'two', 'three'].map(rawBlock))
@@ -22,13 +18,7 @@ async function dag (): Promise<{ root: { cid: CID, bytes: Uint8Array }, leaves: 
 }
 
 async function carBytes (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>): Promise<Uint8Array> {
-  const { writer, out } = CarWriter.create([root])
-  const chunks: Uint8Array[] = []
-  const collected = (async () => { for await (const c of out) chunks.push(c) })()
-  for (const b of blocks) await writer.put(b)
-  await writer.close()
-  await collected
-  return new Uint8Array(Buffer.concat(chunks))
+  return new Uint8Array(Buffer.concat(await writtenCar([root], blocks)))
 }
 
 async function collect (car: Uint8Array): Promise<string[]> {

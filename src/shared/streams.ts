@@ -208,3 +208,17 @@ export async function * ndjsonLines (body: ReadableStream<Uint8Array>): AsyncGen
     reader.releaseLock()
   }
 }
+
+/** A response body written one JSON value per line (NDJSON), as the values come. */
+export function ndjsonStream (): { body: ReadableStream<Uint8Array>, send: (value: unknown) => void, close: () => void } {
+  const enc = new TextEncoder()
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  let closed = false
+  const body = new ReadableStream<Uint8Array>({ start (c) { controller = c }, cancel () { closed = true } })
+  return {
+    body,
+    // A reader that went away (cancelled) is not written to.
+    send: value => { if (!closed) controller.enqueue(enc.encode(JSON.stringify(value) + '\n')) },
+    close: () => { if (!closed) { closed = true; controller.close() } }
+  }
+}

@@ -3,14 +3,13 @@ import { createLocalApi } from '../api/app.ts'
 import { IDBBlockstore } from 'blockstore-idb'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { IDBDatastore } from 'datastore-idb'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
 import type { Cafe, CafeRecords } from '../cafe/compose.ts'
-import type { RecoveryProgress } from '../client/index.ts'
 import type { LightcafeNode } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -125,7 +124,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   })
   await backups.start()
   await messages.start()
-  const recoveries = new Map<string, { progress: RecoveryProgress, done: Promise<RecoveryProgress> }>()
+  const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
   const api = createLocalApi({
@@ -152,15 +151,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
       self,
       local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined
     }, input, onUpdate),
-    recover: async (cafeId) => {
-      const running = recoveries.get(cafeId)
-      if (running?.progress.state === 'running') return running.done
-      const progress: RecoveryProgress = { cafe: cafeId, state: 'running', started: new Date().toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
-      const done = recover({ client, threads, files, blocks: node.blocks }, cafeId, progress)
-      recoveries.set(cafeId, { progress, done })
-      return done
-    },
-    recovery: (cafeId) => recoveries.get(cafeId)?.progress,
+    recover: async (cafeId, options) => recoveries.start(cafeId, options),
+    recovery: (cafeId) => recoveries.get(cafeId),
     storage: async () => {
       const est = await navigator.storage?.estimate?.() ?? {}
       // Asked for at start; read again, since the owner may grant it later (or install the app).

@@ -1,4 +1,3 @@
-import { CarWriter } from '@ipld/car'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as dagPb from '@ipld/dag-pb'
@@ -11,6 +10,7 @@ import { blockKey, blocksOf } from '../../ipfs/blocks.ts'
 import { exportCar } from '../../ipfs/car.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
+import { writtenCar } from '../../ipfs/test-car.ts'
 import type { CarFetcher, PinLimits } from './pin-service.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 
@@ -39,13 +39,7 @@ async function * car (root: CID, blocks: Block[]): AsyncGenerator<Uint8Array> {
 
 /** A CAR written as given (any blocks, any roots): what a careless or hostile client sends. */
 async function * written (root: CID, blocks: Block[], moreRoots: CID[] = []): AsyncGenerator<Uint8Array> {
-  const { writer, out } = CarWriter.create([root, ...moreRoots])
-  const chunks: Uint8Array[] = []
-  const collected = (async () => { for await (const c of out) chunks.push(c) })()
-  for (const b of blocks) await writer.put(b)
-  await writer.close()
-  await collected
-  yield * chunks
+  yield * await writtenCar([root, ...moreRoots], blocks)
 }
 
 async function stored (blocks: Blocks): Promise<number> {

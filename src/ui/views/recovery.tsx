@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { errorText, mib, short } from '../format.ts'
-import { call } from '../local-api.ts'
+import { localFetch } from '../local-api.ts'
 import { useDashboard } from '../live.ts'
+import { ndjsonLines } from '../../shared/streams.ts'
 import { Bar, Section } from './section.tsx'
 import type { RecoveryProgress } from '../../client/index.ts'
 
@@ -17,25 +18,29 @@ export function Recovery () {
   const start = (e: Event): void => {
     e.preventDefault()
     if (chosen === '') return
-    const path = `/api/v0/cafes/${encodeURIComponent(chosen)}/recover`
+    const path = `/api/v0/cafes/${encodeURIComponent(chosen)}/recover?stream=1`
     stop.current?.()
-    // Progress is read one request at a time, and never after the final answer (a late
-    // reading would put "running" back over "done").
-    let finished = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const tick = (): void => {
-      call<RecoveryProgress>(peer, 'GET', path).then(x => { if (!finished) setP(x) }, () => {}).finally(() => { if (!finished) timer = setTimeout(tick, 300) })
-    }
-    stop.current = () => { finished = true; clearTimeout(timer) }
-    timer = setTimeout(tick, 300)
+    // The progress arrives as lines of JSON while the recovery runs (no polling); the last is its outcome.
+    const abort = new AbortController()
+    stop.current = () => { abort.abort() }
     say('Recovering…')
-    call<RecoveryProgress>(peer, 'POST', path).then(done => {
-      stop.current?.()
-      setP(done)
+    void (async () => {
+      const res = await localFetch(peer, path, { method: 'POST', signal: abort.signal })
+      if (!res.ok || res.body == null) {
+        const data = await res.json().catch(() => null) as { error?: { reason?: string, details?: string } } | null
+        throw new Error(`${data?.error?.reason ?? res.status}: ${data?.error?.details ?? ''}`)
+      }
+      let done: RecoveryProgress | undefined
+      for await (const line of ndjsonLines(res.body)) {
+        if (abort.signal.aborted) return
+        done = line as RecoveryProgress
+        setP(done)
+      }
+      if (done == null) throw new Error('the recovery ended without an outcome')
       say(done.state === 'done' ? 'Recovery finished.' : `Recovery failed: ${done.error?.details ?? ''}`)
       refresh()
-    }, err => {
-      stop.current?.()
+    })().catch(err => {
+      if (abort.signal.aborted) return
       setP(prev => prev == null ? prev : { ...prev, state: 'failed', error: { reason: 'RECOVERY_FAILED', details: errorText(err) } })
       say(`Recovery failed: ${errorText(err)}`)
     })

@@ -8,6 +8,7 @@ import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/e
 import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
 import { abortable, guarded } from './guarded.ts'
 import { PinLedger, QuotaExceededError } from './ledger.ts'
+import { PinIndex } from './pin-index.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { BlockRef } from './ledger.ts'
@@ -146,7 +147,7 @@ export class PinService {
   readonly #delegates: () => string[]
   readonly #now: () => number
   readonly #ledger = new PinLedger()
-  readonly #pins = new Map<string, PinRecord>()
+  readonly #pins = new PinIndex()
   /** Blocks written by ingests still running: GC and failed ingests must not delete them. */
   readonly #inflight = new Map<string, number>()
   readonly #pulls = new Map<string, AbortController>()
@@ -173,7 +174,7 @@ export class PinService {
   async #start (): Promise<void> {
     const records = await this.#store.all()
     for (const r of records) {
-      this.#pins.set(r.requestid, r)
+      this.#pins.set(r)
       this.#lastCreated = Math.max(this.#lastCreated, Date.parse(r.created))
       if (r.status === 'pinned') this.#ledger.commit({ requestid: r.requestid, address: r.address, cid: r.cid, blocks: r.blocks }, Infinity)
     }
@@ -199,7 +200,7 @@ export class PinService {
 
   usage (address: string): { bytes: number, pins: number } {
     let pins = 0
-    for (const p of this.#pins.values()) if (p.address === address && p.status === 'pinned') pins++
+    for (const p of this.#pins.ofClient(address)) if (p.status === 'pinned') pins++
     return { bytes: this.#ledger.usage(address), pins }
   }
 
@@ -231,9 +232,7 @@ export class PinService {
   }
 
   #newRecord (address: string, pin: { cid: CID, name?: string, origins: string[], meta: Record<string, string> }, status: PinState): PinRecord {
-    let count = 0
-    for (const p of this.#pins.values()) if (p.address === address) count++
-    if (count >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`, 413)
+    if (this.#pins.countOf(address) >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`, 413)
     return {
       requestid: toBase64url(randomBytes(16)),
       address,
@@ -303,7 +302,7 @@ export class PinService {
         default: return n.toLowerCase().includes(name.toLowerCase())
       }
     }
-    const hits = [...this.#pins.values()].filter(p => p.address === address &&
+    const hits = this.#pins.ofClient(address).filter(p =>
       statuses.includes(p.status) &&
       (cids == null || cids.includes(p.cid)) &&
       (before == null || Date.parse(p.created) < before) &&
@@ -320,7 +319,7 @@ export class PinService {
     const record = this.#newRecord(client.address, parsePinObject(body), 'queued')
     if (replaces != null) record.replaces = replaces
     await this.#store.put(record)
-    this.#pins.set(record.requestid, record)
+    this.#pins.set(record)
     if (replaces != null) {
       this.#replacing.set(record.requestid, replaces)
       await this.#forget(replaces)
@@ -377,7 +376,7 @@ export class PinService {
     for (const op of running) op.abort.abort(new ClientRemovedError())
     await Promise.allSettled(running.map(async op => op.done))
     await this.ready
-    for (const r of [...this.#pins.values()]) if (r.address === address) await this.remove(address, r.requestid)
+    for (const r of this.#pins.ofClient(address)) await this.remove(address, r.requestid)
   }
 
   /** Runs an upload or pull in the client's running set (counted, abortable by a removal). */
@@ -455,7 +454,7 @@ export class PinService {
       await this.#free(this.#ledger.release(record.requestid))
       throw err
     }
-    this.#pins.set(record.requestid, pinned)
+    this.#pins.set(pinned)
     Object.assign(record, pinned)
     await this.#settleReplaced(record.requestid)
     this.#emit(record.address)

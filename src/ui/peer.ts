@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { IDBBlockstore } from 'blockstore-idb'
 import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, IdbCafeStore, IdbContactStore, IdbInboxStore, IdbPinStore, IdbSnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts } from '../client/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Threads, createPeerApp, libp2pTransport, recover, searchContacts, warmCafes } from '../client/index.ts'
 import { DirectoryAnnouncer, listCafes } from '../node/cafe-directory.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
@@ -20,6 +20,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
 
 export const VERSION = '0.1.0'
+/** How long the relays' cafe directories are reused: entries live minutes (DIRECTORY_LIMITS.ttlMs); a search wants them fresh, not re-asked per keystroke. */
+const DIRECTORY_CACHE_MS = 10_000
 
 export interface RunningPeer {
   node: LightcafeNode
@@ -119,9 +121,17 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const transport = libp2pTransport(node.libp2p, () => opts.relays)
   const self = node.libp2p.peerId.toString()
   // Cafes known through the relays' directories; asked in parallel with one deadline.
+  // The relays' directories, kept for a few seconds: a search box that warms up and then
+  // queries (or several queries while typing) asks the relays once.
+  let directory: { at: number, cafes: Promise<string[]> } | undefined
   const directoryCafes = async (): Promise<string[]> => {
-    const lists = await Promise.allSettled(opts.relays.map(async r => listCafes(node.libp2p, r, AbortSignal.timeout(3_000))))
-    return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+    if (directory != null && Date.now() - directory.at < DIRECTORY_CACHE_MS) return directory.cafes
+    const cafes = (async () => {
+      const lists = await Promise.allSettled(opts.relays.map(async r => listCafes(node.libp2p, r, AbortSignal.timeout(3_000))))
+      return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+    })()
+    directory = { at: Date.now(), cafes }
+    return cafes
   }
   const askCafe = async (cafeId: string, query: Record<string, unknown>, signal: AbortSignal): Promise<unknown> => {
     const res = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), signal)
@@ -196,7 +206,13 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const recoveries = new Map<string, { progress: RecoveryProgress, done: Promise<RecoveryProgress> }>()
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
+  const searchTargets = async (): Promise<string[]> => [...new Set([...await directoryCafes(), ...(await client.list()).map(s => s.id)])]
   const api = createLocalApi({
+    warmSearch: async () => warmCafes({
+      cafes: searchTargets,
+      self,
+      dial: async (id, signal) => { await (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/info'), signal)).body?.cancel() }
+    }),
     peer: () => ({
       peerId: node.libp2p.peerId.toString(),
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
@@ -215,7 +231,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     threads,
     messages,
     search: async (input, onUpdate) => searchContacts({
-      cafes: async () => [...new Set([...await directoryCafes(), ...(await client.list()).map(s => s.id)])],
+      cafes: searchTargets,
       ask: askCafe,
       self,
       local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined

@@ -21,15 +21,24 @@ const row = (operation: string, unit: string, sizes: number[], costs: number[]):
 })
 
 /**
- * The cafe page's inbox with 100 / 10,000 / 100,000 stored messages: deliver (CafeInbox.deliver,
- * verify + one transaction) and collect (list 50 + acknowledge them) for one registered recipient.
+ * The cafe page's inbox with 100 / 10,000 / 100,000 stored messages: deliver (POST /inbox:
+ * verify + one transaction), the same through the batch route, and collect (GET /inbox + POST /inbox/ack) for one registered
+ * recipient, through the cafe's routes in its own page (no network: the store's cost shows).
  * The bulk is written straight into the inbox's IndexedDB (the product's schema and totals) for
  * other recipients: signing 100,000 envelopes would measure the signer, not the store.
- * `bodies[k]` are 50 envelopes (JSON) for the recipient, fresh for size k.
+ * `bodies[k]` are 100 envelopes (JSON) for the recipient, fresh for size k: 50 alone, 50 as one batch.
  */
-export async function inboxScaling (cafe: Page, dbName: string, sizes: number[], bodies: string[][]): Promise<ScalingRow[]> {
-  const out = await cafe.evaluate(async ({ dbName, sizes, bodies }) => {
-    const inbox = (globalThis as any).lightcafe.peer.inbox
+export async function inboxScaling (cafe: Page, dbName: string, sizes: number[], bodies: string[][], recipient: { access: string, peerId: string }): Promise<ScalingRow[]> {
+  const out = await cafe.evaluate(async ({ dbName, sizes, bodies, recipient }) => {
+    // Through the cafe's routes, as a peer would call them (the env names the caller's peer id).
+    const app = (globalThis as any).lightcafe.peer.cafeApp
+    const call = async (method: string, path: string, body: unknown, remotePeer: string, access?: string): Promise<any> => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      if (access != null) headers.authorization = `Bearer ${access}`
+      const res: Response = await app.fetch(new Request(`http://cafe/cafe/v1${path}`, { method, headers, ...(body != null ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) }), { remotePeer })
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
+      return res.json()
+    }
     const open = (): Promise<IDBDatabase> => new Promise((resolve, reject) => {
       const req = indexedDB.open(dbName)
       req.onsuccess = () => resolve(req.result)
@@ -57,25 +66,32 @@ export async function inboxScaling (cafe: Page, dbName: string, sizes: number[],
       }
     }
     const deliverMs: number[] = []
+    const batchMs: number[] = []
     const collectMs: number[] = []
     for (const [k, size] of sizes.entries()) {
       await fill(size)
-      const mine = bodies[k].map(b => JSON.parse(b))
+      const mine = bodies[k]
+      const half = mine.length / 2
       let t = performance.now()
-      for (const [i, e] of mine.entries()) await inbox.deliver(e, `bench-scaling-${k}-${i}`)
-      deliverMs.push((performance.now() - t) / mine.length)
+      for (const [i, e] of mine.slice(0, half).entries()) await call('POST', '/inbox', e, `bench-scaling-${k}-${i}`)
+      deliverMs.push((performance.now() - t) / half)
       t = performance.now()
-      const { messages } = await inbox.list(mine[0].to, { limit: 50 })
-      await inbox.ack(mine[0].to, messages.map((m: any) => ({ from: m.envelope.from, id: m.envelope.id })))
+      const { results } = await call('POST', '/inbox/batch', `{"envelopes":[${mine.slice(half).join(',')}]}`, `bench-scaling-batch-${k}`)
+      batchMs.push((performance.now() - t) / half)
+      if (results.some((r: any) => typeof r.seq !== 'number')) throw new Error(`batch refused: ${JSON.stringify(results.find((r: any) => r.error != null))}`)
+      t = performance.now()
+      const { messages } = await call('GET', `/inbox?limit=${mine.length}`, null, recipient.peerId, recipient.access)
+      await call('POST', '/inbox/ack', { messages: messages.map((m: any) => ({ from: m.envelope.from, id: m.envelope.id })) }, recipient.peerId, recipient.access)
       collectMs.push((performance.now() - t) / mine.length)
       if (messages.length !== mine.length) throw new Error(`collected ${messages.length} of ${mine.length}`)
     }
     db.close()
-    return { deliverMs, collectMs }
-  }, { dbName, sizes, bodies })
+    return { deliverMs, batchMs, collectMs }
+  }, { dbName, sizes, bodies, recipient })
   return [
-    row('inbox deliver (verify + store), per message', 'ms', sizes, out.deliverMs),
-    row('inbox collect (list 50 + ack), per message', 'ms', sizes, out.collectMs)
+    row('inbox deliver (POST /inbox: verify + store), per message', 'ms', sizes, out.deliverMs),
+    row('inbox deliver through the batch route (50 in one request), per message', 'ms', sizes, out.batchMs),
+    row('inbox collect (list 100 + ack), per message', 'ms', sizes, out.collectMs)
   ]
 }
 

@@ -122,9 +122,16 @@ export class CafeInbox {
     }
     // The rate first, in order: verifying is what a flood would make the cafe spend.
     const allowed = bodies.map(() => this.#rate.take(senderPeer).ok)
+    // A batch is mostly for one or a few recipients: each is looked up once.
+    const registered = new Map<string, Promise<boolean>>()
+    const isRegistered = async (to: string): Promise<boolean> => {
+      let r = registered.get(to)
+      if (r == null) { r = this.#isRegistered(to); registered.set(to, r) }
+      return r
+    }
     const checked = await Promise.all(bodies.map(async (body, i): Promise<Envelope | BatchRefusal> => {
       if (!allowed[i]) return refused(new RateLimitedError('RATE_LIMITED', 'too many deliveries from this peer; retry later'), body)
-      try { return await this.#verify(body, now) } catch (err) { return refused(err, body) }
+      try { return await this.#verify(body, now, isRegistered) } catch (err) { return refused(err, body) }
     }))
     const envelopes = checked.filter((c): c is Envelope => !('error' in c))
     const stored = envelopes.length === 0 ? [] : await this.#store.addMany(envelopes.map(e => this.#record(e, now)), this.#quota(), this.#iso(now))
@@ -136,9 +143,9 @@ export class CafeInbox {
   }
 
   /** A verified envelope for a registered recipient; the expiry sweep runs first when it is due. */
-  async #verify (body: unknown, now: number): Promise<Envelope> {
+  async #verify (body: unknown, now: number, isRegistered = this.#isRegistered): Promise<Envelope> {
     const envelope = await verifyEnvelope(body, { ...ENVELOPE_LIMITS, maxBytes: this.limits.maxEnvelopeBytes }, now)
-    if (!(await this.#isRegistered(envelope.to))) throw new NotFoundError('UNKNOWN_RECIPIENT', 'the recipient is not a client of this cafe')
+    if (!(await isRegistered(envelope.to))) throw new NotFoundError('UNKNOWN_RECIPIENT', 'the recipient is not a client of this cafe')
     await this.#maybeExpire()
     return envelope
   }

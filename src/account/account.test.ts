@@ -37,15 +37,15 @@ describe('addresses and signatures', () => {
     }
   })
 
-  it('verifies a registration signature only for the right address, cafe and nonce', () => {
+  it('verifies a registration signature only for the right address, cafe and nonce', async () => {
     const msg = registrationMessage('cafeA', acc.address, 'nonce1')
     const sig = acc.sign(msg)
-    expect(verifyAccountSignature(acc.address, msg, sig)).toBe(true)
-    expect(verifyAccountSignature(acc.address, registrationMessage('cafeB', acc.address, 'nonce1'), sig)).toBe(false)
-    expect(verifyAccountSignature(acc.address, registrationMessage('cafeA', acc.address, 'nonce2'), sig)).toBe(false)
+    expect(await verifyAccountSignature(acc.address, msg, sig)).toBe(true)
+    expect(await verifyAccountSignature(acc.address, registrationMessage('cafeB', acc.address, 'nonce1'), sig)).toBe(false)
+    expect(await verifyAccountSignature(acc.address, registrationMessage('cafeA', acc.address, 'nonce2'), sig)).toBe(false)
     const other = accountFromMnemonic(newMnemonic())
-    expect(verifyAccountSignature(other.address, msg, sig)).toBe(false)
-    expect(verifyAccountSignature('not-an-address', msg, sig)).toBe(false)
-    expect(verifyAccountSignature(acc.address, msg, sig.slice(1))).toBe(false)
+    expect(await verifyAccountSignature(other.address, msg, sig)).toBe(false)
+    expect(await verifyAccountSignature('not-an-address', msg, sig)).toBe(false)
+    expect(await verifyAccountSignature(acc.address, msg, sig.slice(1))).toBe(false)
   })
 })

@@ -5,6 +5,7 @@ import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/b
 import { wordlist } from '@scure/bip39/wordlists/english.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { InvalidInputError } from '../shared/errors.ts'
+import { verifyEd25519, verifyEd25519Sync } from './ed25519.ts'
 import { concat, utf8 } from '../shared/bytes.ts'
 
 /** Textile's wallet path: m/44'/406'/0'/0' (SLIP-0010, Ed25519 allows hardened steps only). */
@@ -83,11 +84,19 @@ export function isAddress (address: unknown): address is string {
   try { publicKeyFromAddress(address); return true } catch { return false }
 }
 
-/** True only for a valid Ed25519 signature by the address's key. Never throws on bad input. */
-export function verifyAccountSignature (address: string, message: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    return signature.length === 64 && ed25519.verify(signature, message, publicKeyFromAddress(address))
-  } catch {
-    return false
-  }
+/**
+ * True only for a valid, strictly encoded Ed25519 signature by the address's key (the rule in
+ * ed25519.ts), checked by the platform's WebCrypto where it can. Never throws on bad input.
+ */
+export async function verifyAccountSignature (address: string, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  let publicKey: Uint8Array
+  try { publicKey = publicKeyFromAddress(address) } catch { return false }
+  return verifyEd25519(publicKey, message, signature)
+}
+
+/** The same check in JavaScript, for callers that cannot wait: a contact's signature, checked where it is parsed. */
+export function verifyAccountSignatureSync (address: string, message: Uint8Array, signature: Uint8Array): boolean {
+  let publicKey: Uint8Array
+  try { publicKey = publicKeyFromAddress(address) } catch { return false }
+  return verifyEd25519Sync(publicKey, message, signature)
 }

@@ -4,6 +4,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { concat, randomBytes, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 import { DecryptionError } from './encryption.ts'
+import { ephemeralShared, publicKeyOf, sharedSecret } from './x25519.ts'
 
 /**
  * Sealed boxes for the offline inbox: anyone holding a contact's X25519 public key can seal
@@ -85,12 +86,12 @@ export async function seal (recipientPublic: Uint8Array, plaintext: Uint8Array, 
   if (plaintext.length > BOX.maxPlaintextBytes) {
     throw new InvalidInputError('BOX_TOO_LARGE', `sealed messages are limited to ${BOX.maxPlaintextBytes} bytes`, 413)
   }
-  const ephemeral = x25519.keygen()
-  let shared: Uint8Array
-  // noble refuses low-order points (an all-zero shared secret): such a "key" would seal to everyone.
-  try { shared = x25519.getSharedSecret(ephemeral.secretKey, recipientPublic) } catch {
+  let ephemeral: { publicKey: Uint8Array, shared: Uint8Array }
+  // A low-order point (an all-zero shared secret) is refused: such a "key" would seal to everyone.
+  try { ephemeral = await ephemeralShared(recipientPublic) } catch {
     throw new InvalidInputError('INVALID_BOX_KEY', 'the recipient box key is not a usable X25519 public key')
   }
+  const shared = ephemeral.shared
   const header = new Uint8Array(BOX.headerBytes)
   header[0] = BOX.version
   header.set(ephemeral.publicKey, 1)
@@ -115,10 +116,10 @@ export async function open (recipientSecret: Uint8Array, sealed: Uint8Array, aad
   const ephemeralPublic = header.subarray(1, 1 + BOX.keyBytes)
   const iv = header.subarray(1 + BOX.keyBytes)
   let shared: Uint8Array
-  try { shared = x25519.getSharedSecret(recipientSecret, ephemeralPublic) } catch {
+  try { shared = await sharedSecret(recipientSecret, ephemeralPublic) } catch {
     throw new BoxOpenError('the box does not open: bad ephemeral key')
   }
-  const key = await boxKey(shared, ephemeralPublic, x25519.getPublicKey(recipientSecret))
+  const key = await boxKey(shared, ephemeralPublic, publicKeyOf(recipientSecret))
   try {
     return new Uint8Array(await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: buf(iv), additionalData: buf(associatedData(header, aad)) }, key, buf(sealed.subarray(BOX.headerBytes))))

@@ -31,6 +31,8 @@ export interface LocalApiDeps {
   threads: Threads
   messages: Messages
   search(input: { name?: unknown, limit?: unknown, wait?: unknown }, onUpdate?: (u: SearchUpdate) => void): Promise<SearchOutcome>
+  /** Dials the cafes a search would ask (the search box opened): the query then finds connections open. */
+  warmSearch?(): Promise<{ cafes: number, reached: number }>
   /** Starts (or joins) a recovery from a cafe and resolves with its outcome; `onProgress` is told of each step. */
   recover(cafeId: string, options?: RecoverOptions): Promise<RecoveryProgress>
   recovery(cafeId: string): RecoveryProgress | undefined
@@ -148,6 +150,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
 
   // Search: verified contacts from every cafe reached before `wait`; `stream=1` sends each
   // cafe's new results as a line of JSON as they arrive, then a summary line.
+  app.post('/search/warm', async c => c.json(await deps.warmSearch?.() ?? { cafes: 0, reached: 0 }))
   app.get('/search', async c => {
     const input = { name: c.req.query('name'), limit: c.req.query('limit'), wait: c.req.query('wait') }
     const view = (r: { contact: unknown, score: number, cafes: string[] }): Record<string, unknown> => ({ ...(r.contact as object), score: r.score, cafes: r.cafes })

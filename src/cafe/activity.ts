@@ -30,7 +30,7 @@ export function activityKind (method: string, path: string): ActivityKind | unde
   if (p === '/sessions' && (method === 'POST' || method === 'DELETE')) return 'registration'
   if ((p === '/uploads' || p.startsWith('/pins')) && (method === 'POST' || method === 'DELETE')) return 'pin'
   if (p.startsWith('/snapshots/') && (method === 'PUT' || method === 'DELETE')) return 'snapshot'
-  if (p === '/inbox' && method === 'POST') return 'delivery'
+  if ((p === '/inbox' || p === '/inbox/batch') && method === 'POST') return 'delivery'
   if ((p === '/inbox' && method === 'GET') || p === '/inbox/ack') return 'collect'
   if (p === '/contacts' && method === 'PUT') return 'contact'
   if (p === '/search' && method === 'POST') return 'query'

@@ -31,6 +31,9 @@ export const PULL_LIMITS = {
   maxCarBytes: 4 * 1024 * 1024 * 1024
 } as const
 
+/** How long the relays' cafe directories are reused: entries live minutes (DIRECTORY_LIMITS.ttlMs); a search wants them fresh, not re-asked per keystroke. */
+const DIRECTORY_CACHE_MS = 10_000
+
 /** The cafe's record stores, each over its datastore (one may serve all: each keeps its own namespace). */
 export type CafeRecords = Record<'cafe' | 'pins' | 'snapshots' | 'contacts' | 'inbox', Datastore>
 
@@ -120,10 +123,18 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   inbox.setLimits((await host.getSettings()).inbox ?? {})
   host.useService(inboxUsage(inbox, contacts))
 
-  // Cafes known through the relays' directories; asked in parallel with one deadline.
+  // Cafes known through the relays' directories; asked in parallel with one deadline, and
+  // kept for a few seconds: a search box that warms up and then queries (or several queries
+  // while typing) asks the relays once.
+  let directory: { at: number, cafes: Promise<string[]> } | undefined
   const directoryCafes = async (): Promise<string[]> => {
-    const lists = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
-    return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+    if (directory != null && Date.now() - directory.at < DIRECTORY_CACHE_MS) return directory.cafes
+    const cafes = (async () => {
+      const lists = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
+      return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+    })()
+    directory = { at: Date.now(), cafes }
+    return cafes
   }
   const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {
     const res = await init.fetchCafe(cafeId, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), { signal })

@@ -186,7 +186,7 @@ export class CafeHost {
     if (!this.#nonces.consume(address, nonce, caller)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
     let sigBytes: Uint8Array
     try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url') }
-    if (!verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes)) {
+    if (!(await verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes))) {
       throw new UnauthorizedError('BAD_SIGNATURE', 'the registration is not signed by this address\'s account key')
     }
     const { id, secret } = parseToken(token)

@@ -14,5 +14,5 @@ export type { RecoverOptions, RecoveryProgress, RecoveryProgressEvent } from './
 export { Messages, MESSAGE_LIMITS } from './messages.ts'
 export type { ReceivedMessage } from './messages.ts'
 export { createPeerApp, PEER_API_LIMITS } from './peer-api.ts'
-export { searchContacts } from './search.ts'
+export { searchContacts, warmCafes } from './search.ts'
 export type { SearchDeps, SearchOutcome, SearchUpdate } from './search.ts'

@@ -8,6 +8,7 @@ import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
+import { inboxBatches } from './inbox-batches.ts'
 import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/index.ts'
@@ -18,8 +19,8 @@ import type { DBSchema, IDBPDatabase } from 'idb'
 export const MESSAGE_LIMITS = {
   /** A message's text; sealed and base64url-encoded it stays inside the 64 KiB envelope. */
   maxTextBytes: 32 * 1024 - 64,
-  /** Inbox pages collected per request. */
-  pageSize: 200,
+  /** Inbox pages collected per request: a cafe's largest page and largest acknowledgement (INBOX_LIMITS). */
+  pageSize: 500,
   /** Undelivered messages are retried this often (doubling up to the cap). */
   firstRetryMs: 2_000,
   maxRetryMs: 30_000,
@@ -77,6 +78,12 @@ interface MessagesDB extends DBSchema {
 }
 
 interface Unsolicited { count: number, bytes: number }
+
+/** What became of one envelope given to receiveMany. */
+export type ReceiveOutcome = { fresh: boolean } | { error: unknown }
+
+/** An envelope ready to keep: verified, for us, opened. */
+interface Prepared { record: Received, size: number, unsolicitedIfDirect: boolean }
 
 /** A message by its name in an acknowledgement: sender and id, as it is stored. */
 type MessageRef = Pick<Envelope, 'from' | 'id'>
@@ -153,7 +160,13 @@ export class Messages extends EventTarget {
 
   stop (): void { this.#stopped = true; clearTimeout(this.#timer); clearTimeout(this.#heldTimer) }
 
-  #box (): { publicKey: Uint8Array, secretKey: Uint8Array } { return boxKeyPair(this.#init.account().secretKey) }
+  #boxOf: { account: Uint8Array, pair: { publicKey: Uint8Array, secretKey: Uint8Array } } | undefined
+  /** The account's box key pair, derived once per account (a drain opens hundreds of boxes). */
+  #box (): { publicKey: Uint8Array, secretKey: Uint8Array } {
+    const account = this.#init.account().secretKey
+    if (this.#boxOf?.account !== account) this.#boxOf = { account, pair: boxKeyPair(account) }
+    return this.#boxOf.pair
+  }
 
   async profile (): Promise<Contact | undefined> { return (await (await this.#db).get('profile', 'me')) as Contact | undefined }
 
@@ -224,34 +237,100 @@ export class Messages extends EventTarget {
 
   /** One attempt at every route; the message leaves the outbox when one accepted it. */
   async #deliver (job: Outgoing): Promise<'direct' | 'inbox' | undefined> {
-    const contact = await this.contactOf(job.envelope.to).catch(() => undefined)
-    const body = JSON.stringify(job.envelope)
-    const post = async (peer: string, path: string): Promise<boolean> => {
-      try {
-        const res = await this.#ask(peer, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-        if (!res.ok) this.lastFailure = `${peer}: ${(await asError(res)).message}`
-        else await res.body?.cancel()
-        return res.ok
-      } catch (err) {
-        this.lastFailure = `${peer}: ${(err as Error).message}`
-        return false
-      }
+    return (await this.#deliverAll([job]))[0]
+  }
+
+  /**
+   * One attempt at every route for waiting messages to one recipient, oldest first: directly if
+   * one of its peers takes the first, else to every inbox cafe of its contact, many envelopes a
+   * request (POST /cafe/v1/inbox/batch). Each message leaves the outbox when a route accepted it.
+   */
+  async #deliverAll (jobs: Outgoing[]): Promise<Array<'direct' | 'inbox' | undefined>> {
+    const contact = await this.contactOf(jobs[0].envelope.to).catch(() => undefined)
+    const routes: Array<'direct' | 'inbox' | undefined> = jobs.map(() => undefined)
+    let direct = false
+    for (const [k, job] of jobs.entries()) {
+      // A peer that took the first message is tried for the rest; one that did not, is not.
+      if (k > 0 && !direct) break
+      direct = await this.#direct(job, contact)
+      if (direct) routes[k] = 'direct'
     }
-    let route: 'direct' | 'inbox' | undefined
-    for (const peer of contact?.peers ?? []) {
-      if (peer === this.#init.peerId || (this.#unreachable.get(peer) ?? 0) > this.#now()) continue
-      if (await post(peer, '/client/v1/inbox')) { route = 'direct'; this.#unreachable.delete(peer); break }
-      this.#unreachable.set(peer, this.#now() + MESSAGE_LIMITS.unreachableForMs)
-    }
-    if (route == null) {
+    const left = jobs.filter((_, k) => routes[k] == null)
+    if (left.length > 0) {
       // Every inbox cafe gets a copy: the recipient may collect from whichever it reaches first.
-      const accepted = await Promise.all((contact?.inboxes ?? []).map(async cafe => post(cafe, '/cafe/v1/inbox')))
-      if (accepted.some(Boolean)) route = 'inbox'
+      const accepted = await Promise.all((contact?.inboxes ?? []).map(async cafe => this.#toCafe(cafe, left.map(j => j.envelope))))
+      let n = 0
+      jobs.forEach((_, k) => { if (routes[k] == null) { const i = n++; if (accepted.some(a => a[i])) routes[k] = 'inbox' } })
     }
     const db = await this.#db
-    if (route != null) await db.delete('outgoing', job.key)
-    else await db.put('outgoing', { ...job, attempts: job.attempts + 1, notBefore: this.#now() + backoff(job.attempts, MESSAGE_RETRY) })
-    return route
+    const tx = db.transaction('outgoing', 'readwrite')
+    for (const [k, job] of jobs.entries()) {
+      if (routes[k] != null) await tx.store.delete(job.key)
+      else await tx.store.put({ ...job, attempts: job.attempts + 1, notBefore: this.#now() + backoff(job.attempts, MESSAGE_RETRY) })
+    }
+    await tx.done
+    return routes
+  }
+
+  /** Posts to a peer: its answer when it accepted, else why not (also kept for the outbox view). */
+  async #post (peer: string, path: string, body: string): Promise<{ ok: true, res: Response } | { ok: false, reason?: string }> {
+    try {
+      const res = await this.#ask(peer, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      if (res.ok) return { ok: true, res }
+      const err = await asError(res)
+      this.lastFailure = `${peer}: ${err.message}`
+      return { ok: false, reason: err.reason }
+    } catch (err) {
+      this.lastFailure = `${peer}: ${(err as Error).message}`
+      return { ok: false }
+    }
+  }
+
+  /** The message straight to one of the recipient's peers; false when none took it. */
+  async #direct (job: Outgoing, contact: Contact | undefined): Promise<boolean> {
+    const body = JSON.stringify(job.envelope)
+    for (const peer of contact?.peers ?? []) {
+      if (peer === this.#init.peerId || (this.#unreachable.get(peer) ?? 0) > this.#now()) continue
+      const sent = await this.#post(peer, '/client/v1/inbox', body)
+      if (sent.ok) { await sent.res.body?.cancel(); this.#unreachable.delete(peer); return true }
+      this.#unreachable.set(peer, this.#now() + MESSAGE_LIMITS.unreachableForMs)
+    }
+    return false
+  }
+
+  /**
+   * Delivers envelopes to one cafe: one alone as POST /cafe/v1/inbox, more in batches within
+   * the cafe's bounds; a cafe without the batch route (404) gets them one by one. True per
+   * envelope the cafe holds now (stored, or held already).
+   */
+  async #toCafe (cafe: string, envelopes: Envelope[]): Promise<boolean[]> {
+    const single = async (e: Envelope): Promise<boolean> => {
+      const sent = await this.#post(cafe, '/cafe/v1/inbox', JSON.stringify(e))
+      if (sent.ok) await sent.res.body?.cancel()
+      return sent.ok
+    }
+    if (envelopes.length === 1) return [await single(envelopes[0])]
+    const out: boolean[] = []
+    for (const batch of inboxBatches(envelopes)) {
+      const sent = await this.#post(cafe, '/cafe/v1/inbox/batch', JSON.stringify({ envelopes: batch }))
+      if (!sent.ok && sent.reason === 'NOT_FOUND') {
+        for (const e of batch) out.push(await single(e))
+        continue
+      }
+      if (!sent.ok) { out.push(...batch.map(() => false)); continue }
+      let results: unknown
+      try { results = (await readJson(sent.res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the batch answer of cafe ${cafe}` }) as { results?: unknown }).results } catch (err) {
+        this.lastFailure = `${cafe}: ${(err as Error).message}`
+      }
+      // Only what the cafe answered with a seq is held there; anything else is tried again.
+      batch.forEach((e, i) => {
+        const r = Array.isArray(results) ? results[i] as { id?: unknown, seq?: unknown, error?: { details?: unknown } } | undefined : undefined
+        const held = r?.id === e.id && typeof r?.seq === 'number'
+        if (!held && typeof r?.error?.details === 'string') this.lastFailure = `${cafe}: ${r.error.details}`
+        out.push(held)
+      })
+    }
+    return out
   }
 
   #schedule (ms: number): void {
@@ -270,12 +349,18 @@ export class Messages extends EventTarget {
     this.#retrying = true
     try {
       const pending = await (await this.#db).getAllFromIndex('outgoing', 'seq')
+      // Per recipient, the messages due now up to the first that is not: they go together.
+      const due = new Map<string, Outgoing[]>()
       const blocked = new Set<string>()
       let next = Infinity
       for (const job of pending) {
-        if (blocked.has(job.envelope.to)) continue
-        if (job.notBefore > this.#now()) { blocked.add(job.envelope.to); next = Math.min(next, job.notBefore - this.#now()); continue }
-        if ((await this.#deliver(job)) == null) { blocked.add(job.envelope.to); next = Math.min(next, MESSAGE_LIMITS.firstRetryMs) }
+        const to = job.envelope.to
+        if (blocked.has(to)) continue
+        if (job.notBefore > this.#now()) { blocked.add(to); next = Math.min(next, job.notBefore - this.#now()); continue }
+        due.set(to, [...due.get(to) ?? [], job])
+      }
+      for (const jobs of due.values()) {
+        if ((await this.#deliverAll(jobs)).some(r => r == null)) next = Math.min(next, MESSAGE_LIMITS.firstRetryMs)
       }
       if (next < Infinity) this.#schedule(Math.max(next, 500))
     } finally {
@@ -293,44 +378,97 @@ export class Messages extends EventTarget {
    * ENVELOPE_TOO_OLD, INBOX_FULL, STORAGE_FULL or STORAGE_ERROR when it may be good but was not kept.
    */
   async receive (value: unknown, opts: { via?: Via } = {}): Promise<boolean> {
+    const [outcome] = await this.receiveMany([value], opts)
+    if ('error' in outcome) throw outcome.error
+    return outcome.fresh
+  }
+
+  /**
+   * receive() for many envelopes (a page collected from a cafe): checked and opened side by
+   * side, and all those that pass kept in one transaction, in the order given. One outcome per
+   * envelope, in order: `fresh` (stored now) or not (already here), or the error receive()
+   * would have thrown. A storage failure fails every envelope of the batch: none was kept.
+   */
+  async receiveMany (values: readonly unknown[], opts: { via?: Via } = {}): Promise<ReceiveOutcome[]> {
     const via = opts.via ?? 'direct'
     const now = this.#now()
+    const db = await this.#db
+    const out: ReceiveOutcome[] = new Array(values.length)
+    const ready: Array<{ i: number, item: Prepared }> = []
+    await Promise.all(values.map(async (value, i) => {
+      try {
+        const item = await this.#prepare(db, value, via, now)
+        if (item == null) out[i] = { fresh: false }
+        else ready.push({ i, item })
+      } catch (err) { out[i] = { error: err } }
+    }))
+    ready.sort((a, b) => a.i - b.i)
+    if (ready.length === 0) return out
+    let outcomes: Array<'stored' | 'duplicate' | 'full'>
+    try {
+      outcomes = await this.#store(db, ready.map(r => r.item), via)
+    } catch (err) {
+      // A concurrent copy won somewhere (a push during a collect): each on its own, so only that one is "not new".
+      if ((err as Error).name === 'ConstraintError' && ready.length > 1) {
+        for (const { i } of ready) [out[i]] = await this.receiveMany([values[i]], opts)
+        return out
+      }
+      if ((err as Error).name === 'ConstraintError') { out[ready[0].i] = { fresh: false }; return out }
+      const problem = this.#storageProblem(err)
+      for (const { i } of ready) out[i] = { error: problem }
+      return out
+    }
+    let fresh = false
+    ready.forEach(({ i }, k) => {
+      const o = outcomes[k]
+      if (o === 'full') out[i] = { error: new LightcafeError('INBOX_FULL', `this device holds its most unread messages (${this.limits.unsolicitedCount}, ${this.limits.unsolicitedBytes} bytes) from senders it does not know; deliver to its cafes`, 413) }
+      else { out[i] = { fresh: o === 'stored' }; fresh ||= o === 'stored' }
+    })
+    if (fresh) this.dispatchEvent(new Event('message'))
+    return out
+  }
+
+  /** One envelope verified, judged and opened, ready to store; undefined when it is already here. */
+  async #prepare (db: IDBPDatabase<MessagesDB>, value: unknown, via: Via, now: number): Promise<Prepared | undefined> {
     // The time is checked here, not in verifyEnvelope: too far ahead says more about the clocks than the message.
-    const envelope = verifyEnvelope(value, { ...ENVELOPE_LIMITS, maxFutureSkewMs: Infinity }, now)
+    const envelope = await verifyEnvelope(value, { ...ENVELOPE_LIMITS, maxFutureSkewMs: Infinity }, now)
     if (envelope.to !== this.#init.account().address) throw new NotFoundError('UNKNOWN_RECIPIENT', 'this peer does not receive for that address')
     const created = Date.parse(envelope.created)
     if (created > now + this.limits.maxFutureSkewMs) throw new LightcafeError('CLOCK_SKEW', `the message was created ${Math.round((created - now) / 60_000)} min ahead of this device's clock; check the clock`, 409)
     if (via === 'direct' && created < now - this.limits.maxDirectAgeMs) throw new InvalidInputError('ENVELOPE_TOO_OLD', 'a direct delivery is at most a week old; older ones go through the recipient\'s cafes')
     const key = envelopeKey(envelope)
-    const db = await this.#db
-    if ((await db.getKeyFromIndex('received', 'key', key)) != null) return false
+    if ((await db.getKeyFromIndex('received', 'key', key)) != null) return undefined
     const text = utf8.decode(await openEnvelope(this.#box().secretKey, envelope))
-    const size = JSON.stringify(envelope).length
     const record: Received = { key, id: envelope.id, from: envelope.from, body: text, created: envelope.created, received: new Date(now).toISOString() }
-    let outcome: 'stored' | 'duplicate' | 'full'
-    try {
-      // One transaction: the dedupe, the budget and the write cannot interleave with another delivery's.
-      const tx = db.transaction(['received', 'profile', 'contacts'], 'readwrite')
-      const unsolicited = via === 'direct' && envelope.from !== envelope.to && (await tx.objectStore('contacts').getKey(envelope.from)) == null
-      const used = ((await tx.objectStore('profile').get('unsolicited')) as Unsolicited | undefined) ?? { count: 0, bytes: 0 }
-      if ((await tx.objectStore('received').index('key').getKey(key)) != null) {
-        outcome = 'duplicate'
+    return { record, size: JSON.stringify(envelope).length, unsolicitedIfDirect: envelope.from !== envelope.to }
+  }
+
+  /** Keeps prepared envelopes in one transaction: the dedupe, the budget and the writes cannot interleave with another delivery's. */
+  async #store (db: IDBPDatabase<MessagesDB>, items: Prepared[], via: Via): Promise<Array<'stored' | 'duplicate' | 'full'>> {
+    const tx = db.transaction(['received', 'profile', 'contacts'], 'readwrite')
+    const used = ((await tx.objectStore('profile').get('unsolicited')) as Unsolicited | undefined) ?? { count: 0, bytes: 0 }
+    const known = new Map<string, boolean>()
+    let budgetChanged = false
+    const outcomes: Array<'stored' | 'duplicate' | 'full'> = []
+    for (const { record, size, unsolicitedIfDirect } of items) {
+      let unsolicited = false
+      if (via === 'direct' && unsolicitedIfDirect) {
+        if (!known.has(record.from)) known.set(record.from, (await tx.objectStore('contacts').getKey(record.from)) != null)
+        unsolicited = known.get(record.from) === false
+      }
+      if ((await tx.objectStore('received').index('key').getKey(record.key)) != null) {
+        outcomes.push('duplicate')
       } else if (unsolicited && (used.count + 1 > this.limits.unsolicitedCount || used.bytes + size > this.limits.unsolicitedBytes)) {
-        outcome = 'full'
+        outcomes.push('full')
       } else {
         await tx.objectStore('received').add(record)
-        if (unsolicited) await tx.objectStore('profile').put({ count: used.count + 1, bytes: used.bytes + size }, 'unsolicited')
-        outcome = 'stored'
+        if (unsolicited) { used.count++; used.bytes += size; budgetChanged = true }
+        outcomes.push('stored')
       }
-      await tx.done
-    } catch (err) {
-      if ((err as Error).name === 'ConstraintError') return false // a concurrent copy won
-      throw this.#storageProblem(err)
     }
-    if (outcome === 'full') throw new LightcafeError('INBOX_FULL', `this device holds its most unread messages (${this.limits.unsolicitedCount}, ${this.limits.unsolicitedBytes} bytes) from senders it does not know; deliver to its cafes`, 413)
-    if (outcome === 'duplicate') return false
-    this.dispatchEvent(new Event('message'))
-    return true
+    if (budgetChanged) await tx.objectStore('profile').put(used, 'unsolicited')
+    await tx.done
+    return outcomes
   }
 
   /** A storage failure as a named error, recorded for the page: the message stays with its sender or cafe. */
@@ -362,28 +500,39 @@ export class Messages extends EventTarget {
       try {
         // Held messages stay in the inbox: page past them by seq rather than from the start again.
         let after = 0
-        for (;;) {
-          const res = await this.#init.client.request(id, `/cafe/v1/inbox?limit=${MESSAGE_LIMITS.pageSize}&after=${after}`)
-          if (!res.ok) throw await asError(res)
-          const page = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the inbox at cafe ${id}` }) as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
-          const acks: MessageRef[] = []
-          const before = after
-          for (const m of page.messages) {
-            if (typeof m.seq === 'number' && Number.isSafeInteger(m.seq) && m.seq > after) after = m.seq
-            const ref = refOf(m.envelope)
-            try {
-              if (await this.receive(m.envelope, { via: 'cafe' })) received++
-              if (ref != null) acks.push(ref)
-            } catch (err) {
+        // A page's acknowledgement travels while the next page is asked for: the cursor, not the ack, moves the list on.
+        let acking: Promise<void> = Promise.resolve()
+        try {
+          for (;;) {
+            const res = await this.#init.client.request(id, `/cafe/v1/inbox?limit=${this.limits.pageSize}&after=${after}`)
+            if (!res.ok) throw await asError(res)
+            const page = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the inbox at cafe ${id}` }) as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
+            const acks: MessageRef[] = []
+            const before = after
+            for (const m of page.messages) if (typeof m.seq === 'number' && Number.isSafeInteger(m.seq) && m.seq > after) after = m.seq
+            const outcomes = await this.receiveMany(page.messages.map(m => m.envelope), { via: 'cafe' })
+            page.messages.forEach((m, i) => {
+              const ref = refOf(m.envelope)
+              const outcome = outcomes[i]
+              if (!('error' in outcome)) {
+                if (outcome.fresh) received++
+                if (ref != null) acks.push(ref)
+                return
+              }
+              const err = outcome.error
               const reason = err instanceof LightcafeError ? err.reason : 'STORAGE_ERROR'
-              if (PROVEN_INVALID.has(reason)) { if (ref != null) acks.push(ref); continue }
+              if (PROVEN_INVALID.has(reason)) { if (ref != null) acks.push(ref); return }
               held++
               problem = { reason, details: (err as Error).message, at: new Date(this.#now()).toISOString(), held: 0 }
-            }
+            })
+            await acking
+            if (acks.length > 0) acking = this.ack(id, acks)
+            // A page that does not move the cursor (no usable seq) would be asked for forever.
+            if (!page.more || page.messages.length === 0 || after === before) break
           }
-          if (acks.length > 0) await this.ack(id, acks)
-          // A page that does not move the cursor (no usable seq) would be asked for forever.
-          if (!page.more || page.messages.length === 0 || after === before) break
+        } finally {
+          // Every acknowledgement is answered (or failed) before this cafe counts as collected.
+          await acking
         }
       } catch (err) {
         failures.push(`${id}: ${(err as Error).message}`)

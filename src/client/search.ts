@@ -82,3 +82,26 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
   })
   return { results: merger.results(q.limit), asked: cafes.length, answered, ignored, timedOut: [...pending], ms: Date.now() - started }
 }
+
+export interface WarmDeps {
+  /** The cafes a search would ask (as SearchDeps.cafes). */
+  cafes: () => Promise<string[]>
+  /** Opens a connection to one cafe (any cheap request); rejects when it cannot. */
+  dial: (cafe: string, options: AbortOptions) => Promise<void>
+  self: string
+}
+
+/** How long a warm-up may take: a dial that has not connected by then is left to the search. */
+export const WARM_TIMEOUT_MS = 5_000
+
+/**
+ * Dials every cafe a search would ask, all at once, so the query itself finds connections
+ * open: the first WebRTC dial to a cafe (signalling through the relay, ICE, DTLS, Noise) is
+ * most of a cold query's time. Called as the search box opens, while the user types.
+ */
+export async function warmCafes (deps: WarmDeps, timeoutMs = WARM_TIMEOUT_MS): Promise<{ cafes: number, reached: number }> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  const cafes = (await deps.cafes().catch(() => [])).filter(c => c !== deps.self)
+  const reached = await Promise.all(cafes.map(async c => deps.dial(c, { signal }).then(() => true, () => false)))
+  return { cafes: cafes.length, reached: reached.filter(Boolean).length }
+}

@@ -1,5 +1,5 @@
 import type { Account } from '../account/account.ts'
-import { isAddress, verifyAccountSignature } from '../account/account.ts'
+import { isAddress, verifyAccountSignatureSync } from '../account/account.ts'
 import { BOX } from '../account/box.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError } from '../shared/errors.ts'
@@ -118,7 +118,7 @@ export function verifyContact (value: unknown, limits: ContactLimits = CONTACT_L
   }
   const size = utf8.encode(JSON.stringify(contact)).length
   if (size > limits.maxBytes) throw new InvalidInputError(REASON, `a contact is limited to ${limits.maxBytes} bytes (this one is ${size})`, 413)
-  if (!verifyAccountSignature(contact.address, contactSigningBytes(contact), signature)) {
+  if (!verifyAccountSignatureSync(contact.address, contactSigningBytes(contact), signature)) {
     throw new BadSignatureError('the contact is not signed by its address')
   }
   return contact

@@ -18,7 +18,7 @@ const bobContact = contactOf(bob)
 const bobBox = boxKeyPair(bob.secretKey)
 const hello = utf8.encode('hello bob, it is alice')
 
-const verify = (value: unknown): Envelope => verifyEnvelope(value, ENVELOPE_LIMITS, NOW)
+const verify = async (value: unknown): Promise<Envelope> => verifyEnvelope(value, ENVELOPE_LIMITS, NOW)
 const wire = (e: Envelope): Record<string, unknown> => JSON.parse(JSON.stringify(e))
 /** Re-signs changed fields as `signer`: a well-formed envelope, so only the check under test can refuse it. */
 const resign = (signer: Account, e: Omit<Envelope, 'sig'>): Envelope => ({ ...e, sig: toBase64url(signer.sign(envelopeSigningBytes(e))) })
@@ -30,7 +30,7 @@ describe('envelopes', () => {
     expect(envelope).toMatchObject({ from: alice.address, to: bob.address, created: '2025-06-01T12:00:00.000Z' })
     expect(envelope.id).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(envelope.body).not.toContain(toBase64url(hello).slice(0, 8))
-    const received = verify(wire(envelope))
+    const received = await verify(wire(envelope))
     expect(received).toEqual(envelope)
     expect(utf8.decode(await openEnvelope(bobBox.secretKey, received))).toBe('hello bob, it is alice')
     expect((await createEnvelope(alice, bobContact, hello, NOW)).id).not.toBe(envelope.id)
@@ -59,24 +59,24 @@ describe('envelopes', () => {
       body: flip(envelope.body as string, 50)
     }
     for (const [field, value] of Object.entries(changes)) {
-      expect(() => verify({ ...envelope, [field]: value }), field).toThrow(expect.objectContaining({ reason: 'BAD_SIGNATURE', name: 'BadSignatureError' }))
+      await expect(verify({ ...envelope, [field]: value }), field).rejects.toMatchObject({ reason: 'BAD_SIGNATURE', name: 'BadSignatureError' })
     }
   })
 
   it('refuses a sender/recipient swap', async () => {
     const envelope = wire(await createEnvelope(alice, bobContact, hello, NOW))
-    expect(() => verify({ ...envelope, from: envelope.to, to: envelope.from })).toThrow(expect.objectContaining({ reason: 'BAD_SIGNATURE' }))
+    await expect(verify({ ...envelope, from: envelope.to, to: envelope.from })).rejects.toMatchObject({ reason: 'BAD_SIGNATURE' })
   })
 
   it('does not let another sender claim a body as theirs', async () => {
     const { sig: _sig, ...original } = await createEnvelope(alice, bobContact, hello, NOW)
     // Mallory signs Alice's sealed body under his own name: a valid envelope from Mallory…
-    const stolen = verify(wire(resign(mallory, { ...original, from: mallory.address })))
+    const stolen = await verify(wire(resign(mallory, { ...original, from: mallory.address })))
     // …whose body does not open, since the box is bound to its sender.
     await expect(openEnvelope(bobBox.secretKey, stolen)).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
     // Same with a new id or time under Alice's own name, which needs Alice's key to sign at all.
     const moved = resign(alice, { ...original, id: toBase64url(new Uint8Array(16).fill(7)) })
-    await expect(openEnvelope(bobBox.secretKey, verify(wire(moved)))).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
+    await expect(openEnvelope(bobBox.secretKey, await verify(wire(moved)))).rejects.toMatchObject({ reason: 'DECRYPTION_FAILED' })
   })
 
   it('refuses malformed ids', async () => {
@@ -85,7 +85,7 @@ describe('envelopes', () => {
     // 22 characters carry 132 bits for 128: the last one holds 4 spare bits, which must be zero.
     const nonCanonical = canonical.slice(0, -1) + B64[B64.indexOf(canonical.at(-1) as string) | 1]
     for (const id of ['', 'abc', toBase64url(new Uint8Array(15)), toBase64url(new Uint8Array(17)), '+'.repeat(22), canonical + '=', nonCanonical, 42, null]) {
-      expect(() => verify(resign(alice, { ...unsigned, id: id as string })), JSON.stringify(id)).toThrow(expect.objectContaining({ reason: 'INVALID_ENVELOPE' }))
+      await expect(verify(resign(alice, { ...unsigned, id: id as string })), JSON.stringify(id)).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE' })
     }
   })
 
@@ -94,13 +94,13 @@ describe('envelopes', () => {
     const envelope = wire(resign(alice, unsigned))
     for (const key of Object.keys(envelope)) {
       for (const bad of [42, null, {}, []]) {
-        expect(() => verify({ ...envelope, [key]: bad }), `${key}=${JSON.stringify(bad)}`).toThrow(expect.objectContaining({ reason: 'INVALID_ENVELOPE' }))
+        await expect(verify({ ...envelope, [key]: bad }), `${key}=${JSON.stringify(bad)}`).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE' })
       }
       const { [key]: _dropped, ...missing } = envelope
-      expect(() => verify(missing), `missing ${key}`).toThrow(/missing/)
+      await expect(verify(missing), `missing ${key}`).rejects.toThrow(/missing/)
     }
-    expect(() => verify({ ...envelope, cafe: 'x' })).toThrow(/unknown field/)
-    for (const bad of [null, 'envelope', [envelope]]) expect(() => verify(bad)).toThrow(expect.objectContaining({ reason: 'INVALID_ENVELOPE' }))
+    await expect(verify({ ...envelope, cafe: 'x' })).rejects.toThrow(/unknown field/)
+    for (const bad of [null, 'envelope', [envelope]]) await expect(verify(bad)).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE' })
     const cases: Record<string, Partial<Omit<Envelope, 'sig'>>> = {
       'from not an address': { from: 'z6Mkfoo' },
       'to not an address': { to: alice.address.slice(0, -1) },
@@ -114,7 +114,7 @@ describe('envelopes', () => {
     }
     for (const [label, change] of Object.entries(cases)) {
       // Signed by Alice, so only the field check can refuse it.
-      expect(() => verify(wire(resign(alice, { ...unsigned, ...change }))), label).toThrow(expect.objectContaining({ reason: 'INVALID_ENVELOPE' }))
+      await expect(verify(wire(resign(alice, { ...unsigned, ...change }))), label).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE' })
     }
   })
 
@@ -122,16 +122,16 @@ describe('envelopes', () => {
     // The largest message a box takes still fits a default envelope.
     const full = await createEnvelope(alice, bobContact, new Uint8Array(BOX.maxPlaintextBytes).fill(1), NOW)
     expect(JSON.stringify(full).length).toBeLessThanOrEqual(ENVELOPE_LIMITS.maxBytes)
-    expect((await openEnvelope(bobBox.secretKey, verify(wire(full)))).length).toBe(BOX.maxPlaintextBytes)
+    expect((await openEnvelope(bobBox.secretKey, await verify(wire(full)))).length).toBe(BOX.maxPlaintextBytes)
     await expect(createEnvelope(alice, bobContact, new Uint8Array(BOX.maxPlaintextBytes + 1), NOW)).rejects.toMatchObject({ reason: 'BOX_TOO_LARGE', status: 413 })
     // A body larger than the limit is refused before it is decoded, whatever it holds.
     const huge = { ...wire(full), body: 'A'.repeat(ENVELOPE_LIMITS.maxBytes + 1) }
-    expect(() => verify(huge)).toThrow(expect.objectContaining({ reason: 'INVALID_ENVELOPE', status: 413 }))
+    await expect(verify(huge)).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
     // A tighter limit counts the whole envelope.
     const small = { ...ENVELOPE_LIMITS, maxBytes: 1024 }
     const message = await createEnvelope(alice, bobContact, new Uint8Array(600), NOW)
-    expect(() => verifyEnvelope(wire(message), small, NOW)).toThrow(expect.objectContaining({ reason: 'INVALID_ENVELOPE', status: 413 }))
-    expect(verifyEnvelope(wire(await createEnvelope(alice, bobContact, hello, NOW)), small, NOW).to).toBe(bob.address)
+    await expect(verifyEnvelope(wire(message), small, NOW)).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
+    expect((await verifyEnvelope(wire(await createEnvelope(alice, bobContact, hello, NOW)), small, NOW)).to).toBe(bob.address)
   })
 
   it('refuses to seal to a contact without a usable box key', async () => {

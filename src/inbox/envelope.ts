@@ -72,7 +72,7 @@ export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>,
   const unsigned = { ...head, body: toBase64url(await seal(boxKey, plaintext, boxContext(head))) }
   const envelope = { ...unsigned, sig: toBase64url(sender.sign(envelopeSigningBytes(unsigned))) }
   // Verify what was made: an envelope cafes would refuse is an error here, not later.
-  return verifyEnvelope(envelope, ENVELOPE_LIMITS, now)
+  return await verifyEnvelope(envelope, ENVELOPE_LIMITS, now)
 }
 
 /**
@@ -81,7 +81,7 @@ export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>,
  * object holding only the envelope's fields. Throws InvalidInputError with reason
  * INVALID_ENVELOPE (413 when too large), or BadSignatureError (BAD_SIGNATURE).
  */
-export function verifyEnvelope (value: unknown, limits: EnvelopeLimits = ENVELOPE_LIMITS, now: number = Date.now()): Envelope {
+export async function verifyEnvelope (value: unknown, limits: EnvelopeLimits = ENVELOPE_LIMITS, now: number = Date.now()): Promise<Envelope> {
   const record = exactObject(REASON, 'envelope', value, KEYS)
   const { id, from, to, created, body, sig } = record
   base64urlOf(REASON, 'id', id, limits.idBytes)
@@ -101,7 +101,7 @@ export function verifyEnvelope (value: unknown, limits: EnvelopeLimits = ENVELOP
   if (sealed.length < BOX_OVERHEAD || sealed.length > BOX_OVERHEAD + BOX.maxPlaintextBytes || sealed[0] !== BOX.version) {
     throw new InvalidInputError(REASON, 'body is not a sealed box')
   }
-  if (!verifyAccountSignature(from, envelopeSigningBytes(envelope), signature)) {
+  if (!(await verifyAccountSignature(from, envelopeSigningBytes(envelope), signature))) {
     throw new BadSignatureError('the envelope is not signed by its sender')
   }
   return envelope

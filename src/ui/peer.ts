@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { IDBBlockstore } from 'blockstore-idb'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { IDBDatastore } from 'datastore-idb'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts } from '../client/index.ts'
+import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
 import type { Account } from '../account/index.ts'
@@ -16,7 +16,6 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
 
 export const VERSION = '0.1.0'
-
 export interface RunningPeer {
   node: LightcafeNode
   account: () => Account
@@ -127,7 +126,13 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
   const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
+  const searchTargets = async (): Promise<string[]> => [...new Set([...await directoryCafes(), ...(await client.list()).map(s => s.id)])]
   const api = createLocalApi({
+    warmSearch: async () => warmCafes({
+      cafes: searchTargets,
+      self,
+      dial: async (id, options) => { await (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/info'), options)).body?.cancel() }
+    }),
     peer: () => ({
       peerId: node.libp2p.peerId.toString(),
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
@@ -146,7 +151,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     threads,
     messages,
     search: async (input, onUpdate) => searchContacts({
-      cafes: async () => [...new Set([...await directoryCafes(), ...(await client.list()).map(s => s.id)])],
+      cafes: searchTargets,
       ask: askCafe,
       self,
       local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined

@@ -56,27 +56,52 @@ export class DatastoreInboxStore implements InboxStore {
   }
 
   async add (record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult> {
+    return (await this.addMany([record], quota, now))[0]
+  }
+
+  async addMany (records: readonly NewInboxRecord[], quota: InboxQuota, now: string): Promise<AddResult[]> {
     await this.#ready
     return this.#serial.run(async () => {
-      const heldSeq = this.#byName.get(nameOf(record.to, record.from, record.id))
-      const held = heldSeq == null ? undefined : this.#byTo.get(record.to)?.get(heldSeq)
-      if (held != null && held.expires > now) {
-        const stored = await this.#rows.get(this.#rows.key('m', held.seq)) as InboxRecord | undefined
-        if (stored != null) return { duplicate: stored }
+      const batch = this.#rows.batch()
+      const out: AddResult[] = []
+      // What this call adds, by name, and each recipient's usage as it goes: a later record
+      // sees the earlier ones (a repeat is a duplicate, they count against the quota).
+      const staged = new Map<string, InboxRecord>()
+      const usages = new Map<string, InboxUsage>()
+      const replaced: Array<{ to: string, meta: Meta }> = []
+      let seq = this.#seq
+      for (const record of records) {
+        const name = nameOf(record.to, record.from, record.id)
+        const mine = staged.get(name)
+        if (mine != null) { out.push({ duplicate: mine }); continue }
+        const heldSeq = this.#byName.get(name)
+        const held = heldSeq == null ? undefined : this.#byTo.get(record.to)?.get(heldSeq)
+        if (held != null && held.expires > now) {
+          const stored = await this.#rows.get(this.#rows.key('m', held.seq)) as InboxRecord | undefined
+          if (stored != null) { out.push({ duplicate: stored }); continue }
+        }
+        let usage = usages.get(record.to)
+        if (usage == null) { usage = this.#usage(record.to); usages.set(record.to, usage) }
+        const messages = usage.messages - (held != null ? 1 : 0)
+        const bytes = usage.bytes - (held?.bytes ?? 0)
+        if (messages + 1 > quota.maxCount) { out.push({ full: 'count' }); continue }
+        if (bytes + record.bytes > quota.maxBytes) { out.push({ full: 'bytes' }); continue }
+        const stored: InboxRecord = { ...record, seq: ++seq }
+        // An expired copy goes, the messages and the last seq land: all in one batch.
+        batch.put(this.#rows.key('m', stored.seq), stored)
+        if (held != null) { batch.delete(this.#rows.key('m', held.seq)); replaced.push({ to: record.to, meta: held }) }
+        usage.messages = messages + 1
+        usage.bytes = bytes + record.bytes
+        staged.set(name, stored)
+        out.push({ added: stored })
       }
-      const usage = this.#usage(record.to)
-      if (held != null) { usage.messages--; usage.bytes -= held.bytes }
-      if (usage.messages + 1 > quota.maxCount) return { full: 'count' }
-      if (usage.bytes + record.bytes > quota.maxBytes) return { full: 'bytes' }
-      const stored: InboxRecord = { ...record, seq: this.#seq + 1 }
-      // The expired copy goes, the message and its seq land: one batch.
-      const batch = this.#rows.batch().put(this.#rows.key('m', stored.seq), stored).put(this.#rows.key('seq'), stored.seq)
-      if (held != null) batch.delete(this.#rows.key('m', held.seq))
+      if (staged.size === 0) return out
+      batch.put(this.#rows.key('seq'), seq)
       await batch.commit()
-      this.#seq = stored.seq
-      if (held != null) this.#unindex(record.to, held)
-      this.#index(record.to, stored)
-      return { added: stored }
+      this.#seq = seq
+      for (const { to, meta } of replaced) this.#unindex(to, meta)
+      for (const r of staged.values()) this.#index(r.to, r)
+      return out
     })
   }
 

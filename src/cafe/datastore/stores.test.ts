@@ -197,6 +197,24 @@ describe.each(Object.keys(backends))('the inbox store on %s', kind => {
     expect(await new DatastoreInboxStore(await b.reopen(ds)).list('r', 0, 10, T0)).toEqual([])
   })
 
+  it('adds many in one step: in order, later ones see earlier ones, one quota, kept across a restart', async () => {
+    const ds = await b.open()
+    const store = new DatastoreInboxStore(ds)
+    await store.add(message('s', 'r', '0'), quota, T0)
+    const out = await store.addMany([
+      message('s', 'r', '1'), message('s', 'r', '1'), message('s', 'r', '0'),
+      message('s', 'r', 'big', 81), message('t', 'q', '1'), message('s', 'r', '2'), message('s', 'r', '3')
+    ], quota, T0)
+    expect(out).toMatchObject([
+      { added: { seq: 2 } }, { duplicate: { seq: 2 } }, { duplicate: { seq: 1 } },
+      { full: 'bytes' }, { added: { seq: 3, to: 'q' } }, { added: { seq: 4 } }, { full: 'count' }
+    ])
+    expect(await store.usage('r')).toEqual({ messages: 3, bytes: 30 })
+    const again = new DatastoreInboxStore(await b.reopen(ds))
+    expect((await again.list('r', 0, 10, T0)).map(m => m.id)).toEqual(['0', '1', '2'])
+    expect(await again.add(message('s', 'q', '9'), quota, T0)).toMatchObject({ added: { seq: 5 } })
+  })
+
   it('concurrent deliveries cannot both take the last place', async () => {
     const store = new DatastoreInboxStore(await b.open())
     const results = await Promise.all(['1', '2', '3', '4', '5'].map(async id => store.add(message('s', 'r', id), quota, T0)))

@@ -108,6 +108,27 @@ describe('the inbox and contact routes', () => {
     expect((await call('GET', '/inbox', { as: alice })).body.messages).toEqual([])
   })
 
+  it('takes a batch of envelopes in one request and answers per envelope, in order', async () => {
+    const e1 = await createEnvelope(outsider, contactOf(alice, 'Alice'), utf8.encode('one'))
+    const e2 = await createEnvelope(outsider, contactOf(bob, 'Bob'), utf8.encode('two'))
+    const toOutsider = await createEnvelope(alice, contactOf(outsider, 'Out'), utf8.encode('hi'))
+    const res = await call('POST', '/inbox/batch', { body: { envelopes: [e1, toOutsider, e2, e1] }, env: { remotePeer: 'someone' } })
+    expect(res.status).toBe(200)
+    expect(res.body.results).toEqual([
+      { id: e1.id, seq: expect.any(Number), duplicate: false },
+      { id: toOutsider.id, error: { reason: 'UNKNOWN_RECIPIENT', details: expect.any(String), status: 404 } },
+      { id: e2.id, seq: expect.any(Number), duplicate: false },
+      { id: e1.id, seq: res.body.results[0].seq, duplicate: true }
+    ])
+    expect((await call('GET', '/inbox', { as: alice })).body.messages.map((m: InboxMessage) => m.envelope)).toEqual([e1])
+    expect((await call('GET', '/inbox', { as: bob })).body.messages.map((m: InboxMessage) => m.envelope)).toEqual([e2])
+    expect((await call('POST', '/inbox/batch', { body: { envelopes: 'x' } })).body.error.reason).toBe('INVALID_FIELD')
+    expect((await call('POST', '/inbox/batch', { body: { envelopes: Array.from({ length: 101 }, () => e1) } })).status).toBe(413)
+    const tooBig = await app.request('http://cafe/cafe/v1/inbox/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelopes: [{ ...e1, body: 'A'.repeat(1024 * 1024) }] }) }, {})
+    expect(tooBig.status).toBe(413)
+    expect((await tooBig.json()).error.reason).toBe('BODY_TOO_LARGE')
+  })
+
   it('forgets a removed client\'s inbox and contact', async () => {
     await call('PUT', '/contacts', { body: contactOf(alice, 'Alice'), as: alice })
     await call('POST', '/inbox', { body: await createEnvelope(bob, contactOf(alice, 'Alice'), utf8.encode('hi')) })

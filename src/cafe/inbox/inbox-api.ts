@@ -34,6 +34,12 @@ export function inboxApi (auth: MiddlewareHandler<CafeEnv>, inbox: CafeInbox, co
     const body = await readJsonObject(c.req.raw, inbox.limits.maxEnvelopeBytes + ENVELOPE_BODY_SLACK)
     return c.json(await inbox.deliver(body, c.env?.remotePeer ?? 'local'), 202)
   })
+  // Many envelopes, one request, one transaction: a flushing outbox. Each is checked and rate-counted
+  // as if alone; the answer says, per envelope and in order, what became of it.
+  app.post('/inbox/batch', async c => {
+    const { envelopes } = await readJsonObject(c.req.raw, inbox.limits.maxBatchBytes)
+    return c.json({ results: await inbox.deliverMany(envelopes, c.env?.remotePeer ?? 'local') })
+  })
   app.get('/inbox', auth, async c => {
     const after = queryInt('after', c.req.query('after'))
     const limit = queryInt('limit', c.req.query('limit'))

@@ -39,6 +39,12 @@ export interface InboxStore {
    * copy under the same name is replaced.
    */
   add(record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult>
+  /**
+   * add() for each record in order, in one step (one transaction): the outcomes in the same
+   * order. A later record sees the earlier ones (a repeat is a duplicate; they count against
+   * the quota).
+   */
+  addMany(records: readonly NewInboxRecord[], quota: InboxQuota, now: string): Promise<AddResult[]>
   /** Up to `limit` unexpired messages of `to` with seq > after, seq ascending. */
   list(to: string, after: number, limit: number, now: string): Promise<InboxRecord[]>
   /** Deletes the messages of `to` named (from, id); none (undefined) when one of them is not held. */
@@ -68,6 +74,12 @@ export class MemoryInboxStore implements InboxStore {
     const stored = { ...structuredClone(record), seq: ++this.#seq }
     this.#rows.set(stored.seq, stored)
     return { added: structuredClone(stored) }
+  }
+
+  async addMany (records: readonly NewInboxRecord[], quota: InboxQuota, now: string): Promise<AddResult[]> {
+    const out: AddResult[] = []
+    for (const r of records) out.push(await this.add(r, quota, now))
+    return out
   }
 
   async list (to: string, after: number, limit: number, now: string): Promise<InboxRecord[]> {
@@ -139,24 +151,39 @@ export class IdbInboxStore implements InboxStore {
   }
 
   async add (record: NewInboxRecord, quota: InboxQuota, now: string): Promise<AddResult> {
+    return (await this.addMany([record], quota, now))[0]
+  }
+
+  async addMany (records: readonly NewInboxRecord[], quota: InboxQuota, now: string): Promise<AddResult[]> {
     const tx = (await this.#db).transaction(['messages', 'totals'], 'readwrite')
     const messages = tx.objectStore('messages')
-    const usage = await IdbInboxStore.#usage(tx, record.to)
-    const held = await messages.index('key').get([record.to, record.from, record.id])
-    if (held != null) {
-      if (held.expires > now) { await tx.done; return { duplicate: held } }
-      await messages.delete(held.seq)
-      usage.messages--
-      usage.bytes -= held.bytes
-      await IdbInboxStore.#putUsage(tx, usage)
+    // Each recipient's totals are read once and written once, after its last record.
+    const totals = new Map<string, InboxUsage & { to: string }>()
+    const changed = new Set<string>()
+    const out: AddResult[] = []
+    for (const record of records) {
+      let usage = totals.get(record.to)
+      if (usage == null) { usage = await IdbInboxStore.#usage(tx, record.to); totals.set(record.to, usage) }
+      const held = await messages.index('key').get([record.to, record.from, record.id])
+      if (held != null) {
+        if (held.expires > now) { out.push({ duplicate: held }); continue }
+        await messages.delete(held.seq)
+        usage.messages--
+        usage.bytes -= held.bytes
+        changed.add(record.to)
+      }
+      const full = usage.messages + 1 > quota.maxCount ? 'count' : usage.bytes + record.bytes > quota.maxBytes ? 'bytes' : undefined
+      if (full != null) { out.push({ full }); continue }
+      // The key generator fills in seq.
+      const seq = await messages.add(record as InboxRecord)
+      usage.messages++
+      usage.bytes += record.bytes
+      changed.add(record.to)
+      out.push({ added: { ...record, seq } })
     }
-    const full = usage.messages + 1 > quota.maxCount ? 'count' : usage.bytes + record.bytes > quota.maxBytes ? 'bytes' : undefined
-    if (full != null) { await tx.done; return { full } }
-    // The key generator fills in seq.
-    const seq = await messages.add(record as InboxRecord)
-    await IdbInboxStore.#putUsage(tx, { to: record.to, messages: usage.messages + 1, bytes: usage.bytes + record.bytes })
+    for (const to of changed) await IdbInboxStore.#putUsage(tx, totals.get(to)!)
     await tx.done
-    return { added: { ...record, seq } }
+    return out
   }
 
   async list (to: string, after: number, limit: number, now: string): Promise<InboxRecord[]> {

@@ -229,4 +229,46 @@ describe('the offline inbox', () => {
     expect(await inbox.count(bob.address)).toEqual({ messages: 0, bytes: 0 })
     expect((await inbox.count(carol.address)).messages).toBe(1)
   })
+
+  describe.each([['memory', (): InboxStore => new MemoryInboxStore()], ['IndexedDB', (): InboxStore => new IdbInboxStore(`inbox-test-${++stores}`)]])('batch delivery (%s store)', (_kind, newStore) => {
+    it('checks each envelope as deliver() would, stores those that pass in order, and answers per envelope', async () => {
+      const { inbox } = setup({ perRecipientCount: 3 }, newStore())
+      const pushed: number[] = []
+      inbox.onDelivered((_to, m) => { pushed.push(m.seq) })
+      const [e1, e2, e3, e4] = await Promise.all([letter(alice, bob, 'one'), letter(carol, bob, 'two'), letter(alice, bob, 'three'), letter(alice, bob, 'four')])
+      const forged = { ...wire(e2) as object, sig: e1.sig }
+      const toStranger = await letter(alice, stranger)
+      const results = await inbox.deliverMany([wire(e1), wire(e2), wire(e1), forged, wire(toStranger), 'junk', wire(e3), wire(e4)], 'p')
+      expect(results.map(r => 'error' in r ? r.error.reason : r.duplicate ? 'duplicate' : 'stored')).toEqual(
+        ['stored', 'stored', 'duplicate', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'INVALID_ENVELOPE', 'stored', 'INBOX_FULL'])
+      expect(results.map(r => r.id)).toEqual([e1.id, e2.id, e1.id, e2.id, toStranger.id, undefined, e3.id, e4.id])
+      expect(results[7]).toMatchObject({ error: { status: 413 } })
+      const listed = (await inbox.list(bob.address)).messages
+      expect(listed.map(m => m.envelope.id)).toEqual([e1.id, e2.id, e3.id])
+      expect(results[2]).toMatchObject({ seq: listed[0].seq, duplicate: true })
+      // Listeners hear of each new message once, not of repeats or refusals.
+      expect(pushed).toEqual(listed.map(m => m.seq))
+      expect(await inbox.count(bob.address)).toEqual({ messages: 3, bytes: [e1, e2, e3].reduce((n, e) => n + JSON.stringify(e).length, 0) })
+      // A later single delivery sees the totals the batch left.
+      await expect(inbox.deliver(wire(e4), 'p')).rejects.toMatchObject({ reason: 'INBOX_FULL' })
+    })
+
+    it('costs one rate token per envelope: those past the sender\'s allowance are refused, not stored', async () => {
+      const { inbox } = setup({ rateCapacity: 3, rateRefillPerSecond: 0 }, newStore())
+      const letters = await Promise.all(Array.from({ length: 5 }, async (_, i) => letter(alice, bob, `m${i}`)))
+      const results = await inbox.deliverMany(letters.map(wire), 'p')
+      expect(results.map(r => 'error' in r ? r.error.reason : 'stored')).toEqual(['stored', 'stored', 'stored', 'RATE_LIMITED', 'RATE_LIMITED'])
+      expect((await inbox.list(bob.address)).messages).toHaveLength(3)
+      // Another carrier has its own allowance.
+      expect((await inbox.deliverMany([wire(letters[3])], 'q'))[0]).toMatchObject({ duplicate: false })
+    })
+
+    it('bounds the count and refuses what is not a list', async () => {
+      const { inbox } = setup({ maxBatchCount: 2 }, newStore())
+      const letters = await Promise.all([letter(alice, bob), letter(alice, bob), letter(alice, bob)])
+      await expect(inbox.deliverMany(letters.map(wire), 'p')).rejects.toMatchObject({ reason: 'INVALID_FIELD', status: 413 })
+      for (const bad of [[], {}, 'x', null]) await expect(inbox.deliverMany(bad, 'p')).rejects.toMatchObject({ reason: 'INVALID_FIELD' })
+      expect(await inbox.count(bob.address)).toEqual({ messages: 0, bytes: 0 })
+    })
+  })
 })

@@ -2,10 +2,10 @@ import { base64urlOf } from '../../contacts/validate.ts'
 import { isAddress } from '../../account/account.ts'
 import { envelopeKey } from '../../inbox/dedupe.ts'
 import { ENVELOPE_LIMITS, verifyEnvelope } from '../../inbox/envelope.ts'
-import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
+import { InvalidInputError, LightcafeError, NotFoundError, RateLimitedError } from '../../shared/errors.ts'
 import { RateLimiter } from '../../shared/rate-limit.ts'
 import type { Envelope } from '../../inbox/envelope.ts'
-import type { InboxStore, InboxUsage, MessageRef } from './inbox-store.ts'
+import type { AddResult, InboxStore, InboxUsage, MessageRef, NewInboxRecord } from './inbox-store.ts'
 
 export const INBOX_LIMITS = {
   /** Largest envelope accepted, as JSON: a full sealed box (32 KiB of plaintext) after base64url. */
@@ -27,7 +27,11 @@ export const INBOX_LIMITS = {
   /** Messages one ack may name. */
   maxAckIds: 500,
   /** Expired messages are swept by list and deliver at most this often. */
-  expireEveryMs: 60_000
+  expireEveryMs: 60_000,
+  /** Envelopes one batch delivery may carry: one request and one transaction for a flushing outbox. */
+  maxBatchCount: 100,
+  /** Bytes of one batch delivery's body (100 full 64 KiB envelopes would be 6.4 MiB). */
+  maxBatchBytes: 1024 * 1024
 } as const
 
 export type InboxLimits = { readonly [K in keyof typeof INBOX_LIMITS]: number }
@@ -36,6 +40,10 @@ export type InboxLimits = { readonly [K in keyof typeof INBOX_LIMITS]: number }
 export interface InboxMessage { seq: number, received: string, envelope: Envelope }
 
 export interface Delivery { id: string, seq: number, duplicate: boolean }
+
+/** One envelope's outcome in a batch: delivered (as deliver() answers), or why not (as deliver() would have refused it). */
+export type BatchDelivery = Delivery | BatchRefusal
+export interface BatchRefusal { id?: string, error: { reason: string, details: string, status: number } }
 
 export interface CafeInboxInit {
   store: InboxStore
@@ -92,10 +100,60 @@ export class CafeInbox {
     // Before any work: verifying a signature is what a flood would make the cafe spend.
     this.#rate.consume(senderPeer)
     const now = this.#now()
-    const envelope = verifyEnvelope(body, { ...ENVELOPE_LIMITS, maxBytes: this.limits.maxEnvelopeBytes }, now)
-    if (!(await this.#isRegistered(envelope.to))) throw new NotFoundError('UNKNOWN_RECIPIENT', 'the recipient is not a client of this cafe')
+    const envelope = await this.#verify(body, now)
+    const [result] = await this.#store.addMany([this.#record(envelope, now)], this.#quota(), this.#iso(now))
+    return this.#outcome(envelope, result)
+  }
+
+  /**
+   * Many envelopes in one step (≤ maxBatchCount): each checked as deliver() checks one, and
+   * all that pass stored in one transaction, in the order given. Outcomes come back in the
+   * same order, one per envelope; only those with a seq are stored. Each envelope costs one
+   * token of the sender's rate, as if delivered alone; those past its allowance are refused.
+   */
+  async deliverMany (bodies: unknown, senderPeer: string): Promise<BatchDelivery[]> {
+    if (!Array.isArray(bodies) || bodies.length === 0) throw new InvalidInputError('INVALID_FIELD', 'envelopes must be a non-empty array')
+    if (bodies.length > this.limits.maxBatchCount) throw new InvalidInputError('INVALID_FIELD', `a batch holds at most ${this.limits.maxBatchCount} envelopes`, 413)
+    const now = this.#now()
+    const refused = (err: unknown, body: unknown): BatchRefusal => {
+      if (!(err instanceof LightcafeError)) throw err
+      const id = (body as { id?: unknown } | null)?.id
+      return { ...(typeof id === 'string' && id.length <= 64 ? { id } : {}), error: { reason: err.reason, details: err.message, status: err.status } }
+    }
+    // The rate first, in order: verifying is what a flood would make the cafe spend.
+    const allowed = bodies.map(() => this.#rate.take(senderPeer).ok)
+    // A batch is mostly for one or a few recipients: each is looked up once.
+    const registered = new Map<string, Promise<boolean>>()
+    const isRegistered = async (to: string): Promise<boolean> => {
+      let r = registered.get(to)
+      if (r == null) { r = this.#isRegistered(to); registered.set(to, r) }
+      return r
+    }
+    const checked = await Promise.all(bodies.map(async (body, i): Promise<Envelope | BatchRefusal> => {
+      if (!allowed[i]) return refused(new RateLimitedError('RATE_LIMITED', 'too many deliveries from this peer; retry later'), body)
+      try { return await this.#verify(body, now, isRegistered) } catch (err) { return refused(err, body) }
+    }))
+    const envelopes = checked.filter((c): c is Envelope => !('error' in c))
+    const stored = envelopes.length === 0 ? [] : await this.#store.addMany(envelopes.map(e => this.#record(e, now)), this.#quota(), this.#iso(now))
+    let next = 0
+    return checked.map(c => {
+      if ('error' in c) return c
+      try { return this.#outcome(c, stored[next++]) } catch (err) { return refused(err, c) }
+    })
+  }
+
+  /** A verified envelope for a registered recipient; the expiry sweep runs first when it is due. */
+  async #verify (body: unknown, now: number, isRegistered = this.#isRegistered): Promise<Envelope> {
+    const envelope = await verifyEnvelope(body, { ...ENVELOPE_LIMITS, maxBytes: this.limits.maxEnvelopeBytes }, now)
+    if (!(await isRegistered(envelope.to))) throw new NotFoundError('UNKNOWN_RECIPIENT', 'the recipient is not a client of this cafe')
     await this.#maybeExpire()
-    const result = await this.#store.add({
+    return envelope
+  }
+
+  #quota (): { maxCount: number, maxBytes: number } { return { maxCount: this.limits.perRecipientCount, maxBytes: this.limits.perRecipientBytes } }
+
+  #record (envelope: Envelope, now: number): NewInboxRecord {
+    return {
       to: envelope.to,
       from: envelope.from,
       id: envelope.id,
@@ -104,7 +162,11 @@ export class CafeInbox {
       bytes: JSON.stringify(envelope).length,
       received: this.#iso(now),
       expires: this.#iso(now + this.limits.ttlMs)
-    }, { maxCount: this.limits.perRecipientCount, maxBytes: this.limits.perRecipientBytes }, this.#iso(now))
+    }
+  }
+
+  /** What the sender is told of one stored (or refused) envelope; the listeners hear of new ones. */
+  #outcome (envelope: Envelope, result: AddResult): Delivery {
     if ('full' in result) {
       const details = result.full === 'count'
         ? `the recipient's inbox holds its most messages (${this.limits.perRecipientCount})`

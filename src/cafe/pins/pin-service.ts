@@ -11,6 +11,7 @@ import { PinLedger } from './ledger.ts'
 import { PIN_LIMITS } from './limits.ts'
 import { originPeer, parsePinObject, parsePinQuery, pinStatus } from './pin-request.ts'
 import { PinWork, pullMissing } from './pulls.ts'
+import { PinIndex } from './pin-index.ts'
 import type { PinLimits } from './limits.ts'
 import type { PinObject, PinStatus } from './pin-request.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
@@ -70,7 +71,7 @@ export class PinService {
   readonly #now: () => number
   readonly #ledger = new PinLedger()
   readonly #gc: BlockCollector
-  readonly #pins = new Map<string, PinRecord>()
+  readonly #pins = new PinIndex()
   /** Uploads and pulls running, per client, and the pulls waiting for a slot. */
   readonly #work: PinWork
   /** A replaced pin's blocks stay held until its replacement settles: new requestid -> old. */
@@ -94,7 +95,7 @@ export class PinService {
   async #start (): Promise<void> {
     const records = await this.#store.all()
     for (const r of records) {
-      this.#pins.set(r.requestid, r)
+      this.#pins.set(r)
       this.#lastCreated = Math.max(this.#lastCreated, Date.parse(r.created))
       if (r.status === 'pinned') this.#ledger.commit({ requestid: r.requestid, address: r.address, cid: r.cid, blocks: r.blocks }, Infinity)
     }
@@ -112,7 +113,7 @@ export class PinService {
 
   usage (address: string): { bytes: number, pins: number } {
     let pins = 0
-    for (const p of this.#pins.values()) if (p.address === address && p.status === 'pinned') pins++
+    for (const p of this.#pins.ofClient(address)) if (p.status === 'pinned') pins++
     return { bytes: this.#ledger.usage(address), pins }
   }
 
@@ -133,9 +134,7 @@ export class PinService {
   }
 
   #newRecord (address: string, pin: PinObject, status: PinState): PinRecord {
-    let count = 0
-    for (const p of this.#pins.values()) if (p.address === address) count++
-    if (count >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`, 413)
+    if (this.#pins.countOf(address) >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`, 413)
     return {
       requestid: toBase64url(randomBytes(16)),
       address,
@@ -168,7 +167,7 @@ export class PinService {
     await this.ready
     options.signal?.throwIfAborted()
     const { matches, limit } = parsePinQuery(q)
-    const hits = [...this.#pins.values()].filter(p => p.address === address && matches(p))
+    const hits = this.#pins.ofClient(address).filter(p => matches(p))
     hits.sort((a, b) => b.created.localeCompare(a.created) || b.requestid.localeCompare(a.requestid))
     return { count: hits.length, results: hits.slice(0, limit).map(p => this.view(p)) }
   }
@@ -181,7 +180,7 @@ export class PinService {
     const record = this.#newRecord(client.address, parsePinObject(body), 'queued')
     if (replaces != null) record.replaces = replaces
     await this.#store.put(record)
-    this.#pins.set(record.requestid, record)
+    this.#pins.set(record)
     if (replaces != null) {
       this.#replacing.set(record.requestid, replaces)
       await this.#forget(replaces)
@@ -237,7 +236,7 @@ export class PinService {
     options.signal?.throwIfAborted()
     await this.#work.stopAll(address, new ClientRemovedError())
     await this.ready
-    for (const r of [...this.#pins.values()]) if (r.address === address) await this.remove(address, r.requestid)
+    for (const r of this.#pins.ofClient(address)) await this.remove(address, r.requestid)
   }
 
   async #free (keys: string[]): Promise<void> { await this.#gc.free(keys) }
@@ -304,7 +303,7 @@ export class PinService {
       await this.#free(this.#ledger.release(record.requestid))
       throw err
     }
-    this.#pins.set(record.requestid, pinned)
+    this.#pins.set(pinned)
     Object.assign(record, pinned)
     await this.#settleReplaced(record.requestid)
     this.#emit(record.address)

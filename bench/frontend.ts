@@ -101,12 +101,18 @@ export async function blankPagePaint (browser: Browser, url: string): Promise<Pa
   }
 }
 
-export interface Timings { scriptMs: number, peerMs: number, reservedMs: number, readyMs: number, uiMs: number }
+export interface Timings { scriptMs: number, peerMs: number, reservedMs: number, readyMs: number, uiMs: number, swMs?: number, marks?: Record<string, number> }
 
-/** The page's load timings once the dashboard is interactive (uiMs ≥ 0), or as they stand after `timeoutMs`. */
+/**
+ * The page's load timings once the dashboard is interactive (uiMs ≥ 0), or as they stand after
+ * `timeoutMs`, with every `lc:*` performance mark so far (ms since navigation).
+ */
 export async function waitForUi (page: Page, timeoutMs = 30_000): Promise<Timings> {
   await page.waitForFunction(() => ((globalThis as any).lightcafe?.timings?.uiMs ?? -1) >= 0, null, { timeout: timeoutMs, polling: 20 }).catch(() => {})
-  return page.evaluate(() => ({ ...(globalThis as any).lightcafe?.timings }) as Timings)
+  return page.evaluate(() => {
+    const marks = Object.fromEntries(performance.getEntriesByType('mark').filter(m => m.name.startsWith('lc:')).map(m => [m.name.slice(3), Math.round(m.startTime)]))
+    return { ...(globalThis as any).lightcafe?.timings, marks } as Timings
+  })
 }
 
 /**
@@ -161,14 +167,17 @@ function worstSessionWindow (shifts: Shift[]): number {
 }
 
 /**
- * Cumulative layout shift of a fresh load of the app at `url`, read `afterUiMs` after the
+ * Cumulative layout shift of a fresh load of the app at `url` (with `role` stored, its home
+ * view; without, the first-run question), read `afterUiMs` after the
  * dashboard became interactive (so the first live readings have streamed in), with the
  * `top` largest shifts and the elements that moved.
  */
-export async function layoutShift (browser: Browser, url: string, afterUiMs = 5_000, top = 5): Promise<Record<string, unknown>> {
+export async function layoutShift (browser: Browser, url: string, afterUiMs = 5_000, top = 5, role?: 'cafe' | 'guest' | 'all'): Promise<Record<string, unknown>> {
   const context = await freshContext(browser)
   try {
     await context.addInitScript(LAYOUT_SHIFT_OBSERVER)
+    // A role as a first run stores it (src/ui/role.ts): the page opens on its home view, not the question.
+    if (role != null) await context.addInitScript(r => { localStorage.setItem('lightcafe.role', r) }, role)
     const page = await context.newPage()
     const viewport = page.viewportSize()
     await page.goto(url)

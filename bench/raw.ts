@@ -1,4 +1,6 @@
-import type { Page } from 'playwright-core'
+import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from '../e2e/chromium.ts'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 /**
  * Raw IndexedDB writes in this browser: large values (MB/s) and small records (records/s), one
@@ -46,78 +48,160 @@ export async function rawIdb (page: Page): Promise<{ idbWriteMBps: number, idbSm
   })
 }
 
-/**
- * A raw RTCDataChannel between two browser contexts (signalling through the test driver):
- * bulk throughput and request/response round trips per second. The ceiling for anything
- * carried over WebRTC between the same two contexts.
- */
-export async function rawDataChannel (a: Page, b: Page): Promise<{ dcThroughputMBps: number, dcRoundTripsPerSec: number }> {
+/** Message sizes tried for the bulk limit: libp2p's WebRTC streams send 16 KiB; Chromium accepts up to 256 KiB. */
+export const DC_MESSAGE_SIZES = [16, 32, 64, 128, 256].map(k => k * 1024)
+/** Bytes sent per bulk run: the same as the pin ingest figure's file. */
+const DC_BULK_BYTES = 32 * 2 ** 20
+
+export interface DcRun { topology: 'processes' | 'contexts', channels: number, messageKiB: number, MBps: number }
+export interface DcLimit {
+  /** The most any run reached: the raw limit for anything carried over WebRTC here. */
+  limitMBps: number
+  best: DcRun
+  runs: DcRun[]
+  roundTripsPerSec: number
+}
+
+/** Opens one RTCPeerConnection per page and connects them (signalling through the driver). */
+async function connect (a: Page, b: Page): Promise<void> {
   const setup = `(() => {
-    const pc = new RTCPeerConnection({ iceServers: [] })
     const g = globalThis
-    g.__pc = pc
-    g.__cands = []
-    pc.onicecandidate = e => { if (e.candidate) g.__cands.push(e.candidate.toJSON()) }
+    g.__pc = new RTCPeerConnection({ iceServers: [] })
+    g.__gathered = new Promise(r => { g.__pc.onicegatheringstatechange = () => { if (g.__pc.iceGatheringState === 'complete') r(null) } })
+    // The receiving side: counts bytes per channel label and answers string pings.
+    g.__rx = {}
+    g.__pc.ondatachannel = e => {
+      const dc = e.channel
+      dc.binaryType = 'arraybuffer'
+      dc.onmessage = m => {
+        if (typeof m.data === 'string') { dc.send(m.data); return }
+        const now = performance.now()
+        const r = g.__rx[dc.label] ??= { bytes: 0, first: now, firstBytes: m.data.byteLength, last: now }
+        r.bytes += m.data.byteLength
+        r.last = now
+      }
+    }
   })()`
   await a.evaluate(setup)
   await b.evaluate(setup)
   const offer = await a.evaluate(async () => {
     const g = globalThis as any
-    g.__dc = g.__pc.createDataChannel('bench', { ordered: true })
-    g.__dc.binaryType = 'arraybuffer'
+    // A first channel so the offer carries SCTP; the runs open their own.
+    g.__pc.createDataChannel('warm')
     await g.__pc.setLocalDescription()
-    await new Promise(r => { if (g.__pc.iceGatheringState === 'complete') r(null); else g.__pc.onicegatheringstatechange = () => { if (g.__pc.iceGatheringState === 'complete') r(null) } })
+    await g.__gathered
     return g.__pc.localDescription.toJSON()
   })
   const answer = await b.evaluate(async (offer) => {
     const g = globalThis as any
-    g.__pc.ondatachannel = (e: RTCDataChannelEvent) => {
-      const dc = e.channel
-      dc.binaryType = 'arraybuffer'
-      g.__received = 0
-      dc.onmessage = (m: MessageEvent) => {
-        if (typeof m.data === 'string') dc.send(m.data) // ping → pong
-        else g.__received += (m.data as ArrayBuffer).byteLength
-      }
-    }
     await g.__pc.setRemoteDescription(offer)
     await g.__pc.setLocalDescription()
-    await new Promise(r => { if (g.__pc.iceGatheringState === 'complete') r(null); else g.__pc.onicegatheringstatechange = () => { if (g.__pc.iceGatheringState === 'complete') r(null) } })
+    await g.__gathered
     return g.__pc.localDescription.toJSON()
   }, offer)
   await a.evaluate(async (answer) => {
     const g = globalThis as any
     await g.__pc.setRemoteDescription(answer)
     await new Promise((resolve, reject) => {
-      if (g.__dc.readyState === 'open') resolve(null)
-      g.__dc.onopen = () => resolve(null)
-      setTimeout(() => reject(new Error('data channel did not open')), 15_000)
+      const t = setTimeout(() => { reject(new Error('the connection did not open')) }, 15_000)
+      const check = (): void => { if (g.__pc.sctp?.state === 'connected') { clearTimeout(t); resolve(null) } }
+      g.__pc.onconnectionstatechange = check
+      if (g.__pc.sctp != null) g.__pc.sctp.onstatechange = check
+      check()
     })
   }, answer)
-  const total = 32 * 2 ** 20
-  const sendMs = await a.evaluate(async (total) => {
-    const dc = (globalThis as any).__dc as RTCDataChannel
-    const chunk = new Uint8Array(64 * 1024)
-    dc.bufferedAmountLowThreshold = 1 << 20
-    const t = performance.now()
-    for (let sent = 0; sent < total; sent += chunk.length) {
-      if (dc.bufferedAmount > 4 << 20) await new Promise(r => { dc.onbufferedamountlow = () => r(null) })
-      dc.send(chunk)
+}
+
+/**
+ * Sends `total` bytes from a to b over `channels` new ordered channels at once, `size` bytes
+ * per message, paced by bufferedAmountLowThreshold (refill when a channel's buffer drains
+ * below a quarter of its high-water mark). Timed at the receiver, first message to last.
+ */
+async function bulk (a: Page, b: Page, run: number, size: number, channels: number, total: number): Promise<number> {
+  const labels = Array.from({ length: channels }, (_, i) => `bulk-${run}-${i}`)
+  await a.evaluate(async ({ labels, size, total }) => {
+    const g = globalThis as any
+    const pc = g.__pc as RTCPeerConnection
+    const chunk = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)))
+    const message = new Uint8Array(size)
+    for (let i = 0; i < size; i += chunk.length) message.set(chunk.subarray(0, Math.min(chunk.length, size - i)), i)
+    // High water: 16 messages or 4 MiB, whichever is more; Chromium refuses sends past 16 MiB.
+    const high = Math.max(4 << 20, 16 * size)
+    const per = Math.ceil(total / labels.length / size)
+    const one = async (label: string): Promise<void> => {
+      const dc = pc.createDataChannel(label, { ordered: true })
+      dc.binaryType = 'arraybuffer'
+      await new Promise(resolve => { dc.onopen = resolve })
+      dc.bufferedAmountLowThreshold = high / 4
+      for (let i = 0; i < per; i++) {
+        if (dc.bufferedAmount > high) await new Promise(resolve => { dc.onbufferedamountlow = resolve })
+        dc.send(message)
+      }
     }
-    return t
-  }, total)
-  await b.waitForFunction((total) => (globalThis as any).__received >= total, total, { timeout: 60_000 })
-  const elapsed = await a.evaluate((t0) => performance.now() - t0, sendMs)
-  const rtt = await a.evaluate(async () => {
-    const dc = (globalThis as any).__dc as RTCDataChannel
+    g.__sending = Promise.all(labels.map(one))
+  }, { labels, size, total })
+  const expected = Math.ceil(total / channels / size) * size
+  await b.waitForFunction(({ labels, expected }) => labels.every(l => ((globalThis as any).__rx[l]?.bytes ?? 0) >= expected), { labels, expected }, { timeout: 120_000, polling: 50 })
+  return b.evaluate((labels) => {
+    const rx = labels.map(l => (globalThis as any).__rx[l])
+    const first = Math.min(...rx.map(r => r.first))
+    const last = Math.max(...rx.map(r => r.last))
+    // The first message of the earliest channel marks the start: its bytes are not counted.
+    const bytes = rx.reduce((n, r) => n + r.bytes, 0) - rx.find(r => r.first === first).firstBytes
+    return (bytes / 2 ** 20) / ((last - first) / 1000)
+  }, labels)
+}
+
+/** Request/response round trips per second of one-byte strings on one channel. */
+async function roundTrips (a: Page): Promise<number> {
+  return a.evaluate(async () => {
+    const dc = ((globalThis as any).__pc as RTCPeerConnection).createDataChannel('ping', { ordered: true })
+    await new Promise(resolve => { dc.onopen = resolve })
+    const once = async (): Promise<void> => new Promise(resolve => { dc.onmessage = () => resolve(); dc.send('p') })
+    for (let i = 0; i < 20; i++) await once()
     const n = 300
     const t = performance.now()
-    for (let i = 0; i < n; i++) {
-      await new Promise(resolve => { dc.onmessage = () => resolve(null); dc.send('p') })
-    }
+    for (let i = 0; i < n; i++) await once()
     return n / ((performance.now() - t) / 1000)
   })
-  await a.evaluate(() => { (globalThis as any).__pc.close() })
-  await b.evaluate(() => { (globalThis as any).__pc.close() })
-  return { dcThroughputMBps: (total / 2 ** 20) / (elapsed / 1000), dcRoundTripsPerSec: rtt }
+}
+
+async function blankPage (context: BrowserContext, url: string): Promise<Page> {
+  await context.addInitScript('globalThis.__name ??= (f) => f')
+  const page = await context.newPage()
+  await page.goto(url)
+  return page
+}
+
+/**
+ * The link's real limit for WebRTC here: raw RTCDataChannels between idle blank pages (at
+ * `url`), both between two browser processes (what two devices are) and between two contexts
+ * of `browser` (what the bench's peers are), every message size of DC_MESSAGE_SIZES on one
+ * channel, then the best size on 4 channels at once. The limit is the most any run reached.
+ */
+export async function rawDataChannelLimit (browser: Browser, url: string): Promise<DcLimit> {
+  const other: Browser = await chromium.launch(chromiumLaunchOptions())
+  const contexts: BrowserContext[] = []
+  const runs: DcRun[] = []
+  let rtt = 0
+  let n = 0
+  try {
+    const open = async (b: Browser): Promise<Page> => { const c = await b.newContext(); contexts.push(c); return blankPage(c, url) }
+    const pairs: Array<[DcRun['topology'], Page, Page]> = [
+      ['processes', await open(browser), await open(other)],
+      ['contexts', await open(browser), await open(browser)]
+    ]
+    for (const [topology, a, b] of pairs) {
+      await connect(a, b)
+      for (const size of DC_MESSAGE_SIZES) runs.push({ topology, channels: 1, messageKiB: size / 1024, MBps: await bulk(a, b, n++, size, 1, DC_BULK_BYTES) })
+      const bestSize = runs.filter(r => r.topology === topology).sort((x, y) => y.MBps - x.MBps)[0].messageKiB * 1024
+      runs.push({ topology, channels: 4, messageKiB: bestSize / 1024, MBps: await bulk(a, b, n++, bestSize, 4, DC_BULK_BYTES) })
+      rtt = Math.max(rtt, await roundTrips(a))
+    }
+  } finally {
+    await Promise.allSettled(contexts.map(async c => c.close()))
+    await other.close()
+  }
+  const best = [...runs].sort((x, y) => y.MBps - x.MBps)[0]
+  return { limitMBps: best.MBps, best, runs, roundTripsPerSec: rtt }
 }

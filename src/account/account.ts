@@ -49,10 +49,31 @@ export function normaliseMnemonic (mnemonic: unknown): string {
   return words
 }
 
+/**
+ * The BIP39 seed of normalised words (PBKDF2-HMAC-SHA512, 2,048 rounds, salt "mnemonic" +
+ * passphrase, both NFKD) by WebCrypto's native PBKDF2: the JavaScript one took ~100 ms of
+ * every page start on this machine. Same bytes as `mnemonicToSeedSync` (tested on BIP39's vectors).
+ */
+export async function bip39Seed (words: string, passphrase = ''): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey('raw', new Uint8Array(utf8.encode(words.normalize('NFKD'))), 'PBKDF2', false, ['deriveBits'])
+  const salt = new Uint8Array(utf8.encode(`mnemonic${passphrase}`.normalize('NFKD')))
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-512', salt, iterations: 2048 }, key, 512))
+}
+
 /** The account a mnemonic stands for: the same words give the same key and address on every device. */
 export function accountFromMnemonic (mnemonic: string): Account {
   const words = normaliseMnemonic(mnemonic)
-  const secretKey = slip10Ed25519(mnemonicToSeedSync(words), ACCOUNT_PATH)
+  return accountFromSeed(words, mnemonicToSeedSync(words))
+}
+
+/** `accountFromMnemonic` with the seed from native PBKDF2: what the app uses at start and on restore. */
+export async function loadAccount (mnemonic: string): Promise<Account> {
+  const words = normaliseMnemonic(mnemonic)
+  return accountFromSeed(words, await bip39Seed(words))
+}
+
+function accountFromSeed (words: string, seed: Uint8Array): Account {
+  const secretKey = slip10Ed25519(seed, ACCOUNT_PATH)
   const publicKey = ed25519.getPublicKey(secretKey)
   return {
     address: addressFromPublicKey(publicKey),

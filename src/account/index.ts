@@ -1,4 +1,4 @@
-export { accountFromMnemonic, addressFromPublicKey, isAddress, newMnemonic, normaliseMnemonic, publicKeyFromAddress, verifyAccountSignature, verifyAccountSignatureSync } from './account.ts'
+export { accountFromMnemonic, addressFromPublicKey, bip39Seed, isAddress, loadAccount, newMnemonic, normaliseMnemonic, publicKeyFromAddress, verifyAccountSignature, verifyAccountSignatureSync } from './account.ts'
 export type { Account } from './account.ts'
 export { registrationMessage } from './registration.ts'
 export { AccountStore } from './store.ts'

@@ -1,5 +1,5 @@
 import { openDB } from 'idb'
-import { accountFromMnemonic, newMnemonic } from './account.ts'
+import { loadAccount, newMnemonic } from './account.ts'
 import type { Account } from './account.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
@@ -26,15 +26,15 @@ export class AccountStore {
   async loadOrCreate (): Promise<Account> {
     const db = await this.#db
     const row = await db.get('account', 'current')
-    if (row != null) return accountFromMnemonic(row.mnemonic)
-    const account = accountFromMnemonic(newMnemonic())
+    if (row != null) return await loadAccount(row.mnemonic)
+    const account = await loadAccount(newMnemonic())
     await db.put('account', { mnemonic: account.mnemonic, created: new Date().toISOString() }, 'current')
     return account
   }
 
   /** Replaces this device's account with the one the mnemonic stands for (restore on a new device). */
   async restore (mnemonic: string): Promise<Account> {
-    const account = accountFromMnemonic(mnemonic)
+    const account = await loadAccount(mnemonic)
     const db = await this.#db
     await db.put('account', { mnemonic: account.mnemonic, created: new Date().toISOString() }, 'current')
     return account

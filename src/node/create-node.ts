@@ -92,10 +92,11 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   }))
   await helia.start()
   const libp2p = helia.libp2p as unknown as Libp2p<LightcafeServices>
-  // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
-  const stopLiveness = await watchPeerLiveness(libp2p)
+  // The relay first: its reservation is what makes this node reachable, and the slowest step.
   const relays = new RelayKeeper(libp2p, init.relays)
   relays.start()
+  // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
+  const stopLiveness = await watchPeerLiveness(libp2p)
   return {
     helia: helia as unknown as HeliaWithLibp2p<LightcafeServices>,
     libp2p,

@@ -48,6 +48,9 @@ export class RelayKeeper extends EventTarget {
     this.#running = true
     this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
     this.#libp2p.addEventListener('self:peer:update', this.#onUpdate)
+    // A reservation is made when the relay transport starts listening on it; libp2p's
+    // self:peer:update comes ~1 s later (its address manager debounces), so this is the moment.
+    this.#libp2p.addEventListener('transport:listening', this.#onUpdate)
     for (const ma of this.#relays) this.#dial(ma)
   }
 
@@ -55,6 +58,7 @@ export class RelayKeeper extends EventTarget {
     this.#running = false
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
     this.#libp2p.removeEventListener('self:peer:update', this.#onUpdate)
+    this.#libp2p.removeEventListener('transport:listening', this.#onUpdate)
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
   }

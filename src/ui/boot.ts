@@ -3,6 +3,17 @@ import { relayList } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
 import { renderDashboard } from './app.tsx'
 
+/**
+ * Milliseconds since navigation of each start-up phase (-1 until reached), for the dashboard
+ * and the benchmark; each is also a `performance.mark` named `lc:<phase>` (DevTools shows them).
+ * - scriptMs: this module runs; peerMs: the whole peer (node, account, services) is up;
+ * - reservedMs: the first relay reservation is made (this node is reachable);
+ * - uiMs: the dashboard shows live data and takes input (the time to interactive);
+ * - swMs: the service worker controls the page; readyMs: peer up and service worker in control.
+ */
+export interface Timings { scriptMs: number, peerMs: number, reservedMs: number, uiMs: number, swMs: number, readyMs: number }
+type Phase = Exclude<keyof Timings, 'scriptMs'>
+
 /** The app on a secure origin (main.ts checked): the node, the dashboard, the service worker. */
 export function boot (app: HTMLElement): void {
   start(app).catch(err => { fail(app, 'Lightcafe could not start', err) })
@@ -25,24 +36,35 @@ async function start (app: HTMLElement): Promise<void> {
       fail(app, 'Lightcafe is already running in another tab', 'Use that tab; this one stays idle.')
       return
     }
-    // Milliseconds since navigation, for the dashboard and the benchmark.
-    const timings = { scriptMs: Math.round(performance.now()), peerMs: -1, reservedMs: -1, readyMs: -1, uiMs: -1 }
+    const timings: Timings = { scriptMs: Math.round(performance.mark('lc:script').startTime), peerMs: -1, reservedMs: -1, uiMs: -1, swMs: -1, readyMs: -1 }
+    const reach = (phase: Phase): void => {
+      if (timings[phase] < 0) timings[phase] = Math.round(performance.mark(`lc:${phase.slice(0, -2)}`).startTime)
+    }
+    // Readable while starting (a reservation can come before the rest is up); `ready` once all is.
+    const state: Record<string, unknown> = { ready: false, timings }
+    ;(globalThis as Record<string, unknown>).lightcafe = state
+    // The service worker installs (its own thread, the shell's files) while the node starts.
+    const controlled = registerServiceWorker().then(() => { reach('swMs') })
+    controlled.catch(() => { /* awaited below */ })
     // LAN mode (relays.json's `lan`): what invitations give other devices.
     const { relays, lan } = await relayList(location)
-    const peer = await startPeer({ relays })
-    timings.peerMs = Math.round(performance.now())
-    const onRelay = (): void => {
-      if (timings.reservedMs < 0 && peer.node.relays.state().some(r => r.reserved)) timings.reservedMs = Math.round(performance.now())
-    }
-    peer.node.relays.addEventListener('change', onRelay)
-    onRelay()
+    const peer = await startPeer({
+      relays,
+      onNode: node => {
+        // Listened to as soon as the node exists: the reservation may come before the rest is up.
+        const onRelay = (): void => { if (node.relays.state().some(r => r.reserved)) reach('reservedMs') }
+        node.relays.addEventListener('change', onRelay)
+        onRelay()
+      }
+    })
+    reach('peerMs')
+    state.peer = peer
     // The dashboard calls the node directly, so it need not wait for the service worker.
-    // uiMs: it shows live data and takes input (the time to interactive we report).
-    renderDashboard(app, peer, lan, () => { if (timings.uiMs < 0) timings.uiMs = Math.round(performance.now()) })
+    renderDashboard(app, peer, lan, () => { reach('uiMs') })
     serveToServiceWorker(peer.handle)
-    await registerServiceWorker()
-    timings.readyMs = Math.round(performance.now())
-    ;(globalThis as Record<string, unknown>).lightcafe = { ready: true, peer, timings }
+    await controlled
+    reach('readyMs')
+    state.ready = true
     // Hold the lock for the life of the page.
     await new Promise(() => {})
   })

@@ -118,14 +118,19 @@ export function relayProblem (relay: { multiaddr: string, cause?: RelayCause }, 
 
 export interface Banner { kind: 'disconnected' | 'storage', text: string, problems?: RelayProblem[] }
 
-type RelayLike = { multiaddr: string, connected: boolean, cause?: RelayCause }
+type RelayLike = { multiaddr: string, connected: boolean, attempts?: number, cause?: RelayCause }
 
-/** Banners: cut off from every relay (with what is known of why), storage nearly full. Empty when all is well. */
+/**
+ * Banners: cut off from every relay (with what is known of why), storage nearly full. Empty when
+ * all is well. A node still on its first dial of every relay is connecting, not cut off: the
+ * header says so, and a banner there would only push the view down and back at each start.
+ */
 export function banners (live: { info: { relays: RelayLike[] }, storage: { usage: number, quota: number } }, setup?: string): Banner[] {
   const out: Banner[] = []
   const { relays } = live.info
   const s = live.storage
-  if (relays.length > 0 && !relays.some(r => r.connected)) {
+  const failed = relays.some(r => (r.attempts ?? 0) > 0 || r.cause != null)
+  if (relays.length > 0 && !relays.some(r => r.connected) && failed) {
     const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
     out.push({ kind: 'disconnected', text: 'Disconnected from the relays: reconnecting… Peers cannot reach this cafe until then.', ...(problems.length > 0 ? { problems } : {}) })
   }

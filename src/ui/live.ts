@@ -70,7 +70,11 @@ export function useLive (peer: RunningPeer, onError: (err: unknown) => void, eve
     // One reading at a time; a request meanwhile runs once more after it.
     if (running.current) { again.current = true; return }
     running.current = true
-    read(peer).then(setLive, onError).finally(() => {
+    read(peer).then(data => {
+      // The first reading's arrival: what the dashboard's first full render (lc:ui) waits for.
+      if (performance.getEntriesByName('lc:first-reading').length === 0) performance.mark('lc:first-reading')
+      setLive(data)
+    }, onError).finally(() => {
       running.current = false
       if (again.current) { again.current = false; refresh() }
     })

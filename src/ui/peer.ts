@@ -53,12 +53,18 @@ async function openCafeRecords (prefix: string): Promise<CafeRecords> {
 }
 
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
-export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string }): Promise<RunningPeer> {
+export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
   const prefix = opts.dbPrefix ?? 'lightcafe'
   const startedAt = new Date().toISOString()
-  const node = await createNode({ relays: opts.relays, dbPrefix: prefix })
+  // The account (IndexedDB, then PBKDF2) loads while the node starts.
   const accounts = new AccountStore(`${prefix}/account`)
-  let account = await accounts.loadOrCreate()
+  const loading = accounts.loadOrCreate()
+  loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
+  const node = await createNode({ relays: opts.relays, dbPrefix: prefix })
+  performance.mark('lc:node-started')
+  opts.onNode?.(node)
+  let account = await loading
+  performance.mark('lc:account-loaded')
 
   const { http } = node.libp2p.services
   const transport = libp2pTransport(http, () => opts.relays)
@@ -166,6 +172,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string 
     }
   })
 
+  performance.mark('lc:peer-started')
   return {
     node,
     account: () => account,

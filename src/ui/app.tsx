@@ -176,7 +176,7 @@ function Dashboard ({ peer, lan, onReady }: { peer: RunningPeer, lan: LanInfo | 
               {v('cafes', 'My cafes', <MyCafes invitation={invitation} joined={joined} />)}
               {v('backups', 'Backups', <><Backups /><Recovery /></>)}
               {v('messages', 'Messages', <Messages active={current === 'messages'} />)}
-              {v('search', 'Search', <Search />)}
+              {v('search', 'Search', <Search active={current === 'search'} />)}
               {v('profile', 'Profile', <><Profile active={current === 'profile'} /><Restore /></>)}
             </>}
         </main>

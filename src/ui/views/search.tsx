@@ -8,7 +8,7 @@ import { ndjsonLines } from '../../shared/streams.ts'
 interface Found { address: string, name: string }
 
 /** Search: results appear as each cafe answers (an NDJSON stream from the local API). */
-export function Search () {
+export function Search ({ active }: { active: boolean }) {
   const { peer, compose } = useDashboard()
   const [results, setResults] = useState<Found[]>([])
   const [state, setState] = useState('')
@@ -16,8 +16,13 @@ export function Search () {
   // A new search stops the last one: its late answers must not land in the new list.
   const running = useRef<AbortController>()
   useEffect(() => () => { running.current?.abort() }, [])
-  // The box is open: dial the cafes now, while the user types (a cold query waits on those dials).
-  useEffect(() => { void localFetch(peer, '/api/v0/search/warm', { method: 'POST' }).then(async r => { await r.body?.cancel() }).catch(() => {}) }, [])
+  // The box is open (the view is shown, not just rendered hidden): dial the cafes now, while
+  // the user types (a cold query waits on those dials). Never at page load: that would dial
+  // every cafe a relay lists from every page.
+  useEffect(() => {
+    if (!active) return
+    void localFetch(peer, '/api/v0/search/warm', { method: 'POST' }).then(async r => { await r.body?.cancel() }).catch(() => {})
+  }, [active])
   const search = (e: Event): void => {
     e.preventDefault()
     const name = String(new FormData(e.currentTarget as HTMLFormElement).get('name')).trim()

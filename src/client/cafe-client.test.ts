@@ -1,11 +1,10 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
-import { CafeHost, MemoryCafeStore, SESSION_LIMITS, createCafeApp } from '../cafe/index.ts'
+import { CafeHost, SESSION_LIMITS, createCafeApp } from '../cafe/index.ts'
 import { CafeClient, parseCafe } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
 import type { CafeTransport } from './cafe-client.ts'
+import { testCafeHost } from '../cafe/test-cafe-host.ts'
 
 // The client against a real cafe host and app, carried in memory instead of libp2p.
 describe('CafeClient', () => {
@@ -17,10 +16,7 @@ describe('CafeClient', () => {
   const account = accountFromMnemonic(newMnemonic())
 
   beforeEach(async () => {
-    const key = await generateKeyPair('Ed25519')
-    cafeId = peerIdFromPrivateKey(key).toString()
-    host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore(), now: () => clock.ms })
-    await host.setSettings({ enabled: true })
+    ;({ cafeId, host } = await testCafeHost({ now: () => clock.ms }))
     const app = createCafeApp(host)
     calls = []
     const transport: CafeTransport = async (cafe, request) => {

@@ -45,6 +45,34 @@ describe('CafeClient', () => {
     client.stop()
   })
 
+  it('a caller\'s signal aborts a registration or a request the cafe is slow to answer, with the caller\'s reason', async () => {
+    const app = createCafeApp(host)
+    let stall = false
+    const transport: CafeTransport = async (_cafe, request, options) => {
+      if (!stall) return app.fetch(request, { remotePeer: 'client-peer' })
+      return new Promise((_resolve, reject) => { options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true }) })
+    }
+    const slow = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport, now: () => clock.ms })
+    const token = (await host.createToken()).token
+    const given = new Error('the caller gave up')
+    stall = true
+    const registering = new AbortController()
+    const registration = slow.register(cafeId, token, { signal: registering.signal })
+    registering.abort(given)
+    await expect(registration).rejects.toBe(given)
+    expect(await slow.list()).toEqual([])
+    await expect(slow.register(cafeId, token, { signal: AbortSignal.abort(given) })).rejects.toBe(given)
+
+    stall = false
+    await slow.register(cafeId, token)
+    stall = true
+    const asking = new AbortController()
+    const answer = slow.request(cafeId, '/cafe/v1/sessions/me', {}, { signal: asking.signal })
+    asking.abort(given)
+    await expect(answer).rejects.toBe(given)
+    slow.stop()
+  })
+
   it('marks a session ended when the cafe refuses its refresh, and asks for a new registration', async () => {
     await client.register(cafeId, (await host.createToken()).token)
     await host.removeClient(account.address)

@@ -1,14 +1,17 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { renderUnicodeCompact } from 'uqr'
+import { InvalidInputError, UnavailableError, refusalError } from '../src/shared/errors.ts'
 import { joinLink } from '../src/ui/kiosk.ts'
 
 /** What the running cafe wrote at start (cafe-main.ts). */
 interface CafeState { pid: number, peerId: string, multiaddrs: string[], http: string, owner: string }
 
-export class CafeNotRunningError extends Error {
+/** No cafe state in the folder, or the cafe named there does not answer (CAFE_UNREACHABLE, 503). */
+export class CafeNotRunningError extends UnavailableError {
   static override name = 'CafeNotRunningError'
   override name = 'CafeNotRunningError'
+  constructor (details: string) { super('CAFE_UNREACHABLE', details) }
 }
 
 const USAGE = `usage: npm run cafe -- [--dir DIR] COMMAND
@@ -57,13 +60,13 @@ async function owner (dir: string): Promise<{ state: CafeState, call: (method: s
 
 function setting (kv: string): Record<string, unknown> {
   const at = kv.indexOf('=')
-  if (at < 1) throw new Error(`not KEY=VALUE: ${kv}`)
+  if (at < 1) throw new InvalidInputError('INVALID_FIELD', `not KEY=VALUE: ${kv}`)
   const key = kv.slice(0, at)
   const value = kv.slice(at + 1)
   if (key === 'name') return { name: value }
   if (key === 'open' || key === 'enabled') return { [key]: value === 'true' }
   if (key === 'quotaBytes') return { quotaBytes: Number(value) }
-  throw new Error(`unknown setting ${key} (name, open, enabled, quotaBytes)`)
+  throw new InvalidInputError('INVALID_FIELD', `unknown setting ${key} (name, open, enabled, quotaBytes)`)
 }
 
 /** Runs one owner command against the running cafe; returns the exit code. */
@@ -73,7 +76,7 @@ export async function runCommand (words: string[], opts: { dir: string, app: str
   try {
     const { state, call } = await owner(opts.dir)
     const ok = (r: { status: number, body: any }): any => {
-      if (r.status >= 400) throw new Error(`${r.body?.error?.reason ?? r.status}: ${r.body?.error?.details ?? ''}`)
+      if (r.status >= 400) throw refusalError(r.status, r.body)
       return r.body
     }
     if (what === 'token' && verb === 'create') {

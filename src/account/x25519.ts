@@ -1,4 +1,5 @@
 import { x25519 } from '@noble/curves/ed25519.js'
+import { InvalidInputError } from '../shared/errors.ts'
 
 /**
  * X25519 for sealed boxes, by the platform's WebCrypto where it has X25519 (Chromium, Node,
@@ -9,10 +10,11 @@ import { x25519 } from '@noble/curves/ed25519.js'
 type Buf = Uint8Array<ArrayBuffer>
 const buf = (b: Uint8Array): Buf => (b.buffer instanceof ArrayBuffer ? b : new Uint8Array(b)) as Buf
 
-/** A low-order or otherwise unusable public key. */
-export class BadX25519KeyError extends Error {
+/** A low-order or otherwise unusable public key (INVALID_BOX_KEY, 400). */
+export class BadX25519KeyError extends InvalidInputError {
   static override name = 'BadX25519KeyError'
   override name = 'BadX25519KeyError'
+  constructor (details: string) { super('INVALID_BOX_KEY', details) }
 }
 
 /** PKCS #8 wrapping of a raw X25519 private key (RFC 8410): WebCrypto imports private keys only this way. */

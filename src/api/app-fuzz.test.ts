@@ -1,11 +1,11 @@
 import 'fake-indexeddb/auto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
-import { ActivityLog, CafeContacts, CafeHost, CafeInbox, ContactIndex, MemoryCafeStore, MemoryContactStore, MemoryInboxStore, MemoryPinStore, MemorySnapshotStore, PinService, Snapshots, backupUsage, createCafeApp, inboxUsage } from '../cafe/index.ts'
+import { ActivityLog, CafeInbox, ContactIndex, MemoryCafeStore, MemoryContactStore, MemoryInboxStore } from '../cafe/index.ts'
+import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
+import { testCafeHost } from '../cafe/test-cafe-host.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { BackupOutbox } from '../client/backups.ts'
@@ -33,20 +33,6 @@ import { expectErrorContract } from '../shared/error-contract-expect.ts'
 
 
 let dbs = 0
-
-async function cafeApp (): Promise<{ id: string, app: ReturnType<typeof createCafeApp>, host: CafeHost }> {
-  const key = await generateKeyPair('Ed25519')
-  const id = peerIdFromPrivateKey(key).toString()
-  const host = new CafeHost({ peerId: id, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-  await host.setSettings({ enabled: true })
-  const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
-  const snapshots = new Snapshots(new MemorySnapshotStore())
-  host.useService(backupUsage(pins, snapshots))
-  const inbox = new CafeInbox({ store: new MemoryInboxStore(), isRegistered: async a => (await host.clientPeer(a)) != null })
-  const contacts = new CafeContacts(new MemoryContactStore())
-  host.useService(inboxUsage(inbox, contacts))
-  return { id, host, app: createCafeApp(host, { services: { pins, snapshots, inbox, contacts } }) }
-}
 
 async function blockDump (bs: MemoryBlockstore): Promise<string[]> {
   const out: string[] = []
@@ -78,18 +64,16 @@ async function idbDump (): Promise<string> {
 interface Rig { api: ReturnType<typeof createLocalApi>, snapshot: () => Promise<string>, values: { cafe: string, address: string, token: string, mnemonic: string } }
 
 async function rig (): Promise<Rig> {
-  const remote = await cafeApp()
-  const key = await generateKeyPair('Ed25519')
-  const selfId = peerIdFromPrivateKey(key).toString()
+  const remote = await memoryBackupCafe({ inbox: true })
   const cafeStore = new MemoryCafeStore()
-  const cafe = new CafeHost({ peerId: selfId, privateKeyRaw: key.raw, store: cafeStore })
+  const { cafeId: selfId, host: cafe } = await testCafeHost({ store: cafeStore, settings: null })
   const inboxStore = new MemoryInboxStore()
   const inbox = new CafeInbox({ store: inboxStore, isRegistered: async a => (await cafe.clientPeer(a)) != null })
   const contactStore = new MemoryContactStore()
   const contactIndex = await ContactIndex.load(contactStore)
   const activity = new ActivityLog()
   let account: Account = accountFromMnemonic(newMnemonic())
-  const transport: CafeTransport = async (target, request) => target.id === remote.id ? remote.app.fetch(request, { remotePeer: selfId }) : Response.json({ error: { reason: 'CAFE_UNREACHABLE', details: `no route to ${target.id}` } }, { status: 503 })
+  const transport: CafeTransport = async (target, request) => target.id === remote.cafeId ? remote.app.fetch(request, { remotePeer: selfId }) : Response.json({ error: { reason: 'CAFE_UNREACHABLE', details: `no route to ${target.id}` } }, { status: 503 })
   const sessions = new MemorySessionStore()
   const client = new CafeClient({ account: () => account, store: sessions, transport })
   await client.start()
@@ -104,7 +88,7 @@ async function rig (): Promise<Rig> {
   await messages.start()
   const recoveries = new Recoveries({ client, threads, files, blocks })
   const { token } = await remote.host.createToken()
-  await client.register(remote.id, token)
+  await client.register(remote.cafeId, token)
   const api = createLocalApi({
     peer: () => ({ peerId: selfId, multiaddrs: [], relays: [], startedAt: new Date(0).toISOString() }),
     connections: () => [],
@@ -132,7 +116,7 @@ async function rig (): Promise<Rig> {
     account: account.address,
     blocks: await blockDump(deviceBlocks)
   })
-  return { api, snapshot, values: { cafe: remote.id, address: account.address, token, mnemonic: newMnemonic() } }
+  return { api, snapshot, values: { cafe: remote.cafeId, address: account.address, token, mnemonic: newMnemonic() } }
 }
 
 const ROUTES: Array<[string, string]> = [

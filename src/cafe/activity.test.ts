@@ -1,12 +1,9 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { ACTIVITY_LIMITS, ActivityLog, activityKind, parseActivityFilter } from './activity.ts'
 import { createCafeApp } from './app.ts'
-import { CafeHost } from './host.ts'
-import { MemoryCafeStore } from './store.ts'
+import { testCafeHost } from './test-cafe-host.ts'
 
 describe('activity kinds', () => {
   it('names the requests an owner wants to see and ignores reads and refreshes', () => {
@@ -69,10 +66,7 @@ describe('the activity log', () => {
 
 describe('the cafe app reports activity', () => {
   it('tells of registrations and refusals with the caller, but not of reads', async () => {
-    const key = await generateKeyPair('Ed25519')
-    const cafeId = peerIdFromPrivateKey(key).toString()
-    const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-    await host.setSettings({ enabled: true })
+    const { cafeId, host } = await testCafeHost()
     const log = new ActivityLog()
     const app = createCafeApp(host, { onActivity: a => { log.record(a) } })
     const env = { remotePeer: 'peerA' }

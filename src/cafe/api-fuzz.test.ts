@@ -1,5 +1,4 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import fc from 'fast-check'
 import { SignJWT, importJWK } from 'jose'
@@ -17,7 +16,6 @@ import { backupUsage } from './backup-api.ts'
 import { ContactIndex } from './contacts/contact-index.ts'
 import { MemoryContactStore } from './contacts/contact-store.ts'
 import { CafeContacts } from './contacts/contacts.ts'
-import { CafeHost } from './host.ts'
 import { inboxUsage } from './inbox/inbox-api.ts'
 import { MemoryInboxStore } from './inbox/inbox-store.ts'
 import { CafeInbox } from './inbox/inbox.ts'
@@ -27,6 +25,7 @@ import { audienceOf } from './sessions.ts'
 import { MemorySnapshotStore, Snapshots } from './snapshots.ts'
 import { MemoryCafeStore } from './store.ts'
 import { expectErrorContract } from '../shared/error-contract-expect.ts'
+import { testCafeHost } from './test-cafe-host.ts'
 
 /**
  * Property-based fuzzing of every route of the cafe API (`/cafe/v1`), built with all its
@@ -48,11 +47,8 @@ interface Rig {
 }
 
 async function rig (): Promise<Rig> {
-  const key = await generateKeyPair('Ed25519')
-  const cafeId = peerIdFromPrivateKey(key).toString()
   const store = new MemoryCafeStore()
-  const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store })
-  await host.setSettings({ enabled: true, name: 'fuzz' })
+  const { cafeId, host, privateKeyRaw } = await testCafeHost({ store, settings: { enabled: true, name: 'fuzz' } })
   const blockstore = new MemoryBlockstore()
   const pinStore = new MemoryPinStore()
   const pins = new PinService({ blocks: blocksOf(blockstore), store: pinStore, quota: async a => host.quotaOf(a), delegates: () => [`/p2p/${cafeId}`] })
@@ -82,7 +78,7 @@ async function rig (): Promise<Rig> {
   // Valid-looking JWTs that must all be refused: another key, another cafe, another audience, `none`.
   const other = await generateKeyPair('Ed25519')
   const otherKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(other.raw.subarray(32)), d: toBase64url(other.raw.subarray(0, 32)) }, 'EdDSA')
-  const ownKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(key.raw.subarray(32)), d: toBase64url(key.raw.subarray(0, 32)) }, 'EdDSA')
+  const ownKey = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(privateKeyRaw.subarray(32)), d: toBase64url(privateKeyRaw.subarray(0, 32)) }, 'EdDSA')
   const jwt = async (k: typeof ownKey, iss: string, aud: string, claims: Record<string, unknown>, expS = 600): Promise<string> => new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' }).setIssuer(iss).setSubject(alice.address).setAudience(aud)
     .setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + expS).setJti('j').sign(k)

@@ -1,5 +1,4 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
@@ -7,6 +6,7 @@ import { createCafeApp } from './app.ts'
 import { CafeHost } from './host.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { MemoryCafeStore } from './store.ts'
+import { testCafeHost } from './test-cafe-host.ts'
 
 describe('the /cafe/v1 app', () => {
   let host: CafeHost
@@ -36,10 +36,7 @@ describe('the /cafe/v1 app', () => {
   }
 
   beforeEach(async () => {
-    const key = await generateKeyPair('Ed25519')
-    cafeId = peerIdFromPrivateKey(key).toString()
-    host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-    await host.setSettings({ enabled: true, name: 'test cafe' })
+    ;({ cafeId, host } = await testCafeHost({ settings: { enabled: true, name: 'test cafe' } }))
     app = createCafeApp(host, { version: '9' })
   })
 

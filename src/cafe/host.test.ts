@@ -8,6 +8,7 @@ import { toBase64url } from '../shared/bytes.ts'
 import { CafeHost } from './host.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { audienceOf } from './sessions.ts'
+import { testCafeHost } from './test-cafe-host.ts'
 import { IdbCafeStore, MemoryCafeStore } from './store.ts'
 import type { Account } from '../account/index.ts'
 import type { Session } from './host.ts'
@@ -16,13 +17,14 @@ import type { CryptoKey } from 'jose'
 
 interface Cafe { host: CafeHost, store: MemoryCafeStore, peerId: string, raw: Uint8Array, clock: { ms: number } }
 
-async function cafe (): Promise<Cafe> {
-  const key = await generateKeyPair('Ed25519')
-  const peerId = peerIdFromPrivateKey(key).toString()
-  const store = new MemoryCafeStore()
+/** A cafe host over `store` on a clock the test moves (settings as the store has them). */
+async function cafeOver<S extends MemoryCafeStore> (store: S): Promise<Cafe & { store: S }> {
   const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
-  return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store, now: () => clock.ms }), store, peerId, raw: key.raw, clock }
+  const { cafeId: peerId, host, privateKeyRaw: raw } = await testCafeHost({ store, now: () => clock.ms, settings: null })
+  return { host, store, peerId, raw, clock }
 }
+
+async function cafe (): Promise<Cafe> { return cafeOver(new MemoryCafeStore()) }
 
 async function signingKey (raw: Uint8Array): Promise<CryptoKey> {
   return importJWK({ kty: 'OKP', crv: 'Ed25519', x: toBase64url(raw.subarray(32)), d: toBase64url(raw.subarray(0, 32)) }, 'EdDSA') as Promise<CryptoKey>
@@ -259,13 +261,7 @@ class GatedStore extends MemoryCafeStore {
   }
 }
 
-async function gatedCafe (): Promise<Cafe & { store: GatedStore }> {
-  const key = await generateKeyPair('Ed25519')
-  const peerId = peerIdFromPrivateKey(key).toString()
-  const store = new GatedStore()
-  const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
-  return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store, now: () => clock.ms }), store, peerId, raw: key.raw, clock }
-}
+async function gatedCafe (): Promise<Cafe & { store: GatedStore }> { return cafeOver(new GatedStore()) }
 
 function gate (): { wait: Promise<void>, open: () => void } {
   let open = (): void => {}

@@ -1,24 +1,31 @@
 // A test fixture (imported by unit tests only): a cafe with its backup services, all in memory.
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { createCafeApp } from './app.ts'
 import { backupUsage } from './backup-api.ts'
-import { CafeHost } from './host.ts'
 import { PinService } from './pins/pin-service.ts'
 import { MemoryPinStore } from './pins/pin-store.ts'
 import { MemorySnapshotStore, Snapshots } from './snapshots.ts'
-import { MemoryCafeStore } from './store.ts'
+import { CafeContacts } from './contacts/contacts.ts'
+import { MemoryContactStore } from './contacts/contact-store.ts'
+import { inboxUsage } from './inbox/inbox-api.ts'
+import { CafeInbox } from './inbox/inbox.ts'
+import { MemoryInboxStore } from './inbox/inbox-store.ts'
+import { testCafeHost } from './test-cafe-host.ts'
+import type { CafeHost } from './host.ts'
 
-/** A cafe in cafe mode with pins and snapshots, and its `/cafe/v1` app. */
-export async function memoryBackupCafe (): Promise<{ cafeId: string, host: CafeHost, pins: PinService, snapshots: Snapshots, app: ReturnType<typeof createCafeApp> }> {
-  const key = await generateKeyPair('Ed25519')
-  const cafeId = peerIdFromPrivateKey(key).toString()
-  const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-  await host.setSettings({ enabled: true })
+/**
+ * A cafe in cafe mode with pins and snapshots (and, with `inbox`, an inbox and contacts), and
+ * its `/cafe/v1` app.
+ */
+export async function memoryBackupCafe (opts: { inbox?: boolean } = {}): Promise<{ cafeId: string, host: CafeHost, pins: PinService, snapshots: Snapshots, app: ReturnType<typeof createCafeApp> }> {
+  const { cafeId, host } = await testCafeHost()
   const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
   const snapshots = new Snapshots(new MemorySnapshotStore())
   host.useService(backupUsage(pins, snapshots))
-  return { cafeId, host, pins, snapshots, app: createCafeApp(host, { services: { pins, snapshots } }) }
+  if (opts.inbox !== true) return { cafeId, host, pins, snapshots, app: createCafeApp(host, { services: { pins, snapshots } }) }
+  const inbox = new CafeInbox({ store: new MemoryInboxStore(), isRegistered: async a => (await host.clientPeer(a)) != null })
+  const contacts = new CafeContacts(new MemoryContactStore())
+  host.useService(inboxUsage(inbox, contacts))
+  return { cafeId, host, pins, snapshots, app: createCafeApp(host, { services: { pins, snapshots, inbox, contacts } }) }
 }

@@ -1,11 +1,10 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
-import { CafeHost, MemoryCafeStore, SESSION_LIMITS, createCafeApp } from '../cafe/index.ts'
+import { CafeHost, SESSION_LIMITS, createCafeApp } from '../cafe/index.ts'
 import { CafeClient, parseCafe } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
 import type { CafeTransport } from './cafe-client.ts'
+import { testCafeHost } from '../cafe/test-cafe-host.ts'
 
 // The client against a real cafe host and app, carried in memory instead of libp2p.
 describe('CafeClient', () => {
@@ -17,10 +16,7 @@ describe('CafeClient', () => {
   const account = accountFromMnemonic(newMnemonic())
 
   beforeEach(async () => {
-    const key = await generateKeyPair('Ed25519')
-    cafeId = peerIdFromPrivateKey(key).toString()
-    host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore(), now: () => clock.ms })
-    await host.setSettings({ enabled: true })
+    ;({ cafeId, host } = await testCafeHost({ now: () => clock.ms }))
     const app = createCafeApp(host)
     calls = []
     const transport: CafeTransport = async (cafe, request) => {
@@ -47,6 +43,34 @@ describe('CafeClient', () => {
     // One refresh only: a second would reuse the rotated token and end the session.
     expect(calls.filter(c => c.endsWith('/sessions/refresh'))).toHaveLength(1)
     client.stop()
+  })
+
+  it('a caller\'s signal aborts a registration or a request the cafe is slow to answer, with the caller\'s reason', async () => {
+    const app = createCafeApp(host)
+    let stall = false
+    const transport: CafeTransport = async (_cafe, request, options) => {
+      if (!stall) return app.fetch(request, { remotePeer: 'client-peer' })
+      return new Promise((_resolve, reject) => { options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true }) })
+    }
+    const slow = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport, now: () => clock.ms })
+    const token = (await host.createToken()).token
+    const given = new Error('the caller gave up')
+    stall = true
+    const registering = new AbortController()
+    const registration = slow.register(cafeId, token, { signal: registering.signal })
+    registering.abort(given)
+    await expect(registration).rejects.toBe(given)
+    expect(await slow.list()).toEqual([])
+    await expect(slow.register(cafeId, token, { signal: AbortSignal.abort(given) })).rejects.toBe(given)
+
+    stall = false
+    await slow.register(cafeId, token)
+    stall = true
+    const asking = new AbortController()
+    const answer = slow.request(cafeId, '/cafe/v1/sessions/me', {}, { signal: asking.signal })
+    asking.abort(given)
+    await expect(answer).rejects.toBe(given)
+    slow.stop()
   })
 
   it('marks a session ended when the cafe refuses its refresh, and asks for a new registration', async () => {

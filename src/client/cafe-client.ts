@@ -104,32 +104,35 @@ export class CafeClient extends EventTarget {
     return s
   }
 
-  async #send (cafe: CafeTarget, request: Request, timeoutMs: number = CLIENT_TIMING.requestTimeoutMs): Promise<Response> {
+  async #send (cafe: CafeTarget, request: Request, timeoutMs: number = CLIENT_TIMING.requestTimeoutMs, options: AbortOptions = {}): Promise<Response> {
+    options.signal?.throwIfAborted()
+    const timeout = AbortSignal.timeout(timeoutMs)
     try {
-      return await this.#transport(cafe, request, { signal: AbortSignal.timeout(timeoutMs) })
+      return await this.#transport(cafe, request, { signal: options.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout })
     } catch (err) {
-      // A refusal stands; not reaching the peer at all is the cafe being unreachable.
+      // A refusal stands, and so does the caller's abort; not reaching the peer at all is the cafe being unreachable.
       if (err instanceof LightcafeError && !(err instanceof PeerError)) throw err
+      if (options.signal?.aborted === true) throw options.signal.reason
       throw new UnavailableError('CAFE_UNREACHABLE', `could not reach cafe ${cafe.id}: ${causeOf(err)}`)
     }
   }
 
-  async #json<T> (cafe: CafeTarget, path: string, body: unknown, auth?: string): Promise<T> {
+  async #json<T> (cafe: CafeTarget, path: string, body: unknown, auth?: string, options: AbortOptions = {}): Promise<T> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (auth != null) headers.authorization = `Bearer ${auth}`
-    const res = await this.#send(cafe, new Request(`http://cafe${path}`, { method: 'POST', headers, body: JSON.stringify(body) }))
+    const res = await this.#send(cafe, new Request(`http://cafe${path}`, { method: 'POST', headers, body: JSON.stringify(body) }), undefined, options)
     if (!res.ok) throw await asError(res)
-    return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${cafe.id}` }) as T
+    return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${cafe.id}`, signal: options.signal }) as T
   }
 
   /** Registers this account with a cafe using an access token from its owner. */
-  async register (cafe: unknown, token: unknown): Promise<CafeSession> {
+  async register (cafe: unknown, token: unknown, options: AbortOptions = {}): Promise<CafeSession> {
     const target = parseCafe(cafe)
     if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new InvalidInputError('INVALID_TOKEN', 'token must be the access token string the cafe owner gave you')
     const account = this.#account()
-    const { nonce } = await this.#json<{ nonce: string }>(target, '/cafe/v1/sessions/challenge', { address: account.address })
+    const { nonce } = await this.#json<{ nonce: string }>(target, '/cafe/v1/sessions/challenge', { address: account.address }, undefined, options)
     const sig = toBase64url(account.sign(registrationMessage(target.id, account.address, nonce)))
-    const issued = await this.#json<IssuedSession>(target, '/cafe/v1/sessions', { address: account.address, token, nonce, sig })
+    const issued = await this.#json<IssuedSession>(target, '/cafe/v1/sessions', { address: account.address, token, nonce, sig }, undefined, options)
     // The transport authenticated the cafe's peer id; a session naming another cafe is refused.
     if (issued.cafe !== target.id || issued.address !== account.address) throw new UnauthorizedError('SESSION_MISMATCH', 'the cafe answered with a session for another cafe or account')
     const previous = await this.#store.get(target.id)
@@ -187,16 +190,17 @@ export class CafeClient extends EventTarget {
 
   /**
    * An authenticated request to a cafe: refreshes first when the access token is about to
-   * expire. `timeoutMs` bounds the whole exchange (long uploads pass their own).
+   * expire. `timeoutMs` bounds the whole exchange (long uploads pass their own); `signal`
+   * aborts it sooner.
    */
-  async request (id: string, path: string, init: RequestInit = {}, opts: { timeoutMs?: number } = {}): Promise<Response> {
+  async request (id: string, path: string, init: RequestInit = {}, opts: AbortOptions & { timeoutMs?: number } = {}): Promise<Response> {
     let s = await this.get(id)
     if (s.ended != null) throw new UnauthorizedError('SESSION_ENDED', `the session with cafe ${id} ended (${s.ended.reason}); register again with a token`)
     if (Date.parse(s.exp) - this.#now() < CLIENT_TIMING.refreshAheadMs) s = await this.refresh(id)
     const headers = new Headers(init.headers)
     headers.set('authorization', `Bearer ${s.access}`)
     const url = `http://cafe${path}`
-    return this.#send(s, init.body instanceof ReadableStream ? streamingRequest(url, { ...init, headers }, init.body) : new Request(url, { ...init, headers }), opts.timeoutMs)
+    return this.#send(s, init.body instanceof ReadableStream ? streamingRequest(url, { ...init, headers }, init.body) : new Request(url, { ...init, headers }), opts.timeoutMs, opts)
   }
 
   /** Ends the session on the cafe (it forgets this client) and then here. */

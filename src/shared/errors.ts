@@ -1,3 +1,4 @@
+import { isReason } from './reasons.ts'
 import type { Reason } from './reasons.ts'
 
 export type { Reason } from './reasons.ts'
@@ -68,4 +69,15 @@ export class UnavailableError extends LightcafeError {
 /** The JSON body every error response carries (the Pinning Service API's error shape). */
 export function errorBody (reason: Reason, details: string): { error: { reason: Reason, details: string } } {
   return { error: { reason, details } }
+}
+
+/**
+ * A refusal read back from one of our APIs (its status and parsed body, if any) as a
+ * LightcafeError: the body's reason when it is one of ours, else REMOTE_ERROR; the text is
+ * `REASON: details` (the status where no reason was given), as the dashboard and CLI print it.
+ */
+export function refusalError (status: number, body: unknown): LightcafeError {
+  const error = (body as { error?: { reason?: unknown, details?: unknown } } | null | undefined)?.error
+  const said = error?.reason
+  return new LightcafeError(isReason(said) ? said : 'REMOTE_ERROR', `${typeof said === 'string' ? said : status}: ${typeof error?.details === 'string' ? error.details : ''}`, status)
 }

@@ -189,23 +189,16 @@ export class ByteReader {
 
 /** Lines of NDJSON from a stream body, read with a reader (streams are not async-iterable in every browser). */
 export async function * ndjsonLines (body: ReadableStream<Uint8Array>): AsyncGenerator<any> {
-  const reader = body.getReader()
   const decoder = new TextDecoder()
   let buffer = ''
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      buffer += decoder.decode(value, { stream: true })
-      let nl: number
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
-        if (line.trim() !== '') yield JSON.parse(line)
-      }
+  for await (const value of iterateStream(body)) {
+    buffer += decoder.decode(value, { stream: true })
+    let nl: number
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl)
+      buffer = buffer.slice(nl + 1)
+      if (line.trim() !== '') yield JSON.parse(line)
     }
-  } finally {
-    reader.releaseLock()
   }
 }
 

@@ -1,3 +1,4 @@
+import { refusalError } from '../shared/errors.ts'
 import type { RunningPeer } from './peer.ts'
 
 /**
@@ -8,13 +9,13 @@ export async function localFetch (peer: RunningPeer, path: string, init: Request
   return peer.handle(new Request(new URL(path, location.origin), init))
 }
 
-/** A JSON call; a refusal throws with its reason and details. */
+/** A JSON call; a refusal throws a LightcafeError with its reason (REMOTE_ERROR when not one of ours) and its text as `REASON: details`. */
 export async function call<T = any> (peer: RunningPeer, method: string, path: string, body?: unknown): Promise<T> {
   const res = await localFetch(peer, path, {
     method,
     ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
   })
   const data = res.status === 204 ? null : await res.json()
-  if (!res.ok) throw new Error(`${data?.error?.reason ?? res.status}: ${data?.error?.details ?? ''}`)
+  if (!res.ok) throw refusalError(res.status, data)
   return data as T
 }

@@ -1,5 +1,3 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../../account/index.ts'
 import { boxKeyPair } from '../../account/box.ts'
@@ -17,6 +15,7 @@ import { MemoryInboxStore } from './inbox-store.ts'
 import type { Account } from '../../account/index.ts'
 import type { Contact } from '../../contacts/contact.ts'
 import type { InboxMessage } from './inbox.ts'
+import { testCafeHost } from '../test-cafe-host.ts'
 
 const contactOf = (account: Account, name: string): Contact => signContact(account, { name, peers: [], inboxes: [], box: toBase64url(boxKeyPair(account.secretKey).publicKey) })
 
@@ -44,11 +43,10 @@ describe('the inbox and contact routes', () => {
   }
 
   beforeEach(async () => {
-    const key = await generateKeyPair('Ed25519')
-    const cafeId = peerIdFromPrivateKey(key).toString()
     store = new MemoryCafeStore()
-    host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store })
-    await host.setSettings({ enabled: true })
+    const made = await testCafeHost({ store })
+    const cafeId = made.cafeId
+    host = made.host
     for (const account of [alice, bob]) {
       const { token } = await host.createToken()
       const { nonce } = host.challenge(account.address)

@@ -1,7 +1,5 @@
 import * as dagPb from '@ipld/dag-pb'
 import { Configuration, RemotePinningServiceClient, Status } from '@ipfs-shipyard/pinning-service-client'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -13,20 +11,16 @@ import { exportCar } from '../../ipfs/car.ts'
 import { toBase64url } from '../../shared/bytes.ts'
 import { createCafeApp } from '../app.ts'
 import { backupUsage } from '../backup-api.ts'
-import { CafeHost } from '../host.ts'
 import { MemorySnapshotStore, Snapshots } from '../snapshots.ts'
-import { MemoryCafeStore } from '../store.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
+import { testCafeHost } from '../test-cafe-host.ts'
 
 // The IPFS Pinning Service API driven by the client generated from the spec's OpenAPI file
 // (@ipfs-shipyard/pinning-service-client), against the cafe's Hono app.
 describe('a standard pinning-service client against the cafe', () => {
   it('creates, lists with filters, gets, replaces and deletes pins; a foreign session sees none', async () => {
-    const key = await generateKeyPair('Ed25519')
-    const cafeId = peerIdFromPrivateKey(key).toString()
-    const host = new CafeHost({ peerId: cafeId, privateKeyRaw: key.raw, store: new MemoryCafeStore() })
-    await host.setSettings({ enabled: true })
+    const { cafeId, host } = await testCafeHost()
 
     // The "origin": another node holding a two-block DAG, reachable by the cafe's fetcher.
     const leaf = new TextEncoder().encode('pinned through a standard client')

@@ -3,6 +3,7 @@ import { errorText, mib, short } from '../format.ts'
 import { localFetch } from '../local-api.ts'
 import { useDashboard } from '../live.ts'
 import { ndjsonLines } from '../../shared/streams.ts'
+import { refusalError } from '../../shared/errors.ts'
 import { Bar, Section } from './section.tsx'
 import type { RecoveryProgress } from '../../client/index.ts'
 
@@ -27,8 +28,7 @@ export function Recovery () {
     void (async () => {
       const res = await localFetch(peer, path, { method: 'POST', signal: abort.signal })
       if (!res.ok || res.body == null) {
-        const data = await res.json().catch(() => null) as { error?: { reason?: string, details?: string } } | null
-        throw new Error(`${data?.error?.reason ?? res.status}: ${data?.error?.details ?? ''}`)
+        throw refusalError(res.status, await res.json().catch(() => null))
       }
       let done: RecoveryProgress | undefined
       for await (const line of ndjsonLines(res.body)) {

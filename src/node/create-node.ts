@@ -7,7 +7,6 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
-import { loadOrCreateSelfKey } from '@libp2p/config'
 import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
@@ -15,6 +14,7 @@ import { blocksOf } from '../ipfs/blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p } from './http/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
+import { loadOrCreatePeerKey } from './peer-key.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
@@ -65,7 +65,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   await datastore.open()
 
   // Loaded here (not inside Helia) because the cafe signs its sessions with this key.
-  const privateKey = await loadOrCreateSelfKey(datastore)
+  const privateKey = await loadOrCreatePeerKey(datastore)
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,

@@ -1,7 +1,9 @@
 import '../relay/polyfill.ts'
+import { execFile } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { chromium } from 'playwright-core'
 import { chromiumLaunchOptions } from '../e2e/chromium.ts'
 import { Env, Peer } from '../e2e/env.ts'
@@ -434,7 +436,20 @@ try {
   await browser.close()
   await Promise.allSettled([env.stop(), blank.stop()])
 }
+// The headless Node cafe's figures (bench/node-cafe.ts, its own raw limits and ratios): its
+// own process, after the browser is closed, so neither shares the cores with the other.
+if (want('node-cafe')) figures.nodeCafe = await nodeCafeFigures()
 console.log(JSON.stringify(figures, null, 2))
+
+/** Runs bench/node-cafe.ts (it exits itself: libp2p and LevelDB leave handles open) and reads its JSON; bounded to 15 minutes. */
+async function nodeCafeFigures (): Promise<unknown> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/node-cafe.ts'], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 })
+    return JSON.parse(stdout)
+  } catch (err) {
+    return { error: (err as Error).message }
+  }
+}
 
 /** The dashboard's front-end figures, each next to its raw limit from this run (kept apart so the figures above stay as they were). */
 async function frontendFigures (loads: Timings[], appPaints: Paint[], blankPaints: Paint[]): Promise<Record<string, unknown>> {

@@ -9,6 +9,10 @@ describe('selectGroups', () => {
     const want = selectGroups('inbox, search')
     expect(BENCH_GROUPS.filter(want)).toEqual(['inbox', 'search'])
   })
+  it('has the headless Node cafe as a group, last (it runs after the browser closes)', () => {
+    expect(BENCH_GROUPS.filter(selectGroups('node-cafe'))).toEqual(['node-cafe'])
+    expect(BENCH_GROUPS.at(-1)).toBe('node-cafe')
+  })
   it('refuses an unknown name instead of running nothing', () => {
     expect(() => selectGroups('inbox,serch')).toThrow(/unknown group serch/)
   })

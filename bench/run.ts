@@ -1,7 +1,9 @@
 import '../relay/polyfill.ts'
+import { execFile } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { chromium } from 'playwright-core'
 import { chromiumLaunchOptions } from '../e2e/chromium.ts'
 import { Env, Peer } from '../e2e/env.ts'
@@ -164,11 +166,22 @@ try {
   // IndexedDB), JS heap while backing up 100 MiB, and recovery of 20 MiB on a new profile.
   if (want('backup')) {
     const addFile = async (p: Peer, mib: number): Promise<string> => p.page.evaluate(async (mib) => {
-      const data = new Uint8Array(mib * 1024 * 1024)
-      for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536))
+      // Random bytes made as they are read, 256 KiB at a time, as a picked File's stream gives
+      // them from disk: the whole file as one array (as before) put the bench's own 100 MiB into
+      // the page's heap, then left it as garbage in the backup's heap figure.
+      let left = mib * 1024 * 1024
+      const file = new ReadableStream<Uint8Array>({
+        pull (controller) {
+          if (left === 0) { controller.close(); return }
+          const chunk = new Uint8Array(Math.min(256 * 1024, left))
+          for (let i = 0; i < chunk.length; i += 65536) crypto.getRandomValues(chunk.subarray(i, i + 65536))
+          left -= chunk.length
+          controller.enqueue(chunk)
+        }
+      })
       // Straight to the files API of the node: a 100 MiB fetch body would make Chromium copy it
       // into DevTools network events, which overflow Playwright's pipe.
-      return (await (globalThis as any).lightcafe.peer.files.add(new Blob([data]).stream(), { encrypt: true })).cid as string
+      return (await (globalThis as any).lightcafe.peer.files.add(file, { encrypt: true })).cid as string
     }, mib)
     const backup = async (p: Peer, cid: string): Promise<{ ms: number, clientHeapPeakMB: number }> => p.page.evaluate(async (cid) => {
       const heap = (): number => (performance as any).memory?.usedJSHeapSize ?? 0
@@ -434,7 +447,20 @@ try {
   await browser.close()
   await Promise.allSettled([env.stop(), blank.stop()])
 }
+// The headless Node cafe's figures (bench/node-cafe.ts, its own raw limits and ratios): its
+// own process, after the browser is closed, so neither shares the cores with the other.
+if (want('node-cafe')) figures.nodeCafe = await nodeCafeFigures()
 console.log(JSON.stringify(figures, null, 2))
+
+/** Runs bench/node-cafe.ts (it exits itself: libp2p and LevelDB leave handles open) and reads its JSON; bounded to 15 minutes. */
+async function nodeCafeFigures (): Promise<unknown> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/node-cafe.ts'], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 })
+    return JSON.parse(stdout)
+  } catch (err) {
+    return { error: (err as Error).message }
+  }
+}
 
 /** The dashboard's front-end figures, each next to its raw limit from this run (kept apart so the figures above stay as they were). */
 async function frontendFigures (loads: Timings[], appPaints: Paint[], blankPaints: Paint[]): Promise<Record<string, unknown>> {

@@ -6,6 +6,7 @@ import { wordlist } from '@scure/bip39/wordlists/english.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { InvalidInputError } from '../shared/errors.ts'
 import { verifyEd25519, verifyEd25519Sync } from './ed25519.ts'
+import { ed25519PublicKey } from './ed25519-keys.ts'
 import { concat, utf8 } from '../shared/bytes.ts'
 
 /** Textile's wallet path: m/44'/406'/0'/0' (SLIP-0010, Ed25519 allows hardened steps only). */
@@ -63,18 +64,22 @@ export async function bip39Seed (words: string, passphrase = ''): Promise<Uint8A
 /** The account a mnemonic stands for: the same words give the same key and address on every device. */
 export function accountFromMnemonic (mnemonic: string): Account {
   const words = normaliseMnemonic(mnemonic)
-  return accountFromSeed(words, mnemonicToSeedSync(words))
+  const secretKey = slip10Ed25519(mnemonicToSeedSync(words), ACCOUNT_PATH)
+  return accountOf(words, secretKey, ed25519.getPublicKey(secretKey))
 }
 
-/** `accountFromMnemonic` with the seed from native PBKDF2: what the app uses at start and on restore. */
+/**
+ * `accountFromMnemonic` with native PBKDF2 and the public key from WebCrypto where it can
+ * (ed25519-keys.ts: noble's first multiplication cost every page start ~80 ms): what the app
+ * uses at start and on restore.
+ */
 export async function loadAccount (mnemonic: string): Promise<Account> {
   const words = normaliseMnemonic(mnemonic)
-  return accountFromSeed(words, await bip39Seed(words))
+  const secretKey = slip10Ed25519(await bip39Seed(words), ACCOUNT_PATH)
+  return accountOf(words, secretKey, await ed25519PublicKey(secretKey))
 }
 
-function accountFromSeed (words: string, seed: Uint8Array): Account {
-  const secretKey = slip10Ed25519(seed, ACCOUNT_PATH)
-  const publicKey = ed25519.getPublicKey(secretKey)
+function accountOf (words: string, secretKey: Uint8Array, publicKey: Uint8Array): Account {
   return {
     address: addressFromPublicKey(publicKey),
     publicKey,

@@ -7,7 +7,6 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
-import { loadOrCreateSelfKey } from '@libp2p/config'
 import { IDBBlockstore } from 'blockstore-idb'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
@@ -15,6 +14,7 @@ import { blocksOf } from '../ipfs/blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p } from './http/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
+import { loadOrCreatePeerKey } from './peer-key.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
@@ -63,9 +63,12 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const datastore = new IDBDatastore(`${prefix}/data`)
   await blockstore.open()
   await datastore.open()
+  // Start-up phases for DevTools and the bench (`lc:*`, as boot.ts marks the rest).
+  performance.mark('lc:stores-open')
 
   // Loaded here (not inside Helia) because the cafe signs its sessions with this key.
-  const privateKey = await loadOrCreateSelfKey(datastore)
+  const privateKey = await loadOrCreatePeerKey(datastore)
+  performance.mark('lc:peer-key')
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
@@ -91,6 +94,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     }
   }))
   await helia.start()
+  performance.mark('lc:helia-started')
   const libp2p = helia.libp2p as unknown as Libp2p<LightcafeServices>
   // The relay first: its reservation is what makes this node reachable, and the slowest step.
   const relays = new RelayKeeper(libp2p, init.relays)

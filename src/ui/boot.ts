@@ -2,6 +2,7 @@ import { registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.t
 import { relayList } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
 import { renderDashboard } from './app.tsx'
+import { readEarly } from './live.ts'
 
 /**
  * Milliseconds since navigation of each start-up phase (-1 until reached), for the dashboard
@@ -59,7 +60,9 @@ async function start (app: HTMLElement): Promise<void> {
     })
     reach('peerMs')
     state.peer = peer
-    // The dashboard calls the node directly, so it need not wait for the service worker.
+    // The dashboard calls the node directly, so it need not wait for the service worker; its
+    // first reading starts before its first frame renders.
+    readEarly(peer)
     renderDashboard(app, peer, lan, () => { reach('uiMs') })
     serveToServiceWorker(peer.handle)
     await controlled

@@ -2,13 +2,14 @@ import { openDB } from 'idb'
 import { exportCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
 import { walkDag } from '../ipfs/dag.ts'
-import { backoff } from '../shared/backoff.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
+import { Outbox } from './outbox.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
+import type { JobOutcome } from './outbox.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
@@ -37,6 +38,7 @@ export interface BackupRecord {
 
 /** One unit of outbox work; a cafe's jobs run one at a time, in the order they were queued. */
 interface Job {
+  /** Given by the store (autoIncrement): the order jobs were queued in. */
   seq?: number
   cafe: string
   kind: 'pin' | 'unpin' | 'snapshot'
@@ -86,11 +88,10 @@ export class BackupOutbox extends EventTarget {
   readonly #metaOf: OutboxInit['metaOf']
   readonly #snapshotOf: OutboxInit['snapshotOf']
   readonly #now: () => number
-  readonly #running = new Set<string>()
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** The `jobs` store as a queue per cafe, one job at a time, retried with backoff. */
+  readonly #outbox: Outbox<Job>
   /** Bytes of the current upload per `cid|cafe`: progress for the views. */
   readonly #sent = new Map<string, number>()
-  #stopped = false
 
   constructor (init: OutboxInit) {
     super()
@@ -110,6 +111,17 @@ export class BackupOutbox extends EventTarget {
           void tx.objectStore('device').put(`lc-device-${toBase64url(randomBytes(12))}`, 'tag')
         }
       }
+    })
+    this.#outbox = new Outbox<Job>({
+      db: this.#db,
+      store: 'jobs',
+      keyIndex: 'cafe',
+      keyOf: job => job.cafe,
+      idOf: job => job.seq!,
+      run: async ([job]) => [await this.#attempt(job)],
+      settled: async ([job], [outcome]) => { await this.#settled(job, outcome); this.dispatchEvent(new Event('change')) },
+      retry: { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs },
+      now: this.#now
     })
   }
 
@@ -132,14 +144,10 @@ export class BackupOutbox extends EventTarget {
     const tx = db.transaction('backups', 'readwrite')
     for (const b of await tx.store.getAll()) if (b.status === 'pinning') await tx.store.put({ ...b, status: 'queued' })
     await tx.done
-    for (const cafe of new Set((await db.getAll('jobs')).map(j => j.cafe))) this.#kick(cafe)
+    await this.#outbox.start(options)
   }
 
-  stop (): void {
-    this.#stopped = true
-    for (const t of this.#timers.values()) clearTimeout(t)
-    this.#timers.clear()
-  }
+  stop (): void { this.#outbox.stop() }
 
   async #cafes (): Promise<string[]> {
     const cafes = (await this.#client.list()).filter(s => s.ended == null).map(s => s.id)
@@ -166,7 +174,7 @@ export class BackupOutbox extends EventTarget {
       await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid.toString(), attempts: 0, notBefore: 0 })
     }
     await tx.done
-    for (const cafe of cafes) this.#kick(cafe)
+    for (const cafe of cafes) this.#outbox.kick(cafe)
     return this.status(cid.toString())
   }
 
@@ -183,7 +191,7 @@ export class BackupOutbox extends EventTarget {
       await tx.objectStore('jobs').add({ cafe: b.cafe, kind: 'unpin', target: cid, ...(b.requestid != null ? { requestid: b.requestid } : {}), attempts: 0, notBefore: 0 })
     }
     await tx.done
-    for (const b of rows) this.#kick(b.cafe)
+    for (const b of rows) this.#outbox.kick(b.cafe)
     return this.status(cid)
   }
 
@@ -195,7 +203,7 @@ export class BackupOutbox extends EventTarget {
     const tx = db.transaction('jobs', 'readwrite')
     for (const cafe of cafes) await tx.store.add({ cafe, kind: 'snapshot', target: threadId, attempts: 0, notBefore: 0 })
     await tx.done
-    for (const cafe of cafes) this.#kick(cafe)
+    for (const cafe of cafes) this.#outbox.kick(cafe)
     return cafes.length
   }
 
@@ -220,49 +228,29 @@ export class BackupOutbox extends EventTarget {
 
   /** Jobs still waiting, per cafe (diagnostics, and the views' "n pending"). */
   async pending (options: AbortOptions = {}): Promise<Record<string, number>> {
-    options.signal?.throwIfAborted()
-    const out: Record<string, number> = {}
-    for (const j of await (await this.#db).getAll('jobs')) out[j.cafe] = (out[j.cafe] ?? 0) + 1
-    return out
+    return this.#outbox.pending(options)
   }
 
-  #kick (cafe: string): void {
-    if (this.#stopped || this.#running.has(cafe)) return
-    clearTimeout(this.#timers.get(cafe))
-    this.#timers.delete(cafe)
-    this.#running.add(cafe)
-    this.#drain(cafe).catch(() => {}).finally(() => this.#running.delete(cafe))
+  /** One attempt at a job: an error worth retrying leaves it queued, anything else is final. */
+  async #attempt (job: Job): Promise<JobOutcome> {
+    try {
+      await this.#perform(job)
+      return { state: 'done' }
+    } catch (err) {
+      return { state: transient(err) ? 'retry' : 'failed', error: err }
+    }
   }
 
-  async #drain (cafe: string): Promise<void> {
-    const db = await this.#db
-    while (!this.#stopped) {
-      const cursor = await db.transaction('jobs').store.index('cafe').openCursor(cafe)
-      const job = cursor?.value
-      if (job == null) return
-      const wait = job.notBefore - this.#now()
-      if (wait > 0) {
-        this.#timers.set(cafe, setTimeout(() => { this.#timers.delete(cafe); this.#kick(cafe) }, wait))
-        return
-      }
-      try {
-        await this.#perform(job)
-        await db.delete('jobs', job.seq!)
-      } catch (err) {
-        if (transient(err)) {
-          const attempts = job.attempts + 1
-          const delay = backoff(job.attempts, { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs })
-          await db.put('jobs', { ...job, attempts, notBefore: this.#now() + delay, lastError: (err as Error).message })
-          await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' || r.status === 'unpinning' ? 'unpinning' : 'queued', error: { reason: (err as LightcafeError).reason ?? 'UNREACHABLE', details: `will retry: ${(err as Error).message}` } }))
-        } else {
-          // A final answer (quota, forged data, session ended): record it and move on.
-          await db.delete('jobs', job.seq!)
-          const e = err as LightcafeError
-          // A pin that failed while an unpin waits stays "unpinning": that job removes the record.
-          await this.#record(job, r => ({ ...r, status: job.kind === 'pin' && r.status === 'unpinning' ? 'unpinning' : 'failed', error: { reason: e.reason, details: e.message } }))
-        }
-      }
-      this.dispatchEvent(new Event('change'))
+  /** The backup record after an attempt's outcome is stored. */
+  async #settled (job: Job, outcome: JobOutcome): Promise<void> {
+    if (outcome.state === 'done') return
+    const err = outcome.error as LightcafeError
+    if (outcome.state === 'retry') {
+      await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' || r.status === 'unpinning' ? 'unpinning' : 'queued', error: { reason: err.reason ?? 'UNREACHABLE', details: `will retry: ${err.message}` } }))
+    } else {
+      // A final answer (quota, forged data, session ended): recorded, and the queue moves on.
+      // A pin that failed while an unpin waits stays "unpinning": that job removes the record.
+      await this.#record(job, r => ({ ...r, status: job.kind === 'pin' && r.status === 'unpinning' ? 'unpinning' : 'failed', error: { reason: err.reason, details: err.message } }))
     }
   }
 

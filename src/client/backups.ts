@@ -36,6 +36,20 @@ export interface BackupRecord {
   updated: string
 }
 
+/** A backup's state at one cafe as the views show it: bytes sent while it uploads. */
+export interface BackupView { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }
+
+/**
+ * What a backup at one cafe came to, as Helia reports progress (`ProgressEvent`): its new state
+ * (each chunk of an upload too), or gone (unpinned there).
+ */
+export type BackupProgressEvent =
+  | { type: 'backup:progress', detail: { cid: string, cafe: BackupView } }
+  | { type: 'backup:removed', detail: { cid: string, id: string } }
+
+/** Options of `watch`, as Helia's `ProgressOptions` with `AbortOptions`: told of every change until the signal aborts. */
+export interface BackupProgressOptions extends AbortOptions { onProgress: (event: BackupProgressEvent) => void }
+
 /** One unit of outbox work; a cafe's jobs run one at a time, in the order they were queued. */
 interface Job {
   /** Given by the store (autoIncrement): the order jobs were queued in. */
@@ -92,6 +106,7 @@ export class BackupOutbox extends EventTarget {
   readonly #outbox: Outbox<Job>
   /** Bytes of the current upload per `cid|cafe`: progress for the views. */
   readonly #sent = new Map<string, number>()
+  readonly #watchers = new Set<(event: BackupProgressEvent) => void>()
 
   constructor (init: OutboxInit) {
     super()
@@ -167,13 +182,17 @@ export class BackupOutbox extends EventTarget {
     options.signal?.throwIfAborted()
     const tx = db.transaction(['jobs', 'backups'], 'readwrite')
     const now = new Date(this.#now()).toISOString()
+    const queued: BackupRecord[] = []
     for (const cafe of cafes) {
       const held = await tx.objectStore('backups').get([cid.toString(), cafe])
       if (held?.status === 'pinned' || held?.status === 'queued' || held?.status === 'pinning') continue
-      await tx.objectStore('backups').put({ cid: cid.toString(), cafe, status: 'queued', updated: now, size })
+      const record: BackupRecord = { cid: cid.toString(), cafe, status: 'queued', updated: now, size }
+      queued.push(record)
+      await tx.objectStore('backups').put(record)
       await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid.toString(), attempts: 0, notBefore: 0 })
     }
     await tx.done
+    for (const r of queued) this.#progress(r)
     for (const cafe of cafes) this.#outbox.kick(cafe)
     return this.status(cid.toString())
   }
@@ -186,11 +205,13 @@ export class BackupOutbox extends EventTarget {
     const tx = db.transaction(['jobs', 'backups'], 'readwrite')
     const rows = await tx.objectStore('backups').index('cid').getAll(cid)
     if (rows.length === 0) { await tx.done; throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`) }
-    for (const b of rows) {
-      await tx.objectStore('backups').put({ ...b, status: 'unpinning', updated: new Date(this.#now()).toISOString() })
+    for (const [i, b] of rows.entries()) {
+      rows[i] = { ...b, status: 'unpinning', updated: new Date(this.#now()).toISOString() }
+      await tx.objectStore('backups').put(rows[i])
       await tx.objectStore('jobs').add({ cafe: b.cafe, kind: 'unpin', target: cid, ...(b.requestid != null ? { requestid: b.requestid } : {}), attempts: 0, notBefore: 0 })
     }
     await tx.done
+    for (const b of rows) this.#progress(b)
     for (const b of rows) this.#outbox.kick(b.cafe)
     return this.status(cid)
   }
@@ -207,6 +228,23 @@ export class BackupOutbox extends EventTarget {
     return cafes.length
   }
 
+  /** Tells `onProgress` of every change to any backup (state, bytes sent, removal) until `signal` aborts. */
+  watch (options: BackupProgressOptions): void {
+    if (options.signal?.aborted === true) return
+    const listener = options.onProgress
+    this.#watchers.add(listener)
+    options.signal?.addEventListener('abort', () => { this.#watchers.delete(listener) }, { once: true })
+  }
+
+  #emit (event: BackupProgressEvent): void {
+    // A watcher that throws is its own problem: the queue goes on.
+    for (const w of this.#watchers) try { w(event) } catch {}
+  }
+
+  #progress (r: BackupRecord): void {
+    if (this.#watchers.size > 0) this.#emit({ type: 'backup:progress', detail: { cid: r.cid, cafe: this.#view(r) } })
+  }
+
   async status (cid: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }> }> {
     options.signal?.throwIfAborted()
     const rows = await (await this.#db).getAllFromIndex('backups', 'cid', parseCid(cid).toString())
@@ -214,7 +252,7 @@ export class BackupOutbox extends EventTarget {
     return { cid, cafes: rows.map(r => this.#view(r)) }
   }
 
-  #view (r: BackupRecord): { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number } {
+  #view (r: BackupRecord): BackupView {
     const sent = this.#sent.get(`${r.cid}|${r.cafe}`)
     return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}), ...(r.size != null ? { size: r.size } : {}) }
   }
@@ -259,12 +297,15 @@ export class BackupOutbox extends EventTarget {
     const db = await this.#db
     const tx = db.transaction('backups', 'readwrite')
     const r = await tx.store.get([job.target, job.cafe])
+    let next: BackupRecord | undefined
     if (r != null) {
-      const next = patch(r)
+      next = patch(r)
       if (next == null) await tx.store.delete([job.target, job.cafe])
-      else await tx.store.put({ ...next, updated: new Date(this.#now()).toISOString() })
+      else await tx.store.put(next = { ...next, updated: new Date(this.#now()).toISOString() })
     }
     await tx.done
+    if (next != null) this.#progress(next)
+    else if (r != null) this.#emit({ type: 'backup:removed', detail: { cid: job.target, id: job.cafe } })
   }
 
   async #call (cafe: string, path: string, init: RequestInit = {}, timeoutMs?: number): Promise<Response> {
@@ -313,9 +354,13 @@ export class BackupOutbox extends EventTarget {
       this.#sent.set(key, 0)
       const sent = this.#sent
       const blocks = this.#blocks
+      // Each chunk's bytes are progress for the watchers (the page's bar), on the record as it stands.
+      const record = await this.#backupOf(job)
+      const told = (): void => { if (record != null) this.#progress(record) }
       async function * counted (): AsyncGenerator<Uint8Array> {
         for await (const chunk of exportCar(parseCid(job.target), async c => blocks.get(c))) {
           sent.set(key, (sent.get(key) ?? 0) + chunk.byteLength)
+          told()
           yield chunk
         }
       }

@@ -29,10 +29,14 @@ describe('the persistent outbox', () => {
     const db = open(`outbox-order-${++dbs}`)
     const ran: string[] = []
     const o = outbox(db, async ([j]) => { ran.push(`${j.to}:${j.body}`); return [{ state: 'done' }] }, { keyIndex: 'to' })
-    for (const body of ['1', '2', '3']) { await o.add(job('a', body)); await o.add(job('b', body)) }
+    // Queued before the outbox starts (left by an earlier run), then more added while it drains.
+    const d = await db
+    for (const body of ['1', '2', '3']) { await d.add('jobs', job('a', body)); await d.add('jobs', job('b', body)) }
+    await o.start()
+    for (const body of ['4', '5']) { await o.add(job('a', body)); await o.add(job('b', body)) }
     await vi.waitFor(async () => { expect(await o.pending()).toEqual({}) }, { timeout: 5_000, interval: 10 })
-    expect(ran.filter(r => r.startsWith('a:'))).toEqual(['a:1', 'a:2', 'a:3'])
-    expect(ran.filter(r => r.startsWith('b:'))).toEqual(['b:1', 'b:2', 'b:3'])
+    expect(ran.filter(r => r.startsWith('a:'))).toEqual(['a:1', 'a:2', 'a:3', 'a:4', 'a:5'])
+    expect(ran.filter(r => r.startsWith('b:'))).toEqual(['b:1', 'b:2', 'b:3', 'b:4', 'b:5'])
   })
 
   it('gives a batch runner every due job of a key up to the first that must wait', async () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from 'vitest'
-import { RECOVERY_STREAM_MS, createLocalApi } from './app.ts'
+import { BACKUP_STREAM_MS, RECOVERY_STREAM_MS, createLocalApi } from './app.ts'
 import { newRecoveryProgress } from '../client/recovery.ts'
 import { FETCH_FACT_HEADERS } from '../shared/same-origin.ts'
 import { ndjsonLines } from '../shared/streams.ts'
 import type { LocalApiDeps } from './app.ts'
 import type { RecoverOptions, RecoveryProgress } from '../client/recovery.ts'
+import type { BackupProgressEvent, BackupProgressOptions } from '../client/backups.ts'
 
 describe('the local API refuses what another site sends', () => {
   const createToken = vi.fn(async () => ({ id: 't', token: 'secret' }))
@@ -73,5 +74,44 @@ describe('a streamed recovery', () => {
     expect((await lines(await failing.fetch(post(true)))).at(-1)).toEqual(failed)
     const plain = await api(async () => at(2, 'done')).fetch(post(false))
     expect(await plain.json()).toEqual(at(2, 'done'))
+  })
+})
+
+describe('a streamed list of backups', () => {
+  const same = { [FETCH_FACT_HEADERS.site]: 'same-origin', [FETCH_FACT_HEADERS.mode]: 'cors', [FETCH_FACT_HEADERS.dest]: 'empty' }
+  const at = (sent: number): BackupProgressEvent => ({ type: 'backup:progress', detail: { cid: 'bafy1', cafe: { id: 'cafe1', status: 'pinning', sent, size: 1000 } } })
+
+  it('sends the list first, then each backup\'s latest change at most once per interval, and stops when the page goes away', async () => {
+    let watcher: BackupProgressOptions | undefined
+    const list = [{ cid: 'bafy1', cafes: [{ id: 'cafe1', status: 'queued' }] }]
+    const app = createLocalApi({
+      backups: {
+        watch: (o: BackupProgressOptions) => { watcher = o },
+        list: async () => list
+      }
+    } as unknown as LocalApiDeps)
+    const page = new AbortController()
+    const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups?stream=1', { headers: same, signal: page.signal }))
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson')
+    const lines = ndjsonLines(res.body!)
+    expect((await lines.next()).value).toEqual({ type: 'backups', backups: list })
+    // A burst of 300 chunks is one line: the last.
+    for (let i = 1; i <= 300; i++) watcher!.onProgress(at(i))
+    watcher!.onProgress({ type: 'backup:removed', detail: { cid: 'bafy2', id: 'cafe1' } })
+    expect((await lines.next()).value).toEqual(at(300))
+    expect((await lines.next()).value).toEqual({ type: 'backup:removed', detail: { cid: 'bafy2', id: 'cafe1' } })
+    await new Promise(resolve => setTimeout(resolve, BACKUP_STREAM_MS * 2))
+    watcher!.onProgress(at(400))
+    expect((await lines.next()).value).toEqual(at(400))
+    // The page leaves: the watch ends and the stream closes.
+    page.abort()
+    expect(watcher!.signal?.aborted).toBe(true)
+    expect((await lines.next()).done).toBe(true)
+  })
+
+  it('answers JSON without stream=1', async () => {
+    const app = createLocalApi({ backups: { list: async () => [] } } as unknown as LocalApiDeps)
+    const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups', { headers: same }))
+    expect(await res.json()).toEqual([])
   })
 })

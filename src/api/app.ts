@@ -9,7 +9,7 @@ import type { Account } from '../account/index.ts'
 import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
-import type { BackupOutbox, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
+import type { BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
 
@@ -41,6 +41,9 @@ export interface LocalApiDeps {
 
 /** A streamed recovery sends its progress at most this often (the outcome at once). */
 export const RECOVERY_STREAM_MS = 100
+/** A stream of backup changes sends each backup's state at most this often, and ends after the second (the page opens another). */
+export const BACKUP_STREAM_MS = 100
+export const BACKUP_STREAM_MAX_MS = 10 * 60_000
 
 function sessionView (s: CafeSession): Record<string, unknown> {
   return { id: s.id, address: s.address, exp: s.exp, rexp: s.rexp, registered: s.registered, addrs: s.addrs, ...(s.ended != null ? { ended: s.ended } : {}) }
@@ -176,7 +179,38 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const { cid } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     return c.json(await deps.backups.backup(stringField('cid', cid, 256), { signal: c.req.raw.signal }), 202)
   })
-  app.get('/backups', async c => c.json(await deps.backups.list({ signal: c.req.raw.signal })))
+  // `stream=1`: the list as the first line, then each change to a backup (its state at one
+  // cafe, bytes sent, or removed) as a line, at most one per backup and cafe each
+  // BACKUP_STREAM_MS, until the page goes away or BACKUP_STREAM_MAX_MS (it opens another).
+  app.get('/backups', async c => {
+    const signal = c.req.raw.signal
+    if (c.req.query('stream') !== '1') return c.json(await deps.backups.list({ signal }))
+    const { body, send, close } = ndjsonStream()
+    const stop = new AbortController()
+    const latest = new Map<string, BackupProgressEvent>()
+    let listed = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const flush = (): void => { timer = undefined; for (const e of latest.values()) send(e); latest.clear() }
+    const end = (): void => { clearTimeout(timer); clearTimeout(limit); stop.abort(); close() }
+    const limit = setTimeout(end, BACKUP_STREAM_MAX_MS)
+    signal.addEventListener('abort', end, { once: true })
+    // Watched before the list is read: a change meanwhile comes after it, nothing is missed.
+    deps.backups.watch({
+      signal: stop.signal,
+      onProgress: e => {
+        const key = e.type === 'backup:progress' ? `${e.detail.cid}|${e.detail.cafe.id}` : `${e.detail.cid}|${e.detail.id}`
+        latest.delete(key)
+        latest.set(key, e)
+        if (listed) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
+      }
+    })
+    try {
+      send({ type: 'backups', backups: await deps.backups.list({ signal }) })
+    } catch (err) { end(); throw err }
+    listed = true
+    timer ??= setTimeout(flush, BACKUP_STREAM_MS)
+    return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+  })
   app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'), { signal: c.req.raw.signal })))
   app.delete('/backups/:cid', async c => c.json(await deps.backups.unpin(c.req.param('cid'), { signal: c.req.raw.signal }), 202))
   app.put('/threads/:id', async c => {

@@ -12,6 +12,7 @@ import { BackupOutbox } from './backups.ts'
 import { CafeClient } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
 import type { PinService } from '../cafe/index.ts'
+import type { BackupProgressEvent } from './backups.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeTransport } from './cafe-client.ts'
 
@@ -123,6 +124,39 @@ describe('backup outbox against a cafe', () => {
     await settled(d.outbox)
     await expect(d.outbox.status(dag.toString())).rejects.toMatchObject({ reason: 'BACKUP_NOT_FOUND' })
     expect((await pins.list(address, ALL)).count).toBe(0)
+    d.outbox.stop()
+  })
+
+  it('tells a watcher of each change as typed progress events: queued, pinning, bytes sent, pinned, unpinning, removed', async () => {
+    const { device, dag, dagBlocks } = await setup()
+    const d = await device('peer-one')
+    const events: BackupProgressEvent[] = []
+    const stop = new AbortController()
+    d.outbox.watch({ signal: stop.signal, onProgress: e => { events.push(e) } })
+    await d.outbox.backup(dag.toString())
+    await settled(d.outbox)
+    await expect.poll(() => events.at(-1)?.type === 'backup:progress' && events.at(-1)?.detail).toMatchObject({ cafe: { status: 'pinned' } })
+    const states = events.map(e => e.type === 'backup:progress' ? e.detail.cafe.status : 'removed')
+    expect(states[0]).toBe('queued')
+    expect(states.at(-1)).toBe('pinned')
+    // While uploading: pinning, with the bytes sent growing to at least the DAG's blocks.
+    const sent = events.flatMap(e => e.type === 'backup:progress' && e.detail.cafe.status === 'pinning' && e.detail.cafe.sent != null ? [e.detail.cafe.sent] : [])
+    expect(sent.length).toBeGreaterThan(0)
+    expect([...sent].sort((a, b) => a - b)).toEqual(sent)
+    expect(sent.at(-1)).toBeGreaterThanOrEqual(dagBlocks.reduce((n, b) => n + b.bytes.length, 0))
+
+    events.length = 0
+    await d.outbox.unpin(dag.toString())
+    await settled(d.outbox)
+    await expect.poll(() => events.at(-1)?.type).toBe('backup:removed')
+    expect(events[0]).toMatchObject({ type: 'backup:progress', detail: { cid: dag.toString(), cafe: { status: 'unpinning' } } })
+
+    // Once its signal aborts, a watcher hears nothing more.
+    stop.abort()
+    events.length = 0
+    await d.outbox.backup(dag.toString())
+    await settled(d.outbox)
+    expect(events).toEqual([])
     d.outbox.stop()
   })
 })

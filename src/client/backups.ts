@@ -2,13 +2,14 @@ import { openDB } from 'idb'
 import { exportCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
 import { walkDag } from '../ipfs/dag.ts'
-import { backoff } from '../shared/backoff.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
+import { Outbox } from './outbox.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
+import type { JobOutcome } from './outbox.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
@@ -35,8 +36,23 @@ export interface BackupRecord {
   updated: string
 }
 
+/** A backup's state at one cafe as the views show it: bytes sent while it uploads. */
+export interface BackupView { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }
+
+/**
+ * What a backup at one cafe came to, as Helia reports progress (`ProgressEvent`): its new state
+ * (each chunk of an upload too), or gone (unpinned there).
+ */
+export type BackupProgressEvent =
+  | { type: 'backup:progress', detail: { cid: string, cafe: BackupView } }
+  | { type: 'backup:removed', detail: { cid: string, id: string } }
+
+/** Options of `watch`, as Helia's `ProgressOptions` with `AbortOptions`: told of every change until the signal aborts. */
+export interface BackupProgressOptions extends AbortOptions { onProgress: (event: BackupProgressEvent) => void }
+
 /** One unit of outbox work; a cafe's jobs run one at a time, in the order they were queued. */
 interface Job {
+  /** Given by the store (autoIncrement): the order jobs were queued in. */
   seq?: number
   cafe: string
   kind: 'pin' | 'unpin' | 'snapshot'
@@ -86,11 +102,11 @@ export class BackupOutbox extends EventTarget {
   readonly #metaOf: OutboxInit['metaOf']
   readonly #snapshotOf: OutboxInit['snapshotOf']
   readonly #now: () => number
-  readonly #running = new Set<string>()
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** The `jobs` store as a queue per cafe, one job at a time, retried with backoff. */
+  readonly #outbox: Outbox<Job>
   /** Bytes of the current upload per `cid|cafe`: progress for the views. */
   readonly #sent = new Map<string, number>()
-  #stopped = false
+  readonly #watchers = new Set<(event: BackupProgressEvent) => void>()
 
   constructor (init: OutboxInit) {
     super()
@@ -110,6 +126,17 @@ export class BackupOutbox extends EventTarget {
           void tx.objectStore('device').put(`lc-device-${toBase64url(randomBytes(12))}`, 'tag')
         }
       }
+    })
+    this.#outbox = new Outbox<Job>({
+      db: this.#db,
+      store: 'jobs',
+      keyIndex: 'cafe',
+      keyOf: job => job.cafe,
+      idOf: job => job.seq!,
+      run: async ([job]) => [await this.#attempt(job)],
+      settled: async ([job], [outcome]) => { await this.#settled(job, outcome); this.dispatchEvent(new Event('change')) },
+      retry: { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs },
+      now: this.#now
     })
   }
 
@@ -132,14 +159,10 @@ export class BackupOutbox extends EventTarget {
     const tx = db.transaction('backups', 'readwrite')
     for (const b of await tx.store.getAll()) if (b.status === 'pinning') await tx.store.put({ ...b, status: 'queued' })
     await tx.done
-    for (const cafe of new Set((await db.getAll('jobs')).map(j => j.cafe))) this.#kick(cafe)
+    await this.#outbox.start(options)
   }
 
-  stop (): void {
-    this.#stopped = true
-    for (const t of this.#timers.values()) clearTimeout(t)
-    this.#timers.clear()
-  }
+  stop (): void { this.#outbox.stop() }
 
   async #cafes (): Promise<string[]> {
     const cafes = (await this.#client.list()).filter(s => s.ended == null).map(s => s.id)
@@ -159,14 +182,18 @@ export class BackupOutbox extends EventTarget {
     options.signal?.throwIfAborted()
     const tx = db.transaction(['jobs', 'backups'], 'readwrite')
     const now = new Date(this.#now()).toISOString()
+    const queued: BackupRecord[] = []
     for (const cafe of cafes) {
       const held = await tx.objectStore('backups').get([cid.toString(), cafe])
       if (held?.status === 'pinned' || held?.status === 'queued' || held?.status === 'pinning') continue
-      await tx.objectStore('backups').put({ cid: cid.toString(), cafe, status: 'queued', updated: now, size })
+      const record: BackupRecord = { cid: cid.toString(), cafe, status: 'queued', updated: now, size }
+      queued.push(record)
+      await tx.objectStore('backups').put(record)
       await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid.toString(), attempts: 0, notBefore: 0 })
     }
     await tx.done
-    for (const cafe of cafes) this.#kick(cafe)
+    for (const r of queued) this.#progress(r)
+    for (const cafe of cafes) this.#outbox.kick(cafe)
     return this.status(cid.toString())
   }
 
@@ -178,12 +205,14 @@ export class BackupOutbox extends EventTarget {
     const tx = db.transaction(['jobs', 'backups'], 'readwrite')
     const rows = await tx.objectStore('backups').index('cid').getAll(cid)
     if (rows.length === 0) { await tx.done; throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`) }
-    for (const b of rows) {
-      await tx.objectStore('backups').put({ ...b, status: 'unpinning', updated: new Date(this.#now()).toISOString() })
+    for (const [i, b] of rows.entries()) {
+      rows[i] = { ...b, status: 'unpinning', updated: new Date(this.#now()).toISOString() }
+      await tx.objectStore('backups').put(rows[i])
       await tx.objectStore('jobs').add({ cafe: b.cafe, kind: 'unpin', target: cid, ...(b.requestid != null ? { requestid: b.requestid } : {}), attempts: 0, notBefore: 0 })
     }
     await tx.done
-    for (const b of rows) this.#kick(b.cafe)
+    for (const b of rows) this.#progress(b)
+    for (const b of rows) this.#outbox.kick(b.cafe)
     return this.status(cid)
   }
 
@@ -195,8 +224,25 @@ export class BackupOutbox extends EventTarget {
     const tx = db.transaction('jobs', 'readwrite')
     for (const cafe of cafes) await tx.store.add({ cafe, kind: 'snapshot', target: threadId, attempts: 0, notBefore: 0 })
     await tx.done
-    for (const cafe of cafes) this.#kick(cafe)
+    for (const cafe of cafes) this.#outbox.kick(cafe)
     return cafes.length
+  }
+
+  /** Tells `onProgress` of every change to any backup (state, bytes sent, removal) until `signal` aborts. */
+  watch (options: BackupProgressOptions): void {
+    if (options.signal?.aborted === true) return
+    const listener = options.onProgress
+    this.#watchers.add(listener)
+    options.signal?.addEventListener('abort', () => { this.#watchers.delete(listener) }, { once: true })
+  }
+
+  #emit (event: BackupProgressEvent): void {
+    // A watcher that throws is its own problem: the queue goes on.
+    for (const w of this.#watchers) try { w(event) } catch {}
+  }
+
+  #progress (r: BackupRecord): void {
+    if (this.#watchers.size > 0) this.#emit({ type: 'backup:progress', detail: { cid: r.cid, cafe: this.#view(r) } })
   }
 
   async status (cid: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }> }> {
@@ -206,7 +252,7 @@ export class BackupOutbox extends EventTarget {
     return { cid, cafes: rows.map(r => this.#view(r)) }
   }
 
-  #view (r: BackupRecord): { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number } {
+  #view (r: BackupRecord): BackupView {
     const sent = this.#sent.get(`${r.cid}|${r.cafe}`)
     return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}), ...(r.size != null ? { size: r.size } : {}) }
   }
@@ -220,49 +266,29 @@ export class BackupOutbox extends EventTarget {
 
   /** Jobs still waiting, per cafe (diagnostics, and the views' "n pending"). */
   async pending (options: AbortOptions = {}): Promise<Record<string, number>> {
-    options.signal?.throwIfAborted()
-    const out: Record<string, number> = {}
-    for (const j of await (await this.#db).getAll('jobs')) out[j.cafe] = (out[j.cafe] ?? 0) + 1
-    return out
+    return this.#outbox.pending(options)
   }
 
-  #kick (cafe: string): void {
-    if (this.#stopped || this.#running.has(cafe)) return
-    clearTimeout(this.#timers.get(cafe))
-    this.#timers.delete(cafe)
-    this.#running.add(cafe)
-    this.#drain(cafe).catch(() => {}).finally(() => this.#running.delete(cafe))
+  /** One attempt at a job: an error worth retrying leaves it queued, anything else is final. */
+  async #attempt (job: Job): Promise<JobOutcome> {
+    try {
+      await this.#perform(job)
+      return { state: 'done' }
+    } catch (err) {
+      return { state: transient(err) ? 'retry' : 'failed', error: err }
+    }
   }
 
-  async #drain (cafe: string): Promise<void> {
-    const db = await this.#db
-    while (!this.#stopped) {
-      const cursor = await db.transaction('jobs').store.index('cafe').openCursor(cafe)
-      const job = cursor?.value
-      if (job == null) return
-      const wait = job.notBefore - this.#now()
-      if (wait > 0) {
-        this.#timers.set(cafe, setTimeout(() => { this.#timers.delete(cafe); this.#kick(cafe) }, wait))
-        return
-      }
-      try {
-        await this.#perform(job)
-        await db.delete('jobs', job.seq!)
-      } catch (err) {
-        if (transient(err)) {
-          const attempts = job.attempts + 1
-          const delay = backoff(job.attempts, { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs })
-          await db.put('jobs', { ...job, attempts, notBefore: this.#now() + delay, lastError: (err as Error).message })
-          await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' || r.status === 'unpinning' ? 'unpinning' : 'queued', error: { reason: (err as LightcafeError).reason ?? 'UNREACHABLE', details: `will retry: ${(err as Error).message}` } }))
-        } else {
-          // A final answer (quota, forged data, session ended): record it and move on.
-          await db.delete('jobs', job.seq!)
-          const e = err as LightcafeError
-          // A pin that failed while an unpin waits stays "unpinning": that job removes the record.
-          await this.#record(job, r => ({ ...r, status: job.kind === 'pin' && r.status === 'unpinning' ? 'unpinning' : 'failed', error: { reason: e.reason, details: e.message } }))
-        }
-      }
-      this.dispatchEvent(new Event('change'))
+  /** The backup record after an attempt's outcome is stored. */
+  async #settled (job: Job, outcome: JobOutcome): Promise<void> {
+    if (outcome.state === 'done') return
+    const err = outcome.error as LightcafeError
+    if (outcome.state === 'retry') {
+      await this.#record(job, r => ({ ...r, status: job.kind === 'unpin' || r.status === 'unpinning' ? 'unpinning' : 'queued', error: { reason: err.reason ?? 'UNREACHABLE', details: `will retry: ${err.message}` } }))
+    } else {
+      // A final answer (quota, forged data, session ended): recorded, and the queue moves on.
+      // A pin that failed while an unpin waits stays "unpinning": that job removes the record.
+      await this.#record(job, r => ({ ...r, status: job.kind === 'pin' && r.status === 'unpinning' ? 'unpinning' : 'failed', error: { reason: err.reason, details: err.message } }))
     }
   }
 
@@ -271,12 +297,15 @@ export class BackupOutbox extends EventTarget {
     const db = await this.#db
     const tx = db.transaction('backups', 'readwrite')
     const r = await tx.store.get([job.target, job.cafe])
+    let next: BackupRecord | undefined
     if (r != null) {
-      const next = patch(r)
+      next = patch(r)
       if (next == null) await tx.store.delete([job.target, job.cafe])
-      else await tx.store.put({ ...next, updated: new Date(this.#now()).toISOString() })
+      else await tx.store.put(next = { ...next, updated: new Date(this.#now()).toISOString() })
     }
     await tx.done
+    if (next != null) this.#progress(next)
+    else if (r != null) this.#emit({ type: 'backup:removed', detail: { cid: job.target, id: job.cafe } })
   }
 
   async #call (cafe: string, path: string, init: RequestInit = {}, timeoutMs?: number): Promise<Response> {
@@ -325,9 +354,13 @@ export class BackupOutbox extends EventTarget {
       this.#sent.set(key, 0)
       const sent = this.#sent
       const blocks = this.#blocks
+      // Each chunk's bytes are progress for the watchers (the page's bar), on the record as it stands.
+      const record = await this.#backupOf(job)
+      const told = (): void => { if (record != null) this.#progress(record) }
       async function * counted (): AsyncGenerator<Uint8Array> {
         for await (const chunk of exportCar(parseCid(job.target), async c => blocks.get(c))) {
           sent.set(key, (sent.get(key) ?? 0) + chunk.byteLength)
+          told()
           yield chunk
         }
       }

@@ -9,11 +9,13 @@ import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } fr
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
 import { inboxBatches } from './inbox-batches.ts'
+import { Outbox } from './outbox.ts'
 import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/index.ts'
 import type { Envelope } from '../inbox/index.ts'
 import type { Reason } from '../shared/reasons.ts'
+import type { JobOutcome } from './outbox.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const MESSAGE_LIMITS = {
@@ -69,6 +71,8 @@ interface Received extends ReceivedMessage { n?: number, key: string }
 /** An undelivered message; `seq` keeps the order messages to one recipient were sent in. */
 interface Outgoing { key: string, seq: number, envelope: Envelope, attempts: number, notBefore: number }
 
+const recipientOf = (job: Outgoing): string => job.envelope.to
+
 interface MessagesDB extends DBSchema {
   received: { key: number, value: Received, indexes: { key: string } }
   contacts: { key: string, value: Contact }
@@ -112,7 +116,8 @@ export class Messages extends EventTarget {
   readonly #db: Promise<IDBPDatabase<MessagesDB>>
   readonly #now: () => number
   readonly limits: MessageLimits
-  #timer: ReturnType<typeof setTimeout> | undefined
+  /** Undelivered messages, in order per recipient, retried with backoff (the `outgoing` store). */
+  readonly #outbox: Outbox<Outgoing>
   #heldTimer: ReturnType<typeof setTimeout> | undefined
   #stopped = false
   /** Why the last delivery attempt to a peer or cafe failed (shown with the outbox). */
@@ -137,11 +142,22 @@ export class Messages extends EventTarget {
         }
       }
     })
+    this.#outbox = new Outbox<Outgoing>({
+      db: this.#db,
+      store: 'outgoing',
+      keyOf: recipientOf,
+      idOf: job => job.key,
+      // Every due message to one recipient in one go: the cafes take them in batches.
+      batch: Infinity,
+      run: async jobs => (await this.#deliverAll(jobs)).map((route): JobOutcome => ({ state: route != null ? 'done' : 'retry' })),
+      retry: MESSAGE_RETRY,
+      now: this.#now
+    })
   }
 
   /** Retries what was not delivered and collects what arrived at the cafes while away. */
   async start (): Promise<void> {
-    this.#schedule(0)
+    void this.#outbox.start().catch(() => {})
     void this.#collectUntilDone()
   }
 
@@ -158,7 +174,7 @@ export class Messages extends EventTarget {
     }
   }
 
-  stop (): void { this.#stopped = true; clearTimeout(this.#timer); clearTimeout(this.#heldTimer) }
+  stop (): void { this.#stopped = true; this.#outbox.stop(); clearTimeout(this.#heldTimer) }
 
   #boxOf: { account: Uint8Array, pair: { publicKey: Uint8Array, secretKey: Uint8Array } } | undefined
   /** The account's box key pair, derived once per account (a drain opens hundreds of boxes). */
@@ -224,26 +240,24 @@ export class Messages extends EventTarget {
     const contact = await this.contactOf(to)
     const envelope = await createEnvelope(this.#init.account(), contact, bytes, this.#now())
     const db = await this.#db
-    const waiting = (await db.getAll('outgoing')).some(o => o.envelope.to === envelope.to)
+    const waiting = (await this.#outbox.jobs(envelope.to)).length > 0
     const job: Outgoing = { key: envelopeKey(envelope), seq: this.#seq(), envelope, attempts: 0, notBefore: 0 }
     // Kept before the first attempt: a crash mid-send retries rather than loses.
     await db.put('outgoing', job)
     // Earlier messages to this recipient still wait: this one goes behind them, in order.
-    if (waiting) { this.#schedule(0); return { id: envelope.id, route: 'queued' } }
-    const route = await this.#deliver(job)
-    if (route == null) this.#schedule(MESSAGE_LIMITS.firstRetryMs)
+    if (waiting) { this.#outbox.kick(envelope.to); return { id: envelope.id, route: 'queued' } }
+    // One attempt at every route now, for the answer; the message leaves the outbox when one accepted it.
+    const [route] = await this.#deliverAll([job])
+    await this.#outbox.settle([job], [{ state: route != null ? 'done' : 'retry' }])
+    if (route == null) this.#outbox.kick(envelope.to)
     return { id: envelope.id, route: route ?? 'queued' }
-  }
-
-  /** One attempt at every route; the message leaves the outbox when one accepted it. */
-  async #deliver (job: Outgoing): Promise<'direct' | 'inbox' | undefined> {
-    return (await this.#deliverAll([job]))[0]
   }
 
   /**
    * One attempt at every route for waiting messages to one recipient, oldest first: directly if
    * one of its peers takes the first, else to every inbox cafe of its contact, many envelopes a
-   * request (POST /cafe/v1/inbox/batch). Each message leaves the outbox when a route accepted it.
+   * request (POST /cafe/v1/inbox/batch). A message leaves the outbox (settled by the caller)
+   * when a route accepted it.
    */
   async #deliverAll (jobs: Outgoing[]): Promise<Array<'direct' | 'inbox' | undefined>> {
     const contact = await this.contactOf(jobs[0].envelope.to).catch(() => undefined)
@@ -262,13 +276,6 @@ export class Messages extends EventTarget {
       let n = 0
       jobs.forEach((_, k) => { if (routes[k] == null) { const i = n++; if (accepted.some(a => a[i])) routes[k] = 'inbox' } })
     }
-    const db = await this.#db
-    const tx = db.transaction('outgoing', 'readwrite')
-    for (const [k, job] of jobs.entries()) {
-      if (routes[k] != null) await tx.store.delete(job.key)
-      else await tx.store.put({ ...job, attempts: job.attempts + 1, notBefore: this.#now() + backoff(job.attempts, MESSAGE_RETRY) })
-    }
-    await tx.done
     return routes
   }
 
@@ -333,42 +340,10 @@ export class Messages extends EventTarget {
     return out
   }
 
-  #schedule (ms: number): void {
-    if (this.#stopped) return
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => { this.#retry().catch(() => {}) }, ms)
-  }
-
   #lastSeq = 0
   #seq (): number { this.#lastSeq = Math.max(this.#now() * 1000, this.#lastSeq + 1); return this.#lastSeq }
 
-  #retrying = false
-  /** Delivers waiting messages oldest first; a recipient whose message fails waits, so its order holds. */
-  async #retry (): Promise<void> {
-    if (this.#retrying) return
-    this.#retrying = true
-    try {
-      const pending = await (await this.#db).getAllFromIndex('outgoing', 'seq')
-      // Per recipient, the messages due now up to the first that is not: they go together.
-      const due = new Map<string, Outgoing[]>()
-      const blocked = new Set<string>()
-      let next = Infinity
-      for (const job of pending) {
-        const to = job.envelope.to
-        if (blocked.has(to)) continue
-        if (job.notBefore > this.#now()) { blocked.add(to); next = Math.min(next, job.notBefore - this.#now()); continue }
-        due.set(to, [...due.get(to) ?? [], job])
-      }
-      for (const jobs of due.values()) {
-        if ((await this.#deliverAll(jobs)).some(r => r == null)) next = Math.min(next, MESSAGE_LIMITS.firstRetryMs)
-      }
-      if (next < Infinity) this.#schedule(Math.max(next, 500))
-    } finally {
-      this.#retrying = false
-    }
-  }
-
-  async pending (): Promise<number> { return (await (await this.#db).getAllKeys('outgoing')).length }
+  async pending (): Promise<number> { return Object.values(await this.#outbox.pending()).reduce((n, k) => n + k, 0) }
 
   /**
    * An envelope for this account, from a peer delivering directly or a cafe pushing (or a

@@ -2,24 +2,66 @@ import { useEffect, useState } from 'preact/hooks'
 import { errorText, mib, short } from '../format.ts'
 import { call, localFetch } from '../local-api.ts'
 import { useDashboard } from '../live.ts'
+import { ndjsonLines } from '../../shared/streams.ts'
 import { Bar, Section } from './section.tsx'
+import type { BackupProgressEvent } from '../../client/index.ts'
 import type { LiveData } from '../live.ts'
+import type { RunningPeer } from '../peer.ts'
 
 type BackupRow = LiveData['backups'][number]
+/** A line of GET /api/v0/backups?stream=1: the list, then changes. */
+type BackupLine = { type: 'backups', backups: BackupRow[] } | BackupProgressEvent
+
+/** The rows after one line of the stream. */
+function apply (rows: BackupRow[], line: BackupLine): BackupRow[] {
+  if (line.type === 'backups') return line.backups
+  const { cid } = line.detail
+  const id = line.type === 'backup:progress' ? line.detail.cafe.id : line.detail.id
+  const row = rows.find(b => b.cid === cid)
+  const held = row?.cafes ?? []
+  const cafes = line.type === 'backup:removed'
+    ? held.filter(c => c.id !== id)
+    : held.some(c => c.id === id) ? held.map(c => c.id === id ? line.detail.cafe : c) : [...held, line.detail.cafe]
+  if (row == null) return cafes.length === 0 ? rows : [...rows, { cid, cafes }]
+  return cafes.length === 0 ? rows.filter(b => b !== row) : rows.map(b => b === row ? { cid, cafes } : b)
+}
+
+/**
+ * The backups as they change: the list, then each change streamed by the local API (no
+ * polling); undefined until the first line. A stream that ends (the API bounds it in time) is opened again.
+ */
+function useStreamedBackups (peer: RunningPeer): BackupRow[] | undefined {
+  const [rows, setRows] = useState<BackupRow[]>()
+  useEffect(() => {
+    const abort = new AbortController()
+    const follow = async (): Promise<void> => {
+      while (!abort.signal.aborted) {
+        try {
+          const res = await localFetch(peer, '/api/v0/backups?stream=1', { signal: abort.signal })
+          if (!res.ok || res.body == null) throw new Error(`the backups stream answered ${res.status}`)
+          for await (const line of ndjsonLines(res.body)) {
+            if (abort.signal.aborted) return
+            setRows(prev => apply(prev ?? [], line as BackupLine))
+          }
+        } catch {
+          // The dashboard's own reading shows the list meanwhile.
+          setRows(undefined)
+        }
+        await new Promise(resolve => setTimeout(resolve, 1_000))
+      }
+    }
+    void follow()
+    return () => { abort.abort() }
+  }, [peer])
+  return rows
+}
 
 /** My backups: add a file, and each DAG's state per cafe with a progress bar while it uploads. */
 export function Backups () {
   const { peer, live, refresh, say } = useDashboard()
-  const shown: BackupRow[] = live?.backups ?? []
-  // While bytes are moving, read twice a second (the dashboard's own pace is 3 s). The one
-  // reading of the dashboard, one at a time: bars never go back. A cafe that is unreachable
-  // ("queued", retried with backoff) does not hurry it.
-  const uploading = shown.some(b => b.cafes.some(c => c.status === 'pinning'))
-  useEffect(() => {
-    if (!uploading) return
-    const t = setInterval(refresh, 500)
-    return () => { clearInterval(t) }
-  }, [uploading, refresh])
+  // Each change (and each chunk of an upload) arrives as it happens: no polling.
+  const streamed = useStreamedBackups(peer)
+  const shown: BackupRow[] = streamed ?? live?.backups ?? []
   const [busy, setBusy] = useState(false)
   const add = (e: Event): void => {
     const input = e.currentTarget as HTMLInputElement

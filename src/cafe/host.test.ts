@@ -1,15 +1,17 @@
 import 'fake-indexeddb/auto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { IDBDatastore } from 'datastore-idb'
 import { SignJWT, importJWK } from 'jose'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
+import { DatastoreCafeStore } from './datastore/cafe-store.ts'
 import { CafeHost } from './host.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { audienceOf } from './sessions.ts'
 import { testCafeHost } from './test-cafe-host.ts'
-import { IdbCafeStore, MemoryCafeStore } from './store.ts'
+import { MemoryCafeStore } from './store.ts'
 import type { Account } from '../account/index.ts'
 import type { Session } from './host.ts'
 import type { NextRefresh, Registration, Rotation, SessionRecord } from './store.ts'
@@ -184,10 +186,13 @@ describe('JWT sessions', () => {
     const peerId = peerIdFromPrivateKey(key).toString()
     const clock = { ms: Date.parse('2026-01-01T00:00:00Z') }
     const db = `cafe-test-${peerId}`
-    const before = new CafeHost({ peerId, privateKeyRaw: key.raw, store: new IdbCafeStore(db), now: () => clock.ms })
+    const open = async (): Promise<DatastoreCafeStore> => { const ds = new IDBDatastore(db); await ds.open(); opened.push(ds); return new DatastoreCafeStore(ds) }
+    const opened: IDBDatastore[] = []
+    const before = new CafeHost({ peerId, privateKeyRaw: key.raw, store: await open(), now: () => clock.ms })
     const first = await register({ host: before, store: new MemoryCafeStore(), peerId, raw: key.raw, clock }, alice, (await before.createToken()).token)
     const next = await before.refresh(first.refresh, 'peerA')
-    const after = new CafeHost({ peerId, privateKeyRaw: key.raw, store: new IdbCafeStore(db), now: () => clock.ms })
+    opened[0].close()
+    const after = new CafeHost({ peerId, privateKeyRaw: key.raw, store: await open(), now: () => clock.ms })
     expect(await after.refresh(first.refresh, 'peerA')).toEqual(next)
     clock.ms += SESSION_LIMITS.refreshGraceMs
     await rejects(after.refresh(first.refresh, 'peerA'), 'REFRESH_REUSED', 401)

@@ -4,34 +4,35 @@ import * as raw from 'multiformats/codecs/raw'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { MemoryBlockstore } from 'blockstore-core/memory'
-import { openDB } from 'idb'
+import { IDBDatastore } from 'datastore-idb'
 import { describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { exportCar } from '../ipfs/car.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { backupUsage } from './backup-api.ts'
+import { DatastoreCafeStore } from './datastore/cafe-store.ts'
 import { CafeHost } from './host.ts'
 import { PinService } from './pins/pin-service.ts'
 import { MemoryPinStore } from './pins/pin-store.ts'
 import { MemorySnapshotStore, Snapshots } from './snapshots.ts'
-import { IdbCafeStore, MemoryCafeStore } from './store.ts'
+import { MemoryCafeStore } from './store.ts'
 import type { CafeStore } from './store.ts'
 import 'fake-indexeddb/auto'
 import type { Account } from '../account/index.ts'
 import type { Session } from './host.ts'
 
 let dbs = 0
-const stores: Record<string, () => CafeStore> = {
-  memory: () => new MemoryCafeStore(),
-  // IndexedDB (fake-indexeddb in Node): the same rules hold in the store the page uses.
-  indexeddb: () => new IdbCafeStore(`owner-decisions-${++dbs}`)
+const stores: Record<string, () => Promise<CafeStore>> = {
+  memory: async () => new MemoryCafeStore(),
+  // datastore-idb on IndexedDB (fake-indexeddb in Node): the same rules hold in the store the page uses.
+  indexeddb: async () => { const ds = new IDBDatastore(`owner-decisions-${++dbs}`); await ds.open(); return new DatastoreCafeStore(ds) }
 }
 
 async function cafe (kind = 'memory'): Promise<{ host: CafeHost, peerId: string }> {
   const key = await generateKeyPair('Ed25519')
   const peerId = peerIdFromPrivateKey(key).toString()
-  return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store: stores[kind]() }), peerId }
+  return { host: new CafeHost({ peerId, privateKeyRaw: key.raw, store: await stores[kind]() }), peerId }
 }
 
 async function register (host: CafeHost, cafeId: string, who: Account, token: string): Promise<Session> {
@@ -125,26 +126,5 @@ describe('owner decisions stick: removal and work in flight', () => {
     expect(fetching?.aborted).toBe(true)
     await expect(pins.get(alice.address, p.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND' })
     expect(await store.all()).toEqual([])
-  })
-})
-
-describe('the cafe store\'s upgrade to version 2', () => {
-  it('moves the quotas the owner set in version 1 into their own table', async () => {
-    const name = 'owner-decisions-v1'
-    const v1 = await openDB(name, 1, {
-      upgrade (db) {
-        db.createObjectStore('tokens', { keyPath: 'id' })
-        db.createObjectStore('clients', { keyPath: 'address' })
-        db.createObjectStore('sessions', { keyPath: 'sid' }).createIndex('address', 'address')
-        db.createObjectStore('settings')
-      }
-    })
-    await v1.put('clients', { address: 'z6MkA', peerId: 'p', registered: 'r', lastSeen: 'l', tokenId: 't', quota: 1234 })
-    await v1.put('clients', { address: 'z6MkB', peerId: 'p', registered: 'r', lastSeen: 'l', tokenId: 't' })
-    v1.close()
-    const store = new IdbCafeStore(name)
-    expect((await store.getClient('z6MkA'))?.quota).toBe(1234)
-    expect((await store.getClient('z6MkB'))?.quota).toBeUndefined()
-    expect((await store.listClients()).map(c => c.quota)).toEqual([1234, undefined])
   })
 })

@@ -1,7 +1,5 @@
-import { openDB } from 'idb'
 import { fromBase64url } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
-import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const SNAPSHOT_LIMITS = {
   /** Snapshot ids are the client's opaque keys (a keyed hash of the thread id). */
@@ -18,10 +16,6 @@ export const SNAPSHOT_LIMITS = {
 export interface SnapshotRecord { address: string, id: string, ciphertext: string, bytes: number, updated: string }
 
 export interface SnapshotView { id: string, bytes: number, updated: string }
-
-interface SnapshotDB extends DBSchema {
-  snapshots: { key: [string, string], value: SnapshotRecord, indexes: { address: string } }
-}
 
 export interface SnapshotStore {
   get(address: string, id: string): Promise<SnapshotRecord | undefined>
@@ -45,41 +39,6 @@ export class MemorySnapshotStore implements SnapshotStore {
 
   async delete (address: string, id: string): Promise<boolean> { return this.#rows.delete(`${address}|${id}`) }
   async deleteAll (address: string): Promise<void> { for (const r of await this.list(address)) this.#rows.delete(`${address}|${r.id}`) }
-}
-
-export class IdbSnapshotStore implements SnapshotStore {
-  readonly #db: Promise<IDBPDatabase<SnapshotDB>>
-  constructor (name: string) {
-    this.#db = openDB<SnapshotDB>(name, 1, {
-      upgrade (db, old) { if (old < 1) db.createObjectStore('snapshots', { keyPath: ['address', 'id'] }).createIndex('address', 'address') }
-    })
-  }
-
-  async get (address: string, id: string): Promise<SnapshotRecord | undefined> { return (await this.#db).get('snapshots', [address, id]) }
-  async list (address: string): Promise<SnapshotRecord[]> { return (await this.#db).getAllFromIndex('snapshots', 'address', address) }
-  // Count and write in one transaction: two racing puts cannot both pass the bound.
-  async put (record: SnapshotRecord, max: number): Promise<boolean> {
-    const tx = (await this.#db).transaction('snapshots', 'readwrite')
-    const exists = (await tx.store.getKey([record.address, record.id])) != null
-    if (!exists && (await tx.store.index('address').count(record.address)) >= max) { await tx.done; return false }
-    await tx.store.put(record)
-    await tx.done
-    return true
-  }
-
-  async delete (address: string, id: string): Promise<boolean> {
-    const tx = (await this.#db).transaction('snapshots', 'readwrite')
-    const exists = (await tx.store.getKey([address, id])) != null
-    if (exists) await tx.store.delete([address, id])
-    await tx.done
-    return exists
-  }
-
-  async deleteAll (address: string): Promise<void> {
-    const tx = (await this.#db).transaction('snapshots', 'readwrite')
-    for (const key of await tx.store.index('address').getAllKeys(address)) await tx.store.delete(key)
-    await tx.done
-  }
 }
 
 function snapshotId (id: string): string {

@@ -2,6 +2,7 @@ import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
 import { IDBBlockstore } from 'blockstore-idb'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
+import { migrateIdbStores } from '../cafe/datastore/migrate-idb.ts'
 import { IDBDatastore } from 'datastore-idb'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
@@ -74,6 +75,9 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   const cafeBlockstore = new IDBBlockstore(`${prefix}/cafe-blocks`)
   await cafeBlockstore.open()
   const records = await openCafeRecords(prefix)
+  // A cafe made before the datastore stores keeps its records: moved once, before the stores open.
+  // The old databases' deletion is not awaited (a tab of the old version may still hold them).
+  await migrateIdbStores(prefix, records)
   const cafeParts = await createCafe({
     libp2p: node.libp2p,
     privateKeyRaw: node.privateKey.raw,

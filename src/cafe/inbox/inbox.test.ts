@@ -1,12 +1,14 @@
 import 'fake-indexeddb/auto'
+import { IDBDatastore } from 'datastore-idb'
 import { describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../../account/index.ts'
 import { boxKeyPair } from '../../account/box.ts'
 import { signContact } from '../../contacts/contact.ts'
 import { createEnvelope, envelopeSigningBytes } from '../../inbox/envelope.ts'
 import { toBase64url, utf8 } from '../../shared/bytes.ts'
+import { DatastoreInboxStore } from '../datastore/inbox-store.ts'
 import { CafeInbox, INBOX_LIMITS } from './inbox.ts'
-import { IdbInboxStore, MemoryInboxStore } from './inbox-store.ts'
+import { MemoryInboxStore } from './inbox-store.ts'
 import type { InboxStore } from './inbox-store.ts'
 import type { Account } from '../../account/index.ts'
 import type { Contact } from '../../contacts/contact.ts'
@@ -26,6 +28,9 @@ const ref = (e: Envelope): { from: string, id: string } => ({ from: e.from, id: 
 const letter = async (from: Account, to: Account, text = 'hello', at = Date.now()): Promise<Envelope> => createEnvelope(from, contacts.get(to.address)!, utf8.encode(text), at)
 
 let stores = 0
+
+/** A datastore-idb database (fake-indexeddb in Node), opened: the backend of the tab cafe's stores. */
+async function idbDatastore (name: string): Promise<IDBDatastore> { const ds = new IDBDatastore(name); await ds.open(); return ds }
 function setup (limits: Partial<InboxLimits> = {}, store: InboxStore = new MemoryInboxStore()): { inbox: CafeInbox, clock: { now: number } } {
   const clock = { now: Date.now() }
   const inbox = new CafeInbox({ store, isRegistered: async a => registered.has(a), now: () => clock.now, limits })
@@ -147,9 +152,9 @@ describe('the offline inbox', () => {
     expect(await inbox.ack(bob.address, [ref(toBob), ref(toBob)])).toEqual({ deleted: 1 })
   })
 
-  // Both stores: the IndexedDB one (on fake-indexeddb, as in a browser) has its own ack.
-  it.each([['memory', (): InboxStore => new MemoryInboxStore()], ['IndexedDB', (): InboxStore => new IdbInboxStore(`inbox-test-${++stores}`)]])('acknowledges by sender and id: another sender\'s message under the same id stays (%s store)', async (_kind, store) => {
-    const { inbox } = setup({}, store())
+  // Both stores: the datastore one on IndexedDB (fake-indexeddb, as in a browser) has its own ack.
+  it.each([['memory', async (): Promise<InboxStore> => new MemoryInboxStore()], ['IndexedDB', async (): Promise<InboxStore> => new DatastoreInboxStore(await idbDatastore(`inbox-test-${++stores}`))]])('acknowledges by sender and id: another sender\'s message under the same id stays (%s store)', async (_kind, store) => {
+    const { inbox } = setup({}, await store())
     const genuine = await letter(alice, bob, 'from alice')
     // Ids are the sender's choice: carol signs an envelope of her own under alice's id.
     const sameId = await letter(carol, bob, 'from carol')
@@ -230,9 +235,9 @@ describe('the offline inbox', () => {
     expect((await inbox.count(carol.address)).messages).toBe(1)
   })
 
-  describe.each([['memory', (): InboxStore => new MemoryInboxStore()], ['IndexedDB', (): InboxStore => new IdbInboxStore(`inbox-test-${++stores}`)]])('batch delivery (%s store)', (_kind, newStore) => {
+  describe.each([['memory', async (): Promise<InboxStore> => new MemoryInboxStore()], ['IndexedDB', async (): Promise<InboxStore> => new DatastoreInboxStore(await idbDatastore(`inbox-test-${++stores}`))]])('batch delivery (%s store)', (_kind, newStore) => {
     it('checks each envelope as deliver() would, stores those that pass in order, and answers per envelope', async () => {
-      const { inbox } = setup({ perRecipientCount: 3 }, newStore())
+      const { inbox } = setup({ perRecipientCount: 3 }, await newStore())
       const pushed: number[] = []
       inbox.onDelivered((_to, m) => { pushed.push(m.seq) })
       const [e1, e2, e3, e4] = await Promise.all([letter(alice, bob, 'one'), letter(carol, bob, 'two'), letter(alice, bob, 'three'), letter(alice, bob, 'four')])
@@ -254,7 +259,7 @@ describe('the offline inbox', () => {
     })
 
     it('costs one rate token per envelope: those past the sender\'s allowance are refused, not stored', async () => {
-      const { inbox } = setup({ rateCapacity: 3, rateRefillPerSecond: 0 }, newStore())
+      const { inbox } = setup({ rateCapacity: 3, rateRefillPerSecond: 0 }, await newStore())
       const letters = await Promise.all(Array.from({ length: 5 }, async (_, i) => letter(alice, bob, `m${i}`)))
       const results = await inbox.deliverMany(letters.map(wire), 'p')
       expect(results.map(r => 'error' in r ? r.error.reason : 'stored')).toEqual(['stored', 'stored', 'stored', 'RATE_LIMITED', 'RATE_LIMITED'])
@@ -264,7 +269,7 @@ describe('the offline inbox', () => {
     })
 
     it('bounds the count and refuses what is not a list', async () => {
-      const { inbox } = setup({ maxBatchCount: 2 }, newStore())
+      const { inbox } = setup({ maxBatchCount: 2 }, await newStore())
       const letters = await Promise.all([letter(alice, bob), letter(alice, bob), letter(alice, bob)])
       await expect(inbox.deliverMany(letters.map(wire), 'p')).rejects.toMatchObject({ reason: 'INVALID_FIELD', status: 413 })
       for (const bad of [[], {}, 'x', null]) await expect(inbox.deliverMany(bad, 'p')).rejects.toMatchObject({ reason: 'INVALID_FIELD' })

@@ -1,6 +1,4 @@
-import { openDB } from 'idb'
 import type { BlockRef } from './ledger.ts'
-import type { DBSchema, IDBPDatabase } from 'idb'
 
 export type PinState = 'queued' | 'pinning' | 'pinned' | 'failed'
 
@@ -36,18 +34,4 @@ export class MemoryPinStore implements PinStore {
   async all (): Promise<PinRecord[]> { return [...this.#rows.values()].map(r => structuredClone(r)) }
   async put (pin: PinRecord): Promise<void> { this.#rows.set(pin.requestid, structuredClone(pin)) }
   async delete (requestid: string): Promise<void> { this.#rows.delete(requestid) }
-}
-
-interface PinDB extends DBSchema { pins: { key: string, value: PinRecord } }
-
-export class IdbPinStore implements PinStore {
-  readonly #db: Promise<IDBPDatabase<PinDB>>
-  constructor (name: string) {
-    this.#db = openDB<PinDB>(name, 1, { upgrade (db, old) { if (old < 1) db.createObjectStore('pins', { keyPath: 'requestid' }) } })
-  }
-
-  async all (): Promise<PinRecord[]> { return (await this.#db).getAll('pins') }
-  async put (pin: PinRecord): Promise<void> { await (await this.#db).put('pins', pin) }
-  async delete (requestid: string): Promise<void> { await (await this.#db).delete('pins', requestid) }
-  async close (): Promise<void> { (await this.#db).close() }
 }

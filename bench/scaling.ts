@@ -28,8 +28,8 @@ const row = (operation: string, unit: string, sizes: number[], costs: number[]):
  * other recipients: signing 100,000 envelopes would measure the signer, not the store.
  * `bodies[k]` are 100 envelopes (JSON) for the recipient, fresh for size k: 50 alone, 50 as one batch.
  */
-export async function inboxScaling (cafe: Page, dbName: string, sizes: number[], bodies: string[][], recipient: { access: string, peerId: string }): Promise<ScalingRow[]> {
-  const out = await cafe.evaluate(async ({ dbName, sizes, bodies, recipient }) => {
+export async function inboxScaling (cafe: Page, sizes: number[], bodies: string[][], recipient: { access: string, peerId: string }): Promise<ScalingRow[]> {
+  const out = await cafe.evaluate(async ({ sizes, bodies, recipient }) => {
     // Through the cafe's routes, as a peer would call them (the env names the caller's peer id).
     const app = (globalThis as any).lightcafe.peer.cafeApp
     const call = async (method: string, path: string, body: unknown, remotePeer: string, access?: string): Promise<any> => {
@@ -39,29 +39,21 @@ export async function inboxScaling (cafe: Page, dbName: string, sizes: number[],
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
       return res.json()
     }
-    const open = (): Promise<IDBDatabase> => new Promise((resolve, reject) => {
-      const req = indexedDB.open(dbName)
-      req.onsuccess = () => resolve(req.result)
-      req.onerror = () => reject(req.error)
-    })
-    const db = await open()
+    // Filled through the cafe's own inbox store (one batch per 1,000), so its indexes see them.
+    const store = (globalThis as any).lightcafe.peer.cafeInboxStore
     const filler = JSON.parse(bodies[0][0])
     let stored = 0
     const fill = async (upTo: number): Promise<void> => {
       while (stored < upTo) {
         const n = Math.min(1000, upTo - stored)
-        await new Promise<void>((resolve, reject) => {
-          const tx = db.transaction(['messages', 'totals'], 'readwrite')
-          const now = Date.now()
-          for (let i = 0; i < n; i++) {
-            // 1,000 recipients of 100 each at most: every inbox within the per-recipient quota.
-            const to = `z6MkBenchFiller${String((stored + i) % 1000).padStart(34, 'x')}`
-            const envelope = { ...filler, to, id: `f${String(stored + i).padStart(21, '0')}` }
-            tx.objectStore('messages').add({ to, from: envelope.from, id: envelope.id, envelope, bytes: JSON.stringify(envelope).length, received: new Date(now).toISOString(), expires: new Date(now + 86_400_000).toISOString() })
-          }
-          tx.oncomplete = () => resolve()
-          tx.onerror = () => reject(tx.error)
+        const now = Date.now()
+        const records = Array.from({ length: n }, (_, i) => {
+          // 1,000 recipients of 100 each at most: every inbox within the per-recipient quota.
+          const to = `z6MkBenchFiller${String((stored + i) % 1000).padStart(34, 'x')}`
+          const envelope = { ...filler, to, id: `f${String(stored + i).padStart(21, '0')}` }
+          return { to, from: envelope.from, id: envelope.id, envelope, bytes: JSON.stringify(envelope).length, received: new Date(now).toISOString(), expires: new Date(now + 86_400_000).toISOString() }
         })
+        await store.addMany(records, { maxCount: Infinity, maxBytes: Infinity }, new Date(now).toISOString())
         stored += n
       }
     }
@@ -85,9 +77,8 @@ export async function inboxScaling (cafe: Page, dbName: string, sizes: number[],
       collectMs.push((performance.now() - t) / mine.length)
       if (messages.length !== mine.length) throw new Error(`collected ${messages.length} of ${mine.length}`)
     }
-    db.close()
     return { deliverMs, batchMs, collectMs }
-  }, { dbName, sizes, bodies, recipient })
+  }, { sizes, bodies, recipient })
   return [
     row('inbox deliver (POST /inbox: verify + store), per message', 'ms', sizes, out.deliverMs),
     row('inbox deliver through the batch route (50 in one request), per message', 'ms', sizes, out.batchMs),

@@ -13,6 +13,7 @@ import { inboxUsage } from './inbox/inbox-api.ts'
 import { CafeInbox } from './inbox/inbox.ts'
 import { PinService } from './pins/pin-service.ts'
 import { Snapshots } from './snapshots.ts'
+import type { InboxStore } from './inbox/inbox-store.ts'
 import type { CarFetcher } from './pins/pin-service.ts'
 import type { Forward } from './search-api.ts'
 import type { CafeDirectory } from '../node/cafe-directory/index.ts'
@@ -58,6 +59,8 @@ export interface Cafe {
   pins: PinService
   snapshots: Snapshots
   inbox: CafeInbox
+  /** The inbox's store (benchmarks fill it to measure how cost grows with what it holds). */
+  inboxStore: InboxStore
   contacts: CafeContacts
   contactIndex: ContactIndex
   activity: ActivityLog
@@ -119,7 +122,8 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   // The search index is rebuilt from the stored contacts at start, then follows every change.
   const contactIndex = await ContactIndex.load(contactStore)
   contacts.onChange((address, contact) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
-  const inbox = new CafeInbox({ store: new DatastoreInboxStore(init.records.inbox), isRegistered: async address => (await host.clientPeer(address)) != null })
+  const inboxStore = new DatastoreInboxStore(init.records.inbox)
+  const inbox = new CafeInbox({ store: inboxStore, isRegistered: async address => (await host.clientPeer(address)) != null })
   inbox.setLimits((await host.getSettings()).inbox ?? {})
   host.useService(inboxUsage(inbox, contacts))
 
@@ -170,6 +174,7 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
     pins,
     snapshots,
     inbox,
+    inboxStore,
     contacts,
     contactIndex,
     activity,

@@ -31,6 +31,7 @@ export interface RunningPeer {
   messages: Messages
   api: Hono
   cafeApp: Cafe['app']
+  cafeInboxStore: Cafe['inboxStore']
   /** A request to a cafe over libp2p exactly as given (no session added): diagnostics and tests. */
   rawCafeFetch(cafeId: string, request: Request): Promise<Response>
   /** Answers a same-origin request (/api/v0 or /cafe/v1), as the service worker forwards it. */
@@ -190,6 +191,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     messages,
     api,
     cafeApp,
+    cafeInboxStore: cafeParts.inboxStore,
     rawCafeFetch: async (cafeId, request) => transport({ id: cafeId, addrs: [] }, request, { signal: AbortSignal.timeout(20_000) }),
     handle: async (request) => {
       const path = new URL(request.url).pathname

@@ -138,6 +138,9 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
       return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
     })()
     directory = { at: Date.now(), cafes }
+    // An empty list is not kept: asked before any cafe announced (or with every relay down),
+    // it would hide the cafes from every search for the next seconds.
+    void cafes.then(list => { if (list.length === 0 && directory?.cafes === cafes) directory = undefined })
     return cafes
   }
   const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {

@@ -32,7 +32,7 @@ export const PULL_LIMITS = {
   maxCarBytes: 4 * 1024 * 1024 * 1024
 } as const
 
-/** How long the relays' cafe directories are reused: entries live minutes (DIRECTORY_LIMITS.ttlMs); a search wants them fresh, not re-asked per keystroke. */
+/** How long a relays' directory answer may serve the next ask (a warm-up's, the query after it). */
 const DIRECTORY_CACHE_MS = 10_000
 
 /** The cafe's record stores, each over its datastore (one may serve all: each keeps its own namespace). */
@@ -127,19 +127,21 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   inbox.setLimits((await host.getSettings()).inbox ?? {})
   host.useService(inboxUsage(inbox, contacts))
 
-  // Cafes known through the relays' directories; asked in parallel with one deadline, and
-  // kept for a few seconds: a search box that warms up and then queries (or several queries
-  // while typing) asks the relays once.
+  // Cafes known through the relays' directories, asked in parallel with one deadline. One
+  // answer serves the next ask too, if it comes within seconds: a search box that warms up and
+  // then queries asks the relays once. Only once: a list kept longer would hide cafes that
+  // announced since from every search in that time.
   let directory: { at: number, cafes: Promise<string[]> } | undefined
   const directoryCafes = async (): Promise<string[]> => {
-    if (directory != null && Date.now() - directory.at < DIRECTORY_CACHE_MS) return directory.cafes
+    const kept = directory
+    directory = undefined
+    if (kept != null && Date.now() - kept.at < DIRECTORY_CACHE_MS) return kept.cafes
     const cafes = (async () => {
       const lists = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
       return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
     })()
     directory = { at: Date.now(), cafes }
-    // An empty list is not kept: asked before any cafe announced (or with every relay down),
-    // it would hide the cafes from every search for the next seconds.
+    // An empty list is not kept: asked before any cafe announced (or with every relay down).
     void cafes.then(list => { if (list.length === 0 && directory?.cafes === cafes) directory = undefined })
     return cafes
   }

@@ -113,6 +113,11 @@ export class Peer {
     await this.page.waitForFunction(() => (globalThis as any).lightcafe?.ready === true && navigator.serviceWorker.controller != null, null, { timeout })
   }
 
+  /** Reachable by other peers: a relay holds this page's reservation (ready comes sooner: the node is up before the relay answers). */
+  async reachable (timeout = 30_000): Promise<void> {
+    await this.page.waitForFunction(() => (globalThis as any).lightcafe?.timings?.reservedMs >= 0, null, { timeout })
+  }
+
   async reload (): Promise<void> {
     await this.page.reload()
     await this.ready()

@@ -71,7 +71,9 @@ test('messages to a closed profile wait at both of its cafes as ciphertext and a
   await bob.reload()
   expect((await received(bob)).length).toBe(3)
 
-  // Bob online: Alice's message comes straight to him...
+  // Bob online (reserved on the relay, so Alice can dial him; before that her message takes
+  // the inbox route, which the cafe then pushes): Alice's message comes straight to him...
+  await bob.reachable()
   const direct = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'online now?' })
   expect(direct.body.route).toBe('direct')
   await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('online now?')

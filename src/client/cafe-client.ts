@@ -14,7 +14,16 @@ import type { AbortOptions } from '@libp2p/interface'
 import type { CafeSession, SessionStore } from './session-store.ts'
 
 /** How a request reaches a cafe (libp2p in the app; the cafe's Hono app directly in unit tests). */
-export type CafeTransport = (cafe: { id: string, addrs: string[] }, request: Request, options?: AbortOptions) => Promise<Response>
+export interface TransportOptions extends AbortOptions {
+  /**
+   * Dial again when the relay answers that the peer is not there (default true: a cafe page
+   * that just opened may not have reserved yet). False for a peer that may simply be offline:
+   * that answer is final, and fast (no backoff), and the error is a `PeerAbsentError`.
+   */
+  redialAbsent?: boolean
+}
+
+export type CafeTransport = (cafe: { id: string, addrs: string[] }, request: Request, options?: TransportOptions) => Promise<Response>
 
 export const CLIENT_TIMING = {
   /** Refresh this long before the access token expires, so requests never carry a stale one. */

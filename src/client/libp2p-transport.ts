@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DeadConnectionError } from '../node/http/index.ts'
 import { backoff } from '../shared/backoff.ts'
 import { causeOf } from '../shared/error-cause.ts'
-import { PeerUnreachableError } from '../node/errors.ts'
+import { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
 import type { Connection } from '@libp2p/interface'
@@ -12,7 +12,20 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
 export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
 
-export { PeerUnreachableError } from '../node/errors.ts'
+export { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
+
+/** How circuit relay v2 words its answer that the target holds no reservation or connection there. */
+const NO_RESERVATION = /status NO_RESERVATION\b/
+
+/** Whether a dial failed because the relay said the peer is not there (looked for through AggregateError and causes, a few levels deep). */
+export function absentAtRelay (err: unknown, depth = 0): boolean {
+  if (depth > 4 || err == null || typeof err !== 'object') return false
+  if (err instanceof PeerAbsentError) return true
+  const e = err as { message?: unknown, errors?: unknown, cause?: unknown }
+  if (typeof e.message === 'string' && NO_RESERVATION.test(e.message)) return true
+  if (Array.isArray(e.errors) && e.errors.some(x => absentAtRelay(x, depth + 1))) return true
+  return absentAtRelay(e.cause, depth + 1)
+}
 
 /** Whatever libp2p rejected with, as an Error that says why (it may reject with an Event, or nothing). */
 function named (err: unknown): Error {
@@ -32,7 +45,7 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Prom
  * Only the dial is retried, never a request whose body may already be sent.
  */
 export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]): CafeTransport {
-  async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal): Promise<Connection> {
+  async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal, redialAbsent: boolean): Promise<Connection> {
     const peer = peerIdFromString(cafe.id)
     const targets = cafe.addrs.length > 0
       ? cafe.addrs.map(a => multiaddr(a))
@@ -43,7 +56,9 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
       try {
         return await http.directConnection(targets, { signal })
       } catch (err) {
-        if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw err
+        const absent = absentAtRelay(err)
+        if (absent && !redialAbsent) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
+        if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw absent ? new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err }) : err
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
       }
     }
@@ -51,13 +66,14 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
   return async (cafe, request, options = {}) => {
     // Every caller gives a deadline; without one, fetch's own default.
     const signal = options.signal ?? AbortSignal.timeout(30_000)
+    const redialAbsent = options.redialAbsent ?? true
     try {
       try {
-        return await http.fetch(await connect(cafe, signal), request, { signal })
+        return await http.fetch(await connect(cafe, signal, redialAbsent), request, { signal })
       } catch (err) {
         // Nothing was sent on a dead connection (it is closed now): once more, on a fresh one.
         if (!(err instanceof DeadConnectionError)) throw err
-        return await http.fetch(await connect(cafe, signal), request, { signal })
+        return await http.fetch(await connect(cafe, signal, redialAbsent), request, { signal })
       }
     } catch (err) {
       throw named(err)

@@ -12,6 +12,7 @@ import { CafeClient } from './cafe-client.ts'
 import { MESSAGE_LIMITS, Messages } from './messages.ts'
 import { createPeerApp } from './peer-api.ts'
 import { MemorySessionStore } from './session-store.ts'
+import { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/contact.ts'
 import type { Envelope } from '../inbox/envelope.ts'
@@ -48,11 +49,11 @@ describe('receiving messages', () => {
   })
 
   /** A registered device of `account` whose clock runs `skewMs` off the cafe's. */
-  async function device (account: Account, limits: Partial<MessageLimits> = {}, seen?: (request: Request) => Response | undefined): Promise<Device> {
+  async function device (account: Account, limits: Partial<MessageLimits> = {}, seen?: (request: Request, to: string) => Response | undefined): Promise<Device> {
     const clock = { skewMs: 0 }
     const now = (): number => Date.now() + clock.skewMs
     const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
-    const transport = async (_cafe: { id: string }, request: Request): Promise<Response> => seen?.(request) ?? app.fetch(request, { remotePeer: peer })
+    const transport = async (to: { id: string }, request: Request): Promise<Response> => seen?.(request, to.id) ?? app.fetch(request, { remotePeer: peer })
     const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport, now })
     await client.register(cafeId, (await host.createToken()).token)
     const messages = new Messages({ account: () => account, client, transport, peerId: peer, connectedPeers: () => [], dbName: `messages-test-${++dbs}`, now, limits })
@@ -182,6 +183,32 @@ describe('receiving messages', () => {
     // The same envelopes again (a push racing a collect) are not new.
     const again = await letter(alice, bob, 'again')
     expect(await b.messages.receiveMany([wire(again), wire(again)], { via: 'cafe' })).toEqual([{ fresh: true }, { fresh: false }])
+  })
+
+  describe('sending straight to a peer', () => {
+    /** Alice sends to Bob twice; Bob's own peer fails each dial as `fail` says. Returns her dials to his peer and the routes. */
+    async function twice (fail: () => Error): Promise<{ dials: number, routes: string[] }> {
+      const b = await device(bob)
+      await b.messages.setProfile('Bob')
+      const bobPeer = (await b.messages.contactOf(bob.address)).peers[0]
+      let dials = 0
+      const a = await device(alice, {}, (_request, to) => {
+        if (to !== bobPeer) return undefined
+        dials++
+        throw fail()
+      })
+      const routes: string[] = []
+      for (const text of ['one', 'two']) routes.push((await a.messages.send(bob.address, text)).route)
+      return { dials, routes }
+    }
+
+    it('asks again at once when the relay said the peer is not there (it may have just returned)', async () => {
+      expect(await twice(() => new PeerAbsentError('not at its relay now'))).toEqual({ dials: 2, routes: ['inbox', 'inbox'] })
+    })
+
+    it('does not wait on a peer whose dial failed otherwise, for a while (a burst meets one dead dial)', async () => {
+      expect(await twice(() => new PeerUnreachableError('timed out'))).toEqual({ dials: 1, routes: ['inbox', 'inbox'] })
+    })
   })
 
   describe('the outbox', () => {

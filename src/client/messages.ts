@@ -7,6 +7,7 @@ import { backoff } from '../shared/backoff.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
+import { PeerAbsentError } from '../node/errors.ts'
 import { asError } from './cafe-client.ts'
 import { inboxBatches } from './inbox-batches.ts'
 import { Outbox } from './outbox.ts'
@@ -28,7 +29,11 @@ export const MESSAGE_LIMITS = {
   maxRetryMs: 30_000,
   /** One delivery attempt (dial + request) to a peer or cafe. */
   attemptTimeoutMs: 10_000,
-  /** A peer that could not be reached is not tried directly again for this long (its cafes are): a burst to an offline peer dials it once, and one that returns is reached directly again within seconds. */
+  /**
+   * A peer whose dial failed (timed out, ICE failed) is not tried directly again for this long
+   * (its cafes are): a burst to it waits on one dead dial, not on each. Not when its relay said
+   * it is not there (PEER_ABSENT): that answer is fast and changes as soon as the peer returns.
+   */
   unreachableForMs: 3_000,
   /**
    * Clocks of two devices disagree: a message "created" up to this far ahead of ours is taken.
@@ -208,8 +213,9 @@ export class Messages extends EventTarget {
     return held
   }
 
-  async #ask (peer: string, path: string, init: RequestInit = {}): Promise<Response> {
-    return this.#init.transport({ id: peer, addrs: [] }, new Request(`http://peer${path}`, init), { signal: AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs) })
+  /** `redialAbsent`: false for a recipient's own peer, which may just be offline (see TransportOptions). */
+  async #ask (peer: string, path: string, init: RequestInit = {}, redialAbsent = true): Promise<Response> {
+    return this.#init.transport({ id: peer, addrs: [] }, new Request(`http://peer${path}`, init), { signal: AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs), redialAbsent })
   }
 
   /** A verified contact: from the cache, this account's cafes, or the peers connected now. */
@@ -280,16 +286,16 @@ export class Messages extends EventTarget {
   }
 
   /** Posts to a peer: its answer when it accepted, else why not (also kept for the outbox view). */
-  async #post (peer: string, path: string, body: string): Promise<{ ok: true, res: Response } | { ok: false, reason?: string }> {
+  async #post (peer: string, path: string, body: string, redialAbsent = true): Promise<{ ok: true, res: Response } | { ok: false, reason?: string }> {
     try {
-      const res = await this.#ask(peer, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      const res = await this.#ask(peer, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, redialAbsent)
       if (res.ok) return { ok: true, res }
       const err = await asError(res)
       this.lastFailure = `${peer}: ${err.message}`
       return { ok: false, reason: err.reason }
     } catch (err) {
       this.lastFailure = `${peer}: ${(err as Error).message}`
-      return { ok: false }
+      return { ok: false, ...(err instanceof PeerAbsentError ? { reason: err.reason } : {}) }
     }
   }
 
@@ -298,9 +304,11 @@ export class Messages extends EventTarget {
     const body = JSON.stringify(job.envelope)
     for (const peer of contact?.peers ?? []) {
       if (peer === this.#init.peerId || (this.#unreachable.get(peer) ?? 0) > this.#now()) continue
-      const sent = await this.#post(peer, '/client/v1/inbox', body)
+      const sent = await this.#post(peer, '/client/v1/inbox', body, false)
       if (sent.ok) { await sent.res.body?.cancel(); this.#unreachable.delete(peer); return true }
-      this.#unreachable.set(peer, this.#now() + MESSAGE_LIMITS.unreachableForMs)
+      // The relay's word that the peer is not there is cheap to ask again, and changes the
+      // moment it returns: only a dial that failed otherwise (slowly) is remembered.
+      if (sent.reason !== 'PEER_ABSENT') this.#unreachable.set(peer, this.#now() + MESSAGE_LIMITS.unreachableForMs)
     }
     return false
   }

@@ -21,3 +21,13 @@ export class PeerUnreachableError extends PeerError {
   override name = 'PeerUnreachableError'
   constructor (details: string, options?: ErrorOptions) { super('PEER_UNREACHABLE', details, options) }
 }
+
+/**
+ * The relay answered that the peer holds no reservation or connection there (circuit relay
+ * v2 status NO_RESERVATION): it is offline now. A definite answer, unlike a dial that timed out.
+ */
+export class PeerAbsentError extends PeerError {
+  static override name = 'PeerAbsentError'
+  override name = 'PeerAbsentError'
+  constructor (details: string, options?: ErrorOptions) { super('PEER_ABSENT', details, options) }
+}

@@ -56,9 +56,9 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
       try {
         return await http.directConnection(targets, { signal })
       } catch (err) {
-        const absent = absentAtRelay(err)
-        if (absent && !redialAbsent) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
-        if (attempt >= DIAL_RETRY.attempts || signal.aborted) throw absent ? new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err }) : err
+        const last = attempt >= DIAL_RETRY.attempts || signal.aborted
+        if (absentAtRelay(err) && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
+        if (last) throw err
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
       }
     }

@@ -5,7 +5,11 @@
 # and NSS's certutil (the LAN test trusts the local CA with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+# A node_modules that is a symlink (a git worktree sharing another checkout's packages) is
+# that checkout's to install: npm ci here would empty it under the other checkout.
+if [[ -L node_modules ]]; then
+  echo "node_modules is a symlink to $(readlink node_modules): not installing into it"
+elif [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "installing npm packages (npm ci)…"
   npm ci --no-audit --no-fund --loglevel=error
 fi

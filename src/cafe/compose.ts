@@ -161,16 +161,20 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   host.onSettings(s => { void cafeDirectory.keepAnnounced(s.enabled) })
 
   // A message for a client connected right now is pushed to it at once; it stays here until
-  // the client acknowledges it, so a push lost on the way is collected later.
-  inbox.onDelivered((to, message) => {
+  // the client acknowledges it, so a push lost on the way is collected later. The client's peer
+  // is looked up once per delivery or batch (two IndexedDB reads), not once per message.
+  inbox.onDelivered((to, messages) => {
     void (async () => {
       const peer = await host.clientPeer(to)
       // '' and 'http': clients with no libp2p peer to push to (same origin, or over HTTP).
       if (peer == null || peer === '' || peer === 'http') return
       const conn = http.newestDirect(peerIdFromString(peer))
       if (conn == null) return
-      const res = await http.fetch(conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
-      await res.body?.cancel()
+      // Each push on its own: one lost is collected on the client's next check.
+      await Promise.allSettled(messages.map(async message => {
+        const res = await http.fetch(conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
+        await res.body?.cancel()
+      }))
     })().catch(() => { /* collected on the client's next check */ })
   })
 

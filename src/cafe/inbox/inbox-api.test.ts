@@ -73,7 +73,7 @@ describe('the inbox and contact routes', () => {
 
   it('takes deliveries from anyone, lists them to the recipient only, and acknowledges them', async () => {
     const pushed: Array<[string, InboxMessage]> = []
-    inbox.onDelivered((to, m) => { pushed.push([to, m]) })
+    inbox.onDelivered((to, ms) => { for (const m of ms) pushed.push([to, m]) })
     const e1 = await createEnvelope(outsider, contactOf(alice, 'Alice'), utf8.encode('one'))
     const e2 = await createEnvelope(bob, contactOf(alice, 'Alice'), utf8.encode('two'))
 

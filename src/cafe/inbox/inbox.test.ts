@@ -209,15 +209,15 @@ describe('the offline inbox', () => {
 
   it('tells listeners of each new message once', async () => {
     const { inbox } = setup()
-    const heard: Array<[string, InboxMessage]> = []
-    const stop = inbox.onDelivered((to, message) => { heard.push([to, message]) })
+    const heard: Array<[string, InboxMessage[]]> = []
+    const stop = inbox.onDelivered((to, messages) => { heard.push([to, messages]) })
     inbox.onDelivered(() => { throw new Error('a broken listener') })
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
     const e = await letter(alice, bob)
     const d = await inbox.deliver(wire(e), 'p')
     await inbox.deliver(wire(e), 'p')
     await expect(inbox.deliver(wire(await letter(alice, stranger)), 'p')).rejects.toThrow()
-    expect(heard).toEqual([[bob.address, { seq: d.seq, received: expect.any(String), envelope: e }]])
+    expect(heard).toEqual([[bob.address, [{ seq: d.seq, received: expect.any(String), envelope: e }]]])
     stop()
     await inbox.deliver(wire(await letter(alice, carol)), 'p')
     expect(heard).toHaveLength(1)
@@ -239,7 +239,7 @@ describe('the offline inbox', () => {
     it('checks each envelope as deliver() would, stores those that pass in order, and answers per envelope', async () => {
       const { inbox } = setup({ perRecipientCount: 3 }, await newStore())
       const pushed: number[] = []
-      inbox.onDelivered((_to, m) => { pushed.push(m.seq) })
+      inbox.onDelivered((_to, ms) => { pushed.push(...ms.map(m => m.seq)) })
       const [e1, e2, e3, e4] = await Promise.all([letter(alice, bob, 'one'), letter(carol, bob, 'two'), letter(alice, bob, 'three'), letter(alice, bob, 'four')])
       const forged = { ...wire(e2) as object, sig: e1.sig }
       const toStranger = await letter(alice, stranger)
@@ -256,6 +256,19 @@ describe('the offline inbox', () => {
       expect(await inbox.count(bob.address)).toEqual({ messages: 3, bytes: [e1, e2, e3].reduce((n, e) => n + JSON.stringify(e).length, 0) })
       // A later single delivery sees the totals the batch left.
       await expect(inbox.deliver(wire(e4), 'p')).rejects.toMatchObject({ reason: 'INBOX_FULL' })
+    })
+
+    it('tells listeners once per recipient of a batch, with its new messages in seq order', async () => {
+      const { inbox } = setup({}, await newStore())
+      const heard: Array<[string, number[]]> = []
+      inbox.onDelivered((to, ms) => { heard.push([to, ms.map(m => m.seq)]) })
+      const [b1, c1, b2, b3] = await Promise.all([letter(alice, bob, 'b1'), letter(alice, carol, 'c1'), letter(carol, bob, 'b2'), letter(alice, bob, 'b3')])
+      const results = await inbox.deliverMany([wire(b1), wire(c1), wire(b2), wire(b1), wire(b3)], 'p')
+      const seqs = results.map(r => 'seq' in r ? r.seq : -1)
+      expect(heard).toEqual([[bob.address, [seqs[0], seqs[2], seqs[4]]], [carol.address, [seqs[1]]]])
+      // A batch of repeats only tells nobody.
+      await inbox.deliverMany([wire(b1), wire(c1)], 'p')
+      expect(heard).toHaveLength(2)
     })
 
     it('costs one rate token per envelope: those past the sender\'s allowance are refused, not stored', async () => {

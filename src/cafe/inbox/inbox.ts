@@ -41,6 +41,9 @@ export interface InboxMessage { seq: number, received: string, envelope: Envelop
 
 export interface Delivery { id: string, seq: number, duplicate: boolean }
 
+/** A message one call stored, for the listeners. */
+interface Added { to: string, message: InboxMessage }
+
 /** One envelope's outcome in a batch: delivered (as deliver() answers), or why not (as deliver() would have refused it). */
 export type BatchDelivery = Delivery | BatchRefusal
 export interface BatchRefusal { id?: string, error: { reason: string, details: string, status: number } }
@@ -53,7 +56,8 @@ export interface CafeInboxInit {
   limits?: Partial<InboxLimits>
 }
 
-type DeliveredListener = (to: string, message: InboxMessage) => void
+/** The messages one call stored for one recipient, in seq order (a batch: one call per recipient in it). */
+type DeliveredListener = (to: string, messages: InboxMessage[]) => void
 
 /**
  * The offline inbox: anyone may deliver a signed envelope to a registered client, which lists
@@ -79,7 +83,11 @@ export class CafeInbox {
 
   #iso (ms = this.#now()): string { return new Date(ms).toISOString() }
 
-  /** Calls `fn` after each newly stored message (not re-deliveries); returns the unsubscribe. */
+  /**
+   * Calls `fn` once a delivery or a batch is stored, once per recipient with its newly stored
+   * messages (never re-deliveries); returns the unsubscribe. Per recipient, not per message: what
+   * a listener looks up about the recipient (its peer, to push to) is looked up once a batch.
+   */
   onDelivered (fn: DeliveredListener): () => void {
     this.#listeners.add(fn)
     return () => { this.#listeners.delete(fn) }
@@ -102,7 +110,10 @@ export class CafeInbox {
     const now = this.#now()
     const envelope = await this.#verify(body, now)
     const [result] = await this.#store.addMany([this.#record(envelope, now)], this.#quota(), this.#iso(now))
-    return this.#outcome(envelope, result)
+    const added: Added[] = []
+    const delivery = this.#outcome(envelope, result, added)
+    this.#tell(added)
+    return delivery
   }
 
   /**
@@ -136,10 +147,13 @@ export class CafeInbox {
     const envelopes = checked.filter((c): c is Envelope => !('error' in c))
     const stored = envelopes.length === 0 ? [] : await this.#store.addMany(envelopes.map(e => this.#record(e, now)), this.#quota(), this.#iso(now))
     let next = 0
-    return checked.map(c => {
+    const added: Added[] = []
+    const outcomes = checked.map(c => {
       if ('error' in c) return c
-      try { return this.#outcome(c, stored[next++]) } catch (err) { return refused(err, c) }
+      try { return this.#outcome(c, stored[next++], added) } catch (err) { return refused(err, c) }
     })
+    this.#tell(added)
+    return outcomes
   }
 
   /** A verified envelope for a registered recipient; the expiry sweep runs first when it is due. */
@@ -165,8 +179,8 @@ export class CafeInbox {
     }
   }
 
-  /** What the sender is told of one stored (or refused) envelope; the listeners hear of new ones. */
-  #outcome (envelope: Envelope, result: AddResult): Delivery {
+  /** What the sender is told of one stored (or refused) envelope; a new one joins `added`, for the listeners. */
+  #outcome (envelope: Envelope, result: AddResult, added: Added[]): Delivery {
     if ('full' in result) {
       const details = result.full === 'count'
         ? `the recipient's inbox holds its most messages (${this.limits.perRecipientCount})`
@@ -175,11 +189,25 @@ export class CafeInbox {
     }
     if ('duplicate' in result) return { id: envelope.id, seq: result.duplicate.seq, duplicate: true }
     const { seq, received } = result.added
-    for (const fn of this.#listeners) {
-      // The message is stored whatever a listener does: its failure is not the sender's.
-      try { fn(envelope.to, { seq, received, envelope }) } catch (err) { console.error('inbox listener failed', err) }
-    }
+    added.push({ to: envelope.to, message: { seq, received, envelope } })
     return { id: envelope.id, seq, duplicate: false }
+  }
+
+  /** Tells the listeners of what one call stored: per recipient, in seq order. */
+  #tell (added: readonly Added[]): void {
+    if (added.length === 0 || this.#listeners.size === 0) return
+    const byTo = new Map<string, InboxMessage[]>()
+    for (const { to, message } of added) {
+      const mine = byTo.get(to)
+      if (mine == null) byTo.set(to, [message])
+      else mine.push(message)
+    }
+    for (const [to, messages] of byTo) {
+      for (const fn of this.#listeners) {
+        // The messages are stored whatever a listener does: its failure is not the sender's.
+        try { fn(to, messages) } catch (err) { console.error('inbox listener failed', err) }
+      }
+    }
   }
 
   /** The recipient's unexpired messages after seq `after`, in arrival order; `more` when the limit cut the list short. */

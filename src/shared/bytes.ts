@@ -17,6 +17,22 @@ export function fromBase64url (text: string): Uint8Array {
   try { return fromString(text, 'base64url') } catch { throw new TypeError('not base64url') }
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]*$/
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * How many bytes a text fromBase64url accepts stands for, or undefined for any text it refuses;
+ * without decoding it: a check of a large text whose bytes the caller does not need (a cafe
+ * checking an envelope's sealed body), at a fraction of a decode's cost.
+ */
+export function base64urlLength (text: string): number | undefined {
+  const rest = text.length % 4
+  if (rest === 1 || !BASE64URL.test(text)) return undefined
+  // The bits of the last character past the last byte must be zero: one text per byte string.
+  if (rest !== 0 && (BASE64URL_ALPHABET.indexOf(text[text.length - 1]) & (rest === 2 ? 0x0f : 0x03)) !== 0) return undefined
+  return (text.length * 3) >> 2
+}
+
 export function randomBytes (n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n))
 }

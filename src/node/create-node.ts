@@ -8,6 +8,7 @@ import { yamux } from '@libp2p/yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import { IDBBlockstore } from 'blockstore-idb'
+import { MemoryDatastore } from 'datastore-core'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
 import { blocksOf } from '../ipfs/blocks.ts'
@@ -55,7 +56,7 @@ export interface LightcafeNode {
   stop(): Promise<void>
 }
 
-/** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore. */
+/** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore (libp2p's peer store lives in memory). */
 export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const prefix = init.dbPrefix ?? 'lightcafe'
   fixWebRTCInitChannelRace()
@@ -72,6 +73,10 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
+    // libp2p keeps only its peer store in its datastore; on IndexedDB each connection's
+    // identify wrote peer records on the main thread (~100 ms of 6 cold dials). Nothing reads
+    // them after a reload: cafes are dialled by the addresses the directory or the relay give.
+    datastore: new MemoryDatastore(),
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),

@@ -15,6 +15,7 @@ import { blocksOf } from '../ipfs/blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p } from './http/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
+import { nativeNoiseKeys } from './noise-crypto.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
@@ -68,7 +69,8 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   performance.mark('lc:stores-open')
 
   // Loaded here (not inside Helia) because the cafe signs its sessions with this key.
-  const privateKey = await loadOrCreatePeerKey(datastore)
+  // With Noise's X25519 keys, made by WebCrypto before libp2p asks for them (noise-crypto.ts).
+  const [privateKey, noiseKeys] = await Promise.all([loadOrCreatePeerKey(datastore), nativeNoiseKeys()])
   performance.mark('lc:peer-key')
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
@@ -83,7 +85,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
       webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise(noiseKeys ?? {})],
     streamMuxers: [yamux()],
     // Browsers refuse private addresses by default; a LAN cafe lives on them.
     connectionGater: { denyDialMultiaddr: async () => false },

@@ -94,7 +94,10 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     // 6.5 s). Dials here finish in ~0.5 s, so a hung one is given up sooner and retried.
     connectionManager: { addressDialTimeout: 3_000 },
     services: {
-      identify: identify(),
+      // Not over relayed (limited) connections: a dial to a peer opens one only to signal WebRTC,
+      // and nothing here uses what identify learns on it (HTTP and liveness run on direct
+      // connections only). Identify there cost both ends a signed record and peer store merges.
+      identify: identify({ runOnLimitedConnection: false }),
       ping: ping(),
       http: httpOverLibp2p(),
       cafeDirectory: cafeDirectory({ relays: () => init.relays })

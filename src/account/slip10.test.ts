@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { slip10Ed25519 } from './account.ts'
+import { slip10Ed25519, slip10Ed25519Native } from './account.ts'
 
 // The published SLIP-0010 test vectors for Ed25519 (satoshilabs/slips, slip-0010.md,
 // "Test vector 1/2 for ed25519"): private and public keys (public with the
@@ -42,6 +42,10 @@ describe('SLIP-0010 Ed25519 derivation', () => {
         const key = slip10Ed25519(Buffer.from(seed, 'hex'), path.map(H))
         expect(hex(key)).toBe(privateKey)
         expect(`00${hex(ed25519.getPublicKey(key))}`).toBe(publicKey)
+      })
+      it(`vector ${v + 1}: m${path.map(i => `/${i}'`).join('')}, by WebCrypto's HMAC`, async () => {
+        const key = await slip10Ed25519Native(Buffer.from(seed, 'hex'), path.map(H))
+        expect(hex(key)).toBe(privateKey)
       })
     }
   }

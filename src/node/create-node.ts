@@ -8,12 +8,14 @@ import { yamux } from '@libp2p/yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import { IDBBlockstore } from 'blockstore-idb'
+import { MemoryDatastore } from 'datastore-core'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p } from './http/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
+import { nativeNoiseKeys } from './noise-crypto.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
@@ -55,7 +57,7 @@ export interface LightcafeNode {
   stop(): Promise<void>
 }
 
-/** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore. */
+/** libp2p (WebRTC, WebSockets, circuit relay v2) + Helia over IndexedDB, with a peer key that persists in the datastore (libp2p's peer store lives in memory). */
 export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const prefix = init.dbPrefix ?? 'lightcafe'
   fixWebRTCInitChannelRace()
@@ -67,18 +69,23 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   performance.mark('lc:stores-open')
 
   // Loaded here (not inside Helia) because the cafe signs its sessions with this key.
-  const privateKey = await loadOrCreatePeerKey(datastore)
+  // With Noise's X25519 keys, made by WebCrypto before libp2p asks for them (noise-crypto.ts).
+  const [privateKey, noiseKeys] = await Promise.all([loadOrCreatePeerKey(datastore), nativeNoiseKeys()])
   performance.mark('lc:peer-key')
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
+    // libp2p keeps only its peer store in its datastore; on IndexedDB each connection's
+    // identify wrote peer records on the main thread (~100 ms of 6 cold dials). Nothing reads
+    // them after a reload: cafes are dialled by the addresses the directory or the relay give.
+    datastore: new MemoryDatastore(),
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
       webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise(noiseKeys ?? {})],
     streamMuxers: [yamux()],
     // Browsers refuse private addresses by default; a LAN cafe lives on them.
     connectionGater: { denyDialMultiaddr: async () => false },
@@ -87,7 +94,10 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     // 6.5 s). Dials here finish in ~0.5 s, so a hung one is given up sooner and retried.
     connectionManager: { addressDialTimeout: 3_000 },
     services: {
-      identify: identify(),
+      // Not over relayed (limited) connections: a dial to a peer opens one only to signal WebRTC,
+      // and nothing here uses what identify learns on it (HTTP and liveness run on direct
+      // connections only). Identify there cost both ends a signed record and peer store merges.
+      identify: identify({ runOnLimitedConnection: false }),
       ping: ping(),
       http: httpOverLibp2p(),
       cafeDirectory: cafeDirectory({ relays: () => init.relays })

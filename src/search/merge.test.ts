@@ -122,4 +122,27 @@ describe('merging answers as they arrive', () => {
     merger.results(10)[0].cafes.push('mallory')
     expect(merger.results(10)[0].cafes).toEqual(['x'])
   })
+
+  it('checks signatures by WebCrypto in addAsync: the same contacts kept, the same forgeries dropped whole', async () => {
+    const merger = new AnswerMerger(() => NOW)
+    const forged = { ...b, name: 'Bob (really Mallory)' }
+    // Both answers under way at once, as a search's are.
+    const [liar, honest] = await Promise.all([
+      merger.addAsync('liar', wire({ contact: c, score: 100 }, { contact: forged, score: 1 })),
+      merger.addAsync('honest', wire({ contact: a1, score: 1 }, { contact: a2, score: 2 }))
+    ])
+    expect(liar).toEqual({ added: [], updated: [], ignored: true })
+    expect(honest).toEqual({ added: [a2], updated: [], ignored: false })
+    expect(await merger.addAsync('odd', wire({ contact: { ...a1, extra: 1 }, score: 1 }))).toMatchObject({ ignored: true })
+    expect(merger.results(10)).toEqual([{ contact: a2, score: 2, cafes: ['honest'] }])
+    expect(merger.ignoredCafes).toEqual(['liar', 'odd'])
+  })
+
+  it('counts a cafe as answered as soon as addAsync starts: a second answer while the first is checked is ignored', async () => {
+    const merger = new AnswerMerger(() => NOW)
+    const first = merger.addAsync('x', wire({ contact: b, score: 1 }))
+    expect(await merger.addAsync('x', wire({ contact: c, score: 1 }))).toMatchObject({ added: [], ignored: true })
+    expect(await first).toMatchObject({ added: [b], ignored: false })
+    expect(merger.results(10).map(r => r.contact)).toEqual([b])
+  })
 })

@@ -1,4 +1,4 @@
-import { CONTACT_LIMITS, isNewer, verifyContact } from '../contacts/contact.ts'
+import { CONTACT_LIMITS, isNewer, verifyContact, verifyContactAsync } from '../contacts/contact.ts'
 import { SEARCH_LIMITS } from './query.ts'
 import type { Contact } from '../contacts/contact.ts'
 
@@ -25,15 +25,40 @@ export interface AddOutcome {
 }
 
 const RESULT_KEYS = ['contact', 'score']
+const ignoredOutcome = (): AddOutcome => ({ added: [], updated: [], ignored: true })
+
+type Checked = Array<{ contact: Contact, score: number }>
 
 /**
  * Checks one cafe's answer: an array of at most maxLimit { contact, score }, every contact
  * signed by its address and every score a finite number ≥ 0. Returns undefined for anything
  * else: a cafe that passes on one forgery may be passing on others we cannot tell apart.
  */
-function checkAnswer (results: unknown, now: number): Array<{ contact: Contact, score: number }> | undefined {
+function checkAnswer (results: unknown, now: number): Checked | undefined {
+  const items = answerItems(results)
+  if (items == null) return undefined
+  try {
+    return items.map(({ contact, score }) => ({ contact: verifyContact(contact, CONTACT_LIMITS, now), score }))
+  } catch {
+    return undefined
+  }
+}
+
+/** checkAnswer with the signatures checked by WebCrypto, all at once. */
+async function checkAnswerAsync (results: unknown, now: number): Promise<Checked | undefined> {
+  const items = answerItems(results)
+  if (items == null) return undefined
+  try {
+    return await Promise.all(items.map(async ({ contact, score }) => ({ contact: await verifyContactAsync(contact, CONTACT_LIMITS, now), score })))
+  } catch {
+    return undefined
+  }
+}
+
+/** An answer's items, shape and scores checked (contacts not yet), or undefined. */
+function answerItems (results: unknown): Array<{ contact: unknown, score: number }> | undefined {
   if (!Array.isArray(results) || results.length > SEARCH_LIMITS.maxLimit) return undefined
-  const checked: Array<{ contact: Contact, score: number }> = []
+  const items: Array<{ contact: unknown, score: number }> = []
   for (const item of results as unknown[]) {
     if (item == null || typeof item !== 'object' || Array.isArray(item)) return undefined
     const record = item as Record<string, unknown>
@@ -41,13 +66,9 @@ function checkAnswer (results: unknown, now: number): Array<{ contact: Contact, 
     if (keys.length !== RESULT_KEYS.length || !RESULT_KEYS.every(key => Object.hasOwn(record, key))) return undefined
     const score = record.score
     if (typeof score !== 'number' || !Number.isFinite(score) || score < 0) return undefined
-    try {
-      checked.push({ contact: verifyContact(record.contact, CONTACT_LIMITS, now), score })
-    } catch {
-      return undefined
-    }
+    items.push({ contact: record.contact, score })
   }
-  return checked
+  return items
 }
 
 function compare (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
@@ -66,12 +87,26 @@ export class AnswerMerger {
   constructor (now: () => number = Date.now) { this.#now = now }
 
   add (cafe: string, results: unknown): AddOutcome {
-    if (this.#answered.has(cafe)) return { added: [], updated: [], ignored: true }
+    if (this.#answered.has(cafe)) return ignoredOutcome()
     this.#answered.add(cafe)
-    const checked = checkAnswer(results, this.#now())
+    return this.#merge(cafe, checkAnswer(results, this.#now()))
+  }
+
+  /**
+   * `add` with the signatures checked by WebCrypto (off the main thread where the platform
+   * has Ed25519): what a search uses, as its answers arrive together. The cafe counts as
+   * answered at once, so a second answer under its name is ignored even while this one is checked.
+   */
+  async addAsync (cafe: string, results: unknown): Promise<AddOutcome> {
+    if (this.#answered.has(cafe)) return ignoredOutcome()
+    this.#answered.add(cafe)
+    return this.#merge(cafe, await checkAnswerAsync(results, this.#now()))
+  }
+
+  #merge (cafe: string, checked: Checked | undefined): AddOutcome {
     if (checked == null) {
       this.#ignored.push(cafe)
-      return { added: [], updated: [], ignored: true }
+      return ignoredOutcome()
     }
     const added = new Map<string, Contact>()
     const updated = new Map<string, Contact>()

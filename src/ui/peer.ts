@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { IDBBlockstore } from 'blockstore-idb'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { migrateIdbStores } from '../cafe/datastore/migrate-idb.ts'
-import { IDBDatastore } from 'datastore-idb'
+import { CafeIdbDatastore } from '../cafe/datastore/idb-datastore.ts'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { createNode } from '../node/create-node.ts'
@@ -49,7 +49,7 @@ function describe (c: Connection): ConnectionInfo {
 
 /** The cafe's record stores, one IndexedDB database each (datastore-idb scans a whole database to list). */
 async function openCafeRecords (prefix: string): Promise<CafeRecords> {
-  const open = async (name: string): Promise<IDBDatastore> => { const ds = new IDBDatastore(`${prefix}/cafe-records/${name}`); await ds.open(); return ds }
+  const open = async (name: string): Promise<CafeIdbDatastore> => { const ds = new CafeIdbDatastore(`${prefix}/cafe-records/${name}`); await ds.open(); return ds }
   const [cafe, pins, snapshots, contacts, inbox] = await Promise.all(['cafe', 'pins', 'snapshots', 'contacts', 'inbox'].map(open))
   return { cafe, pins, snapshots, contacts, inbox }
 }
@@ -207,7 +207,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       messages.stop()
       await cafeParts.stop()
       await http.unserve()
-      for (const ds of new Set(Object.values(records))) (ds as IDBDatastore).close()
+      for (const ds of new Set(Object.values(records))) (ds as CafeIdbDatastore).close()
       await threads.close()
       cafeBlockstore.close()
       await accounts.close()

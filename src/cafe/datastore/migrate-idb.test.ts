@@ -1,4 +1,4 @@
-import { IDBDatastore } from 'datastore-idb'
+import { CafeIdbDatastore } from './idb-datastore.ts'
 import { openDB } from 'idb'
 import { Key } from 'interface-datastore'
 import { describe, expect, it } from 'vitest'
@@ -117,7 +117,7 @@ async function fillOld (prefix: string, opts: Old = {}): Promise<void> {
 type Records = Record<keyof typeof OLD_DATABASES, Datastore>
 
 async function openNew (prefix: string): Promise<{ records: Records, close: () => void }> {
-  const open = async (name: string): Promise<IDBDatastore> => { const ds = new IDBDatastore(`${prefix}/cafe-records/${name}`); await ds.open(); return ds }
+  const open = async (name: string): Promise<CafeIdbDatastore> => { const ds = new CafeIdbDatastore(`${prefix}/cafe-records/${name}`); await ds.open(); return ds }
   const [cafe, pins, snapshots, contacts, inbox] = await Promise.all(['cafe', 'pins', 'snapshots', 'contacts', 'inbox'].map(open))
   return { records: { cafe, pins, snapshots, contacts, inbox }, close: () => { for (const ds of [cafe, pins, snapshots, contacts, inbox]) ds.close() } }
 }

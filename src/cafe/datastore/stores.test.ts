@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryDatastore } from 'datastore-core'
-import { IDBDatastore } from 'datastore-idb'
 import { LevelDatastore } from 'datastore-level'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DatastoreCafeStore, DatastoreContactStore, DatastoreInboxStore, DatastorePinStore, DatastoreSnapshotStore } from './index.ts'
@@ -12,6 +11,7 @@ import type { NewInboxRecord } from '../inbox/inbox-store.ts'
 import type { PinRecord } from '../pins/pin-store.ts'
 import type { ClientRecord, SessionRecord, TokenRecord } from '../store.ts'
 import type { Datastore } from 'interface-datastore'
+import { CafeIdbDatastore } from './idb-datastore.ts'
 import 'fake-indexeddb/auto'
 
 /**
@@ -26,12 +26,13 @@ const paths = new WeakMap<Datastore, string>()
 let n = 0
 const backends: Record<string, Backend> = {
   memory: { open: async () => new MemoryDatastore(), reopen: async ds => ds },
+  // The cafe's own IndexedDB datastore (what the tab cafe ships), over fake-indexeddb.
   indexeddb: {
-    open: async () => { const ds = new IDBDatastore(`ds-test-${++n}`); await ds.open(); paths.set(ds, `ds-test-${n}`); return ds },
+    open: async () => { const ds = new CafeIdbDatastore(`ds-test-${++n}`); await ds.open(); paths.set(ds, `ds-test-${n}`); return ds },
     reopen: async ds => {
       const name = paths.get(ds)!
-      ;(ds as IDBDatastore).close()
-      const again = new IDBDatastore(name)
+      ;await (ds as CafeIdbDatastore).close()
+      const again = new CafeIdbDatastore(name)
       await again.open()
       paths.set(again, name)
       return again

@@ -17,6 +17,7 @@ import { loadOrCreateKey } from '../relay/relay.ts'
 import { libp2pTransport } from '../src/client/libp2p-transport.ts'
 import { createCafe, requestBodyCap, requestBodyMs } from '../src/cafe/compose.ts'
 import { cafeDirectory } from '../src/node/cafe-directory/index.ts'
+import { blocksOf } from '../src/ipfs/blocks.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
 import { randomBytes, toBase64url } from '../src/shared/bytes.ts'
@@ -146,7 +147,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     privateKeyRaw: privateKey.raw,
     relays: () => relays,
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
-    blockstore,
+    blocks: blocksOf(blockstore),
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
     version: VERSION
   })

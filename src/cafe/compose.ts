@@ -1,5 +1,4 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { blocksOf } from '../ipfs/blocks.ts'
 import { HTTP_LIMITS } from '../node/http/index.ts'
 import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
 import { ActivityLog } from './activity.ts'
@@ -16,11 +15,11 @@ import { Snapshots } from './snapshots.ts'
 import type { InboxStore } from './inbox/inbox-store.ts'
 import type { CarFetcher } from './pins/pin-service.ts'
 import type { Forward } from './search-api.ts'
+import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from '../node/cafe-directory/index.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
 import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 
 export const PULL_LIMITS = {
@@ -47,7 +46,7 @@ export interface CafeInit {
   relays: () => Multiaddr[]
   records: CafeRecords
   /** Clients' blocks, apart from the owner's: the cafe's garbage collection never touches those. */
-  blockstore: Blockstore
+  blocks: Blocks
   /** Asks another cafe over libp2p (a search forward): the caller's own transport, dialling as it can. */
   fetchCafe: (cafeId: string, request: Request, options?: AbortOptions) => Promise<Response>
   version: string
@@ -109,7 +108,7 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   const { http, cafeDirectory } = libp2p.services
   const host = new CafeHost({ peerId: libp2p.peerId.toString(), privateKeyRaw: init.privateKeyRaw, store: new DatastoreCafeStore(init.records.cafe) })
   const pins = new PinService({
-    blocks: blocksOf(init.blockstore),
+    blocks: init.blocks,
     store: new DatastorePinStore(init.records.pins),
     quota: async address => host.quotaOf(address),
     fetchCar: carOverLibp2p(http),

@@ -1,7 +1,7 @@
 import { openDB } from 'idb'
 import { exportCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
-import { walkDag } from '../ipfs/dag.ts'
+import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
@@ -173,7 +173,7 @@ export class BackupOutbox extends EventTarget {
   /** Backs a local DAG up on every registered cafe. The whole DAG must be on this device. */
   async backup (cidText: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }> {
     const cid = parseCid(cidText)
-    const { missing, blocks } = await walkDag(cid, async c => { options.signal?.throwIfAborted(); return this.#blocks.get(c) })
+    const { missing, blocks } = await walkDag(cid, async c => { options.signal?.throwIfAborted(); return this.#blocks.get(c) }, { ahead: READ_AHEAD })
     const size = blocks.reduce((n, b) => n + b.bytes, 0)
     if (missing.length > 0) throw new NotFoundError('DAG_NOT_LOCAL', `${missing.length} block(s) of ${cid.toString()} are not on this device (e.g. ${missing[0]})`)
     const cafes = await this.#cafes()

@@ -66,6 +66,67 @@ describe('recovery', () => {
   })
 })
 
+describe('recovery: completeness from the blocks that arrived', () => {
+  /** A cafe holding `root`'s DAG for a new account, whose CAR of it is `sent` (the honest one when omitted). */
+  async function setUp (dag: Array<{ cid: CID, bytes: Uint8Array }>, sent?: Array<{ cid: CID, bytes: Uint8Array }>): Promise<{ client: CafeClient, cafeId: string, account: ReturnType<typeof accountFromMnemonic> }> {
+    const { cafeId, host, pins, app } = await memoryBackupCafe()
+    const root = dag[0]
+    const transport: CafeTransport = async (_cafe, request) => {
+      if (sent != null && new URL(request.url).pathname === `/cafe/v1/ipfs/${root.cid.toString()}`) {
+        return new Response(await carOf(root.cid, sent), { headers: { 'content-type': 'application/vnd.ipld.car' } })
+      }
+      return app.fetch(request, { remotePeer: 'new-device' })
+    }
+    const account = accountFromMnemonic(newMnemonic())
+    const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
+    await client.register(cafeId, (await host.createToken()).token)
+    await pins.upload({ address: account.address, peerId: 'old-device' }, exportCar(root.cid, async c => dag.find(b => b.cid.equals(c))?.bytes))
+    return { client, cafeId, account }
+  }
+
+  async function pbNode (links: Array<{ cid: CID }>): Promise<{ cid: CID, bytes: Uint8Array }> {
+    const bytes = dagPb.encode(dagPb.prepare({ Links: links.map((l, i) => ({ Hash: l.cid, Name: `${i}` })) }))
+    return { cid: CID.createV1(dagPb.code, await sha256.digest(bytes)), bytes }
+  }
+
+  it('a DAG whose blocks all came is complete without reading one back; a block two parents share counts once', async () => {
+    const shared = await block('shared by both halves')
+    const left = await pbNode([shared, await block('left')])
+    const right = await pbNode([shared])
+    const root = await pbNode([left, right])
+    const dag = [root, left, shared, (await block('left')), right]
+    const { client, cafeId, account } = await setUp(dag)
+    const store = blocksOf(new MemoryBlockstore())
+    let reads = 0
+    const blocks = { ...store, get: async (c: CID) => { reads++; return store.get(c) } }
+    const threads = new Threads(() => account, `recovery-test-${++dbs}`)
+    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId)
+    expect(done).toMatchObject({ state: 'done', dagsDone: 1, blocks: 5 })
+    for (const b of dag) expect(await store.get(b.cid)).toEqual(b.bytes)
+    // The one read: whether the root was here before asking the cafe.
+    expect(reads).toBe(1)
+    client.stop()
+  })
+
+  it('a CAR without a block fails RECOVERY_INCOMPLETE, unless that block is on this device already', async () => {
+    const a = await block('a leaf the cafe leaves out')
+    const b = await block('a leaf it sends')
+    const root = await pbNode([a, b])
+    const { client, cafeId, account } = await setUp([root, a, b], [root, b])
+    const threads = new Threads(() => account, `recovery-test-${++dbs}`)
+    const empty = blocksOf(new MemoryBlockstore())
+    await expect(recover({ client, threads, files: {} as unknown as Files, blocks: empty }, cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE' })
+
+    const holding = blocksOf(new MemoryBlockstore())
+    await holding.put(a.cid, a.bytes)
+    const done = await recover({ client, threads, files: {} as unknown as Files, blocks: holding }, cafeId)
+    expect(done.state).toBe('done')
+    expect(await holding.get(root.cid)).toEqual(root.bytes)
+    expect(await holding.get(b.cid)).toEqual(b.bytes)
+    client.stop()
+  })
+})
+
 describe('thread snapshots', () => {
   it('a new device tells an older snapshot from the newest, whatever the clock said when each was written', async () => {
     const account = accountFromMnemonic(newMnemonic())

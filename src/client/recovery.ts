@@ -1,6 +1,6 @@
 import { parseCid } from '../ipfs/gateway.ts'
-import { blockKey } from '../ipfs/blocks.ts'
-import { links, walkDag } from '../ipfs/dag.ts'
+import { BlockWriter } from '../ipfs/block-writer.ts'
+import { ArrivingDag, READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { openCar } from '../ipfs/verify.ts'
 import { LightcafeError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
@@ -106,7 +106,7 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
 
     for (const root of roots) {
       const cid = parseCid(root)
-      const local = await walkDag(cid, async c => deps.blocks.get(c))
+      const local = await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })
       if (local.missing.length > 0) {
         const res = await call(`/cafe/v1/ipfs/${cid.toString()}?format=car`)
         if (!res.ok || res.body == null) throw await asError(res)
@@ -114,20 +114,28 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
         const maxBytes = known != null && known > 0 ? 2 * known + RECOVERY_LIMITS.carSlackBytes : RECOVERY_LIMITS.maxUnknownDagBytes
         // Only blocks of the DAG asked for are kept: the root, then what kept blocks link to (the
         // cafe sends a DAG parents first). Anything else in the CAR is dropped unstored.
-        const wanted = new Set([blockKey(cid)])
+        const dag = new ArrivingDag(cid)
         const { blocks } = await openCar(boundedChunks(res.body, { maxBytes, what: `the CAR of ${root}` }))
-        for await (const b of blocks) {
-          const key = blockKey(b.cid)
-          if (!wanted.has(key)) continue
-          wanted.delete(key)
-          for (const l of links(b.cid, b.bytes)) wanted.add(blockKey(l))
-          if (!(await deps.blocks.has(b.cid))) await deps.blocks.put(b.cid, b.bytes)
-          progress.blocks++
-          progress.bytes += b.bytes.byteLength
-          onProgress()
+        // Written behind the read, in batches; durable once flushed.
+        const writer = new BlockWriter(deps.blocks)
+        try {
+          for await (const b of blocks) {
+            if (!dag.take(b)) continue
+            await writer.add(b)
+            progress.blocks++
+            progress.bytes += b.bytes.byteLength
+            onProgress()
+          }
+          await writer.flush()
+        } finally {
+          await writer.settle()
         }
-        const after = await walkDag(cid, async c => deps.blocks.get(c))
-        if (after.missing.length > 0) throw new LightcafeError('RECOVERY_INCOMPLETE', `the cafe sent ${root} without ${after.missing.length} of its blocks`, 502)
+        // Every block it links to came: complete, nothing read back. Else those left out may be
+        // here already (an earlier run): the walk over this device's blocks decides.
+        if (!dag.complete) {
+          const after = await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })
+          if (after.missing.length > 0) throw new LightcafeError('RECOVERY_INCOMPLETE', `the cafe sent ${root} without ${after.missing.length} of its blocks`, 502)
+        }
       }
       progress.dagsDone++
       onProgress()

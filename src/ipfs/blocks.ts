@@ -15,6 +15,19 @@ export interface Blocks {
   delete(cid: CID): Promise<void>
   /** Every stored block, as the raw CID of its multihash. */
   keys(): AsyncIterable<CID>
+  /**
+   * Stores those of `blocks` not stored yet, together where the store can (IndexedDB: one
+   * transaction); resolves once they are durable. Optional: `storeMany` falls back to one
+   * has/put per block.
+   */
+  putMany?(blocks: ReadonlyArray<{ cid: CID, bytes: Uint8Array }>): Promise<void>
+}
+
+/** Stores those of `list` not stored yet, in one batch where `blocks` has one; resolves once they are durable. */
+export async function storeMany (blocks: Blocks, list: ReadonlyArray<{ cid: CID, bytes: Uint8Array }>): Promise<void> {
+  if (list.length === 0) return
+  if (blocks.putMany != null) { await blocks.putMany(list); return }
+  for (const { cid, bytes } of list) if (!(await blocks.has(cid))) await blocks.put(cid, bytes)
 }
 
 /** The storage identity of a block: its multihash, written as a CIDv1 raw (reversible, printable). */

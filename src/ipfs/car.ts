@@ -1,5 +1,5 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
-import { traverseDag } from './dag.ts'
+import { READ_AHEAD, traverseDag } from './dag.ts'
 import { BlockRejectedError } from './verify.ts'
 import type { CID } from 'multiformats/cid'
 
@@ -22,12 +22,12 @@ function carSection (block: { cid: CID, bytes: Uint8Array }): Uint8Array {
 
 /**
  * A CARv1 of the DAG under `root`, depth first, each block once: what the trustless gateway
- * serves for `dag-scope=all`. A generator, so a large DAG streams with one block in memory
- * and the reader's pace (backpressure) sets the walk's.
+ * serves for `dag-scope=all`. A generator, so a large DAG streams with a few blocks in memory
+ * (those read ahead, READ_AHEAD) and the reader's pace (backpressure) sets the walk's.
  */
 export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): AsyncGenerator<Uint8Array> {
   yield carHeader([root])
-  for await (const { cid, bytes } of traverseDag(root, get)) {
+  for await (const { cid, bytes } of traverseDag(root, get, { ahead: READ_AHEAD })) {
     if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`, 404)
     yield carSection({ cid, bytes })
   }

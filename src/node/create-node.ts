@@ -7,11 +7,10 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
-import { IDBBlockstore } from 'blockstore-idb'
 import { MemoryDatastore } from 'datastore-core'
 import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
-import { blocksOf } from '../ipfs/blocks.ts'
+import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p } from './http/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
@@ -61,9 +60,10 @@ export interface LightcafeNode {
 export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const prefix = init.dbPrefix ?? 'lightcafe'
   fixWebRTCInitChannelRace()
-  const blockstore = new IDBBlockstore(`${prefix}/blocks`)
+  // Recovery writes blocks in batches, one transaction each (`putMany`); Helia uses the store.
+  const local = await openIdbBlocks(`${prefix}/blocks`)
+  const blockstore = local.store
   const datastore = new IDBDatastore(`${prefix}/data`)
-  await blockstore.open()
   await datastore.open()
   // Start-up phases for DevTools and the bench (`lc:*`, as boot.ts marks the rest).
   performance.mark('lc:stores-open')
@@ -116,12 +116,12 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     libp2p,
     privateKey,
     relays,
-    blocks: blocksOf(blockstore),
+    blocks: local.blocks,
     stop: async () => {
       relays.stop()
       await stopLiveness()
       await helia.stop()
-      blockstore.close()
+      local.close()
       datastore.close()
     }
   }

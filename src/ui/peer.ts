@@ -1,11 +1,11 @@
 import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
-import { IDBBlockstore } from 'blockstore-idb'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { migrateIdbStores } from '../cafe/datastore/migrate-idb.ts'
 import { CafeIdbDatastore } from '../cafe/datastore/idb-datastore.ts'
 import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
+import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
@@ -73,8 +73,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
-  const cafeBlockstore = new IDBBlockstore(`${prefix}/cafe-blocks`)
-  await cafeBlockstore.open()
+  // Its ingests write blocks in batches, one transaction each (`putMany`).
+  const cafeBlocks = await openIdbBlocks(`${prefix}/cafe-blocks`)
   const records = await openCafeRecords(prefix)
   // A cafe made before the datastore stores keeps its records: moved once, before the stores open.
   // The old databases' deletion is not awaited (a tab of the old version may still hold them).
@@ -84,7 +84,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     privateKeyRaw: node.privateKey.raw,
     relays: () => opts.relays,
     records,
-    blockstore: cafeBlockstore,
+    blocks: cafeBlocks.blocks,
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
     version: VERSION
   })
@@ -209,7 +209,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       await http.unserve()
       for (const ds of new Set(Object.values(records))) (ds as CafeIdbDatastore).close()
       await threads.close()
-      cafeBlockstore.close()
+      cafeBlocks.close()
       await accounts.close()
       await files.close()
       await node.stop()

@@ -1,3 +1,4 @@
+import { BlockWriter } from '../../ipfs/block-writer.ts'
 import { blockKey } from '../../ipfs/blocks.ts'
 import { links, traverse } from '../../ipfs/dag.ts'
 import type { BlockCollector } from './gc.ts'
@@ -17,7 +18,8 @@ export class Ingest {
   readonly #ledger: PinLedger
   readonly #gc: BlockCollector
   readonly #marked = new Set<string>()
-  readonly #seen = new Map<string, { bytes: number, links: CID[] }>()
+  /** Blocks it stored (or found stored), with what each added to its reservation. */
+  readonly #seen = new Map<string, { bytes: number, links: CID[], cost: number }>()
   #reserved = 0
 
   constructor (address: string, parts: { blocks: Blocks, ledger: PinLedger, gc: BlockCollector }) {
@@ -39,18 +41,40 @@ export class Ingest {
   /** Its reservation became the pin's usage. */
   committed (): void { this.#reserved = 0 }
 
-  /** Stores verified blocks, each reserved against `quota` before it is written. */
+  /**
+   * Stores verified blocks, each reserved against `quota` before it is queued. Writes run
+   * behind the read in batches (bounded in bytes); this returns once all are durable, and on
+   * any failure only once no write of it can still land, so `end` frees all it may have
+   * written. Blocks not stored then count as never supplied.
+   */
   async take (source: AsyncIterable<{ cid: CID, bytes: Uint8Array }>, quota: number): Promise<void> {
-    for await (const { cid, bytes } of source) {
-      const key = blockKey(cid)
-      if (this.#seen.has(key)) continue
-      const cost = this.#ledger.cost(this.#address, [{ cid: key, bytes: bytes.byteLength }])
-      // Reserved before it is stored: what is in flight counts against the quota.
-      if (cost > 0) { this.#ledger.reserve(this.#address, cost, quota); this.#reserved += cost }
-      this.#seen.set(key, { bytes: bytes.byteLength, links: links(cid, bytes) })
-      this.#mark(key)
-      if (!(await this.#blocks.has(cid))) await this.#blocks.put(cid, bytes)
+    const writer = new BlockWriter(this.#blocks)
+    try {
+      for await (const { cid, bytes } of source) {
+        const key = blockKey(cid)
+        if (this.#seen.has(key)) continue
+        const cost = this.#ledger.cost(this.#address, [{ cid: key, bytes: bytes.byteLength }])
+        // Reserved before it is stored: what is in flight counts against the quota.
+        if (cost > 0) { this.#ledger.reserve(this.#address, cost, quota); this.#reserved += cost }
+        this.#seen.set(key, { bytes: bytes.byteLength, links: links(cid, bytes), cost })
+        // Held before it is queued: no collection can delete it while its write is pending.
+        this.#mark(key)
+        await writer.add({ cid, bytes })
+      }
+      await writer.flush()
+    } finally {
+      // Not stored after all: not supplied (a later source may send it), nor reserved. Still
+      // held, so `end` frees it if a failed batch half-landed.
+      for (const b of await writer.settle()) this.#unsee(blockKey(b.cid))
     }
+  }
+
+  #unsee (key: string): void {
+    const node = this.#seen.get(key)
+    if (node == null) return
+    this.#seen.delete(key)
+    this.#ledger.unreserve(this.#address, node.cost)
+    this.#reserved -= node.cost
   }
 
   /** The DAG under `root` over what this client supplied: its blocks (by block key) and the CIDs missing. */

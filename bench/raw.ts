@@ -205,3 +205,59 @@ export async function rawDataChannelLimit (browser: Browser, url: string): Promi
   const best = [...runs].sort((x, y) => y.MBps - x.MBps)[0]
   return { limitMBps: best.MBps, best, runs, roundTripsPerSec: rtt }
 }
+
+/** The bench's throwaway protocol: the receiver counts what arrives and never answers. */
+const SINK_PROTOCOL = '/lightcafe-bench/sink/1.0.0'
+/** Bulk bytes over one libp2p stream, as DC_BULK_BYTES over a raw channel, in the writes a picked File gives. */
+const STREAM_BULK_BYTES = 32 * 2 ** 20
+const STREAM_WRITE_BYTES = 256 * 1024
+
+/**
+ * The ceiling for anything the app sends over libp2p: STREAM_BULK_BYTES over one libp2p stream
+ * on the direct WebRTC connection between two app pages (`a` sends to `b`, peer id `bId`), with
+ * the app's own libp2p node (`lightcafe.peer.node.libp2p`). The sender writes STREAM_WRITE_BYTES
+ * at a time, waiting for drain when the stream says so; the receiver counts bytes from its
+ * `message` events (so nothing waits in its read buffer). Timed at the receiver, first
+ * message to last, the first message's bytes not counted (as `bulk` above). MB/s.
+ */
+export async function libp2pStreamLimit (a: Page, b: Page, bId: string): Promise<number> {
+  await b.evaluate(async (protocol) => {
+    const g = globalThis as any
+    g.__sink = { bytes: 0, first: 0, firstBytes: 0, last: 0 }
+    await g.lightcafe.peer.node.libp2p.handle(protocol, (stream: any) => {
+      const r = g.__sink
+      stream.addEventListener('message', (e: any) => {
+        const now = performance.now()
+        if (r.bytes === 0) { r.first = now; r.firstBytes = e.data.byteLength }
+        r.bytes += e.data.byteLength
+        r.last = now
+      })
+    })
+  }, SINK_PROTOCOL)
+  try {
+    await a.evaluate(async ({ protocol, bId, total, size }) => {
+      const peer = (globalThis as any).lightcafe.peer
+      // Any request dials the peer as the app dials a cafe (signalling via the relay, then
+      // direct WebRTC); its answer does not matter, the connection it leaves open does.
+      await (await peer.rawCafeFetch(bId, new Request('http://cafe/cafe/v1/info'))).arrayBuffer()
+      const conn = peer.node.libp2p.getConnections().find((c: any) => c.status === 'open' && c.limits == null && c.remotePeer.toString() === bId && c.remoteAddr.toString().includes('/webrtc'))
+      if (conn == null) throw new Error(`no direct WebRTC connection to ${bId as string}`)
+      const stream = await conn.newStream(protocol)
+      // One buffer sent again and again, as `bulk` does: the figure is the stream's, not allocation's.
+      const chunk = crypto.getRandomValues(new Uint8Array(65536))
+      const write = new Uint8Array(size)
+      for (let j = 0; j < size; j += chunk.length) write.set(chunk, j)
+      for (let i = 0; i < total / size; i++) {
+        if (!stream.send(write)) await stream.onDrain()
+      }
+      await stream.close()
+    }, { protocol: SINK_PROTOCOL, bId, total: STREAM_BULK_BYTES, size: STREAM_WRITE_BYTES })
+    await b.waitForFunction((total) => (globalThis as any).__sink.bytes >= total, STREAM_BULK_BYTES, { timeout: 120_000, polling: 50 })
+    return await b.evaluate(() => {
+      const r = (globalThis as any).__sink
+      return ((r.bytes - r.firstBytes) / 2 ** 20) / ((r.last - r.first) / 1000)
+    })
+  } finally {
+    await b.evaluate(async (protocol) => (globalThis as any).lightcafe.peer.node.libp2p.unhandle(protocol), SINK_PROTOCOL)
+  }
+}

@@ -17,7 +17,7 @@ import { blankPagePaint, bundleSizes, layoutShift, paintTimings, startBlankServe
 import type { Paint, Timings } from './frontend.ts'
 import { selectGroups } from './groups.ts'
 import { contactScaling, inboxScaling, pinScaling } from './scaling.ts'
-import { rawDataChannelLimit, rawIdb } from './raw.ts'
+import { libp2pStreamLimit, rawDataChannelLimit, rawIdb } from './raw.ts'
 import { median, round } from './stats.ts'
 
 /**
@@ -81,6 +81,21 @@ try {
     raw.dataChannelRoundTripsPerSec = round(dc.roundTripsPerSec)
     figures.rawDataChannelRuns = dc.runs.map(r => ({ ...r, MBps: round(r.MBps) }))
     return dc
+  })
+  // The ceiling for anything sent over libp2p here: one libp2p stream on a direct WebRTC
+  // connection between two idle app pages of their own (two contexts, as cafe and client).
+  const rawStream = once(async () => {
+    const [a, b] = [await Peer.open(browser, env, 'stream-a'), await Peer.open(browser, env, 'stream-b')]
+    try {
+      await Promise.all([a.reachable(), b.reachable()])
+      const bId = (await b.api('GET', '/api/v0/peer')).body.peerId as string
+      const MBps = await libp2pStreamLimit(a.page, b.page, bId)
+      raw.libp2pStreamMBps = round(MBps)
+      ratios.libp2pStreamVsRawDataChannel = round(MBps / (await rawDc()).limitMBps, 3)
+      return MBps
+    } finally {
+      await Promise.allSettled([a.close(), b.close()])
+    }
   })
   /** More fresh peers (senders, dialers), opened the first time a group asks for them. */
   const spare: Peer[] = []
@@ -209,6 +224,7 @@ try {
     figures.pinIngestMBps = round(ingestMBps)
     ratios.pinIngestVsRawIdbWrites = round(ingestMBps / (await rawIdbLimits()).idbWriteMBps, 3)
     ratios.pinIngestVsRawDataChannel = round(ingestMBps / (await rawDc()).limitMBps, 3)
+    ratios.pinIngestVsLibp2pStream = round(ingestMBps / await rawStream(), 3)
 
     const cid100 = await addFile(client, 100)
     const heapBefore = { client: await client.page.evaluate(() => ((performance as any).memory?.usedJSHeapSize ?? 0) / 2 ** 20), cafe: await cafeHeap() }
@@ -240,6 +256,7 @@ try {
     const recoveryMBps = recovery.bytes / 2 ** 20 / (recovery.ms / 1000)
     figures.recovery = { seconds: round(recovery.ms / 1000), MiB: round(recovery.bytes / 2 ** 20), dags: recovery.dags, secondsPer20MiB: round(recovery.ms / 1000 / (recovery.bytes / 2 ** 20) * 20, 2), MBps: round(recoveryMBps) }
     ratios.recoveryVsRawDataChannel = round(recoveryMBps / (await rawDc()).limitMBps, 3)
+    ratios.recoveryVsLibp2pStream = round(recoveryMBps / await rawStream(), 3)
   }
 
   // Inbox: deliver + persist rate of 1 KiB messages (a burst within one sender's allowance, 16
@@ -439,7 +456,7 @@ try {
   }
 
   // Raw limits of this browser in this run (those no group above needed yet, when asked for).
-  if (want('raw')) { await rawIdbLimits(); await rawDc() }
+  if (want('raw')) { await rawIdbLimits(); await rawDc(); await rawStream() }
   figures.raw = raw
   figures.ratios = ratios
   for (const p of opened) await p.close()

@@ -46,7 +46,7 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
   // Signatures checked by WebCrypto: 6 cafes' answers arrive together, and noble's check of
   // each contact held the main thread ~2.4 ms, in front of the dials still under way.
   const take = async (cafe: string, results: unknown): Promise<void> => {
-    const r = await merger.addAsync(cafe, Array.isArray(results) ? results : [null])
+    const r = await merger.add(cafe, Array.isArray(results) ? results : [null])
     if (r.ignored) ignored.push(cafe)
     onUpdate?.({ cafe, added: r.added, ignored: r.ignored })
   }

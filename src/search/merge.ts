@@ -1,4 +1,4 @@
-import { CONTACT_LIMITS, isNewer, verifyContact, verifyContactAsync } from '../contacts/contact.ts'
+import { CONTACT_LIMITS, isNewer, verifyContactAsync } from '../contacts/contact.ts'
 import { SEARCH_LIMITS } from './query.ts'
 import type { Contact } from '../contacts/contact.ts'
 
@@ -33,19 +33,9 @@ type Checked = Array<{ contact: Contact, score: number }>
  * Checks one cafe's answer: an array of at most maxLimit { contact, score }, every contact
  * signed by its address and every score a finite number ≥ 0. Returns undefined for anything
  * else: a cafe that passes on one forgery may be passing on others we cannot tell apart.
+ * Signatures are checked by WebCrypto (off the main thread where the platform has Ed25519), all at once.
  */
-function checkAnswer (results: unknown, now: number): Checked | undefined {
-  const items = answerItems(results)
-  if (items == null) return undefined
-  try {
-    return items.map(({ contact, score }) => ({ contact: verifyContact(contact, CONTACT_LIMITS, now), score }))
-  } catch {
-    return undefined
-  }
-}
-
-/** checkAnswer with the signatures checked by WebCrypto, all at once. */
-async function checkAnswerAsync (results: unknown, now: number): Promise<Checked | undefined> {
+async function checkAnswer (results: unknown, now: number): Promise<Checked | undefined> {
   const items = answerItems(results)
   if (items == null) return undefined
   try {
@@ -86,21 +76,14 @@ export class AnswerMerger {
 
   constructor (now: () => number = Date.now) { this.#now = now }
 
-  add (cafe: string, results: unknown): AddOutcome {
-    if (this.#answered.has(cafe)) return ignoredOutcome()
-    this.#answered.add(cafe)
-    return this.#merge(cafe, checkAnswer(results, this.#now()))
-  }
-
   /**
-   * `add` with the signatures checked by WebCrypto (off the main thread where the platform
-   * has Ed25519): what a search uses, as its answers arrive together. The cafe counts as
-   * answered at once, so a second answer under its name is ignored even while this one is checked.
+   * Checks and merges one cafe's answer. The cafe counts as answered at once, so a second
+   * answer under its name is ignored even while this one is checked.
    */
-  async addAsync (cafe: string, results: unknown): Promise<AddOutcome> {
+  async add (cafe: string, results: unknown): Promise<AddOutcome> {
     if (this.#answered.has(cafe)) return ignoredOutcome()
     this.#answered.add(cafe)
-    return this.#merge(cafe, await checkAnswerAsync(results, this.#now()))
+    return this.#merge(cafe, await checkAnswer(results, this.#now()))
   }
 
   #merge (cafe: string, checked: Checked | undefined): AddOutcome {
@@ -145,8 +128,8 @@ export class AnswerMerger {
 }
 
 /** Merges every cafe's answer to one search at once (see AnswerMerger). */
-export function mergeAnswers (answers: ReadonlyArray<{ cafe: string, results: unknown }>, limit: number, now: number = Date.now()): MergedAnswers {
+export async function mergeAnswers (answers: ReadonlyArray<{ cafe: string, results: unknown }>, limit: number, now: number = Date.now()): Promise<MergedAnswers> {
   const merger = new AnswerMerger(() => now)
-  for (const answer of answers) merger.add(answer.cafe, answer.results)
+  for (const answer of answers) await merger.add(answer.cafe, answer.results)
   return { results: merger.results(limit), ignoredCafes: merger.ignoredCafes }
 }

@@ -10,6 +10,9 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { cafeDirectoryServer } from '../src/node/cafe-directory/index.ts'
+import { iceServersServer } from '../src/node/ice-servers/index.ts'
+import { ownByInvoker } from './state-files.ts'
+import type { IceServerEntry } from '../src/node/ice-servers/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -41,6 +44,8 @@ export interface RelayInit {
    * phone told of 127.0.0.1 would dial itself. `multiaddrs` still lists them for the host.
    */
   hideLoopback?: boolean
+  /** ICE servers for one asking peer (TURN credentials minted now), served on `/lightcafe/ice-servers/1.0.0`. */
+  iceServers?: (peerId: string) => IceServerEntry[]
 }
 
 export interface Relay {
@@ -59,6 +64,7 @@ export async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
     const key = await generateKeyPair('Ed25519')
     await mkdir(dirname(keyFile), { recursive: true })
     await writeFile(keyFile, privateKeyToProtobuf(key), { mode: 0o600 })
+    await ownByInvoker(keyFile)
     return key
   }
 }
@@ -90,7 +96,9 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
         }
       }),
       // Cafes find each other through the relays they share (contact search federates over them).
-      cafeDirectory: cafeDirectoryServer()
+      cafeDirectory: cafeDirectoryServer(),
+      // Pages ask for STUN/TURN here: a static relays.json cannot mint TURN credentials.
+      ...(init.iceServers != null ? { iceServers: iceServersServer({ mint: init.iceServers }) } : {})
     }
   })
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())

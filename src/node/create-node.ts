@@ -13,6 +13,7 @@ import { createHeliaLight } from 'helia'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p } from './http/index.ts'
+import { IceServers, askIceServers } from './ice-servers/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
 import { nativeNoiseKeys } from './noise-crypto.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
@@ -21,6 +22,7 @@ import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from './cafe-directory/index.ts'
 import type { HttpOverLibp2p } from './http/index.ts'
+import type { IceServerEntry, IceSource } from './ice-servers/index.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -31,8 +33,11 @@ export interface NodeInit {
   relays: Multiaddr[]
   /** Prefix of the IndexedDB databases; one browser profile = one node. */
   dbPrefix?: string
-  /** ICE servers; none on a LAN or loopback. */
-  iceServers?: RTCIceServer[]
+  /**
+   * ICE servers the page's server names (`/relays.json`: STUN, or TURN with credentials minted
+   * for this request), read again before they expire. Each relay is asked too (its own coturn).
+   */
+  iceServers?: (signal: AbortSignal) => Promise<IceServerEntry[]>
 }
 
 /** The protocols every browser peer runs, as libp2p services (a type, not an interface: libp2p's ServiceMap needs an index signature). */
@@ -51,6 +56,8 @@ export interface LightcafeNode {
   /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
   privateKey: PrivateKey
   relays: RelayKeeper
+  /** STUN/TURN servers held now (each new WebRTC connection starts with them). */
+  ice: IceServers
   /** This device's own blocks, local only (Helia's blockstore would ask the network for a missing one). */
   blocks: Blocks
   stop(): Promise<void>
@@ -72,6 +79,20 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   // With Noise's X25519 keys, made by WebCrypto before libp2p asks for them (noise-crypto.ts).
   const [privateKey, noiseKeys] = await Promise.all([loadOrCreatePeerKey(datastore), nativeNoiseKeys()])
   performance.mark('lc:peer-key')
+  // STUN/TURN: without them only host candidates are offered, and no pair forms across two
+  // networks. Read per connection (credentials expire), from relays.json and every connected relay.
+  let started: Libp2p<LightcafeServices> | undefined
+  let keeper: RelayKeeper | undefined
+  const fromPage: IceSource[] = init.iceServers != null ? [{ key: 'relays.json', available: () => true, fetch: init.iceServers }] : []
+  const ice = new IceServers({
+    sources: () => [...fromPage, ...(keeper?.state() ?? []).flatMap(r => {
+      const id = r.multiaddr.split('/p2p/').at(-1)
+      const node = started
+      if (id == null || node == null || !r.connected) return []
+      const peer = node.getConnections().find(c => c.remotePeer.toString() === id)?.remotePeer
+      return peer == null ? [] : [{ key: id, available: () => keeper?.state().some(s => s.multiaddr === r.multiaddr && s.connected) === true, fetch: async (signal: AbortSignal) => askIceServers(node, peer, signal) }]
+    })]
+  })
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
@@ -82,7 +103,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      webRTC({ rtcConfiguration: async () => ({ iceServers: await ice.forConnection() }) }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     ],
     connectionEncrypters: [noise(noiseKeys ?? {})],
@@ -108,7 +129,12 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const libp2p = helia.libp2p as unknown as Libp2p<LightcafeServices>
   // The relay first: its reservation is what makes this node reachable, and the slowest step.
   const relays = new RelayKeeper(libp2p, init.relays)
+  started = libp2p
+  keeper = relays
+  // Fetched as soon as a relay is connected, so the first WebRTC dial has them.
+  relays.addEventListener('change', () => { void ice.refresh() })
   relays.start()
+  void ice.refresh()
   // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
   const stopLiveness = await watchPeerLiveness(libp2p)
   return {
@@ -116,6 +142,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     libp2p,
     privateKey,
     relays,
+    ice,
     blocks: local.blocks,
     stop: async () => {
       relays.stop()

@@ -3,6 +3,8 @@ import { createServer as createHttpsServer } from 'node:https'
 import { Readable } from 'node:stream'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { guardedListener } from '../relay/http-guard.ts'
+import type { RequestTarget } from '../relay/http-guard.ts'
 
 export type FetchHandler = (request: Request, info: { remoteAddress: string }) => Promise<Response>
 
@@ -18,14 +20,14 @@ export const SERVER_LIMITS = {
   keepAliveTimeoutMs: 5_000
 } as const
 
-function toRequest (req: IncomingMessage, origin: string, signal: AbortSignal): Request {
+function toRequest (req: IncomingMessage, url: URL, signal: AbortSignal): Request {
   const headers = new Headers()
   for (const [k, v] of Object.entries(req.headers)) {
     if (v == null || k.startsWith(':')) continue
     for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one)
   }
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
-  return new Request(new URL(req.url ?? '/', origin), {
+  return new Request(url, {
     method: req.method,
     headers,
     signal,
@@ -56,21 +58,21 @@ async function send (res: ServerResponse, response: Response): Promise<void> {
 /** Serves a fetch-style handler (a Hono app) over Node's HTTP or HTTPS server. */
 export async function startFetchServer (opts: { host: string, port: number, handler: FetchHandler, tls?: { cert: string, key: string } }): Promise<FetchServer> {
   const proto = opts.tls != null ? 'https' : 'http'
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+  let origin = ''
+  const listener = guardedListener(async (req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> => {
     const abort = new AbortController()
     // The caller hung up: a handler still reading its body or writing an answer stops.
     res.on('close', () => { if (!res.writableFinished) abort.abort(new Error('the client closed the connection')) })
-    const origin = `${proto}://${req.headers.host ?? `${opts.host}:${opts.port}`}`
-    void (async () => {
-      let response: Response
-      try {
-        response = await opts.handler(toRequest(req, origin, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '' })
-      } catch (err) {
-        response = Response.json({ error: { reason: 'INTERNAL', details: (err as Error).message } }, { status: 500 })
-      }
-      await send(res, response)
-    })()
-  }
+    // Our own origin, not the caller's Host header: handlers read only the path and query.
+    const url = new URL(target.url.pathname + target.url.search, origin)
+    let response: Response
+    try {
+      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '' })
+    } catch (err) {
+      response = Response.json({ error: { reason: 'INTERNAL', details: (err as Error).message } }, { status: 500 })
+    }
+    await send(res, response)
+  })
   const options = { maxHeaderSize: SERVER_LIMITS.maxHeaderBytes }
   const server = opts.tls != null ? createHttpsServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(options, listener)
   server.headersTimeout = SERVER_LIMITS.headersTimeoutMs
@@ -80,10 +82,11 @@ export async function startFetchServer (opts: { host: string, port: number, hand
   server.requestTimeout = 0
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port, opts.host, () => resolve()) })
   const port = (server.address() as AddressInfo).port
+  origin = `${proto}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`
   return {
     server: server as Server,
     port,
-    url: `${proto}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
+    url: origin,
     stop: async () => {
       await new Promise<void>(resolve => { server.close(() => resolve()); server.closeAllConnections() })
     }

@@ -1,6 +1,7 @@
 import '../relay/polyfill.ts'
 import './websocket-polyfill.ts'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
@@ -20,6 +21,7 @@ import { cafeDirectory } from '../src/node/cafe-directory/index.ts'
 import { blocksOf } from '../src/ipfs/blocks.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
+import { watchNetwork } from '../src/node/network-watch.ts'
 import { randomBytes, toBase64url } from '../src/shared/bytes.ts'
 import { startFetchServer } from './fetch-server.ts'
 import { createHttpCarrier } from './http-carrier.ts'
@@ -141,8 +143,10 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     connectionManager: { maxConnections: 512 },
     services: { identify: identify(), ping: ping(), http: httpOverLibp2p(), cafeDirectory: cafeDirectory({ relays: () => relays }) }
   }) as unknown as Libp2p<{ http: HttpOverLibp2p, cafeDirectory: CafeDirectory }>
-  const keeper = new RelayKeeper(libp2p, relays, { protocol: 'node:', hostname: 'localhost' })
+  const keeper = new RelayKeeper(libp2p, relays, { page: { protocol: 'node:', hostname: 'localhost' } })
   keeper.start()
+  // Node has no `online` event: a change of this host's addresses redials a lost relay at once.
+  const stopNetwork = watchNetwork(keeper.wake, { addresses: () => Object.values(networkInterfaces()).flat().map(i => i?.address ?? '') })
 
   const transport = libp2pTransport(libp2p.services.http, () => relays)
   const cafe = await createCafe({
@@ -183,6 +187,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     stop: async () => {
       if (stopped) return
       stopped = true
+      stopNetwork()
       keeper.stop()
       await cafe.stop()
       await Promise.allSettled([http.stop(), owner.stop()])

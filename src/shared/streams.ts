@@ -46,7 +46,9 @@ export const REMOTE_BODY_LIMITS = {
   /** A search answer: ≤ 50 signed contacts of ≤ 4 KiB, plus what the cafe forwarded. */
   searchAnswerBytes: 1024 * 1024,
   /** One signed contact (≤ 4 KiB compact; a pretty-printed one may be larger). */
-  contactBytes: 64 * 1024
+  contactBytes: 64 * 1024,
+  /** A cafe's `/cafe/v1/info`: a peer id, a name of ≤ 64 characters, a version. */
+  infoBytes: 16 * 1024
 } as const
 
 /** A body from a remote peer passed its byte cap. The reading stopped there and the body was cancelled. */

@@ -2,10 +2,11 @@ import { blockKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/gateway.ts'
 import { openCar } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
+import { BodyTooLargeError } from '../../shared/streams.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
-import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
+import { BodyIdleError, ClientRemovedError, TooManyUploadsError, UploadTimeoutError } from './errors.ts'
 import { BlockCollector } from './gc.ts'
-import { guarded } from './guarded.ts'
+import { capped, guarded } from './guarded.ts'
 import { Ingest } from './ingest.ts'
 import { PinLedger } from './ledger.ts'
 import { PIN_LIMITS } from './limits.ts'
@@ -264,14 +265,19 @@ export class PinService {
     return this.#work.track(client.address, 'upload', abort, async () => {
       await this.ready
       const ingest = this.#ingest(client.address)
+      // Bounded as a pull is: the bytes its quota and the client's own blocks allow, and a total time.
+      const quota = await this.#quota(client.address)
+      const maxBytes = this.#transferCap(client.address, quota)
+      const ms = Math.max(this.#limits.uploadMs, maxBytes / this.#limits.uploadMinBytesPerS * 1000)
+      const timer = setTimeout(() => { abort.abort(new UploadTimeoutError(ms)) }, ms)
       let stopped: Error | undefined // the CAR reader hides why its source failed (INVALID_CAR)
-      const body = guarded(car, abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
+      const body = guarded(capped(car, maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
       try {
         const { roots, blocks } = await openCar(body)
         if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
         const root = roots[0]
         const record = this.#newRecord(client.address, { cid: root, name: opts.name, origins: [], meta: opts.meta ?? {} }, 'pinning')
-        await ingest.take(blocks, await this.#quota(client.address))
+        await ingest.take(blocks, quota)
         const dag = await ingest.walk(root)
         if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${root.toString()}, e.g. ${dag.missing[0]}`)
         await this.#commit(record, dag.blocks, ingest, abort.signal)
@@ -279,6 +285,7 @@ export class PinService {
       } catch (err) {
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {
+        clearTimeout(timer)
         // The CAR reader does not end its source when it stops early: end the body here.
         await body.return(undefined).catch(() => {})
         await ingest.end()
@@ -326,8 +333,8 @@ export class PinService {
     this.#emit(r.address)
   }
 
-  /** The bytes one pull's CAR may have: the quota left to new blocks, the client's own (free) blocks once, and slack for framing. */
-  #pullCap (address: string, quota: number): number {
+  /** The bytes one upload's or pull's CAR may have: the quota left to new blocks, the client's own (free) blocks once, and slack for framing. */
+  #transferCap (address: string, quota: number): number {
     const used = this.#ledger.usage(address)
     const left = Math.max(0, quota - used - this.#ledger.reserved(address))
     return left + used + this.#limits.pullSlackBytes
@@ -351,7 +358,7 @@ export class PinService {
         limits: this.#limits,
         budget: async () => {
           const quota = await this.#quota(r.address)
-          return { quota, maxBytes: this.#pullCap(r.address, quota) }
+          return { quota, maxBytes: this.#transferCap(r.address, quota) }
         }
       })
       if (dag.missing.length > 0) {

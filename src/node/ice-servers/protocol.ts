@@ -1,5 +1,5 @@
-import { jsonMessages } from '../json-stream.ts'
-import type { JsonMessages } from '../json-stream.ts'
+import { jsonMessages } from '../json-messages.ts'
+import type { JsonMessages } from '../json-messages.ts'
 import type { Stream } from '@libp2p/interface'
 
 /**

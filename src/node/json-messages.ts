@@ -6,7 +6,7 @@ export interface JsonMessages {
   write: (value: unknown, options: AbortOptions) => Promise<void>
 }
 
-/** Length-prefixed JSON messages on a stream, each within `maxBytes` (the small request/answer protocols the relays serve). */
+/** Length-prefixed JSON messages on a stream, each within `maxBytes` (our small request/answer protocols). */
 export function jsonMessages (stream: Stream, maxBytes: number): JsonMessages {
   const lp = lpStream(stream, { maxDataLength: maxBytes })
   return {

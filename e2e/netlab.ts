@@ -37,6 +37,10 @@ export class Netns {
       if (i > 200 || holder.exitCode != null) throw new Error(`namespace ${name} was not made`)
       await new Promise(resolve => setTimeout(resolve, 10))
     }
+    // IPv4 only: IPv6 link-local addresses settling (DAD) a second after a link comes up make
+    // Chromium abort a load under way with ERR_NETWORK_CHANGED.
+    ns.run('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1')
+    ns.run('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1')
     ns.run('ip', 'link', 'set', 'lo', 'up')
     return ns
   }
@@ -110,6 +114,10 @@ export class Netlab {
     router.run('iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wan.ifname, '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : []))
     router.run('iptables', '-A', 'FORWARD', '-i', wan.ifname, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
     router.run('iptables', '-A', 'FORWARD', '-i', wan.ifname, '-j', 'DROP')
+    // Unsolicited packets to the router itself are dropped (as a router's firewall does) before
+    // conntrack confirms them: a remembered stray would take the port a device's outgoing flow
+    // maps to, and MASQUERADE would then give that flow another one (hole punching fails).
+    router.run('iptables', '-A', 'INPUT', '-i', wan.ifname, '-m', 'conntrack', '--ctstate', 'NEW,INVALID', '-j', 'DROP')
   }
 
   /** A router that forwards no UDP at all, and TCP only to `tcpPorts` (a network that allows web traffic only). */

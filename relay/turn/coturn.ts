@@ -105,6 +105,8 @@ export function coturnConfig (init: CoturnInit, port: number, secret: string, di
     'no-multicast-peers',
     'no-software-attribute',
     ...(init.allowPrivatePeers === true ? [] : PRIVATE_PEER_RANGES.map(r => `denied-peer-ip=${r}`)),
+    // Its user database is unused (shared-secret auth) but opened: ours, not the system's.
+    `userdb=${join(dir, 'turndb')}`,
     `pidfile=${join(dir, 'turnserver.pid')}`,
     `log-file=${join(dir, 'turnserver.log')}`,
     'simple-log',

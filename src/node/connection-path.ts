@@ -16,27 +16,38 @@ export interface PathInfo {
 }
 
 type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay'
-interface CandidateStats { candidateType?: CandidateType, address?: string }
+export interface CandidateStats { candidateType?: CandidateType, address?: string, port?: number }
 
 /** Private, shared (CGNAT) and link-local IPv4, and unique-local/link-local IPv6. */
 function isPrivateAddress (address: string | undefined): boolean {
-  if (address == null) return false
+  if (address == null || address === '') return false
   const [a, b] = address.split('.').map(Number)
   if (address.includes('.')) return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
   return /^f[cd]|^fe[89ab]/i.test(address)
 }
 
 /**
- * The path of one side's pair: TURN when either end is a relay candidate; through NAT when
- * either is server-reflexive, or peer-reflexive on a public address (a peer hiding its host
- * address behind an mDNS name shows up as prflx on its private one: that pair is a LAN one).
+ * What a peer-reflexive candidate really is. Chromium hides a remote prflx candidate's address,
+ * and one appears whenever a check arrives before the candidate it came from was signalled
+ * (or that candidate is an mDNS name): the signalled candidate with the same port is the one;
+ * else a private address means the LAN. Unresolved, it is a mapping seen through NAT.
  */
-export function pathOfPair (local: CandidateStats, remote: CandidateStats): ConnectionPath {
-  const types = [local.candidateType, remote.candidateType]
+function resolvedType (c: CandidateStats, sameSide: CandidateStats[]): CandidateType | undefined {
+  if (c.candidateType !== 'prflx') return c.candidateType
+  const signalled = sameSide.find(o => o.candidateType !== 'prflx' && o.port != null && o.port === c.port)
+  if (signalled != null) return signalled.candidateType
+  return isPrivateAddress(c.address) ? 'host' : 'prflx'
+}
+
+/**
+ * The path of a selected pair: TURN when either end is a relay candidate; through NAT when
+ * either is server-reflexive or a peer-reflexive mapping; else on the same network.
+ * `locals`/`remotes`: every candidate of each side, to resolve peer-reflexive ones.
+ */
+export function pathOfPair (local: CandidateStats, remote: CandidateStats, locals: CandidateStats[] = [], remotes: CandidateStats[] = []): ConnectionPath {
+  const types = [resolvedType(local, locals), resolvedType(remote, remotes)]
   if (types.includes('relay')) return 'turn'
-  if (types.includes('srflx')) return 'nat'
-  const reflexive = [local, remote].filter(c => c.candidateType === 'prflx')
-  if (reflexive.some(c => !isPrivateAddress(c.address))) return 'nat'
+  if (types.includes('srflx') || types.includes('prflx')) return 'nat'
   return 'direct'
 }
 
@@ -47,7 +58,7 @@ function peerConnectionOf (conn: Connection): RTCPeerConnection | undefined {
 }
 
 /** The selected candidate pair of a peer connection, from its stats (the transport's selected pair, else the nominated succeeded one). */
-export async function selectedPair (pc: RTCPeerConnection): Promise<{ local: CandidateStats, remote: CandidateStats } | undefined> {
+export async function selectedPair (pc: RTCPeerConnection): Promise<{ local: CandidateStats, remote: CandidateStats, locals: CandidateStats[], remotes: CandidateStats[] } | undefined> {
   const stats = await pc.getStats()
   const byId = new Map<string, Record<string, unknown>>()
   stats.forEach((s: Record<string, unknown>) => { byId.set(s.id as string, s) })
@@ -59,7 +70,8 @@ export async function selectedPair (pc: RTCPeerConnection): Promise<{ local: Can
   if (pair == null) return undefined
   const local = byId.get(pair.localCandidateId as string) as CandidateStats | undefined
   const remote = byId.get(pair.remoteCandidateId as string) as CandidateStats | undefined
-  return local != null && remote != null ? { local, remote } : undefined
+  const all = (type: string): CandidateStats[] => [...byId.values()].filter(s => s.type === type) as CandidateStats[]
+  return local != null && remote != null ? { local, remote, locals: all('local-candidate'), remotes: all('remote-candidate') } : undefined
 }
 
 /** How `conn` reaches its peer now (reads the WebRTC stats of a WebRTC connection). */
@@ -70,5 +82,5 @@ export async function connectionPath (conn: Connection): Promise<PathInfo> {
   if (pc == null) return { path: 'direct' }
   const pair = await selectedPair(pc).catch(() => undefined)
   if (pair == null) return { path: 'direct' }
-  return { path: pathOfPair(pair.local, pair.remote), candidates: `${pair.local.candidateType ?? '?'}↔${pair.remote.candidateType ?? '?'}` }
+  return { path: pathOfPair(pair.local, pair.remote, pair.locals, pair.remotes), candidates: `${pair.local.candidateType ?? '?'}↔${pair.remote.candidateType ?? '?'}` }
 }

@@ -10,6 +10,8 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { cafeDirectoryServer } from '../src/node/cafe-directory/index.ts'
+import { peerReturnServer } from '../src/node/peer-return/index.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -68,6 +70,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   const host = init.host ?? '127.0.0.1'
   const hide = init.hideLoopback === true
   if (hide && init.port === 0) throw new Error('hideLoopback needs a fixed port: the loopback address is not listed by the node')
+  let relayService: CircuitRelayService | undefined
   const node = await createLibp2p({
     privateKey: await loadOrCreateKey(init.keyFile),
     addresses: {
@@ -90,9 +93,12 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
         }
       }),
       // Cafes find each other through the relays they share (contact search federates over them).
-      cafeDirectory: cafeDirectoryServer()
+      cafeDirectory: cafeDirectoryServer(),
+      // Peers waiting for an absent peer hear the moment it reserves here again.
+      peerReturn: peerReturnServer({ reserved: peer => relayService?.reservations.has(peer) ?? false })
     }
   })
+  relayService = node.services.relay
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
   // Hidden from peers, but the host's own browser dials it (relays.json on loopback).
   if (hide) multiaddrs.unshift(`/ip4/${host}/tcp/${init.port}/ws/p2p/${node.peerId.toString()}`)

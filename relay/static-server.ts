@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { pipeline } from 'node:stream'
 import { extname, join, normalize, sep } from 'node:path'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { crossSiteRefusal } from '../src/shared/same-origin.ts'
+import { createGuardedServer } from './http-guard.ts'
+import type { RequestTarget } from './http-guard.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -51,8 +52,7 @@ function json (status: number, body: unknown): [number, Record<string, string>, 
  */
 export async function startStaticServer (init: StaticServerInit): Promise<StaticServer> {
   const root = normalize(init.root)
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+  const handle = (req: IncomingMessage, res: ServerResponse, { path }: RequestTarget): void | Promise<void> => {
     const send = ([status, headers, body]: [number, Record<string, string>, string]): void => {
       res.writeHead(status, headers).end(body)
     }
@@ -67,7 +67,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(json(405, { error: { reason: 'METHOD_NOT_ALLOWED', details: 'static files are read-only' } }))
     let file = normalize(join(root, path))
     if (file !== root && !file.startsWith(root + sep)) return send(json(403, { error: { reason: 'FORBIDDEN', details: 'path escapes the app' } }))
-    void (async () => {
+    return (async () => {
       let info = await stat(file).catch(() => null)
       if (info?.isDirectory() === true) {
         file = join(file, 'index.html')
@@ -87,11 +87,12 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
         // Hashed assets never change; everything else must revalidate so updates reach the service worker.
         'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache'
       })
-      if (req.method === 'HEAD') return res.end()
-      createReadStream(file).pipe(res)
-    })().catch(err => { if (!res.headersSent) send(json(500, { error: { reason: 'INTERNAL', details: String(err) } })) })
+      if (req.method === 'HEAD') { res.end(); return }
+      // A file that vanished or failed mid-read ends this answer, not the process.
+      pipeline(createReadStream(file), res, () => {})
+    })()
   }
-  const server = init.tls != null ? createHttpsServer({ cert: init.tls.cert, key: init.tls.key }, handle) : createServer(handle)
+  const server = createGuardedServer(handle, init.tls != null ? { tls: init.tls } : {})
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())

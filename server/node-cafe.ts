@@ -1,6 +1,7 @@
 import '../relay/polyfill.ts'
 import './websocket-polyfill.ts'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
@@ -20,6 +21,7 @@ import { cafeDirectory } from '../src/node/cafe-directory/index.ts'
 import { blocksOf } from '../src/ipfs/blocks.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
+import { watchNetwork } from '../src/node/network-watch.ts'
 import { randomBytes, toBase64url } from '../src/shared/bytes.ts'
 import { startFetchServer } from './fetch-server.ts'
 import { createHttpCarrier } from './http-carrier.ts'
@@ -29,6 +31,7 @@ import type { FetchServer } from './fetch-server.ts'
 import type { CafeDirectory } from '../src/node/cafe-directory/index.ts'
 import type { HttpOverLibp2p } from '../src/node/http/index.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { HttpGuardLimits } from '../relay/http-guard.ts'
 
 export const VERSION = '0.1.0'
 
@@ -48,6 +51,8 @@ export interface NodeCafeInit {
   /** Multiaddrs to announce instead of the listening ones (behind NAT or a proxy). */
   announce?: string[]
   log?: (line: string) => void
+  /** Tighter limits on the HTTP ports (tests); defaults: HTTP_GUARD_LIMITS. */
+  httpLimits?: Partial<HttpGuardLimits>
 }
 
 export interface NodeCafe {
@@ -138,8 +143,10 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     connectionManager: { maxConnections: 512 },
     services: { identify: identify(), ping: ping(), http: httpOverLibp2p(), cafeDirectory: cafeDirectory({ relays: () => relays }) }
   }) as unknown as Libp2p<{ http: HttpOverLibp2p, cafeDirectory: CafeDirectory }>
-  const keeper = new RelayKeeper(libp2p, relays, { protocol: 'node:', hostname: 'localhost' })
+  const keeper = new RelayKeeper(libp2p, relays, { page: { protocol: 'node:', hostname: 'localhost' } })
   keeper.start()
+  // Node has no `online` event: a change of this host's addresses redials a lost relay at once.
+  const stopNetwork = watchNetwork(keeper.wake, { addresses: () => Object.values(networkInterfaces()).flat().map(i => i?.address ?? '') })
 
   const transport = libp2pTransport(libp2p.services.http, () => relays)
   const cafe = await createCafe({
@@ -162,13 +169,13 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
 
   await libp2p.services.http.serve(async (req, info) => cafe.app.fetch(req, { remotePeer: info.remotePeer }), { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
   const carrier = createHttpCarrier(cafe, { startedAt, peerId: libp2p.peerId.toString(), version: VERSION })
-  const http = await startFetchServer({ host, port: ports.http, handler: carrier })
+  const http = await startFetchServer({ host, port: ports.http, handler: carrier, ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
   const ownerSecretFile = join(init.dir, 'owner.secret')
   const ownerApi = createOwnerApi(cafe, {
     secret: await ownerSecret(ownerSecretFile),
     peer: () => ({ peerId: libp2p.peerId.toString(), multiaddrs: libp2p.getMultiaddrs().map(ma => ma.toString()), relays: keeper.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved, ...(r.lastError != null ? { lastError: r.lastError } : {}) })), startedAt, http: http.url })
   })
-  const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req) })
+  const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req), ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
 
   let stopped = false
   return {
@@ -182,6 +189,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     stop: async () => {
       if (stopped) return
       stopped = true
+      stopNetwork()
       keeper.stop()
       await cafe.stop()
       await Promise.allSettled([http.stop(), owner.stop()])

@@ -158,7 +158,7 @@ describe('server certificate', () => {
     }
     const context = { httpsOrigin: 'https://192.168.1.20:8443', hostName: 'tablet.local', ca }
     for (const path of ['/ca.key', '/server.key', '/.lightcafe/tls/ca.key', '/../ca.key']) {
-      const res = setupResponse('GET', path, context)
+      const res = setupResponse('GET', new URL(path, 'http://x'), context)
       expect(res.status, path).toBe(302)
       expect(String(res.body)).not.toContain('PRIVATE KEY')
     }

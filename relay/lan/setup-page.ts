@@ -186,8 +186,7 @@ ${b64}
  * `/` goes to the setup page (a device arriving over plain HTTP most likely has not set up
  * yet); every other path redirects to the same path on the HTTPS app.
  */
-export function setupResponse (method: string, rawPath: string, ctx: SetupContext): SetupResponse {
-  const url = new URL(rawPath, 'http://x')
+export function setupResponse (method: string, url: URL, ctx: SetupContext): SetupResponse {
   const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   if (method !== 'GET' && method !== 'HEAD') {
     return { status: 405, headers: { ...common, allow: 'GET, HEAD', 'content-type': 'application/json' }, body: JSON.stringify({ error: { reason: 'METHOD_NOT_ALLOWED', details: 'the setup page is read-only' } }) }

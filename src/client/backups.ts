@@ -12,6 +12,7 @@ import type { CafeClient } from './cafe-client.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { BlockRef } from '../ipfs/verify.ts'
 import type { JobOutcome } from './outbox.ts'
+import type { Wake } from '../shared/wake.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
@@ -94,6 +95,8 @@ export interface OutboxInit {
   metaOf: (cid: string) => Promise<Record<string, string>>
   /** A thread's current snapshot: its id at the cafe and its ciphertext. */
   snapshotOf: (threadId: string) => Promise<{ id: string, ciphertext: string }>
+  /** When it fires (the network or a cafe came back), jobs waiting out a backoff run at once. */
+  wake?: Wake
   now?: () => number
 }
 
@@ -157,6 +160,7 @@ export class BackupOutbox extends EventTarget {
       run: async ([job]) => [await this.#attempt(job)],
       settled: async ([job], [outcome]) => { await this.#settled(job, outcome); this.dispatchEvent(new Event('change')) },
       retry: { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs },
+      wake: init.wake,
       now: this.#now
     })
   }

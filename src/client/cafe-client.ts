@@ -2,6 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { registrationMessage } from '../account/index.ts'
 import { backoff } from '../shared/backoff.ts'
+import { Wake } from '../shared/wake.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
@@ -83,14 +84,19 @@ export class CafeClient extends EventTarget {
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   /** Failed refreshes in a row per cafe: the retry's backoff. */
   readonly #failures = new Map<string, number>()
+  /** Cafe → the cancel of its refresh retry (a wake runs it at once). */
+  readonly #retries = new Map<string, () => void>()
+  readonly #wake: Wake
   #stopped = false
   #now: () => number
 
-  constructor (init: { account: () => Account, store: SessionStore, transport: CafeTransport, now?: () => number }) {
+  /** `wake`: when it fires (the network or the cafe came back), a refresh waiting to be retried runs at once. */
+  constructor (init: { account: () => Account, store: SessionStore, transport: CafeTransport, wake?: Wake, now?: () => number }) {
     super()
     this.#account = init.account
     this.#store = init.store
     this.#transport = init.transport
+    this.#wake = init.wake ?? new Wake()
     this.#now = init.now ?? Date.now
   }
 
@@ -103,6 +109,8 @@ export class CafeClient extends EventTarget {
     this.#stopped = true
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
+    for (const cancel of this.#retries.values()) cancel()
+    this.#retries.clear()
   }
 
   async list (): Promise<CafeSession[]> { return this.#store.list() }
@@ -226,12 +234,16 @@ export class CafeClient extends EventTarget {
     }
     clearTimeout(this.#timers.get(id))
     this.#timers.delete(id)
+    this.#retries.get(id)?.()
+    this.#retries.delete(id)
     await this.#store.delete(id)
     this.#changed()
   }
 
   #schedule (s: CafeSession): void {
     clearTimeout(this.#timers.get(s.id))
+    this.#retries.get(s.id)?.()
+    this.#retries.delete(s.id)
     if (s.ended != null) return
     const delay = Math.max(1_000, Date.parse(s.exp) - this.#now() - CLIENT_TIMING.refreshAheadMs)
     // setTimeout overflows past 2^31 ms; re-arm instead of firing early.
@@ -247,9 +259,11 @@ export class CafeClient extends EventTarget {
     if (n >= CLIENT_TIMING.maxRefreshRetries) return
     this.#failures.set(s.id, n + 1)
     clearTimeout(this.#timers.get(s.id))
-    this.#timers.set(s.id, setTimeout(() => {
+    this.#retries.get(s.id)?.()
+    this.#retries.set(s.id, this.#wake.after(backoff(n, { firstMs: CLIENT_TIMING.refreshRetryMs, maxMs: CLIENT_TIMING.maxRefreshRetryMs }), () => {
+      this.#retries.delete(s.id)
       this.refresh(s.id).catch(() => { /* retried again, or recorded on the session */ })
-    }, backoff(n, { firstMs: CLIENT_TIMING.refreshRetryMs, maxMs: CLIENT_TIMING.maxRefreshRetryMs })))
+    }))
   }
 
   #changed (): void { this.dispatchEvent(new Event('change')) }

@@ -6,6 +6,7 @@ import { causeOf } from '../shared/error-cause.ts'
 import { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
+import type { Wake } from '../shared/wake.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -42,11 +43,13 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Prom
  * Reaches cafes over libp2p. A cafe known only by peer id is dialled through our own
  * relays (`<relay>/p2p-circuit/webrtc/p2p/<cafe>`): on a LAN, cafe and clients share them.
  * The WebRTC address makes libp2p signal through the relay and then talk directly.
- * Only the dial is retried, never a request whose body may already be sent.
+ * Only the dial is retried, never a request whose body may already be sent. A peer that
+ * could not be reached is awaited on `wake`: its return wakes whatever waits to retry.
  */
-export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]): CafeTransport {
+export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[], wake?: Wake): CafeTransport {
   async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal, redialAbsent: boolean): Promise<Connection> {
     const peer = peerIdFromString(cafe.id)
+    const started = Date.now()
     const targets = cafe.addrs.length > 0
       ? cafe.addrs.map(a => multiaddr(a))
       : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`))
@@ -57,7 +60,9 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
         return await http.directConnection(targets, { signal })
       } catch (err) {
         const last = attempt >= DIAL_RETRY.attempts || signal.aborted
-        if (absentAtRelay(err) && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
+        const absent = absentAtRelay(err)
+        if ((absent && !redialAbsent) || last) wake?.await(cafe.id, started)
+        if (absent && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
         if (last) throw err
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
       }

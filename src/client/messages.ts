@@ -4,6 +4,7 @@ import { isNewer, signContact, verifyContact } from '../contacts/index.ts'
 import { isAddress } from '../account/index.ts'
 import { ENVELOPE_LIMITS, createEnvelope, envelopeKey, openEnvelope, verifyEnvelope } from '../inbox/index.ts'
 import { backoff } from '../shared/backoff.ts'
+import { Wake } from '../shared/wake.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
@@ -103,9 +104,11 @@ export interface MessagesInit {
   /** Requests to any peer (cafe or not) over libp2p, dialling through the relays when needed. */
   transport: CafeTransport
   peerId: string
-  /** Peers this node is connected to now (direct contact lookups). */
-  connectedPeers: () => string[]
+  /** Peers connected now that can answer a direct contact lookup (not relays: see httpPeers). */
+  connectedPeers: () => string[] | Promise<string[]>
   dbName: string
+  /** When it fires (the network or a peer came back), waiting messages and collections are tried at once. */
+  wake?: Wake
   now?: () => number
   limits?: Partial<MessageLimits>
 }
@@ -131,12 +134,17 @@ export class Messages extends EventTarget {
   receiveProblem: ReceiveProblem | undefined
   /** Peer id → until when it counts as unreachable (a burst to an offline peer must not dial it 200 times). */
   readonly #unreachable = new Map<string, number>()
+  readonly #wake: Wake
+  readonly #unwake: () => void
+  /** Cancels the pending retry of a failed collection (a wake runs it at once). */
+  #collectRetry: (() => void) | undefined
 
   constructor (init: MessagesInit) {
     super()
     this.#init = init
     this.#now = init.now ?? Date.now
     this.limits = { ...MESSAGE_LIMITS, ...init.limits }
+    this.#wake = init.wake ?? new Wake()
     this.#db = openDB<MessagesDB>(init.dbName, 1, {
       upgrade (db, old) {
         if (old < 1) {
@@ -156,8 +164,11 @@ export class Messages extends EventTarget {
       batch: Infinity,
       run: async jobs => (await this.#deliverAll(jobs)).map((route): JobOutcome => ({ state: route != null ? 'done' : 'retry' })),
       retry: MESSAGE_RETRY,
+      wake: this.#wake,
       now: this.#now
     })
+    // A peer back (or the whole network): it is worth a direct try again at once.
+    this.#unwake = this.#wake.on(e => { if (e.peer != null) this.#unreachable.delete(e.peer); else this.#unreachable.clear() })
   }
 
   /** Retries what was not delivered and collects what arrived at the cafes while away. */
@@ -175,11 +186,11 @@ export class Messages extends EventTarget {
         this.#heldTimer = setTimeout(() => { this.#heldTimer = undefined; void this.#collectUntilDone() }, this.limits.heldRetryMs)
       }
     } catch {
-      setTimeout(() => { void this.#collectUntilDone(attempt + 1) }, backoff(attempt, MESSAGE_RETRY))
+      this.#collectRetry = this.#wake.after(backoff(attempt, MESSAGE_RETRY), () => { this.#collectRetry = undefined; void this.#collectUntilDone(attempt + 1) })
     }
   }
 
-  stop (): void { this.#stopped = true; this.#outbox.stop(); clearTimeout(this.#heldTimer) }
+  stop (): void { this.#stopped = true; this.#outbox.stop(); this.#unwake(); this.#collectRetry?.(); clearTimeout(this.#heldTimer) }
 
   #boxOf: { account: Uint8Array, pair: { publicKey: Uint8Array, secretKey: Uint8Array } } | undefined
   /** The account's box key pair, derived once per account (a drain opens hundreds of boxes). */
@@ -224,7 +235,7 @@ export class Messages extends EventTarget {
     if (cached != null && opts.refresh !== true) return cached
     const cafes = (await this.#init.client.list()).filter(s => s.ended == null).map(s => s.id)
     let best = cached
-    const sources = [...cafes.map(id => ({ id, path: `/cafe/v1/contacts/${encodeURIComponent(address)}` })), ...this.#init.connectedPeers().filter(p => !cafes.includes(p)).map(id => ({ id, path: '/client/v1/contact' }))]
+    const sources = [...cafes.map(id => ({ id, path: `/cafe/v1/contacts/${encodeURIComponent(address)}` })), ...(await this.#init.connectedPeers()).filter(p => !cafes.includes(p)).map(id => ({ id, path: '/client/v1/contact' }))]
     await Promise.all(sources.map(async s => {
       try {
         const res = await this.#ask(s.id, s.path)

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto'
 import { openDB } from 'idb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Outbox } from './outbox.ts'
+import { Wake } from '../shared/wake.ts'
 import type { JobOutcome, OutboxInit, OutboxJob } from './outbox.ts'
 import type { IDBPDatabase } from 'idb'
 
@@ -73,6 +74,47 @@ describe('the persistent outbox', () => {
     // Backoff 20 ms, then 40 ms (firstMs × 2^attempt): each retry waited at least that.
     expect(times[1] - times[0]).toBeGreaterThanOrEqual(19)
     expect(times[2] - times[1]).toBeGreaterThanOrEqual(39)
+  })
+
+  it('cuts a pending backoff short when woken (the network or a peer came back), and backs off again after a failure', async () => {
+    const db = open(`outbox-wake-${++dbs}`)
+    const wake = new Wake()
+    let down = true
+    let runs = 0
+    // A backoff far longer than the test: only the wake can bring the retry.
+    const o = outbox(db, async () => { runs++; return [down ? { state: 'retry', error: new Error('cafe away') } : { state: 'done' }] }, { wake, retry: { firstMs: 600_000 } })
+    await o.add(job('a', 'x'))
+    await vi.waitFor(async () => { expect((await o.entries())[0]).toMatchObject({ state: 'retrying', job: { attempts: 1 } }) }, { timeout: 5_000, interval: 5 })
+    // Still down when woken: one more attempt, then the backoff again (from where it stood).
+    expect(wake.notify('online')).toBe(true)
+    await vi.waitFor(async () => { expect((await o.entries())[0]).toMatchObject({ state: 'retrying', job: { attempts: 2 } }) }, { timeout: 5_000, interval: 5 })
+    const [{ job: waiting }] = await o.entries()
+    expect(waiting.notBefore - Date.now()).toBeGreaterThan(600_000)
+    expect(runs).toBe(2)
+    // Back: the next wake delivers it.
+    down = false
+    expect(wake.notify('peer', 'cafe-1')).toBe(true)
+    await vi.waitFor(async () => { expect(await o.pending()).toEqual({}) }, { timeout: 5_000, interval: 5 })
+    expect(runs).toBe(3)
+  })
+
+  it('runs a key woken in the middle of an attempt again right after it, without waiting its backoff', async () => {
+    const db = open(`outbox-wake-running-${++dbs}`)
+    const wake = new Wake()
+    let release!: () => void
+    const held = new Promise<void>(resolve => { release = resolve })
+    let runs = 0
+    const o = outbox(db, async () => {
+      runs++
+      if (runs === 1) { await held; return [{ state: 'retry' }] }
+      return [{ state: 'done' }]
+    }, { wake, retry: { firstMs: 600_000 } })
+    await o.add(job('a', 'x'))
+    await vi.waitFor(() => { expect(runs).toBe(1) }, { timeout: 5_000, interval: 5 })
+    wake.notify('relay')
+    release()
+    await vi.waitFor(async () => { expect(await o.pending()).toEqual({}) }, { timeout: 5_000, interval: 5 })
+    expect(runs).toBe(2)
   })
 
   it('drops a job that failed for good and moves on to the next', async () => {

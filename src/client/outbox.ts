@@ -1,5 +1,6 @@
 import { backoff } from '../shared/backoff.ts'
 import type { Backoff } from '../shared/backoff.ts'
+import type { Wake } from '../shared/wake.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { IDBPDatabase } from 'idb'
 
@@ -40,6 +41,8 @@ export interface OutboxInit<J extends OutboxJob> {
   retry: Backoff
   /** Due jobs given to one `run` (default 1). */
   batch?: number
+  /** When it fires, every key waiting out a backoff is tried at once (the network or a peer came back). */
+  wake?: Wake
   now?: () => number
 }
 
@@ -53,11 +56,15 @@ export class Outbox<J extends OutboxJob> {
   readonly #now: () => number
   readonly #running = new Set<string>()
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Keys woken while waiting or running: their next attempt does not wait for `notBefore`. */
+  readonly #woken = new Set<string>()
+  readonly #unwake: () => void
   #stopped = false
 
   constructor (init: OutboxInit<J>) {
     this.#init = init
     this.#now = init.now ?? Date.now
+    this.#unwake = init.wake?.on(() => { this.wake() }) ?? (() => {})
   }
 
   /** Drains every key that has jobs (those left by an earlier run too). */
@@ -67,8 +74,20 @@ export class Outbox<J extends OutboxJob> {
 
   stop (): void {
     this.#stopped = true
+    this.#unwake()
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
+  }
+
+  /**
+   * Tries every key waiting out a backoff now, and a key mid-attempt again right after it,
+   * without waiting for `notBefore` (once: a failure then backs off as before, from where its
+   * attempts stood). For when what the jobs need may be back: the network, a peer.
+   */
+  wake (): void {
+    if (this.#stopped) return
+    for (const key of [...this.#timers.keys(), ...this.#running]) this.#woken.add(key)
+    for (const key of [...this.#timers.keys()]) this.kick(key)
   }
 
   /** Adds a job at the end of its key's queue (its `seq`, if unset, is the store's to give) and drains that key. */
@@ -124,16 +143,17 @@ export class Outbox<J extends OutboxJob> {
     const batch = this.#init.batch ?? 1
     while (!this.#stopped) {
       const queue = await this.jobs(key)
-      if (queue.length === 0) return
-      const wait = queue[0].notBefore - this.#now()
+      if (queue.length === 0) { this.#woken.delete(key); return }
+      const woken = this.#woken.delete(key)
+      const wait = woken ? 0 : queue[0].notBefore - this.#now()
       if (wait > 0) {
         this.#timers.set(key, setTimeout(() => { this.#timers.delete(key); this.kick(key) }, wait))
         return
       }
-      // The due ones up to the first that must wait: they go together, in order.
+      // The due ones up to the first that must wait (woken: all are due): they go together, in order.
       const due: J[] = []
       for (const job of queue) {
-        if (due.length >= batch || job.notBefore > this.#now()) break
+        if (due.length >= batch || (!woken && job.notBefore > this.#now())) break
         due.push(job)
       }
       await this.settle(due, await this.#init.run(due, {}))

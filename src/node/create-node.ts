@@ -12,15 +12,19 @@ import { IDBDatastore } from 'datastore-idb'
 import { createHeliaLight } from 'helia'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
-import { httpOverLibp2p } from './http/index.ts'
+import { httpOverLibp2p, relayPeerIds } from './http/index.ts'
+import { watchNetwork, watchPeerReturns } from './network-watch.ts'
+import { peerReturn } from './peer-return/index.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
 import { nativeNoiseKeys } from './noise-crypto.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
+import { Wake } from '../shared/wake.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from './cafe-directory/index.ts'
 import type { HttpOverLibp2p } from './http/index.ts'
+import type { PeerReturn } from './peer-return/index.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -43,6 +47,8 @@ export type LightcafeServices = {
   http: HttpOverLibp2p
   /** The relays' cafe directories: lists cafes, announces this one in cafe mode. */
   cafeDirectory: CafeDirectory
+  /** Asks the relays to say when a peer this node could not reach is back (wakes every backoff). */
+  peerReturn: PeerReturn
 }
 
 export interface LightcafeNode {
@@ -51,6 +57,8 @@ export interface LightcafeNode {
   /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
   privateKey: PrivateKey
   relays: RelayKeeper
+  /** "Try again now": fired when the network or a peer waited for comes back; every backoff listens. */
+  wake: Wake
   /** This device's own blocks, local only (Helia's blockstore would ask the network for a missing one). */
   blocks: Blocks
   stop(): Promise<void>
@@ -72,6 +80,8 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   // With Noise's X25519 keys, made by WebCrypto before libp2p asks for them (noise-crypto.ts).
   const [privateKey, noiseKeys] = await Promise.all([loadOrCreatePeerKey(datastore), nativeNoiseKeys()])
   performance.mark('lc:peer-key')
+  const wake = new Wake()
+  const relayIds = relayPeerIds(init.relays)
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
@@ -100,15 +110,19 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
       identify: identify({ runOnLimitedConnection: false }),
       ping: ping(),
       http: httpOverLibp2p(),
-      cafeDirectory: cafeDirectory({ relays: () => init.relays })
+      cafeDirectory: cafeDirectory({ relays: () => init.relays }),
+      peerReturn: peerReturn({ wake, relays: () => relayIds })
     }
   }))
   await helia.start()
   performance.mark('lc:helia-started')
   const libp2p = helia.libp2p as unknown as Libp2p<LightcafeServices>
   // The relay first: its reservation is what makes this node reachable, and the slowest step.
-  const relays = new RelayKeeper(libp2p, init.relays)
+  const relays = new RelayKeeper(libp2p, init.relays, { wake })
   relays.start()
+  // The browser back online, a new network: every backoff (relays first) tries again now.
+  const stopNetwork = watchNetwork(wake, { events: globalThis, connection: (globalThis.navigator as { connection?: EventTarget } | undefined)?.connection })
+  const stopReturns = watchPeerReturns(libp2p, wake)
   // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
   const stopLiveness = await watchPeerLiveness(libp2p)
   return {
@@ -116,9 +130,13 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     libp2p,
     privateKey,
     relays,
+    wake,
     blocks: local.blocks,
     stop: async () => {
+      stopNetwork()
+      stopReturns()
       relays.stop()
+      wake.stop()
       await stopLiveness()
       await helia.stop()
       local.close()

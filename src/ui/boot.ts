@@ -1,4 +1,4 @@
-import { registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
+import { bridgeCarrier, registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
 import { relayList } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
 import { renderDashboard } from './app.tsx'
@@ -42,7 +42,8 @@ async function start (app: HTMLElement): Promise<void> {
       if (timings[phase] < 0) timings[phase] = Math.round(performance.mark(`lc:${phase.slice(0, -2)}`).startTime)
     }
     // Readable while starting (a reservation can come before the rest is up); `ready` once all is.
-    const state: Record<string, unknown> = { ready: false, timings }
+    // `bridge`: how bodies cross to the service worker here (`port` where streams cannot be transferred).
+    const state: Record<string, unknown> = { ready: false, timings, bridge: bridgeCarrier() }
     ;(globalThis as Record<string, unknown>).lightcafe = state
     // The service worker installs (its own thread, the shell's files) while the node starts.
     const controlled = registerServiceWorker().then(() => { reach('swMs') })

@@ -7,6 +7,7 @@ import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries,
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
+import { httpPeers, relayPeerIds } from '../node/http/index.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
@@ -69,7 +70,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   performance.mark('lc:account-loaded')
 
   const { http } = node.libp2p.services
-  const transport = libp2pTransport(http, () => opts.relays)
+  const transport = libp2pTransport(http, () => opts.relays, node.wake)
   const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
@@ -94,16 +95,18 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   // A relay that restarted has an empty directory: announce again once it is back.
   node.relays.addEventListener('change', () => { cafeParts.relaysChanged() })
 
-  const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport })
+  const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport, wake: node.wake })
   await client.start()
 
+  const relayIds = relayPeerIds(opts.relays)
   const messages = new Messages({
     account: () => account,
     client,
     transport,
     peerId: node.libp2p.peerId.toString(),
-    connectedPeers: () => [...new Set(node.libp2p.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => c.remotePeer.toString()))],
-    dbName: `${prefix}/messages`
+    connectedPeers: async () => httpPeers(node.libp2p, relayIds),
+    dbName: `${prefix}/messages`,
+    wake: node.wake
   })
   const peerApp = createPeerApp(messages, client)
 
@@ -125,6 +128,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     client,
     blocks: node.blocks,
     dbName: `${prefix}/backups`,
+    wake: node.wake,
     metaOf: async cid => {
       const sealed = await files.sealedRecord(cid)
       return { app: 'lightcafe', ...(sealed != null ? { lc: sealed } : {}) }

@@ -14,6 +14,13 @@ export class BodyIdleError extends LightcafeError {
   constructor (reason: 'UPLOAD_IDLE' | 'PULL_IDLE', ms: number) { super(reason, `the body sent nothing for ${Math.round(ms / 1000)} s; aborted`, 408) }
 }
 
+/** An upload that took longer in all than its bytes may (see PIN_LIMITS.uploadMs): aborted, and nothing of it kept. */
+export class UploadTimeoutError extends LightcafeError {
+  static override name = 'UploadTimeoutError'
+  override name = 'UploadTimeoutError'
+  constructor (ms: number) { super('UPLOAD_TIMEOUT', `the upload took more than ${Math.round(ms / 1000)} s in all; aborted`, 408) }
+}
+
 /** The owner removed the client while its upload or pull ran: it is aborted and nothing kept. */
 export class ClientRemovedError extends LightcafeError {
   static override name = 'ClientRemovedError'

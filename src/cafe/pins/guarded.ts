@@ -49,3 +49,13 @@ export async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise
     signal.removeEventListener('abort', onAbort!)
   }
 }
+
+/** `chunks`, cut with `tooLarge()` once they pass `maxBytes` (an upload's or a pull's CAR). */
+export async function * capped (chunks: AsyncIterable<Uint8Array>, maxBytes: number, tooLarge: () => Error): AsyncGenerator<Uint8Array> {
+  let size = 0
+  for await (const c of chunks) {
+    size += c.byteLength
+    if (size > maxBytes) throw tooLarge()
+    yield c
+  }
+}

@@ -14,6 +14,13 @@ export const PIN_LIMITS = {
   /** A pull from one source that takes longer is abandoned and the next source tried. */
   fetchTimeoutMs: 10 * 60_000,
   /**
+   * An upload may take this long in all, or as long as its byte cap takes at
+   * `uploadMinBytesPerS` if that is longer (a large quota over a slow link): a client
+   * trickling just under the idle limit cannot hold an upload slot and its reservation.
+   */
+  uploadMs: 10 * 60_000,
+  uploadMinBytesPerS: 1024 * 1024,
+  /**
    * Uploads, and separately pulls, one client may run at once: each holds a reservation of up
    * to its DAG's size, so a few are plenty for one device and a flood costs little. More
    * uploads are refused (TOO_MANY_UPLOADS, retried); more pulls wait their turn, queued.
@@ -22,9 +29,9 @@ export const PIN_LIMITS = {
   /** An upload or pull body silent this long is aborted (a stalled sender holds a reservation). */
   idleMs: 30_000,
   /**
-   * A pull's CAR may carry, besides the new bytes the quota has left, each block the client
-   * already holds once (they cost nothing) and the CAR's framing: this slack over both bounds
-   * a source that repeats free blocks, which no reservation would stop.
+   * A pull's or an upload's CAR may carry, besides the new bytes the quota has left, each block
+   * the client already holds once (they cost nothing) and the CAR's framing: this slack over
+   * both bounds a body that repeats free blocks, which no reservation would stop.
    */
   pullSlackBytes: 1024 * 1024,
   /**
@@ -42,4 +49,4 @@ export const PIN_LIMITS = {
 } as const
 
 /** The limits a test or a cafe may tighten. */
-export interface PinLimits { fetchTimeoutMs: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number, unfinishedTtlMs: number }
+export interface PinLimits { fetchTimeoutMs: number, uploadMs: number, uploadMinBytesPerS: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number, unfinishedTtlMs: number }

@@ -8,7 +8,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { blockKey, blocksOf } from '../../ipfs/blocks.ts'
 import { exportCar } from '../../ipfs/car.ts'
-import { PinService } from './pin-service.ts'
+import { PIN_LIMITS, PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
 import { writtenCar } from '../../ipfs/test-car.ts'
 import { openCar } from '../../ipfs/verify.ts'
@@ -470,6 +470,53 @@ describe('pin service: Pinning Service API conformance', () => {
     expect(capSeen).toBe(quota + 20_000)
     expect(sent).toBeLessThanOrEqual(capSeen! + 2 * 10_100)
   }, 30_000)
+})
+
+describe('an upload is bounded as a pull is [issue 24]', () => {
+  /** A CAR whose one leaf comes again and again: free for the quota after its first copy. */
+  async function repeating (copies: number, counter: { bytes: number }): Promise<{ root: Block, body: AsyncGenerator<Uint8Array> }> {
+    const big = await leaf('repeated', 1024 * 1024)
+    const root = await node([big])
+    const [header, ...first] = await writtenCar([root.cid], [root, big])
+    const section = (await collect(written(root.cid, [big]))).subarray((await collect(written(root.cid, []))).byteLength)
+    const body = (async function * () {
+      for (const c of [header, ...first]) { counter.bytes += c.byteLength; yield c }
+      for (let i = 1; i < copies; i++) { counter.bytes += section.byteLength; yield section }
+    })()
+    return { root, body }
+  }
+
+  it('a CAR repeating one block is cut at the quota left plus the slack (96 MiB sent under a 2 MiB quota)', async () => {
+    const quota = 2 * 1024 * 1024
+    const read = { bytes: 0 }
+    const { pins, blocks } = service({ quota })
+    const { body } = await repeating(96, read)
+    await expect(pins.upload(ALICE, body)).rejects.toMatchObject({ reason: 'BODY_TOO_LARGE', status: 413 })
+    // Before: all 96 MiB were read and hashed, and the pin was made.
+    console.log(`repeating CAR under a 2 MiB quota: ${(read.bytes / 2 ** 20).toFixed(2)} MiB read of 96`)
+    expect(read.bytes).toBeLessThanOrEqual(quota + PIN_LIMITS.pullSlackBytes + 1024 * 1024 + 1024)
+    expect(await stored(blocks)).toBe(0)
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+  }, 30_000)
+
+  it('an upload trickling under the idle limit ends at its total time, keeping nothing', async () => {
+    const { pins, blocks } = service({ limits: { uploadMs: 300, uploadMinBytesPerS: Number.MAX_SAFE_INTEGER, idleMs: 10_000 } })
+    const a = await leaf('a')
+    const [header, ...rest] = await writtenCar([(await node([a])).cid], [await node([a])])
+    const body = (async function * () {
+      yield header
+      yield * rest
+      // Never the leaf: a byte of garbage now and then keeps it from going idle.
+      for (;;) { await new Promise(resolve => setTimeout(resolve, 50)); yield new Uint8Array(0) }
+    })()
+    const outcome = await Promise.race([
+      pins.upload(ALICE, body).then(() => 'pinned', (err: { reason?: string, status?: number }) => `${err.reason} ${err.status}`),
+      new Promise(resolve => setTimeout(() => { resolve('still running after 10 s') }, 10_000))
+    ])
+    expect(outcome).toBe('UPLOAD_TIMEOUT 408')
+    expect(await stored(blocks)).toBe(0)
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+  }, 20_000)
 })
 
 async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

@@ -3,10 +3,11 @@ import { parseCid } from '../../ipfs/gateway.ts'
 import { exportBlocksCar } from '../../ipfs/car.ts'
 import { openCar } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
+import { BodyTooLargeError } from '../../shared/streams.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
-import { BodyIdleError, ClientRemovedError, TooManyUploadsError } from './errors.ts'
+import { BodyIdleError, ClientRemovedError, TooManyUploadsError, UploadTimeoutError } from './errors.ts'
 import { BlockCollector } from './gc.ts'
-import { guarded } from './guarded.ts'
+import { capped, guarded } from './guarded.ts'
 import { Ingest } from './ingest.ts'
 import { PinLedger } from './ledger.ts'
 import { PIN_LIMITS } from './limits.ts'
@@ -441,16 +442,21 @@ export class PinService {
       await this.ready
       await this.#sweep()
       const ingest = this.#ingest(client.address)
+      // Bounded as a pull is: the bytes its quota and the client's own blocks allow, and a total time.
+      const quota = await this.#quota(client.address)
+      const maxBytes = this.#transferCap(client.address, quota)
+      const ms = Math.max(this.#limits.uploadMs, maxBytes / this.#limits.uploadMinBytesPerS * 1000)
+      const timer = setTimeout(() => { abort.abort(new UploadTimeoutError(ms)) }, ms)
       let stopped: Error | undefined // the CAR reader hides why its source failed (INVALID_CAR)
       let cut = false // the body itself broke: what arrived is kept for the next upload of this root
-      const body = guarded(watched(car, () => { cut = true }), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
+      const body = guarded(capped(watched(car, () => { cut = true }), maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
       let root: CID | undefined
       try {
         const { roots, blocks } = await openCar(body)
         if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
         const dagRoot = root = roots[0]
         ingest.keepIn(async (refs, cost) => this.#keepBatch(client.address, dagRoot.toString(), refs, cost))
-        await ingest.take(blocks, await this.#quota(client.address))
+        await ingest.take(blocks, quota)
         const dag = await ingest.walk(dagRoot)
         if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${dagRoot.toString()}, e.g. ${dag.missing[0]} (ask POST /cafe/v1/blocks/missing which to send)`)
         // This device's pin of the root already (a repair, or an answer lost): it is whole again, not doubled.
@@ -468,10 +474,11 @@ export class PinService {
         // Cut (the body broke, went idle, or the caller went away): what was kept stays, for the
         // next upload of the root. Refused (forged, incomplete, over quota, not a CAR, a storage
         // failure): all of it goes, as a refusal leaves nothing.
-        const kept = cut || stopped != null || abort.signal.aborted
+        const kept = cut || stopped instanceof BodyIdleError || abort.signal.aborted
         if (root != null && !kept) await this.dropUnfinished(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {
+        clearTimeout(timer)
         // The CAR reader does not end its source when it stops early: end the body here.
         await body.return(undefined).catch(() => {})
         await ingest.end()
@@ -519,8 +526,8 @@ export class PinService {
     this.#emit(r.address)
   }
 
-  /** The bytes one pull's CAR may have: the quota left to new blocks, the client's own (free) blocks once, and slack for framing. */
-  #pullCap (address: string, quota: number): number {
+  /** The bytes one upload's or pull's CAR may have: the quota left to new blocks, the client's own (free) blocks once, and slack for framing. */
+  #transferCap (address: string, quota: number): number {
     const used = this.#ledger.usage(address)
     const left = Math.max(0, quota - used - this.#ledger.reserved(address))
     return left + used + this.#limits.pullSlackBytes
@@ -544,7 +551,7 @@ export class PinService {
         limits: this.#limits,
         budget: async () => {
           const quota = await this.#quota(r.address)
-          return { quota, maxBytes: this.#pullCap(r.address, quota) }
+          return { quota, maxBytes: this.#transferCap(r.address, quota) }
         }
       })
       if (dag.missing.length > 0) {

@@ -1,7 +1,7 @@
 import { verifiedCarBlocks } from '../../ipfs/verify.ts'
 import { BodyTooLargeError } from '../../shared/streams.ts'
 import { BodyIdleError } from './errors.ts'
-import { abortable, guarded } from './guarded.ts'
+import { abortable, capped, guarded } from './guarded.ts'
 import { QuotaExceededError } from './ledger.ts'
 import type { Ingest } from './ingest.ts'
 import type { BlockRef } from './ledger.ts'
@@ -128,7 +128,7 @@ export async function pullMissing (init: PullInit): Promise<{ dag: { blocks: Blo
       // A body that arrives after the abort is closed, not left open.
       fetched.then(car => { if (one.aborted) void car[Symbol.asyncIterator]().return?.() }, () => {})
       body = guarded(await abortable(fetched, one), one, limits.idleMs, () => new BodyIdleError('PULL_IDLE', limits.idleMs))
-      await ingest.take(verifiedCarBlocks(capped(body, maxBytes, `the CAR of ${root.toString()}`)), quota)
+      await ingest.take(verifiedCarBlocks(capped(body, maxBytes, () => new BodyTooLargeError(maxBytes, `the CAR of ${root.toString()}`))), quota)
     } catch (err) {
       if (err instanceof QuotaExceededError || signal.aborted) throw err
       lastError = err // this source failed; the next may have it
@@ -138,14 +138,4 @@ export async function pullMissing (init: PullInit): Promise<{ dag: { blocks: Blo
     dag = await ingest.walk(root)
   }
   return { dag, lastError }
-}
-
-/** `chunks`, cut with BODY_TOO_LARGE once they pass `maxBytes`. */
-async function * capped (chunks: AsyncIterable<Uint8Array>, maxBytes: number, what: string): AsyncGenerator<Uint8Array> {
-  let size = 0
-  for await (const c of chunks) {
-    size += c.byteLength
-    if (size > maxBytes) throw new BodyTooLargeError(maxBytes, what)
-    yield c
-  }
 }

@@ -1,5 +1,6 @@
-import { lpStream } from '@libp2p/utils'
-import type { AbortOptions, Stream } from '@libp2p/interface'
+import { jsonMessages } from '../json-messages.ts'
+import type { JsonMessages } from '../json-messages.ts'
+import type { Stream } from '@libp2p/interface'
 
 /**
  * How cafes find each other: each relay keeps a small directory of the cafes connected to it.
@@ -30,10 +31,4 @@ export type DirectoryOp = 'announce' | 'leave' | 'list'
 export type DirectoryAnswer = Record<string, unknown>
 
 /** One JSON message each way on a stream, each within DIRECTORY_LIMITS.maxMessageBytes. */
-export function messages (stream: Stream): { read: (options: AbortOptions) => Promise<unknown>, write: (value: unknown, options: AbortOptions) => Promise<void> } {
-  const lp = lpStream(stream, { maxDataLength: DIRECTORY_LIMITS.maxMessageBytes })
-  return {
-    read: async (options) => JSON.parse(new TextDecoder().decode((await lp.read(options)).subarray())),
-    write: async (value, options) => { await lp.write(new TextEncoder().encode(JSON.stringify(value)), options) }
-  }
-}
+export function messages (stream: Stream): JsonMessages { return jsonMessages(stream, DIRECTORY_LIMITS.maxMessageBytes) }

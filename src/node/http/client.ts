@@ -19,6 +19,21 @@ export class DeadConnectionError extends HttpOverLibp2pError {
   constructor (details: string) { super('DEAD_CONNECTION', details, 503) }
 }
 
+/**
+ * The peer answered that it does not speak HTTP over libp2p (multistream-select found no
+ * common protocol: a relay, a peer of another kind). An answer, so its connection is fine.
+ */
+export class ProtocolRefusedError extends HttpOverLibp2pError {
+  static override name = 'ProtocolRefusedError'
+  override name = 'ProtocolRefusedError'
+  constructor (details: string, options?: ErrorOptions) { super('PROTOCOL_UNSUPPORTED', details, 501, options) }
+}
+
+/** Whether libp2p rejected a new stream because the peer refused the protocol (its UnsupportedProtocolError). */
+export function protocolRefused (err: unknown): boolean {
+  return err instanceof Error && err.name === 'UnsupportedProtocolError'
+}
+
 export interface FetchOptions extends AbortOptions {
   /** Covers the whole exchange, the response body included (default: 30 s). */
   signal?: AbortSignal
@@ -62,19 +77,21 @@ class StreamPool {
 }
 
 async function openStream (connection: Connection, signal: AbortSignal, suspect: boolean): Promise<Stream> {
+  const peer = connection.remotePeer.toString()
   // A fresh connection's first streams may be slow on a busy machine; only one that has been
   // open a while is suspected of being dead.
-  if (!suspect) return connection.newStream(HTTP_PROTOCOL, { signal })
-  const opening = AbortSignal.timeout(HTTP_LIMITS.streamOpenTimeoutMs)
+  const opening = suspect ? AbortSignal.timeout(HTTP_LIMITS.streamOpenTimeoutMs) : undefined
   try {
-    return await connection.newStream(HTTP_PROTOCOL, { signal: AbortSignal.any([signal, opening]) })
+    return await connection.newStream(HTTP_PROTOCOL, { signal: opening != null ? AbortSignal.any([signal, opening]) : signal })
   } catch (err) {
-    if (signal.aborted) throw err
-    // Slow or refused: either way nothing was sent, and this connection is not worth keeping.
-    // Aborted, not closed: a graceful close would wait on the dead peer, and meanwhile a dial
-    // could be handed this same connection again.
+    // The peer said no: it is alive and answering, it just does not serve this protocol.
+    if (protocolRefused(err)) throw new ProtocolRefusedError(`${peer} does not serve ${HTTP_PROTOCOL}`, { cause: err })
+    if (opening == null || signal.aborted) throw err
+    // No stream in time, or the connection failed under it: nothing was sent, and this
+    // connection is not worth keeping. Aborted, not closed: a graceful close would wait on the
+    // dead peer, and meanwhile a dial could be handed this same connection again.
     connection.abort(err as Error)
-    throw new DeadConnectionError(`no stream opened on the connection to ${connection.remotePeer.toString()} (${opening.aborted ? `${HTTP_LIMITS.streamOpenTimeoutMs} ms` : causeOf(err)}); it is closed`)
+    throw new DeadConnectionError(`no stream opened on the connection to ${peer} (${opening.aborted ? `${HTTP_LIMITS.streamOpenTimeoutMs} ms` : causeOf(err)}); it is closed`)
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
+import { HTTP_LIMITS, HTTP_PROTOCOL, ProtocolRefusedError, httpOverLibp2p } from './index.ts'
 import { tcpTestNode as node } from '../tcp-test-node.ts'
 import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -166,6 +166,25 @@ describe('HTTP over a libp2p stream', () => {
       expect(await (await client.services.http.fetch(other.getMultiaddrs()[0], new Request('http://x/'))).json()).toEqual({ n: 2 })
     } finally {
       await other.stop()
+    }
+  })
+
+  it('takes a peer\'s refusal of the protocol for an answer: no retry, and the connection (older than the 3 s stream-open rule) is kept', async () => {
+    // A peer of another kind (a relay): libp2p, no HTTP over libp2p.
+    const relayLike = await node(true)
+    try {
+      const conn = await client.dial(relayLike.getMultiaddrs()[0])
+      // A connection open for a while, as a relay's is: the stream-open rule suspects old ones.
+      conn.timeline.open = Date.now() - 10 * HTTP_LIMITS.streamOpenTimeoutMs
+      for (let i = 0; i < 2; i++) {
+        const err = await client.services.http.fetch(relayLike.peerId, new Request('http://x/client/v1/contact')).then(() => undefined, (e: unknown) => e)
+        expect(err).toBeInstanceOf(ProtocolRefusedError)
+        expect((err as ProtocolRefusedError).reason).toBe('PROTOCOL_UNSUPPORTED')
+      }
+      expect(conn.status).toBe('open')
+      expect(client.getConnections(relayLike.peerId)).toEqual([conn])
+    } finally {
+      await relayLike.stop()
     }
   })
 })

@@ -2,6 +2,7 @@
 export { httpOverLibp2p } from './service.ts'
 export type { HttpOverLibp2p, HttpOverLibp2pComponents, HttpOverLibp2pInit } from './service.ts'
 export { HTTP_LIMITS, HTTP_PROTOCOL, HttpOverLibp2pError } from './protocol.ts'
-export { DeadConnectionError } from './client.ts'
+export { DeadConnectionError, ProtocolRefusedError, protocolRefused } from './client.ts'
 export type { FetchOptions } from './client.ts'
 export type { Libp2pHttpHandler, ServeInfo, ServeOptions, ServerLimits } from './server.ts'
+export { httpPeers, relayPeerIds } from './peers.ts'

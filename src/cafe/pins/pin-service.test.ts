@@ -496,7 +496,7 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
     console.log(`repeating CAR under a 2 MiB quota: ${(read.bytes / 2 ** 20).toFixed(2)} MiB read of 96`)
     expect(read.bytes).toBeLessThanOrEqual(quota + PIN_LIMITS.pullSlackBytes + 1024 * 1024 + 1024)
     expect(await stored(blocks)).toBe(0)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
   }, 30_000)
 
   it('an upload trickling under the idle limit ends at its total time, keeping nothing', async () => {
@@ -515,7 +515,7 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
     ])
     expect(outcome).toBe('UPLOAD_TIMEOUT 408')
     expect(await stored(blocks)).toBe(0)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
   }, 20_000)
 })
 

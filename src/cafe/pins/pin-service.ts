@@ -472,9 +472,9 @@ export class PinService {
         return this.view(record)
       } catch (err) {
         // Cut (the body broke, went idle, or the caller went away): what was kept stays, for the
-        // next upload of the root. Refused (forged, incomplete, over quota, not a CAR, a storage
-        // failure): all of it goes, as a refusal leaves nothing.
-        const kept = cut || stopped instanceof BodyIdleError || abort.signal.aborted
+        // next upload of the root. Refused (forged, incomplete, over quota or its byte cap, past
+        // its total time, not a CAR, a storage failure): all of it goes, as a refusal leaves nothing.
+        const kept = cut || stopped instanceof BodyIdleError || (abort.signal.aborted && !(abort.signal.reason instanceof UploadTimeoutError))
         if (root != null && !kept) await this.dropUnfinished(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {

@@ -202,12 +202,13 @@ export class Messages extends EventTarget {
 
   async profile (): Promise<Contact | undefined> { return (await (await this.#db).get('profile', 'me')) as Contact | undefined }
 
-  /** Signs this account's contact (name, this peer, its inbox cafes, its box key) and publishes it to every cafe. */
+  /** Signs this account's contact (name, this peer, its inbox cafes, its box key) and publishes it to every cafe; a `profile` event follows its storing. */
   async setProfile (name: unknown): Promise<{ contact: Contact, published: string[] }> {
     if (typeof name !== 'string') throw new InvalidInputError('INVALID_FIELD', 'name must be a string')
     const cafes = (await this.#init.client.list()).filter(s => s.ended == null).map(s => s.id)
     const contact = signContact(this.#init.account(), { name, peers: [this.#init.peerId], inboxes: cafes, box: toBase64url(this.#box().publicKey) }, this.#now())
     await (await this.#db).put('profile', contact, 'me')
+    this.dispatchEvent(new Event('profile'))
     const published: string[] = []
     await Promise.all(cafes.map(async id => {
       const res = await this.#init.client.request(id, '/cafe/v1/contacts', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(contact) })

@@ -31,6 +31,7 @@ import type { FetchServer } from './fetch-server.ts'
 import type { CafeDirectory } from '../src/node/cafe-directory/index.ts'
 import type { HttpOverLibp2p } from '../src/node/http/index.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { HttpGuardLimits } from '../relay/http-guard.ts'
 
 export const VERSION = '0.1.0'
 
@@ -50,6 +51,8 @@ export interface NodeCafeInit {
   /** Multiaddrs to announce instead of the listening ones (behind NAT or a proxy). */
   announce?: string[]
   log?: (line: string) => void
+  /** Tighter limits on the HTTP ports (tests); defaults: HTTP_GUARD_LIMITS. */
+  httpLimits?: Partial<HttpGuardLimits>
 }
 
 export interface NodeCafe {
@@ -153,7 +156,9 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
     blocks: blocksOf(blockstore),
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
-    version: VERSION
+    version: VERSION,
+    // Files and LevelDB on the cafe's own disk: nothing evicts them.
+    persistent: async () => true
   })
   await cafe.pins.ready
   keeper.addEventListener('change', () => { cafe.relaysChanged() })
@@ -164,13 +169,13 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
 
   await libp2p.services.http.serve(async (req, info) => cafe.app.fetch(req, { remotePeer: info.remotePeer }), { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
   const carrier = createHttpCarrier(cafe, { startedAt, peerId: libp2p.peerId.toString(), version: VERSION })
-  const http = await startFetchServer({ host, port: ports.http, handler: carrier })
+  const http = await startFetchServer({ host, port: ports.http, handler: carrier, ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
   const ownerSecretFile = join(init.dir, 'owner.secret')
   const ownerApi = createOwnerApi(cafe, {
     secret: await ownerSecret(ownerSecretFile),
     peer: () => ({ peerId: libp2p.peerId.toString(), multiaddrs: libp2p.getMultiaddrs().map(ma => ma.toString()), relays: keeper.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved, ...(r.lastError != null ? { lastError: r.lastError } : {}) })), startedAt, http: http.url })
   })
-  const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req) })
+  const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req), ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
 
   let stopped = false
   return {

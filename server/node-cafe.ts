@@ -158,7 +158,9 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
     blocks: blocksOf(blockstore),
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
-    version: VERSION
+    version: VERSION,
+    // Files and LevelDB on the cafe's own disk: nothing evicts them.
+    persistent: async () => true
   })
   await cafe.pins.ready
   keeper.addEventListener('change', () => { cafe.relaysChanged() })

@@ -6,6 +6,7 @@ import { lanBanner, lanChange, prepareLan } from './lan/lan-mode.ts'
 import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
+import { printableLog } from '../src/shared/printable.ts'
 import type { LanConfig } from './lan/lan-mode.ts'
 
 /**
@@ -28,6 +29,10 @@ const lanAddress = at >= 0 ? process.argv[at + 1] : process.env.LIGHTCAFE_LAN_AD
 const lanMode = process.argv.includes('--lan') || at >= 0 || process.env.LIGHTCAFE_LAN === '1'
 
 interface Running { lan?: LanConfig, stop(): Promise<void> }
+
+// Every line printable (addresses, host names and errors are not all ours); ours split by line.
+const log = printableLog(line => { console.log(line) })
+const logError = printableLog(line => { console.error(line) })
 
 /** Relay and servers for the addresses up now (LAN mode: with a certificate covering them). */
 async function serve (): Promise<Running> {
@@ -54,9 +59,9 @@ async function serve (): Promise<Running> {
     await stop()
     throw err
   }
-  console.log(`relay  ${relay.multiaddrs.join(' ')}`)
-  if (lan != null) console.log(lanBanner(lan))
-  console.log(`Lightcafe is running at ${servers[0].url}`)
+  log(`relay  ${relay.multiaddrs.join(' ')}`)
+  if (lan != null) for (const line of lanBanner(lan).split('\n')) log(line)
+  log(`Lightcafe is running at ${servers[0].url}`)
   return { lan, stop }
 }
 
@@ -71,14 +76,14 @@ const watch = lanMode
     const why = running.lan == null ? undefined : lanChange(running.lan.hosts, lanAddresses(), running.lan.cert.notAfter)
     if (why == null || checking || stopping) return
     checking = true
-    console.log(`${why}: restarting the LAN servers…`)
+    log(`${why}: restarting the LAN servers…`)
     const before = running.lan!
     void (async () => {
       await running.stop()
       running = await serve()
     })().catch(err => {
       // Nothing is served now; serving no address makes the next check try again.
-      console.error(`LAN restart failed (trying again in 30 s): ${(err as Error).message}`)
+      logError(`LAN restart failed (trying again in 30 s): ${(err as Error).message}`)
       running = { lan: { ...before, hosts: [] }, stop: async () => {} }
     }).finally(() => { checking = false })
   }, 30_000)

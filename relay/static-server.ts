@@ -1,14 +1,12 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream'
-import { createServer } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
 import { extname, join, normalize, sep } from 'node:path'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { crossSiteRefusal } from '../src/shared/same-origin.ts'
-import { guardedListener } from './http-guard.ts'
+import { createGuardedServer } from './http-guard.ts'
 import type { RequestTarget } from './http-guard.ts'
 
 const TYPES: Record<string, string> = {
@@ -94,7 +92,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
       pipeline(createReadStream(file), res, () => {})
     })()
   }
-  const server = init.tls != null ? createHttpsServer({ cert: init.tls.cert, key: init.tls.key }, guardedListener(handle)) : createServer(guardedListener(handle))
+  const server = createGuardedServer(handle, init.tls != null ? { tls: init.tls } : {})
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())

@@ -1,24 +1,13 @@
-import { createServer } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
 import { Readable } from 'node:stream'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { guardedListener } from '../relay/http-guard.ts'
-import type { RequestTarget } from '../relay/http-guard.ts'
+import { createGuardedServer } from '../relay/http-guard.ts'
+import type { HttpGuardLimits, RequestTarget } from '../relay/http-guard.ts'
 
-export type FetchHandler = (request: Request, info: { remoteAddress: string }) => Promise<Response>
+/** `connection`: an id of the TCP connection the request came on, unique for the server's life. */
+export type FetchHandler = (request: Request, info: { remoteAddress: string, connection: number }) => Promise<Response>
 
 export interface FetchServer { server: Server, url: string, port: number, stop(): Promise<void> }
-
-/** Limits a stranger meets before any handler runs (the handler bounds bodies per route). */
-export const SERVER_LIMITS = {
-  /** Node refuses larger heads itself (431); kept small, as the libp2p carrier's head frame is. */
-  maxHeaderBytes: 16 * 1024,
-  /** A request's head must arrive within this; slowloris gets nothing. */
-  headersTimeoutMs: 10_000,
-  /** A connection with no request in flight is closed after this. */
-  keepAliveTimeoutMs: 5_000
-} as const
 
 function toRequest (req: IncomingMessage, url: URL, signal: AbortSignal): Request {
   const headers = new Headers()
@@ -56,10 +45,12 @@ async function send (res: ServerResponse, response: Response): Promise<void> {
 }
 
 /** Serves a fetch-style handler (a Hono app) over Node's HTTP or HTTPS server. */
-export async function startFetchServer (opts: { host: string, port: number, handler: FetchHandler, tls?: { cert: string, key: string } }): Promise<FetchServer> {
+export async function startFetchServer (opts: { host: string, port: number, handler: FetchHandler, tls?: { cert: string, key: string }, limits?: Partial<HttpGuardLimits> }): Promise<FetchServer> {
   const proto = opts.tls != null ? 'https' : 'http'
   let origin = ''
-  const listener = guardedListener(async (req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> => {
+  const connections = new WeakMap<object, number>()
+  let lastConnection = 0
+  const handle = async (req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> => {
     const abort = new AbortController()
     // The caller hung up: a handler still reading its body or writing an answer stops.
     res.on('close', () => { if (!res.writableFinished) abort.abort(new Error('the client closed the connection')) })
@@ -67,19 +58,17 @@ export async function startFetchServer (opts: { host: string, port: number, hand
     const url = new URL(target.url.pathname + target.url.search, origin)
     let response: Response
     try {
-      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '' })
+      let connection = connections.get(req.socket)
+      if (connection == null) connections.set(req.socket, connection = ++lastConnection)
+      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '', connection })
     } catch (err) {
       response = Response.json({ error: { reason: 'INTERNAL', details: (err as Error).message } }, { status: 500 })
     }
     await send(res, response)
-  })
-  const options = { maxHeaderSize: SERVER_LIMITS.maxHeaderBytes }
-  const server = opts.tls != null ? createHttpsServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(options, listener)
-  server.headersTimeout = SERVER_LIMITS.headersTimeoutMs
-  server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs
-  // Node's 300 s cap on a whole request would cut a large upload; bodies are bounded per route
-  // instead (idle limit for uploads, a total time for everything else: http-carrier.ts).
-  server.requestTimeout = 0
+  }
+  // No cap on a whole request's time here: it would cut a large upload. Bodies are bounded per
+  // route instead (uploads by their cap, idle limit and total time; the rest: http-carrier.ts).
+  const server = createGuardedServer(handle, { ...(opts.tls != null ? { tls: opts.tls } : {}), limits: { requestTimeoutMs: 0, ...opts.limits } })
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port, opts.host, () => resolve()) })
   const port = (server.address() as AddressInfo).port
   origin = `${proto}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`

@@ -23,6 +23,7 @@ import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
 import { watchNetwork } from '../src/node/network-watch.ts'
 import { randomBytes, toBase64url } from '../src/shared/bytes.ts'
+import { printableLog } from '../src/shared/printable.ts'
 import { startFetchServer } from './fetch-server.ts'
 import { createHttpCarrier } from './http-carrier.ts'
 import { createOwnerApi } from './owner-api.ts'
@@ -31,6 +32,7 @@ import type { FetchServer } from './fetch-server.ts'
 import type { CafeDirectory } from '../src/node/cafe-directory/index.ts'
 import type { HttpOverLibp2p } from '../src/node/http/index.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { HttpGuardLimits } from '../relay/http-guard.ts'
 
 export const VERSION = '0.1.0'
 
@@ -50,6 +52,8 @@ export interface NodeCafeInit {
   /** Multiaddrs to announce instead of the listening ones (behind NAT or a proxy). */
   announce?: string[]
   log?: (line: string) => void
+  /** Tighter limits on the HTTP ports (tests); defaults: HTTP_GUARD_LIMITS. */
+  httpLimits?: Partial<HttpGuardLimits>
 }
 
 export interface NodeCafe {
@@ -100,7 +104,8 @@ async function webRTCTransport (log: (line: string) => void): Promise<unknown[]>
 
 /** Starts the headless cafe: libp2p (TCP, WS, WSS, circuit relay, WebRTC), the cafe API over libp2p and HTTP, the owner API on loopback. */
 export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
-  const log = init.log ?? (() => {})
+  // Lines carry what strangers sent (paths, peer ids): written printable, one line each.
+  const log = printableLog(init.log ?? (() => {}))
   const host = init.host ?? '0.0.0.0'
   const ports = { ...DEFAULT_PORTS, ...init.ports }
   await mkdir(init.dir, { recursive: true, mode: 0o700 })
@@ -153,7 +158,9 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
     blocks: blocksOf(blockstore),
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
-    version: VERSION
+    version: VERSION,
+    // Files and LevelDB on the cafe's own disk: nothing evicts them.
+    persistent: async () => true
   })
   await cafe.pins.ready
   keeper.addEventListener('change', () => { cafe.relaysChanged() })
@@ -164,13 +171,13 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
 
   await libp2p.services.http.serve(async (req, info) => cafe.app.fetch(req, { remotePeer: info.remotePeer }), { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
   const carrier = createHttpCarrier(cafe, { startedAt, peerId: libp2p.peerId.toString(), version: VERSION })
-  const http = await startFetchServer({ host, port: ports.http, handler: carrier })
+  const http = await startFetchServer({ host, port: ports.http, handler: carrier, ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
   const ownerSecretFile = join(init.dir, 'owner.secret')
   const ownerApi = createOwnerApi(cafe, {
     secret: await ownerSecret(ownerSecretFile),
     peer: () => ({ peerId: libp2p.peerId.toString(), multiaddrs: libp2p.getMultiaddrs().map(ma => ma.toString()), relays: keeper.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved, ...(r.lastError != null ? { lastError: r.lastError } : {}) })), startedAt, http: http.url })
   })
-  const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req) })
+  const owner = await startFetchServer({ host: '127.0.0.1', port: ports.owner, handler: async req => ownerApi.fetch(req), ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
 
   let stopped = false
   return {

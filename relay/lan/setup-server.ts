@@ -1,6 +1,5 @@
-import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { guardedListener } from '../http-guard.ts'
+import { createGuardedServer } from '../http-guard.ts'
 import { setupResponse } from './setup-page.ts'
 import type { SetupContext } from './setup-page.ts'
 
@@ -8,14 +7,12 @@ export interface SetupServer { url: string, stop(): Promise<void> }
 
 /** The plain-HTTP listener on one LAN address: setup page and CA files only (see setupResponse). */
 export async function startSetupServer (init: { host: string, port: number, context: SetupContext }): Promise<SetupServer> {
-  const server = createServer(guardedListener((req, res, { url }) => {
+  // Slow clients cannot hold the listener: the page is small.
+  const server = createGuardedServer((req, res, { url }) => {
     const { status, headers, body } = setupResponse(req.method ?? 'GET', url, init.context)
     res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) })
     res.end(req.method === 'HEAD' ? undefined : body)
-  }))
-  // Slow clients cannot hold the listener: the page is small.
-  server.requestTimeout = 10_000
-  server.headersTimeout = 5_000
+  }, { limits: { requestTimeoutMs: 10_000, headersTimeoutMs: 5_000 } })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host, () => resolve())

@@ -109,6 +109,26 @@ describe('a streamed list of backups', () => {
     expect((await lines.next()).done).toBe(true)
   })
 
+  it('ends its watch and its timers when the reader cancels the body, the request still open [issue 24]', async () => {
+    vi.useFakeTimers()
+    try {
+      const watchers: BackupProgressOptions[] = []
+      const app = createLocalApi({ backups: { watch: (o: BackupProgressOptions) => { watchers.push(o) }, list: async () => [] } } as unknown as LocalApiDeps)
+      for (let i = 0; i < 20; i++) {
+        const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups?stream=1', { headers: same }))
+        const reader = res.body!.getReader()
+        expect((await reader.read()).done).toBe(false)
+        watchers.at(-1)!.onProgress(at(i))
+        await reader.cancel()
+      }
+      // Before: all 20 watching, each with its 10-minute timer and a pending flush.
+      expect(watchers.filter(w => w.signal?.aborted !== true)).toHaveLength(0)
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('answers JSON without stream=1', async () => {
     const app = createLocalApi({ backups: { list: async () => [] } } as unknown as LocalApiDeps)
     const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups', { headers: same }))

@@ -99,13 +99,16 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.post('/cafes/:id/recover', async c => {
     await deps.client.get(c.req.param('id'))
     if (c.req.query('stream') !== '1') return c.json(await deps.recover(c.req.param('id')))
-    const { body, send, close } = ndjsonStream()
+    const { body, send, close, ended } = ndjsonStream(c.req.raw.signal)
     let latest: RecoveryProgress | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
     const flush = (): void => { timer = undefined; if (latest != null) send(latest); latest = undefined }
     const end = (last: RecoveryProgress | undefined): void => { clearTimeout(timer); if (last != null) send(last); close() }
+    // The reader gone, the recovery goes on (it is the page's, not this view's); only the view stops.
+    ended.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
     deps.recover(c.req.param('id'), {
       onProgress: e => {
+        if (ended.aborted) return
         latest = e.detail
         timer ??= setTimeout(flush, RECOVERY_STREAM_MS)
       }
@@ -161,7 +164,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
       const out = await deps.search(input)
       return c.json({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, ms: out.ms })
     }
-    const { body, send, close } = ndjsonStream()
+    const { body, send, close } = ndjsonStream(c.req.raw.signal)
     // Bad input fails before the first await inside search: answer it with its 400, not a 200 stream.
     let failed: unknown
     const running = deps.search(input, u => { if (u.added.length > 0 || u.ignored) send({ cafe: u.cafe, added: u.added, ignored: u.ignored }) })
@@ -185,18 +188,17 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/backups', async c => {
     const signal = c.req.raw.signal
     if (c.req.query('stream') !== '1') return c.json(await deps.backups.list({ signal }))
-    const { body, send, close } = ndjsonStream()
-    const stop = new AbortController()
+    // Over when the page aborts the request, cancels the body, or the time is up: the watch and timers end with it.
+    const { body, send, close, ended } = ndjsonStream(signal)
     const latest = new Map<string, BackupProgressEvent>()
     let listed = false
     let timer: ReturnType<typeof setTimeout> | undefined
     const flush = (): void => { timer = undefined; for (const e of latest.values()) send(e); latest.clear() }
-    const end = (): void => { clearTimeout(timer); clearTimeout(limit); stop.abort(); close() }
-    const limit = setTimeout(end, BACKUP_STREAM_MAX_MS)
-    signal.addEventListener('abort', end, { once: true })
+    const limit = setTimeout(close, BACKUP_STREAM_MAX_MS)
+    ended.addEventListener('abort', () => { clearTimeout(timer); clearTimeout(limit) }, { once: true })
     // Watched before the list is read: a change meanwhile comes after it, nothing is missed.
     deps.backups.watch({
-      signal: stop.signal,
+      signal: ended,
       onProgress: e => {
         const key = e.type === 'backup:progress' ? `${e.detail.cid}|${e.detail.cafe.id}` : `${e.detail.cid}|${e.detail.id}`
         latest.delete(key)
@@ -206,9 +208,9 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     })
     try {
       send({ type: 'backups', backups: await deps.backups.list({ signal }) })
-    } catch (err) { end(); throw err }
+    } catch (err) { close(); throw err }
     listed = true
-    timer ??= setTimeout(flush, BACKUP_STREAM_MS)
+    if (!ended.aborted) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
     return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
   })
   app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'), { signal: c.req.raw.signal })))

@@ -33,8 +33,13 @@ export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Ar
   }
 }
 
+/** A CAR naming `roots` of the given blocks, in their order (a resumed upload's missing blocks; a proof's, with no root). */
+export async function * exportBlocksCar (roots: CID[], blocks: AsyncIterable<{ cid: CID, bytes: Uint8Array }> | Iterable<{ cid: CID, bytes: Uint8Array }>): AsyncGenerator<Uint8Array> {
+  yield carHeader(roots)
+  for await (const block of blocks) yield carSection(block)
+}
+
 /** The same, for a single block (`dag-scope=block`). */
 export async function * exportBlockCar (cid: CID, bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield carHeader([cid])
-  yield carSection({ cid, bytes })
+  yield * exportBlocksCar([cid], [{ cid, bytes }])
 }

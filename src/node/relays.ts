@@ -1,4 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { readBody } from '../shared/streams.ts'
 import { RELAYS_JSON_LIMITS, lanOf } from './lan.ts'
 import type { LanInfo } from './lan.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -29,9 +30,9 @@ export async function relayList (location: Location, fetcher: typeof fetch = fet
   const fromQuery = new URLSearchParams(location.search).getAll('relay')
   // Offline or no relay list: start without relays; the page says so and the owner can add `?relay=`.
   const res = await fetcher(new URL('relays.json', location.href), { cache: 'no-store' }).catch(() => null)
-  const text = res?.ok === true ? await res.text().catch(() => '') : ''
+  const text = res?.ok === true ? await readBody(res, { maxBytes: MAX_BYTES, what: 'relays.json' }).then(b => new TextDecoder().decode(b), () => '') : ''
   let body: unknown
-  try { body = text.length > 0 && text.length <= MAX_BYTES ? JSON.parse(text) : undefined } catch { body = undefined }
+  try { body = text.length > 0 ? JSON.parse(text) : undefined } catch { body = undefined }
   const served = Array.isArray(body) ? addrs(body) : addrs((body as { relays?: unknown } | undefined)?.relays)
   const relays = fromQuery.length > 0 ? fromQuery.map(s => multiaddr(s)) : served
   const lan = lanOf(body)

@@ -46,7 +46,9 @@ export const REMOTE_BODY_LIMITS = {
   /** A search answer: ≤ 50 signed contacts of ≤ 4 KiB, plus what the cafe forwarded. */
   searchAnswerBytes: 1024 * 1024,
   /** One signed contact (≤ 4 KiB compact; a pretty-printed one may be larger). */
-  contactBytes: 64 * 1024
+  contactBytes: 64 * 1024,
+  /** A cafe's `/cafe/v1/info`: a peer id, a name of ≤ 64 characters, a version. */
+  infoBytes: 16 * 1024
 } as const
 
 /** A body from a remote peer passed its byte cap. The reading stopped there and the body was cancelled. */
@@ -202,16 +204,29 @@ export async function * ndjsonLines (body: ReadableStream<Uint8Array>): AsyncGen
   }
 }
 
-/** A response body written one JSON value per line (NDJSON), as the values come. */
-export function ndjsonStream (): { body: ReadableStream<Uint8Array>, send: (value: unknown) => void, close: () => void } {
+/**
+ * A response body written one JSON value per line (NDJSON), as the values come. `ended` fires
+ * when the stream is over for any cause — closed, the reader cancelled the body, or `signal`
+ * (the request's) aborted — so the work feeding it (watchers, timers) stops with it.
+ */
+export function ndjsonStream (signal?: AbortSignal): { body: ReadableStream<Uint8Array>, send: (value: unknown) => void, close: () => void, ended: AbortSignal } {
   const enc = new TextEncoder()
   let controller!: ReadableStreamDefaultController<Uint8Array>
-  let closed = false
-  const body = new ReadableStream<Uint8Array>({ start (c) { controller = c }, cancel () { closed = true } })
+  const over = new AbortController()
+  const body = new ReadableStream<Uint8Array>({ start (c) { controller = c }, cancel (reason) { over.abort(reason) } })
+  const close = (): void => {
+    if (over.signal.aborted) return
+    over.abort()
+    controller.close()
+  }
+  if (signal?.aborted === true) close()
+  else signal?.addEventListener('abort', close, { once: true })
+  over.signal.addEventListener('abort', () => { signal?.removeEventListener('abort', close) }, { once: true })
   return {
     body,
     // A reader that went away (cancelled) is not written to.
-    send: value => { if (!closed) controller.enqueue(enc.encode(JSON.stringify(value) + '\n')) },
-    close: () => { if (!closed) { closed = true; controller.close() } }
+    send: value => { if (!over.signal.aborted) controller.enqueue(enc.encode(JSON.stringify(value) + '\n')) },
+    close,
+    ended: over.signal
   }
 }

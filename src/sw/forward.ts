@@ -1,6 +1,8 @@
+import { BridgeBodyError, carrierFor, receiveBody, sendBody, wireBodyOf } from './body-carrier.ts'
 import { findNode, forgetNode } from './node-client.ts'
-import { BRIDGE_LIMITS, NULL_BODY_STATUS, checkRequestHead, errorResponse } from './protocol.ts'
+import { BRIDGE_LIMITS, CARRIER_HEADER, NULL_BODY_STATUS, checkRequestHead, errorResponse } from './protocol.ts'
 import { bodyOf } from '../shared/request-body.ts'
+import type { Carrier, ReceivedBody, SentBody } from './body-carrier.ts'
 import type { ForwardedAbort, ForwardedRequest, PortToWorker } from './protocol.ts'
 import { factsOfEvent, refusalOf, withFacts } from './same-origin-guard.ts'
 
@@ -42,6 +44,27 @@ async function answerOn (port: MessagePort, node: Client, id: string, signal: Ab
 }
 
 /**
+ * Until both bodies of a forwarded request are done, checks now and then that the node page and
+ * the caller still exist: a MessagePort tells nobody when the page at its other end goes away.
+ */
+function watchBodies (nodeId: string, callerId: string, sent: SentBody | undefined, received: ReceivedBody | undefined): void {
+  if (sent == null && received == null) return
+  let over = false
+  void Promise.all([sent?.done, received?.done]).then(() => { over = true; clearInterval(alive) })
+  const stop = (err: BridgeBodyError): void => {
+    if (over) return
+    over = true
+    clearInterval(alive)
+    sent?.abort(err)
+    received?.fail(err)
+  }
+  const alive = setInterval(() => {
+    void self.clients.get(nodeId).then(c => { if (c == null) stop(new BridgeBodyError('NODE_NOT_READY', 'the node page went away')) })
+    if (callerId !== '') void self.clients.get(callerId).then(c => { if (c == null) stop(new BridgeBodyError('BODY_ABANDONED', 'the caller went away')) })
+  }, BRIDGE_LIMITS.nodeAliveCheckMs)
+}
+
+/**
  * Sends a same-origin API request to the node page and streams its response back.
  * Another site's request (a form it posts, a link, an `<img>`): 403 CROSS_SITE_REFUSED.
  * No node page: 503 NODE_NOT_READY. Oversized or malformed request heads: 400.
@@ -57,43 +80,55 @@ export async function forwardToNode (request: Request, callerId = ''): Promise<R
   const bad = checkRequestHead(request.url, request.method, headers)
   if (bad != null) return errorResponse(400, bad.reason, bad.details)
 
-  const node = await findNode()
-  if (node == null) return errorResponse(503, 'NODE_NOT_READY', NOT_READY)
+  const page = await findNode()
+  if (page == null) return errorResponse(503, 'NODE_NOT_READY', NOT_READY)
+  const node = page.client
+  // The page's carrier, or chunks over a port where this worker cannot transfer streams.
+  const carrier: Carrier = page.carrier === 'port' ? 'port' : carrierFor(null)
 
-  let body: ReadableStream<Uint8Array> | null = null
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    // Chromium gives request bodies as streams; Firefox has no Request.body and buffers them.
-    body = bodyOf(request)
-  }
+  // Chromium gives request bodies as streams; Firefox and WebKit have no streamed Request.body and buffer them.
+  const source = request.method !== 'GET' && request.method !== 'HEAD' ? bodyOf(request) : null
+  const sent = source != null ? sendBody(source, carrier) : undefined
   const id = crypto.randomUUID()
-  const message: ForwardedRequest = { type: 'lightcafe:request', id, method: request.method, url: request.url, headers, body }
+  const message: ForwardedRequest = { type: 'lightcafe:request', id, method: request.method, url: request.url, headers, body: sent?.wire ?? null }
   const { port1, port2 } = new MessageChannel()
   const answer = answerOn(port1, node, id, request.signal, callerId)
   try {
-    node.postMessage(message, body != null ? [port2, body] : [port2])
+    node.postMessage(message, [port2, ...(sent?.transfer ?? [])])
   } catch (err) {
     port1.close()
+    sent?.abort(err)
     return errorResponse(500, 'BRIDGE_ERROR', `the request could not be passed to the node page: ${(err as Error).message}`)
   }
-  const reply = await answer
+  const reply = await answer.catch((err: unknown) => { sent?.abort(err); throw err })
 
   if (reply == null) {
     forgetNode(node.id)
+    sent?.abort(new BridgeBodyError('NODE_NOT_READY', 'the node page went away'))
     return errorResponse(503, 'NODE_NOT_READY', 'the node page went away or did not answer in time')
   }
-  if (reply.type === 'lightcafe:error') {
+  if (reply.type !== 'lightcafe:response') {
+    sent?.abort(new BridgeBodyError('BRIDGE_ERROR', 'the node page gave no response'))
+    if (reply.type !== 'lightcafe:error') return errorResponse(502, 'BRIDGE_ERROR', 'unexpected answer from the node page')
     // The page answers bad requests and handler failures as responses; an error here means it
     // stopped serving (NODE_NOT_READY) or could not pass the response back.
     if (reply.reason === 'NODE_NOT_READY') forgetNode(node.id)
     return errorResponse(reply.reason === 'NODE_NOT_READY' ? 503 : 502, reply.reason, reply.details)
   }
-  if (reply.type !== 'lightcafe:response') return errorResponse(502, 'BRIDGE_ERROR', 'unexpected answer from the node page')
+  let received: ReceivedBody | undefined
   try {
+    const wire = wireBodyOf(reply.body)
+    received = wire != null ? receiveBody(wire) : undefined
+    const out = new Headers(reply.headers)
+    out.set(CARRIER_HEADER, wire?.carrier ?? carrier)
     const nullBody = NULL_BODY_STATUS.has(reply.status) || request.method === 'HEAD'
-    if (nullBody) void reply.body?.cancel()
-    return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText, headers: reply.headers })
+    if (nullBody) void received?.stream.cancel()
+    const response = new Response(nullBody ? null : received?.stream ?? null, { status: reply.status, statusText: reply.statusText, headers: out })
+    watchBodies(node.id, callerId, sent, nullBody ? undefined : received)
+    return response
   } catch (err) {
-    void reply.body?.cancel()
+    void received?.stream.cancel()
+    sent?.abort(err)
     return errorResponse(502, 'BAD_RESPONSE', `the node page answered with an invalid response: ${(err as Error).message}`)
   }
 }

@@ -1,6 +1,8 @@
-import { checkRequestHead, errorResponse, isMessage } from './protocol.ts'
+import { BridgeBodyError, carrierFor, receiveBody, sendBody, wireBodyOf } from './body-carrier.ts'
+import { BRIDGE_LIMITS, checkRequestHead, errorResponse, isMessage } from './protocol.ts'
 import { UnavailableError } from '../shared/errors.ts'
 import { streamingRequest } from '../shared/request-body.ts'
+import type { Carrier, ReceivedBody, SentBody } from './body-carrier.ts'
 import type { ForwardedAbort, ForwardedError, ForwardedRequest, ForwardedResponse, NodeHello, NodeProbe, PageControl } from './protocol.ts'
 
 /** The page half of the service worker: runs in the window, never in the worker. */
@@ -20,35 +22,49 @@ type Handler = (request: Request) => Promise<Response>
 let serving: Handler | undefined
 let listening = false
 
-function container (): ServiceWorkerContainer {
+/** The page's service worker container; ServiceWorkerUnavailableError where there is none. */
+export function container (): ServiceWorkerContainer {
   if (!('serviceWorker' in navigator)) {
     throw new ServiceWorkerUnavailableError('this browser offers no service workers here (they need https or localhost, and no private mode in some browsers)')
   }
   return navigator.serviceWorker
 }
 
-function toRequest (msg: ForwardedRequest, signal: AbortSignal): Request | ForwardedResponse {
+/** The fallback, asked for by name: `localStorage['lightcafe.bridge'] = 'port'` (tests run it in every engine). */
+export const BRIDGE_SWITCH = 'lightcafe.bridge'
+
+let chosen: Carrier | undefined
+
+/**
+ * How this page carries bodies to and from the service worker, chosen once: chunks over a port
+ * where streams cannot be transferred (WebKit) or where `BRIDGE_SWITCH` asks for it, else
+ * transferred streams.
+ */
+export function bridgeCarrier (): Carrier {
+  if (chosen == null) {
+    let forced: string | null = null
+    try { forced = localStorage.getItem(BRIDGE_SWITCH) } catch { /* storage blocked: the default */ }
+    chosen = carrierFor(forced)
+  }
+  return chosen
+}
+
+function toRequest (msg: ForwardedRequest, signal: AbortSignal, body: ReceivedBody | undefined): Request | Response {
   const bad = checkRequestHead(msg.url, msg.method, msg.headers)
-  if (bad != null) return responseHead(errorResponse(400, bad.reason, bad.details))
+  if (bad != null) return errorResponse(400, bad.reason, bad.details)
   try {
     const init: RequestInit = { method: msg.method, headers: msg.headers, signal }
-    return msg.body instanceof ReadableStream ? streamingRequest(msg.url, init, msg.body) : new Request(msg.url, init)
+    return body != null ? streamingRequest(msg.url, init, body.stream) : new Request(msg.url, init)
   } catch (err) {
-    void (msg.body instanceof ReadableStream ? msg.body.cancel() : undefined)
-    return responseHead(errorResponse(400, 'BAD_REQUEST', `the request cannot be read: ${(err as Error).message}`))
+    return errorResponse(400, 'BAD_REQUEST', `the request cannot be read: ${(err as Error).message}`)
   }
 }
 
-function responseHead (response: Response): ForwardedResponse {
-  return { type: 'lightcafe:response', status: response.status, statusText: response.statusText, headers: [...response.headers], body: response.body }
-}
-
-function reply (port: MessagePort, message: ForwardedResponse | ForwardedError | NodeHello): void {
+function reply (port: MessagePort, message: ForwardedResponse | ForwardedError | NodeHello, sent?: SentBody): void {
   try {
-    const body = message.type === 'lightcafe:response' ? message.body : null
-    port.postMessage(message, body != null ? [body] : [])
+    port.postMessage(message, sent?.transfer ?? [])
   } catch (err) {
-    // E.g. a body stream that was already read or locked cannot be transferred.
+    sent?.abort(err)
     const error: ForwardedError = { type: 'lightcafe:error', reason: 'BRIDGE_ERROR', details: `the response could not be passed back: ${(err as Error).message}` }
     port.postMessage(error)
   } finally {
@@ -56,27 +72,57 @@ function reply (port: MessagePort, message: ForwardedResponse | ForwardedError |
   }
 }
 
+/** Sends `response` back on `port`, its body by this page's carrier; resolves once the body is sent (or failed). */
+async function respond (port: MessagePort, response: Response): Promise<void> {
+  let sent: SentBody | undefined
+  try {
+    sent = response.body != null ? sendBody(response.body, bridgeCarrier()) : undefined
+  } catch (err) {
+    // E.g. a body stream that was already read or locked.
+    reply(port, { type: 'lightcafe:error', reason: 'BRIDGE_ERROR', details: `the response could not be passed back: ${(err as Error).message}` })
+    return
+  }
+  reply(port, { type: 'lightcafe:response', status: response.status, statusText: response.statusText, headers: [...response.headers], body: sent?.wire ?? null }, sent)
+  await sent?.done
+}
+
 async function answer (port: MessagePort, msg: ForwardedRequest): Promise<void> {
+  let body: ReceivedBody | undefined
+  try {
+    const wire = wireBodyOf(msg.body)
+    body = wire != null ? receiveBody(wire, { idleMs: BRIDGE_LIMITS.requestBodyIdleMs }) : undefined
+  } catch (err) {
+    reply(port, { type: 'lightcafe:error', reason: 'BRIDGE_ERROR', details: (err as Error).message })
+    return
+  }
   const handler = serving
   if (handler == null) {
-    void (msg.body instanceof ReadableStream ? msg.body.cancel() : undefined)
+    body?.fail(new BridgeBodyError('NODE_NOT_READY', 'this page no longer serves the node'))
     reply(port, { type: 'lightcafe:error', reason: 'NODE_NOT_READY', details: 'this page no longer serves the node' })
     return
   }
   const abort = new AbortController()
   port.onmessage = (ev: MessageEvent<unknown>) => {
-    if (isMessage<ForwardedAbort>(ev.data, 'lightcafe:abort')) abort.abort(new DOMException('the caller went away', 'AbortError'))
+    if (!isMessage<ForwardedAbort>(ev.data, 'lightcafe:abort')) return
+    abort.abort(new DOMException('the caller went away', 'AbortError'))
+    body?.fail(new BridgeBodyError('BODY_ABANDONED', 'the caller went away'))
   }
-  const request = toRequest(msg, abort.signal)
-  if (!(request instanceof Request)) { reply(port, request); return }
+  const request = toRequest(msg, abort.signal, body)
   let response: Response
-  try {
-    response = await handler(request)
-  } catch (err) {
-    if (!abort.signal.aborted) console.error('the node failed to answer', msg.method, msg.url, err)
-    response = errorResponse(500, 'INTERNAL', 'the node failed to answer this request')
+  if (request instanceof Response) {
+    response = request
+  } else {
+    try {
+      response = await handler(request)
+    } catch (err) {
+      if (!abort.signal.aborted) console.error('the node failed to answer', msg.method, msg.url, err)
+      response = errorResponse(500, 'INTERNAL', 'the node failed to answer this request')
+    }
   }
-  reply(port, responseHead(response))
+  await respond(port, response)
+  // A request body the handler left unread is stopped once its answer is over: the worker
+  // would otherwise wait for credit that never comes.
+  body?.fail(new BridgeBodyError('BODY_ABANDONED', 'the answer ended before the request body was read'))
 }
 
 function onMessage (ev: MessageEvent<unknown>): void {
@@ -84,7 +130,7 @@ function onMessage (ev: MessageEvent<unknown>): void {
   if (port == null) return
   if (isMessage<NodeProbe>(ev.data, 'lightcafe:probe')) {
     // Only the serving page answers; the others stay silent and the SW keeps looking.
-    if (serving != null) reply(port, { type: 'lightcafe:node' })
+    if (serving != null) reply(port, { type: 'lightcafe:node', carrier: bridgeCarrier() })
     else port.close()
   } else if (isMessage<ForwardedRequest>(ev.data, 'lightcafe:request')) {
     void answer(port, ev.data)
@@ -97,7 +143,7 @@ function tellWorker (message: PageControl): void {
 
 /**
  * Makes this page the node: the service worker forwards same-origin `/api/v0`, `/cafe/v1` and
- * `/ipfs` requests here, `handler` answers them, and response bodies stream back. Only one page
+ * `/ipfs` requests here, `handler` answers them, and response bodies stream back (by `bridgeCarrier()`). Only one page
  * per browser profile should serve (the app holds a Web Lock for that). Returns `stop`.
  *
  * @example
@@ -113,54 +159,10 @@ export function serveToServiceWorker (handler: (request: Request) => Promise<Res
   // Messages from the SW are queued until the page starts them.
   sw.startMessages()
   // Wake requests that are already waiting for a node (the first visit, a reload).
-  tellWorker({ type: 'lightcafe:serving' })
+  tellWorker({ type: 'lightcafe:serving', carrier: bridgeCarrier() })
   return () => {
     if (serving !== handler) return
     serving = undefined
     tellWorker({ type: 'lightcafe:stopped' })
   }
-}
-
-/**
- * Resolves with the service worker that controls this page, once one does; rejects with
- * `ServiceWorkerUnavailableError` after `timeoutMs` or on `signal`.
- */
-export async function waitForController (timeoutMs = 15_000, options: { signal?: AbortSignal } = {}): Promise<ServiceWorker> {
-  const sw = container()
-  if (sw.controller != null) return sw.controller
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer)
-      sw.removeEventListener('controllerchange', onChange)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (err != null) reject(err)
-      else resolve(sw.controller!)
-    }
-    const onChange = (): void => { if (sw.controller != null) done() }
-    const onAbort = (): void => { done(options.signal?.reason as Error) }
-    const timer = setTimeout(() => { done(new ServiceWorkerUnavailableError(`no service worker took control of this page within ${timeoutMs} ms`)) }, timeoutMs)
-    sw.addEventListener('controllerchange', onChange)
-    options.signal?.addEventListener('abort', onAbort)
-    if (options.signal?.aborted === true) onAbort()
-  })
-}
-
-/**
- * Registers `/sw.js` for the whole origin and resolves once it controls this page. On the first
- * visit the new worker activates at once and claims the page; after a hard reload (page not
- * controlled though a worker is active) the page asks the worker to claim it.
- */
-export async function registerServiceWorker (options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<ServiceWorkerRegistration> {
-  const sw = container()
-  const registration = await sw.register('/sw.js', { scope: '/', updateViaCache: 'none' })
-  if (sw.controller == null) {
-    const controlled = waitForController(options.timeoutMs ?? 15_000, options)
-    // A worker that is active already will not claim this page by itself. (`ready` never
-    // settles if the install fails; the bounded wait above is what ends then.)
-    void sw.ready.then(reg => {
-      if (sw.controller == null) reg.active?.postMessage({ type: 'lightcafe:claim' } satisfies PageControl)
-    })
-    await controlled
-  }
-  return registration
 }

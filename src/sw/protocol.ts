@@ -1,18 +1,23 @@
+import type { Carrier, WireBody } from './body-carrier.ts'
+
 /**
  * Messages between the service worker and the node page (the one window that runs the node).
  *
  * One request = one MessageChannel: the SW posts a `ForwardedRequest` to the node page with
- * `port2` (and the request body stream) in the transfer list, and waits on `port1` for exactly
- * one `ForwardedResponse` or `ForwardedError`. Bodies are transferred `ReadableStream`s, so they
- * stream both ways with backpressure and no copy of a whole body is ever held.
+ * `port2` (and the request body's stream or port) in the transfer list, and waits on `port1` for
+ * exactly one `ForwardedResponse` or `ForwardedError`. Bodies stream both ways with
+ * backpressure and no copy of a whole body is ever held: as transferred `ReadableStream`s where
+ * the engine can transfer them, else as chunks over a port of their own (body-carrier.ts). The
+ * node page says which carrier it takes (`NodeHello`, `serving`); the SW uses `port` if either
+ * side asks for it.
  */
 
 /** SW → window, with a port: "do you serve API requests?" Only a serving page answers `NodeHello`. */
 export interface NodeProbe { type: 'lightcafe:probe' }
-/** window → SW, on the probe's port. */
-export interface NodeHello { type: 'lightcafe:node' }
+/** window → SW, on the probe's port: this page serves, and carries bodies by `carrier`. */
+export interface NodeHello { type: 'lightcafe:node', carrier: Carrier }
 
-/** SW → node page, with a port: one HTTP request; its body stream is transferred. */
+/** SW → node page, with a port: one HTTP request; its body's stream or port is transferred. */
 export interface ForwardedRequest {
   type: 'lightcafe:request'
   /** Unique per request; for logs and for `ForwardedAbort`. */
@@ -21,19 +26,19 @@ export interface ForwardedRequest {
   url: string
   headers: Array<[string, string]>
   /** `null` for GET and HEAD. */
-  body: ReadableStream<Uint8Array> | null
+  body: WireBody | null
 }
 
 /** SW → node page, on the request's port: the caller went away before the response head came. */
 export interface ForwardedAbort { type: 'lightcafe:abort', id: string }
 
-/** node page → SW, on the request's port: the response head; its body stream is transferred. */
+/** node page → SW, on the request's port: the response head; its body's stream or port is transferred. */
 export interface ForwardedResponse {
   type: 'lightcafe:response'
   status: number
   statusText: string
   headers: Array<[string, string]>
-  body: ReadableStream<Uint8Array> | null
+  body: WireBody | null
 }
 
 /** node page → SW, on the request's port: the request could not be handled at all (HTTP errors are responses). */
@@ -41,8 +46,8 @@ export interface ForwardedError { type: 'lightcafe:error', reason: string, detai
 
 /** page → SW, by `ServiceWorker.postMessage`: control messages. */
 export type PageControl =
-  /** This page now serves API requests (the SW need not wait for its next probe). */
-  | { type: 'lightcafe:serving' }
+  /** This page now serves API requests (the SW need not wait for its next probe), carrying bodies by `carrier`. */
+  | { type: 'lightcafe:serving', carrier: Carrier }
   /** This page stopped serving. */
   | { type: 'lightcafe:stopped' }
   /** Take control of this uncontrolled page (`clients.claim()`), e.g. after a hard reload. */
@@ -62,10 +67,12 @@ export const BRIDGE_LIMITS = {
   findNodeMs: 3_000,
   /** Windows are asked again this often while waiting: a page that is still booting its node ignores probes. */
   probeIntervalMs: 400,
-  /** How long the SW waits for a response head; the body then streams without a deadline. */
+  /** How long the SW waits for a response head; the body then streams without a deadline (a response may be a long-lived stream of updates). */
   responseHeadMs: 120_000,
-  /** While waiting for a head, how often the SW checks that the node page still exists. */
+  /** Until the response body ends, how often the SW checks that the node page and the caller still exist. */
   nodeAliveCheckMs: 1_000,
+  /** A request body that stalls this long at the node page errors (BODY_TIMEOUT), as over libp2p. */
+  requestBodyIdleMs: 30_000,
   /** A forwarded URL longer than this is refused (400) before it reaches the node; our routes use < 300. */
   maxUrlLength: 8 * 1024,
   /** Header names + values, in UTF-16 code units; a JWT bearer header is < 2 KiB. */
@@ -100,6 +107,9 @@ export function checkRequestHead (url: unknown, method: unknown, headers: unknow
   }
   return undefined
 }
+
+/** The carrier of the moment, as the SW tells callers in this header of every forwarded answer (diagnostics, tests). */
+export const CARRIER_HEADER = 'x-lightcafe-bridge'
 
 /** Statuses whose responses carry no body: a Response with a body and one of these throws. */
 export const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])

@@ -30,8 +30,8 @@ self.addEventListener('message', event => {
     event.waitUntil(self.skipWaiting())
   } else if (isMessage<PageControl>(data, 'lightcafe:claim')) {
     event.waitUntil(self.clients.claim())
-  } else if (isMessage<PageControl>(data, 'lightcafe:serving') && source instanceof WindowClient) {
-    nodeIsServing(source)
+  } else if (isMessage<Extract<PageControl, { type: 'lightcafe:serving' }>>(data, 'lightcafe:serving') && source instanceof WindowClient) {
+    nodeIsServing(source, data.carrier)
   } else if (isMessage<PageControl>(data, 'lightcafe:stopped') && source instanceof WindowClient) {
     forgetNode(source.id)
   }

@@ -1,3 +1,4 @@
+import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { RunningPeer } from './peer.ts'
 
 /**
@@ -6,6 +7,8 @@ import type { RunningPeer } from './peer.ts'
  */
 
 const KEY = 'lightcafe.cafe-names'
+/** The whole of an /info answer, head and body. */
+const INFO_MS = 20_000
 /** A cafe's own limit on its name; more from a peer is cut. */
 const MAX_NAME = 64
 
@@ -24,9 +27,11 @@ export function knownName (cafe: string): string | undefined {
 /** Asks the cafe its name (once it answers, it is remembered); undefined if it does not answer. */
 export async function fetchName (peer: RunningPeer, cafe: string): Promise<string | undefined> {
   try {
-    const res = await peer.rawCafeFetch(cafe, new Request('http://cafe/cafe/v1/info'))
+    const signal = AbortSignal.timeout(INFO_MS)
+    const res = await peer.rawCafeFetch(cafe, new Request('http://cafe/cafe/v1/info', { signal }))
     if (!res.ok) { await res.body?.cancel(); return undefined }
-    const info = await res.json() as { name?: unknown }
+    // Any peer named in an invitation can answer: read no more than an answer can hold.
+    const info = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.infoBytes, signal, what: `the info of cafe ${cafe}` }) as { name?: unknown }
     const name = typeof info.name === 'string' ? info.name.trim().slice(0, MAX_NAME) : ''
     if (name === '') return undefined
     try { localStorage.setItem(KEY, JSON.stringify({ ...all(), [cafe]: name })) } catch {}

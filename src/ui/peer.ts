@@ -88,7 +88,9 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     records,
     blocks: cafeBlocks.blocks,
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
-    version: VERSION
+    version: VERSION,
+    // Clients are told whether this browser may evict what the cafe keeps for them.
+    persistent: async () => await navigator.storage?.persisted?.().catch(() => false) ?? false
   })
   const { host: cafe, pins, inbox, contactIndex, activity, app: cafeApp, directoryCafes, askCafe } = cafeParts
   // A relay that restarted has an empty directory: announce again once it is back.

@@ -2,6 +2,7 @@ import './polyfill.ts'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { startRelay } from './relay.ts'
+import { printableLog } from '../src/shared/printable.ts'
 
 /**
  * The relay alone, as its own process (tests restart it; `npm run relay` for a public host).
@@ -44,7 +45,7 @@ const relay = await startRelay({
   listen: tls != null ? [`/ip4/${tlsHost}/tcp/${tlsPort}/tls/ws`] : [],
   announce
 })
-console.log(JSON.stringify({ relay: relay.multiaddrs }))
+printableLog(line => { console.log(line) })(JSON.stringify({ relay: relay.multiaddrs }))
 
 async function shutdown (): Promise<void> {
   setTimeout(() => process.exit(1), 3_000).unref()

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { UnavailableError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
+import { rateKeyOf } from '../node/carrier.ts'
 import { activityKind } from './activity.ts'
 import { backupApi } from './backup-api.ts'
 import { requireSession } from './env.ts'
@@ -69,7 +70,8 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
   })
   app.post('/sessions/challenge', async c => {
     const { address } = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
-    return c.json(host.challenge(address, c.env?.remotePeer ?? 'local'))
+    const peer = c.env?.remotePeer ?? 'local'
+    return c.json(host.challenge(address, { slot: c.env?.connection ?? peer, spender: peer, rate: rateKeyOf(c.env) }))
   })
   app.post('/sessions', async c => {
     const body = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)

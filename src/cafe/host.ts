@@ -4,6 +4,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError } f
 import { stringField as field } from '../shared/json.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { Nonces } from './nonces.ts'
+import type { ChallengeCaller } from './nonces.ts'
 import { SessionTokens } from './sessions.ts'
 import { DEFAULT_SETTINGS } from './store.ts'
 import { checkToken, newToken, parseToken } from './tokens.ts'
@@ -166,8 +167,8 @@ export class CafeHost {
 
   // --- clients ---
 
-  /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin). */
-  challenge (input: unknown, caller = 'local'): { nonce: string, exp: string } {
+  /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin; over HTTP its connection, see ChallengeCaller). */
+  challenge (input: unknown, caller: string | ChallengeCaller = 'local'): { nonce: string, exp: string } {
     const address = field('address', input, 64)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
     const { nonce, exp } = this.#nonces.issue(address, caller)

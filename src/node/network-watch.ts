@@ -24,7 +24,7 @@ export function watchNetwork (wake: Wake, sources: NetworkSources): () => void {
     stops.push(() => { target.removeEventListener(type, fn) })
   }
   listen(sources.events, 'online', () => { wake.notify('online') })
-  listen(sources.connection, 'change', () => { wake.notify('addresses') })
+  listen(sources.connection, 'change', () => { wake.notify('network') })
   if (sources.addresses != null) {
     const read = sources.addresses
     let last = [...read()].sort().join(' ')

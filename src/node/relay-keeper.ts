@@ -103,6 +103,16 @@ export class RelayKeeper extends EventTarget {
     })
   }
 
+  /**
+   * The relays to reach other peers through: those connected now (a circuit through any other
+   * waits out a dial timeout before the one that can answer is asked), or all when none is.
+   */
+  dialable (): Multiaddr[] {
+    const connected = new Set(this.#libp2p.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => c.remotePeer.toString()))
+    const up = this.#relays.filter(ma => { const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value; return id != null && connected.has(id) })
+    return up.length > 0 ? up : this.#relays
+  }
+
   readonly #onUpdate = (): void => { this.dispatchEvent(new Event('change')) }
 
   readonly #onDisconnect = (evt: CustomEvent): void => {

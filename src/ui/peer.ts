@@ -64,14 +64,15 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   const accounts = new AccountStore(`${prefix}/account`)
   const loading = accounts.loadOrCreate()
   loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
-  const node = await createNode({ relays: opts.relays, dbPrefix: prefix })
+  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
   performance.mark('lc:node-started')
   opts.onNode?.(node)
   let account = await loading
   performance.mark('lc:account-loaded')
 
   const { http } = node.libp2p.services
-  const transport = libp2pTransport(http, () => opts.relays, node.wake)
+  // Through the relays connected now: a relay this device cannot reach would cost every dial its timeout.
+  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake)
   const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
@@ -110,10 +111,14 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     wake: node.wake
   })
   const peerApp = createPeerApp(messages, client)
+  // This tab's cafe answers for its owner's contact too: the owner is no client of its own cafe.
+  const ownContact = async (): Promise<void> => { cafeParts.contacts.setOwner(await messages.profile()) }
+  await ownContact().catch(() => { /* a contact that no longer verifies: published again on the next profile change */ })
+  messages.addEventListener('profile', () => { void ownContact().catch(() => {}) })
 
   // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
   const gateway = createGatewayApp(async cid => node.blocks.get(cid))
-  await http.serve(async (req, info) => {
+  node.serve(async (req, info) => {
     if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
     if (new URL(req.url).pathname.startsWith('/ipfs/')) {
       const mine = (await client.list()).some(s => s.id === info.remotePeer)
@@ -121,7 +126,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
-  }, { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
+  })
 
   const files = new Files(node.helia, () => account, `${prefix}/files`)
   const threads = new Threads(() => account, `${prefix}/threads`)

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { startRelay } from './relay.ts'
 import { readIceServersFile, startIceConfig } from './turn/ice-config.ts'
+import { printableLog } from '../src/shared/printable.ts'
 
 /**
  * The relay alone, as its own process (tests restart it; `npm run relay` for a public host).
@@ -100,7 +101,7 @@ const relay = await startRelay({
 })
 // The servers' URLs only: credentials are minted per page and never printed.
 console.error(ice.coturn != null ? `STUN/TURN: coturn on port ${ice.coturn.port} (${ice.servers[0].urls.join(' ')}), log ${ice.coturn.logFile}` : `STUN/TURN: our coturn not started (${ice.skipped ?? ''})`)
-console.log(JSON.stringify({ relay: relay.multiaddrs, iceServers: ice.servers.map(s => s.urls) }))
+printableLog(line => { console.log(line) })(JSON.stringify({ relay: relay.multiaddrs, iceServers: ice.servers.map(s => s.urls) }))
 
 async function shutdown (): Promise<void> {
   setTimeout(() => process.exit(1), 3_000).unref()

@@ -7,13 +7,15 @@ import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
 import { startIceConfig } from './turn/ice-config.ts'
+import { printableLog } from '../src/shared/printable.ts'
 import type { LanConfig } from './lan/lan-mode.ts'
 
 /**
  * `npm start`: the local relay plus the built app, on loopback. PORT and RELAY_PORT are honoured.
  * `npm start -- --lan` (or LIGHTCAFE_LAN=1) also serves other devices of the LAN: the app over
  * HTTPS on every LAN address (HTTPS_PORT), the relay over WSS (WSS_PORT) with the same
- * certificate, and the setup page with the local CA over plain HTTP on PORT.
+ * certificate, and the setup page with the local CA over plain HTTP on PORT. The QR code and
+ * invitations carry the default route's address; `--lan-address <ip>` (LIGHTCAFE_LAN_ADDRESS) picks another.
  */
 const port = Number(process.env.PORT ?? 8080)
 const relayPort = Number(process.env.RELAY_PORT ?? 9090)
@@ -24,13 +26,20 @@ const turnPort = Number(process.env.TURN_PORT ?? 3478)
 const root = resolve(process.env.LIGHTCAFE_DIST ?? 'dist')
 const stateDir = resolve(process.env.LIGHTCAFE_STATE_DIR ?? '.lightcafe')
 const keyFile = process.env.RELAY_KEY_FILE ?? resolve(stateDir, 'relay.key')
-const lanMode = process.argv.includes('--lan') || process.env.LIGHTCAFE_LAN === '1'
+/** The LAN address for the QR code and invitations (default: the default route's interface). */
+const at = process.argv.indexOf('--lan-address')
+const lanAddress = at >= 0 ? process.argv[at + 1] : process.env.LIGHTCAFE_LAN_ADDRESS
+const lanMode = process.argv.includes('--lan') || at >= 0 || process.env.LIGHTCAFE_LAN === '1'
 
 interface Running { lan?: LanConfig, stop(): Promise<void> }
 
+// Every line printable (addresses, host names and errors are not all ours); ours split by line.
+const log = printableLog(line => { console.log(line) })
+const logError = printableLog(line => { console.error(line) })
+
 /** Relay and servers for the addresses up now (LAN mode: with a certificate covering them). */
 async function serve (): Promise<Running> {
-  const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort }) : undefined
+  const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort, chosen: lanAddress }) : undefined
   const tls = lan != null ? { cert: lan.cert.cert, key: lan.cert.key } : undefined
   const ice = lan != null && process.env.LIGHTCAFE_TURN !== '0'
     ? await startIceConfig({ coturn: { stateDir, host: lan.hosts[0], listen: lan.hosts, port: turnPort, allowPrivatePeers: true } })
@@ -58,10 +67,10 @@ async function serve (): Promise<Running> {
     await stop()
     throw err
   }
-  console.log(`relay  ${relay.multiaddrs.join(' ')}`)
-  if (ice != null) console.log(ice.coturn != null ? `STUN/TURN  coturn on UDP/TCP ${ice.coturn.port} (${lan!.hosts.map(h => `turn:${h}:${ice.coturn!.port}`).join(' ')})` : `STUN/TURN  not started: ${ice.skipped ?? ''}`)
-  if (lan != null) console.log(lanBanner(lan))
-  console.log(`Lightcafe is running at ${servers[0].url}`)
+  log(`relay  ${relay.multiaddrs.join(' ')}`)
+  if (ice != null) log(ice.coturn != null ? `STUN/TURN  coturn on UDP/TCP ${ice.coturn.port} (${lan!.hosts.map(h => `turn:${h}:${ice.coturn!.port}`).join(' ')})` : `STUN/TURN  not started: ${ice.skipped ?? ''}`)
+  if (lan != null) for (const line of lanBanner(lan).split('\n')) log(line)
+  log(`Lightcafe is running at ${servers[0].url}`)
   return { lan, stop }
 }
 
@@ -76,14 +85,14 @@ const watch = lanMode
     const why = running.lan == null ? undefined : lanChange(running.lan.hosts, lanAddresses(), running.lan.cert.notAfter)
     if (why == null || checking || stopping) return
     checking = true
-    console.log(`${why}: restarting the LAN servers…`)
+    log(`${why}: restarting the LAN servers…`)
     const before = running.lan!
     void (async () => {
       await running.stop()
       running = await serve()
     })().catch(err => {
       // Nothing is served now; serving no address makes the next check try again.
-      console.error(`LAN restart failed (trying again in 30 s): ${(err as Error).message}`)
+      logError(`LAN restart failed (trying again in 30 s): ${(err as Error).message}`)
       running = { lan: { ...before, hosts: [] }, stop: async () => {} }
     }).finally(() => { checking = false })
   }, 30_000)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEFAULT_PORTS, startNodeCafe } from './node-cafe.ts'
 import { runCommand } from './cli.ts'
+import { printableLog } from '../src/shared/printable.ts'
 
 /**
  * `npm run cafe`: the headless cafe. With a command (`token`, `clients`, `settings`) it asks the
@@ -39,7 +40,7 @@ const env = process.env
 const dir = args.dir ?? env.LIGHTCAFE_CAFE_DIR ?? '.lightcafe/cafe'
 const app = args.app ?? env.LIGHTCAFE_APP ?? 'http://127.0.0.1:8080'
 const time = (): string => new Date().toISOString().slice(11, 19)
-const log = (line: string): void => { console.log(`${time()} ${line}`) }
+const log = printableLog(line => { console.log(`${time()} ${line}`) })
 
 if (positionals.length > 0 && positionals[0] !== 'run') {
   process.exitCode = await runCommand(positionals, { dir, app })

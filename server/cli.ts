@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { renderUnicodeCompact } from 'uqr'
 import { InvalidInputError, UnavailableError, refusalError } from '../src/shared/errors.ts'
 import { joinLink } from '../src/ui/kiosk.ts'
+import { printableLog } from '../src/shared/printable.ts'
 
 /** What the running cafe wrote at start (cafe-main.ts). */
 interface CafeState { pid: number, peerId: string, multiaddrs: string[], http: string, owner: string }
@@ -71,7 +72,9 @@ function setting (kv: string): Record<string, unknown> {
 
 /** Runs one owner command against the running cafe; returns the exit code. */
 export async function runCommand (words: string[], opts: { dir: string, app: string, print?: (s: string) => void }): Promise<number> {
-  const print = opts.print ?? ((s: string) => { console.log(s) })
+  // One line a call, written printable: values from the cafe (peer ids, names) may be anyone's.
+  const print = printableLog(opts.print ?? ((s: string) => { console.log(s) }))
+  const lines = (text: string): void => { for (const line of text.split('\n')) print(line) }
   const [what, verb, arg] = words
   try {
     const { state, call } = await owner(opts.dir)
@@ -86,8 +89,8 @@ export async function runCommand (words: string[], opts: { dir: string, app: str
       const page = new URL('/', opts.app)
       for (const r of peer.relays) page.searchParams.append('relay', r.multiaddr)
       const link = joinLink(page.toString(), cafe, token)
-      print(`token ${id} (shown once; it registers one account)\n${token}\n\ninvitation: ${link}\n`)
-      print(renderUnicodeCompact(link, { border: 1 }))
+      lines(`token ${id} (shown once; it registers one account)\n${token}\n\ninvitation: ${link}\n`)
+      lines(renderUnicodeCompact(link, { border: 1 }))
       print(`over HTTP (pinning clients, curl): register at ${state.http}/cafe/v1/sessions with this token (docs/API.md)`)
       return 0
     }
@@ -104,10 +107,10 @@ export async function runCommand (words: string[], opts: { dir: string, app: str
     if (what === 'settings') {
       const changes = words.slice(1).map(setting)
       const view = changes.length === 0 ? ok(await call('GET', '/cafe')) : ok(await call('PUT', '/cafe', Object.assign({}, ...changes)))
-      print(JSON.stringify(view, null, 2))
+      lines(JSON.stringify(view, null, 2))
       return 0
     }
-    print(USAGE)
+    lines(USAGE)
     return 2
   } catch (err) {
     print(`error: ${(err as Error).message}`)

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { createGuardedServer } from '../relay/http-guard.ts'
 import type { HttpGuardLimits, RequestTarget } from '../relay/http-guard.ts'
 
-export type FetchHandler = (request: Request, info: { remoteAddress: string }) => Promise<Response>
+/** `connection`: an id of the TCP connection the request came on, unique for the server's life. */
+export type FetchHandler = (request: Request, info: { remoteAddress: string, connection: number }) => Promise<Response>
 
 export interface FetchServer { server: Server, url: string, port: number, stop(): Promise<void> }
 
@@ -47,6 +48,8 @@ async function send (res: ServerResponse, response: Response): Promise<void> {
 export async function startFetchServer (opts: { host: string, port: number, handler: FetchHandler, tls?: { cert: string, key: string }, limits?: Partial<HttpGuardLimits> }): Promise<FetchServer> {
   const proto = opts.tls != null ? 'https' : 'http'
   let origin = ''
+  const connections = new WeakMap<object, number>()
+  let lastConnection = 0
   const handle = async (req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> => {
     const abort = new AbortController()
     // The caller hung up: a handler still reading its body or writing an answer stops.
@@ -55,7 +58,9 @@ export async function startFetchServer (opts: { host: string, port: number, hand
     const url = new URL(target.url.pathname + target.url.search, origin)
     let response: Response
     try {
-      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '' })
+      let connection = connections.get(req.socket)
+      if (connection == null) connections.set(req.socket, connection = ++lastConnection)
+      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '', connection })
     } catch (err) {
       response = Response.json({ error: { reason: 'INTERNAL', details: (err as Error).message } }, { status: 500 })
     }

@@ -97,7 +97,7 @@ function slowUploads (inner: CafeTransport, started: () => void): CafeTransport 
 }
 
 describe('the headless cafe killed with SIGKILL mid-upload', () => {
-  it('restarts with no orphan blocks and no half record, and the client\'s outbox completes the backup', async () => {
+  it('restarts with no orphan blocks and no half record, keeps what the cut upload recorded, and the client\'s outbox completes the backup', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lightcafe-kill-'))
     dirs.push(dir)
     const ports = { tcp: await freePort(), ws: await freePort(), http: await freePort(), owner: await freePort() }
@@ -128,14 +128,16 @@ describe('the headless cafe killed with SIGKILL mid-upload', () => {
       await new Promise(resolve => child.once('exit', resolve))
       outbox.stop()
 
-      // Down: every record is whole, and none is a pin of the interrupted upload.
+      // Down: every record is whole, and none is a pin of the interrupted upload; its durable
+      // batches are recorded as an unfinished upload.
       const held = await records(dir)
       expect([...held.keys()].some(k => k.startsWith('/cafe/session/'))).toBe(true)
       expect([...held.keys()].filter(k => k.startsWith('/pins/'))).toEqual([])
+      const kept = new Set([...held].flatMap(([k, v]) => k.startsWith('/uploads/') ? (v as { blocks: Array<{ cid: string }> }).blocks.map(b => b.cid) : []))
 
-      // Up again: the blocks no pin holds are gone, and so are unfinished writes.
+      // Up again: exactly the recorded blocks stay; those no record holds are gone, and so are unfinished writes.
       ;({ child, state } = await startCafe(dir, ports))
-      expect(await blockFiles(dir)).toEqual({ blocks: 0, temp: 0 })
+      expect(await blockFiles(dir)).toEqual({ blocks: kept.size, temp: 0 })
 
       // The outbox (a restarted device) sends the backup again and it completes.
       outbox = new BackupOutbox({ client, blocks, dbName, metaOf: async () => ({}), snapshotOf: async () => { throw new Error('no threads') } })

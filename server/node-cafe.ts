@@ -23,6 +23,7 @@ import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
 import { watchNetwork } from '../src/node/network-watch.ts'
 import { randomBytes, toBase64url } from '../src/shared/bytes.ts'
+import { printableLog } from '../src/shared/printable.ts'
 import { startFetchServer } from './fetch-server.ts'
 import { createHttpCarrier } from './http-carrier.ts'
 import { createOwnerApi } from './owner-api.ts'
@@ -103,7 +104,8 @@ async function webRTCTransport (log: (line: string) => void): Promise<unknown[]>
 
 /** Starts the headless cafe: libp2p (TCP, WS, WSS, circuit relay, WebRTC), the cafe API over libp2p and HTTP, the owner API on loopback. */
 export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
-  const log = init.log ?? (() => {})
+  // Lines carry what strangers sent (paths, peer ids): written printable, one line each.
+  const log = printableLog(init.log ?? (() => {}))
   const host = init.host ?? '0.0.0.0'
   const ports = { ...DEFAULT_PORTS, ...init.ports }
   await mkdir(init.dir, { recursive: true, mode: 0o700 })
@@ -148,7 +150,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   // Node has no `online` event: a change of this host's addresses redials a lost relay at once.
   const stopNetwork = watchNetwork(keeper.wake, { addresses: () => Object.values(networkInterfaces()).flat().map(i => i?.address ?? '') })
 
-  const transport = libp2pTransport(libp2p.services.http, () => relays)
+  const transport = libp2pTransport(libp2p.services.http, () => keeper.dialable(), keeper.wake)
   const cafe = await createCafe({
     libp2p,
     privateKeyRaw: privateKey.raw,
@@ -156,7 +158,9 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
     blocks: blocksOf(blockstore),
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
-    version: VERSION
+    version: VERSION,
+    // Files and LevelDB on the cafe's own disk: nothing evicts them.
+    persistent: async () => true
   })
   await cafe.pins.ready
   keeper.addEventListener('change', () => { cafe.relaysChanged() })

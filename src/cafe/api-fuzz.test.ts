@@ -110,6 +110,7 @@ async function rig (): Promise<Rig> {
       session: await store.getSession(s.id),
       settings: await store.getSettings(),
       pins: sorted(await pinStore.all()),
+      unfinished: sorted(await pinStore.batches()),
       snapshots: await Promise.all(addresses.map(async a => sorted(await snapshotStore.list(a)))),
       inbox: await Promise.all(addresses.map(async a => inboxStore.list(a, 0, 10_000, new Date(0).toISOString()))),
       contacts: sorted(await contactStore.all()),
@@ -130,13 +131,13 @@ async function rig (): Promise<Rig> {
 const ROUTES: Array<[string, string]> = [
   ['GET', '/info'], ['POST', '/sessions/challenge'], ['POST', '/sessions'], ['POST', '/sessions/refresh'], ['DELETE', '/sessions'], ['GET', '/sessions/me'],
   ['GET', '/pins'], ['POST', '/pins'], ['GET', '/pins/:requestid'], ['POST', '/pins/:requestid'], ['DELETE', '/pins/:requestid'],
-  ['POST', '/uploads'], ['GET', '/ipfs/:cid'],
+  ['POST', '/uploads'], ['DELETE', '/uploads/:cid'], ['POST', '/blocks/missing'], ['POST', '/proofs'], ['GET', '/storage'], ['GET', '/ipfs/:cid'],
   ['GET', '/snapshots'], ['PUT', '/snapshots/:id'], ['GET', '/snapshots/:id'], ['DELETE', '/snapshots/:id'],
   ['POST', '/inbox'], ['GET', '/inbox'], ['POST', '/inbox/ack'], ['PUT', '/contacts'], ['GET', '/contacts/:address'], ['POST', '/search']
 ]
 
 /** The field names the routes read, so wrong types land on real fields. */
-const FIELDS = ['address', 'token', 'nonce', 'sig', 'peerId', 'cid', 'name', 'origins', 'meta', 'ciphertext', 'version', 'to', 'from', 'id', 'box', 'envelope', 'messages', 'hops', 'limit', 'wait', 'visited', 'peers', 'inboxes', 'updated', 'signature', 'payload']
+const FIELDS = ['cids', 'address', 'token', 'nonce', 'sig', 'peerId', 'cid', 'name', 'origins', 'meta', 'ciphertext', 'version', 'to', 'from', 'id', 'box', 'envelope', 'messages', 'hops', 'limit', 'wait', 'visited', 'peers', 'inboxes', 'updated', 'signature', 'payload']
 
 function deep (depth: number, kind: 'array' | 'object'): string {
   return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { UnavailableError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
+import { rateKeyOf } from '../node/carrier.ts'
 import { activityKind } from './activity.ts'
 import { backupApi } from './backup-api.ts'
 import { requireSession } from './env.ts'
@@ -20,7 +21,15 @@ import type { Forward } from './search-api.ts'
 import type { Snapshots } from './snapshots.ts'
 
 /** The services a cafe offers besides sessions; each mounts its routes when given. */
-export interface CafeServices { pins?: PinService, snapshots?: Snapshots, inbox?: CafeInbox, contacts?: CafeContacts, search?: { index: () => ContactIndex | undefined, forward?: Forward } }
+export interface CafeServices {
+  pins?: PinService
+  snapshots?: Snapshots
+  /** Whether the cafe's storage is persistent (a browser may evict a site's data; a disk does not): clients are told. */
+  persistent?: () => Promise<boolean>
+  inbox?: CafeInbox
+  contacts?: CafeContacts
+  search?: { index: () => ContactIndex | undefined, forward?: Forward }
+}
 
 export interface CafeAppOptions {
   version?: string
@@ -61,7 +70,8 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
   })
   app.post('/sessions/challenge', async c => {
     const { address } = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
-    return c.json(host.challenge(address, c.env?.remotePeer ?? 'local'))
+    const peer = c.env?.remotePeer ?? 'local'
+    return c.json(host.challenge(address, { slot: c.env?.connection ?? peer, spender: peer, rate: rateKeyOf(c.env) }))
   })
   app.post('/sessions', async c => {
     const body = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
@@ -79,10 +89,10 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
   })
   app.get('/sessions/me', auth, c => c.json(c.var.session))
 
-  const { pins, snapshots, inbox, contacts, search } = opts.services ?? {}
+  const { pins, snapshots, persistent, inbox, contacts, search } = opts.services ?? {}
   // Sub-apps below this module (they import CafeEnv from env.ts, never this file); routed after
   // the middleware above, so cafe mode, activity and the error contract cover them too.
-  if (pins != null && snapshots != null) app.route('/', backupApi(auth, pins, snapshots))
+  if (pins != null && snapshots != null) app.route('/', backupApi(auth, pins, snapshots, persistent))
   if (inbox != null && contacts != null) app.route('/', inboxApi(auth, inbox, contacts))
   if (search != null) app.route('/', searchApi(search.index, host.peerId, search.forward))
 

@@ -50,6 +50,8 @@ export interface CafeInit {
   /** Asks another cafe over libp2p (a search forward): the caller's own transport, dialling as it can. */
   fetchCafe: (cafeId: string, request: Request, options?: AbortOptions) => Promise<Response>
   version: string
+  /** Whether `blocks` and `records` survive (a disk does; a browser may evict a site's data unless it granted persistence). */
+  persistent: () => Promise<boolean>
 }
 
 /** Everything a cafe is, the same in a browser tab and in Node; its carriers (libp2p, service worker, HTTP) call `app`. */
@@ -153,7 +155,7 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   // The search API picks the targets (a few, never visited) and bounds the wait.
   const forward: Forward = { cafes: directoryCafes, ask: askCafe }
   const activity = new ActivityLog()
-  const app = createCafeApp(host, { version: init.version, onActivity: a => { activity.record(a) }, services: { pins, snapshots, inbox, contacts, search: { index: () => contactIndex, forward } } })
+  const app = createCafeApp(host, { version: init.version, onActivity: a => { activity.record(a) }, services: { pins, snapshots, persistent: init.persistent, inbox, contacts, search: { index: () => contactIndex, forward } } })
 
   // The directory service announces this cafe on the node's relays while cafe mode is on.
   void cafeDirectory.keepAnnounced((await host.getSettings()).enabled)

@@ -4,6 +4,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError } f
 import { stringField as field } from '../shared/json.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { Nonces } from './nonces.ts'
+import type { ChallengeCaller } from './nonces.ts'
 import { SessionTokens } from './sessions.ts'
 import { DEFAULT_SETTINGS } from './store.ts'
 import { checkToken, newToken, parseToken } from './tokens.ts'
@@ -14,11 +15,12 @@ export interface Session { id: string, cafe: string, address: string, access: st
 
 export interface AuthenticatedClient { address: string, peerId: string, sid: string }
 
-export interface ClientView { address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }
+/** A client as its cafe's owner sees it; `lost`: pins whose blocks this cafe's storage lost (not counted in `pins`). */
+export interface ClientView { address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, lost: number, snapshots: number, inbox: number }
 
 /** What the cafe's services report and do per client, for the owner's views and removals. */
 export interface ClientServices {
-  usage(address: string): Promise<{ bytes?: number, pins?: number, snapshots?: number, inbox?: number }>
+  usage(address: string): Promise<{ bytes?: number, pins?: number, lost?: number, snapshots?: number, inbox?: number }>
   /** The client is gone (removed or left): drop everything kept for it. */
   forget(address: string): Promise<void>
 }
@@ -138,11 +140,12 @@ export class CafeHost {
     const settings = await this.getSettings()
     const views: ClientView[] = []
     for (const c of rows.sort((a, b) => a.registered.localeCompare(b.registered))) {
-      const view: ClientView = { address: c.address, peerId: c.peerId, registered: c.registered, lastSeen: c.lastSeen, quota: c.quota ?? settings.quotaBytes, bytes: 0, pins: 0, snapshots: 0, inbox: 0 }
+      const view: ClientView = { address: c.address, peerId: c.peerId, registered: c.registered, lastSeen: c.lastSeen, quota: c.quota ?? settings.quotaBytes, bytes: 0, pins: 0, lost: 0, snapshots: 0, inbox: 0 }
       for (const s of this.#services) {
         const u = await s.usage(c.address)
         view.bytes += u.bytes ?? 0
         view.pins += u.pins ?? 0
+        view.lost += u.lost ?? 0
         view.snapshots += u.snapshots ?? 0
         view.inbox += u.inbox ?? 0
       }
@@ -164,8 +167,8 @@ export class CafeHost {
 
   // --- clients ---
 
-  /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin). */
-  challenge (input: unknown, caller = 'local'): { nonce: string, exp: string } {
+  /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin; over HTTP its connection, see ChallengeCaller). */
+  challenge (input: unknown, caller: string | ChallengeCaller = 'local'): { nonce: string, exp: string } {
     const address = field('address', input, 64)
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
     const { nonce, exp } = this.#nonces.issue(address, caller)

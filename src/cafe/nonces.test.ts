@@ -61,6 +61,20 @@ describe('challenge nonces', () => {
     expect([n.consume('b', b, 'p'), n.consume('c', c, 'p'), n.consume('c', other, 'q')]).toEqual([true, true, true])
   })
 
+  it('over one shared carrier (HTTP): slots per connection, spent by the carrier, rate per address [issue 24]', () => {
+    const n = new Nonces(now, { maxPendingPerCaller: 2 })
+    const via = (conn: number, ip = '10.0.0.1'): { slot: string, spender: string, rate: string } => ({ slot: `http#${conn}`, spender: 'http', rate: `http@${ip}` })
+    const alice = n.issue('alice', via(1)).nonce
+    // A stranger on other connections asks in Alice's name: only its own slots fill and turn over.
+    for (let i = 0; i < 5; i++) n.issue('alice', via(2, '10.0.0.2'))
+    expect(n.consume('alice', alice, 'libp2p-peer')).toBe(false)
+    expect(n.consume('alice', alice, 'http')).toBe(true)
+    // The rate is the address's: the stranger's burst is its own.
+    for (let i = 0; i < NONCE_LIMITS.rateBurst; i++) n.issue('z', via(10 + i, '10.0.0.3'))
+    expect(() => n.issue('z', via(99, '10.0.0.3'))).toThrow(expect.objectContaining({ reason: 'RATE_LIMITED' }))
+    expect(n.issue('alice', via(3)).nonce).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+
   it('are bounded in all: when full a new caller is refused, and no pending challenge is evicted', () => {
     const n = new Nonces(now, { maxPending: 3 })
     const held = ['p1', 'p2', 'p3'].map(p => ({ p, nonce: n.issue('alice', p).nonce }))

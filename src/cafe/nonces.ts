@@ -22,19 +22,30 @@ export const NONCE_LIMITS: NonceLimits = {
   ratePerSecond: 1
 }
 
-interface Pending { address: string, caller: string, exp: number }
+interface Pending { address: string, slot: string, spender: string, exp: number }
+
+/**
+ * Who asks for a challenge. `slot`: whose pending challenges it counts among (a libp2p peer; an
+ * HTTP connection): nobody else can have it, so replacing a caller's oldest never touches
+ * another's. `spender`: who may spend it (the peer, or the carrier `http` whatever connection:
+ * the nonce is a secret only the asker saw). `rate`: whose rate budget it draws on.
+ */
+export interface ChallengeCaller { slot: string, spender: string, rate: string }
+
+const callerOf = (c: string | ChallengeCaller): ChallengeCaller => typeof c === 'string' ? { slot: c, spender: c, rate: c } : c
 
 /**
  * Registration challenges. In memory on purpose: a challenge lives for one round trip,
  * and a cafe that reloads simply makes the client fetch a new one (NONCE_INVALID).
  * A challenge belongs to the address it names and to the caller that asked for it, so nobody
- * else can spend it, and a flood can only displace the flooder's own.
+ * else can spend it, and a flood can only displace the flooder's own: callers' slots are
+ * identities nobody else shares, and a full cafe refuses rather than evicts.
  */
 export class Nonces {
   // Insertion order = age = expiry order (one TTL for all): the front is always the oldest.
   // Bounded by refusal (CHALLENGES_BUSY) before it is full, so set() never evicts.
   readonly #pending: BoundedMap<string, Pending>
-  // Each caller's pending nonces, oldest first.
+  // Each caller's (slot's) pending nonces, oldest first.
   readonly #byCaller = new Map<string, string[]>()
   readonly #now: () => number
   readonly #limits: NonceLimits
@@ -51,7 +62,7 @@ export class Nonces {
     const entry = this.#pending.get(nonce)
     if (entry == null) return
     this.#pending.delete(nonce)
-    this.#forget(entry.caller, nonce)
+    this.#forget(entry.slot, nonce)
   }
 
   #forget (caller: string, nonce: string): void {
@@ -64,12 +75,13 @@ export class Nonces {
    * A new challenge for `address`, asked by `caller`. Throws RateLimitedError (RATE_LIMITED) past
    * the caller's rate, UnavailableError (CHALLENGES_BUSY) while the cafe holds its most.
    */
-  issue (address: string, caller = 'local'): { nonce: string, exp: number } {
+  issue (address: string, who: string | ChallengeCaller = 'local'): { nonce: string, exp: number } {
     const now = this.#now()
-    const { ok, retryAfterMs } = this.#rate.take(caller)
+    const { slot: caller, spender, rate } = callerOf(who)
+    const { ok, retryAfterMs } = this.#rate.take(rate)
     if (!ok) throw new RateLimitedError('RATE_LIMITED', `too many challenges from this peer; retry in ${Math.ceil(retryAfterMs / 1000)} s`)
     // Expired ones leave from the front.
-    for (const [nonce, e] of this.#pending.dropOldestWhile(e => e.exp <= now)) this.#forget(e.caller, nonce)
+    for (const [nonce, e] of this.#pending.dropOldestWhile(e => e.exp <= now)) this.#forget(e.slot, nonce)
     const mine = this.#byCaller.get(caller) ?? []
     if (mine.length >= this.#limits.maxPendingPerCaller) this.#delete(mine[0])
     else if (this.#pending.full) {
@@ -77,7 +89,7 @@ export class Nonces {
     }
     const nonce = toBase64url(randomBytes(SESSION_LIMITS.nonceBytes))
     const exp = now + SESSION_LIMITS.nonceTtlMs
-    this.#pending.set(nonce, { address, caller, exp })
+    this.#pending.set(nonce, { address, slot: caller, spender, exp })
     this.#byCaller.set(caller, [...(this.#byCaller.get(caller) ?? []), nonce])
     return { nonce, exp }
   }
@@ -87,9 +99,9 @@ export class Nonces {
    * by them spends it whatever happens next; a use naming another address, or from another
    * caller, does not, so nobody can burn someone else's challenge.
    */
-  consume (address: string, nonce: string, caller = 'local'): boolean {
+  consume (address: string, nonce: string, spender = 'local'): boolean {
     const entry = this.#pending.get(nonce)
-    if (entry == null || entry.address !== address || entry.caller !== caller) return false
+    if (entry == null || entry.address !== address || entry.spender !== spender) return false
     this.#delete(nonce)
     return entry.exp > this.#now()
   }

@@ -100,7 +100,8 @@ describe('owner decisions stick: removal and work in flight', () => {
     await removal
     expect(await settled).toBe('CLIENT_REMOVED')
     expect(await store.all()).toEqual([])
-    expect(pins.usage(alice.address)).toEqual({ bytes: 0, pins: 0 })
+    expect(await store.batches()).toEqual([]) // nor an unfinished upload to resume
+    expect(pins.usage(alice.address)).toEqual({ bytes: 0, pins: 0, lost: 0 })
     let left = 0
     for await (const _ of blocks.keys()) left++
     expect(left).toBe(0)

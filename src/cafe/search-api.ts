@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { SEARCH_LIMITS, SeenQueries, parseQuery } from '../search/query.ts'
+import { rateKeyOf } from '../node/carrier.ts'
 import { readJsonObject } from '../shared/json.ts'
 import { RateLimiter } from '../shared/rate-limit.ts'
 import type { ContactIndex } from './contacts/contact-index.ts'
@@ -62,7 +63,7 @@ export function searchApi (index: () => ContactIndex | undefined, self: string, 
   const forwarding = new RateLimiter({ capacity: SEARCH_FANOUT.forwardBurst, refillPerSecond: SEARCH_FANOUT.forwardPerSecond })
   const seen = new SeenQueries()
   app.post('/search', async c => {
-    limiter.consume(c.env?.remotePeer ?? 'local')
+    limiter.consume(rateKeyOf(c.env))
     const body = await readJsonObject(c.req.raw, SEARCH_RATE.maxBodyBytes)
     const q = parseQuery(body)
     const visited = Array.isArray(body.visited) ? body.visited.filter((v): v is string => typeof v === 'string').slice(0, SEARCH_FANOUT.maxVisited) : []

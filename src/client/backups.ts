@@ -1,14 +1,16 @@
 import { openDB } from 'idb'
-import { exportCar } from '../ipfs/car.ts'
+import { exportBlocksCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/gateway.ts'
 import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
 import { asError } from './cafe-client.ts'
+import { readBlocks, wantedBlocks } from './have-want.ts'
 import { Outbox } from './outbox.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
+import type { BlockRef } from '../ipfs/verify.ts'
 import type { JobOutcome } from './outbox.ts'
 import type { Wake } from '../shared/wake.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -34,11 +36,20 @@ export interface BackupRecord {
   requestid?: string
   /** The DAG's block bytes (an upload sends a little more: the CAR's framing), for progress. */
   size?: number
+  /** Bytes this device sent to the cafe for it, every attempt together (a resumed upload sends only what the cafe lacked). */
+  uploaded?: number
   updated: string
 }
 
-/** A backup's state at one cafe as the views show it: bytes sent while it uploads. */
-export interface BackupView { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }
+/** A backed-up DAG's blocks as this device walked them: what have/want asks about and proofs choose from. */
+export interface DagRecord { cid: string, blocks: BlockRef[], bytes: number }
+
+/**
+ * A backup's state at one cafe as the views show it: while it uploads, `sent` is how far it
+ * got (bytes the cafe held already, then those sent); `uploaded` the bytes really sent to it,
+ * every attempt together.
+ */
+export interface BackupView { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number, uploaded?: number }
 
 /**
  * What a backup at one cafe came to, as Helia reports progress (`ProgressEvent`): its new state
@@ -71,6 +82,10 @@ interface OutboxDB extends DBSchema {
   backups: { key: [string, string], value: BackupRecord, indexes: { cid: string } }
   /** Version 2: this device's random tag, the name its uploads carry (its pins among the account's). */
   device: { key: 'tag', value: string }
+  /** Version 3: each backed-up DAG's blocks. */
+  dags: { key: string, value: DagRecord }
+  /** Version 4: the cafes this outbox has seen (a new one is backfilled, a gone one forgotten). */
+  cafes: { key: string, value: { id: string, added: string } }
 }
 
 export interface OutboxInit {
@@ -82,14 +97,21 @@ export interface OutboxInit {
   metaOf: (cid: string) => Promise<Record<string, string>>
   /** A thread's current snapshot: its id at the cafe and its ciphertext. */
   snapshotOf: (threadId: string) => Promise<{ id: string, ciphertext: string }>
+  /** The account's threads: a cafe added later gets each one's newest snapshot. */
+  threadIds?: () => Promise<string[]>
   /** When it fires (the network or a cafe came back), jobs waiting out a backoff run at once. */
   wake?: Wake
   now?: () => number
 }
 
-/** Errors worth retrying: the cafe or the path is away, or the cafe is busy. Anything else is final. */
-function transient (err: unknown): boolean {
+/**
+ * Errors worth retrying: the cafe or the path is away, or the cafe is busy; and a DAG the cafe
+ * found incomplete a few times (it lost a block between have/want and the upload: asked again,
+ * it names it). Anything else is final.
+ */
+function transient (err: unknown, attempts: number): boolean {
   if (!(err instanceof LightcafeError)) return true
+  if (err.reason === 'DAG_INCOMPLETE') return attempts < 3
   return err.status >= 500 || err.status === 408 || err.status === 429
 }
 
@@ -104,11 +126,14 @@ export class BackupOutbox extends EventTarget {
   readonly #db: Promise<IDBPDatabase<OutboxDB>>
   readonly #metaOf: OutboxInit['metaOf']
   readonly #snapshotOf: OutboxInit['snapshotOf']
+  readonly #threadIds: () => Promise<string[]>
   readonly #now: () => number
   /** The `jobs` store as a queue per cafe, one job at a time, retried with backoff. */
   readonly #outbox: Outbox<Job>
-  /** Bytes of the current upload per `cid|cafe`: progress for the views. */
+  /** How far the current upload per `cid|cafe` got (held there already, then sent): progress for the views. */
   readonly #sent = new Map<string, number>()
+  /** Bytes the current upload per `cid|cafe` really sent. */
+  readonly #uploading = new Map<string, number>()
   readonly #watchers = new Set<(event: BackupProgressEvent) => void>()
 
   constructor (init: OutboxInit) {
@@ -117,8 +142,9 @@ export class BackupOutbox extends EventTarget {
     this.#blocks = init.blocks
     this.#metaOf = init.metaOf
     this.#snapshotOf = init.snapshotOf
+    this.#threadIds = init.threadIds ?? (async () => [])
     this.#now = init.now ?? Date.now
-    this.#db = openDB<OutboxDB>(init.dbName, 2, {
+    this.#db = openDB<OutboxDB>(init.dbName, 4, {
       upgrade (db, old, _new, tx) {
         if (old < 1) {
           db.createObjectStore('jobs', { keyPath: 'seq', autoIncrement: true }).createIndex('cafe', 'cafe')
@@ -128,6 +154,8 @@ export class BackupOutbox extends EventTarget {
           db.createObjectStore('device')
           void tx.objectStore('device').put(`lc-device-${toBase64url(randomBytes(12))}`, 'tag')
         }
+        if (old < 3) db.createObjectStore('dags', { keyPath: 'cid' })
+        if (old < 4) db.createObjectStore('cafes', { keyPath: 'id' })
       }
     })
     this.#outbox = new Outbox<Job>({
@@ -164,9 +192,112 @@ export class BackupOutbox extends EventTarget {
     for (const b of await tx.store.getAll()) if (b.status === 'pinning') await tx.store.put({ ...b, status: 'queued' })
     await tx.done
     await this.#outbox.start(options)
+    // Cafes registered or left since (another page, an earlier run): backfilled or forgotten now, then on every change.
+    this.#client.addEventListener('change', this.#onSessions)
+    await this.reconcile()
   }
 
-  stop (): void { this.#outbox.stop() }
+  readonly #onSessions = (): void => { this.reconcile().catch(() => { /* tried again at the next change */ }) }
+
+  #reconciling: Promise<void> = Promise.resolve()
+
+  /**
+   * Brings the outbox in line with the cafes this account is registered with: a cafe seen for
+   * the first time gets every backup (a pin job each, through the same queue, with progress)
+   * and each thread's newest snapshot: backfill. A cafe no longer registered (deregistered: it
+   * forgot this account's pins itself) is forgotten here with its records and jobs. Runs one
+   * at a time; safe to call again.
+   */
+  async reconcile (): Promise<void> {
+    const run = this.#reconciling.then(async () => this.#reconcile())
+    this.#reconciling = run.catch(() => {})
+    await run
+  }
+
+  async #reconcile (): Promise<void> {
+    const sessions = await this.#client.list()
+    const active = sessions.filter(s => s.ended == null).map(s => s.id)
+    const registered = new Set(sessions.map(s => s.id))
+    const threads = await this.#threadIds()
+    const db = await this.#db
+    const tx = db.transaction(['jobs', 'backups', 'cafes', 'dags'], 'readwrite')
+    const rows = await tx.objectStore('backups').getAll()
+    const known = new Set((await tx.objectStore('cafes').getAll()).map(c => c.id))
+    const now = new Date(this.#now()).toISOString()
+    // Every DAG backed up anywhere and not being unpinned: what each cafe should hold.
+    const wanted = new Map<string, number | undefined>()
+    for (const r of rows) if (r.status !== 'unpinning') wanted.set(r.cid, r.size)
+    const have = new Set(rows.map(r => `${r.cid}|${r.cafe}`))
+    const queued: BackupRecord[] = []
+    const kicked = new Set<string>()
+    for (const cafe of active) {
+      const isNew = !known.has(cafe)
+      if (isNew) await tx.objectStore('cafes').put({ id: cafe, added: now })
+      for (const [cid, size] of wanted) {
+        if (have.has(`${cid}|${cafe}`)) continue
+        const record: BackupRecord = { cid, cafe, status: 'queued', updated: now, ...(size != null ? { size } : {}) }
+        await tx.objectStore('backups').put(record)
+        await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid, attempts: 0, notBefore: 0 })
+        queued.push(record)
+        kicked.add(cafe)
+      }
+      if (isNew) for (const id of threads) { await tx.objectStore('jobs').add({ cafe, kind: 'snapshot', target: id, attempts: 0, notBefore: 0 }); kicked.add(cafe) }
+    }
+    const gone = new Set([...known, ...rows.map(r => r.cafe)].filter(c => !registered.has(c)))
+    for (const cafe of gone) {
+      await tx.objectStore('cafes').delete(cafe)
+      for (const r of rows) if (r.cafe === cafe) await tx.objectStore('backups').delete([r.cid, r.cafe])
+      for (const seq of await tx.objectStore('jobs').index('cafe').getAllKeys(cafe)) await tx.objectStore('jobs').delete(seq)
+    }
+    // Block lists of DAGs no backup names any more (unpinned everywhere).
+    const named = new Set(rows.map(r => r.cid))
+    for (const cid of await tx.objectStore('dags').getAllKeys()) if (!named.has(cid)) await tx.objectStore('dags').delete(cid)
+    await tx.done
+    for (const r of queued) this.#progress(r)
+    for (const cafe of gone) for (const r of rows) if (r.cafe === cafe) this.#emit({ type: 'backup:removed', detail: { cid: r.cid, id: cafe } })
+    for (const cafe of kicked) this.#outbox.kick(cafe)
+    if (queued.length > 0 || gone.size > 0) this.dispatchEvent(new Event('change'))
+  }
+
+  /** Every backup record (one per DAG and cafe). */
+  async records (options: AbortOptions = {}): Promise<BackupRecord[]> {
+    options.signal?.throwIfAborted()
+    return (await this.#db).getAll('backups')
+  }
+
+  /** This account's backups at one cafe, as recorded here. */
+  async at (cafe: string, options: AbortOptions = {}): Promise<BackupRecord[]> {
+    options.signal?.throwIfAborted()
+    return (await (await this.#db).getAll('backups')).filter(r => r.cafe === cafe)
+  }
+
+  /**
+   * Uploads again what a cafe lost of these DAGs (a check found blocks missing, or the cafe
+   * said so): each backup there is queued as a pin job, which asks have/want and sends only
+   * the missing blocks. Returns how many were queued.
+   */
+  async repair (cafe: string, cids: string[], why: { reason: string, details: string }): Promise<number> {
+    const db = await this.#db
+    const tx = db.transaction(['jobs', 'backups'], 'readwrite')
+    const queued: BackupRecord[] = []
+    for (const cid of new Set(cids)) {
+      const r = await tx.objectStore('backups').get([cid, cafe])
+      if (r == null || (r.status !== 'pinned' && r.status !== 'failed')) continue
+      const next: BackupRecord = { ...r, status: 'queued', error: why, updated: new Date(this.#now()).toISOString() }
+      await tx.objectStore('backups').put(next)
+      await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid, attempts: 0, notBefore: 0 })
+      queued.push(next)
+    }
+    await tx.done
+    for (const r of queued) this.#progress(r)
+    if (queued.length > 0) { this.#outbox.kick(cafe); this.dispatchEvent(new Event('change')) }
+    return queued.length
+  }
+
+  stop (): void {
+    this.#client.removeEventListener('change', this.#onSessions)
+    this.#outbox.stop()
+  }
 
   async #cafes (): Promise<string[]> {
     const cafes = (await this.#client.list()).filter(s => s.ended == null).map(s => s.id)
@@ -184,9 +315,10 @@ export class BackupOutbox extends EventTarget {
     const db = await this.#db
     // The caller gave up: nothing is queued.
     options.signal?.throwIfAborted()
-    const tx = db.transaction(['jobs', 'backups'], 'readwrite')
+    const tx = db.transaction(['jobs', 'backups', 'dags'], 'readwrite')
     const now = new Date(this.#now()).toISOString()
     const queued: BackupRecord[] = []
+    await tx.objectStore('dags').put({ cid: cid.toString(), blocks, bytes: size })
     for (const cafe of cafes) {
       const held = await tx.objectStore('backups').get([cid.toString(), cafe])
       if (held?.status === 'pinned' || held?.status === 'queued' || held?.status === 'pinning') continue
@@ -249,7 +381,7 @@ export class BackupOutbox extends EventTarget {
     if (this.#watchers.size > 0) this.#emit({ type: 'backup:progress', detail: { cid: r.cid, cafe: this.#view(r) } })
   }
 
-  async status (cid: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: Array<{ id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number }> }> {
+  async status (cid: string, options: AbortOptions = {}): Promise<{ cid: string, cafes: BackupView[] }> {
     options.signal?.throwIfAborted()
     const rows = await (await this.#db).getAllFromIndex('backups', 'cid', parseCid(cid).toString())
     if (rows.length === 0) throw new NotFoundError('BACKUP_NOT_FOUND', `no backup of ${cid}`)
@@ -257,11 +389,13 @@ export class BackupOutbox extends EventTarget {
   }
 
   #view (r: BackupRecord): BackupView {
-    const sent = this.#sent.get(`${r.cid}|${r.cafe}`)
-    return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}), ...(r.size != null ? { size: r.size } : {}) }
+    const key = `${r.cid}|${r.cafe}`
+    const sent = this.#sent.get(key)
+    const uploaded = (r.uploaded ?? 0) + (this.#uploading.get(key) ?? 0)
+    return { id: r.cafe, status: r.status, ...(r.error != null ? { error: r.error } : {}), ...(sent != null ? { sent } : {}), ...(r.size != null ? { size: r.size } : {}), ...(uploaded > 0 ? { uploaded } : {}) }
   }
 
-  async list (options: AbortOptions = {}): Promise<Array<{ cid: string, cafes: Array<{ id: string, status: BackupState }> }>> {
+  async list (options: AbortOptions = {}): Promise<Array<{ cid: string, cafes: BackupView[] }>> {
     options.signal?.throwIfAborted()
     const byCid = new Map<string, BackupRecord[]>()
     for (const r of await (await this.#db).getAll('backups')) byCid.set(r.cid, [...(byCid.get(r.cid) ?? []), r])
@@ -279,7 +413,7 @@ export class BackupOutbox extends EventTarget {
       await this.#perform(job)
       return { state: 'done' }
     } catch (err) {
-      return { state: transient(err) ? 'retry' : 'failed', error: err }
+      return { state: transient(err, job.attempts) ? 'retry' : 'failed', error: err }
     }
   }
 
@@ -352,40 +486,70 @@ export class BackupOutbox extends EventTarget {
     this.dispatchEvent(new Event('change'))
     // Already pinned there (an earlier upload whose answer was lost)? Then nothing to send.
     const existing = await this.#pinsOf(job.cafe, job.target, 'pinned')
-    let requestid = existing[0]?.requestid
-    if (requestid == null) {
-      const key = `${job.target}|${job.cafe}`
-      this.#sent.set(key, 0)
-      const sent = this.#sent
-      const blocks = this.#blocks
-      // Each chunk's bytes are progress for the watchers (the page's bar), on the record as it stands.
-      const record = await this.#backupOf(job)
-      const told = (): void => { if (record != null) this.#progress(record) }
-      async function * counted (): AsyncGenerator<Uint8Array> {
-        for await (const chunk of exportCar(parseCid(job.target), async c => blocks.get(c))) {
-          sent.set(key, (sent.get(key) ?? 0) + chunk.byteLength)
-          told()
-          yield chunk
-        }
-      }
-      const meta = encodeURIComponent(JSON.stringify(await this.#metaOf(job.target)))
-      const name = encodeURIComponent(await this.#device())
-      try {
-        const res = await this.#call(job.cafe, `/cafe/v1/uploads?name=${name}&meta=${meta}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/vnd.ipld.car' },
-          body: streamFromIterator(counted())
-        }, OUTBOX_TIMING.uploadTimeoutMs)
-        if (res.status === 404) throw await asError(res)
-        requestid = ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${job.cafe}` })) as { requestid: string }).requestid
-        // The bytes sent stay shown until the record says pinned: a progress bar never drops to 0.
-        await this.#pinned(job, requestid)
-      } finally {
-        this.#sent.delete(key)
-      }
-      return
+    try {
+      await this.#pinned(job, existing[0]?.requestid ?? await this.#upload(job))
+    } finally {
+      // The bar's bytes stay shown until the record says pinned: it never drops back to 0.
+      this.#sent.delete(`${job.target}|${job.cafe}`)
     }
-    await this.#pinned(job, requestid)
+  }
+
+  /** A DAG's blocks: as recorded when it was backed up, or walked now (a backup from before they were recorded). */
+  async dagOf (cid: string): Promise<DagRecord> {
+    const db = await this.#db
+    const held = await db.get('dags', cid)
+    if (held != null) return held
+    const { missing, blocks } = await walkDag(parseCid(cid), async c => this.#blocks.get(c), { ahead: READ_AHEAD })
+    if (missing.length > 0) throw new NotFoundError('DAG_NOT_LOCAL', `${missing.length} block(s) of ${cid} are not on this device (e.g. ${missing[0]})`)
+    const record = { cid, blocks, bytes: blocks.reduce((n, b) => n + b.bytes, 0) }
+    await db.put('dags', record)
+    return record
+  }
+
+  /**
+   * Uploads what the cafe lacks of the DAG: have/want first (a cut upload, a repair or another
+   * device's earlier upload left some there), then a CAR of the rest. Returns the pin's requestid.
+   */
+  async #upload (job: Job): Promise<string> {
+    const key = `${job.target}|${job.cafe}`
+    const dag = await this.dagOf(job.target)
+    const wanted = await wantedBlocks(async cids => this.#call(job.cafe, '/cafe/v1/blocks/missing', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cids })
+    }), dag.blocks, `the have/want answer of cafe ${job.cafe}`)
+    const send = wanted == null ? dag.blocks : dag.blocks.filter(b => wanted.has(b.cid))
+    // Progress starts at what the cafe holds already: a resumed upload's bar does not drop back.
+    this.#sent.set(key, dag.bytes - send.reduce((n, b) => n + b.bytes, 0))
+    this.#uploading.set(key, 0)
+    const sent = this.#sent
+    const uploading = this.#uploading
+    // Each chunk's bytes are progress for the watchers (the page's bar), on the record as it stands.
+    const record = await this.#backupOf(job)
+    const told = (): void => { if (record != null) this.#progress(record) }
+    const car = exportBlocksCar([parseCid(job.target)], readBlocks(send.map(b => b.cid), async c => this.#blocks.get(c)))
+    async function * counted (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of car) {
+        sent.set(key, (sent.get(key) ?? 0) + chunk.byteLength)
+        uploading.set(key, (uploading.get(key) ?? 0) + chunk.byteLength)
+        told()
+        yield chunk
+      }
+    }
+    const meta = encodeURIComponent(JSON.stringify(await this.#metaOf(job.target)))
+    const name = encodeURIComponent(await this.#device())
+    try {
+      const res = await this.#call(job.cafe, `/cafe/v1/uploads?name=${name}&meta=${meta}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.ipld.car' },
+        body: streamFromIterator(counted())
+      }, OUTBOX_TIMING.uploadTimeoutMs)
+      if (res.status === 404) throw await asError(res)
+      return ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${job.cafe}` })) as { requestid: string }).requestid
+    } finally {
+      // What this attempt really sent is kept with the backup.
+      const n = uploading.get(key) ?? 0
+      uploading.delete(key)
+      await this.#record(job, r => ({ ...r, uploaded: (r.uploaded ?? 0) + n }))
+    }
   }
 
   async #pinned (job: Job, requestid: string): Promise<void> {

@@ -29,6 +29,7 @@ export class WriterSettledError extends LightcafeError {
 export class BlockWriter {
   readonly #blocks: Blocks
   readonly #maxBytes: number
+  readonly #onBatch: ((batch: Block[]) => Promise<void>) | undefined
   #queue: Block[] = []
   #queuedBytes = 0
   #writingBytes = 0
@@ -37,9 +38,14 @@ export class BlockWriter {
   #stopped = false
   #unwritten: Block[] = []
 
-  constructor (blocks: Blocks, limits: { maxBytes?: number } = {}) {
+  /**
+   * `onBatch` is awaited after each batch is durable, before the next is written (an unfinished
+   * upload records what it kept); its failure is the writer's, and that batch counts unwritten.
+   */
+  constructor (blocks: Blocks, limits: { maxBytes?: number, onBatch?: (batch: Block[]) => Promise<void> } = {}) {
     this.#blocks = blocks
     this.#maxBytes = limits.maxBytes ?? WRITE_BEHIND_LIMITS.maxBytes
+    this.#onBatch = limits.onBatch
   }
 
   /** Queues a block; waits while the writer holds `maxBytes` or more (a single larger block is still taken). */
@@ -100,6 +106,8 @@ export class BlockWriter {
     this.#queue = []
     this.#queuedBytes = 0
     this.#writing = storeMany(this.#blocks, batch).then(
+      async () => { await this.#onBatch?.(batch) }
+    ).then(
       () => {},
       (error: unknown) => { this.#failure ??= { error }; this.#unwritten.push(...batch); this.#drop() }
     ).then(() => {

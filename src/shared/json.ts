@@ -31,10 +31,18 @@ export async function readBounded (req: Request, max: number): Promise<Uint8Arra
   return buf.subarray(0, size)
 }
 
+/**
+ * True when a Content-Type is exactly `application/json`, parameters (charset) aside. Nothing
+ * looser: `text/plain;application/json` is a type a web page may send to any site without a
+ * CORS preflight, so taking it as JSON would let any page drive anonymous routes.
+ */
+export function isJsonType (contentType: string | null): boolean {
+  return contentType != null && contentType.split(';')[0].trim().toLowerCase() === 'application/json'
+}
+
 /** Reads a request body as one JSON object of at most `max` bytes; 400/413 with a reason for anything else. */
 export async function readJsonObject (req: Request, max: number): Promise<Record<string, unknown>> {
-  const type = req.headers.get('content-type') ?? ''
-  if (!type.includes('application/json')) throw new InvalidInputError('INVALID_CONTENT_TYPE', 'send JSON with Content-Type: application/json')
+  if (!isJsonType(req.headers.get('content-type'))) throw new InvalidInputError('INVALID_CONTENT_TYPE', 'send JSON with Content-Type: application/json')
   const bytes = await readBounded(req, max)
   let value: unknown
   try { value = JSON.parse(new TextDecoder().decode(bytes)) } catch { throw new InvalidInputError('INVALID_JSON', 'the body is not valid JSON') }

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { CONTACT_LIMITS } from '../../contacts/contact.ts'
 import { InvalidInputError } from '../../shared/errors.ts'
 import { readJsonObject } from '../../shared/json.ts'
+import { rateKeyOf } from '../../node/carrier.ts'
 import type { CafeContacts } from '../contacts/contacts.ts'
 import type { CafeEnv } from '../env.ts'
 import type { ClientServices } from '../host.ts'
@@ -32,13 +33,13 @@ export function inboxApi (auth: MiddlewareHandler<CafeEnv>, inbox: CafeInbox, co
   // Senders are rate-limited per carrier peer: Noise authenticated it; same-origin callers share 'local'.
   app.post('/inbox', async c => {
     const body = await readJsonObject(c.req.raw, inbox.limits.maxEnvelopeBytes + ENVELOPE_BODY_SLACK)
-    return c.json(await inbox.deliver(body, c.env?.remotePeer ?? 'local'), 202)
+    return c.json(await inbox.deliver(body, rateKeyOf(c.env)), 202)
   })
   // Many envelopes, one request, one transaction: a flushing outbox. Each is checked and rate-counted
   // as if alone; the answer says, per envelope and in order, what became of it.
   app.post('/inbox/batch', async c => {
     const { envelopes } = await readJsonObject(c.req.raw, inbox.limits.maxBatchBytes)
-    return c.json({ results: await inbox.deliverMany(envelopes, c.env?.remotePeer ?? 'local') })
+    return c.json({ results: await inbox.deliverMany(envelopes, rateKeyOf(c.env)) })
   })
   app.get('/inbox', auth, async c => {
     const after = queryInt('after', c.req.query('after'))

@@ -34,12 +34,18 @@ export class BlockCollector {
     for (const key of keys) if (this.#unused(key)) await this.#blocks.delete(cidOfKey(key))
   }
 
-  /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
-  async collect (options: AbortOptions = {}): Promise<number> {
+  /**
+   * Deletes every stored block that no pin holds and no running ingest wrote. Returns how many.
+   * With `mark`, every held block found stored is marked in the ledger (`seen`): the same pass
+   * tells which held blocks the store lost.
+   */
+  async collect (options: AbortOptions & { mark?: number } = {}): Promise<number> {
     const doomed: string[] = []
     for await (const cid of this.#blocks.keys()) {
       options.signal?.throwIfAborted()
-      if (this.#unused(cid.toString())) doomed.push(cid.toString())
+      const key = cid.toString()
+      if (options.mark != null) this.#ledger.seen(key, options.mark)
+      if (this.#unused(key)) doomed.push(key)
     }
     // Checked again: an ingest may have taken one while the keys were listed.
     await this.free(doomed)

@@ -21,6 +21,7 @@ export class Ingest {
   /** Blocks it stored (or found stored), with what each added to its reservation. */
   readonly #seen = new Map<string, { bytes: number, links: CID[], cost: number }>()
   #reserved = 0
+  #keep: ((blocks: BlockRef[], cost: number) => Promise<void>) | undefined
 
   constructor (address: string, parts: { blocks: Blocks, ledger: PinLedger, gc: BlockCollector }) {
     this.#address = address
@@ -42,13 +43,37 @@ export class Ingest {
   committed (): void { this.#reserved = 0 }
 
   /**
+   * From now on, each batch of blocks it stores is handed to `keep` once durable, with the
+   * cost reserved for it: an unfinished upload records them, and their reservation becomes
+   * its usage, so they outlive this ingest (a cut upload resumes from them).
+   */
+  keepIn (keep: (blocks: BlockRef[], cost: number) => Promise<void>): void { this.#keep = keep }
+
+  async #kept (batch: Array<{ cid: CID }>): Promise<void> {
+    if (this.#keep == null) return
+    const refs: BlockRef[] = []
+    let cost = 0
+    for (const { cid } of batch) {
+      const key = blockKey(cid)
+      const node = this.#seen.get(key)
+      if (node == null) continue
+      refs.push({ cid: key, bytes: node.bytes })
+      cost += node.cost
+    }
+    await this.#keep(refs, cost)
+    // Its reservation is the unfinished upload's usage now: never given back by this ingest.
+    for (const r of refs) { const node = this.#seen.get(r.cid); if (node != null) node.cost = 0 }
+    this.#reserved -= cost
+  }
+
+  /**
    * Stores verified blocks, each reserved against `quota` before it is queued. Writes run
    * behind the read in batches (bounded in bytes); this returns once all are durable, and on
    * any failure only once no write of it can still land, so `end` frees all it may have
    * written. Blocks not stored then count as never supplied.
    */
   async take (source: AsyncIterable<{ cid: CID, bytes: Uint8Array }>, quota: number): Promise<void> {
-    const writer = new BlockWriter(this.#blocks)
+    const writer = new BlockWriter(this.#blocks, { onBatch: async batch => this.#kept(batch) })
     try {
       for await (const { cid, bytes } of source) {
         const key = blockKey(cid)

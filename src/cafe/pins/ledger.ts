@@ -31,7 +31,7 @@ export class QuotaExceededError extends LightcafeError {
   }
 }
 
-interface Holding { bytes: number, holders: Map<string, number> }
+interface Holding { bytes: number, holders: Map<string, number>, seen?: number }
 
 /** The accounting in memory; the IndexedDB store persists the same three tables. */
 export class PinLedger {
@@ -93,6 +93,37 @@ export class PinLedger {
     }
     this.#usage.set(entry.address, used + extra)
     this.#pins.set(entry.requestid, { ...entry, blocks })
+  }
+
+  /**
+   * Adds blocks to an entry (made if absent): an unfinished upload grows batch by batch. Their
+   * cost was reserved by the ingest that stored them (`reserved`, moved to usage here), so no
+   * quota check: the reservation already passed it.
+   */
+  extend (entry: PinEntry, reserved = 0): void {
+    this.unreserve(entry.address, reserved)
+    const held = this.#pins.get(entry.requestid) ?? { ...entry, blocks: [] }
+    const have = new Set(held.blocks.map(b => b.cid))
+    const added = distinct(entry.blocks).filter(b => !have.has(b.cid))
+    this.#usage.set(entry.address, this.usage(entry.address) + this.cost(entry.address, added))
+    for (const b of added) {
+      const h = this.#blocks.get(b.cid) ?? { bytes: b.bytes, holders: new Map<string, number>() }
+      h.holders.set(entry.address, (h.holders.get(entry.address) ?? 0) + 1)
+      this.#blocks.set(b.cid, h)
+    }
+    this.#pins.set(entry.requestid, { ...held, blocks: [...held.blocks, ...added] })
+  }
+
+  /** A presence check of the store: `seen` marks each held block found stored; `unseen` lists the held ones not found since `mark`. */
+  seen (key: string, mark: number): void {
+    const h = this.#blocks.get(key)
+    if (h != null) h.seen = mark
+  }
+
+  unseen (mark: number): string[] {
+    const out: string[] = []
+    for (const [key, h] of this.#blocks) if (h.seen !== mark) out.push(key)
+    return out
   }
 
   /** Removes a pin; returns the blocks no pin references any more (to delete from the blockstore). */

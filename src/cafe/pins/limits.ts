@@ -33,8 +33,20 @@ export const PIN_LIMITS = {
    * the client already holds once (they cost nothing) and the CAR's framing: this slack over
    * both bounds a body that repeats free blocks, which no reservation would stop.
    */
-  pullSlackBytes: 1024 * 1024
+  pullSlackBytes: 1024 * 1024,
+  /**
+   * An upload cut before its DAG was whole keeps what arrived (verified, durable, counted
+   * against the quota) this long after its last batch: the next upload of that root sends only
+   * the rest. Past it, a sweep drops it.
+   */
+  unfinishedTtlMs: 24 * 60 * 60_000,
+  /** Lost blocks named per pin (the count goes on past it). */
+  maxLostKeys: 1000,
+  /** CIDs per have/want question (`POST /blocks/missing`): ~100 KiB of JSON. */
+  maxMissingQuery: 1024,
+  /** Blocks one proof may ask for: a few, chosen at random by the client. */
+  maxProofBlocks: 16
 } as const
 
 /** The limits a test or a cafe may tighten. */
-export interface PinLimits { fetchTimeoutMs: number, uploadMs: number, uploadMinBytesPerS: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number }
+export interface PinLimits { fetchTimeoutMs: number, uploadMs: number, uploadMinBytesPerS: number, maxActivePerClient: number, idleMs: number, pullSlackBytes: number, unfinishedTtlMs: number }

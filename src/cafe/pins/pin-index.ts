@@ -33,5 +33,8 @@ export class PinIndex {
   /** One client's pins (a snapshot: safe to change the index while going through it). */
   ofClient (address: string): PinRecord[] { return [...this.#byClient.get(address)?.values() ?? []] }
 
+  /** Every pin (a snapshot, as `ofClient`). */
+  all (): PinRecord[] { return [...this.#all.values()] }
+
   countOf (address: string): number { return this.#byClient.get(address)?.size ?? 0 }
 }

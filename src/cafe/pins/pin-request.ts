@@ -68,13 +68,23 @@ export interface PinStatus {
   info: Record<string, string>
 }
 
+/** A pin's status as clients see it: one whose blocks the cafe lost is not pinned, it failed. */
+export function shownStatus (r: PinRecord): PinState {
+  return r.status === 'pinned' && r.lost != null ? 'failed' : r.status
+}
+
 /** A pin record as the API shows it; `delegates` are the cafe's multiaddrs. */
 export function pinStatus (r: PinRecord, delegates: string[]): PinStatus {
   const info: Record<string, string> = { bytes: String(r.bytes) }
   if (r.error != null) { info.reason = r.error.reason; info.details = r.error.details }
+  if (r.status === 'pinned' && r.lost != null) {
+    info.reason = 'BLOCKS_LOST'
+    info.details = `this cafe lost ${r.lost.count} block(s) of the DAG from its storage (found ${r.lost.at}); upload it again (only the missing blocks are needed)`
+    info.lost = String(r.lost.count)
+  }
   return {
     requestid: r.requestid,
-    status: r.status,
+    status: shownStatus(r),
     created: r.created,
     pin: { cid: r.cid, ...(r.name != null ? { name: r.name } : {}), origins: r.origins, meta: r.meta },
     delegates,
@@ -119,7 +129,7 @@ export function parsePinQuery (q: URLSearchParams): { matches: (p: PinRecord) =>
       default: return n.toLowerCase().includes(name.toLowerCase())
     }
   }
-  const matches = (p: PinRecord): boolean => statuses.includes(p.status) &&
+  const matches = (p: PinRecord): boolean => statuses.includes(shownStatus(p)) &&
     (cids == null || cids.includes(p.cid)) &&
     (before == null || Date.parse(p.created) < before) &&
     (after == null || Date.parse(p.created) > after) &&

@@ -118,7 +118,7 @@ describe('pin service over batched block writes', () => {
     expect(pins.usage(ALICE.address).bytes).toBe(size)
   })
 
-  it('an upload aborted while a batch is being written waits for it, then deletes what it wrote', async () => {
+  it('an upload aborted while a batch is being written waits for it: the batch is kept (durable, recorded), nothing after it', async () => {
     const { root, all } = await dag()
     const { blocks, nextBatch } = heldBatchBlocks()
     const pins = new PinService({ blocks, store: new MemoryPinStore(), quota: async () => 1_000_000 })
@@ -133,8 +133,10 @@ describe('pin service over batched block writes', () => {
     await new Promise(resolve => setTimeout(resolve, 20))
     first.commit()
     await expect(upload).rejects.toThrow('the caller went away')
-    expect(await stored(blocks)).toBe(0)
     expect((await pins.list(ALICE.address, ANY)).count).toBe(0)
+    const { unfinished } = await pins.holdings(ALICE.address)
+    expect(unfinished).toHaveLength(1)
+    expect(await stored(blocks)).toBe(unfinished[0].blocks)
   })
 
   it('refuses a DAG over the quota before writing what does not fit', async () => {

@@ -11,6 +11,7 @@ import { exportCar } from '../../ipfs/car.ts'
 import { PIN_LIMITS, PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
 import { writtenCar } from '../../ipfs/test-car.ts'
+import { openCar } from '../../ipfs/verify.ts'
 import type { CarFetcher, PinLimits } from './pin-service.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 
@@ -72,7 +73,7 @@ describe('pin service', () => {
     expect(pa.pin).toMatchObject({ cid: rootA.cid.toString(), name: 'a' })
     const pb = await pins.upload(BOB, car(rootB.cid, [rootB, shared, b1]))
     expect(await stored(blocks)).toBe(5)
-    expect(pins.usage('alice')).toEqual({ bytes: rootA.bytes.length + 2000, pins: 1 })
+    expect(pins.usage('alice')).toEqual({ bytes: rootA.bytes.length + 2000, pins: 1, lost: 0 })
     expect(pins.usage('bob').bytes).toBe(rootB.bytes.length + 2000)
 
     // Alice cannot see, read or delete Bob's pin.
@@ -85,12 +86,12 @@ describe('pin service', () => {
     await pins.remove('alice', pa.requestid)
     expect(await stored(blocks)).toBe(3) // rootA and a1 freed; the shared leaf is Bob's too
     expect(await blocks.has(shared.cid)).toBe(true)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
     await pins.remove('bob', pb.requestid)
     expect(await stored(blocks)).toBe(0)
   })
 
-  it('refuses an over-quota, forged, incomplete or multi-root CAR and keeps nothing of it', async () => {
+  it('refuses an over-quota, forged, multi-root or non-CAR upload and keeps nothing of it', async () => {
     const l1 = await leaf('l1', 600)
     const l2 = await leaf('l2', 600)
     const root = await node([l1, l2])
@@ -98,7 +99,6 @@ describe('pin service', () => {
     await expect(pins.upload(ALICE, car(root.cid, [root, l1, l2]))).rejects.toMatchObject({ reason: 'QUOTA_EXCEEDED', status: 413 })
     const big = service({ quota: 10_000 })
     await expect(big.pins.upload(ALICE, written(root.cid, [root, l1, { cid: l2.cid, bytes: l1.bytes }]))).rejects.toMatchObject({ reason: 'BLOCK_MISMATCH' })
-    await expect(big.pins.upload(ALICE, written(root.cid, [root, l1]))).rejects.toMatchObject({ reason: 'DAG_INCOMPLETE' })
     await expect(big.pins.upload(ALICE, written(root.cid, [root, l1, l2], [l1.cid]))).rejects.toMatchObject({ reason: 'CAR_ROOTS' })
     async function * notCar (): AsyncGenerator<Uint8Array> { yield new TextEncoder().encode('hello') }
     await expect(big.pins.upload(ALICE, notCar())).rejects.toMatchObject({ reason: 'INVALID_CAR' })
@@ -169,7 +169,7 @@ describe('pin service', () => {
     const two = await pins.replace(ALICE, one.requestid, { cid: l2.cid.toString() })
     await expect.poll(async () => (await pins.get('alice', two.requestid)).status).toBe('pinned')
     await expect(pins.get('alice', one.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND' })
-    expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1 })
+    expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1, lost: 0 })
   })
 })
 
@@ -252,7 +252,7 @@ describe('pin service: quotas count what is in flight', () => {
     expect(m.held()).toBe(pins.usage('alice').bytes)
   })
 
-  it('an upload body that stops sending is aborted (UPLOAD_IDLE) and leaves neither blocks nor a reservation', async () => {
+  it('an upload body that stops sending is aborted (UPLOAD_IDLE): what arrived is kept, counted, and the next upload sends only the rest', async () => {
     const m = measured()
     const blocks = m.blocks
     const store = new MemoryPinStore()
@@ -269,9 +269,92 @@ describe('pin service: quotas count what is in flight', () => {
     // Silent from the first byte (the CAR header never comes): the same answer, not INVALID_CAR.
     async function * silent (): AsyncGenerator<Uint8Array> { await new Promise(() => {}) }
     await expect(pins.upload(ALICE, silent())).rejects.toMatchObject({ reason: 'UPLOAD_IDLE' })
-    expect(m.held()).toBe(0)
-    // The whole quota is free again.
-    expect((await pins.upload(ALICE, car(d.root.cid, d.all))).status).toBe('pinned')
+    // What was durable is the client's unfinished upload: held, and counted against its quota.
+    const { unfinished } = await pins.holdings(ALICE.address)
+    expect(unfinished).toMatchObject([{ cid: d.root.cid.toString() }])
+    expect(unfinished[0].blocks).toBeGreaterThan(0)
+    expect(unfinished[0].blocks).toBeLessThan(d.all.length)
+    expect(m.held()).toBe(unfinished[0].bytes)
+    expect(pins.usage(ALICE.address).bytes).toBe(m.held())
+    // Have/want: only the blocks that did not arrive are wanted; they alone complete the pin.
+    const wanted = await pins.missing(ALICE.address, d.all.map(b => b.cid))
+    expect(wanted.length).toBe(d.all.length - unfinished[0].blocks)
+    const rest = d.all.filter(b => wanted.some(w => w.equals(b.cid)))
+    expect((await pins.upload(ALICE, written(d.root.cid, rest))).status).toBe('pinned')
+    expect((await pins.holdings(ALICE.address)).unfinished).toEqual([])
+    expect(pins.usage(ALICE.address).bytes).toBe(d.all.reduce((n, b) => n + b.bytes.length, 0))
+    expect(m.held()).toBe(pins.usage(ALICE.address).bytes)
+  })
+
+  it('a cut upload is kept across a restart until it expires; an incomplete or forged one drops what was kept', async () => {
+    const d = await dag('parts', 3, 1000)
+    let now = 1_000_000
+    const { pins, blocks, store } = service({ limits: { unfinishedTtlMs: 60_000 } })
+    const timed = new PinService({ blocks, store, quota: async () => 1_000_000, now: () => now, limits: { unfinishedTtlMs: 60_000 } })
+    const chunks: Uint8Array[] = []
+    for await (const c of car(d.root.cid, d.all)) chunks.push(c) // the header, then one chunk per block
+    async function * cut (): AsyncGenerator<Uint8Array> {
+      yield * chunks.slice(0, 3) // the header, the root and the first leaf
+      throw new Error('the connection dropped')
+    }
+    await expect(timed.upload(ALICE, cut())).rejects.toThrow()
+    expect(await stored(blocks)).toBe(2)
+    // A restart keeps it (its batches are records); 61 s later the sweep drops it.
+    const again = new PinService({ blocks, store, quota: async () => 1_000_000, now: () => now, limits: { unfinishedTtlMs: 60_000 } })
+    expect((await again.holdings(ALICE.address)).unfinished).toHaveLength(1)
+    expect(await stored(blocks)).toBe(2)
+    now += 61_000
+    expect((await again.holdings(ALICE.address)).unfinished).toEqual([])
+    expect(await stored(blocks)).toBe(0)
+    expect(await store.batches()).toEqual([])
+    // Refusals drop what earlier cut uploads of the root kept: an incomplete CAR, a forged block.
+    for (const refused of [written(d.root.cid, d.all.slice(0, 2)), written(d.root.cid, [{ cid: d.all[2].cid, bytes: d.all[1].bytes }])]) {
+      await expect(pins.upload(ALICE, cut())).rejects.toThrow()
+      expect((await pins.holdings(ALICE.address)).unfinished).toHaveLength(1)
+      await expect(pins.upload(ALICE, refused)).rejects.toMatchObject({ status: 400 })
+      expect((await pins.holdings(ALICE.address)).unfinished).toEqual([])
+      expect(await stored(blocks)).toBe(0)
+      expect(pins.usage(ALICE.address).bytes).toBe(0)
+    }
+  })
+})
+
+describe('pin service: blocks the cafe lost', () => {
+  it('finds them at start and when serving, shows the pin failed (BLOCKS_LOST), and an upload of only those makes it whole again', async () => {
+    const d = await dag('lose', 4, 1000)
+    const first = service()
+    const pin = await first.pins.upload(ALICE, car(d.root.cid, d.all), { name: 'dev' })
+    // Two leaves vanish behind the cafe's back (an evicted or wiped store).
+    await first.blocks.delete(d.all[1].cid)
+    await first.blocks.delete(d.all[2].cid)
+    const again = service({ blocks: first.blocks, store: first.store })
+    const seen = await again.pins.get(ALICE.address, pin.requestid)
+    expect(seen).toMatchObject({ status: 'failed', info: { reason: 'BLOCKS_LOST', lost: '2' } })
+    expect(again.pins.usage(ALICE.address)).toMatchObject({ pins: 0, lost: 1 })
+    expect((await again.pins.holdings(ALICE.address)).lost).toMatchObject([{ requestid: pin.requestid, blocks: 2 }])
+    expect((await again.pins.list(ALICE.address, new URLSearchParams({ status: 'pinned' }))).count).toBe(0)
+    expect(await again.pins.read(ALICE.address, d.all[1].cid)).toBeUndefined()
+    // Have/want names exactly the lost ones; uploading them repairs this pin (no second pin).
+    const wanted = await again.pins.missing(ALICE.address, d.all.map(b => b.cid))
+    expect(wanted.map(c => c.toString()).sort()).toEqual([d.all[1].cid.toString(), d.all[2].cid.toString()].sort())
+    const fixed = await again.pins.upload(ALICE, written(d.root.cid, [d.all[1], d.all[2]]), { name: 'dev' })
+    expect(fixed).toMatchObject({ requestid: pin.requestid, status: 'pinned' })
+    expect((await again.pins.list(ALICE.address, new URLSearchParams({ status: 'pinned,failed' }))).count).toBe(1)
+    expect(again.pins.usage(ALICE.address)).toMatchObject({ pins: 1, lost: 0 })
+
+    // Lost while running: found when a proof asks for it.
+    await again.blocks.delete(d.all[3].cid)
+    const proof = await again.pins.prove(ALICE.address, [d.all[0].cid, d.all[3].cid])
+    const { roots, blocks } = await openCar(proof)
+    expect(roots).toEqual([])
+    const got: string[] = []
+    for await (const b of blocks) got.push(b.cid.toString())
+    expect(got).toEqual([d.all[0].cid.toString()])
+    expect((await again.pins.get(ALICE.address, pin.requestid)).info).toMatchObject({ reason: 'BLOCKS_LOST', lost: '1' })
+    // Another client asking about Alice's blocks learns nothing: all wanted, none proven.
+    expect((await again.pins.missing(BOB.address, [d.all[0].cid])).length).toBe(1)
+    const theirs = await openCar(await again.pins.prove(BOB.address, [d.all[0].cid]))
+    for await (const _ of theirs.blocks) throw new Error('another client\'s block was served')
   })
 })
 
@@ -333,7 +416,7 @@ describe('pin service: Pinning Service API conformance', () => {
     expect(await pins.read('alice', l1.cid)).toEqual(l1.bytes)
     release()
     await expect.poll(async () => (await pins.get('alice', two.requestid)).status).toBe('pinned')
-    expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1 })
+    expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1, lost: 0 })
   })
 
   it('a name filter with any match finds pins in any status; with no filter only pinned ones are listed', async () => {
@@ -413,7 +496,7 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
     console.log(`repeating CAR under a 2 MiB quota: ${(read.bytes / 2 ** 20).toFixed(2)} MiB read of 96`)
     expect(read.bytes).toBeLessThanOrEqual(quota + PIN_LIMITS.pullSlackBytes + 1024 * 1024 + 1024)
     expect(await stored(blocks)).toBe(0)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
   }, 30_000)
 
   it('an upload trickling under the idle limit ends at its total time, keeping nothing', async () => {
@@ -432,7 +515,7 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
     ])
     expect(outcome).toBe('UPLOAD_TIMEOUT 408')
     expect(await stored(blocks)).toBe(0)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0 })
+    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
   }, 20_000)
 })
 

@@ -1,5 +1,6 @@
-import { blockKey } from '../../ipfs/blocks.ts'
+import { blockKey, cidOfKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/gateway.ts'
+import { exportBlocksCar } from '../../ipfs/car.ts'
 import { openCar } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'
 import { BodyTooLargeError } from '../../shared/streams.ts'
@@ -15,7 +16,7 @@ import { PinWork, pullMissing } from './pulls.ts'
 import { PinIndex } from './pin-index.ts'
 import type { PinLimits } from './limits.ts'
 import type { PinObject, PinStatus } from './pin-request.ts'
-import type { PinRecord, PinState, PinStore } from './pin-store.ts'
+import type { PinRecord, PinState, PinStore, UploadBatch } from './pin-store.ts'
 import type { CarFetcher, PinSource } from './pulls.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { BlockRef } from './ledger.ts'
@@ -31,6 +32,25 @@ export type { PinStatus } from './pin-request.ts'
 export type { CarFetcher, PinSource } from './pulls.ts'
 
 export interface PinClient { address: string, peerId: string }
+
+/** What a cafe keeps for one client, as the client checks it (`GET /cafe/v1/storage`). */
+export interface ClientHoldings {
+  /** Bytes its pins and unfinished uploads hold (shared blocks counted for it). */
+  bytes: number
+  /** Pins whole as far as the cafe knows. */
+  pins: number
+  /** Pins whose blocks the cafe found missing from its storage. */
+  lost: Array<{ requestid: string, cid: string, blocks: number, at: string }>
+  /** Uploads cut before their DAG was whole, kept to be resumed until `expires`. */
+  unfinished: Array<{ cid: string, bytes: number, blocks: number, updated: string, expires: string }>
+}
+
+/** An unfinished upload of one root by one client: its batches, as kept. */
+interface Unfinished { address: string, root: string, n: number, updated: number }
+
+/** The ledger entry of an unfinished upload (never a requestid: those are base64url). */
+const unfinishedId = (address: string, root: string): string => `~upload ${address} ${root}`
+
 
 export interface PinServiceInit {
   blocks: Blocks
@@ -79,6 +99,10 @@ export class PinService {
   readonly #replacing = new Map<string, string>()
   readonly #limits: PinLimits
   readonly #changed = new Set<(address: string) => void>()
+  /** Unfinished uploads by `address|root`. */
+  readonly #unfinished = new Map<string, Unfinished>()
+  /** Lost blocks found while serving are recorded one finding at a time. */
+  #losing: Promise<void> = Promise.resolve()
 
   constructor (init: PinServiceInit) {
     this.#blocks = init.blocks
@@ -100,8 +124,35 @@ export class PinService {
       this.#lastCreated = Math.max(this.#lastCreated, Date.parse(r.created))
       if (r.status === 'pinned') this.#ledger.commit({ requestid: r.requestid, address: r.address, cid: r.cid, blocks: r.blocks }, Infinity)
     }
-    await this.collectGarbage()
+    for (const b of await this.#store.batches()) this.#restoreBatch(b)
+    await this.#sweep()
+    // One pass over the store: what no pin holds goes, and every held block found is marked,
+    // so the pins whose blocks are gone (an evicted or wiped store) are known at once.
+    const mark = this.#now()
+    await this.#gc.collect({ mark })
+    await this.#lostAtStart(new Set(this.#ledger.unseen(mark)))
     for (const r of records) if (r.status === 'queued' || r.status === 'pinning') this.#schedule(r.requestid)
+  }
+
+  #restoreBatch (b: UploadBatch): void {
+    const key = `${b.address}|${b.root}`
+    const u = this.#unfinished.get(key) ?? { address: b.address, root: b.root, n: 0, updated: 0 }
+    u.n = Math.max(u.n, b.n)
+    u.updated = Math.max(u.updated, Date.parse(b.at))
+    this.#unfinished.set(key, u)
+    this.#ledger.extend({ requestid: unfinishedId(b.address, b.root), address: b.address, cid: b.root, blocks: b.blocks })
+  }
+
+  /** Marks (or clears) each pin's lost blocks from what the store was found to lack at start. */
+  async #lostAtStart (absent: Set<string>): Promise<void> {
+    for (const r of this.#pins.all()) {
+      if (r.status !== 'pinned') continue
+      const gone = absent.size === 0 ? [] : r.blocks.filter(b => absent.has(b.cid)).map(b => b.cid)
+      if (gone.length === 0 && r.lost == null) continue
+      if (gone.length === 0) delete r.lost
+      else r.lost = { count: gone.length, keys: gone.slice(0, PIN_LIMITS.maxLostKeys), at: r.lost?.at ?? new Date(this.#now()).toISOString() }
+      await this.#store.put(r)
+    }
   }
 
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
@@ -112,17 +163,141 @@ export class PinService {
 
   #emit (address: string): void { for (const fn of this.#changed) fn(address) }
 
-  usage (address: string): { bytes: number, pins: number } {
+  /** A client's pinned data: bytes held for it, pins whole, pins with lost blocks. */
+  usage (address: string): { bytes: number, pins: number, lost: number } {
     let pins = 0
-    for (const p of this.#pins.ofClient(address)) if (p.status === 'pinned') pins++
-    return { bytes: this.#ledger.usage(address), pins }
+    let lost = 0
+    for (const p of this.#pins.ofClient(address)) {
+      if (p.status !== 'pinned') continue
+      if (p.lost != null) lost++
+      else pins++
+    }
+    return { bytes: this.#ledger.usage(address), pins, lost }
   }
 
-  /** A block this client's pins hold, for it to read back (recovery); undefined otherwise. */
+  /**
+   * A block this client's pins hold, for it to read back (recovery, proofs); undefined
+   * otherwise. A held block the store no longer has is recorded as lost on the pins holding it.
+   */
   async read (address: string, cid: CID, options: AbortOptions = {}): Promise<Uint8Array | undefined> {
     await this.ready
     options.signal?.throwIfAborted()
-    return this.#ledger.holds(address, blockKey(cid)) ? this.#blocks.get(cid) : undefined
+    const key = blockKey(cid)
+    if (!this.#ledger.holds(address, key)) return undefined
+    const bytes = await this.#blocks.get(cid)
+    if (bytes == null) await this.#lostFound(address, [key])
+    return bytes
+  }
+
+  /**
+   * The have/want exchange: which of `cids` this cafe does not hold for this client, checked
+   * in its store (so a lost block is wanted again, and recorded as lost). Blocks only another
+   * client stored are wanted too: a client counts only what it supplied.
+   */
+  async missing (address: string, cids: CID[], options: AbortOptions = {}): Promise<CID[]> {
+    await this.ready
+    if (cids.length > PIN_LIMITS.maxMissingQuery) throw new InvalidInputError('INVALID_FIELD', `ask about at most ${PIN_LIMITS.maxMissingQuery} blocks at once`)
+    const out: CID[] = []
+    const lost: string[] = []
+    for (const cid of cids) {
+      options.signal?.throwIfAborted()
+      const key = blockKey(cid)
+      if (!this.#ledger.holds(address, key)) { out.push(cid); continue }
+      if (await this.#blocks.has(cid)) continue
+      out.push(cid)
+      lost.push(key)
+    }
+    if (lost.length > 0) await this.#lostFound(address, lost)
+    return out
+  }
+
+  /**
+   * A proof of storage: a CAR (no root) of those of `cids` this client's pins hold, read from
+   * the store as asked; any missing is left out (and recorded as lost). The client chose them
+   * at random and checks each against its CID.
+   */
+  async prove (address: string, cids: CID[], options: AbortOptions = {}): Promise<AsyncGenerator<Uint8Array>> {
+    await this.ready
+    if (cids.length === 0 || cids.length > PIN_LIMITS.maxProofBlocks) throw new InvalidInputError('INVALID_FIELD', `a proof asks for 1 to ${PIN_LIMITS.maxProofBlocks} blocks`)
+    const read = async (cid: CID): Promise<Uint8Array | undefined> => this.read(address, cid, options)
+    return exportBlocksCar([], (async function * () {
+      for (const cid of cids) {
+        const bytes = await read(cid)
+        if (bytes != null) yield { cid, bytes }
+      }
+    })())
+  }
+
+  /** What this cafe keeps for a client, lost blocks and unfinished uploads included. */
+  async holdings (address: string, options: AbortOptions = {}): Promise<ClientHoldings> {
+    await this.ready
+    options.signal?.throwIfAborted()
+    await this.#sweep()
+    const { bytes, pins } = this.usage(address)
+    const lost = this.#pins.ofClient(address).flatMap(p => p.status === 'pinned' && p.lost != null ? [{ requestid: p.requestid, cid: p.cid, blocks: p.lost.count, at: p.lost.at }] : [])
+    const unfinished = [...this.#unfinished.values()].filter(u => u.address === address).map(u => {
+      const held = this.#ledger.pin(unfinishedId(u.address, u.root))?.blocks ?? []
+      return { cid: u.root, bytes: held.reduce((n, b) => n + b.bytes, 0), blocks: held.length, updated: new Date(u.updated).toISOString(), expires: new Date(u.updated + this.#limits.unfinishedTtlMs).toISOString() }
+    })
+    return { bytes, pins, lost, unfinished }
+  }
+
+  /** Records blocks found missing from the store on the client's pins that hold them (shown failed, BLOCKS_LOST). */
+  async #lostFound (address: string, keys: string[]): Promise<void> {
+    const step = this.#losing.then(async () => {
+      const gone = new Set(keys)
+      for (const r of this.#pins.ofClient(address)) {
+        if (r.status !== 'pinned') continue
+        const hit = r.blocks.filter(b => gone.has(b.cid) && r.lost?.keys.includes(b.cid) !== true).map(b => b.cid)
+        if (hit.length === 0) continue
+        const listed = [...(r.lost?.keys ?? []), ...hit]
+        r.lost = { count: (r.lost?.count ?? 0) + hit.length, keys: listed.slice(0, PIN_LIMITS.maxLostKeys), at: r.lost?.at ?? new Date(this.#now()).toISOString() }
+        await this.#store.put(r)
+        this.#emit(address)
+      }
+    })
+    this.#losing = step.catch(() => {})
+    await step
+  }
+
+  /** Pins with lost blocks whose blocks are all stored again (an upload brought them back) are whole again. */
+  async #recheckLost (): Promise<void> {
+    for (const r of this.#pins.all()) {
+      if (r.status !== 'pinned' || r.lost == null) continue
+      const keys = r.lost.count > r.lost.keys.length ? r.blocks.map(b => b.cid) : r.lost.keys
+      let whole = true
+      for (const k of keys) if (!(await this.#blocks.has(cidOfKey(k)))) { whole = false; break }
+      if (!whole) continue
+      delete r.lost
+      await this.#store.put(r)
+      this.#emit(r.address)
+    }
+  }
+
+  /** Keeps one durable batch of an unfinished upload: recorded, then its reservation becomes usage. */
+  async #keepBatch (address: string, root: string, blocks: BlockRef[], cost: number): Promise<void> {
+    const key = `${address}|${root}`
+    const u = this.#unfinished.get(key) ?? { address, root, n: 0, updated: 0 }
+    const n = ++u.n
+    u.updated = this.#now()
+    this.#unfinished.set(key, u)
+    await this.#store.putBatch({ address, root, n, at: new Date(u.updated).toISOString(), blocks })
+    this.#ledger.extend({ requestid: unfinishedId(address, root), address, cid: root, blocks }, cost)
+  }
+
+  /** Drops an unfinished upload: its batches, and the blocks nothing else holds. */
+  async dropUnfinished (address: string, root: string): Promise<void> {
+    const key = `${address}|${root}`
+    if (!this.#unfinished.has(key)) return
+    this.#unfinished.delete(key)
+    await this.#store.deleteBatches(address, root)
+    await this.#free(this.#ledger.release(unfinishedId(address, root)))
+  }
+
+  /** Drops the unfinished uploads untouched for longer than `unfinishedTtlMs`. */
+  async #sweep (): Promise<void> {
+    const before = this.#now() - this.#limits.unfinishedTtlMs
+    for (const u of [...this.#unfinished.values()]) if (u.updated < before) await this.dropUnfinished(u.address, u.root)
   }
 
   view (r: PinRecord): PinStatus { return pinStatus(r, this.#delegates()) }
@@ -238,6 +413,7 @@ export class PinService {
     await this.#work.stopAll(address, new ClientRemovedError())
     await this.ready
     for (const r of this.#pins.ofClient(address)) await this.remove(address, r.requestid)
+    for (const u of [...this.#unfinished.values()]) if (u.address === address) await this.dropUnfinished(address, u.root)
   }
 
   async #free (keys: string[]): Promise<void> { await this.#gc.free(keys) }
@@ -264,6 +440,7 @@ export class PinService {
   async #uploading (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> }, abort: AbortController): Promise<PinStatus> {
     return this.#work.track(client.address, 'upload', abort, async () => {
       await this.ready
+      await this.#sweep()
       const ingest = this.#ingest(client.address)
       // Bounded as a pull is: the bytes its quota and the client's own blocks allow, and a total time.
       const quota = await this.#quota(client.address)
@@ -271,18 +448,34 @@ export class PinService {
       const ms = Math.max(this.#limits.uploadMs, maxBytes / this.#limits.uploadMinBytesPerS * 1000)
       const timer = setTimeout(() => { abort.abort(new UploadTimeoutError(ms)) }, ms)
       let stopped: Error | undefined // the CAR reader hides why its source failed (INVALID_CAR)
-      const body = guarded(capped(car, maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
+      let cut = false // the body itself broke: what arrived is kept for the next upload of this root
+      const body = guarded(capped(watched(car, () => { cut = true }), maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
+      let root: CID | undefined
       try {
         const { roots, blocks } = await openCar(body)
         if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
-        const root = roots[0]
-        const record = this.#newRecord(client.address, { cid: root, name: opts.name, origins: [], meta: opts.meta ?? {} }, 'pinning')
+        const dagRoot = root = roots[0]
+        ingest.keepIn(async (refs, cost) => this.#keepBatch(client.address, dagRoot.toString(), refs, cost))
         await ingest.take(blocks, quota)
-        const dag = await ingest.walk(root)
-        if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${root.toString()}, e.g. ${dag.missing[0]}`)
-        await this.#commit(record, dag.blocks, ingest, abort.signal)
+        const dag = await ingest.walk(dagRoot)
+        if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${dagRoot.toString()}, e.g. ${dag.missing[0]} (ask POST /cafe/v1/blocks/missing which to send)`)
+        // This device's pin of the root already (a repair, or an answer lost): it is whole again, not doubled.
+        const held = this.#pins.ofClient(client.address).find(p => p.status === 'pinned' && p.cid === dagRoot.toString() && p.name === opts.name)
+        let record: PinRecord
+        if (held != null) record = held
+        else {
+          record = this.#newRecord(client.address, { cid: dagRoot, name: opts.name, origins: [], meta: opts.meta ?? {} }, 'pinning')
+          await this.#commit(record, dag.blocks, ingest, abort.signal)
+        }
+        await this.dropUnfinished(client.address, dagRoot.toString())
+        await this.#recheckLost()
         return this.view(record)
       } catch (err) {
+        // Cut (the body broke, went idle, or the caller went away): what was kept stays, for the
+        // next upload of the root. Refused (forged, incomplete, over quota or its byte cap, past
+        // its total time, not a CAR, a storage failure): all of it goes, as a refusal leaves nothing.
+        const kept = cut || stopped instanceof BodyIdleError || (abort.signal.aborted && !(abort.signal.reason instanceof UploadTimeoutError))
+        if (root != null && !kept) await this.dropUnfinished(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {
         clearTimeout(timer)
@@ -373,6 +566,24 @@ export class PinService {
       throw err
     } finally {
       await ingest.end()
+    }
+  }
+}
+
+/**
+ * `source`, telling `broke` when reading it throws (a cut body, not a refusal of what it
+ * carried). Not a generator: `return` must reach the source at once, even while a read waits.
+ */
+function watched<T> (source: AsyncIterable<T>, broke: () => void): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator] () {
+      const it = source[Symbol.asyncIterator]()
+      return {
+        async next () {
+          try { return await it.next() } catch (err) { broke(); throw err }
+        },
+        async return (value?: unknown) { return await it.return?.(value) ?? { done: true, value: undefined } }
+      }
     }
   }
 }

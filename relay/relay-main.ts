@@ -61,6 +61,7 @@ const tlsHost = args['tls-host'] ?? env.RELAY_TLS_HOST ?? '0.0.0.0'
 const announce = (args.announce ?? env.RELAY_ANNOUNCE ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
 
 const host = args.host ?? env.RELAY_HOST
+const logError = printableLog(line => { console.error(line) })
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
 const num = (v: string | undefined): number | undefined => v == null ? undefined : Number(v)
 // Pages reach our coturn by the relay's public name, or by an address that is not loopback or a wildcard.
@@ -96,11 +97,11 @@ const relay = await startRelay({
 }).catch(async (err: NodeJS.ErrnoException) => {
   await ice.stop()
   // A one-host setup whose web server already holds 443: the relay goes behind it instead.
-  if (err.code === 'EADDRINUSE') console.error(`relay: port ${/:(\d+)$/.exec(err.message)?.[1] ?? ''} is in use (the app's web server on 443?): run the relay on loopback behind that server, or give --tls-port another port (docs/DEPLOY.md)`)
+  if (err.code === 'EADDRINUSE') logError(`relay: port ${/:(\d+)$/.exec(err.message)?.[1] ?? ''} is in use (the app's web server on 443?): run the relay on loopback behind that server, or give --tls-port another port (docs/DEPLOY.md)`)
   throw err
 })
 // The servers' URLs only: credentials are minted per page and never printed.
-console.error(ice.coturn != null ? `STUN/TURN: coturn on port ${ice.coturn.port} (${ice.servers[0].urls.join(' ')}), log ${ice.coturn.logFile}` : `STUN/TURN: our coturn not started (${ice.skipped ?? ''})`)
+logError(ice.coturn != null ? `STUN/TURN: coturn on port ${ice.coturn.port} (${ice.servers[0].urls.join(' ')}), log ${ice.coturn.logFile}` : `STUN/TURN: our coturn not started (${ice.skipped ?? ''})`)
 printableLog(line => { console.log(line) })(JSON.stringify({ relay: relay.multiaddrs, iceServers: ice.servers.map(s => s.urls) }))
 
 async function shutdown (): Promise<void> {

@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { migrateIdbStores } from '../cafe/datastore/migrate-idb.ts'
 import { CafeIdbDatastore } from '../cafe/datastore/idb-datastore.ts'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
+import { BackupChecks, BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
@@ -29,6 +29,7 @@ export interface RunningPeer {
   contactIndex: ContactIndex
   files: Files
   backups: BackupOutbox
+  checks: BackupChecks
   messages: Messages
   api: Hono
   cafeApp: Cafe['app']
@@ -141,9 +142,13 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     snapshotOf: async id => {
       const t = await threads.get(id)
       return { id: threads.snapshotId(id), ciphertext: await threads.seal(t) }
-    }
+    },
+    threadIds: async () => (await threads.list()).map(t => t.id)
   })
   await backups.start()
+  // Each cafe's care of the backups, proven from time to time; what it lost is uploaded again.
+  const checks = new BackupChecks({ client, outbox: backups, dbName: `${prefix}/backup-checks` })
+  checks.start()
   await messages.start()
   const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
@@ -170,6 +175,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     client,
     files,
     backups,
+    checks,
     threads,
     messages,
     search: async (input, onUpdate) => searchContacts({
@@ -199,6 +205,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     contactIndex,
     files,
     backups,
+    checks,
     messages,
     api,
     cafeApp,
@@ -215,6 +222,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     stop: async () => {
       client.stop()
       backups.stop()
+      checks.stop()
       messages.stop()
       await cafeParts.stop()
       await http.unserve()

@@ -22,7 +22,8 @@ type Handler = (request: Request) => Promise<Response>
 let serving: Handler | undefined
 let listening = false
 
-function container (): ServiceWorkerContainer {
+/** The page's service worker container; ServiceWorkerUnavailableError where there is none. */
+export function container (): ServiceWorkerContainer {
   if (!('serviceWorker' in navigator)) {
     throw new ServiceWorkerUnavailableError('this browser offers no service workers here (they need https or localhost, and no private mode in some browsers)')
   }
@@ -164,48 +165,4 @@ export function serveToServiceWorker (handler: (request: Request) => Promise<Res
     serving = undefined
     tellWorker({ type: 'lightcafe:stopped' })
   }
-}
-
-/**
- * Resolves with the service worker that controls this page, once one does; rejects with
- * `ServiceWorkerUnavailableError` after `timeoutMs` or on `signal`.
- */
-export async function waitForController (timeoutMs = 15_000, options: { signal?: AbortSignal } = {}): Promise<ServiceWorker> {
-  const sw = container()
-  if (sw.controller != null) return sw.controller
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer)
-      sw.removeEventListener('controllerchange', onChange)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (err != null) reject(err)
-      else resolve(sw.controller!)
-    }
-    const onChange = (): void => { if (sw.controller != null) done() }
-    const onAbort = (): void => { done(options.signal?.reason as Error) }
-    const timer = setTimeout(() => { done(new ServiceWorkerUnavailableError(`no service worker took control of this page within ${timeoutMs} ms`)) }, timeoutMs)
-    sw.addEventListener('controllerchange', onChange)
-    options.signal?.addEventListener('abort', onAbort)
-    if (options.signal?.aborted === true) onAbort()
-  })
-}
-
-/**
- * Registers `/sw.js` for the whole origin and resolves once it controls this page. On the first
- * visit the new worker activates at once and claims the page; after a hard reload (page not
- * controlled though a worker is active) the page asks the worker to claim it.
- */
-export async function registerServiceWorker (options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<ServiceWorkerRegistration> {
-  const sw = container()
-  const registration = await sw.register('/sw.js', { scope: '/', updateViaCache: 'none' })
-  if (sw.controller == null) {
-    const controlled = waitForController(options.timeoutMs ?? 15_000, options)
-    // A worker that is active already will not claim this page by itself. (`ready` never
-    // settles if the install fails; the bounded wait above is what ends then.)
-    void sw.ready.then(reg => {
-      if (sw.controller == null) reg.active?.postMessage({ type: 'lightcafe:claim' } satisfies PageControl)
-    })
-    await controlled
-  }
-  return registration
 }

@@ -15,11 +15,24 @@ const CURRENT_CACHES = new Set([CACHE])
 /** Navigations try the network this long, then fall back to the cached shell. */
 const NAVIGATION_TIMEOUT_MS = 3_000
 
-/** Fetches the whole shell into this version's cache; any failure fails the install (it is retried later). */
-export async function precache (): Promise<void> {
+/**
+ * The longest an install may take: WebKit never ends an install whose fetches were lost to a
+ * navigation, and then every later registration of the origin queues behind it.
+ */
+export const INSTALL_MS = 20_000
+
+/** Fetches the whole shell into this version's cache; any failure, or taking over `timeoutMs`, fails the install (it is retried later). */
+export async function precache (timeoutMs = INSTALL_MS): Promise<void> {
   const cache = await caches.open(CACHE)
-  // `reload`: bypass the HTTP cache, so a stale index.html never lands in a new shell.
-  await cache.addAll(SHELL.files.map(f => new Request(f, { cache: 'reload' })))
+  const abort = new AbortController()
+  const stalled = new Promise<never>((_resolve, reject) => { abort.signal.addEventListener('abort', () => { reject(abort.signal.reason) }, { once: true }) })
+  const timer = setTimeout(() => { abort.abort(new Error(`the app shell did not load within ${timeoutMs} ms`)) }, timeoutMs)
+  try {
+    // `reload`: bypass the HTTP cache, so a stale index.html never lands in a new shell.
+    await Promise.race([cache.addAll(SHELL.files.map(f => new Request(f, { cache: 'reload', signal: abort.signal }))), stalled])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Deletes the shells of other versions. */

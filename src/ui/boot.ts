@@ -1,4 +1,5 @@
-import { bridgeCarrier, registerServiceWorker, serveToServiceWorker } from '../sw/page-bridge.ts'
+import { bridgeCarrier, serveToServiceWorker } from '../sw/page-bridge.ts'
+import { registerServiceWorker } from '../sw/registration.ts'
 import { relayList } from '../node/relays.ts'
 import { startPeer } from './peer.ts'
 import { renderDashboard } from './app.tsx'
@@ -11,6 +12,8 @@ import { readEarly } from './live.ts'
  * - reservedMs: the first relay reservation is made (this node is reachable);
  * - uiMs: the dashboard shows live data and takes input (the time to interactive);
  * - swMs: the service worker controls the page; readyMs: peer up and service worker in control.
+ * `lightcafe.swRetried` is true when a stuck first registration was replaced; `lightcafe.swError`
+ * says why the worker never took control (the page runs on without it).
  */
 export interface Timings { scriptMs: number, peerMs: number, reservedMs: number, uiMs: number, swMs: number, readyMs: number }
 type Phase = Exclude<keyof Timings, 'scriptMs'>
@@ -18,6 +21,20 @@ type Phase = Exclude<keyof Timings, 'scriptMs'>
 /** The app on a secure origin (main.ts checked): the node, the dashboard, the service worker. */
 export function boot (app: HTMLElement): void {
   start(app).catch(err => { fail(app, 'Lightcafe could not start', err) })
+}
+
+/**
+ * The service worker did not start (none in this browser, or it did not take control in time):
+ * said above the dashboard, which runs without it.
+ */
+function warnNoWorker (app: HTMLElement, err: unknown): void {
+  const p = document.createElement('p')
+  p.setAttribute('role', 'alert')
+  p.className = 'banner'
+  p.dataset.testid = 'sw-problem'
+  p.textContent = `The service worker did not start: ${err instanceof Error ? err.message : String(err)}. This page works, but other apps of this site cannot reach its API and it will not open offline. Reload the page; if this stays, close every Lightcafe tab and open it again.`
+  app.before(p)
+  console.error('the service worker did not start', err)
 }
 
 function fail (app: HTMLElement, title: string, err: unknown): void {
@@ -46,7 +63,8 @@ async function start (app: HTMLElement): Promise<void> {
     const state: Record<string, unknown> = { ready: false, timings, bridge: bridgeCarrier() }
     ;(globalThis as Record<string, unknown>).lightcafe = state
     // The service worker installs (its own thread, the shell's files) while the node starts.
-    const controlled = registerServiceWorker().then(() => { reach('swMs') })
+    // All of it is bounded (registerServiceWorker recovers a stuck registration once).
+    const controlled = registerServiceWorker().then(r => { reach('swMs'); state.swRetried = r.retried })
     controlled.catch(() => { /* awaited below */ })
     // LAN mode (relays.json's `lan`): what invitations give other devices.
     const { relays, lan } = await relayList(location)
@@ -65,10 +83,15 @@ async function start (app: HTMLElement): Promise<void> {
     // first reading starts before its first frame renders.
     readEarly(peer)
     renderDashboard(app, peer, lan, () => { reach('uiMs') })
-    serveToServiceWorker(peer.handle)
-    await controlled
-    reach('readyMs')
-    state.ready = true
+    try {
+      serveToServiceWorker(peer.handle)
+      await controlled
+      reach('readyMs')
+      state.ready = true
+    } catch (err) {
+      state.swError = err instanceof Error ? err.message : String(err)
+      warnNoWorker(app, err)
+    }
     // Hold the lock for the life of the page.
     await new Promise(() => {})
   })

@@ -26,4 +26,6 @@ if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
   need "${CHROMIUM_PATH:-/usr/bin/chromium}" chromium CHROMIUM_PATH
   need "${FIREFOX_PATH:-/usr/bin/firefox-esr}" firefox-esr FIREFOX_PATH
   need /usr/bin/certutil libnss3-tools PATH
+  # server/durability.test.ts traces the Node cafe's syncs.
+  need /usr/bin/strace strace PATH
 fi

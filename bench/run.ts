@@ -18,6 +18,7 @@ import type { Paint, Timings } from './frontend.ts'
 import { selectGroups } from './groups.ts'
 import { contactScaling, inboxScaling, pinScaling } from './scaling.ts'
 import { libp2pStreamLimit, rawDataChannelLimit, rawIdb } from './raw.ts'
+import { networkFigures } from './network.ts'
 import { median, round } from './stats.ts'
 
 /**
@@ -64,6 +65,8 @@ try {
     figures.pageLoadPhasesMs = loads[loads.length - 1]
   }
   if (want('frontend')) figures.frontend = await frontendFigures(loads, appPaints, blankPaints)
+  // Peers of its own: a cafe whose network goes away must not disturb the other groups.
+  if (want('network')) figures.network = await networkFigures(browser, env)
 
   const [cafe, client, fresh] = opened
   const { peerId: cafeId } = await makeCafe(cafe)

@@ -1,4 +1,5 @@
 import { expect, test } from './fixtures.ts'
+import { makeCafe, newToken, show } from './helpers.ts'
 import { spawnNodeCafe } from './node-cafe-process.ts'
 import type { Peer } from './env.ts'
 import type { NodeCafeProcess } from './node-cafe-process.ts'
@@ -29,15 +30,55 @@ async function joinNode (peer: Peer, cafe: NodeCafeProcess): Promise<void> {
   expect(res.status, JSON.stringify(res.body)).toBe(201)
 }
 
-test('backups on every cafe: an upload cut at 90 % by a cafe crash resumes with only the rest', async ({ env, peers }) => {
-  test.setTimeout(300_000)
+async function joinTab (peer: Peer, cafe: Peer, cafeId: string): Promise<void> {
+  const res = await peer.api('POST', '/api/v0/cafes', { cafe: cafeId, token: await newToken(cafe) })
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+}
+
+/** Every backup's state at one cafe. */
+async function allAt (peer: Peer, cafe: string): Promise<Array<{ cid: string, status: string, size?: number, uploaded?: number }>> {
+  const list = (await peer.api('GET', '/api/v0/backups')).body as Array<{ cid: string, cafes: any[] }>
+  return list.flatMap(b => b.cafes.filter(c => c.id === cafe).map(c => ({ cid: b.cid, ...c })))
+}
+
+/** Registers with a cafe and waits until it holds every backup: the backfill's time and MB/s. */
+async function backfill (client: Peer, cafe: string, join: () => Promise<void>, backups: number): Promise<{ ms: number, bytes: number }> {
+  const t0 = Date.now()
+  await join()
+  await expect.poll(async () => (await allAt(client, cafe)).filter(b => b.status === 'pinned').length, { timeout: 180_000, intervals: [200] }).toBe(backups)
+  const ms = Date.now() - t0
+  const bytes = (await allAt(client, cafe)).reduce((n, b) => n + (b.size ?? 0), 0)
+  return { ms, bytes }
+}
+
+async function fileSha (peer: Peer, cid: string): Promise<string> {
+  return peer.page.evaluate(async (cid) => {
+    const data = new Uint8Array(await (await fetch(`/api/v0/files/${cid}`)).arrayBuffer())
+    return [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map(b => b.toString(16).padStart(2, '0')).join('')
+  }, cid)
+}
+
+test('backups on every cafe: a cut upload resumes, a cafe added later is backfilled, a cafe that lost blocks is caught and repaired, and a new device recovers from it alone', async ({ env, peers }) => {
+  test.setTimeout(600_000)
   const node = await spawnNodeCafe(env.relay.multiaddrs)
   try {
     const client = await peers('client')
     await joinNode(client, node)
+    const files: Array<{ cid: string, sha: string }> = []
+
+    await test.step('backups made with one cafe; the health view warns that all rests on it', async () => {
+      files.push(await addFile(client, 1 * MiB, 1), await addFile(client, 3 * MiB, 3))
+      for (const f of files) expect((await client.api('POST', '/api/v0/backups', { cid: f.cid })).status).toBe(202)
+      expect((await client.api('PUT', '/api/v0/threads/album', { head: files[0].cid, meta: { title: 'holiday' } })).status).toBe(200)
+      await expect.poll(async () => (await allAt(client, node.peerId)).map(b => b.status), { timeout: 60_000 }).toEqual(['pinned', 'pinned'])
+      await show(client, 'backups')
+      await expect(client.page.getByTestId('health-summary')).toContainText('on 1 cafe')
+      await expect(client.page.locator('[data-testid=health-warning][data-reason=SINGLE_CAFE]')).toContainText('Join a second cafe')
+    })
 
     await test.step('a 64 MiB backup to the Node cafe, cut at 90 % by SIGKILL, resumes after its restart and re-sends at most 15 %', async () => {
       const big = await addFile(client, 64 * MiB, 64)
+      files.push(big)
       // Told of every chunk as it goes, in the page: the kill lands as the upload passes 90 %.
       await client.page.evaluate((cafe) => {
         const seen = { sent: 0 }
@@ -58,8 +99,93 @@ test('backups on every cafe: an upload cut at 90 % by a cafe crash resumes with 
       console.log(`[backup-health] 64 MiB cut at 90 %: ${done.uploaded} bytes uploaded in all for ${size} bytes of blocks; re-sent ${resent} bytes (${(100 * resent / size).toFixed(1)} %)`)
       expect(resent).toBeLessThanOrEqual(0.15 * size)
       const held = ((await node.owner('GET', '/clients')).body as any[])[0]
-      expect(held).toMatchObject({ pins: 1, lost: 0 })
-      expect(held.bytes).toBe(size)
+      expect(held).toMatchObject({ pins: 3, lost: 0 })
+    })
+
+    const b = await peers('cafe-b')
+    const c = await peers('cafe-c')
+    const { peerId: bId } = await makeCafe(b)
+    const { peerId: cId } = await makeCafe(c)
+
+    await test.step('a tab cafe registered later receives every backup and the thread\'s snapshot (backfill)', async () => {
+      const { ms, bytes } = await backfill(client, bId, async () => { await joinTab(client, b, bId) }, 3)
+      console.log(`[backup-health] backfill to a tab cafe: ${bytes} bytes in ${ms} ms = ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s (registration to every backup pinned)`)
+      const address = (await client.api('GET', '/api/v0/account')).body.address
+      await expect.poll(async () => ((await b.api('GET', '/api/v0/clients')).body as any[]).find(x => x.address === address)).toMatchObject({ pins: 3, snapshots: 1, lost: 0 })
+      await expect(client.page.getByTestId('health-summary')).toContainText('on 2 cafes')
+      await expect(client.page.locator('[data-testid=health-warning][data-reason=SINGLE_CAFE]')).toHaveCount(0)
+    })
+
+    await test.step('a third cafe loses blocks behind the client\'s back: it says so at start, a check finds exactly those, and only they are uploaded again', async () => {
+      const { ms, bytes } = await backfill(client, cId, async () => { await joinTab(client, c, cId) }, 3)
+      console.log(`[backup-health] backfill to a second tab cafe: ${bytes} bytes in ${ms} ms = ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`)
+      const before = await allAt(client, cId)
+      // Every 4th block of the cafe's store deleted, as an eviction or a wipe would, in its own page.
+      const wiped = await c.page.evaluate(async () => {
+        const db: IDBDatabase = await new Promise((resolve, reject) => { const r = indexedDB.open('lightcafe/cafe-blocks'); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+        const store = db.objectStoreNames[0]
+        const out = { blocks: 0, bytes: 0 }
+        await new Promise<void>((resolve, reject) => {
+          const tx = db.transaction(store, 'readwrite')
+          let i = 0
+          tx.objectStore(store).openCursor().onsuccess = e => {
+            const cursor = (e.target as IDBRequest<IDBCursorWithValue | null>).result
+            if (cursor == null) return
+            if (i++ % 4 === 1) { out.blocks++; out.bytes += (cursor.value as Uint8Array).byteLength; cursor.delete() }
+            cursor.continue()
+          }
+          tx.oncomplete = () => { resolve() }
+          tx.onerror = () => { reject(tx.error) }
+        })
+        db.close()
+        return out
+      })
+      expect(wiped.blocks).toBeGreaterThan(5)
+      // The cafe restarts (its tab reloads): it finds them gone and says so to its owner.
+      await c.reload()
+      const address = (await client.api('GET', '/api/v0/account')).body.address
+      await expect.poll(async () => ((await c.api('GET', '/api/v0/clients')).body as any[]).find(x => x.address === address)?.lost).toBeGreaterThan(0)
+      await show(c, 'overview')
+      await expect(c.page.getByTestId('blocks-lost')).toBeVisible()
+      // The client's check, on demand from its health view: the cafe named failed, the repair queued.
+      const t0 = Date.now()
+      await client.page.getByTestId('check-now').click()
+      await expect(client.page.locator(`[data-testid=health-cafe][title="${cId}"]`)).toHaveAttribute('data-state', 'failed', { timeout: 60_000 })
+      console.log(`[backup-health] on-demand check of 3 cafes to the lost blocks found: ${Date.now() - t0} ms`)
+      const health = (await client.api('GET', '/api/v0/backups/health')).body
+      const atC = health.perCafe.find((x: any) => x.id === cId)
+      expect(atC.lastCheck).toMatchObject({ reason: 'BLOCKS_LOST', missing: wiped.blocks })
+      expect(atC.repaired).toMatchObject({ blocks: wiped.blocks, bytes: wiped.bytes })
+      expect(health.perCafe.filter((x: any) => x.id !== cId).map((x: any) => x.state)).toEqual(['ok', 'ok'])
+      await expect(client.page.getByTestId('health-repaired')).toContainText(`${wiped.blocks} lost block(s)`)
+      // Only the lost blocks travel again: their bytes and the CAR's framing.
+      await expect.poll(async () => (await allAt(client, cId)).map(x => x.status), { timeout: 120_000 }).toEqual(['pinned', 'pinned', 'pinned'])
+      const after = await allAt(client, cId)
+      const resent = after.reduce((n, x) => n + (x.uploaded ?? 0), 0) - before.reduce((n, x) => n + (x.uploaded ?? 0), 0)
+      console.log(`[backup-health] repair: ${wiped.blocks} blocks (${wiped.bytes} bytes) lost, ${resent} bytes uploaded again`)
+      expect(resent).toBeGreaterThanOrEqual(wiped.bytes)
+      expect(resent).toBeLessThan(wiped.bytes + 200 * wiped.blocks + 3 * 1024)
+      await expect.poll(async () => ((await c.api('GET', '/api/v0/clients')).body as any[]).find(x => x.address === address)).toMatchObject({ pins: 3, lost: 0 })
+      expect((await client.api('POST', '/api/v0/backups/check', { cafe: cId })).body.perCafe.find((x: any) => x.id === cId).state).toBe('ok')
+    })
+
+    await test.step('a new device recovers everything from the repaired cafe alone', async () => {
+      const mnemonic = (await client.api('GET', '/api/v0/account/mnemonic')).body.mnemonic
+      const fresh = await peers('new-device')
+      expect((await fresh.api('POST', '/api/v0/account', { mnemonic })).status).toBe(200)
+      await joinTab(fresh, c, cId)
+      const rec = await fresh.api('POST', `/api/v0/cafes/${cId}/recover`)
+      expect(rec.status, JSON.stringify(rec.body)).toBe(200)
+      expect(rec.body).toMatchObject({ state: 'done', files: 3, missing: 0, threads: [{ id: 'album', head: files[0].cid }] })
+      for (const f of files) expect(await fileSha(fresh, f.cid)).toBe(f.sha)
+    })
+
+    await test.step('leaving a cafe unpins there', async () => {
+      expect((await client.api('DELETE', `/api/v0/cafes/${bId}`)).status).toBe(204)
+      const address = (await client.api('GET', '/api/v0/account')).body.address
+      expect(((await b.api('GET', '/api/v0/clients')).body as any[]).find(x => x.address === address)).toBeUndefined()
+      await expect.poll(async () => (await allAt(client, bId)).length).toBe(0)
+      await expect(client.page.getByTestId('health-summary')).toContainText('on 2 cafes')
     })
   } finally {
     await node.stop()

@@ -47,9 +47,10 @@ test('a Firefox client that trusts the LAN CA in its own profile opens the HTTPS
 
     // The invitation as the owner's screen shows it, opened in Firefox.
     const href = await inviteFromScreen(cafe)
-    expect(href.startsWith(`${server.httpsOrigin}/`)).toBe(true)
+    // Through the setup page, which goes on to the HTTPS app once it sees the CA trusted.
+    expect(href.startsWith(`${server.setupOrigin}/setup?relay=`)).toBe(true)
     const opened = Date.now()
-    const fox = await FirefoxPeer.open(firefox, 'firefox', href, seen)
+    const fox = await FirefoxPeer.open(firefox, 'firefox', href, seen, server.httpsOrigin)
     const readyAt = Date.now()
     const timings = await fox.page.evaluate(() => (globalThis as any).lightcafe.timings as Record<string, number>)
     expect(await fox.page.evaluate(() => navigator.userAgent)).toMatch(/Firefox\/\d+/)
@@ -97,6 +98,7 @@ test('a Firefox client that trusts the LAN CA in its own profile opens the HTTPS
     // Messages both ways with a Chromium friend who joined the same cafe by its own link.
     const friend = await lanPeer('friend')
     await friend.page.goto(await inviteFromScreen(cafe, href))
+    await friend.page.waitForURL(u => u.origin === server.httpsOrigin, { timeout: 30_000 })
     await friend.ready()
     await expect.poll(async () => ((await friend.api('GET', '/api/v0/cafes')).body as any[]).map(c => c.id), { timeout: 45_000 }).toEqual([cafeId])
     const friendAddr = (await friend.api('GET', '/api/v0/account')).body.address as string

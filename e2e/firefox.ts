@@ -130,7 +130,8 @@ export class FirefoxPeer {
    * Opens `url` (the app, or an invitation link to it) in a new tab and waits until ready.
    * `seen` collects every URL the tab requests (WebSocket handshakes as their https URL).
    */
-  static async open (firefox: FirefoxBrowser, name: string, url: string, seen?: string[]): Promise<FirefoxPeer> {
+  /** `landsOn`: the origin the page ends on when `url` leads there (an invitation through LAN mode's setup page). */
+  static async open (firefox: FirefoxBrowser, name: string, url: string, seen?: string[], landsOn?: string): Promise<FirefoxPeer> {
     const page = await firefox.browser.newPage()
     if (seen != null) page.on('request', req => { seen.push(`${name} ${req.url()}`) })
     page.setDefaultTimeout(30_000)
@@ -138,6 +139,7 @@ export class FirefoxPeer {
     page.on('console', msg => { if (msg.type() === 'error' || process.env.FIREFOX_CONSOLE === '1') console.log(`[${name}] console: ${msg.text().slice(0, 500)}`) })
     const peer = new FirefoxPeer(name, page)
     await page.goto(url, { waitUntil: 'load', timeout: 30_000 })
+    if (landsOn != null) await page.waitForFunction((origin: string) => location.origin === origin, { timeout: 30_000, polling: 100 }, landsOn)
     await peer.ready()
     return peer
   }

@@ -1,3 +1,5 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
 import { createEnvelope } from '../src/inbox/index.ts'
 import { expect, test } from './fixtures.ts'
@@ -223,3 +225,115 @@ test('a recipient whose storage is full loses nothing: messages wait at its cafe
   await expect(bob.page.getByTestId('receive-problem')).toHaveCount(0)
 })
 
+
+/** A relay this device lists but cannot reach: no host answers at 10.77.0.3 in the test's namespace, so every dial to it waits out its timeout. */
+async function unreachableRelay (): Promise<string> {
+  return `/ip4/10.77.0.3/tcp/4999/ws/p2p/${peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()}`
+}
+
+/** This page's relay keeper, as it sees each relay. */
+async function relaysOf (peer: Peer): Promise<Array<{ multiaddr: string, connected: boolean, reserved: boolean, attempts: number, lastDial?: string, nextDialAt?: number }>> {
+  return peer.page.evaluate(() => (globalThis as any).lightcafe.peer.node.relays.state())
+}
+
+/** The messages waiting in this page's outbox (its IndexedDB store, as the outbox keeps them). */
+async function outgoing (peer: Peer): Promise<Array<{ attempts: number, notBefore: number }>> {
+  return peer.page.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((resolve, reject) => { const r = indexedDB.open('lightcafe/messages'); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+    const rows: any[] = await new Promise((resolve, reject) => { const r = db.transaction('outgoing').objectStore('outgoing').getAll(); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+    db.close()
+    return rows.map(j => ({ attempts: j.attempts, notBefore: j.notBefore }))
+  })
+}
+
+test('across absences (issue 25): a contact lookup keeps the relay connection, a guest writes to the cafe\'s owner, a message to an offline person goes to its inbox without dialling a relay that cannot answer, a message queued while its cafe is away goes as soon as the cafe is back, and a cafe back online redials its relay at once', async ({ env, peers, profiles }) => {
+  test.setTimeout(300_000)
+  let cafe = await profiles('cafe-away')
+  const { peerId: cafeId } = await makeCafe(cafe)
+  const owner = await cafe.api('PUT', '/api/v0/profile', { name: 'Cafe owner' })
+  expect(owner.status, JSON.stringify(owner.body)).toBe(200)
+  const bob = await profiles('bob-away')
+  await register(bob, cafe, cafeId)
+  const bobAddr = (await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })).body.address as string
+  await bob.reachable()
+  // Alice lists a second relay she cannot reach (a phone given a relay of another network).
+  const dead = await unreachableRelay()
+  const alice = await peers('alice', { url: `${env.web.url}/?${[...env.relay.multiaddrs, dead].map(r => `relay=${encodeURIComponent(r)}`).join('&')}` })
+  await alice.reachable()
+  await register(alice, cafe, cafeId)
+
+  // 1. A lookup of a new contact asks Alice's cafe and the peers that can answer: never her relay,
+  // whose refusal of the protocol on a connection older than 3 s was taken for a dead connection.
+  const relayConnections = async (): Promise<Array<{ id: string, ageMs: number }>> => alice.page.evaluate(() => {
+    const node = (globalThis as any).lightcafe.peer.node
+    const relays = new Set((node.relays.state() as Array<{ multiaddr: string }>).map(r => r.multiaddr.split('/p2p/').at(-1)))
+    return (node.libp2p.getConnections() as any[]).filter(c => relays.has(c.remotePeer.toString())).map(c => ({ id: String(c.id), ageMs: Date.now() - c.timeline.open }))
+  })
+  await expect.poll(async () => (await relayConnections()).every(c => c.ageMs > 3_500), { message: 'relay connection older than the stream-open rule' }).toBe(true)
+  const before = (await relayConnections()).map(c => c.id)
+  expect(before).toHaveLength(1)
+  const first = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'hello, new contact' })
+  expect([first.status, first.body.route], JSON.stringify(first.body)).toEqual([202, 'direct'])
+  await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('hello, new contact')
+  expect((await relayConnections()).map(c => c.id)).toEqual(before)
+
+  // 2. A guest writes to the cafe's owner, whom the cafe's contacts now answer for.
+  const ownerContact = await alice.api('GET', `/api/v0/contacts/${owner.body.address as string}`)
+  expect([ownerContact.status, ownerContact.body.name], JSON.stringify(ownerContact.body)).toEqual([200, 'Cafe owner'])
+  const toOwner = await alice.api('POST', '/api/v0/messages', { to: owner.body.address, body: 'hello, owner' })
+  expect([toOwner.status, toOwner.body.route], JSON.stringify(toOwner.body)).toEqual([202, 'direct'])
+  await expect.poll(async () => (await received(cafe)).map(m => m.body)).toContain('hello, owner')
+
+  // 3. Bob goes offline: messages to him go to his inbox, through the relay Alice is connected
+  // to, with no dial through the one she cannot reach (whose timeout each would wait out).
+  await bob.close()
+  const deadState = async (): Promise<{ attempts: number }> => (await relaysOf(alice)).find(r => r.multiaddr === dead)!
+  // Between two of the keeper's own redials of that relay (its backoff is 4 s or more by now).
+  await expect.poll(async () => (await deadState()).attempts, { timeout: 60_000 }).toBeGreaterThanOrEqual(3)
+  const attempts = (await deadState()).attempts
+  await expect.poll(async () => (await deadState()).attempts, { timeout: 60_000 }).toBeGreaterThan(attempts)
+  const dialled: string[] = []
+  const onSocket = (ws: { url: () => string }): void => { if (ws.url().includes('10.77.0.3')) dialled.push(ws.url()) }
+  alice.page.on('websocket', onSocket)
+  for (let i = 0; i < 2; i++) {
+    const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: `while away ${i}` })
+    expect([sent.status, sent.body.route], JSON.stringify(sent.body)).toEqual([202, 'inbox'])
+  }
+  alice.page.off('websocket', onSocket)
+  expect(dialled).toEqual([])
+  expect(await inboxOf(cafe, bobAddr)).toBe(2)
+
+  // 4. The cafe goes away too: the next message waits in Alice's outbox, retried with backoff...
+  await cafe.close()
+  const queued = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'queued while the cafe was away' })
+  expect([queued.status, queued.body.route], JSON.stringify(queued.body)).toEqual([202, 'queued'])
+  // ...until its next try is 16 s away (after the 4th failure).
+  await expect.poll(async () => (await outgoing(alice))[0]?.attempts ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(4)
+  const [waiting] = await outgoing(alice)
+  // The cafe comes back: its relay says so to Alice (she asked it to), and the message goes at
+  // once, before its backoff ran out.
+  cafe = await profiles('cafe-away')
+  await expect.poll(async () => inboxOf(cafe, bobAddr), { timeout: 30_000 }).toBe(3)
+  expect(Date.now()).toBeLessThan(waiting.notBefore)
+  expect(await outgoing(alice)).toEqual([])
+
+  // 5. The cafe's network goes away: it loses its relay and its redials fail and back off.
+  await cafe.reachable()
+  await cafe.context.setOffline(true)
+  await expect.poll(async () => { const [r] = await relaysOf(cafe); return !r.connected && r.attempts >= 4 }, { timeout: 60_000 }).toBe(true)
+  // Right after a failed redial: the next is 8 s or more away.
+  const failed = (await relaysOf(cafe))[0].attempts
+  await expect.poll(async () => (await relaysOf(cafe))[0].attempts, { timeout: 60_000 }).toBeGreaterThan(failed)
+  const [away] = await relaysOf(cafe)
+  expect(away.nextDialAt).toBeGreaterThan(Date.now())
+  // Back online: the browser says so (`online`, or first a change of network), and the relay is
+  // redialled at once, not when the backoff ends.
+  await cafe.context.setOffline(false)
+  await expect.poll(async () => (await relaysOf(cafe))[0].reserved, { timeout: 20_000 }).toBe(true)
+  const [back] = await relaysOf(cafe)
+  expect(['online', 'network']).toContain(back.lastDial)
+  expect(Date.now()).toBeLessThan(away.nextDialAt!)
+  // And it is usable: a new client registers (through the relay: it never met the cafe).
+  const carol = await peers('carol')
+  await register(carol, cafe, cafeId)
+})

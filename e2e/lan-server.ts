@@ -16,7 +16,10 @@ export class LanServer {
   output = ''
   #child?: ChildProcess
 
-  constructor (host: string, stateDir: string) { this.host = host; this.stateDir = stateDir }
+  readonly #onlyHost: boolean
+
+  /** `onlyHost`: serve `host` alone (LIGHTCAFE_LAN_HOSTS); false: every address of the namespace, as a host with several interfaces. */
+  constructor (host: string, stateDir: string, onlyHost = true) { this.host = host; this.stateDir = stateDir; this.#onlyHost = onlyHost }
 
   get httpsOrigin (): string { return `https://${this.host}:${LAN_PORTS.https}` }
   get setupOrigin (): string { return `http://${this.host}:${LAN_PORTS.http}` }
@@ -24,12 +27,12 @@ export class LanServer {
   async start (timeoutMs = 30_000): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'relay/start.ts', '--lan'], {
       env: {
-        ...process.env,
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LIGHTCAFE_LAN_HOSTS' && k !== 'LIGHTCAFE_LAN_ADDRESS')),
         PORT: String(LAN_PORTS.http),
         HTTPS_PORT: String(LAN_PORTS.https),
         RELAY_PORT: String(LAN_PORTS.relay),
         WSS_PORT: String(LAN_PORTS.wss),
-        LIGHTCAFE_LAN_HOSTS: this.host,
+        ...(this.#onlyHost ? { LIGHTCAFE_LAN_HOSTS: this.host } : {}),
         LIGHTCAFE_STATE_DIR: this.stateDir
       },
       stdio: ['ignore', 'pipe', 'inherit']

@@ -9,16 +9,20 @@ import { LAN_HOST as HOST, chromiumDevice, directTo, downloadCa, inviteFromScree
 import { LAN_PORTS, LanServer } from './lan-server.ts'
 import type { BrowserContext } from 'playwright-core'
 
-test('LAN mode: devices that trust the local CA load the app over HTTPS from the LAN address, pair by the invite link, back up and message over direct WebRTC, and reconnect over WSS after the relay restarts; one without the CA gets no app', async () => {
+test('LAN mode: devices that trust the local CA load the app over HTTPS from the LAN address, pair by the invite link (through the setup page), back up and message over direct WebRTC, and reconnect over WSS after the relay restarts; one without the CA gets no app, and an invitation leads it to the setup page', async () => {
   test.setTimeout(300_000)
   const root = await mkdtemp(join(tmpdir(), 'lightcafe-lan-'))
-  const server = new LanServer(HOST, join(root, 'state'))
+  // Every address of the namespace (lc0 carries the default route, lc1 is a second interface).
+  const server = new LanServer(HOST, join(root, 'state'), false)
   const contexts: BrowserContext[] = []
   const seen: string[] = []
   try {
     await server.start()
-    expect(server.output).toContain(`https://${HOST}:`)
-    expect(server.output).toContain(`${server.setupOrigin}/setup`)
+    // Two interfaces: each URL names its own, and devices are sent to the default route's.
+    expect(server.output).toContain(`https://${HOST}:${LAN_PORTS.https}/        the app (lc0, default route)`)
+    expect(server.output).toContain(`https://10.77.0.2:${LAN_PORTS.https}/        the app (lc1)`)
+    expect(server.output).toContain(`The QR code and invitations use ${HOST} (lc0, default route)`)
+    expect(server.output).toContain(`Scan to set up a phone or tablet (${server.setupOrigin}/setup)`)
 
     // What a new device sees first over plain HTTP: the setup page, and the CA to download.
     const setup = await fetch(`${server.setupOrigin}/setup`)
@@ -41,6 +45,14 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     expect(strangerPage.url()).toBe(`${server.setupOrigin}/setup`)
     await expect(strangerPage.getByRole('heading', { level: 1 })).toHaveText('Set up this device for Lightcafe')
     await expect(strangerPage.getByRole('link', { name: 'Open Lightcafe over HTTPS' })).toHaveAttribute('href', `${server.httpsOrigin}/`)
+    await expect(strangerPage.getByRole('status')).toHaveText('This device does not trust the CA yet: install it with the steps below.')
+    // An invitation opened before the CA is trusted: the setup page, which keeps it for later.
+    const invitation = `${server.setupOrigin}/setup?relay=${encodeURIComponent('/ip4/10.77.0.1/tcp/1/tls/ws')}#join=12D3KooWCafe&token=tok`
+    await strangerPage.goto(invitation)
+    await expect(strangerPage.getByRole('heading', { name: 'You were invited to a cafe' })).toBeVisible()
+    await expect(strangerPage.getByRole('link', { name: 'Continue to the invitation' })).toHaveAttribute('href', `${server.httpsOrigin}/?relay=${encodeURIComponent('/ip4/10.77.0.1/tcp/1/tls/ws')}#join=12D3KooWCafe&token=tok`)
+    await expect(strangerPage.getByRole('status')).toHaveText('This device does not trust the CA yet: install it with the steps below.')
+    expect(strangerPage.url()).toBe(invitation)
     for (const scheme of ['light', 'dark'] as const) {
       await strangerPage.emulateMedia({ colorScheme: scheme })
       expect(await axeViolations(strangerPage), `setup page (${scheme})`).toEqual([])
@@ -67,7 +79,8 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
     for (const name of ['phone-1', 'phone-2']) {
       const href = await inviteFromScreen(cafe, previous)
       previous = href
-      expect(href.startsWith(`${server.httpsOrigin}/`)).toBe(true)
+      // Through the setup page, which a device that trusts the CA passes straight through.
+      expect(href.startsWith(`${server.setupOrigin}/setup?relay=`)).toBe(true)
       const ctx = await chromiumDevice(root, name, { caFile, seen })
       contexts.push(ctx)
       const start = Date.now()
@@ -75,6 +88,7 @@ test('LAN mode: devices that trust the local CA load the app over HTTPS from the
       console.log(`[lan] ${name}: page load to ready over HTTPS from ${HOST}: ${Date.now() - start} ms`)
       const pairStart = Date.now()
       await guest.page.goto(href)
+      await guest.page.waitForURL(url => url.origin === server.httpsOrigin, { timeout: 30_000 })
       await guest.ready()
       await expect.poll(async () => ((await guest.api('GET', '/api/v0/cafes')).body as any[]).map(c => c.id), { timeout: 45_000 }).toEqual([cafeId])
       console.log(`[lan] ${name}: invite link opened to registered: ${Date.now() - pairStart} ms`)
@@ -141,7 +155,7 @@ test('LAN mode keeps the app on http://127.0.0.1 for the host\'s own browser: it
     // Its invitation gives other devices the LAN's https origin and wss relay, never loopback.
     await makeCafe(own)
     const href = await inviteFromScreen(own)
-    expect(href.startsWith(`${server.httpsOrigin}/?relay=`)).toBe(true)
+    expect(href.startsWith(`${server.setupOrigin}/setup?relay=`)).toBe(true)
     expect(new URL(href).searchParams.getAll('relay')).toEqual(served.lan.relays)
     expect(href).not.toContain('127.0.0.1')
   } finally {

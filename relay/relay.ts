@@ -11,6 +11,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { cafeDirectoryServer } from '../src/node/cafe-directory/index.ts'
 import { peerReturnServer } from '../src/node/peer-return/index.ts'
+import { keepNewestConnection } from './newest-connection.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
@@ -99,12 +100,14 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
     }
   })
   relayService = node.services.relay
+  // A peer back from a network cut is signalled over its new connection, not the dead old one.
+  const stopNewest = keepNewestConnection(node)
   const multiaddrs = node.getMultiaddrs().map(ma => ma.toString())
   // Hidden from peers, but the host's own browser dials it (relays.json on loopback).
   if (hide) multiaddrs.unshift(`/ip4/${host}/tcp/${init.port}/ws/p2p/${node.peerId.toString()}`)
   return {
     node,
     multiaddrs,
-    stop: async () => { await node.stop() }
+    stop: async () => { stopNewest(); await node.stop() }
   }
 }

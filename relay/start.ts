@@ -13,7 +13,8 @@ import type { LanConfig } from './lan/lan-mode.ts'
  * `npm start`: the local relay plus the built app, on loopback. PORT and RELAY_PORT are honoured.
  * `npm start -- --lan` (or LIGHTCAFE_LAN=1) also serves other devices of the LAN: the app over
  * HTTPS on every LAN address (HTTPS_PORT), the relay over WSS (WSS_PORT) with the same
- * certificate, and the setup page with the local CA over plain HTTP on PORT.
+ * certificate, and the setup page with the local CA over plain HTTP on PORT. The QR code and
+ * invitations carry the default route's address; `--lan-address <ip>` (LIGHTCAFE_LAN_ADDRESS) picks another.
  */
 const port = Number(process.env.PORT ?? 8080)
 const relayPort = Number(process.env.RELAY_PORT ?? 9090)
@@ -22,7 +23,10 @@ const wssPort = Number(process.env.WSS_PORT ?? 9443)
 const root = resolve(process.env.LIGHTCAFE_DIST ?? 'dist')
 const stateDir = resolve(process.env.LIGHTCAFE_STATE_DIR ?? '.lightcafe')
 const keyFile = process.env.RELAY_KEY_FILE ?? resolve(stateDir, 'relay.key')
-const lanMode = process.argv.includes('--lan') || process.env.LIGHTCAFE_LAN === '1'
+/** The LAN address for the QR code and invitations (default: the default route's interface). */
+const at = process.argv.indexOf('--lan-address')
+const lanAddress = at >= 0 ? process.argv[at + 1] : process.env.LIGHTCAFE_LAN_ADDRESS
+const lanMode = process.argv.includes('--lan') || at >= 0 || process.env.LIGHTCAFE_LAN === '1'
 
 interface Running { lan?: LanConfig, stop(): Promise<void> }
 
@@ -32,7 +36,7 @@ const logError = printableLog(line => { console.error(line) })
 
 /** Relay and servers for the addresses up now (LAN mode: with a certificate covering them). */
 async function serve (): Promise<Running> {
-  const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort }) : undefined
+  const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort, chosen: lanAddress }) : undefined
   const tls = lan != null ? { cert: lan.cert.cert, key: lan.cert.key } : undefined
   const relay = await startRelay({
     port: relayPort,

@@ -150,7 +150,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   // Node has no `online` event: a change of this host's addresses redials a lost relay at once.
   const stopNetwork = watchNetwork(keeper.wake, { addresses: () => Object.values(networkInterfaces()).flat().map(i => i?.address ?? '') })
 
-  const transport = libp2pTransport(libp2p.services.http, () => relays)
+  const transport = libp2pTransport(libp2p.services.http, () => keeper.dialable(), keeper.wake)
   const cafe = await createCafe({
     libp2p,
     privateKeyRaw: privateKey.raw,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bareAddress, certNames, isLoopback, lanAddresses, mdnsName } from './addresses.ts'
+import { bareAddress, certNames, chooseLanAddresses, isLoopback, lanAddresses, mdnsName } from './addresses.ts'
 import type { NetworkInterfaceInfo } from 'node:os'
 
 const info = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
@@ -29,5 +29,31 @@ describe('LAN addresses', () => {
     expect(bareAddress('::ffff:10.77.0.1')).toBe('10.77.0.1')
     expect(mdnsName('Kitchen-Tablet.fritz.box')).toBe('kitchen-tablet.local')
     expect(certNames(['10.0.0.7'], 'tab')).toEqual({ ips: ['10.0.0.7', '127.0.0.1'], dns: ['localhost', 'tab.local'] })
+  })
+
+  describe('the one devices are sent to (QR code, invitations)', () => {
+    // A laptop on a Wi-Fi (the default route) with a Docker bridge whose address sorts first.
+    const host = {
+      lo: [info('127.0.0.1', 'IPv4', true)],
+      docker0: [info('172.17.0.1', 'IPv4')],
+      wlp2s0: [info('192.168.1.20', 'IPv4')]
+    }
+
+    it('is the address of the interface carrying the default route, even when another interface comes first', () => {
+      expect(lanAddresses(host, undefined)[0]).toBe('172.17.0.1')
+      expect(chooseLanAddresses(host, { routeAddress: '192.168.1.20' })).toEqual({
+        hosts: ['192.168.1.20', '172.17.0.1'],
+        why: 'default route',
+        interfaces: { '172.17.0.1': 'docker0', '192.168.1.20': 'wlp2s0' }
+      })
+    })
+
+    it('is the owner\'s choice when given (one of the addresses), else the first found', () => {
+      expect(chooseLanAddresses(host, { routeAddress: '192.168.1.20', chosen: '172.17.0.1' })).toMatchObject({ hosts: ['172.17.0.1', '192.168.1.20'], why: 'chosen' })
+      expect(() => chooseLanAddresses(host, { chosen: '10.9.9.9' })).toThrow(/not one of this host's LAN addresses/)
+      // No default route, or one through an interface not served (a VPN filtered out by LIGHTCAFE_LAN_HOSTS).
+      expect(chooseLanAddresses(host, {})).toMatchObject({ hosts: ['172.17.0.1', '192.168.1.20'], why: 'first found' })
+      expect(chooseLanAddresses(host, { routeAddress: '10.8.0.2' })).toMatchObject({ why: 'first found' })
+    })
   })
 })

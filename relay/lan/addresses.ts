@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram'
 import { hostname as osHostname, networkInterfaces } from 'node:os'
 import type { NetworkInterfaceInfo } from 'node:os'
 
@@ -23,6 +24,59 @@ export function lanAddresses (
     }
   }
   return [...found].sort((a, b) => Number(!isPrivate(a)) - Number(!isPrivate(b)))
+}
+
+/** Why the first LAN address is the one in the QR code and the invitations. */
+export type LanChoiceReason = 'chosen' | 'default route' | 'first found'
+
+export interface LanChoice {
+  /** Every address served, the preferred one first (what the QR code and the invitations carry). */
+  hosts: string[]
+  why: LanChoiceReason
+  /** Interface name per address, where known. */
+  interfaces: Record<string, string>
+}
+
+/**
+ * Orders the LAN addresses for devices: the owner's choice (`--lan-address`), else the address
+ * of the interface that carries the default route (where a phone on the same Wi-Fi, whose
+ * router is the gateway, sends its packets), else the first found. A bridge, a VPN or Docker
+ * adds interfaces that no phone can reach; the default route's is the one on the devices' network.
+ * `chosen` must be one of the addresses.
+ */
+export function chooseLanAddresses (
+  ifaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+  opts: { override?: string, chosen?: string, routeAddress?: string } = {}
+): LanChoice {
+  const found = lanAddresses(ifaces, opts.override)
+  const interfaces: Record<string, string> = {}
+  for (const [name, list] of Object.entries(ifaces)) for (const info of list ?? []) if (found.includes(info.address)) interfaces[info.address] ??= name
+  const first = (host: string, why: LanChoiceReason): LanChoice => ({ hosts: [host, ...found.filter(h => h !== host)], why, interfaces })
+  const chosen = opts.chosen?.trim()
+  if (chosen != null && chosen !== '') {
+    if (!found.includes(chosen)) throw new Error(`LAN mode: --lan-address ${chosen} is not one of this host's LAN addresses (${found.join(', ') || 'none'})`)
+    return first(chosen, 'chosen')
+  }
+  if (opts.routeAddress != null && found.includes(opts.routeAddress)) return first(opts.routeAddress, 'default route')
+  return { hosts: found, why: 'first found', interfaces }
+}
+
+/**
+ * The local address the kernel would send from to an address beyond the LAN: the default
+ * route's interface. A UDP socket's connect() only picks the route; nothing is sent. Undefined
+ * when there is no default route.
+ */
+export async function defaultRouteAddress (): Promise<string | undefined> {
+  const socket = createSocket('udp4')
+  try {
+    // 192.0.2.1 (TEST-NET-1, RFC 5737): no host-specific route ever covers it.
+    return await new Promise<string | undefined>(resolve => {
+      socket.once('error', () => { resolve(undefined) })
+      socket.connect(9, '192.0.2.1', () => { resolve(socket.address().address) })
+    })
+  } finally {
+    socket.close()
+  }
 }
 
 /** RFC 1918 ranges. */

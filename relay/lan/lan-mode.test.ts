@@ -28,6 +28,13 @@ describe('LAN mode', () => {
       expect(banner).toContain(lan.ca.fingerprint)
       expect(banner).toMatch(/[█▀▄]{10,}/) // the QR code's block characters
       await expect(prepareLan({ stateDir: dir, httpPort: 8080, httpsPort: 8443, wssPort: 9443, hosts: [] })).rejects.toThrow(/no LAN IPv4 address/)
+
+      // Two interfaces: each URL names its own, and the QR code carries the default route's.
+      const two = lanBanner({ ...lan, hosts: ['192.168.1.20', '172.17.0.1'], why: 'default route', interfaces: { '192.168.1.20': 'wlp2s0', '172.17.0.1': 'docker0' } })
+      expect(two).toContain('https://192.168.1.20:8443/        the app (wlp2s0, default route)')
+      expect(two).toContain('https://172.17.0.1:8443/        the app (docker0)')
+      expect(two).toContain('The QR code and invitations use 192.168.1.20 (wlp2s0, default route); another: npm start -- --lan --lan-address <address>')
+      expect(two).toContain('Scan to set up a phone or tablet (http://192.168.1.20:8080/setup)')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

@@ -1,15 +1,21 @@
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { renderUnicodeCompact } from 'uqr'
-import { certNames, lanAddresses } from './addresses.ts'
+import { networkInterfaces } from 'node:os'
+import { certNames, chooseLanAddresses, defaultRouteAddress } from './addresses.ts'
 import { loadOrCreateCa } from './ca.ts'
 import { RENEW_WITHIN_DAYS, ensureServerCert } from './certs.ts'
+import type { LanChoiceReason } from './addresses.ts'
 import type { LocalCa } from './ca.ts'
 import type { ServerCert } from './certs.ts'
 
 export interface LanConfig {
-  /** LAN IPv4 addresses served (every one is in the certificate). */
+  /** LAN IPv4 addresses served (every one is in the certificate), the one devices are sent to first. */
   hosts: string[]
+  /** Why the first is first (the owner chose it, it carries the default route, it came first). */
+  why: LanChoiceReason
+  /** Interface name per address, where known. */
+  interfaces: Record<string, string>
   httpsPort: number
   wssPort: number
   /** The plain-HTTP port: the app on loopback, the setup page on the LAN addresses. */
@@ -18,14 +24,27 @@ export interface LanConfig {
   cert: ServerCert
 }
 
-/** Loads (or creates) the CA under `stateDir/tls` and a server certificate for every LAN address now up. */
-export async function prepareLan (opts: { stateDir: string, httpPort: number, httpsPort: number, wssPort: number, hosts?: string[] }): Promise<LanConfig> {
-  const hosts = opts.hosts ?? lanAddresses()
+/**
+ * Loads (or creates) the CA under `stateDir/tls` and a server certificate for every LAN address
+ * now up. `chosen` (`--lan-address`): the address for the QR code and invitations; by default
+ * the default route's (see chooseLanAddresses). `hosts` replaces the detection (tests).
+ */
+export async function prepareLan (opts: { stateDir: string, httpPort: number, httpsPort: number, wssPort: number, hosts?: string[], chosen?: string }): Promise<LanConfig> {
+  const choice = opts.hosts != null
+    ? { hosts: opts.hosts, why: 'first found' as const, interfaces: {} }
+    : chooseLanAddresses(networkInterfaces(), { override: process.env.LIGHTCAFE_LAN_HOSTS, chosen: opts.chosen, routeAddress: await defaultRouteAddress() })
+  const { hosts } = choice
   if (hosts.length === 0) throw new Error('LAN mode: this host has no LAN IPv4 address (is it on a network?); set LIGHTCAFE_LAN_HOSTS to choose one')
   const dir = join(opts.stateDir, 'tls')
   const ca = await loadOrCreateCa(dir, new Date(), hosts)
   const cert = await ensureServerCert(dir, ca, certNames(hosts))
-  return { hosts, httpsPort: opts.httpsPort, wssPort: opts.wssPort, httpPort: opts.httpPort, ca, cert }
+  return { ...choice, httpsPort: opts.httpsPort, wssPort: opts.wssPort, httpPort: opts.httpPort, ca, cert }
+}
+
+/** `10.0.0.7 (wlan0, default route)`: an address with its interface and, for the first, why devices are sent there. */
+function named (lan: LanConfig, host: string): string {
+  const notes = [lan.interfaces[host], host === lan.hosts[0] && lan.hosts.length > 1 ? lan.why : undefined].filter(n => n != null)
+  return notes.length > 0 ? `(${notes.join(', ')})` : ''
 }
 
 /** What the terminal shows: the URLs for other devices and a QR code a phone's camera opens. */
@@ -35,8 +54,9 @@ export function lanBanner (lan: LanConfig): string {
   const lines = [
     '',
     'LAN mode: other devices on this network open',
-    ...lan.hosts.map(h => `  https://${h}:${lan.httpsPort}/        the app`),
-    ...lan.hosts.map(h => `  http://${h}:${lan.httpPort}/setup    first time on a device: install the local CA`),
+    ...lan.hosts.map(h => `  https://${h}:${lan.httpsPort}/        the app ${named(lan, h)}`.trimEnd()),
+    ...lan.hosts.map(h => `  http://${h}:${lan.httpPort}/setup    first time on a device: install the local CA ${named(lan, h)}`.trimEnd()),
+    ...(lan.hosts.length > 1 ? [`The QR code and invitations use ${first} ${named(lan, first)}; another: npm start -- --lan --lan-address <address> (or LIGHTCAFE_LAN_ADDRESS)`] : []),
     `local CA ${lan.ca.certFile} (SHA-256 ${lan.ca.fingerprint})${lan.ca.created ? ', created now' : ''}`,
     `server certificate for ${[...lan.cert.names.ips, ...lan.cert.names.dns].join(', ')}, valid until ${lan.cert.notAfter.toISOString().slice(0, 10)}${lan.cert.issued != null ? ` (issued now: ${lan.cert.issued})` : ''}`,
     '',

@@ -26,16 +26,26 @@ afterAll(async () => {
 const get = async (path: string, init?: RequestInit): Promise<Response> => fetch(server.url + path, { redirect: 'manual', ...init })
 
 describe('setup page over plain HTTP', () => {
-  it('is static HTML with a strict CSP, no script, per-platform steps, the CA fingerprint and a link to the HTTPS app', async () => {
+  it('is static HTML with a strict CSP, only its own script, per-platform steps, the CA fingerprint and a link to the HTTPS app', async () => {
     const res = await get('/setup')
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
     const csp = res.headers.get('content-security-policy') ?? ''
     expect(csp).toContain("default-src 'none'")
     expect(csp).not.toContain('unsafe-inline')
+    expect(csp).toContain("script-src 'self'")
+    // Fetches only from the HTTPS app: how it tells whether the CA is trusted.
+    expect(csp).toContain(`connect-src ${ORIGIN};`)
     const html = await res.text()
-    expect(html).not.toMatch(/<script|\son\w+=|style=/i)
-    expect(html).toContain('<html lang="en">')
+    expect(html.match(/<script[^>]*>/gi)).toEqual(['<script src="/setup.js" defer>'])
+    expect(html).not.toMatch(/<script[^>]*>[^<]|\son\w+=|style=/i)
+    expect(html).toContain(`data-app="${ORIGIN}"`)
+    // The invitation section is there for the script to show, hidden without one.
+    expect(html).toMatch(/<section id="invited" [^>]*hidden>/)
+    const js = await get('/setup.js')
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    expect(await js.text()).toContain("location.replace(target.href)")
+    expect(html).toContain('<html lang="en" data-app=')
     for (const heading of ['Android', 'iPhone and iPad (iOS, iPadOS)', 'Desktop Chrome, Edge and other Chromium browsers', 'Firefox (desktop)']) expect(html).toContain(`>${heading}</h2>`)
     expect(html).toContain('Certificate Trust Settings')
     expect(html).toContain(ca.fingerprint)

@@ -1,8 +1,10 @@
 /**
  * The plain-HTTP setup page a new device opens first: it cannot load the HTTPS app until it
- * trusts the local CA, so this page (and only this page, its style sheet and the CA files)
- * is served without TLS. Everything else redirects to the HTTPS app. Static HTML, no script,
- * so a strict CSP holds.
+ * trusts the local CA, so this page (and only this page, its style sheet, its script and the
+ * CA files) is served without TLS. Everything else redirects to the HTTPS app. Static HTML and
+ * one small script of its own (no inline code, a strict CSP): in LAN mode invitations lead
+ * here, and the script tells whether this device trusts the CA yet (by fetching from the HTTPS
+ * app) and then goes on to the app with the invitation (its fragment) intact.
  */
 
 export interface SetupContext {
@@ -25,7 +27,8 @@ export const CA_FILES = {
   mobileconfig: '/lightcafe.mobileconfig'
 } as const
 
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+/** The page may run its own script and fetch only from the HTTPS app (to learn whether the CA is trusted). */
+const csp = (httpsOrigin: string): string => `default-src 'none'; script-src 'self'; connect-src ${httpsOrigin}; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 
 function escape (s: string): string {
   return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -36,16 +39,24 @@ export function setupHtml (ctx: SetupContext): string {
   const host = escape(ctx.hostName)
   const fp = escape(ctx.ca.fingerprint)
   return `<!doctype html>
-<html lang="en">
+<html lang="en" data-app="${escape(ctx.httpsOrigin)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Set up this device for Lightcafe</title>
 <link rel="stylesheet" href="/setup.css">
+<script src="/setup.js" defer></script>
 </head>
 <body>
 <main>
 <h1>Set up this device for Lightcafe</h1>
+<p id="trust" role="status"></p>
+<section id="invited" aria-labelledby="invited-h" hidden>
+<h2 id="invited-h">You were invited to a cafe</h2>
+<p>This device must trust the cafe's certificate authority first: install it with the steps below, then come back to this page.
+It goes on to the invitation by itself once the CA is trusted, or continue here:</p>
+<p><a id="continue" class="button" href="${app}">Continue to the invitation</a></p>
+</section>
 <p>The Lightcafe on <strong>${host}</strong> runs over HTTPS with a certificate from its own local
 certificate authority (CA). Browsers run the app only on a secure connection, so this device must
 trust that CA once. Install it with the steps for your device below, then open the app.</p>
@@ -124,6 +135,45 @@ code { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 .button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 3px; }
 `
 
+/**
+ * The page's script: says whether this device trusts the CA (a fetch from the HTTPS app fails
+ * on an untrusted certificate), checked again when the page is shown again (after installing
+ * the CA in Settings) and every few seconds; with an invitation in the fragment it shows the
+ * invitation's link and, once the CA is trusted, goes on to it: the HTTPS app, the `relay`
+ * parameters and the fragment kept.
+ */
+export const SETUP_JS = `(() => {
+  const app = document.documentElement.dataset.app
+  const target = new URL('/', app)
+  for (const relay of new URLSearchParams(location.search).getAll('relay')) target.searchParams.append('relay', relay)
+  target.hash = location.hash
+  const invited = new URLSearchParams(location.hash.slice(1)).has('join')
+  const status = document.getElementById('trust')
+  if (invited) {
+    document.getElementById('invited').hidden = false
+    document.getElementById('continue').href = target.href
+  }
+  let busy = false
+  const check = async () => {
+    if (busy) return
+    busy = true
+    try {
+      await fetch(new URL('/relays.json', app), { mode: 'no-cors', cache: 'no-store' })
+      status.textContent = invited ? 'This device trusts the CA: opening the invitation…' : 'This device trusts the CA: the app opens over HTTPS.'
+      if (invited) location.replace(target.href)
+    } catch {
+      status.textContent = 'This device does not trust the CA yet: install it with the steps below.'
+    } finally {
+      busy = false
+    }
+  }
+  void check()
+  addEventListener('focus', () => { void check() })
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') void check() })
+  setInterval(() => { void check() }, 3000)
+})()
+`
+
 /** Deterministic UUID-shaped identifier from the CA fingerprint: downloading again replaces the same profile. */
 function uuidFrom (fingerprint: string, salt: string): string {
   const hex = (salt + fingerprint.replace(/:/g, '')).toUpperCase().slice(0, 32).padEnd(32, '0')
@@ -196,7 +246,12 @@ export function setupResponse (method: string, url: URL, ctx: SetupContext): Set
     case '/':
       return { status: 302, headers: { ...common, location: '/setup' }, body: '' }
     case '/setup':
-      return { status: 200, headers: { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP, 'referrer-policy': 'no-referrer' }, body: setupHtml(ctx) }
+      return { status: 200, headers: { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp(ctx.httpsOrigin), 'referrer-policy': 'no-referrer' }, body: setupHtml(ctx) }
+    case '/setup.js':
+      return { status: 200, headers: { ...common, 'content-type': 'text/javascript; charset=utf-8' }, body: SETUP_JS }
+    case '/favicon.ico':
+      // Asked for by browsers on their own; sent on to the HTTPS app it would break the page's CSP.
+      return { status: 404, headers: { ...common, 'content-type': 'text/plain; charset=utf-8' }, body: '' }
     case '/setup.css':
       return { status: 200, headers: { ...common, 'content-type': 'text/css; charset=utf-8' }, body: SETUP_CSS }
     case CA_FILES.pem:

@@ -8,6 +8,7 @@ import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
 import { testCafeHost } from '../cafe/test-cafe-host.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { toBase64url } from '../shared/bytes.ts'
+import { BackupChecks } from '../client/checks.ts'
 import { BackupOutbox } from '../client/backups.ts'
 import { CafeClient } from '../client/cafe-client.ts'
 import { Files } from '../client/files.ts'
@@ -86,6 +87,7 @@ async function rig (): Promise<Rig> {
   const backups = new BackupOutbox({ client, blocks, dbName: `fuzz-${n}/backups`, metaOf: async () => ({ app: 'lightcafe' }), snapshotOf: async id => ({ id: threads.snapshotId(id), ciphertext: await threads.seal(await threads.get(id)) }) })
   await backups.start()
   await messages.start()
+  const checks = new BackupChecks({ client, outbox: backups, dbName: `fuzz-${n}/backup-checks` })
   const recoveries = new Recoveries({ client, threads, files, blocks })
   const { token } = await remote.host.createToken()
   await client.register(remote.cafeId, token)
@@ -98,6 +100,7 @@ async function rig (): Promise<Rig> {
     activity,
     inbox,
     client,
+    checks,
     files,
     backups,
     threads,

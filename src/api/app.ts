@@ -9,7 +9,8 @@ import type { Account } from '../account/index.ts'
 import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
-import type { BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
+import { backupHealth, CHECK_TIMING } from '../client/index.ts'
+import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
 
@@ -29,6 +30,8 @@ export interface LocalApiDeps {
   client: CafeClient
   files: Files
   backups: BackupOutbox
+  /** Proofs of storage and repairs, per cafe. */
+  checks: BackupChecks
   threads: Threads
   messages: Messages
   search(input: { name?: unknown, limit?: unknown, wait?: unknown }, onUpdate?: (u: SearchUpdate) => void): Promise<SearchOutcome>
@@ -214,6 +217,23 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     listed = true
     if (!ended.aborted) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
     return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+  })
+  // The health view: where the backups are, each cafe's last check, what to do.
+  const health = async (): Promise<BackupHealth> => backupHealth({
+    now: Date.now(),
+    silentMs: CHECK_TIMING.silentMs,
+    sessions: await deps.client.list(),
+    backups: await deps.backups.records(),
+    checks: await deps.checks.records(),
+    checking: cafe => deps.checks.checking(cafe)
+  })
+  app.get('/backups/health', async c => c.json(await health()))
+  // A check now (have/want and a proof), of one cafe or all; repairs start at once; answers when every check ended.
+  app.post('/backups/check', async c => {
+    const { cafe } = c.req.header('content-type')?.includes('application/json') === true ? await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON) : {}
+    if (cafe !== undefined) await deps.checks.check((await deps.client.get(stringField('cafe', cafe, 128))).id)
+    else await deps.checks.checkAll()
+    return c.json(await health())
   })
   app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'), { signal: c.req.raw.signal })))
   app.delete('/backups/:cid', async c => c.json(await deps.backups.unpin(c.req.param('cid'), { signal: c.req.raw.signal }), 202))

@@ -91,8 +91,9 @@ export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, s
   // What this cafe keeps for the client: bytes, pins whole, pins with lost blocks, unfinished uploads, and whether its storage is persistent.
   app.get('/storage', auth, async c => c.json({ ...(await pins.holdings(c.var.session.address, { signal: c.req.raw.signal })), persistent: await persistent() }))
 
-  // Only blocks this client's pins hold; anyone else's are "not found".
-  app.get('/ipfs/:cid', auth, async c => gatewayResponse(c.req.raw, c.req.param('cid'), async cid => pins.read(c.var.session.address, cid)))
+  // Only blocks this client's pins hold; anyone else's are "not found". A block this cafe lost
+  // is left out of the CAR (and recorded as lost): the client names it and fetches it elsewhere.
+  app.get('/ipfs/:cid', auth, async c => gatewayResponse(c.req.raw, c.req.param('cid'), async cid => pins.read(c.var.session.address, cid), { skipMissing: true }))
 
   app.get('/snapshots', auth, async c => c.json(await snapshots.list(c.var.session.address)))
   app.put('/snapshots/:id', auth, async c => c.json(await snapshots.put(c.var.session.address, c.req.param('id'), await readJsonObject(c.req.raw, SNAPSHOT_LIMITS.maxBodyBytes))))

@@ -84,6 +84,8 @@ interface OutboxDB extends DBSchema {
   device: { key: 'tag', value: string }
   /** Version 3: each backed-up DAG's blocks. */
   dags: { key: string, value: DagRecord }
+  /** Version 4: the cafes this outbox has seen (a new one is backfilled, a gone one forgotten). */
+  cafes: { key: string, value: { id: string, added: string } }
 }
 
 export interface OutboxInit {
@@ -95,6 +97,8 @@ export interface OutboxInit {
   metaOf: (cid: string) => Promise<Record<string, string>>
   /** A thread's current snapshot: its id at the cafe and its ciphertext. */
   snapshotOf: (threadId: string) => Promise<{ id: string, ciphertext: string }>
+  /** The account's threads: a cafe added later gets each one's newest snapshot. */
+  threadIds?: () => Promise<string[]>
   /** When it fires (the network or a cafe came back), jobs waiting out a backoff run at once. */
   wake?: Wake
   now?: () => number
@@ -122,6 +126,7 @@ export class BackupOutbox extends EventTarget {
   readonly #db: Promise<IDBPDatabase<OutboxDB>>
   readonly #metaOf: OutboxInit['metaOf']
   readonly #snapshotOf: OutboxInit['snapshotOf']
+  readonly #threadIds: () => Promise<string[]>
   readonly #now: () => number
   /** The `jobs` store as a queue per cafe, one job at a time, retried with backoff. */
   readonly #outbox: Outbox<Job>
@@ -137,8 +142,9 @@ export class BackupOutbox extends EventTarget {
     this.#blocks = init.blocks
     this.#metaOf = init.metaOf
     this.#snapshotOf = init.snapshotOf
+    this.#threadIds = init.threadIds ?? (async () => [])
     this.#now = init.now ?? Date.now
-    this.#db = openDB<OutboxDB>(init.dbName, 3, {
+    this.#db = openDB<OutboxDB>(init.dbName, 4, {
       upgrade (db, old, _new, tx) {
         if (old < 1) {
           db.createObjectStore('jobs', { keyPath: 'seq', autoIncrement: true }).createIndex('cafe', 'cafe')
@@ -149,6 +155,7 @@ export class BackupOutbox extends EventTarget {
           void tx.objectStore('device').put(`lc-device-${toBase64url(randomBytes(12))}`, 'tag')
         }
         if (old < 3) db.createObjectStore('dags', { keyPath: 'cid' })
+        if (old < 4) db.createObjectStore('cafes', { keyPath: 'id' })
       }
     })
     this.#outbox = new Outbox<Job>({
@@ -185,9 +192,112 @@ export class BackupOutbox extends EventTarget {
     for (const b of await tx.store.getAll()) if (b.status === 'pinning') await tx.store.put({ ...b, status: 'queued' })
     await tx.done
     await this.#outbox.start(options)
+    // Cafes registered or left since (another page, an earlier run): backfilled or forgotten now, then on every change.
+    this.#client.addEventListener('change', this.#onSessions)
+    await this.reconcile()
   }
 
-  stop (): void { this.#outbox.stop() }
+  readonly #onSessions = (): void => { this.reconcile().catch(() => { /* tried again at the next change */ }) }
+
+  #reconciling: Promise<void> = Promise.resolve()
+
+  /**
+   * Brings the outbox in line with the cafes this account is registered with: a cafe seen for
+   * the first time gets every backup (a pin job each, through the same queue, with progress)
+   * and each thread's newest snapshot: backfill. A cafe no longer registered (deregistered: it
+   * forgot this account's pins itself) is forgotten here with its records and jobs. Runs one
+   * at a time; safe to call again.
+   */
+  async reconcile (): Promise<void> {
+    const run = this.#reconciling.then(async () => this.#reconcile())
+    this.#reconciling = run.catch(() => {})
+    await run
+  }
+
+  async #reconcile (): Promise<void> {
+    const sessions = await this.#client.list()
+    const active = sessions.filter(s => s.ended == null).map(s => s.id)
+    const registered = new Set(sessions.map(s => s.id))
+    const threads = await this.#threadIds()
+    const db = await this.#db
+    const tx = db.transaction(['jobs', 'backups', 'cafes', 'dags'], 'readwrite')
+    const rows = await tx.objectStore('backups').getAll()
+    const known = new Set((await tx.objectStore('cafes').getAll()).map(c => c.id))
+    const now = new Date(this.#now()).toISOString()
+    // Every DAG backed up anywhere and not being unpinned: what each cafe should hold.
+    const wanted = new Map<string, number | undefined>()
+    for (const r of rows) if (r.status !== 'unpinning') wanted.set(r.cid, r.size)
+    const have = new Set(rows.map(r => `${r.cid}|${r.cafe}`))
+    const queued: BackupRecord[] = []
+    const kicked = new Set<string>()
+    for (const cafe of active) {
+      const isNew = !known.has(cafe)
+      if (isNew) await tx.objectStore('cafes').put({ id: cafe, added: now })
+      for (const [cid, size] of wanted) {
+        if (have.has(`${cid}|${cafe}`)) continue
+        const record: BackupRecord = { cid, cafe, status: 'queued', updated: now, ...(size != null ? { size } : {}) }
+        await tx.objectStore('backups').put(record)
+        await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid, attempts: 0, notBefore: 0 })
+        queued.push(record)
+        kicked.add(cafe)
+      }
+      if (isNew) for (const id of threads) { await tx.objectStore('jobs').add({ cafe, kind: 'snapshot', target: id, attempts: 0, notBefore: 0 }); kicked.add(cafe) }
+    }
+    const gone = new Set([...known, ...rows.map(r => r.cafe)].filter(c => !registered.has(c)))
+    for (const cafe of gone) {
+      await tx.objectStore('cafes').delete(cafe)
+      for (const r of rows) if (r.cafe === cafe) await tx.objectStore('backups').delete([r.cid, r.cafe])
+      for (const seq of await tx.objectStore('jobs').index('cafe').getAllKeys(cafe)) await tx.objectStore('jobs').delete(seq)
+    }
+    // Block lists of DAGs no backup names any more (unpinned everywhere).
+    const named = new Set(rows.map(r => r.cid))
+    for (const cid of await tx.objectStore('dags').getAllKeys()) if (!named.has(cid)) await tx.objectStore('dags').delete(cid)
+    await tx.done
+    for (const r of queued) this.#progress(r)
+    for (const cafe of gone) for (const r of rows) if (r.cafe === cafe) this.#emit({ type: 'backup:removed', detail: { cid: r.cid, id: cafe } })
+    for (const cafe of kicked) this.#outbox.kick(cafe)
+    if (queued.length > 0 || gone.size > 0) this.dispatchEvent(new Event('change'))
+  }
+
+  /** Every backup record (one per DAG and cafe). */
+  async records (options: AbortOptions = {}): Promise<BackupRecord[]> {
+    options.signal?.throwIfAborted()
+    return (await this.#db).getAll('backups')
+  }
+
+  /** This account's backups at one cafe, as recorded here. */
+  async at (cafe: string, options: AbortOptions = {}): Promise<BackupRecord[]> {
+    options.signal?.throwIfAborted()
+    return (await (await this.#db).getAll('backups')).filter(r => r.cafe === cafe)
+  }
+
+  /**
+   * Uploads again what a cafe lost of these DAGs (a check found blocks missing, or the cafe
+   * said so): each backup there is queued as a pin job, which asks have/want and sends only
+   * the missing blocks. Returns how many were queued.
+   */
+  async repair (cafe: string, cids: string[], why: { reason: string, details: string }): Promise<number> {
+    const db = await this.#db
+    const tx = db.transaction(['jobs', 'backups'], 'readwrite')
+    const queued: BackupRecord[] = []
+    for (const cid of new Set(cids)) {
+      const r = await tx.objectStore('backups').get([cid, cafe])
+      if (r == null || (r.status !== 'pinned' && r.status !== 'failed')) continue
+      const next: BackupRecord = { ...r, status: 'queued', error: why, updated: new Date(this.#now()).toISOString() }
+      await tx.objectStore('backups').put(next)
+      await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid, attempts: 0, notBefore: 0 })
+      queued.push(next)
+    }
+    await tx.done
+    for (const r of queued) this.#progress(r)
+    if (queued.length > 0) { this.#outbox.kick(cafe); this.dispatchEvent(new Event('change')) }
+    return queued.length
+  }
+
+  stop (): void {
+    this.#client.removeEventListener('change', this.#onSessions)
+    this.#outbox.stop()
+  }
 
   async #cafes (): Promise<string[]> {
     const cafes = (await this.#client.list()).filter(s => s.ended == null).map(s => s.id)
@@ -385,7 +495,7 @@ export class BackupOutbox extends EventTarget {
   }
 
   /** A DAG's blocks: as recorded when it was backed up, or walked now (a backup from before they were recorded). */
-  async #dagOf (cid: string): Promise<DagRecord> {
+  async dagOf (cid: string): Promise<DagRecord> {
     const db = await this.#db
     const held = await db.get('dags', cid)
     if (held != null) return held
@@ -402,7 +512,7 @@ export class BackupOutbox extends EventTarget {
    */
   async #upload (job: Job): Promise<string> {
     const key = `${job.target}|${job.cafe}`
-    const dag = await this.#dagOf(job.target)
+    const dag = await this.dagOf(job.target)
     const wanted = await wantedBlocks(async cids => this.#call(job.cafe, '/cafe/v1/blocks/missing', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cids })
     }), dag.blocks, `the have/want answer of cafe ${job.cafe}`)

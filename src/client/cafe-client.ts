@@ -17,9 +17,9 @@ import type { CafeSession, SessionStore } from './session-store.ts'
 /** How a request reaches a cafe (libp2p in the app; the cafe's Hono app directly in unit tests). */
 export interface TransportOptions extends AbortOptions {
   /**
-   * Dial again when the relay answers that the peer is not there (default true: a cafe page
-   * that just opened may not have reserved yet). False for a peer that may simply be offline:
-   * that answer is final, and fast (no backoff), and the error is a `PeerAbsentError`.
+   * Dial again when the relay answers that the peer is not there, or a dial fails (default
+   * true: a cafe page that just opened may not have reserved yet). False for a peer that may
+   * simply be offline: one dial, whose answer is final (the relay's is a `PeerAbsentError`).
    */
   redialAbsent?: boolean
 }

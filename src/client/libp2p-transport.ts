@@ -56,6 +56,8 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
       ? cafe.addrs.map(a => multiaddr(a))
       : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`))
     const targets = webrtc ? all : all.filter(a => !a.getComponents().some(c => c.name === 'webrtc'))
+    // A peer that may simply be offline gets one dial: its inbox is the way on, not a retry.
+    const attempts = redialAbsent ? DIAL_RETRY.attempts : 1
     for (let attempt = 1; ; attempt++) {
       const open = http.newestDirect(peer)
       if (open != null) return open
@@ -65,7 +67,7 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
       try {
         return await http.directConnection(targets, { signal })
       } catch (err) {
-        const last = attempt >= DIAL_RETRY.attempts || signal.aborted
+        const last = attempt >= attempts || signal.aborted
         const absent = absentAtRelay(err)
         if ((absent && !redialAbsent) || last) wake?.await(cafe.id, started)
         if (absent && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })

@@ -13,6 +13,7 @@ import { MESSAGE_LIMITS, Messages } from './messages.ts'
 import { createPeerApp } from './peer-api.ts'
 import { MemorySessionStore } from './session-store.ts'
 import { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
+import { Wake } from '../shared/wake.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/contact.ts'
 import type { Envelope } from '../inbox/envelope.ts'
@@ -49,14 +50,14 @@ describe('receiving messages', () => {
   })
 
   /** A registered device of `account` whose clock runs `skewMs` off the cafe's. */
-  async function device (account: Account, limits: Partial<MessageLimits> = {}, seen?: (request: Request, to: string) => Response | undefined): Promise<Device> {
+  async function device (account: Account, limits: Partial<MessageLimits> = {}, seen?: (request: Request, to: string) => Response | undefined, wake?: Wake): Promise<Device> {
     const clock = { skewMs: 0 }
     const now = (): number => Date.now() + clock.skewMs
     const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
     const transport = async (to: { id: string }, request: Request): Promise<Response> => seen?.(request, to.id) ?? app.fetch(request, { remotePeer: peer })
     const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport, now })
     await client.register(cafeId, (await host.createToken()).token)
-    const messages = new Messages({ account: () => account, client, transport, peerId: peer, connectedPeers: () => [], dbName: `messages-test-${++dbs}`, now, limits })
+    const messages = new Messages({ account: () => account, client, transport, peerId: peer, connectedPeers: () => [], dbName: `messages-test-${++dbs}`, now, limits, ...(wake != null ? { wake } : {}) })
     const d = { account, client, messages, clock }
     devices.push(d)
     return d
@@ -186,8 +187,11 @@ describe('receiving messages', () => {
   })
 
   describe('sending straight to a peer', () => {
-    /** Alice sends to Bob twice; Bob's own peer fails each dial as `fail` says. Returns her dials to his peer and the routes. */
-    async function twice (fail: () => Error): Promise<{ dials: number, routes: string[] }> {
+    /**
+     * Alice sends to Bob `n` times (`between` runs after each); Bob's own peer fails each dial as
+     * `fail` says. Returns her dials to his peer and the routes.
+     */
+    async function sends (fail: () => Error, n: number, between: (i: number, bobPeer: string) => void = () => {}): Promise<{ dials: number, routes: string[] }> {
       const b = await device(bob)
       await b.messages.setProfile('Bob')
       const bobPeer = (await b.messages.contactOf(bob.address)).peers[0]
@@ -196,18 +200,26 @@ describe('receiving messages', () => {
         if (to !== bobPeer) return undefined
         dials++
         throw fail()
-      })
+      }, wake)
       const routes: string[] = []
-      for (const text of ['one', 'two']) routes.push((await a.messages.send(bob.address, text)).route)
+      for (let i = 0; i < n; i++) { routes.push((await a.messages.send(bob.address, `message ${i}`)).route); between(i, bobPeer) }
       return { dials, routes }
     }
+    let wake: Wake
+    beforeEach(() => { wake = new Wake() })
 
-    it('asks again at once when the relay said the peer is not there (it may have just returned)', async () => {
-      expect(await twice(() => new PeerAbsentError('not at its relay now'))).toEqual({ dials: 2, routes: ['inbox', 'inbox'] })
-    })
+    for (const [what, fail] of [['the relay said it is not there', () => new PeerAbsentError('not at its relay now')], ['its dial failed', () => new PeerUnreachableError('timed out')]] as const) {
+      it(`does not dial a peer again when ${what}, until it is seen back: a burst goes to the inbox with no dial to wait on`, async () => {
+        // Three messages, then Bob's relay says he reserved again (the wake for his peer), then one more.
+        const { dials, routes } = await sends(fail, 4, (i, bobPeer) => { if (i === 2) wake.notify('peer', bobPeer) })
+        expect(routes).toEqual(['inbox', 'inbox', 'inbox', 'inbox'])
+        expect(dials).toBe(2)
+      })
+    }
 
-    it('does not wait on a peer whose dial failed otherwise, for a while (a burst meets one dead dial)', async () => {
-      expect(await twice(() => new PeerUnreachableError('timed out'))).toEqual({ dials: 1, routes: ['inbox', 'inbox'] })
+    it('tries the peer again after a wake for the whole network (online again)', async () => {
+      const { dials } = await sends(() => new PeerAbsentError('not at its relay now'), 3, i => { if (i === 0) wake.notify('online') })
+      expect(dials).toBe(2)
     })
   })
 

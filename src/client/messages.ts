@@ -31,11 +31,12 @@ export const MESSAGE_LIMITS = {
   /** One delivery attempt (dial + request) to a peer or cafe. */
   attemptTimeoutMs: 10_000,
   /**
-   * A peer whose dial failed (timed out, ICE failed) is not tried directly again for this long
-   * (its cafes are): a burst to it waits on one dead dial, not on each. Not when its relay said
-   * it is not there (PEER_ABSENT): that answer is fast and changes as soon as the peer returns.
+   * A peer that could not be reached directly (its relay said it is not there, or the dial
+   * failed) is not tried directly again for this long: messages to it go to its inbox cafes at
+   * once, with no dial to wait on. Its return cuts this short: the relays say when it reserves
+   * again, and that wake (or the network's) clears it.
    */
-  unreachableForMs: 3_000,
+  unreachableForMs: 60_000,
   /**
    * Clocks of two devices disagree: a message "created" up to this far ahead of ours is taken.
    * Further ahead is not proof of a bad message either, so it is left at the cafe, not dropped.
@@ -202,12 +203,13 @@ export class Messages extends EventTarget {
 
   async profile (): Promise<Contact | undefined> { return (await (await this.#db).get('profile', 'me')) as Contact | undefined }
 
-  /** Signs this account's contact (name, this peer, its inbox cafes, its box key) and publishes it to every cafe. */
+  /** Signs this account's contact (name, this peer, its inbox cafes, its box key) and publishes it to every cafe; a `profile` event follows its storing. */
   async setProfile (name: unknown): Promise<{ contact: Contact, published: string[] }> {
     if (typeof name !== 'string') throw new InvalidInputError('INVALID_FIELD', 'name must be a string')
     const cafes = (await this.#init.client.list()).filter(s => s.ended == null).map(s => s.id)
     const contact = signContact(this.#init.account(), { name, peers: [this.#init.peerId], inboxes: cafes, box: toBase64url(this.#box().publicKey) }, this.#now())
     await (await this.#db).put('profile', contact, 'me')
+    this.dispatchEvent(new Event('profile'))
     const published: string[] = []
     await Promise.all(cafes.map(async id => {
       const res = await this.#init.client.request(id, '/cafe/v1/contacts', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(contact) })
@@ -317,9 +319,8 @@ export class Messages extends EventTarget {
       if (peer === this.#init.peerId || (this.#unreachable.get(peer) ?? 0) > this.#now()) continue
       const sent = await this.#post(peer, '/client/v1/inbox', body, false)
       if (sent.ok) { await sent.res.body?.cancel(); this.#unreachable.delete(peer); return true }
-      // The relay's word that the peer is not there is cheap to ask again, and changes the
-      // moment it returns: only a dial that failed otherwise (slowly) is remembered.
-      if (sent.reason !== 'PEER_ABSENT') this.#unreachable.set(peer, this.#now() + MESSAGE_LIMITS.unreachableForMs)
+      // Absent or not answering: the inbox until it is seen back (see unreachableForMs).
+      this.#unreachable.set(peer, this.#now() + this.limits.unreachableForMs)
     }
     return false
   }

@@ -127,6 +127,40 @@ describe('recovery: completeness from the blocks that arrived', () => {
   })
 })
 
+describe('recovery from a cafe that lost blocks', () => {
+  it('gets the cafe\'s CAR without them (no cut stream), names them, and takes them from the account\'s other cafes', async () => {
+    const [a, b] = [await memoryBackupCafe(), await memoryBackupCafe()]
+    const leaves = [await block('leaf one'), await block('leaf two'), await block('leaf three')]
+    const rootBytes = dagPb.encode(dagPb.prepare({ Links: leaves.map((l, i) => ({ Hash: l.cid, Name: `${i}` })) }))
+    const root = { cid: CID.createV1(dagPb.code, await sha256.digest(rootBytes)), bytes: rootBytes }
+    const dag = [root, ...leaves]
+    const account = accountFromMnemonic(newMnemonic())
+    const transport: CafeTransport = async (target, request) => (target.id === a.cafeId ? a : b).app.fetch(request, { remotePeer: 'new-device' })
+    const both = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
+    await both.register(a.cafeId, (await a.host.createToken()).token)
+    await both.register(b.cafeId, (await b.host.createToken()).token)
+    for (const cafe of [a, b]) await cafe.pins.upload({ address: account.address, peerId: 'old-device' }, exportCar(root.cid, async c => dag.find(x => x.cid.equals(c))?.bytes), { name: 'old' })
+    // A's store loses one leaf behind its back.
+    await a.blocks.delete(leaves[1].cid)
+
+    // Registered with A alone: the recovery names what A lacks instead of failing on a cut stream.
+    const alone = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
+    await alone.register(a.cafeId, (await a.host.createToken()).token)
+    const threads = new Threads(() => account, `recovery-test-${++dbs}`)
+    await expect(recover({ client: alone, threads, files: {} as unknown as Files, blocks: blocksOf(new MemoryBlockstore()) }, a.cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE', message: expect.stringContaining(leaves[1].cid.toString()) })
+    // The cafe knows it now: the pin is shown failed, BLOCKS_LOST, to its client.
+    expect((await a.pins.list(account.address, new URLSearchParams({ status: 'failed' }))).results[0].info).toMatchObject({ reason: 'BLOCKS_LOST', lost: '1' })
+
+    // Registered with both: the missing leaf comes from B.
+    const blocks = blocksOf(new MemoryBlockstore())
+    const done = await recover({ client: both, threads, files: {} as unknown as Files, blocks }, a.cafeId)
+    expect(done).toMatchObject({ state: 'done', dagsDone: 1, missing: 1, elsewhere: [{ cafe: b.cafeId, blocks: 1 }] })
+    for (const x of dag) expect(await blocks.get(x.cid)).toEqual(x.bytes)
+    alone.stop()
+    both.stop()
+  })
+})
+
 describe('thread snapshots', () => {
   it('a new device tells an older snapshot from the newest, whatever the clock said when each was written', async () => {
     const account = accountFromMnemonic(newMnemonic())

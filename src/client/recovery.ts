@@ -9,6 +9,7 @@ import type { CafeClient } from './cafe-client.ts'
 import type { Files } from './files.ts'
 import type { Threads } from './threads.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
+import type { CID } from 'multiformats/cid'
 
 /** Where a recovery stands; the API shows it while it runs and after. */
 export interface RecoveryProgress {
@@ -25,6 +26,9 @@ export interface RecoveryProgress {
   bytes: number
   /** Bytes the cafe says this account's pins hold (for a progress bar; blocks already here are not fetched again). */
   totalBytes: number
+  /** Blocks the cafe did not send (it lost them), and where each one came from instead: this account's other cafes. */
+  missing: number
+  elsewhere: Array<{ cafe: string, blocks: number }>
   error?: { reason: string, details: string }
 }
 
@@ -36,7 +40,7 @@ export interface RecoverOptions { onProgress?: (event: RecoveryProgressEvent) =>
 
 /** A recovery from `cafe` that has just started. */
 export function newRecoveryProgress (cafe: string, now = new Date()): RecoveryProgress {
-  return { cafe, state: 'running', started: now.toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0 }
+  return { cafe, state: 'running', started: now.toISOString(), snapshots: 0, threads: [], dags: 0, dagsDone: 0, files: 0, blocks: 0, bytes: 0, totalBytes: 0, missing: 0, elsewhere: [] }
 }
 
 export const RECOVERY_LIMITS = {
@@ -83,9 +87,11 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
     /** What the cafe says each DAG holds: its CAR may not be much larger. */
     const claimed = new Map<string, number>()
     for (;;) {
-      const q = new URLSearchParams({ status: 'pinned', limit: '1000', ...(before != null ? { before } : {}) })
-      const page = await json<{ count: number, results: Array<{ created: string, pin: { cid: string, meta?: Record<string, string> }, info?: Record<string, string> }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
+      // Pinned ones, and those the cafe lost blocks of (shown failed, BLOCKS_LOST): still this account's backups.
+      const q = new URLSearchParams({ status: 'pinned,failed', limit: '1000', ...(before != null ? { before } : {}) })
+      const page = await json<{ count: number, results: Array<{ status: string, created: string, pin: { cid: string, meta?: Record<string, string> }, info?: Record<string, string> }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
       for (const p of page.results) {
+        if (p.status !== 'pinned' && p.info?.reason !== 'BLOCKS_LOST') continue
         // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
         const bytes = Number(p.info?.bytes ?? 0) || 0
         if (!sized.has(p.pin.cid)) progress.totalBytes += bytes
@@ -104,37 +110,28 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
     progress.dags = roots.size
     onProgress()
 
+    const others = (await deps.client.list()).filter(x => x.id !== cafe && x.ended == null).map(x => x.id)
     for (const root of roots) {
       const cid = parseCid(root)
       const local = await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })
       if (local.missing.length > 0) {
-        const res = await call(`/cafe/v1/ipfs/${cid.toString()}?format=car`)
-        if (!res.ok || res.body == null) throw await asError(res)
         const known = claimed.get(root)
         const maxBytes = known != null && known > 0 ? 2 * known + RECOVERY_LIMITS.carSlackBytes : RECOVERY_LIMITS.maxUnknownDagBytes
-        // Only blocks of the DAG asked for are kept: the root, then what kept blocks link to (the
-        // cafe sends a DAG parents first). Anything else in the CAR is dropped unstored.
-        const dag = new ArrivingDag(cid)
-        const { blocks } = await openCar(boundedChunks(res.body, { maxBytes, what: `the CAR of ${root}` }))
-        // Written behind the read, in batches; durable once flushed.
-        const writer = new BlockWriter(deps.blocks)
-        try {
-          for await (const b of blocks) {
-            if (!dag.take(b)) continue
-            await writer.add(b)
-            progress.blocks++
-            progress.bytes += b.bytes.byteLength
-            onProgress()
-          }
-          await writer.flush()
-        } finally {
-          await writer.settle()
-        }
         // Every block it links to came: complete, nothing read back. Else those left out may be
-        // here already (an earlier run): the walk over this device's blocks decides.
-        if (!dag.complete) {
-          const after = await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })
-          if (after.missing.length > 0) throw new LightcafeError('RECOVERY_INCOMPLETE', `the cafe sent ${root} without ${after.missing.length} of its blocks`, 502)
+        // here already (an earlier run): the walk over this device's blocks names what is missing.
+        const { complete } = await fetchDag(deps, cafe, cid, maxBytes, progress, onProgress)
+        // Blocks the cafe did not send (it lost them): named, then fetched from this account's other cafes.
+        let missing = complete ? [] : (await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })).missing
+        if (missing.length > 0) progress.missing += missing.length
+        for (const other of others) {
+          if (missing.length === 0) break
+          let got = 0
+          for (const m of missing) got += (await fetchDag(deps, other, parseCid(m), maxBytes, progress, onProgress).catch(() => ({ kept: 0 }))).kept
+          if (got > 0) progress.elsewhere.push({ cafe: other, blocks: got })
+          missing = (await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })).missing
+        }
+        if (missing.length > 0) {
+          throw new LightcafeError('RECOVERY_INCOMPLETE', `cafe ${cafe} lacks ${missing.length} block(s) of ${root} (e.g. ${missing.slice(0, 3).join(', ')})${others.length > 0 ? `, and this account's other cafes (${others.join(', ')}) had not them either` : '; no other cafe of this account to take them from'}`, 502)
         }
       }
       progress.dagsDone++
@@ -150,6 +147,37 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
     onProgress()
   }
   return progress
+}
+
+/**
+ * Fetches the DAG under `cid` from `cafe` as a CAR and keeps its blocks (verified, and only
+ * those of that DAG: the root, then what kept blocks link to). A cafe that lost some sends the
+ * rest (or, for a lost root, 404). Returns the blocks kept, and whether every block the DAG
+ * links to came (else the caller walks what is here to know what is still missing).
+ */
+async function fetchDag (deps: RecoveryDeps, cafe: string, cid: CID, maxBytes: number, progress: RecoveryProgress, onProgress: () => void): Promise<{ kept: number, complete: boolean }> {
+  const res = await deps.client.request(cafe, `/cafe/v1/ipfs/${cid.toString()}?format=car`, {}, { timeoutMs: 30 * 60_000 })
+  if (res.status === 404) { await res.body?.cancel(); return { kept: 0, complete: false } }
+  if (!res.ok || res.body == null) throw await asError(res)
+  const dag = new ArrivingDag(cid)
+  const { blocks } = await openCar(boundedChunks(res.body, { maxBytes, what: `the CAR of ${cid.toString()}` }))
+  // Written behind the read, in batches; durable once flushed.
+  const writer = new BlockWriter(deps.blocks)
+  let kept = 0
+  try {
+    for await (const b of blocks) {
+      if (!dag.take(b)) continue
+      await writer.add(b)
+      kept++
+      progress.blocks++
+      progress.bytes += b.bytes.byteLength
+      onProgress()
+    }
+    await writer.flush()
+  } finally {
+    await writer.settle()
+  }
+  return { kept, complete: dag.complete }
 }
 
 /**

@@ -25,10 +25,15 @@ function carSection (block: { cid: CID, bytes: Uint8Array }): Uint8Array {
  * serves for `dag-scope=all`. A generator, so a large DAG streams with a few blocks in memory
  * (those read ahead, READ_AHEAD) and the reader's pace (backpressure) sets the walk's.
  */
-export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>): AsyncGenerator<Uint8Array> {
+export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>, options: { skipMissing?: boolean } = {}): AsyncGenerator<Uint8Array> {
   yield carHeader([root])
   for await (const { cid, bytes } of traverseDag(root, get, { ahead: READ_AHEAD })) {
-    if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`, 404)
+    if (bytes == null) {
+      // A cafe that lost blocks sends what it has: the reader knows what is missing from the
+      // DAG itself, rather than from a stream cut in the middle (which names nothing).
+      if (options.skipMissing === true) continue
+      throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`, 404)
+    }
     yield carSection({ cid, bytes })
   }
 }

@@ -24,9 +24,10 @@ function wanted (url: URL, accept: string): 'raw' | 'car' {
 /**
  * A Trustless Gateway answer (ipfs/specs, trustless-gateway) for `/ipfs/<cid>` from the blocks
  * `get` can read: the raw block, or a CAR of the block or whole DAG (`dag-scope=block|all`;
- * `entity` is served as `all`). The caller verifies; we only serve what we hold.
+ * `entity` is served as `all`). The caller verifies; we only serve what we hold. With
+ * `skipMissing`, a DAG with blocks gone is sent without them (and what they link to).
  */
-export async function gatewayResponse (request: Request, cidText: string, get: (cid: CID) => Promise<Uint8Array | undefined>): Promise<Response> {
+export async function gatewayResponse (request: Request, cidText: string, get: (cid: CID) => Promise<Uint8Array | undefined>, options: { skipMissing?: boolean } = {}): Promise<Response> {
   const url = new URL(request.url)
   const cid = parseCid(cidText)
   const format = wanted(url, request.headers.get('accept') ?? '')
@@ -48,7 +49,7 @@ export async function gatewayResponse (request: Request, cidText: string, get: (
   headers.set('content-type', `${CAR_CONTENT_TYPE}; version=1; order=dfs; dups=n`)
   headers.set('etag', `"${cid.toString()}.car.${scope}"`)
   if (request.method === 'HEAD') return new Response(null, { headers })
-  const car = scope === 'block' ? exportBlockCar(cid, root) : exportCar(cid, get)
+  const car = scope === 'block' ? exportBlockCar(cid, root) : exportCar(cid, get, options)
   return new Response(streamFromIterator(car), { headers })
 }
 

@@ -24,7 +24,7 @@ import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import { Wake } from '../shared/wake.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from './cafe-directory/index.ts'
-import type { HttpOverLibp2p } from './http/index.ts'
+import type { HttpOverLibp2p, Libp2pHttpHandler, ServeOptions } from './http/index.ts'
 import type { PeerReturn } from './peer-return/index.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Identify } from '@libp2p/identify'
@@ -40,7 +40,12 @@ export interface NodeInit {
   iceServers?: RTCIceServer[]
   /** Whether to use WebRTC; default: where the browser has `RTCPeerConnection`. */
   webrtc?: boolean
+  /** The bounds of the routes this peer serves over HTTP over libp2p (see `LightcafeNode.serve`). */
+  serveOptions?: ServeOptions
 }
+
+/** How long a request that arrives before this peer's app is up waits for it (then 503 NODE_NOT_READY). */
+export const APP_READY_WAIT_MS = 15_000
 
 /** The protocols every browser peer runs, as libp2p services (a type, not an interface: libp2p's ServiceMap needs an index signature). */
 export type LightcafeServices = {
@@ -64,6 +69,12 @@ export interface LightcafeNode {
   webrtc: boolean
   /** "Try again now": fired when the network or a peer waited for comes back; every backoff listens. */
   wake: Wake
+  /**
+   * Serves this peer's apps over HTTP over libp2p. The protocol is served from before the first
+   * relay reservation: a peer that dials us the moment we are back (its relay said so) waits
+   * for the app rather than being refused.
+   */
+  serve(handler: Libp2pHttpHandler): void
   /** This device's own blocks, local only (Helia's blockstore would ask the network for a missing one). */
   blocks: Blocks
   stop(): Promise<void>
@@ -125,6 +136,14 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   await helia.start()
   performance.mark('lc:helia-started')
   const libp2p = helia.libp2p as unknown as Libp2p<LightcafeServices>
+  let handler: Libp2pHttpHandler | undefined
+  let appUp!: (h: Libp2pHttpHandler) => void
+  const app = { promise: new Promise<Libp2pHttpHandler>(resolve => { appUp = resolve }) }
+  await libp2p.services.http.serve(async (request, info) => {
+    const h = handler ?? await Promise.race([app.promise, new Promise<undefined>(resolve => setTimeout(resolve, APP_READY_WAIT_MS))])
+    if (h == null) return Response.json({ error: { reason: 'NODE_NOT_READY', details: 'this peer is still starting' } }, { status: 503 })
+    return h(request, info)
+  }, init.serveOptions)
   // The relay first: its reservation is what makes this node reachable, and the slowest step.
   const relays = new RelayKeeper(libp2p, init.relays, { wake })
   relays.start()
@@ -140,6 +159,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     relays,
     webrtc,
     wake,
+    serve: (h) => { handler = h; appUp(h) },
     blocks: local.blocks,
     stop: async () => {
       stopNetwork()

@@ -4,7 +4,7 @@ import type { Connection, Libp2p } from '@libp2p/interface'
 export interface NetworkSources {
   /** Fires `online` when the device's network comes back (a window; absent in Node). */
   events?: EventTarget
-  /** Fires `change` when the kind of network changes (the Network Information API, Chromium). */
+  /** Fires `change` when the network changes (the Network Information API, Chromium); a change of its `type` wakes. */
   connection?: EventTarget
   /** This host's addresses now (Node, which has no `online` event): polled, and a change wakes. */
   addresses?: () => string[]
@@ -24,7 +24,13 @@ export function watchNetwork (wake: Wake, sources: NetworkSources): () => void {
     stops.push(() => { target.removeEventListener(type, fn) })
   }
   listen(sources.events, 'online', () => { wake.notify('online') })
-  listen(sources.connection, 'change', () => { wake.notify('addresses') })
+  // Only a new kind of network (Wi-Fi to cellular): `change` also fires for every new estimate of its speed.
+  const typeOf = (): unknown => (sources.connection as { type?: unknown } | undefined)?.type
+  let type = typeOf()
+  listen(sources.connection, 'change', () => {
+    const now = typeOf()
+    if (now !== type) { type = now; wake.notify('network') }
+  })
   if (sources.addresses != null) {
     const read = sources.addresses
     let last = [...read()].sort().join(' ')

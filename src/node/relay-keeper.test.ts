@@ -46,11 +46,15 @@ describe('the relay keeper', () => {
     const wake = new Wake()
     const woken: WakeEvent[] = []
     wake.on(e => woken.push(e))
-    const keeper = new RelayKeeper(peer, [multiaddr(addr.toString())], { page: { protocol: 'node:', hostname: 'localhost' }, wake })
+    // A second relay this peer cannot reach (nothing listens there).
+    const dead = multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${(await generateKeyPair('Ed25519')).publicKey.toString()}`)
+    const keeper = new RelayKeeper(peer, [multiaddr(addr.toString()), dead], { page: { protocol: 'node:', hostname: 'localhost' }, wake })
     keepers.push(keeper)
     keeper.start()
     await until(() => keeper.state()[0].connected)
     expect(keeper.state()[0].lastDial).toBe('start')
+    // Other peers are dialled through the relay that is up, not the one that cannot answer.
+    expect(keeper.dialable().map(String)).toEqual([addr.toString()])
 
     // The relay goes away; the keeper's redials fail and back off.
     await relay.stop()
@@ -59,6 +63,8 @@ describe('the relay keeper', () => {
     const waiting = keeper.state()[0]
     expect(waiting.connected).toBe(false)
     expect(waiting.nextDialAt).toBeGreaterThan(Date.now())
+    // None is up: every relay is worth a try.
+    expect(keeper.dialable()).toHaveLength(2)
 
     // It is back, but nothing says so yet: the keeper waits out its backoff. Then the network
     // "comes back" (the browser's online event): it redials now.

@@ -38,8 +38,8 @@ export interface RelayKeeperInit {
  * Keeps a connection to every configured relay: dials at start, and redials with
  * backoff whenever a relay goes away (restart, network drop). libp2p's relay transport
  * then makes a fresh reservation on the new connection. The backoff is for a relay that is
- * really down: a wake (the browser back online, addresses changed, another connection just
- * opened) redials at once, and a relay back after a loss wakes every other backoff.
+ * really down: a wake (the browser back online, addresses changed, a connection opened while
+ * no relay was up) redials at once, and a relay back after a loss wakes every other backoff.
  */
 export class RelayKeeper extends EventTarget {
   readonly #libp2p: Libp2p
@@ -103,6 +103,16 @@ export class RelayKeeper extends EventTarget {
     })
   }
 
+  /**
+   * The relays to reach other peers through: those connected now (a circuit through any other
+   * waits out a dial timeout before the one that can answer is asked), or all when none is.
+   */
+  dialable (): Multiaddr[] {
+    const connected = new Set(this.#libp2p.getConnections().filter(c => c.status === 'open' && c.limits == null).map(c => c.remotePeer.toString()))
+    const up = this.#relays.filter(ma => { const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value; return id != null && connected.has(id) })
+    return up.length > 0 ? up : this.#relays
+  }
+
   readonly #onUpdate = (): void => { this.dispatchEvent(new Event('change')) }
 
   readonly #onDisconnect = (evt: CustomEvent): void => {
@@ -113,11 +123,16 @@ export class RelayKeeper extends EventTarget {
     this.dispatchEvent(new Event('change'))
   }
 
-  /** A connection opened to some other peer while a relay waits to be redialled: the network works, so try the relay now. */
+  /**
+   * A connection opened to some other peer while no relay is connected: the network works
+   * again, so try the relays now. Not while another relay is up: the network is, and a relay
+   * still missing then is down itself (it keeps its backoff).
+   */
   readonly #onOpen = (evt: CustomEvent<Connection>): void => {
     if (this.#pending.size === 0) return
     const peer = evt.detail.remotePeer.toString()
     if (this.#relays.some(ma => ma.toString().endsWith(`/p2p/${peer}`))) return
+    if (this.state().some(r => r.connected)) return
     this.wake.notify('dial')
   }
 

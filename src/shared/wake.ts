@@ -1,11 +1,12 @@
 import { BoundedMap } from './bounded-map.ts'
 
 /**
- * Why waiting retries should run now: the browser came online, the device's addresses
- * changed, a relay is connected again, a dial succeeded while a relay was away, or a peer we
- * could not reach is back (its relay saw it reserve again, or it connected to us).
+ * Why waiting retries should run now: the browser came online, its kind of network changed,
+ * the host's addresses changed (Node), a relay is connected again, a dial succeeded while a
+ * relay was away, or a peer we could not reach is back (its relay saw it reserve again, or it
+ * connected to us).
  */
-export type WakeReason = 'online' | 'addresses' | 'relay' | 'dial' | 'peer'
+export type WakeReason = 'online' | 'network' | 'addresses' | 'relay' | 'dial' | 'peer'
 
 export interface WakeEvent { reason: WakeReason, peer?: string }
 

@@ -7,7 +7,7 @@ import { DashboardContext, useLive } from './live.ts'
 import { homeView, impliedRole, navOrder, storeRole, storedRole } from './role.ts'
 import { VIEWS, useView } from './route.ts'
 import { ActivityLogView } from './views/activity.tsx'
-import { Backups, Messages, MyCafes, Profile, Recovery, Restore, Search } from './views/client.tsx'
+import { BackupHealthView, Backups, Messages, MyCafes, Profile, Recovery, Restore, Search } from './views/client.tsx'
 import { FirstRun } from './views/first-run.tsx'
 import { CafeMode, Clients, Invite, PeerStatus, Reachability, Relays, Settings, Storage, Tokens } from './views/owner.tsx'
 import { Details } from './views/section.tsx'
@@ -174,7 +174,7 @@ function Dashboard ({ peer, lan, onReady }: { peer: RunningPeer, lan: LanInfo | 
               {v('activity', 'Activity', <ActivityLogView active={current === 'activity'} />)}
               {v('settings', 'Settings', <Settings />)}
               {v('cafes', 'My cafes', <MyCafes invitation={invitation} joined={joined} />)}
-              {v('backups', 'Backups', <><Backups /><Recovery /></>)}
+              {v('backups', 'Backups', <><BackupHealthView /><Backups /><Recovery /></>)}
               {v('messages', 'Messages', <Messages active={current === 'messages'} />)}
               {v('search', 'Search', <Search active={current === 'search'} />)}
               {v('profile', 'Profile', <><Profile active={current === 'profile'} /><Restore /></>)}

@@ -43,6 +43,14 @@ describe('join links', () => {
     expect(link).not.toContain('127.0.0.1')
     expect(invitationIn(url.hash)).toEqual({ cafe: '12D3KooWCafe', token: 'tok' })
   })
+  it('in LAN mode open the plain-HTTP setup page, which goes on to the app once the CA is trusted: relays and fragment ride along', () => {
+    const wss = '/ip4/192.168.1.20/tcp/9443/tls/ws/p2p/12D3KooWRelay'
+    const link = joinLink('https://192.168.1.20:8443/#overview', '12D3KooWCafe', 'tok', { origin: 'https://192.168.1.20:8443', relays: [wss], setup: 'http://192.168.1.20:8080/setup' })
+    const url = new URL(link)
+    expect(url.origin + url.pathname).toBe('http://192.168.1.20:8080/setup')
+    expect(url.searchParams.getAll('relay')).toEqual([wss])
+    expect(invitationIn(url.hash)).toEqual({ cafe: '12D3KooWCafe', token: 'tok' })
+  })
   it('are recognised only when both parts are there', () => {
     expect(invitationIn('#clients')).toBeUndefined()
     expect(invitationIn('#join=abc')).toBeUndefined()

@@ -19,12 +19,15 @@ const NEARLY_FULL = 0.9
  * The join link for a token: opening it on another device registers that device with this cafe.
  * Cafe and token ride in the fragment, which browsers never send to the server hosting the
  * app (nor write to its logs). The origin and `?relay=` addresses are ones the guest can reach:
- * in LAN mode the LAN's HTTPS origin and wss relays (this page may be on loopback, which means
- * the guest's own device there); otherwise this page's origin and `?relay=` addresses.
+ * in LAN mode the LAN's wss relays (this page may be on loopback, which means the guest's own
+ * device there), and the link opens the plain-HTTP setup page when the server names one: a
+ * device that does not trust the LAN's CA yet would see only a certificate warning at the
+ * HTTPS origin, and the setup page goes on to it, invitation and all, once it does (a device
+ * that trusts it passes straight through). Otherwise this page's origin and `?relay=` addresses.
  */
 export function joinLink (page: string, cafe: string, token: string, lan?: LanInfo): string {
   const from = new URL(page)
-  const url = new URL('/', lan?.origin ?? from.origin)
+  const url = lan?.setup != null ? new URL(lan.setup) : new URL('/', lan?.origin ?? from.origin)
   const relays = lan != null ? lan.relays : from.searchParams.getAll('relay')
   for (const relay of relays) url.searchParams.append('relay', relay)
   url.hash = new URLSearchParams({ join: cafe, token }).toString()

@@ -4,18 +4,21 @@ import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 import type { RelayState } from '../node/relay-keeper.ts'
 import type { LanInfo } from '../node/lan.ts'
+import type { BackupHealth } from '../client/index.ts'
 
 /** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
 export interface LiveData {
   info: { peerId: string, address: string, startedAt: string, relays: RelayState[], webrtc?: boolean, cafe: { enabled: boolean, name: string } }
   conns: Array<{ peerId: string, remoteAddr: string, transport: string, direct: boolean }>
   tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
-  clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, snapshots: number, inbox: number }>
+  clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, lost: number, snapshots: number, inbox: number }>
   cafes: Array<{ id: string, exp: string, rexp: string, registered: string, ended?: { reason: string } }>
   inbox: { unread: number, received: number, outbox: number, problem?: { reason: string, details: string, held: number } | null }
   storage: { usage: number, quota: number, persisted: boolean, reported?: boolean }
   backups: Array<{ cid: string, cafes: Array<{ id: string, status: string, sent?: number, size?: number, error?: { reason: string, details: string } }> }>
   settings: { enabled: boolean, name: string, open: boolean, quotaBytes: number, inbox: { perRecipientCount: number, perRecipientBytes: number, ttlMs: number } }
+  /** Where this account's backups are and how each cafe keeps them. */
+  health: BackupHealth
 }
 
 export interface Dashboard {
@@ -52,7 +55,7 @@ async function read (peer: RunningPeer): Promise<LiveData> {
     if (first && performance.getEntriesByName(`lc:first-reading${path}`).length === 0) performance.mark(`lc:first-reading${path}`)
     return value
   }
-  const [info, conns, tokens, clients, cafes, inbox, storage, backups, settings] = await Promise.all([
+  const [info, conns, tokens, clients, cafes, inbox, storage, backups, settings, health] = await Promise.all([
     get<LiveData['info']>('/api/v0/peer'),
     get<LiveData['conns']>('/api/v0/connections'),
     get<LiveData['tokens']>('/api/v0/tokens'),
@@ -61,10 +64,11 @@ async function read (peer: RunningPeer): Promise<LiveData> {
     get<LiveData['inbox']>('/api/v0/messages/status'),
     get<LiveData['storage']>('/api/v0/storage'),
     get<LiveData['backups']>('/api/v0/backups'),
-    get<LiveData['settings']>('/api/v0/cafe')
+    get<LiveData['settings']>('/api/v0/cafe'),
+    get<LiveData['health']>('/api/v0/backups/health')
   ])
   // The relays as the keeper sees them, with why a dial failed (the local API gives the state only).
-  return { info: { ...info, relays: peer.node.relays.state() }, conns, tokens, clients, cafes, inbox, storage, backups, settings }
+  return { info: { ...info, relays: peer.node.relays.state() }, conns, tokens, clients, cafes, inbox, storage, backups, settings, health }
 }
 
 /** A first reading started before the dashboard renders (boot.ts), taken by its first refresh. */
@@ -101,7 +105,7 @@ export function useLive (peer: RunningPeer, onError: (err: unknown) => void, eve
     })
   }, [peer])
   useEffect(() => {
-    const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups]
+    const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups, peer.checks]
     for (const s of sources) s.addEventListener('change', refresh)
     peer.messages.addEventListener('message', refresh)
     const timer = setInterval(refresh, everyMs)

@@ -3,7 +3,7 @@ import { createLocalApi } from '../api/app.ts'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { migrateIdbStores } from '../cafe/datastore/migrate-idb.ts'
 import { CafeIdbDatastore } from '../cafe/datastore/idb-datastore.ts'
-import { BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
+import { BackupChecks, BackupOutbox, CafeClient, Files, IdbSessionStore, Messages, Recoveries, Threads, createPeerApp, libp2pTransport, searchContacts, warmCafes } from '../client/index.ts'
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
@@ -29,6 +29,7 @@ export interface RunningPeer {
   contactIndex: ContactIndex
   files: Files
   backups: BackupOutbox
+  checks: BackupChecks
   messages: Messages
   api: Hono
   cafeApp: Cafe['app']
@@ -63,14 +64,15 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   const accounts = new AccountStore(`${prefix}/account`)
   const loading = accounts.loadOrCreate()
   loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
-  const node = await createNode({ relays: opts.relays, dbPrefix: prefix })
+  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
   performance.mark('lc:node-started')
   opts.onNode?.(node)
   let account = await loading
   performance.mark('lc:account-loaded')
 
   const { http } = node.libp2p.services
-  const transport = libp2pTransport(http, () => opts.relays, node.wake, { webrtc: node.webrtc })
+  // Through the relays connected now: a relay this device cannot reach would cost every dial its timeout.
+  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake, { webrtc: node.webrtc })
   const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
@@ -109,10 +111,14 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     wake: node.wake
   })
   const peerApp = createPeerApp(messages, client)
+  // This tab's cafe answers for its owner's contact too: the owner is no client of its own cafe.
+  const ownContact = async (): Promise<void> => { cafeParts.contacts.setOwner(await messages.profile()) }
+  await ownContact().catch(() => { /* a contact that no longer verifies: published again on the next profile change */ })
+  messages.addEventListener('profile', () => { void ownContact().catch(() => {}) })
 
   // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
   const gateway = createGatewayApp(async cid => node.blocks.get(cid))
-  await http.serve(async (req, info) => {
+  node.serve(async (req, info) => {
     if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
     if (new URL(req.url).pathname.startsWith('/ipfs/')) {
       const mine = (await client.list()).some(s => s.id === info.remotePeer)
@@ -120,7 +126,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
-  }, { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
+  })
 
   const files = new Files(node.helia, () => account, `${prefix}/files`)
   const threads = new Threads(() => account, `${prefix}/threads`)
@@ -136,9 +142,13 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     snapshotOf: async id => {
       const t = await threads.get(id)
       return { id: threads.snapshotId(id), ciphertext: await threads.seal(t) }
-    }
+    },
+    threadIds: async () => (await threads.list()).map(t => t.id)
   })
   await backups.start()
+  // Each cafe's care of the backups, proven from time to time; what it lost is uploaded again.
+  const checks = new BackupChecks({ client, outbox: backups, dbName: `${prefix}/backup-checks` })
+  checks.start()
   await messages.start()
   const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
@@ -166,6 +176,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     client,
     files,
     backups,
+    checks,
     threads,
     messages,
     search: async (input, onUpdate) => searchContacts({
@@ -197,6 +208,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     contactIndex,
     files,
     backups,
+    checks,
     messages,
     api,
     cafeApp,
@@ -213,6 +225,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     stop: async () => {
       client.stop()
       backups.stop()
+      checks.stop()
       messages.stop()
       await cafeParts.stop()
       await http.unserve()

@@ -52,6 +52,23 @@ describe('the contacts a cafe holds', () => {
     expect(await contacts.get(alice.address)).toEqual(v3)
   })
 
+  it('answers for its owner (not a client of its own cafe) once the owner gives its contact, so guests can write to it', async () => {
+    const contacts = new CafeContacts(new MemoryContactStore(), () => NOW)
+    const changes: Array<[string, string | undefined]> = []
+    contacts.onChange((address, c) => changes.push([address, c?.name]))
+    await expect(contacts.get(bob.address)).rejects.toMatchObject({ reason: 'CONTACT_NOT_FOUND' })
+    const owner = contactOf(bob, 'Owner', NOW)
+    contacts.setOwner(wire(owner))
+    expect(await contacts.get(bob.address)).toEqual(owner)
+    // Checked like any contact: a forged one is refused and the one held stays.
+    expect(() => { contacts.setOwner({ ...wire(owner) as object, name: 'Mallory' }) }).toThrow()
+    expect((await contacts.get(bob.address)).name).toBe('Owner')
+    // Another account takes the tab over: the old owner is gone from the answers and the index.
+    contacts.setOwner(wire(contactOf(alice, 'New owner', NOW)))
+    await expect(contacts.get(bob.address)).rejects.toMatchObject({ reason: 'CONTACT_NOT_FOUND' })
+    expect(changes).toEqual([[bob.address, 'Owner'], [bob.address, undefined], [alice.address, 'New owner']])
+  })
+
   it('forgets a contact on remove', async () => {
     const contacts = new CafeContacts(new MemoryContactStore(), () => NOW)
     await contacts.publish(alice.address, wire(contactOf(alice, 'Alice', NOW)))

@@ -7,12 +7,15 @@ import type { ContactStore } from './contact-store.ts'
 /**
  * The contacts a cafe holds: each registered client publishes its own, anyone may read one.
  * Contacts are signed by their accounts, so the cafe only checks and keeps them; it cannot
- * change one, and a client cannot publish (or overwrite) another account's.
+ * change one, and a client cannot publish (or overwrite) another account's. The cafe's owner
+ * (a tab's account) is not its own client: its contact is given by the owner (`setOwner`) and
+ * answered like a client's, so guests can find and write to the owner.
  */
 export class CafeContacts {
   readonly #store: ContactStore
   readonly #now: () => number
   readonly #listeners = new Set<(address: string, contact: Contact | undefined) => void>()
+  #owner: Contact | undefined
   constructor (store: ContactStore, now: () => number = Date.now) { this.#store = store; this.#now = now }
 
   /** Called after a contact is stored (with it) or removed (with undefined): the search index follows. */
@@ -28,9 +31,18 @@ export class CafeContacts {
     return contact
   }
 
+  /** The owner's own contact (verified as any other), or undefined when it has none; the search index follows. */
+  setOwner (body: unknown): void {
+    const contact = body == null ? undefined : verifyContact(body, CONTACT_LIMITS, this.#now())
+    const before = this.#owner
+    this.#owner = contact
+    if (before != null && before.address !== contact?.address) for (const fn of this.#listeners) fn(before.address, undefined)
+    if (contact != null) for (const fn of this.#listeners) fn(contact.address, contact)
+  }
+
   async get (address: string): Promise<Contact> {
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
-    const contact = await this.#store.get(address)
+    const contact = await this.#store.get(address) ?? (this.#owner?.address === address ? this.#owner : undefined)
     if (contact == null) throw new NotFoundError('CONTACT_NOT_FOUND', `no contact for ${address}`)
     return contact
   }

@@ -1,5 +1,6 @@
 import { jsonMessages } from '../json-messages.ts'
 import type { JsonMessages } from '../json-messages.ts'
+import type { Reason } from '../../shared/reasons.ts'
 import type { Stream } from '@libp2p/interface'
 
 /**
@@ -32,7 +33,7 @@ export const RETURN_LIMITS = {
   requestTimeoutMs: 5_000
 } as const
 
-export type ReturnAnswer = { back: boolean } | { error: 'WATCH_FULL' | 'INVALID_PEER' }
+export type ReturnAnswer = { back: boolean } | { error: Extract<Reason, 'WATCH_FULL' | 'INVALID_PEER'> }
 
 /** One length-prefixed JSON message each way, each within RETURN_LIMITS.maxMessageBytes. */
 export function messages (stream: Stream): JsonMessages { return jsonMessages(stream, RETURN_LIMITS.maxMessageBytes) }

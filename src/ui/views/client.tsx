@@ -1,6 +1,7 @@
 // The "This device" views, one file each (the owner's cafe views are in owner.tsx).
 export { MyCafes } from './my-cafes.tsx'
 export { Backups } from './backups.tsx'
+export { BackupHealthView } from './backup-health.tsx'
 export { Recovery } from './recovery.tsx'
 export { Messages } from './messages.tsx'
 export { Search } from './search.tsx'

@@ -94,7 +94,7 @@ export function MyCafes ({ invitation, joined }: { invitation?: { cafe: string, 
 }
 
 /** Names of these cafes: remembered ones at once, the others asked of each cafe once per page. */
-function useCafeNames (ids: string[]): Record<string, string> {
+export function useCafeNames (ids: string[]): Record<string, string> {
   const { peer } = useDashboard()
   const [names, setNames] = useState<Record<string, string>>({})
   const asked = useRef(new Set<string>())

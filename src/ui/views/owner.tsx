@@ -157,9 +157,35 @@ export function CafeMode () {
           <span data-testid='storage'>{st == null ? '…' : !reported ? 'not reported by this browser' : `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`}</span>
           {st != null && reported && !st.persisted && <> <button type='button' data-testid='persist' onClick={askToPersist}>Ask the browser to keep it</button></>}
         </dd>
+        <dt>If it were lost</dt>
+        <dd data-testid='loss-cost'><LossCost /></dd>
       </dl>
       {notes.map(n => <p key={n} class='note' data-testid='webkit-note'>{n}</p>)}
     </Section>
+  )
+}
+
+/**
+ * What losing this cafe's storage would cost its clients, in words: the backups, snapshots and
+ * waiting messages it keeps, and pins whose blocks are already gone.
+ */
+export function LossCost () {
+  const { live } = useDashboard()
+  if (live == null) return <>…</>
+  const { clients, storage } = live
+  const bytes = clients.reduce((n, c) => n + c.bytes, 0)
+  const pins = clients.reduce((n, c) => n + c.pins, 0)
+  const lost = clients.filter(c => c.lost > 0)
+  const inbox = clients.reduce((n, c) => n + c.inbox, 0)
+  const snapshots = clients.reduce((n, c) => n + c.snapshots, 0)
+  if (clients.length === 0) return <>Nothing yet: no client keeps anything here.</>
+  return (
+    <>
+      {`${clients.length} ${clients.length === 1 ? 'client' : 'clients'} would lose ${mib(bytes)} of backups here (${pins} ${pins === 1 ? 'backup' : 'backups'}, ${snapshots} thread ${snapshots === 1 ? 'snapshot' : 'snapshots'})${inbox > 0 ? ` and ${inbox} waiting ${inbox === 1 ? 'message' : 'messages'} that no other place holds` : ''}. `}
+      {'Their devices notice at their next check (within an hour) and upload again what they still have; a backup this cafe alone held, from a device that is gone, would be lost. '}
+      {storage.persisted ? 'This browser has made the storage persistent: it will not evict it.' : 'This browser may evict it under storage pressure (Safari after 7 days without a visit unless the app is on the Home Screen): install the app or ask the browser to keep it.'}
+      {lost.length > 0 && <strong data-testid='blocks-lost'>{` Already lost: ${lost.reduce((n, c) => n + c.lost, 0)} backup(s) of ${lost.length} ${lost.length === 1 ? 'client' : 'clients'} miss blocks this storage no longer has; those clients upload them again at their next check.`}</strong>}
+    </>
   )
 }
 
@@ -252,7 +278,7 @@ export function Clients () {
             {live?.clients.map(c => (
               <tr key={c.address}>
                 <td title={c.address}>{short(c.address)}</td><td title={c.peerId}>{short(c.peerId)}</td><td><time dateTime={c.registered} title={c.registered}>{ago(c.registered, now)}</time></td><td><time dateTime={c.lastSeen} title={c.lastSeen}>{ago(c.lastSeen, now)}</time></td>
-                <td data-testid='client-bytes'>{mib(c.bytes)} / {mib(c.quota)}</td><td data-testid='client-pins'>{c.pins}</td><td data-testid='client-snapshots'>{c.snapshots}</td><td data-testid='client-inbox'>{c.inbox}</td>
+                <td data-testid='client-bytes'>{mib(c.bytes)} / {mib(c.quota)}</td><td data-testid='client-pins'>{c.pins}{c.lost > 0 ? ` (+${c.lost} with lost blocks)` : ''}</td><td data-testid='client-snapshots'>{c.snapshots}</td><td data-testid='client-inbox'>{c.inbox}</td>
                 <td class='row-actions'><QuotaEditor client={c} /> <button type='button' data-testid='remove-client' aria-label={`Remove client ${c.address}`} onClick={() => { remove(c.address) }}>Remove</button></td>
               </tr>
             ))}

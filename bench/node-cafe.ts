@@ -9,11 +9,17 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FsBlockstore } from 'blockstore-fs'
+import { NextToLast } from 'blockstore-fs/sharding'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
 import { Key } from 'interface-datastore'
 import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
+import { boxKeyPair } from '../src/account/box.ts'
+import { createEnvelope } from '../src/inbox/envelope.ts'
+import { toBase64url } from '../src/shared/bytes.ts'
+import { syncedFsBlocks } from '../server/synced-blocks.ts'
+import { SyncedLevelDatastore } from '../server/synced-records.ts'
 import { DatastoreInboxStore, DatastorePinStore } from '../src/cafe/datastore/index.ts'
 import { blockKey } from '../src/ipfs/blocks.ts'
 import { CafeClient } from '../src/client/cafe-client.ts'
@@ -46,6 +52,16 @@ try {
   for (const [cid, bytes] of raw.blocks) await fs.put(CID.parse(cid), bytes)
   const rawMs = performance.now() - t
   out.rawBlockstoreMBps = mbps(SIZE * MiB, rawMs)
+  // Raw limit of what the cafe now does (issue 24): the same blocks written synced, in the
+  // write-behind's batches of 4 MiB (each file synced, then its folders once a batch).
+  const sharding = new NextToLast()
+  const syncedStore = new FsBlockstore(join(root, 'raw-synced-blocks'), { shardingStrategy: sharding })
+  await syncedStore.open()
+  const syncedBlocks = syncedFsBlocks(syncedStore, sharding)
+  const rawList = [...raw.blocks].map(([cid, bytes]) => ({ cid: CID.parse(cid), bytes }))
+  t = performance.now()
+  for (let i = 0; i < rawList.length; i += 16) await syncedBlocks.putMany!(rawList.slice(i, i + 16))
+  out.rawSyncedBlockstoreMBps = mbps(SIZE * MiB, performance.now() - t)
 
   const node = await startNodeCafe({ dir: join(root, 'cafe'), host: '127.0.0.1', ports: { tcp: 0, ws: 0, http: 0, owner: 0 } })
   const owner = { authorization: `Bearer ${(await readFile(node.ownerSecretFile, 'utf8')).trim()}` }
@@ -86,6 +102,7 @@ try {
   out.webSocketsMBps = mbps(car3.byteLength, performance.now() - t)
   await client.stop()
   await node.stop()
+  out.ingestVsRawSynced = { inProcess: Math.round((out.inProcessMBps as number) / (out.rawSyncedBlockstoreMBps as number) * 100) / 100, http: Math.round((out.httpMBps as number) / (out.rawSyncedBlockstoreMBps as number) * 100) / 100, webSockets: Math.round((out.webSocketsMBps as number) / (out.rawSyncedBlockstoreMBps as number) * 100) / 100 }
   out.ingestRatios = { inProcessVsRaw: Math.round((out.inProcessMBps as number) / (out.rawBlockstoreMBps as number) * 100) / 100, httpVsRaw: Math.round((out.httpMBps as number) / (out.rawBlockstoreMBps as number) * 100) / 100, webSocketsVsRaw: Math.round((out.webSocketsMBps as number) / (out.rawBlockstoreMBps as number) * 100) / 100 }
 
   // Inbox: records stored per second by the store on LevelDB, and raw LevelDB puts of the same bytes.
@@ -108,6 +125,67 @@ try {
   const storeInbox = N / ((performance.now() - t) / 1000)
   await lv2.close()
   out.inbox = { records: N, storeOnLevelDbPerS: Math.round(storeInbox), rawLevelDbPutsPerS: Math.round(rawInbox), ratio: Math.round(storeInbox / rawInbox * 100) / 100 }
+
+  // Durability (issue 24): the same, every write synced as the Node cafe now does (SyncedLevelDatastore),
+  // one at a time and 16 at once (LevelDB commits queued writers in one sync), against raw synced puts.
+  const S = 1000
+  const sv = new SyncedLevelDatastore(join(root, 'inbox-synced-raw'))
+  await sv.open()
+  t = performance.now()
+  for (let i = 0; i < S; i++) await sv.put(new Key(`/inbox/m/${i + 1}`), enc.encode(JSON.stringify({ ...rec(i), seq: i + 1 })))
+  const rawSynced = S / ((performance.now() - t) / 1000)
+  await sv.close()
+  const synced = async (name: string, inFlight: number): Promise<number> => {
+    const ds = new SyncedLevelDatastore(join(root, name))
+    await ds.open()
+    const store = new DatastoreInboxStore(ds)
+    let next = 0
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < S; i = next++) await store.add(rec(i) as never, { maxCount: 1e9, maxBytes: 1e12 }, now)
+    }))
+    const rate = S / ((performance.now() - t0) / 1000)
+    await ds.close()
+    return rate
+  }
+  const syncedOne = await synced('inbox-synced-1', 1)
+  const synced16 = await synced('inbox-synced-16', 16)
+  out.inboxSynced = { records: S, storeOnSyncedLevelDbPerS: Math.round(syncedOne), storeOnSyncedLevelDb16InFlightPerS: Math.round(synced16), rawSyncedLevelDbPutsPerS: Math.round(rawSynced), vsUnsynced: Math.round(syncedOne / storeInbox * 1000) / 1000, vsRawSynced: Math.round(syncedOne / rawSynced * 100) / 100 }
+
+  // Acknowledged deliveries to the running Node cafe over HTTP, on disk: one at a time, then 16
+  // in flight; how long an acknowledgement waited (what a grouped sync costs a sender).
+  const inboxCafe = await startNodeCafe({ dir: join(root, 'inbox-cafe'), host: '127.0.0.1', ports: { tcp: 0, ws: 0, http: 0, owner: 0 } })
+  try {
+    const ownerI = { authorization: `Bearer ${(await readFile(inboxCafe.ownerSecretFile, 'utf8')).trim()}` }
+    await call(inboxCafe.owner.url, 'PUT', '/api/v0/cafe', { enabled: true }, ownerI)
+    const tokenI = (await call(inboxCafe.owner.url, 'POST', '/api/v0/tokens', undefined, ownerI)).body.token
+    const recipient = await registerOverHttp(inboxCafe.http.url, inboxCafe.libp2p.peerId.toString(), tokenI)
+    const sender = accountFromMnemonic(newMnemonic())
+    const to = { address: recipient.account.address, box: toBase64url(boxKeyPair(recipient.account.secretKey).publicKey) }
+    // 120 + 120: within one sender's burst of 300.
+    const D = 120
+    const bodies = await Promise.all(Array.from({ length: 2 * D }, async (_, i) => JSON.stringify(await createEnvelope(sender, to, new TextEncoder().encode(`bench ${i}`)))))
+    const deliver = async (body: string): Promise<number> => {
+      const t0 = performance.now()
+      const r = await fetch(`${inboxCafe.http.url}/cafe/v1/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      if (r.status !== 202) throw new Error(`delivery answered ${r.status}: ${await r.text()}`)
+      await r.body?.cancel()
+      return performance.now() - t0
+    }
+    t = performance.now()
+    const oneMs: number[] = []
+    for (let i = 0; i < D; i++) oneMs.push(await deliver(bodies[i]))
+    const oneRate = D / ((performance.now() - t) / 1000)
+    t = performance.now()
+    let nextD = D
+    const manyMs: number[] = []
+    await Promise.all(Array.from({ length: 16 }, async () => { for (let i = nextD++; i < 2 * D; i = nextD++) manyMs.push(await deliver(bodies[i])) }))
+    const manyRate = D / ((performance.now() - t) / 1000)
+    const p = (xs: number[], q: number): number => Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] * 10) / 10
+    out.httpDeliveries = { deliveries: D, oneAtATimePerS: Math.round(oneRate), sixteenInFlightPerS: Math.round(manyRate), ackMs: { oneAtATime: { p50: p(oneMs, 0.5), max: p(oneMs, 1) }, sixteenInFlight: { p50: p(manyMs, 0.5), p99: p(manyMs, 0.99), max: p(manyMs, 1) } } }
+  } finally {
+    await inboxCafe.stop()
+  }
 
   // Start-up with 10,000 pins on disk (one block each): the ledger, GC scan and indexes rebuilt.
   const dir = join(root, 'startup')

@@ -1,5 +1,5 @@
 import './polyfill.ts'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -10,6 +10,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { cafeDirectoryServer } from '../src/node/cafe-directory/index.ts'
+import { writeFileSynced } from './synced-file.ts'
 import { peerReturnServer } from '../src/node/peer-return/index.ts'
 import { keepNewestConnection } from './newest-connection.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -61,7 +62,8 @@ export async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     const key = await generateKeyPair('Ed25519')
     await mkdir(dirname(keyFile), { recursive: true })
-    await writeFile(keyFile, privateKeyToProtobuf(key), { mode: 0o600 })
+    // Synced: sessions the cafe signs with it must not outlive it in a power cut.
+    await writeFileSynced(keyFile, privateKeyToProtobuf(key), { mode: 0o600 })
     return key
   }
 }

@@ -29,4 +29,6 @@ if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
   need /usr/bin/certutil libnss3-tools PATH
   need "${WEBKIT_DRIVER_PATH:-/usr/bin/WebKitWebDriver}" webkit2gtk-driver WEBKIT_DRIVER_PATH
   need "${XVFB_PATH:-/usr/bin/Xvfb}" xvfb XVFB_PATH
+  # server/durability.test.ts traces the Node cafe's syncs.
+  need /usr/bin/strace strace PATH
 fi

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createGuardedServer } from '../relay/http-guard.ts'
+import { createGuardedServer, refuse } from '../relay/http-guard.ts'
 import type { HttpGuardLimits, RequestTarget } from '../relay/http-guard.ts'
 
 /** `connection`: an id of the TCP connection the request came on, unique for the server's life. */
@@ -54,6 +54,8 @@ export async function startFetchServer (opts: { host: string, port: number, hand
     const abort = new AbortController()
     // The caller hung up: a handler still reading its body or writing an answer stops.
     res.on('close', () => { if (!res.writableFinished) abort.abort(new Error('the client closed the connection')) })
+    // The Fetch API cannot carry these (a Request refuses them): no handler could answer them.
+    if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method ?? '')) { refuse(res, 405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not served here`); return }
     // Our own origin, not the caller's Host header: handlers read only the path and query.
     const url = new URL(target.url.pathname + target.url.search, origin)
     let response: Response

@@ -1,6 +1,6 @@
 import '../relay/polyfill.ts'
 import './websocket-polyfill.ts'
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
@@ -12,13 +12,13 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FsBlockstore } from 'blockstore-fs'
-import { LevelDatastore } from 'datastore-level'
+import { NextToLast } from 'blockstore-fs/sharding'
 import { createLibp2p } from 'libp2p'
 import { loadOrCreateKey } from '../relay/relay.ts'
+import { writeFileSynced } from '../relay/synced-file.ts'
 import { libp2pTransport } from '../src/client/libp2p-transport.ts'
 import { createCafe, requestBodyCap, requestBodyMs } from '../src/cafe/compose.ts'
 import { cafeDirectory } from '../src/node/cafe-directory/index.ts'
-import { blocksOf } from '../src/ipfs/blocks.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
 import { watchNetwork } from '../src/node/network-watch.ts'
@@ -27,6 +27,8 @@ import { printableLog } from '../src/shared/printable.ts'
 import { startFetchServer } from './fetch-server.ts'
 import { createHttpCarrier } from './http-carrier.ts'
 import { createOwnerApi } from './owner-api.ts'
+import { syncedFsBlocks } from './synced-blocks.ts'
+import { SyncedLevelDatastore } from './synced-records.ts'
 import type { Cafe } from '../src/cafe/compose.ts'
 import type { FetchServer } from './fetch-server.ts'
 import type { CafeDirectory } from '../src/node/cafe-directory/index.ts'
@@ -73,7 +75,7 @@ async function ownerSecret (file: string): Promise<string> {
   try { return (await readFile(file, 'utf8')).trim() } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     const secret = toBase64url(randomBytes(32))
-    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    await writeFileSynced(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
     return secret
   }
 }
@@ -110,9 +112,11 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   const ports = { ...DEFAULT_PORTS, ...init.ports }
   await mkdir(init.dir, { recursive: true, mode: 0o700 })
   const startedAt = new Date().toISOString()
-  const records = new LevelDatastore(join(init.dir, 'records'))
+  // Every write synced: what the cafe acknowledges survives a power cut (synced-records.ts, synced-blocks.ts).
+  const records = new SyncedLevelDatastore(join(init.dir, 'records'))
   await records.open()
-  const blockstore = new FsBlockstore(join(init.dir, 'blocks'))
+  const sharding = new NextToLast() // blockstore-fs's default layout, shared with the synced writer
+  const blockstore = new FsBlockstore(join(init.dir, 'blocks'), { shardingStrategy: sharding })
   await blockstore.open()
   const unfinished = await removeUnfinishedWrites(join(init.dir, 'blocks'))
   if (unfinished > 0) log(`removed ${unfinished} unfinished block writes (the last run was killed)`)
@@ -156,7 +160,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
     privateKeyRaw: privateKey.raw,
     relays: () => relays,
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
-    blocks: blocksOf(blockstore),
+    blocks: syncedFsBlocks(blockstore, sharding),
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
     version: VERSION,
     // Files and LevelDB on the cafe's own disk: nothing evicts them.

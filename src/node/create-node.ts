@@ -16,6 +16,7 @@ import { httpOverLibp2p, relayPeerIds } from './http/index.ts'
 import { IceServers, askIceServers } from './ice-servers/index.ts'
 import { watchNetwork, watchPeerReturns } from './network-watch.ts'
 import { peerReturn } from './peer-return/index.ts'
+import { hasWebRtc } from './errors.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
 import { nativeNoiseKeys } from './noise-crypto.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
@@ -42,6 +43,8 @@ export interface NodeInit {
    * for this request), read again before they expire. Each relay is asked too (its own coturn).
    */
   iceServers?: (signal: AbortSignal) => Promise<IceServerEntry[]>
+  /** Whether to use WebRTC; default: where the browser has `RTCPeerConnection`. */
+  webrtc?: boolean
   /** The bounds of the routes this peer serves over HTTP over libp2p (see `LightcafeNode.serve`). */
   serveOptions?: ServeOptions
 }
@@ -69,6 +72,8 @@ export interface LightcafeNode {
   relays: RelayKeeper
   /** STUN/TURN servers held now (each new WebRTC connection starts with them). */
   ice: IceServers
+  /** WebRTC is used (listened on, advertised, dialled); without it only WebSockets and the relay are. */
+  webrtc: boolean
   /** "Try again now": fired when the network or a peer waited for comes back; every backoff listens. */
   wake: Wake
   /**
@@ -114,6 +119,9 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   })
   const wake = new Wake()
   const relayIds = relayPeerIds(init.relays)
+  // Without RTCPeerConnection (WebKitGTK, a browser that disables it) `/webrtc` is neither
+  // listened on nor advertised: peers would dial it and fail.
+  const webrtc = init.webrtc ?? hasWebRtc()
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
@@ -121,10 +129,10 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     // identify wrote peer records on the main thread (~100 ms of 6 cold dials). Nothing reads
     // them after a reload: cafes are dialled by the addresses the directory or the relay give.
     datastore: new MemoryDatastore(),
-    addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+    addresses: { listen: webrtc ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit'] },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: async () => ({ iceServers: await ice.forConnection() }) }),
+      ...(webrtc ? [webRTC({ rtcConfiguration: async () => ({ iceServers: await ice.forConnection() }) })] : []),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     ],
     connectionEncrypters: [noise(noiseKeys ?? {})],
@@ -176,6 +184,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     privateKey,
     relays,
     ice,
+    webrtc,
     wake,
     serve: (h) => { handler = h; appUp(h) },
     blocks: local.blocks,

@@ -18,7 +18,8 @@ export interface ConnectionInfo { peerId: string, remoteAddr: string, transport:
 
 /** What the local API needs from the running peer; the node page provides it. */
 export interface LocalApiDeps {
-  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, startedAt: string }
+  /** `webrtc`: whether this browser makes WebRTC connections (absent: it does). */
+  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, webrtc?: boolean, startedAt: string }
   connections(): ConnectionInfo[]
   account(): Account
   restoreAccount(mnemonic: string): Promise<Account>
@@ -39,7 +40,8 @@ export interface LocalApiDeps {
   /** Starts (or joins) a recovery from a cafe and resolves with its outcome; `onProgress` is told of each step. */
   recover(cafeId: string, options?: RecoverOptions): Promise<RecoveryProgress>
   recovery(cafeId: string): RecoveryProgress | undefined
-  storage(): Promise<{ usage: number, quota: number, persisted: boolean }>
+  /** `reported: false` where the browser gives no estimate (no navigator.storage): the numbers mean nothing then. */
+  storage(): Promise<{ usage: number, quota: number, persisted: boolean, reported?: boolean }>
 }
 
 /** A streamed recovery sends its progress at most this often (the outcome at once). */

@@ -15,6 +15,7 @@ import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p, relayPeerIds } from './http/index.ts'
 import { watchNetwork, watchPeerReturns } from './network-watch.ts'
 import { peerReturn } from './peer-return/index.ts'
+import { hasWebRtc } from './errors.ts'
 import { watchPeerLiveness } from './peer-liveness.ts'
 import { nativeNoiseKeys } from './noise-crypto.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
@@ -37,6 +38,8 @@ export interface NodeInit {
   dbPrefix?: string
   /** ICE servers; none on a LAN or loopback. */
   iceServers?: RTCIceServer[]
+  /** Whether to use WebRTC; default: where the browser has `RTCPeerConnection`. */
+  webrtc?: boolean
   /** The bounds of the routes this peer serves over HTTP over libp2p (see `LightcafeNode.serve`). */
   serveOptions?: ServeOptions
 }
@@ -62,6 +65,8 @@ export interface LightcafeNode {
   /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
   privateKey: PrivateKey
   relays: RelayKeeper
+  /** WebRTC is used (listened on, advertised, dialled); without it only WebSockets and the relay are. */
+  webrtc: boolean
   /** "Try again now": fired when the network or a peer waited for comes back; every backoff listens. */
   wake: Wake
   /**
@@ -93,6 +98,9 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   performance.mark('lc:peer-key')
   const wake = new Wake()
   const relayIds = relayPeerIds(init.relays)
+  // Without RTCPeerConnection (WebKitGTK, a browser that disables it) `/webrtc` is neither
+  // listened on nor advertised: peers would dial it and fail.
+  const webrtc = init.webrtc ?? hasWebRtc()
   const light = createHeliaLight({ blockstore, datastore })
   const helia = withBitswap(withLibp2pLight(light, {
     privateKey,
@@ -100,10 +108,10 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     // identify wrote peer records on the main thread (~100 ms of 6 cold dials). Nothing reads
     // them after a reload: cafes are dialled by the addresses the directory or the relay give.
     datastore: new MemoryDatastore(),
-    addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+    addresses: { listen: webrtc ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit'] },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      ...(webrtc ? [webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } })] : []),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     ],
     connectionEncrypters: [noise(noiseKeys ?? {})],
@@ -149,6 +157,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     libp2p,
     privateKey,
     relays,
+    webrtc,
     wake,
     serve: (h) => { handler = h; appUp(h) },
     blocks: local.blocks,

@@ -72,7 +72,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
 
   const { http } = node.libp2p.services
   // Through the relays connected now: a relay this device cannot reach would cost every dial its timeout.
-  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake)
+  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake, { webrtc: node.webrtc })
   const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
@@ -164,6 +164,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       peerId: node.libp2p.peerId.toString(),
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
       relays: node.relays.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved })),
+      webrtc: node.webrtc,
       startedAt
     }),
     connections: () => node.libp2p.getConnections().filter(c => c.status === 'open').map(describe),
@@ -187,10 +188,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     recover: async (cafeId, options) => recoveries.start(cafeId, options),
     recovery: (cafeId) => recoveries.get(cafeId),
     storage: async () => {
-      const est = await navigator.storage?.estimate?.() ?? {}
+      // WebKitGTK (and older Safari) have no navigator.storage: nothing to report, not zero.
+      if (navigator.storage?.estimate == null) return { usage: 0, quota: 0, persisted: false, reported: false }
+      const est = await navigator.storage.estimate()
       // Asked for at start; read again, since the owner may grant it later (or install the app).
       await persisted
-      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await navigator.storage?.persisted?.().catch(() => false) ?? false }
+      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await navigator.storage.persisted?.().catch(() => false) ?? false, reported: true }
     }
   })
 

@@ -163,6 +163,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     return c.json(await deps.messages.send(to, body), 202)
   })
   app.get('/messages', async c => c.json(await deps.messages.list()))
+  // What became of each message this device sent: queued, stored at N cafes, delivered, read.
+  app.get('/messages/sent', async c => c.json(await deps.messages.sent()))
+  app.get('/messages/settings', async c => c.json(await deps.messages.receiptSettings()))
+  app.put('/messages/settings', async c => c.json(await deps.messages.setReceiptSettings(await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON))))
 
   // Search: verified contacts from every cafe reached before `wait`; `stream=1` sends each
   // cafe's new results as a line of JSON as they arrive, then a summary line.

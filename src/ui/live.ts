@@ -109,11 +109,13 @@ export function useLive (peer: RunningPeer, onError: (err: unknown) => void, eve
     const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups, peer.checks]
     for (const s of sources) s.addEventListener('change', refresh)
     peer.messages.addEventListener('message', refresh)
+    peer.messages.addEventListener('sent', refresh)
     const timer = setInterval(refresh, everyMs)
     refresh()
     return () => {
       for (const s of sources) s.removeEventListener('change', refresh)
       peer.messages.removeEventListener('message', refresh)
+      peer.messages.removeEventListener('sent', refresh)
       clearInterval(timer)
     }
   }, [peer, refresh])

@@ -67,14 +67,14 @@ describe('a search against a full directory [issue 24]', () => {
     expect(new Set(dialled)).toEqual(new Set(asked))
   })
 
-  it('prefers cafes that answered with results before, and drops one that passed on a forgery', async () => {
+  it('prefers cafes that answered with results before, and drops one that answered with a forgery', async () => {
     const memory = new CafeMemory()
     const contact = signContact(alice, { name: 'Alice', peers: [], inboxes: [], box: toBase64url(boxKeyPair(alice.secretKey).publicKey) })
     const forged = { ...contact, name: 'Mallory' }
     const lists = [ids(400, 'x'), ['good', 'liar']]
     const answer = (cafe: string): unknown => cafe === 'good'
       ? { results: [{ contact, score: 1 }], forwarded: [] }
-      : cafe === 'liar' ? { results: [], forwarded: [{ cafe: 'someone', results: [{ contact: forged, score: 1 }] }] } : { results: [], forwarded: [] }
+      : cafe === 'liar' ? { results: [{ contact: forged, score: 1 }], forwarded: [] } : { results: [], forwarded: [] }
     const first = await searchContacts({ cafes: async () => ({ own: [], lists }), memory, self: 'me', ask: async c => answer(c) }, { name: 'alice', wait: 1000 })
     expect(first.results.map(r => r.contact.address)).toEqual([alice.address])
     const again: string[] = []

@@ -40,11 +40,12 @@ export interface SearchOutcome {
   ms: number
 }
 
-/** The cafes one search asks, and which of all those known the directories list. */
-async function sample (deps: { cafes: () => Promise<SearchTargets>, self: string, memory?: CafeMemory }): Promise<{ cafes: string[], listed: Set<string> }> {
+/** The cafes one search asks, which of all those known the directories list, and which of those sent this page forgeries. */
+async function sample (deps: { cafes: () => Promise<SearchTargets>, self: string, memory?: CafeMemory }): Promise<{ cafes: string[], listed: Set<string>, forgers: string[] }> {
   const known = await deps.cafes().catch(() => [] as string[])
   const targets = Array.isArray(known) ? { own: [], lists: [known] } : known
-  return { cafes: pickCafes({ ...targets, self: deps.self, ...(deps.memory != null ? { memory: deps.memory } : {}) }), listed: new Set(targets.lists.flat()) }
+  const listed = new Set(targets.lists.flat())
+  return { cafes: pickCafes({ ...targets, self: deps.self, ...(deps.memory != null ? { memory: deps.memory } : {}) }), listed, forgers: [...listed].filter(c => deps.memory?.isForger(c) === true) }
 }
 
 /**
@@ -74,8 +75,9 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
   if (deps.local != null) { await take(deps.self, deps.local(q.name, q.limit)); answered.push(deps.self) }
 
   const deadline = AbortSignal.timeout(Math.max(1, waitMs))
-  const { cafes, listed } = await sample(deps)
-  const visited = [deps.self, ...cafes]
+  const { cafes, listed, forgers } = await sample(deps)
+  // Cafes that sent forgeries count as visited: those asked do not pass the query to them.
+  const visited = [deps.self, ...cafes, ...forgers]
   // What fits a cafe's 4 KiB query body; a cafe asked twice answers the query once (by its id).
   const sentVisited = visited.slice(0, MAX_VISITED_SENT)
   const pending = new Set(cafes)
@@ -89,12 +91,13 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
           const a = answer as { results?: unknown, forwarded?: unknown }
           // Answers forwarded by this cafe, attributed to the cafes that gave them (as many as a cafe forwards to).
           const forwarded = Array.isArray(a?.forwarded) ? a.forwarded.slice(0, SEARCH_LIMITS.maxForwardedPerAnswer) as Array<{ cafe?: unknown, results?: unknown }> : []
-          const [own, ...passed] = await Promise.all([
+          const [own] = await Promise.all([
             take(cafe, a?.results),
             ...forwarded.map(async fa => typeof fa?.cafe === 'string' && !visited.includes(fa.cafe) ? take(fa.cafe, fa.results, listed.has(fa.cafe) ? 'listed' : 'unlisted') : { ignored: false, verified: 0 })
           ])
-          // A forgery it passed on counts against the cafe that passed it: the one it names may never have said it.
-          if (own.ignored || passed.some(p => p.ignored)) deps.memory?.forged(cafe)
+          // Only a forgery in its own answer marks a cafe: one passed on may be the named cafe's or
+          // the forwarder's doing, and an honest forwarder cannot tell (it checks nothing it passes).
+          if (own.ignored) deps.memory?.forged(cafe)
           // Checked after the deadline: too late for this query's answer, as before.
           if (!deadline.aborted) { answered.push(cafe); if (!own.ignored) deps.memory?.answered(cafe, own.verified) }
         }, () => { /* gone or refused: it simply does not answer */ })

@@ -58,7 +58,7 @@ export class CafeMemory {
   /** It did not answer in time (or at all). */
   missed (cafe: string): void { this.#get(cafe).missed++ }
 
-  /** Its answer held a forged or malformed contact: not asked again by this page. */
+  /** Its own answer held a forged or malformed contact: not asked again by this page. */
   forged (cafe: string): void { this.#get(cafe).forged = true }
 
   isForger (cafe: string): boolean { return this.#records.get(cafe)?.forged === true }

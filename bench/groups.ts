@@ -2,7 +2,7 @@
  * The bench's figure groups, in the order they run. `BENCH_ONLY=inbox,search npm run bench`
  * runs only those (plus the shared set-up: three fresh peers, one of them a cafe); unset runs all.
  */
-export const BENCH_GROUPS = ['load', 'dial', 'registration', 'noop', 'jwt', 'backup', 'inbox', 'search', 'scaling', 'raw', 'frontend', 'network', 'node-cafe'] as const
+export const BENCH_GROUPS = ['load', 'dial', 'registration', 'noop', 'jwt', 'backup', 'inbox', 'search', 'scaling', 'raw', 'frontend', 'network', 'proofs', 'node-cafe'] as const
 
 export type BenchGroup = typeof BENCH_GROUPS[number]
 

@@ -471,13 +471,15 @@ try {
 }
 // The headless Node cafe's figures (bench/node-cafe.ts, its own raw limits and ratios): its
 // own process, after the browser is closed, so neither shares the cores with the other.
-if (want('node-cafe')) figures.nodeCafe = await nodeCafeFigures()
+// What a check of a cafe costs per GiB it pins (bench/proof-cost.ts, issue 26), in its own process too.
+if (want('proofs')) figures.proofs = await nodeCafeFigures('bench/proof-cost.ts')
+if (want('node-cafe')) figures.nodeCafe = await nodeCafeFigures('bench/node-cafe.ts')
 console.log(JSON.stringify(figures, null, 2))
 
-/** Runs bench/node-cafe.ts (it exits itself: libp2p and LevelDB leave handles open) and reads its JSON; bounded to 15 minutes. */
-async function nodeCafeFigures (): Promise<unknown> {
+/** Runs a Node bench script (it exits itself: libp2p and LevelDB leave handles open) and reads its JSON; bounded to 15 minutes. */
+async function nodeCafeFigures (script: string): Promise<unknown> {
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/node-cafe.ts'], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 })
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 })
     return JSON.parse(stdout)
   } catch (err) {
     return { error: (err as Error).message }

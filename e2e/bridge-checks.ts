@@ -12,6 +12,23 @@ export type PageRun = <A, R>(fn: (arg: A) => Promise<R>, arg: A) => Promise<R>
 export const KiB = 1024
 export const MiB = 1024 * 1024
 
+/**
+ * The local API called the way a same-origin app calls it (fetch through the service worker):
+ * runs in the page, so it holds all it needs. A string body goes as it is, anything else as JSON.
+ */
+export async function apiFromPage ({ method, path, body }: { method: string, path: string, body?: unknown }): Promise<ApiResult> {
+  const init: RequestInit = { method, headers: {} }
+  if (body !== undefined && body !== null) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body)
+    ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+  }
+  const res = await fetch(path, init)
+  const text = await res.text()
+  let parsed: unknown = text
+  try { parsed = text === '' ? null : JSON.parse(text) } catch {}
+  return { status: res.status, body: parsed as any }
+}
+
 export interface RoundTrip {
   cid: string
   /** Statuses of the upload and the read-back, and the carrier header of each answer. */

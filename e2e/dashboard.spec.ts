@@ -118,7 +118,7 @@ test('the dashboard is installable by Chromium\'s criteria, shows kiosk state an
 
   // Kiosk state: screen wake lock while a cafe, storage shown, no banner while connected.
   // Headless Chromium may refuse the lock itself; what matters is that a cafe asks for it.
-  await expect(cafe.page.getByTestId('wake-lock')).toHaveText(/^(screen kept on|refused: .*|not supported by this browser)$/)
+  await expect(cafe.page.getByTestId('wake-lock')).toHaveText(/^(screen kept on|Tap to keep the screen on|refused: .*|not supported by this browser)$/)
   await expect(cafe.page.getByTestId('storage')).toContainText('MiB used')
   await expect(cafe.page.getByTestId('banner')).toBeHidden()
 

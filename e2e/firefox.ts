@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import puppeteer from 'puppeteer-core'
 import type { Browser, Page } from 'puppeteer-core'
+import { apiFromPage } from './bridge-checks.ts'
 import type { ApiResult } from './env.ts'
 import { trustingNssDb } from './lan-device.ts'
 
@@ -150,17 +151,6 @@ export class FirefoxPeer {
 
   /** Calls the local API the way a same-origin app does: fetch through the service worker. */
   async api<T = any> (method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-    return this.page.evaluate(async (method: string, path: string, hasBody: boolean, body: unknown) => {
-      const init: RequestInit = { method, headers: {} }
-      if (hasBody) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body)
-        ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
-      }
-      const res = await fetch(path, init)
-      const text = await res.text()
-      let parsed: unknown = text
-      try { parsed = text === '' ? null : JSON.parse(text) } catch {}
-      return { status: res.status, body: parsed as any }
-    }, method, path, body !== undefined, body ?? null)
+    return this.page.evaluate(apiFromPage, { method, path, body }) as Promise<ApiResult<T>>
   }
 }

@@ -2,7 +2,8 @@
 # Installs what the project needs when it is missing: npm packages (npm ci, when
 # node_modules is absent or older than the lockfile) and, only when asked (--chromium, or
 # its newer name --browsers), the browsers of the e2e suite: Debian's chromium and firefox-esr,
-# and NSS's certutil (the LAN test trusts the local CA with it).
+# NSS's certutil (the LAN test trusts the local CA with it), and WebKit (webkit2gtk-driver:
+# WebKitWebDriver and WebKitGTK's MiniBrowser) with Xvfb for its display.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A node_modules that is a symlink (a git worktree sharing another checkout's packages) is
@@ -26,6 +27,17 @@ if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
   need "${CHROMIUM_PATH:-/usr/bin/chromium}" chromium CHROMIUM_PATH
   need "${FIREFOX_PATH:-/usr/bin/firefox-esr}" firefox-esr FIREFOX_PATH
   need /usr/bin/certutil libnss3-tools PATH
+  need "${WEBKIT_DRIVER_PATH:-/usr/bin/WebKitWebDriver}" webkit2gtk-driver WEBKIT_DRIVER_PATH
+  need "${XVFB_PATH:-/usr/bin/Xvfb}" xvfb XVFB_PATH
   # server/durability.test.ts traces the Node cafe's syncs.
   need /usr/bin/strace strace PATH
+fi
+# STUN/TURN beside the relay (coturn), and the NAT routers of e2e/netlab.ts (iptables; nftables
+# is its backend on Debian 12): for the tests, and with --turn for a relay or LAN host.
+if [[ "${1:-}" == --chromium || "${1:-}" == --browsers || "${1:-}" == --turn ]]; then
+  need "${TURNSERVER_PATH:-/usr/bin/turnserver}" coturn TURNSERVER_PATH
+fi
+if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
+  need /usr/sbin/iptables iptables PATH
+  need /usr/sbin/nft nftables PATH
 fi

@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DeadConnectionError } from '../node/http/index.ts'
 import { backoff } from '../shared/backoff.ts'
 import { causeOf } from '../shared/error-cause.ts'
-import { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
+import { PeerAbsentError, PeerUnreachableError, WebRtcUnavailableError } from '../node/errors.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
 import type { Wake } from '../shared/wake.ts'
@@ -45,19 +45,25 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Prom
  * The WebRTC address makes libp2p signal through the relay and then talk directly.
  * Only the dial is retried, never a request whose body may already be sent. A peer that
  * could not be reached is awaited on `wake`: its return wakes whatever waits to retry.
+ * Without WebRTC (`webrtc: false`) only the other addresses are dialled (a Node cafe's
+ * WebSockets); a cafe with none fails at once with WEBRTC_UNAVAILABLE.
  */
-export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[], wake?: Wake): CafeTransport {
+export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[], wake?: Wake, { webrtc = true }: { webrtc?: boolean } = {}): CafeTransport {
   async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal, redialAbsent: boolean): Promise<Connection> {
     const peer = peerIdFromString(cafe.id)
     const started = Date.now()
-    const targets = cafe.addrs.length > 0
+    const all = cafe.addrs.length > 0
       ? cafe.addrs.map(a => multiaddr(a))
       : relays().map(r => r.encapsulate(`/p2p-circuit/webrtc/p2p/${cafe.id}`))
+    const targets = webrtc ? all : all.filter(a => !a.getComponents().some(c => c.name === 'webrtc'))
     // A peer that may simply be offline gets one dial: its inbox is the way on, not a retry.
     const attempts = redialAbsent ? DIAL_RETRY.attempts : 1
     for (let attempt = 1; ; attempt++) {
       const open = http.newestDirect(peer)
       if (open != null) return open
+      if (targets.length === 0) {
+        throw new WebRtcUnavailableError(`${cafe.id} can be reached only over WebRTC, and this browser has none (no RTCPeerConnection); a cafe with a WebSocket address (a Node cafe) can be used from here`)
+      }
       try {
         return await http.directConnection(targets, { signal })
       } catch (err) {

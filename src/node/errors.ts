@@ -31,3 +31,18 @@ export class PeerAbsentError extends PeerError {
   override name = 'PeerAbsentError'
   constructor (details: string, options?: ErrorOptions) { super('PEER_ABSENT', details, options) }
 }
+
+/**
+ * This browser has no WebRTC (`RTCPeerConnection`: WebKitGTK is built without it, a browser may
+ * disable it) and the peer can be reached only over WebRTC. Known before any dial: said at once.
+ */
+export class WebRtcUnavailableError extends UnavailableError {
+  static override name = 'WebRtcUnavailableError'
+  override name = 'WebRtcUnavailableError'
+  constructor (details: string) { super('WEBRTC_UNAVAILABLE', details) }
+}
+
+/** Whether this runtime can make WebRTC connections. */
+export function hasWebRtc (): boolean {
+  return typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function'
+}

@@ -7,6 +7,7 @@ import { BackupChecks, BackupOutbox, CafeClient, Files, IdbSessionStore, Message
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
+import { connectionPath } from '../node/connection-path.ts'
 import { CafeMemory } from '../search/sample.ts'
 import { httpPeers, relayPeerIds } from '../node/http/index.ts'
 import type { Account } from '../account/index.ts'
@@ -14,7 +15,7 @@ import type { ConnectionInfo } from '../api/app.ts'
 import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
 import type { Cafe, CafeRecords } from '../cafe/compose.ts'
 import type { SearchTargets } from '../client/index.ts'
-import type { LightcafeNode } from '../node/create-node.ts'
+import type { LightcafeNode, NodeInit } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
@@ -43,12 +44,12 @@ export interface RunningPeer {
   stop(): Promise<void>
 }
 
-function describe (c: Connection): ConnectionInfo {
+async function describe (c: Connection): Promise<ConnectionInfo> {
   const addr = c.remoteAddr.toString()
   const transport = addr.includes('/webrtc') && c.limits == null
     ? 'webrtc'
     : addr.includes('/p2p-circuit') ? 'circuit-relay' : addr.includes('/ws') ? 'websockets' : 'other'
-  return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/') }
+  return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/'), ...await connectionPath(c) }
 }
 
 /** The cafe's record stores, one IndexedDB database each (datastore-idb scans a whole database to list). */
@@ -59,14 +60,14 @@ async function openCafeRecords (prefix: string): Promise<CafeRecords> {
 }
 
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
-export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
+export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, iceServers?: NodeInit['iceServers'], onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
   const prefix = opts.dbPrefix ?? 'lightcafe'
   const startedAt = new Date().toISOString()
   // The account (IndexedDB, then PBKDF2) loads while the node starts.
   const accounts = new AccountStore(`${prefix}/account`)
   const loading = accounts.loadOrCreate()
   loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
-  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
+  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, iceServers: opts.iceServers, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
   performance.mark('lc:node-started')
   opts.onNode?.(node)
   let account = await loading
@@ -74,7 +75,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
 
   const { http } = node.libp2p.services
   // Through the relays connected now: a relay this device cannot reach would cost every dial its timeout.
-  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake)
+  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake, { webrtc: node.webrtc })
   const self = node.libp2p.peerId.toString()
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
@@ -169,9 +170,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       peerId: node.libp2p.peerId.toString(),
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
       relays: node.relays.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved })),
+      // URLs only: TURN credentials stay in the node.
+      iceServers: node.ice.current().flatMap(s => s.urls),
+      webrtc: node.webrtc,
       startedAt
     }),
-    connections: () => node.libp2p.getConnections().filter(c => c.status === 'open').map(describe),
+    connections: async () => Promise.all(node.libp2p.getConnections().filter(c => c.status === 'open').map(describe)),
     account: () => account,
     activity,
     restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },
@@ -193,10 +197,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     recover: async (cafeId, options) => recoveries.start(cafeId, options),
     recovery: (cafeId) => recoveries.get(cafeId),
     storage: async () => {
-      const est = await navigator.storage?.estimate?.() ?? {}
+      // WebKitGTK (and older Safari) have no navigator.storage: nothing to report, not zero.
+      if (navigator.storage?.estimate == null) return { usage: 0, quota: 0, persisted: false, reported: false }
+      const est = await navigator.storage.estimate()
       // Asked for at start; read again, since the owner may grant it later (or install the app).
       await persisted
-      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await navigator.storage?.persisted?.().catch(() => false) ?? false }
+      return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await navigator.storage.persisted?.().catch(() => false) ?? false, reported: true }
     }
   })
 

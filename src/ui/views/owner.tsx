@@ -1,11 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { renderSVG } from 'uqr'
 import { ago, duration, errorText, mib, short } from '../format.ts'
-import { joinLink, keepAwake, relayProblem } from '../kiosk.ts'
+import { TAP_TO_KEEP_AWAKE, joinLink, keepAwake, relayProblem } from '../kiosk.ts'
+import { installedApp, isWebKit, storageNote, wakeNote } from '../engine-notes.ts'
 import { call } from '../local-api.ts'
 import { useDashboard, useNow } from '../live.ts'
 import { Bar, Pending, Section } from './section.tsx'
 import type { LiveData } from '../live.ts'
+import { PATH_LABEL } from '../path-words.ts'
 
 /** How long an invitation stays on screen: a tablet on a counter is seen by passers-by. */
 const INVITE_SHOWN_MS = 10 * 60_000
@@ -65,32 +67,54 @@ export function PeerStatus () {
         <dd>
           {conns.length === 0
             ? (live == null ? '…' : 'none')
-            : <ul class='plain'>{conns.map(c => <li key={c.remoteAddr} data-testid='connection' title={c.peerId}>{short(c.peerId)} ({c.transport})</li>)}</ul>}
+            : <ul class='plain'>{conns.map(c => <li key={c.remoteAddr} data-testid='connection' data-path={c.path} title={`${c.peerId} ${c.remoteAddr}${c.candidates != null ? ` (${c.candidates})` : ''}`}>{short(c.peerId)} ({c.transport}, {PATH_LABEL[c.path]})</li>)}</ul>}
         </dd>
       </dl>
     </Section>
   )
 }
 
+/**
+ * From outside its network a device is reached only with STUN (through most NATs) or TURN
+ * (through any), besides the relay's limited circuit; the owner is told which it has.
+ */
+export function outsideReach (iceServers: string[]): string {
+  if (iceServers.some(u => /^turns?:/.test(u))) return 'from other networks too: directly through NAT where it allows, else through a TURN server'
+  if (iceServers.some(u => /^stuns?:/.test(u))) return 'from most other networks (directly through NAT); not from behind a symmetric NAT, as no TURN server is configured'
+  return 'only from its own network for anything but small requests through the relay: no STUN or TURN server is configured'
+}
+
 /** How other devices reach this one, in plain words, and why a relay cannot be reached. */
+/** What a browser without WebRTC (no RTCPeerConnection) can and cannot reach. */
+function noWebRtc (cafe: boolean): string {
+  return 'This browser has no WebRTC, so no device can connect to this one directly, and it cannot use cafes that run in a browser tab. ' +
+    'It reaches the relay and cafes with a WebSocket address (a Node cafe); messages come and go through a cafe\'s inbox.' +
+    (cafe ? ' Clients cannot connect to this cafe from here: run it in a browser with WebRTC, or as a Node cafe.' : '')
+}
+
 export function Reachability () {
   const { live, setup } = useDashboard()
   const relays = live?.info.relays ?? []
   const reserved = relays.filter(r => r.reserved).length
-  const peers = new Set((live?.conns ?? []).filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const conns = live?.conns ?? []
+  const peers = new Set(conns.filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const byPath = (['direct', 'nat', 'turn', 'relay'] as const).map(p => [p, new Set(conns.filter(c => c.path === p && c.transport !== 'websockets').map(c => c.peerId)).size] as const).filter(([, n]) => n > 0)
   const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
   const line = live == null
     ? '…'
     : relays.length === 0
       ? 'No relay is set up, so other devices cannot reach this one.'
       : reserved > 0
-        ? `Other devices can reach this one (through ${reserved === 1 ? 'a relay' : `${reserved} relays`}); ${peers === 0 ? 'none is' : peers === 1 ? '1 device is' : `${peers} devices are`} connected directly.`
+        ? `Other devices can reach this one (through ${reserved === 1 ? 'a relay' : `${reserved} relays`}); ${peers === 0 ? 'none is' : peers === 1 ? '1 device is' : `${peers} devices are`} connected over WebRTC.`
         : relays.some(r => r.cause != null)
           ? 'Other devices cannot reach this one: no relay answers (why below); trying again…'
           : 'Other devices cannot reach this one yet: connecting to the relay…'
   return (
     <Section id='reachability' title='Reachability'>
       <p data-testid='reachability'>{line}</p>
+      {live != null && reserved > 0 && live.info.webrtc !== false && <p data-testid='reach-outside'>Reachable {outsideReach(live.info.iceServers ?? [])}.</p>}
+      {byPath.length > 0 && <p data-testid='reach-paths'>Connected now: {byPath.map(([p, n]) => `${n} ${PATH_LABEL[p]}`).join(', ')}.</p>}
+      {live?.info.webrtc === false && <p data-testid='no-webrtc'>{noWebRtc(live.info.cafe.enabled)}</p>}
       {problems.length > 0 && (
         <ul>
           {problems.map(p => <li key={p.relay} data-testid='relay-cause' title={p.relay}>{p.text}{p.link != null && <> <a href={p.link}>Open the setup page</a></>}</li>)}
@@ -129,23 +153,29 @@ export function CafeMode () {
     call(peer, 'PUT', '/api/v0/cafe', { enabled: (e.currentTarget as HTMLInputElement).checked }).then(refresh, err => { say(errorText(err)) })
   }
   const st = live?.storage
+  const reported = st?.reported !== false
   // Browsers grant persistence to installed or often-used sites; asking from a click may help.
   const askToPersist = (): void => {
     void navigator.storage?.persist?.().then(ok => { say(ok ? 'Storage is now persistent.' : 'The browser said no; installing the app (or bookmarking it) usually makes it agree.'); refresh() })
   }
+  // Safari's rules, on the screen of the one who runs the cafe, only in WebKit.
+  const webkit = isWebKit(navigator.userAgent)
+  const notes = enabled ? [storageNote(webkit, installedApp()), wakeNote(webkit, installedApp(), navigator.wakeLock != null)].filter(n => n != null) : []
   return (
     <Section id='cafe' title='Cafe mode'>
       <label for='cafe-enabled'><input type='checkbox' id='cafe-enabled' data-testid='cafe-enabled' checked={enabled} onChange={toggle} /> Offer cafe services to other peers</label>
       <dl>
-        <dt>Screen</dt><dd data-testid='wake-lock'>{awake}</dd>
+        <dt>Screen</dt>
+        <dd data-testid='wake-lock'>{awake === TAP_TO_KEEP_AWAKE ? <button type='button' data-testid='wake-lock-tap' onClick={() => retake.current?.()}>Tap to keep the screen on</button> : awake}</dd>
         <dt>Storage</dt>
         <dd class='storage-line'>
-          <span data-testid='storage'>{st == null ? '…' : `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`}</span>
-          {st != null && !st.persisted && <> <button type='button' data-testid='persist' onClick={askToPersist}>Ask the browser to keep it</button></>}
+          <span data-testid='storage'>{st == null ? '…' : !reported ? 'not reported by this browser' : `${mib(st.usage)} of ${mib(st.quota)} used; ${st.persisted ? 'persistent (the browser will not evict it)' : 'not persistent: the browser may evict it under pressure'}`}</span>
+          {st != null && reported && !st.persisted && <> <button type='button' data-testid='persist' onClick={askToPersist}>Ask the browser to keep it</button></>}
         </dd>
         <dt>If it were lost</dt>
         <dd data-testid='loss-cost'><LossCost /></dd>
       </dl>
+      {notes.map(n => <p key={n} class='note' data-testid='webkit-note'>{n}</p>)}
     </Section>
   )
 }
@@ -283,8 +313,12 @@ export function Storage () {
   const total = clients.reduce((n, c) => n + c.bytes, 0)
   return (
     <Section id='storage-body'>
-      <p>This browser: {mib(st.usage)} of {mib(st.quota)}</p>
-      <Bar share={st.quota > 0 ? st.usage / st.quota : 0} label='Browser storage used' testId='storage-total' />
+      {st.reported === false
+        ? <p data-testid='storage-unreported'>This browser's storage use: not reported by this browser.</p>
+        : <>
+          <p>This browser: {mib(st.usage)} of {mib(st.quota)}</p>
+          <Bar share={st.quota > 0 ? st.usage / st.quota : 0} label='Browser storage used' testId='storage-total' />
+        </>}
       <h3>Kept for clients: {mib(total)}</h3>
       {clients.length === 0 && <p>No clients yet.</p>}
       <ul class='chart' data-testid='storage-chart'>

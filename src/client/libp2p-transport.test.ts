@@ -1,0 +1,53 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { describe, expect, it } from 'vitest'
+import { libp2pTransport } from './libp2p-transport.ts'
+import type { HttpOverLibp2p } from '../node/http/index.ts'
+import type { Connection } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+// Which addresses the transport dials, with and without WebRTC. The HTTP layer is a stand-in
+// that records the dials (e2e/webkit.spec.ts runs the real one in a browser without WebRTC).
+
+const cafeId = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+const relay = multiaddr('/ip4/127.0.0.1/tcp/9090/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN')
+const ws = `/ip4/127.0.0.1/tcp/4003/ws/p2p/${cafeId}`
+const circuitWebRtc = `${relay.toString()}/p2p-circuit/webrtc/p2p/${cafeId}`
+
+function recorder (): { http: HttpOverLibp2p, dials: string[][] } {
+  const dials: string[][] = []
+  const conn = { remotePeer: cafeId } as unknown as Connection
+  const http = {
+    newestDirect: () => undefined,
+    directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); return conn },
+    fetch: async () => Response.json({ ok: true })
+  } as unknown as HttpOverLibp2p
+  return { http, dials }
+}
+
+describe('libp2pTransport', () => {
+  it('with WebRTC, dials a cafe known by id through the relays\' WebRTC circuit', async () => {
+    const { http, dials } = recorder()
+    const res = await libp2pTransport(http, () => [relay])({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
+    expect(res.status).toBe(200)
+    expect(dials).toEqual([[circuitWebRtc]])
+  })
+
+  it('without WebRTC, dials only the addresses that need none (a Node cafe\'s WebSocket)', async () => {
+    const { http, dials } = recorder()
+    await libp2pTransport(http, () => [relay], undefined, { webrtc: false })({ id: cafeId, addrs: [circuitWebRtc, ws] }, new Request('http://cafe/cafe/v1/info'))
+    expect(dials).toEqual([[ws]])
+  })
+
+  it('without WebRTC, a cafe reachable only over WebRTC fails at once with WEBRTC_UNAVAILABLE, nothing dialled', async () => {
+    const { http, dials } = recorder()
+    const transport = libp2pTransport(http, () => [relay], undefined, { webrtc: false })
+    for (const addrs of [[], [circuitWebRtc]]) {
+      const err = await transport({ id: cafeId, addrs }, new Request('http://cafe/cafe/v1/info')).catch((e: unknown) => e)
+      expect(err).toMatchObject({ name: 'WebRtcUnavailableError', reason: 'WEBRTC_UNAVAILABLE', status: 503 })
+      expect((err as Error).message).toContain('WebRTC')
+    }
+    expect(dials).toEqual([])
+  })
+})

@@ -153,7 +153,13 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   const checks = new BackupChecks({ client, outbox: backups, dbName: `${prefix}/backup-checks` })
   checks.start()
   await messages.start()
-  const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
+  const recoveries = new Recoveries({
+    client,
+    threads,
+    files,
+    blocks: node.blocks,
+    adopt: async roots => { for (const root of roots) await backups.backup(root).catch(() => {}) }
+  })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
   // A search asks a sample of these (src/search/sample.ts); this page remembers how each did.

@@ -18,6 +18,8 @@ test('a client registers with a cafe over a direct WebRTC connection, refreshes,
   const conns = (await client.api('GET', '/api/v0/connections')).body as any[]
   const toCafe = conns.filter(c => c.peerId === cafeId)
   expect(toCafe.some(c => c.transport === 'webrtc' && c.direct)).toBe(true)
+  // On one network (host candidates): named a direct path, from the selected candidate pair.
+  expect(toCafe.find(c => c.transport === 'webrtc'), JSON.stringify(toCafe)).toMatchObject({ path: 'direct' })
 
   const listed = (await cafe.api('GET', '/api/v0/clients')).body as any[]
   expect(listed.map(c => c.address)).toEqual([account])

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from '@playwright/test'
@@ -20,6 +21,8 @@ export const LAN_HOST = '10.77.0.1'
  * certutil line a device owner runs (or the certificate manager's "trust to identify websites").
  */
 export async function trustingNssDb (dir: string, caFile?: string): Promise<void> {
+  // A device opened again keeps the store it has (certutil -N would ask for its password).
+  if (existsSync(join(dir, 'cert9.db'))) return
   await mkdir(dir, { recursive: true })
   execFileSync('certutil', ['-d', `sql:${dir}`, '-N', '--empty-password'])
   if (caFile != null) execFileSync('certutil', ['-d', `sql:${dir}`, '-A', '-t', 'C,,', '-n', 'lightcafe', '-i', caFile])
@@ -43,17 +46,22 @@ export interface DeviceOptions {
   /** Collects every URL the device fetches or opens a WebSocket to, prefixed by its name. */
   seen?: string[]
   bypassCSP?: boolean
+  /** The browser executable (a launcher that starts Chromium in a network namespace: e2e/netlab.ts). */
+  executablePath?: string
+  /** Keep Chromium's default of hiding local addresses behind mDNS names, as real phones do. */
+  mdnsHiding?: boolean
 }
 
 /**
  * A Chromium profile as on its own device: its own HOME, whose NSS database trusts the CA
  * when `caFile` is given. Certificate errors are never ignored.
  */
-export async function chromiumDevice (root: string, name: string, { caFile, seen, bypassCSP }: DeviceOptions = {}): Promise<BrowserContext> {
+export async function chromiumDevice (root: string, name: string, { caFile, seen, bypassCSP, executablePath, mdnsHiding }: DeviceOptions = {}): Promise<BrowserContext> {
   const home = join(root, `${name}-home`)
   await trustingNssDb(join(home, '.pki', 'nssdb'), caFile)
   const options = chromiumLaunchOptions()
-  const context = await chromium.launchPersistentContext(join(root, `${name}-profile`), { ...options, bypassCSP, env: { ...process.env, HOME: home } })
+  const args = mdnsHiding === true ? options.args?.filter(a => !a.includes('WebRtcHideLocalIpsWithMdns')) : options.args
+  const context = await chromium.launchPersistentContext(join(root, `${name}-profile`), { ...options, args, ...(executablePath != null ? { executablePath } : {}), bypassCSP, env: { ...process.env, HOME: home } })
   const watch = (page: Page): void => { page.on('websocket', ws => seen?.push(`${name} ws ${ws.url()}`)) }
   context.pages().forEach(watch)
   context.on('page', watch)

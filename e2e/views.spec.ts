@@ -44,7 +44,7 @@ test('the owner\'s views show a running cafe: connections and uptime, clients, s
   const aliceAddr = await account(alice)
 
   // Overview: the client's direct WebRTC connection, the relay, a running uptime, online.
-  await expect(cafe.page.getByTestId('connection').filter({ hasText: '(webrtc)' })).not.toHaveCount(0)
+  await expect(cafe.page.getByTestId('connection').filter({ hasText: '(webrtc, direct)' })).not.toHaveCount(0)
   await expect(cafe.page.getByTestId('relay').first()).toContainText('reserved')
   await expect(cafe.page.getByTestId('reach')).toContainText('online · 1 peer')
   const up = await cafe.page.getByTestId('uptime').textContent()

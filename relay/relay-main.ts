@@ -2,6 +2,7 @@ import './polyfill.ts'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { startRelay } from './relay.ts'
+import { readIceServersFile, startIceConfig } from './turn/ice-config.ts'
 import { printableLog } from '../src/shared/printable.ts'
 
 /**
@@ -14,6 +15,18 @@ import { printableLog } from '../src/shared/printable.ts'
  *   --tls-host / RELAY_TLS_HOST   default 0.0.0.0
  *   --announce / RELAY_ANNOUNCE   comma-separated multiaddrs peers are told, e.g. /dns4/relay.example.org/tcp/443/tls/ws
  *   --key-file / RELAY_KEY_FILE   the relay's libp2p key (default .lightcafe/relay.key)
+ *   --state-dir / LIGHTCAFE_STATE_DIR   where coturn's config, secret and log go (default .lightcafe)
+ * STUN/TURN (coturn, Debian's `coturn`, started beside the relay when installed):
+ *   --turn-host / RELAY_TURN_HOST       the name or address pages reach it by (default: the
+ *                                       --announce DNS name, else --host when it is a real address)
+ *   --turn-port / RELAY_TURN_PORT       UDP and TCP (default 3478; 0: a free one)
+ *   --turn-listen / RELAY_TURN_LISTEN   comma-separated addresses to listen on (default every one)
+ *   --turn-min-port, --turn-max-port    UDP relay ports (default 49152–65535)
+ *   --turn-external-ip                  public[/private], for a host behind 1:1 NAT (cloud VMs)
+ *   --turn-ttl                          credential lifetime in seconds (default 86400)
+ *   --turn-allow-private                relay to private addresses too (off: a public TURN is no proxy into private networks)
+ *   --no-turn                           do not start coturn
+ *   --ice-servers / RELAY_ICE_SERVERS   a JSON file of other STUN/TURN servers (see relay/turn/ice-config.ts)
  */
 const { values: args } = parseArgs({
   options: {
@@ -24,7 +37,18 @@ const { values: args } = parseArgs({
     'tls-port': { type: 'string' },
     'tls-host': { type: 'string' },
     announce: { type: 'string' },
-    'key-file': { type: 'string' }
+    'key-file': { type: 'string' },
+    'state-dir': { type: 'string' },
+    'turn-host': { type: 'string' },
+    'turn-port': { type: 'string' },
+    'turn-listen': { type: 'string' },
+    'turn-min-port': { type: 'string' },
+    'turn-max-port': { type: 'string' },
+    'turn-external-ip': { type: 'string' },
+    'turn-ttl': { type: 'string' },
+    'turn-allow-private': { type: 'boolean' },
+    'no-turn': { type: 'boolean' },
+    'ice-servers': { type: 'string' }
   }
 })
 const env = process.env
@@ -36,20 +60,53 @@ const tlsPort = Number(args['tls-port'] ?? env.RELAY_TLS_PORT ?? 443)
 const tlsHost = args['tls-host'] ?? env.RELAY_TLS_HOST ?? '0.0.0.0'
 const announce = (args.announce ?? env.RELAY_ANNOUNCE ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
 
+const host = args.host ?? env.RELAY_HOST
+const logError = printableLog(line => { console.error(line) })
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
+const num = (v: string | undefined): number | undefined => v == null ? undefined : Number(v)
+// Pages reach our coturn by the relay's public name, or by an address that is not loopback or a wildcard.
+const announcedName = announce.map(a => /^\/(?:dns[46]?|ip4|ip6)\/([^/]+)\//.exec(a)?.[1]).find(n => n != null && !/^(127\.|::1$|localhost$)/.test(n))
+const realHost = [host, tls != null ? tlsHost : undefined].find(h => h != null && !/^(127\.|0\.0\.0\.0$|::$|::1$|localhost$)/.test(h))
+const iceServersFile = args['ice-servers'] ?? env.RELAY_ICE_SERVERS
+const ice = await startIceConfig({
+  coturn: args['no-turn'] === true
+    ? false
+    : {
+        stateDir: args['state-dir'] ?? env.LIGHTCAFE_STATE_DIR ?? '.lightcafe',
+        host: args['turn-host'] ?? env.RELAY_TURN_HOST ?? announcedName ?? realHost,
+        listen: list(args['turn-listen'] ?? env.RELAY_TURN_LISTEN),
+        port: Number(args['turn-port'] ?? env.RELAY_TURN_PORT ?? 3478),
+        minPort: num(args['turn-min-port']),
+        maxPort: num(args['turn-max-port']),
+        externalIp: args['turn-external-ip'],
+        allowPrivatePeers: args['turn-allow-private'] === true
+      },
+  extra: iceServersFile != null ? await readIceServersFile(iceServersFile) : [],
+  ttlSeconds: num(args['turn-ttl'])
+})
+
 const relay = await startRelay({
   port: Number(args.port ?? env.RELAY_PORT ?? 0),
-  host: args.host ?? env.RELAY_HOST,
+  host,
   // Kept across restarts: the peer id is part of every address in relays.json.
   keyFile: args['key-file'] ?? env.RELAY_KEY_FILE ?? '.lightcafe/relay.key',
   tls,
   listen: tls != null ? [`/ip4/${tlsHost}/tcp/${tlsPort}/tls/ws`] : [],
-  announce
+  announce,
+  iceServers: ice.servers.length > 0 ? peer => ice.forRequester(peer) : undefined
+}).catch(async (err: NodeJS.ErrnoException) => {
+  await ice.stop()
+  // A one-host setup whose web server already holds 443: the relay goes behind it instead.
+  if (err.code === 'EADDRINUSE') logError(`relay: port ${/:(\d+)$/.exec(err.message)?.[1] ?? ''} is in use (the app's web server on 443?): run the relay on loopback behind that server, or give --tls-port another port (docs/DEPLOY.md)`)
+  throw err
 })
-printableLog(line => { console.log(line) })(JSON.stringify({ relay: relay.multiaddrs }))
+// The servers' URLs only: credentials are minted per page and never printed.
+logError(ice.coturn != null ? `STUN/TURN: coturn on port ${ice.coturn.port} (${ice.servers[0].urls.join(' ')}), log ${ice.coturn.logFile}` : `STUN/TURN: our coturn not started (${ice.skipped ?? ''})`)
+printableLog(line => { console.log(line) })(JSON.stringify({ relay: relay.multiaddrs, iceServers: ice.servers.map(s => s.urls) }))
 
 async function shutdown (): Promise<void> {
   setTimeout(() => process.exit(1), 3_000).unref()
-  await relay.stop().catch(() => {})
+  await Promise.allSettled([relay.stop(), ice.stop()])
   process.exit(0)
 }
 process.on('SIGINT', () => { void shutdown() })

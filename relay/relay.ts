@@ -10,6 +10,9 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { cafeDirectoryServer } from '../src/node/cafe-directory/index.ts'
+import { iceServersServer } from '../src/node/ice-servers/index.ts'
+import { ownByInvoker } from './state-files.ts'
+import type { IceServerEntry } from '../src/node/ice-servers/index.ts'
 import { writeFileSynced } from './synced-file.ts'
 import { peerReturnServer } from '../src/node/peer-return/index.ts'
 import { keepNewestConnection } from './newest-connection.ts'
@@ -45,6 +48,8 @@ export interface RelayInit {
    * phone told of 127.0.0.1 would dial itself. `multiaddrs` still lists them for the host.
    */
   hideLoopback?: boolean
+  /** ICE servers for one asking peer (TURN credentials minted now), served on `/lightcafe/ice-servers/1.0.0`. */
+  iceServers?: (peerId: string) => IceServerEntry[]
 }
 
 export interface Relay {
@@ -64,6 +69,7 @@ export async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
     await mkdir(dirname(keyFile), { recursive: true })
     // Synced: sessions the cafe signs with it must not outlive it in a power cut.
     await writeFileSynced(keyFile, privateKeyToProtobuf(key), { mode: 0o600 })
+    await ownByInvoker(keyFile)
     return key
   }
 }
@@ -98,7 +104,9 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       // Cafes find each other through the relays they share (contact search federates over them).
       cafeDirectory: cafeDirectoryServer(),
       // Peers waiting for an absent peer hear the moment it reserves here again.
-      peerReturn: peerReturnServer({ reserved: peer => relayService?.reservations.has(peer) ?? false })
+      peerReturn: peerReturnServer({ reserved: peer => relayService?.reservations.has(peer) ?? false }),
+      // Pages ask for STUN/TURN here: a static relays.json cannot mint TURN credentials.
+      ...(init.iceServers != null ? { iceServers: iceServersServer({ mint: init.iceServers }) } : {})
     }
   })
   relayService = node.services.relay

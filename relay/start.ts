@@ -6,6 +6,7 @@ import { lanBanner, lanChange, prepareLan } from './lan/lan-mode.ts'
 import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
+import { startIceConfig } from './turn/ice-config.ts'
 import { printableLog } from '../src/shared/printable.ts'
 import type { LanConfig } from './lan/lan-mode.ts'
 
@@ -20,6 +21,8 @@ const port = Number(process.env.PORT ?? 8080)
 const relayPort = Number(process.env.RELAY_PORT ?? 9090)
 const httpsPort = Number(process.env.HTTPS_PORT ?? 8443)
 const wssPort = Number(process.env.WSS_PORT ?? 9443)
+/** LAN mode's STUN/TURN (coturn, when installed): with mDNS-hidden host candidates, STUN still gives each device's LAN address. */
+const turnPort = Number(process.env.TURN_PORT ?? 3478)
 const root = resolve(process.env.LIGHTCAFE_DIST ?? 'dist')
 const stateDir = resolve(process.env.LIGHTCAFE_STATE_DIR ?? '.lightcafe')
 const keyFile = process.env.RELAY_KEY_FILE ?? resolve(stateDir, 'relay.key')
@@ -38,18 +41,23 @@ const logError = printableLog(line => { console.error(line) })
 async function serve (): Promise<Running> {
   const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort, chosen: lanAddress }) : undefined
   const tls = lan != null ? { cert: lan.cert.cert, key: lan.cert.key } : undefined
+  const ice = lan != null && process.env.LIGHTCAFE_TURN !== '0'
+    ? await startIceConfig({ coturn: { stateDir, host: lan.hosts[0], listen: lan.hosts, port: turnPort, allowPrivatePeers: true } })
+    : undefined
   const relay = await startRelay({
     port: relayPort,
     keyFile,
     tls,
     hideLoopback: lan != null,
-    listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`)
-  })
+    listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`),
+    iceServers: ice?.coturn != null ? peer => ice.forRequester(peer) : undefined
+  }).catch(async err => { await ice?.stop(); throw err })
   const servers: Array<{ url: string, stop: () => Promise<void> }> = []
-  const stop = async (): Promise<void> => { await Promise.allSettled([...servers.map(async s => { await s.stop() }), relay.stop()]) }
+  const stop = async (): Promise<void> => { await Promise.allSettled([...servers.map(async s => { await s.stop() }), relay.stop(), ice?.stop()]) }
   try {
     const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort, port)
-    const relaysFor = (local: string | undefined): unknown => relaysJson(local, view)
+    // Each request gets TURN credentials of its own, on the LAN address it came to.
+    const relaysFor = (local: string | undefined): unknown => relaysJson(local, view, host => ice?.forRequester('', host) ?? [])
     servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor }))
     for (const host of lan?.hosts ?? []) {
       servers.push(await startStaticServer({ root, port: httpsPort, host, tls, relays: () => [], relaysFor }))
@@ -60,6 +68,7 @@ async function serve (): Promise<Running> {
     throw err
   }
   log(`relay  ${relay.multiaddrs.join(' ')}`)
+  if (ice != null) log(ice.coturn != null ? `STUN/TURN  coturn on UDP/TCP ${ice.coturn.port} (${lan!.hosts.map(h => `turn:${h}:${ice.coturn!.port}`).join(' ')})` : `STUN/TURN  not started: ${ice.skipped ?? ''}`)
   if (lan != null) for (const line of lanBanner(lan).split('\n')) log(line)
   log(`Lightcafe is running at ${servers[0].url}`)
   return { lan, stop }

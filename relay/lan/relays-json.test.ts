@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { relayView, relaysJson } from './relays-json.ts'
 import { startStaticServer } from '../static-server.ts'
+import { iceServersFor } from '../turn/credentials.ts'
+import { createHmac } from 'node:crypto'
 
 const ID = '12D3KooWF1jrabN6uHr7g1F96TsXv1QdWq7ov3qy8MCui4FZuims'
 const RELAY = [
@@ -37,6 +39,22 @@ describe('/relays.json per requesting host', () => {
     expect(relaysJson('10.0.0.7', withSetup).lan?.setup).toBe('http://10.0.0.7:8080/setup')
     expect(relaysJson('127.0.0.1', withSetup).lan?.setup).toBe('http://192.168.1.20:8080/setup')
     expect(relaysJson('10.0.0.7', lanView).lan?.setup).toBeUndefined()
+  })
+
+  it('gives each request STUN/TURN on the LAN address it reached, with TURN credentials minted for that request', () => {
+    const SECRET = 'lan-turn-secret-0123456789abcdef'
+    let n = 0
+    const iceFor = (host: string): ReturnType<typeof iceServersFor> => iceServersFor([{ urls: [`stun:${host}:3478`, `turn:${host}:3478?transport=udp`], secret: SECRET, ttlSeconds: 3600 }], `req${++n}`)
+    const a = relaysJson('10.0.0.7', lanView, iceFor)
+    const b = relaysJson('192.168.1.20', lanView, iceFor)
+    expect(a.iceServers?.map(s => s.urls)).toEqual([['stun:10.0.0.7:3478'], ['turn:10.0.0.7:3478?transport=udp']])
+    expect(b.iceServers?.map(s => s.urls)).toEqual([['stun:192.168.1.20:3478'], ['turn:192.168.1.20:3478?transport=udp']])
+    expect(a.iceServers?.[1].username).toMatch(/^\d+:req1$/)
+    expect(a.iceServers?.[1].credential).toBe(createHmac('sha1', SECRET).update(a.iceServers![1].username!).digest('base64'))
+    expect(b.iceServers?.[1].credential).not.toBe(a.iceServers?.[1].credential)
+    // The host's own browser gets the first LAN address's; no coturn, no iceServers.
+    expect(relaysJson('127.0.0.1', lanView, iceFor).iceServers?.[0].urls).toEqual(['stun:192.168.1.20:3478'])
+    expect(relaysJson('10.0.0.7', lanView, () => [])).not.toHaveProperty('iceServers')
   })
 
   it('without LAN mode lists the relay as before, with no lan block', () => {

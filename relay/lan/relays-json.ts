@@ -1,4 +1,5 @@
 import { bareAddress, isLoopback } from './addresses.ts'
+import type { IceServerEntry } from '../../src/node/ice-servers/index.ts'
 
 /** The body of `GET /relays.json` (contract shared with the UI: src/node/relays.ts reads it). */
 export interface RelaysJson {
@@ -6,6 +7,8 @@ export interface RelaysJson {
   relays: string[]
   /** In LAN mode: the HTTPS origin and WSS relays other devices use (what an invitation carries). */
   lan?: { origin: string, relays: string[], setup?: string }
+  /** STUN/TURN servers on the address this requester reached, TURN credentials minted for this request. */
+  iceServers?: IceServerEntry[]
 }
 
 export interface RelayView {
@@ -30,7 +33,7 @@ export function relayView (multiaddrs: string[], lanHosts: string[] | undefined,
  * address, never a loopback one. In LAN mode both also get `lan`, so a cafe opened on the
  * host's own browser can invite other devices to an origin they reach.
  */
-export function relaysJson (localAddress: string | undefined, view: RelayView): RelaysJson {
+export function relaysJson (localAddress: string | undefined, view: RelayView, iceFor?: (host: string) => IceServerEntry[]): RelaysJson {
   // Without LAN mode the server listens on loopback only: every requester is the host.
   if (view.lan == null || view.lan.byHost.length === 0) return { relays: view.loopback }
   const here = bareAddress(localAddress)
@@ -38,5 +41,6 @@ export function relaysJson (localAddress: string | undefined, view: RelayView): 
   // An https page cannot know the setup page's plain-HTTP port: say it, for "install the certificate" links.
   const setup = view.lan.setupPort != null ? { setup: `http://${host}:${view.lan.setupPort}/setup` } : {}
   const lan = { origin: `https://${host}:${view.lan.httpsPort}`, relays, ...setup }
-  return { relays: isLoopback(localAddress) ? view.loopback : relays, lan }
+  const ice = iceFor?.(host) ?? []
+  return { relays: isLoopback(localAddress) ? view.loopback : relays, lan, ...(ice.length > 0 ? { iceServers: ice } : {}) }
 }

@@ -92,8 +92,8 @@ async function rig (): Promise<Rig> {
   const { token } = await remote.host.createToken()
   await client.register(remote.cafeId, token)
   const api = createLocalApi({
-    peer: () => ({ peerId: selfId, multiaddrs: [], relays: [], startedAt: new Date(0).toISOString() }),
-    connections: () => [],
+    peer: () => ({ peerId: selfId, multiaddrs: [], relays: [], iceServers: [], startedAt: new Date(0).toISOString() }),
+    connections: async () => [],
     account: () => account,
     restoreAccount: async mnemonic => { account = accountFromMnemonic(mnemonic); return account },
     cafe,

@@ -6,6 +6,7 @@ import { crossSiteRefusal, factsOf } from '../shared/same-origin.ts'
 import { bodyOf } from '../shared/request-body.ts'
 import { ndjsonStream } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
+import type { ConnectionPath } from '../node/connection-path.ts'
 import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
@@ -14,13 +15,17 @@ import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, Caf
 
 export { LOCAL_API_MAX_JSON }
 
-export interface ConnectionInfo { peerId: string, remoteAddr: string, transport: 'webrtc' | 'websockets' | 'circuit-relay' | 'other', direct: boolean }
+/**
+ * An open connection. `direct`: not carried by a circuit relay (a TURN-relayed WebRTC connection
+ * is still `direct` here); `path` says how it really goes (see src/node/connection-path.ts).
+ */
+export interface ConnectionInfo { peerId: string, remoteAddr: string, transport: 'webrtc' | 'websockets' | 'circuit-relay' | 'other', direct: boolean, path: ConnectionPath, candidates?: string }
 
 /** What the local API needs from the running peer; the node page provides it. */
 export interface LocalApiDeps {
   /** `webrtc`: whether this browser makes WebRTC connections (absent: it does). */
-  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, webrtc?: boolean, startedAt: string }
-  connections(): ConnectionInfo[]
+  peer(): { peerId: string, multiaddrs: string[], relays: Array<{ multiaddr: string, connected: boolean, reserved: boolean }>, iceServers: string[], webrtc?: boolean, startedAt: string }
+  connections(): Promise<ConnectionInfo[]>
   account(): Account
   restoreAccount(mnemonic: string): Promise<Account>
   cafe: CafeHost
@@ -73,7 +78,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const settings = await deps.cafe.getSettings()
     return c.json({ ...deps.peer(), address: deps.account().address, cafe: { enabled: settings.enabled, name: settings.name } })
   })
-  app.get('/connections', c => c.json(deps.connections()))
+  app.get('/connections', async c => c.json(await deps.connections()))
   app.get('/account', c => c.json({ address: deps.account().address }))
   app.get('/account/mnemonic', c => c.json({ mnemonic: deps.account().mnemonic }))
   app.post('/account', async c => {
@@ -158,6 +163,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     return c.json(await deps.messages.send(to, body), 202)
   })
   app.get('/messages', async c => c.json(await deps.messages.list()))
+  // What became of each message this device sent: queued, stored at N cafes, delivered, read.
+  app.get('/messages/sent', async c => c.json(await deps.messages.sent()))
+  app.get('/messages/settings', async c => c.json(await deps.messages.receiptSettings()))
+  app.put('/messages/settings', async c => c.json(await deps.messages.setReceiptSettings(await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON))))
 
   // Search: verified contacts from every cafe reached before `wait`; `stream=1` sends each
   // cafe's new results as a line of JSON as they arrive, then a summary line.

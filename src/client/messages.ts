@@ -12,12 +12,14 @@ import { PeerAbsentError } from '../node/errors.ts'
 import { asError } from './cafe-client.ts'
 import { inboxBatches } from './inbox-batches.ts'
 import { Outbox } from './outbox.ts'
+import { RECEIPT_LIMITS, advance, decodeReceipt, encodeReceipt, receiptChunks } from './receipts.ts'
 import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/index.ts'
 import type { Envelope } from '../inbox/index.ts'
 import type { Reason } from '../shared/reasons.ts'
 import type { JobOutcome } from './outbox.ts'
+import type { Receipt, SentRecord } from './receipts.ts'
 import type { DBSchema, IDBPDatabase } from 'idb'
 
 export const MESSAGE_LIMITS = {
@@ -75,8 +77,11 @@ const PROVEN_INVALID = new Set<Reason>(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UN
 export interface ReceivedMessage { id: string, from: string, body: string, created: string, received: string }
 
 interface Received extends ReceivedMessage { n?: number, key: string }
-/** An undelivered message; `seq` keeps the order messages to one recipient were sent in. */
-interface Outgoing { key: string, seq: number, envelope: Envelope, attempts: number, notBefore: number }
+/** An undelivered message (or receipt); `seq` keeps the order messages to one recipient were sent in. */
+interface Outgoing { key: string, seq: number, envelope: Envelope, attempts: number, notBefore: number, receipt?: true }
+
+/** Whether this device tells senders it read their messages (off by default). */
+export interface ReceiptSettings { readReceipts: boolean }
 
 const recipientOf = (job: Outgoing): string => job.envelope.to
 
@@ -84,8 +89,10 @@ interface MessagesDB extends DBSchema {
   received: { key: number, value: Received, indexes: { key: string } }
   contacts: { key: string, value: Contact }
   outgoing: { key: string, value: Outgoing, indexes: { seq: number } }
-  /** 'me': this account's contact; 'read': the last read `n`; 'unsolicited': the budget used since. */
-  profile: { key: string, value: Contact | number | Unsolicited }
+  /** 'me': this account's contact; 'read': the last read `n`; 'unsolicited': the budget used since; 'receipts': ReceiptSettings. */
+  profile: { key: string, value: Contact | number | Unsolicited | ReceiptSettings }
+  /** Version 2: the messages this device sent and how far each got (receipts.ts). */
+  sent: { key: string, value: SentRecord, indexes: { created: string } }
 }
 
 interface Unsolicited { count: number, bytes: number }
@@ -93,8 +100,8 @@ interface Unsolicited { count: number, bytes: number }
 /** What became of one envelope given to receiveMany. */
 export type ReceiveOutcome = { fresh: boolean } | { error: unknown }
 
-/** An envelope ready to keep: verified, for us, opened. */
-interface Prepared { record: Received, size: number, unsolicitedIfDirect: boolean }
+/** An envelope ready to keep: verified, for us, opened (or a receipt for messages this device sent). */
+interface Prepared { record: Received, size: number, unsolicitedIfDirect: boolean, receipt?: Receipt }
 
 /** A message by its name in an acknowledgement: sender and id, as it is stored. */
 type MessageRef = Pick<Envelope, 'from' | 'id'>
@@ -146,7 +153,7 @@ export class Messages extends EventTarget {
     this.#now = init.now ?? Date.now
     this.limits = { ...MESSAGE_LIMITS, ...init.limits }
     this.#wake = init.wake ?? new Wake()
-    this.#db = openDB<MessagesDB>(init.dbName, 1, {
+    this.#db = openDB<MessagesDB>(init.dbName, 2, {
       upgrade (db, old) {
         if (old < 1) {
           db.createObjectStore('received', { keyPath: 'n', autoIncrement: true }).createIndex('key', 'key', { unique: true })
@@ -154,6 +161,7 @@ export class Messages extends EventTarget {
           db.createObjectStore('outgoing', { keyPath: 'key' }).createIndex('seq', 'seq')
           db.createObjectStore('profile')
         }
+        if (old < 2) db.createObjectStore('sent', { keyPath: 'id' }).createIndex('created', 'created')
       }
     })
     this.#outbox = new Outbox<Outgoing>({
@@ -164,6 +172,7 @@ export class Messages extends EventTarget {
       // Every due message to one recipient in one go: the cafes take them in batches.
       batch: Infinity,
       run: async jobs => (await this.#deliverAll(jobs)).map((route): JobOutcome => ({ state: route != null ? 'done' : 'retry' })),
+      settled: async jobs => { await this.#sentChanged(jobs) },
       retry: MESSAGE_RETRY,
       wake: this.#wake,
       now: this.#now
@@ -254,6 +263,8 @@ export class Messages extends EventTarget {
   async send (to: unknown, text: unknown): Promise<{ id: string, route: 'direct' | 'inbox' | 'queued' }> {
     if (typeof to !== 'string' || to.length > 64) throw new InvalidInputError('INVALID_FIELD', 'to must be an account address')
     if (typeof text !== 'string') throw new InvalidInputError('INVALID_FIELD', 'body must be a string')
+    // A NUL first is how a receipt's plaintext starts (receipts.ts): no message may look like one.
+    if (text.startsWith('\u0000')) throw new InvalidInputError('INVALID_FIELD', 'a message may not start with a NUL character')
     const bytes = utf8.encode(text)
     if (bytes.byteLength > MESSAGE_LIMITS.maxTextBytes) throw new LightcafeError('MESSAGE_TOO_LARGE', `messages are limited to ${MESSAGE_LIMITS.maxTextBytes} bytes`, 413)
     const contact = await this.contactOf(to)
@@ -262,7 +273,11 @@ export class Messages extends EventTarget {
     const waiting = (await this.#outbox.jobs(envelope.to)).length > 0
     const job: Outgoing = { key: envelopeKey(envelope), seq: this.#seq(), envelope, attempts: 0, notBefore: 0 }
     // Kept before the first attempt: a crash mid-send retries rather than loses.
-    await db.put('outgoing', job)
+    const tx = db.transaction(['outgoing', 'sent'], 'readwrite')
+    await tx.objectStore('outgoing').put(job)
+    await tx.objectStore('sent').put({ id: envelope.id, to: envelope.to, created: envelope.created, state: 'queued', cafes: [] })
+    await tx.done
+    void this.#pruneSent()
     // Earlier messages to this recipient still wait: this one goes behind them, in order.
     if (waiting) { this.#outbox.kick(envelope.to); return { id: envelope.id, route: 'queued' } }
     // One attempt at every route now, for the answer; the message leaves the outbox when one accepted it.
@@ -291,11 +306,100 @@ export class Messages extends EventTarget {
     const left = jobs.filter((_, k) => routes[k] == null)
     if (left.length > 0) {
       // Every inbox cafe gets a copy: the recipient may collect from whichever it reaches first.
-      const accepted = await Promise.all((contact?.inboxes ?? []).map(async cafe => this.#toCafe(cafe, left.map(j => j.envelope))))
+      const inboxes = contact?.inboxes ?? []
+      const accepted = await Promise.all(inboxes.map(async cafe => this.#toCafe(cafe, left.map(j => j.envelope))))
       let n = 0
-      jobs.forEach((_, k) => { if (routes[k] == null) { const i = n++; if (accepted.some(a => a[i])) routes[k] = 'inbox' } })
+      jobs.forEach((job, k) => {
+        if (routes[k] != null) return
+        const i = n++
+        const stored = inboxes.filter((_, c) => accepted[c][i])
+        if (stored.length > 0) routes[k] = 'inbox'
+        this.#progress.set(job.envelope.id, { state: 'stored', cafes: stored })
+      })
     }
+    jobs.forEach((job, k) => { if (routes[k] === 'direct') this.#progress.set(job.envelope.id, { state: 'delivered', cafes: [] }) })
     return routes
+  }
+
+  /** What the last attempt at each message came to, until its sent record takes it (#sentChanged). */
+  readonly #progress = new Map<string, { state: 'stored' | 'delivered', cafes: string[] }>()
+
+  /** Records how far sent messages got: stored at the cafes that took them, or delivered straight to the recipient's peer. */
+  async #sentChanged (jobs: Outgoing[]): Promise<void> {
+    const db = await this.#db
+    const tx = db.transaction('sent', 'readwrite')
+    const at = new Date(this.#now()).toISOString()
+    let changed = false
+    for (const job of jobs) {
+      const p = this.#progress.get(job.envelope.id)
+      this.#progress.delete(job.envelope.id)
+      const rec = job.receipt === true || p == null ? undefined : await tx.store.get(job.envelope.id)
+      if (rec == null || p == null || (p.state === 'stored' && p.cafes.length === 0)) continue
+      await tx.store.put(advance(rec, p.state, at, p.cafes))
+      changed = true
+    }
+    await tx.done
+    if (changed) this.dispatchEvent(new Event('sent'))
+  }
+
+  /** Keeps the newest RECEIPT_LIMITS.keepSent sent records. */
+  async #pruneSent (): Promise<void> {
+    const db = await this.#db
+    const n = await db.count('sent')
+    if (n <= RECEIPT_LIMITS.keepSent) return
+    const tx = db.transaction('sent', 'readwrite')
+    let cursor = await tx.store.index('created').openCursor()
+    for (let left = n - RECEIPT_LIMITS.keepSent; cursor != null && left > 0; left--) { await cursor.delete(); cursor = await cursor.continue() }
+    await tx.done
+  }
+
+  /** The messages this device sent, newest first, with how far each got: queued, stored at N cafes, delivered, read. */
+  async sent (limit = 200): Promise<SentRecord[]> {
+    return (await (await this.#db).getAllFromIndex('sent', 'created')).reverse().slice(0, limit)
+  }
+
+  async receiptSettings (): Promise<ReceiptSettings> {
+    return ((await (await this.#db).get('profile', 'receipts')) as ReceiptSettings | undefined) ?? { readReceipts: false }
+  }
+
+  async setReceiptSettings (body: Record<string, unknown>): Promise<ReceiptSettings> {
+    if (typeof body.readReceipts !== 'boolean') throw new InvalidInputError('INVALID_FIELD', 'readReceipts must be true or false')
+    const settings: ReceiptSettings = { readReceipts: body.readReceipts }
+    await (await this.#db).put('profile', settings, 'receipts')
+    return settings
+  }
+
+  /**
+   * Tells senders what became of their messages: one receipt per sender and chunk, queued in the
+   * outbox like a message (retried until delivered). A sender whose contact cannot be found
+   * gets none: receipts are a courtesy, never a reason to hold anything.
+   */
+  async #sendReceipts (kind: Receipt['kind'], ids: Map<string, string[]>): Promise<void> {
+    const me = this.#init.account().address
+    ids.delete(me)
+    const db = await this.#db
+    for (const { to, ids: chunk } of receiptChunks(ids)) {
+      const contact = await this.contactOf(to).catch(() => undefined)
+      if (contact == null) continue
+      const envelope = await createEnvelope(this.#init.account(), contact, encodeReceipt({ kind, ids: chunk }), this.#now())
+      await db.put('outgoing', { key: envelopeKey(envelope), seq: this.#seq(), envelope, attempts: 0, notBefore: 0, receipt: true })
+      this.#outbox.kick(to)
+    }
+  }
+
+  /** A receipt from `from`: the messages it names that this device sent to `from` move on. */
+  async #takeReceipt (from: string, receipt: Receipt): Promise<void> {
+    const db = await this.#db
+    const tx = db.transaction('sent', 'readwrite')
+    const at = new Date(this.#now()).toISOString()
+    for (const id of receipt.ids) {
+      const rec = await tx.store.get(id)
+      // Only the account a message went to can tell what became of it.
+      if (rec == null || rec.to !== from) continue
+      await tx.store.put(advance(rec, receipt.kind, at))
+    }
+    await tx.done
+    this.dispatchEvent(new Event('sent'))
   }
 
   /** Posts to a peer: its answer when it accepted, else why not (also kept for the outbox view). */
@@ -363,7 +467,8 @@ export class Messages extends EventTarget {
   #lastSeq = 0
   #seq (): number { this.#lastSeq = Math.max(this.#now() * 1000, this.#lastSeq + 1); return this.#lastSeq }
 
-  async pending (): Promise<number> { return Object.values(await this.#outbox.pending()).reduce((n, k) => n + k, 0) }
+  /** Messages waiting to be delivered (receipts not counted). */
+  async pending (): Promise<number> { return (await this.#outbox.entries()).filter(e => e.job.receipt !== true).length }
 
   /**
    * An envelope for this account, from a peer delivering directly or a cafe pushing (or a
@@ -398,6 +503,11 @@ export class Messages extends EventTarget {
       } catch (err) { out[i] = { error: err } }
     }))
     ready.sort((a, b) => a.i - b.i)
+    // Receipts are not messages: they move this device's sent messages on, and are done.
+    for (const r of ready.filter(r => r.item.receipt != null)) {
+      try { await this.#takeReceipt(r.item.record.from, r.item.receipt!); out[r.i] = { fresh: false } } catch (err) { out[r.i] = { error: this.#storageProblem(err) } }
+    }
+    ready.splice(0, ready.length, ...ready.filter(r => r.item.receipt == null))
     if (ready.length === 0) return out
     let outcomes: Array<'stored' | 'duplicate' | 'full'>
     try {
@@ -420,6 +530,12 @@ export class Messages extends EventTarget {
       else { out[i] = { fresh: o === 'stored' }; fresh ||= o === 'stored' }
     })
     if (fresh) this.dispatchEvent(new Event('message'))
+    // Messages that came through a cafe: their senders learn they were delivered (a direct one's sender knew at once).
+    if (via === 'cafe') {
+      const delivered = new Map<string, string[]>()
+      ready.forEach(({ i, item }) => { if ('fresh' in out[i] && (out[i] as { fresh: boolean }).fresh) delivered.set(item.record.from, [...delivered.get(item.record.from) ?? [], item.record.id]) })
+      if (delivered.size > 0) void this.#sendReceipts('delivered', delivered).catch(() => {})
+    }
     return out
   }
 
@@ -433,9 +549,10 @@ export class Messages extends EventTarget {
     if (via === 'direct' && created < now - this.limits.maxDirectAgeMs) throw new InvalidInputError('ENVELOPE_TOO_OLD', 'a direct delivery is at most a week old; older ones go through the recipient\'s cafes')
     const key = envelopeKey(envelope)
     if ((await db.getKeyFromIndex('received', 'key', key)) != null) return undefined
-    const text = utf8.decode(await openEnvelope(this.#box().secretKey, envelope))
-    const record: Received = { key, id: envelope.id, from: envelope.from, body: text, created: envelope.created, received: new Date(now).toISOString() }
-    return { record, size: JSON.stringify(envelope).length, unsolicitedIfDirect: envelope.from !== envelope.to }
+    const bytes = await openEnvelope(this.#box().secretKey, envelope)
+    const receipt = decodeReceipt(bytes)
+    const record: Received = { key, id: envelope.id, from: envelope.from, body: receipt != null ? '' : utf8.decode(bytes), created: envelope.created, received: new Date(now).toISOString() }
+    return { record, size: JSON.stringify(envelope).length, unsolicitedIfDirect: envelope.from !== envelope.to, ...(receipt != null ? { receipt } : {}) }
   }
 
   /** Keeps prepared envelopes in one transaction: the dedupe, the budget and the writes cannot interleave with another delivery's. */
@@ -554,9 +671,16 @@ export class Messages extends EventTarget {
     if (rows.length > 0) {
       // Read now: what strangers delivered no longer counts against their budget.
       const tx = db.transaction('profile', 'readwrite')
+      const before = ((await tx.store.get('read')) as number | undefined) ?? 0
       await tx.store.put(rows[rows.length - 1].n!, 'read')
       await tx.store.delete('unsolicited')
       await tx.done
+      // Newly read: their senders are told, only if this device sends read receipts (off by default).
+      if ((await this.receiptSettings()).readReceipts) {
+        const read = new Map<string, string[]>()
+        for (const r of rows) if (r.n! > before) read.set(r.from, [...read.get(r.from) ?? [], r.id])
+        if (read.size > 0) void this.#sendReceipts('read', read).catch(() => {})
+      }
     }
     return rows.map(({ id, from, body, created, received }) => ({ id, from, body, created, received }))
   }

@@ -13,6 +13,7 @@ import { createHeliaLight } from 'helia'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { cafeDirectory } from './cafe-directory/index.ts'
 import { httpOverLibp2p, relayPeerIds } from './http/index.ts'
+import { IceServers, askIceServers } from './ice-servers/index.ts'
 import { watchNetwork, watchPeerReturns } from './network-watch.ts'
 import { peerReturn } from './peer-return/index.ts'
 import { hasWebRtc } from './errors.ts'
@@ -25,6 +26,7 @@ import { Wake } from '../shared/wake.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from './cafe-directory/index.ts'
 import type { HttpOverLibp2p, Libp2pHttpHandler, ServeOptions } from './http/index.ts'
+import type { IceServerEntry, IceSource } from './ice-servers/index.ts'
 import type { PeerReturn } from './peer-return/index.ts'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { Identify } from '@libp2p/identify'
@@ -36,8 +38,11 @@ export interface NodeInit {
   relays: Multiaddr[]
   /** Prefix of the IndexedDB databases; one browser profile = one node. */
   dbPrefix?: string
-  /** ICE servers; none on a LAN or loopback. */
-  iceServers?: RTCIceServer[]
+  /**
+   * ICE servers the page's server names (`/relays.json`: STUN, or TURN with credentials minted
+   * for this request), read again before they expire. Each relay is asked too (its own coturn).
+   */
+  iceServers?: (signal: AbortSignal) => Promise<IceServerEntry[]>
   /** Whether to use WebRTC; default: where the browser has `RTCPeerConnection`. */
   webrtc?: boolean
   /** The bounds of the routes this peer serves over HTTP over libp2p (see `LightcafeNode.serve`). */
@@ -65,6 +70,8 @@ export interface LightcafeNode {
   /** The peer key (Ed25519): identity on the network, and the cafe's JWT signing key. */
   privateKey: PrivateKey
   relays: RelayKeeper
+  /** STUN/TURN servers held now (each new WebRTC connection starts with them). */
+  ice: IceServers
   /** WebRTC is used (listened on, advertised, dialled); without it only WebSockets and the relay are. */
   webrtc: boolean
   /** "Try again now": fired when the network or a peer waited for comes back; every backoff listens. */
@@ -96,6 +103,20 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   // With Noise's X25519 keys, made by WebCrypto before libp2p asks for them (noise-crypto.ts).
   const [privateKey, noiseKeys] = await Promise.all([loadOrCreatePeerKey(datastore), nativeNoiseKeys()])
   performance.mark('lc:peer-key')
+  // STUN/TURN: without them only host candidates are offered, and no pair forms across two
+  // networks. Read per connection (credentials expire), from relays.json and every connected relay.
+  let started: Libp2p<LightcafeServices> | undefined
+  let keeper: RelayKeeper | undefined
+  const fromPage: IceSource[] = init.iceServers != null ? [{ key: 'relays.json', available: () => true, fetch: init.iceServers }] : []
+  const ice = new IceServers({
+    sources: () => [...fromPage, ...(keeper?.state() ?? []).flatMap(r => {
+      const id = r.multiaddr.split('/p2p/').at(-1)
+      const node = started
+      if (id == null || node == null || !r.connected) return []
+      const peer = node.getConnections().find(c => c.remotePeer.toString() === id)?.remotePeer
+      return peer == null ? [] : [{ key: id, available: () => keeper?.state().some(s => s.multiaddr === r.multiaddr && s.connected) === true, fetch: async (signal: AbortSignal) => askIceServers(node, peer, signal) }]
+    })]
+  })
   const wake = new Wake()
   const relayIds = relayPeerIds(init.relays)
   // Without RTCPeerConnection (WebKitGTK, a browser that disables it) `/webrtc` is neither
@@ -111,7 +132,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     addresses: { listen: webrtc ? ['/p2p-circuit', '/webrtc'] : ['/p2p-circuit'] },
     transports: [
       webSockets(),
-      ...(webrtc ? [webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } })] : []),
+      ...(webrtc ? [webRTC({ rtcConfiguration: async () => ({ iceServers: await ice.forConnection() }) })] : []),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     ],
     connectionEncrypters: [noise(noiseKeys ?? {})],
@@ -150,6 +171,11 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   // The browser back online, a new network: every backoff (relays first) tries again now.
   const stopNetwork = watchNetwork(wake, { events: globalThis, connection: (globalThis.navigator as { connection?: EventTarget } | undefined)?.connection })
   const stopReturns = watchPeerReturns(libp2p, wake)
+  relays.addEventListener('change', () => { void ice.refresh() })
+  started = libp2p
+  keeper = relays
+  // Fetched as soon as a relay is connected (listened to above), so the first WebRTC dial has them.
+  void ice.refresh()
   // Peers whose page reloaded are noticed at once, not when ICE or a ping gives up.
   const stopLiveness = await watchPeerLiveness(libp2p)
   return {
@@ -157,6 +183,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
     libp2p,
     privateKey,
     relays,
+    ice,
     webrtc,
     wake,
     serve: (h) => { handler = h; appUp(h) },

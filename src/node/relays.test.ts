@@ -8,6 +8,11 @@ const at = (href: string): Location => new URL(href) as unknown as Location
 const serving = (body: unknown, status = 200): typeof fetch => (async () => new Response(typeof body === 'string' ? body : JSON.stringify(body), { status })) as typeof fetch
 
 describe('relay list of a page', () => {
+  it('reads the ICE servers relays.json names (bounded, TURN only with credentials)', async () => {
+    const list = await relayList(at('https://10.77.0.1:8443/'), serving({ relays: [WSS], iceServers: [{ urls: ['stun:10.77.0.1:3478'] }, { urls: ['turn:10.77.0.1:3478'], username: '1:x', credential: 'pw', expiresAt: 1000 }, { urls: ['turn:nocreds.example'] }] }))
+    expect(list.iceServers).toEqual([{ urls: ['stun:10.77.0.1:3478'] }, { urls: ['turn:10.77.0.1:3478'], username: '1:x', credential: 'pw', expiresAt: 1000 }])
+  })
+
   it('reads relays and the LAN block from relays.json', async () => {
     const list = await relayList(at('http://127.0.0.1:8080/'), serving({ relays: [LOOP], lan: { origin: 'https://10.77.0.1:8443', relays: [WSS] } }))
     expect(list.relays.map(String)).toEqual([LOOP])
@@ -30,6 +35,6 @@ describe('relay list of a page', () => {
     expect((await relayList(at('http://127.0.0.1:8080/'), serving(JSON.stringify({ relays: [LOOP], pad: 'x'.repeat(70_000) })))).relays).toEqual([])
     expect((await relayList(at('http://127.0.0.1:8080/'), serving('{not json'))).relays).toEqual([])
     expect((await relayList(at('http://127.0.0.1:8080/'), serving({}, 404))).relays).toEqual([])
-    expect(await relayList(at('http://127.0.0.1:8080/'), (async () => { throw new TypeError('offline') }) as typeof fetch)).toEqual({ relays: [] })
+    expect(await relayList(at('http://127.0.0.1:8080/'), (async () => { throw new TypeError('offline') }) as typeof fetch)).toEqual({ relays: [], iceServers: [] })
   })
 })

@@ -70,6 +70,8 @@ async function start (app: HTMLElement): Promise<void> {
     const { relays, lan } = await relayList(location)
     const peer = await startPeer({
       relays,
+      // Read again before TURN credentials expire.
+      iceServers: async signal => (await relayList(location, fetch, signal)).iceServers,
       onNode: node => {
         // Listened to as soon as the node exists: the reservation may come before the rest is up.
         const onRelay = (): void => { if (node.relays.state().some(r => r.reserved)) reach('reservedMs') }

@@ -4,12 +4,13 @@ import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 import type { RelayState } from '../node/relay-keeper.ts'
 import type { LanInfo } from '../node/lan.ts'
+import type { ConnectionPath } from '../node/connection-path.ts'
 import type { BackupHealth } from '../client/index.ts'
 
 /** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
 export interface LiveData {
-  info: { peerId: string, address: string, startedAt: string, relays: RelayState[], webrtc?: boolean, cafe: { enabled: boolean, name: string } }
-  conns: Array<{ peerId: string, remoteAddr: string, transport: string, direct: boolean }>
+  info: { peerId: string, address: string, startedAt: string, relays: RelayState[], iceServers: string[], webrtc?: boolean, cafe: { enabled: boolean, name: string } }
+  conns: Array<{ peerId: string, remoteAddr: string, transport: string, direct: boolean, path: ConnectionPath, candidates?: string }>
   tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
   clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, lost: number, snapshots: number, inbox: number }>
   cafes: Array<{ id: string, exp: string, rexp: string, registered: string, ended?: { reason: string } }>
@@ -108,11 +109,13 @@ export function useLive (peer: RunningPeer, onError: (err: unknown) => void, eve
     const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups, peer.checks]
     for (const s of sources) s.addEventListener('change', refresh)
     peer.messages.addEventListener('message', refresh)
+    peer.messages.addEventListener('sent', refresh)
     const timer = setInterval(refresh, everyMs)
     refresh()
     return () => {
       for (const s of sources) s.removeEventListener('change', refresh)
       peer.messages.removeEventListener('message', refresh)
+      peer.messages.removeEventListener('sent', refresh)
       clearInterval(timer)
     }
   }, [peer, refresh])

@@ -7,12 +7,13 @@ import { BackupChecks, BackupOutbox, CafeClient, Files, IdbSessionStore, Message
 import { createGatewayApp } from '../ipfs/gateway.ts'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
+import { connectionPath } from '../node/connection-path.ts'
 import { httpPeers, relayPeerIds } from '../node/http/index.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
 import type { Cafe, CafeRecords } from '../cafe/compose.ts'
-import type { LightcafeNode } from '../node/create-node.ts'
+import type { LightcafeNode, NodeInit } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
@@ -41,12 +42,12 @@ export interface RunningPeer {
   stop(): Promise<void>
 }
 
-function describe (c: Connection): ConnectionInfo {
+async function describe (c: Connection): Promise<ConnectionInfo> {
   const addr = c.remoteAddr.toString()
   const transport = addr.includes('/webrtc') && c.limits == null
     ? 'webrtc'
     : addr.includes('/p2p-circuit') ? 'circuit-relay' : addr.includes('/ws') ? 'websockets' : 'other'
-  return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/') }
+  return { peerId: c.remotePeer.toString(), remoteAddr: addr, transport, direct: c.limits == null && !addr.includes('/p2p-circuit/p2p/'), ...await connectionPath(c) }
 }
 
 /** The cafe's record stores, one IndexedDB database each (datastore-idb scans a whole database to list). */
@@ -57,14 +58,14 @@ async function openCafeRecords (prefix: string): Promise<CafeRecords> {
 }
 
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
-export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
+export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, iceServers?: NodeInit['iceServers'], onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
   const prefix = opts.dbPrefix ?? 'lightcafe'
   const startedAt = new Date().toISOString()
   // The account (IndexedDB, then PBKDF2) loads while the node starts.
   const accounts = new AccountStore(`${prefix}/account`)
   const loading = accounts.loadOrCreate()
   loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
-  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
+  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, iceServers: opts.iceServers, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
   performance.mark('lc:node-started')
   opts.onNode?.(node)
   let account = await loading
@@ -164,10 +165,12 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       peerId: node.libp2p.peerId.toString(),
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
       relays: node.relays.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved })),
+      // URLs only: TURN credentials stay in the node.
+      iceServers: node.ice.current().flatMap(s => s.urls),
       webrtc: node.webrtc,
       startedAt
     }),
-    connections: () => node.libp2p.getConnections().filter(c => c.status === 'open').map(describe),
+    connections: async () => Promise.all(node.libp2p.getConnections().filter(c => c.status === 'open').map(describe)),
     account: () => account,
     activity,
     restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },

@@ -5,12 +5,33 @@ import { useDashboard } from '../live.ts'
 import { Section } from './section.tsx'
 
 type Received = Array<{ from: string, body: string, id: string, received: string }>
+type Sent = Array<{ id: string, to: string, created: string, state: 'queued' | 'stored' | 'delivered' | 'read', cafes: string[] }>
+
+/** A sent message's ticks, in words. */
+function tick (m: Sent[number]): string {
+  if (m.state === 'read') return 'read'
+  if (m.state === 'delivered') return 'delivered'
+  if (m.state === 'stored') return `stored at ${m.cafes.length} ${m.cafes.length === 1 ? 'cafe' : 'cafes'}`
+  return 'queued on this device'
+}
 
 /** Messages: send to an account address; what arrived shows (and counts as read) while the view is open. */
 export function Messages ({ active }: { active: boolean }) {
   const { peer, live, refresh, say, writeTo } = useDashboard()
   const [received, setReceived] = useState<Received>()
+  const [sent, setSent] = useState<Sent>()
+  const [readReceipts, setReadReceipts] = useState<boolean>()
   const unread = live?.inbox.unread ?? 0
+  // Each sent message's state, read again whenever the live reading changes (a receipt came, an attempt ended).
+  useEffect(() => {
+    if (!active) return
+    call<Sent>(peer, 'GET', '/api/v0/messages/sent').then(setSent, () => {})
+    call<{ readReceipts: boolean }>(peer, 'GET', '/api/v0/messages/settings').then(s => { setReadReceipts(s.readReceipts) }, () => {})
+  }, [peer, active, live])
+  const toggleReceipts = (e: Event): void => {
+    const on = (e.currentTarget as HTMLInputElement).checked
+    call<{ readReceipts: boolean }>(peer, 'PUT', '/api/v0/messages/settings', { readReceipts: on }).then(s => { setReadReceipts(s.readReceipts); say(s.readReceipts ? 'Senders will see when you read their messages.' : 'Senders no longer see when you read their messages.') }, err => { say(errorText(err)) })
+  }
   useEffect(() => {
     if (!active) return
     call<Received>(peer, 'GET', '/api/v0/messages').then(rows => { setReceived(rows); if (unread > 0) refresh() }, err => { say(errorText(err)) })
@@ -38,6 +59,13 @@ export function Messages ({ active }: { active: boolean }) {
           <div class='actions'><button type='submit' data-testid='send-message'>Send</button></div>
         </form>
         <p data-testid='outbox' class='message'>{outbox > 0 ? `${outbox} waiting to be delivered (retried until a peer or cafe of the recipient accepts)` : ''}</p>
+      </Section>
+      <Section id='sent' title='Sent'>
+        {sent?.length === 0 && <p>Nothing sent yet.</p>}
+        <ol data-testid='sent-list' class='messages'>
+          {sent?.slice(0, 50).map(m => <li key={m.id} title={m.to} data-testid='sent-message' data-state={m.state}><time dateTime={m.created}>{clock(m.created)}</time> to <b>{short(m.to)}</b>: {tick(m)}</li>)}
+        </ol>
+        <label for='read-receipts' class='check'><input type='checkbox' id='read-receipts' data-testid='read-receipts' checked={readReceipts === true} disabled={readReceipts == null} onChange={toggleReceipts} /> Let senders see when I have read their messages</label>
       </Section>
       <Section id='received' title='Received'>
         {live?.inbox.problem != null && <p data-testid='receive-problem' role='alert' class='message'>{`Messages are waiting at your cafes (${live.inbox.problem.held}): ${live.inbox.problem.details}`}</p>}

@@ -6,13 +6,15 @@ import { useDashboard } from '../live.ts'
 import { fetchName, knownName } from '../cafe-names.ts'
 import { Details, Section } from './section.tsx'
 import type { LiveData } from '../live.ts'
+import { PATH_WORDS } from '../path-words.ts'
 
 /** How this peer reaches a cafe right now: the health line of a session. */
 function reach (conns: LiveData['conns'], cafe: string): string {
   const mine = conns.filter(c => c.peerId === cafe)
-  if (mine.some(c => c.direct)) return `connected directly (${mine.find(c => c.direct)!.transport})`
-  if (mine.length > 0) return 'connected through a relay'
-  return 'not connected (dials when needed)'
+  // The best path open: a straight one first, the relay last.
+  const best = (['direct', 'nat', 'turn', 'relay'] as const).find(p => mine.some(c => c.path === p))
+  if (best == null) return 'not connected (dials when needed)'
+  return PATH_WORDS[best]
 }
 
 /** My cafes: register with one, each session's state and health, leave one. */

@@ -7,6 +7,7 @@ import { call } from '../local-api.ts'
 import { useDashboard, useNow } from '../live.ts'
 import { Bar, Pending, Section } from './section.tsx'
 import type { LiveData } from '../live.ts'
+import { PATH_LABEL } from '../path-words.ts'
 
 /** How long an invitation stays on screen: a tablet on a counter is seen by passers-by. */
 const INVITE_SHOWN_MS = 10 * 60_000
@@ -66,11 +67,21 @@ export function PeerStatus () {
         <dd>
           {conns.length === 0
             ? (live == null ? '…' : 'none')
-            : <ul class='plain'>{conns.map(c => <li key={c.remoteAddr} data-testid='connection' title={c.peerId}>{short(c.peerId)} ({c.transport})</li>)}</ul>}
+            : <ul class='plain'>{conns.map(c => <li key={c.remoteAddr} data-testid='connection' data-path={c.path} title={`${c.peerId} ${c.remoteAddr}${c.candidates != null ? ` (${c.candidates})` : ''}`}>{short(c.peerId)} ({c.transport}, {PATH_LABEL[c.path]})</li>)}</ul>}
         </dd>
       </dl>
     </Section>
   )
+}
+
+/**
+ * From outside its network a device is reached only with STUN (through most NATs) or TURN
+ * (through any), besides the relay's limited circuit; the owner is told which it has.
+ */
+export function outsideReach (iceServers: string[]): string {
+  if (iceServers.some(u => /^turns?:/.test(u))) return 'from other networks too: directly through NAT where it allows, else through a TURN server'
+  if (iceServers.some(u => /^stuns?:/.test(u))) return 'from most other networks (directly through NAT); not from behind a symmetric NAT, as no TURN server is configured'
+  return 'only from its own network for anything but small requests through the relay: no STUN or TURN server is configured'
 }
 
 /** How other devices reach this one, in plain words, and why a relay cannot be reached. */
@@ -85,20 +96,24 @@ export function Reachability () {
   const { live, setup } = useDashboard()
   const relays = live?.info.relays ?? []
   const reserved = relays.filter(r => r.reserved).length
-  const peers = new Set((live?.conns ?? []).filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const conns = live?.conns ?? []
+  const peers = new Set(conns.filter(c => c.transport === 'webrtc').map(c => c.peerId)).size
+  const byPath = (['direct', 'nat', 'turn', 'relay'] as const).map(p => [p, new Set(conns.filter(c => c.path === p && c.transport !== 'websockets').map(c => c.peerId)).size] as const).filter(([, n]) => n > 0)
   const problems = relays.flatMap(r => relayProblem(r, setup) ?? [])
   const line = live == null
     ? '…'
     : relays.length === 0
       ? 'No relay is set up, so other devices cannot reach this one.'
       : reserved > 0
-        ? `Other devices can reach this one (through ${reserved === 1 ? 'a relay' : `${reserved} relays`}); ${peers === 0 ? 'none is' : peers === 1 ? '1 device is' : `${peers} devices are`} connected directly.`
+        ? `Other devices can reach this one (through ${reserved === 1 ? 'a relay' : `${reserved} relays`}); ${peers === 0 ? 'none is' : peers === 1 ? '1 device is' : `${peers} devices are`} connected over WebRTC.`
         : relays.some(r => r.cause != null)
           ? 'Other devices cannot reach this one: no relay answers (why below); trying again…'
           : 'Other devices cannot reach this one yet: connecting to the relay…'
   return (
     <Section id='reachability' title='Reachability'>
       <p data-testid='reachability'>{line}</p>
+      {live != null && reserved > 0 && live.info.webrtc !== false && <p data-testid='reach-outside'>Reachable {outsideReach(live.info.iceServers ?? [])}.</p>}
+      {byPath.length > 0 && <p data-testid='reach-paths'>Connected now: {byPath.map(([p, n]) => `${n} ${PATH_LABEL[p]}`).join(', ')}.</p>}
       {live?.info.webrtc === false && <p data-testid='no-webrtc'>{noWebRtc(live.info.cafe.enabled)}</p>}
       {problems.length > 0 && (
         <ul>

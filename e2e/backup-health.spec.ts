@@ -178,6 +178,9 @@ test('backups on every cafe: a cut upload resumes, a cafe added later is backfil
       expect(rec.status, JSON.stringify(rec.body)).toBe(200)
       expect(rec.body).toMatchObject({ state: 'done', files: 3, missing: 0, threads: [{ id: 'album', head: files[0].cid }] })
       for (const f of files) expect(await fileSha(fresh, f.cid)).toBe(f.sha)
+      // The new device carries the backups on: its own pins of them at C (nothing sent again), checked from now on.
+      await expect.poll(async () => (await allAt(fresh, cId)).map(x => x.status), { timeout: 60_000 }).toEqual(['pinned', 'pinned', 'pinned'])
+      expect((await allAt(fresh, cId)).reduce((n, x) => n + (x.uploaded ?? 0), 0)).toBeLessThan(3 * 1024)
     })
 
     await test.step('leaving a cafe unpins there', async () => {

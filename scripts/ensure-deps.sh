@@ -32,3 +32,12 @@ if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
   # server/durability.test.ts traces the Node cafe's syncs.
   need /usr/bin/strace strace PATH
 fi
+# STUN/TURN beside the relay (coturn), and the NAT routers of e2e/netlab.ts (iptables; nftables
+# is its backend on Debian 12): for the tests, and with --turn for a relay or LAN host.
+if [[ "${1:-}" == --chromium || "${1:-}" == --browsers || "${1:-}" == --turn ]]; then
+  need "${TURNSERVER_PATH:-/usr/bin/turnserver}" coturn TURNSERVER_PATH
+fi
+if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
+  need /usr/sbin/iptables iptables PATH
+  need /usr/sbin/nft nftables PATH
+fi

@@ -100,7 +100,7 @@ export async function runCommand (words: string[], opts: { dir: string, app: str
     }
     if (what === 'token' && verb === 'revoke' && arg != null) { ok(await call('DELETE', `/tokens/${encodeURIComponent(arg)}`)); print(`revoked ${arg}`); return 0 }
     if (what === 'clients' && verb === 'list') {
-      for (const c of ok(await call('GET', '/clients'))) print(`${c.address}  peer ${c.peerId || '-'}  ${c.bytes}/${c.quota} bytes  ${c.pins} pins  ${c.snapshots} snapshots  ${c.inbox} waiting  last seen ${c.lastSeen}`)
+      for (const c of ok(await call('GET', '/clients'))) print(`${c.address}  peer ${c.peerId || '-'}  ${c.bytes}/${c.quota} bytes  ${c.pins} pins${c.lost > 0 ? ` (+${c.lost} with lost blocks)` : ''}  ${c.snapshots} snapshots  ${c.inbox} waiting  last seen ${c.lastSeen}`)
       return 0
     }
     if (what === 'clients' && verb === 'remove' && arg != null) { ok(await call('DELETE', `/clients/${encodeURIComponent(arg)}`)); print(`removed ${arg}`); return 0 }

@@ -126,10 +126,10 @@ const ROUTES: Array<[string, string]> = [
   ['GET', '/peer'], ['GET', '/connections'], ['GET', '/account'], ['POST', '/account'], ['GET', '/cafe'], ['PUT', '/cafe'],
   ['POST', '/tokens'], ['GET', '/tokens'], ['DELETE', '/tokens/:x'], ['GET', '/clients'], ['PUT', '/clients/:x'], ['DELETE', '/clients/:x'], ['GET', '/storage'], ['GET', '/activity'],
   ['POST', '/cafes'], ['GET', '/cafes'], ['GET', '/cafes/:x'], ['POST', '/cafes/:x/refresh'], ['POST', '/cafes/messages'], ['GET', '/cafes/:x/recover'], ['DELETE', '/cafes/:x'],
-  ['POST', '/files'], ['GET', '/files/:x'], ['PUT', '/profile'], ['GET', '/profile'], ['GET', '/contacts/:x'], ['POST', '/messages'], ['GET', '/messages'], ['GET', '/messages/status'],
-  ['GET', '/search'], ['POST', '/backups'], ['GET', '/backups'], ['GET', '/backups/:x'], ['DELETE', '/backups/:x'], ['PUT', '/threads/:x'], ['GET', '/threads']
+  ['POST', '/files'], ['GET', '/files/:x'], ['PUT', '/profile'], ['GET', '/profile'], ['GET', '/contacts/:x'], ['POST', '/messages'], ['GET', '/messages'], ['GET', '/messages/status'], ['GET', '/messages/sent'], ['GET', '/messages/settings'], ['PUT', '/messages/settings'],
+  ['GET', '/search'], ['POST', '/backups'], ['GET', '/backups'], ['GET', '/backups/health'], ['POST', '/backups/check'], ['GET', '/backups/:x'], ['DELETE', '/backups/:x'], ['PUT', '/threads/:x'], ['GET', '/threads']
 ]
-const FIELDS = ['mnemonic', 'enabled', 'name', 'open', 'quota', 'inbox', 'cafe', 'token', 'cid', 'to', 'text', 'body', 'meta', 'head', 'peers', 'inboxes', 'limit', 'wait', 'perRecipientCount', 'perRecipientBytes', 'ttlMs', 'content', 'filename', 'type']
+const FIELDS = ['readReceipts', 'mnemonic', 'enabled', 'name', 'open', 'quota', 'inbox', 'cafe', 'token', 'cid', 'to', 'text', 'body', 'meta', 'head', 'peers', 'inboxes', 'limit', 'wait', 'perRecipientCount', 'perRecipientBytes', 'ttlMs', 'content', 'filename', 'type']
 
 function request (): fc.Arbitrary<{ method: string, path: string, headers: Record<string, string>, body?: string | Uint8Array }> {
   const param = fc.oneof(fc.constantFrom('$CAFE', '$ADDR', 'bafkqaaa', 'thread-1', '..', '%00', 'a'.repeat(3000)), fc.string({ maxLength: 60 }).map(encodeURIComponent))

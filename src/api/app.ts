@@ -176,7 +176,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const view = (r: { contact: unknown, score: number, cafes: string[] }): Record<string, unknown> => ({ ...(r.contact as object), score: r.score, cafes: r.cafes })
     if (c.req.query('stream') !== '1') {
       const out = await deps.search(input)
-      return c.json({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, ms: out.ms })
+      return c.json({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, verified: out.verified, skipped: out.skipped, ms: out.ms })
     }
     const { body, send, close } = ndjsonStream(c.req.raw.signal)
     // Bad input fails before the first await inside search: answer it with its 400, not a 200 stream.
@@ -185,7 +185,7 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     running.catch((err: unknown) => { failed = err })
     await new Promise(resolve => setTimeout(resolve, 0))
     if (failed != null) throw failed
-    running.then(out => { send({ done: true, results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, ms: out.ms }); close() },
+    running.then(out => { send({ done: true, results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, verified: out.verified, skipped: out.skipped, ms: out.ms }); close() },
       err => { send({ done: true, error: { reason: (err as LightcafeError).reason ?? 'SEARCH_FAILED', details: (err as Error).message } }); close() })
     return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
   })

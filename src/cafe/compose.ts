@@ -68,6 +68,8 @@ export interface Cafe {
   app: ReturnType<typeof createCafeApp>
   /** Cafes listed by the relays' directories. */
   directoryCafes(): Promise<string[]>
+  /** Each relay's directory list (longest listed first), for a search's sample across relays. */
+  directoryLists(): Promise<string[][]>
   /** One search query to another cafe, its answer bounded in bytes and time. */
   askCafe(cafeId: string, query: Record<string, unknown>, options?: AbortOptions): Promise<unknown>
   /** Call when the relays changed: a relay that restarted has an empty directory. */
@@ -132,20 +134,21 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   // answer serves the next ask too, if it comes within seconds: a search box that warms up and
   // then queries asks the relays once. Only once: a list kept longer would hide cafes that
   // announced since from every search in that time.
-  let directory: { at: number, cafes: Promise<string[]> } | undefined
-  const directoryCafes = async (): Promise<string[]> => {
+  let directory: { at: number, lists: Promise<string[][]> } | undefined
+  const directoryLists = async (): Promise<string[][]> => {
     const kept = directory
     directory = undefined
-    if (kept != null && Date.now() - kept.at < DIRECTORY_CACHE_MS) return kept.cafes
-    const cafes = (async () => {
-      const lists = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
-      return [...new Set(lists.flatMap(l => l.status === 'fulfilled' ? l.value : []))]
+    if (kept != null && Date.now() - kept.at < DIRECTORY_CACHE_MS) return kept.lists
+    const lists = (async () => {
+      const answers = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
+      return answers.flatMap(l => l.status === 'fulfilled' && l.value.length > 0 ? [l.value] : [])
     })()
-    directory = { at: Date.now(), cafes }
+    directory = { at: Date.now(), lists }
     // An empty list is not kept: asked before any cafe announced (or with every relay down).
-    void cafes.then(list => { if (list.length === 0 && directory?.cafes === cafes) directory = undefined })
-    return cafes
+    void lists.then(all => { if (all.length === 0 && directory?.lists === lists) directory = undefined })
+    return lists
   }
+  const directoryCafes = async (): Promise<string[]> => [...new Set((await directoryLists()).flat())]
   const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {
     const res = await init.fetchCafe(cafeId, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), { signal })
     if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
@@ -190,6 +193,7 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
     activity,
     app,
     directoryCafes,
+    directoryLists,
     askCafe,
     relaysChanged: () => { void cafeDirectory.refresh() },
     stop: async () => { await cafeDirectory.keepAnnounced(false) }

@@ -16,7 +16,7 @@ export const SEARCH_RATE = {
 
 export const SEARCH_FANOUT = {
   /** Cafes one query is passed on to at most: whatever the directory lists, one query costs this cafe at most this many requests. */
-  maxTargets: 8,
+  maxTargets: SEARCH_LIMITS.maxForwardedPerAnswer,
   /** Queries this cafe passes on in a burst, then per second, whoever asks: all strangers together make it send at most 8 × 2 requests a second. */
   forwardBurst: 20,
   forwardPerSecond: 2,

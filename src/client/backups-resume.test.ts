@@ -1,13 +1,10 @@
 import 'fake-indexeddb/auto'
-import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
 import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
+import { storedDag } from '../ipfs/test-car.ts'
 import { BackupOutbox } from './backups.ts'
 import { CafeClient } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
@@ -50,16 +47,7 @@ describe('backup outbox: an upload cut part-way resumes', () => {
     const account = accountFromMnemonic(newMnemonic())
     const { token } = await host.createToken()
     const blocks = blocksOf(new MemoryBlockstore())
-    const links = []
-    for (let i = 0; i < 40; i++) {
-      const bytes = new Uint8Array(64 * KiB).fill(i + 1)
-      const cid = CID.createV1(raw.code, await sha256.digest(bytes))
-      await blocks.put(cid, bytes)
-      links.push({ Hash: cid, Name: `${i}`, Tsize: bytes.length })
-    }
-    const rootBytes = dagPb.encode(dagPb.prepare({ Links: links }))
-    const root = CID.createV1(dagPb.code, await sha256.digest(rootBytes))
-    await blocks.put(root, rootBytes)
+    const { root, rootBytes } = await storedDag(blocks, 40, 64 * KiB)
     const size = 40 * 64 * KiB + rootBytes.length
 
     let uploads = 0

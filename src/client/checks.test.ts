@@ -1,13 +1,11 @@
 import 'fake-indexeddb/auto'
-import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
 import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
+import { storedDag } from '../ipfs/test-car.ts'
 import { exportBlocksCar } from '../ipfs/car.ts'
 import { openCar } from '../ipfs/verify.ts'
 import { toBase64url } from '../shared/bytes.ts'
@@ -37,16 +35,7 @@ async function setUp () {
   }
   const client = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
   const blocks = blocksOf(new MemoryBlockstore())
-  const leaves = []
-  for (let i = 0; i < 20; i++) {
-    const bytes = new Uint8Array(4 * KiB).fill(i + 1)
-    const cid = CID.createV1(raw.code, await sha256.digest(bytes))
-    await blocks.put(cid, bytes)
-    leaves.push({ cid, bytes })
-  }
-  const rootBytes = dagPb.encode(dagPb.prepare({ Links: leaves.map((l, i) => ({ Hash: l.cid, Name: `${i}`, Tsize: l.bytes.length })) }))
-  const root = CID.createV1(dagPb.code, await sha256.digest(rootBytes))
-  await blocks.put(root, rootBytes)
+  const { root, rootBytes, leaves } = await storedDag(blocks, 20, 4 * KiB)
   const n = ++dbs
   const outbox = new BackupOutbox({
     client,

@@ -50,7 +50,14 @@ export const RECOVERY_LIMITS = {
   maxUnknownDagBytes: 4 * 1024 * 1024 * 1024
 } as const
 
-export interface RecoveryDeps { client: CafeClient, threads: Threads, files: Files, blocks: Blocks }
+export interface RecoveryDeps {
+  client: CafeClient
+  threads: Threads
+  files: Files
+  blocks: Blocks
+  /** Told the DAGs recovered whole: this device takes them on as its own backups (checked, repaired, backfilled from now on). */
+  adopt?: (roots: string[]) => Promise<void>
+}
 
 async function json<T> (res: Response): Promise<T> {
   if (!res.ok) throw await asError(res)
@@ -137,6 +144,8 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
       progress.dagsDone++
       onProgress()
     }
+    // This device carries the backups on (the one that made them may be gone); failing here fails nothing recovered.
+    await deps.adopt?.([...roots]).catch(() => {})
     progress.state = 'done'
   } catch (err) {
     const e = err instanceof LightcafeError ? err : new LightcafeError('RECOVERY_FAILED', (err as Error).message, 500)

@@ -1,4 +1,5 @@
 export { AnswerMerger, mergeAnswers } from './merge.ts'
+export { CafeMemory, SEARCH_SAMPLE, pickCafes } from './sample.ts'
 export type { AddOutcome, MergedAnswers, MergedResult } from './merge.ts'
 export { SEARCH_LIMITS, SeenQueries, newQueryId, parseQuery } from './query.ts'
 export type { QueryInput, SearchQuery } from './query.ts'

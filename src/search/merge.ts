@@ -22,22 +22,40 @@ export interface AddOutcome {
   updated: Contact[]
   /** True when this answer was dropped whole. */
   ignored: boolean
+  /** True when it was not checked: the search's verification budget for its class was spent. */
+  skipped?: boolean
 }
 
 const RESULT_KEYS = ['contact', 'score']
 const ignoredOutcome = (): AddOutcome => ({ added: [], updated: [], ignored: true })
+const skippedOutcome = (): AddOutcome => ({ added: [], updated: [], ignored: false, skipped: true })
+
+/**
+ * Whose answer it is, in the order answers are checked: a cafe this search asked itself
+ * (`direct`), one passed on by it from a cafe the relays' directories list (`listed`), or from
+ * a cafe only the forwarder names (`unlisted`). Direct answers have a budget of their own, so
+ * passed-on ones can never crowd them out.
+ */
+export type AnswerClass = 'direct' | 'listed' | 'unlisted'
+const ORDER: Record<AnswerClass, number> = { direct: 0, listed: 1, unlisted: 2 }
+
+export interface MergerOptions {
+  now?: () => number
+  /** Contacts verified at most, for direct answers and for passed-on ones (default SEARCH_LIMITS). */
+  budget?: { direct: number, forwarded: number }
+  /** Answers checked at once (each answer's contacts together). */
+  concurrency?: number
+}
 
 type Checked = Array<{ contact: Contact, score: number }>
 
 /**
- * Checks one cafe's answer: an array of at most maxLimit { contact, score }, every contact
- * signed by its address and every score a finite number ≥ 0. Returns undefined for anything
- * else: a cafe that passes on one forgery may be passing on others we cannot tell apart.
- * Signatures are checked by WebCrypto (off the main thread where the platform has Ed25519), all at once.
+ * Checks one cafe's answer, its shape already checked (answerItems): every contact signed by
+ * its address. Returns undefined for anything else: a cafe that passes on one forgery may be
+ * passing on others we cannot tell apart. Signatures are checked by WebCrypto (off the main
+ * thread where the platform has Ed25519), all at once.
  */
-async function checkAnswer (results: unknown, now: number): Promise<Checked | undefined> {
-  const items = answerItems(results)
-  if (items == null) return undefined
+async function checkItems (items: Array<{ contact: unknown, score: number }>, now: number): Promise<Checked | undefined> {
   try {
     return await Promise.all(items.map(async ({ contact, score }) => ({ contact: await verifyContactAsync(contact, CONTACT_LIMITS, now), score })))
   } catch {
@@ -66,24 +84,73 @@ function compare (a: string, b: string): number { return a < b ? -1 : a > b ? 1 
 /**
  * Merges answers to one search as they arrive, for a UI that shows results while cafes are
  * still answering. Each cafe counts once: a second answer under the same cafe name is ignored
- * (and its first answer kept).
+ * (and its first answer kept). Checking is bounded: answers wait their turn, direct ones
+ * first, and past a class's budget of contacts an answer is skipped unverified.
  */
 export class AnswerMerger {
   readonly #byAddress = new Map<string, MergedResult>()
   readonly #answered = new Set<string>()
   readonly #ignored: string[] = []
   readonly #now: () => number
+  readonly #left: { direct: number, forwarded: number }
+  readonly #concurrency: number
+  readonly #queue: Array<{ order: number, seq: number, start: () => void }> = []
+  #running = 0
+  #seq = 0
+  verified = 0
+  skipped = 0
 
-  constructor (now: () => number = Date.now) { this.#now = now }
+  constructor (opts: MergerOptions | (() => number) = {}) {
+    const o = typeof opts === 'function' ? { now: opts } : opts
+    this.#now = o.now ?? Date.now
+    this.#left = { ...(o.budget ?? { direct: SEARCH_LIMITS.maxVerifiedDirect, forwarded: SEARCH_LIMITS.maxVerifiedForwarded }) }
+    this.#concurrency = o.concurrency ?? 4
+  }
 
   /**
    * Checks and merges one cafe's answer. The cafe counts as answered at once, so a second
    * answer under its name is ignored even while this one is checked.
    */
-  async add (cafe: string, results: unknown): Promise<AddOutcome> {
+  async add (cafe: string, results: unknown, kind: AnswerClass = 'direct'): Promise<AddOutcome> {
     if (this.#answered.has(cafe)) return ignoredOutcome()
     this.#answered.add(cafe)
-    return this.#merge(cafe, await checkAnswer(results, this.#now()))
+    const items = answerItems(results)
+    if (items == null) return this.#merge(cafe, undefined)
+    await this.#turn(ORDER[kind])
+    try {
+      // Charged when its turn comes, so answers of a better class that came later go first.
+      const budget = kind === 'direct' ? 'direct' : 'forwarded'
+      if (items.length > this.#left[budget]) {
+        this.skipped += items.length
+        return skippedOutcome()
+      }
+      this.#left[budget] -= items.length
+      this.verified += items.length
+      return this.#merge(cafe, await checkItems(items, this.#now()))
+    } finally {
+      this.#done()
+    }
+  }
+
+  async #turn (order: number): Promise<void> {
+    if (this.#running < this.#concurrency && this.#queue.length === 0) { this.#running++; return }
+    await new Promise<void>(resolve => {
+      this.#queue.push({ order, seq: this.#seq++, start: resolve })
+      this.#queue.sort((a, b) => a.order - b.order || a.seq - b.seq)
+      this.#pump()
+    })
+  }
+
+  #pump (): void {
+    while (this.#running < this.#concurrency && this.#queue.length > 0) {
+      this.#running++
+      this.#queue.shift()!.start()
+    }
+  }
+
+  #done (): void {
+    this.#running--
+    this.#pump()
   }
 
   #merge (cafe: string, checked: Checked | undefined): AddOutcome {

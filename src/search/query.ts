@@ -17,7 +17,17 @@ export const SEARCH_LIMITS = {
   maxWaitMs: 10_000,
   defaultWaitMs: 2_000,
   /** Query ids remembered, so a query coming back round a loop of cafes is answered once. */
-  maxSeenQueries: 10_000
+  maxSeenQueries: 10_000,
+  /** Answers one cafe passes on with its own (it forwards to at most SEARCH_FANOUT.maxTargets): more in an answer are not read. */
+  maxForwardedPerAnswer: 8,
+  /**
+   * Contacts one search verifies at most, by class: the answers of the cafes it asked itself
+   * and its own (17 answers × 50: never short), and those passed on by them (the directory's
+   * cafes first). Twelve fake cafes sending ~2,900 signed contacts each made a real cafe's
+   * answer miss the deadline; what is over the budget is skipped unverified.
+   */
+  maxVerifiedDirect: 850,
+  maxVerifiedForwarded: 1_200
 } as const
 
 /** A query id: 16 random bytes, base64url. */

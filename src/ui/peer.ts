@@ -8,11 +8,13 @@ import { createGatewayApp } from '../ipfs/gateway.ts'
 import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
 import { connectionPath } from '../node/connection-path.ts'
+import { CafeMemory } from '../search/sample.ts'
 import { httpPeers, relayPeerIds } from '../node/http/index.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo } from '../api/app.ts'
 import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
 import type { Cafe, CafeRecords } from '../cafe/compose.ts'
+import type { SearchTargets } from '../client/index.ts'
 import type { LightcafeNode, NodeInit } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -94,7 +96,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     // Clients are told whether this browser may evict what the cafe keeps for them.
     persistent: async () => await navigator.storage?.persisted?.().catch(() => false) ?? false
   })
-  const { host: cafe, pins, inbox, contactIndex, activity, app: cafeApp, directoryCafes, askCafe } = cafeParts
+  const { host: cafe, pins, inbox, contactIndex, activity, app: cafeApp, directoryLists, askCafe } = cafeParts
   // A relay that restarted has an empty directory: announce again once it is back.
   node.relays.addEventListener('change', () => { cafeParts.relaysChanged() })
 
@@ -151,13 +153,22 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   const checks = new BackupChecks({ client, outbox: backups, dbName: `${prefix}/backup-checks` })
   checks.start()
   await messages.start()
-  const recoveries = new Recoveries({ client, threads, files, blocks: node.blocks })
+  const recoveries = new Recoveries({
+    client,
+    threads,
+    files,
+    blocks: node.blocks,
+    adopt: async roots => { for (const root of roots) await backups.backup(root).catch(() => {}) }
+  })
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
-  const searchTargets = async (): Promise<string[]> => [...new Set([...await directoryCafes(), ...(await client.list()).map(s => s.id)])]
+  // A search asks a sample of these (src/search/sample.ts); this page remembers how each did.
+  const searchTargets = async (): Promise<SearchTargets> => ({ own: (await client.list()).map(s => s.id), lists: await directoryLists() })
+  const searchMemory = new CafeMemory()
   const api = createLocalApi({
     warmSearch: async () => warmCafes({
       cafes: searchTargets,
+      memory: searchMemory,
       self,
       dial: async (id, options) => { await (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/info'), options)).body?.cancel() }
     }),
@@ -184,6 +195,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     messages,
     search: async (input, onUpdate) => searchContacts({
       cafes: searchTargets,
+      memory: searchMemory,
       ask: askCafe,
       self,
       local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined

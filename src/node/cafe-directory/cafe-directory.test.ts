@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DIRECTORY_LIMITS, DIRECTORY_PROTOCOL, cafeDirectory, cafeDirectoryServer } from './index.ts'
+import { sourceOf } from './server.ts'
 import { tcpTestNode } from '../tcp-test-node.ts'
 import type { CafeDirectory, CafeDirectoryServer } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -72,6 +73,33 @@ describe('the relays\' cafe directory', () => {
     clock += DIRECTORY_LIMITS.ttlMs - DIRECTORY_LIMITS.announceEveryMs + 1
     expect(await announceTo(d, addr)).toMatchObject({ ok: true })
     expect(await listCafes(d, addr)).toEqual([id(a), id(c), id(d)])
+  })
+
+  it('lists at most a few cafes from one source address, so one host minting peer ids cannot fill it [issue 24]', async () => {
+    // Loopback is exempt in use (the relay's own machine, or its TLS proxy); counted here.
+    const other = await tcpTestNode(true, { cafeDirectory: cafeDirectoryServer({ now: () => clock, maxEntries: 5, maxPerAddress: 3, exempt: () => false }) })
+    const sybils = await Promise.all(Array.from({ length: 5 }, async () => cafe()))
+    try {
+      const addr = other.getMultiaddrs()[0]
+      const answers = []
+      for (const s of sybils) answers.push(await s.services.cafeDirectory.announce(addr))
+      // Before: all five listed, and the directory full for everyone else (DIRECTORY_FULL).
+      expect(answers.filter(a => a.ok === true)).toHaveLength(3)
+      expect(answers.slice(3)).toEqual([{ error: 'TOO_MANY_LISTINGS', retryMs: DIRECTORY_LIMITS.announceEveryMs }, { error: 'TOO_MANY_LISTINGS', retryMs: DIRECTORY_LIMITS.announceEveryMs }])
+      expect(other.services.cafeDirectory.entries()).toHaveLength(3)
+      // A listed cafe from there still refreshes its entry.
+      expect(await sybils[0].services.cafeDirectory.announce(addr)).toMatchObject({ ok: true })
+    } finally {
+      await Promise.all([other.stop(), ...sybils.map(async s => s.stop())])
+    }
+  })
+
+  it('counts sources as addresses: IPv4 by address, IPv6 by /64, IPv4-mapped as IPv4', () => {
+    expect(sourceOf('/ip4/203.0.113.7/tcp/4001/ws')).toBe('203.0.113.7')
+    expect(sourceOf('/ip6/2001:db8:1:2:aaaa::1/tcp/4001')).toBe(sourceOf('/ip6/2001:db8:1:2:bbbb:cccc:dddd:eeee/tcp/9'))
+    expect(sourceOf('/ip6/2001:db8:1:3::1/tcp/4001')).not.toBe(sourceOf('/ip6/2001:db8:1:2::1/tcp/4001'))
+    expect(sourceOf('/ip6/::ffff:198.51.100.1/tcp/1')).toBe('198.51.100.1')
+    expect(sourceOf('/ip6/::1/tcp/1')).toBe('::1')
   })
 
   it('stops with its node: the protocol goes, the entries and the disconnect listener with it; a restart serves afresh', async () => {

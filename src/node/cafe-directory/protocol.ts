@@ -21,6 +21,13 @@ export const DIRECTORY_LIMITS = {
    * out by newcomers, so minting peer ids cannot evict real cafes.
    */
   maxEntries: 1000,
+  /**
+   * Entries listed from one source address (an IPv4 address, an IPv6 /64; loopback is exempt:
+   * the relay's own machine, or a TLS proxy in front carrying everyone). Peer ids are free to
+   * mint, addresses are not: one host lists at most this many cafes (TOO_MANY_LISTINGS), so
+   * filling the directory takes 125 addresses, not 5 peer ids a second from one.
+   */
+  maxPerAddress: 8,
   maxMessageBytes: 64 * 1024,
   timeoutMs: 5_000
 } as const

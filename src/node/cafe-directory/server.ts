@@ -17,6 +17,10 @@ export interface CafeDirectoryServer {
 export interface CafeDirectoryServerInit {
   /** Entries kept (default DIRECTORY_LIMITS.maxEntries). */
   maxEntries?: number
+  /** Entries from one source address (default DIRECTORY_LIMITS.maxPerAddress). */
+  maxPerAddress?: number
+  /** Sources the per-address bound does not apply to (default: loopback). */
+  exempt?: (source: string) => boolean
   /** The clock (tests). */
   now?: () => number
 }
@@ -28,8 +32,36 @@ export interface CafeDirectoryServerComponents {
   logger: ComponentLogger
 }
 
-/** An entry: one per authenticated peer (Noise proved it), so a connection can only ever announce itself. */
-interface Entry { peer: string, since: number, expires: number }
+/** An entry: one per authenticated peer (Noise proved it), so a connection can only ever announce itself; `source` is where it announced from. */
+interface Entry { peer: string, source: string, since: number, expires: number }
+
+/**
+ * Where a connection comes from, as the per-address bound counts it: an IPv4 address, an IPv6
+ * /64 (one host is given a whole /64), or the multiaddr's first part for anything else (a
+ * relayed connection counts under its relay).
+ */
+export function sourceOf (remoteAddr: string): string {
+  const [, proto, host] = remoteAddr.split('/')
+  if (proto === 'ip4') return host
+  if (proto === 'ip6') {
+    if (host === '::1') return host
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host)
+    if (mapped != null) return mapped[1]
+    const full = expandIp6(host)
+    return full == null ? host : `${full.slice(0, 4).join(':')}::/64`
+  }
+  return remoteAddr.split('/p2p-circuit')[0]
+}
+
+function expandIp6 (host: string): string[] | undefined {
+  const [head, tail] = host.split('::')
+  const a = head === '' ? [] : head.split(':')
+  const b = tail == null || tail === '' ? [] : tail.split(':')
+  if (tail == null && a.length !== 8) return undefined
+  return [...a, ...Array(8 - a.length - b.length).fill('0'), ...b]
+}
+
+const isLoopback = (source: string): boolean => /^127\./.test(source) || source === '::1'
 
 class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
   readonly [Symbol.toStringTag] = '@lightcafe/cafe-directory-server'
@@ -39,6 +71,8 @@ class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
   readonly #log: Logger
   readonly #now: () => number
   readonly #maxEntries: number
+  readonly #maxPerAddress: number
+  readonly #exempt: (source: string) => boolean
   // Insertion order = first announce: the oldest entries come first.
   readonly #entries = new Map<string, Entry>()
 
@@ -47,6 +81,8 @@ class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
     this.#log = components.logger.forComponent('lightcafe:cafe-directory')
     this.#now = init.now ?? Date.now
     this.#maxEntries = init.maxEntries ?? DIRECTORY_LIMITS.maxEntries
+    this.#maxPerAddress = init.maxPerAddress ?? DIRECTORY_LIMITS.maxPerAddress
+    this.#exempt = init.exempt ?? isLoopback
   }
 
   readonly #onDisconnect = (e: CustomEvent<PeerId>): void => { this.#entries.delete(e.detail.toString()) }
@@ -64,7 +100,7 @@ class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
 
   entries (): string[] { return [...this.#entries.keys()] }
 
-  #answer (op: unknown, peer: string): DirectoryAnswer {
+  #answer (op: unknown, peer: string, source: string): DirectoryAnswer {
     const t = this.#now()
     for (const [k, e] of this.#entries) if (e.expires <= t) this.#entries.delete(k)
     if (op === 'announce') {
@@ -74,7 +110,12 @@ class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
         return { ok: true, ttlMs: DIRECTORY_LIMITS.ttlMs }
       }
       if (this.#entries.size >= this.#maxEntries) return { error: 'DIRECTORY_FULL', retryMs: DIRECTORY_LIMITS.announceEveryMs }
-      this.#entries.set(peer, { peer, since: t, expires: t + DIRECTORY_LIMITS.ttlMs })
+      if (!this.#exempt(source)) {
+        let fromThere = 0
+        for (const e of this.#entries.values()) if (e.source === source) fromThere++
+        if (fromThere >= this.#maxPerAddress) return { error: 'TOO_MANY_LISTINGS', retryMs: DIRECTORY_LIMITS.announceEveryMs }
+      }
+      this.#entries.set(peer, { peer, source, since: t, expires: t + DIRECTORY_LIMITS.ttlMs })
       return { ok: true, ttlMs: DIRECTORY_LIMITS.ttlMs }
     }
     if (op === 'leave') {
@@ -94,7 +135,7 @@ class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
     const signal = AbortSignal.timeout(DIRECTORY_LIMITS.timeoutMs)
     try {
       const req = await io.read({ signal }) as { op?: unknown }
-      await io.write(this.#answer(req.op, connection.remotePeer.toString()), { signal })
+      await io.write(this.#answer(req.op, connection.remotePeer.toString(), sourceOf(connection.remoteAddr.toString())), { signal })
       await stream.close()
     } catch (err) {
       this.#log('request from %p failed: %e', connection.remotePeer, err)

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { startRelay } from './relay.ts'
 import { readIceServersFile, startIceConfig } from './turn/ice-config.ts'
 import { printableLog } from '../src/shared/printable.ts'
+import { trustedProxy } from './client-address.ts'
 
 /**
  * The relay alone, as its own process (tests restart it; `npm run relay` for a public host).
@@ -16,6 +17,10 @@ import { printableLog } from '../src/shared/printable.ts'
  *   --announce / RELAY_ANNOUNCE   comma-separated multiaddrs peers are told, e.g. /dns4/relay.example.org/tcp/443/tls/ws
  *   --key-file / RELAY_KEY_FILE   the relay's libp2p key (default .lightcafe/relay.key)
  *   --state-dir / LIGHTCAFE_STATE_DIR   where coturn's config, secret and log go (default .lightcafe)
+ *   --trusted-proxy / RELAY_TRUSTED_PROXY   addresses or CIDR ranges of a reverse proxy in front (e.g. 127.0.0.1):
+ *                                 its connections count as the client its forwarding header names
+ *                                 (per-address bounds, libp2p's per-host limits); others' headers are ignored
+ *   --proxy-header / RELAY_PROXY_HEADER     the header that proxy sets: x-forwarded-for (default) or forwarded
  * STUN/TURN (coturn, Debian's `coturn`, started beside the relay when installed):
  *   --turn-host / RELAY_TURN_HOST       the name or address pages reach it by (default: the
  *                                       --announce DNS name, else --host when it is a real address)
@@ -43,6 +48,8 @@ const { values: args } = parseArgs({
     announce: { type: 'string' },
     'key-file': { type: 'string' },
     'state-dir': { type: 'string' },
+    'trusted-proxy': { type: 'string' },
+    'proxy-header': { type: 'string' },
     'turn-host': { type: 'string' },
     'turn-port': { type: 'string' },
     'turn-listen': { type: 'string' },
@@ -68,6 +75,8 @@ const tlsHost = args['tls-host'] ?? env.RELAY_TLS_HOST ?? '0.0.0.0'
 const announce = (args.announce ?? env.RELAY_ANNOUNCE ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
 
 const host = args.host ?? env.RELAY_HOST
+const proxySpec = args['trusted-proxy'] ?? env.RELAY_TRUSTED_PROXY
+const trusted = proxySpec != null ? trustedProxy(proxySpec, args['proxy-header'] ?? env.RELAY_PROXY_HEADER) : undefined
 const logError = printableLog(line => { console.error(line) })
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
 const num = (v: string | undefined): number | undefined => v == null ? undefined : Number(v)
@@ -100,6 +109,7 @@ const relay = await startRelay({
   tls,
   listen: tls != null ? [`/ip4/${tlsHost}/tcp/${tlsPort}/tls/ws`] : [],
   announce,
+  ...(trusted != null ? { trustedProxy: trusted } : {}),
   limits: {
     ...(args['relayed-mib'] != null ? { relayedDataLimit: BigInt(Math.round(Number(args['relayed-mib']) * 1048576)) } : {}),
     ...(args['relayed-minutes'] != null ? { relayedDurationLimitMs: Number(args['relayed-minutes']) * 60_000 } : {}),
@@ -113,6 +123,7 @@ const relay = await startRelay({
   throw err
 })
 // The servers' URLs only: credentials are minted per page and never printed.
+if (trusted != null) logError(`trusting the proxy at ${trusted.describe} to name its peers`)
 logError(ice.coturn != null ? `STUN/TURN: coturn on port ${ice.coturn.port} (${ice.servers[0].urls.join(' ')}), log ${ice.coturn.logFile}` : `STUN/TURN: our coturn not started (${ice.skipped ?? ''})`)
 printableLog(line => { console.log(line) })(JSON.stringify({ relay: relay.multiaddrs, iceServers: ice.servers.map(s => s.urls) }))
 

@@ -16,6 +16,8 @@ import type { IceServerEntry } from '../src/node/ice-servers/index.ts'
 import { writeFileSynced } from './synced-file.ts'
 import { peerReturnServer } from '../src/node/peer-return/index.ts'
 import { keepNewestConnection } from './newest-connection.ts'
+import { forwardedUpgrades } from './forwarded-upgrade.ts'
+import type { TrustedProxy } from './client-address.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
@@ -58,6 +60,14 @@ export interface RelayInit {
   limits?: { maxReservations?: number, relayedDataLimit?: bigint, relayedDurationLimitMs?: number }
   /** ICE servers for one asking peer (TURN credentials minted now), served on `/lightcafe/ice-servers/1.0.0`. */
   iceServers?: (peerId: string) => IceServerEntry[]
+  /**
+   * Exempt loopback from the directory's per-address bound: only for `npm start`, whose loopback
+   * peers are this host's own browser. Never where a proxy on this host fronts the relay: all
+   * its peers would look like loopback (use `trustedProxy` there).
+   */
+  exemptLoopback?: boolean
+  /** A reverse proxy in front of the WebSocket listeners: its peers' addresses are the clients it names (`--trusted-proxy`). */
+  trustedProxy?: TrustedProxy
 }
 
 export interface Relay {
@@ -82,12 +92,15 @@ export async function loadOrCreateKey (keyFile?: string): Promise<PrivateKey> {
   }
 }
 
+const isLoopbackSource = (source: string): boolean => /^127\./.test(source) || source === '::1'
+
 /** Starts a circuit-relay-v2 server on WebSockets. Browser peers reserve slots on it and signal WebRTC through it. */
 export async function startRelay (init: RelayInit): Promise<Relay> {
   const host = init.host ?? '127.0.0.1'
   const hide = init.hideLoopback === true
   if (hide && init.port === 0) throw new Error('hideLoopback needs a fixed port: the loopback address is not listed by the node')
   let relayService: CircuitRelayService | undefined
+  const forwarded = init.trustedProxy != null ? forwardedUpgrades(init.trustedProxy) : {}
   const node = await createLibp2p({
     privateKey: await loadOrCreateKey(init.keyFile),
     addresses: {
@@ -95,7 +108,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}),
       announceFilter: addrs => hide ? addrs.filter(ma => !/^\/ip[46]\/(127\.|::1\/)/.test(ma.toString())) : addrs
     },
-    transports: [webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
+    transports: [webSockets({ http: { ...forwarded }, ...(init.tls != null ? { https: { ...forwarded, cert: init.tls.cert, key: init.tls.key } } : {}) })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 1024 },
@@ -110,7 +123,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
         }
       }),
       // Cafes find each other through the relays they share (contact search federates over them).
-      cafeDirectory: cafeDirectoryServer(),
+      cafeDirectory: cafeDirectoryServer(init.exemptLoopback === true ? { exempt: isLoopbackSource } : {}),
       // Peers waiting for an absent peer hear the moment it reserves here again.
       peerReturn: peerReturnServer({ reserved: peer => relayService?.reservations.has(peer) ?? false }),
       // Pages ask for STUN/TURN here: a static relays.json cannot mint TURN credentials.

@@ -49,6 +49,8 @@ async function serve (): Promise<Running> {
     keyFile,
     tls,
     hideLoopback: lan != null,
+    // Its loopback peers are this host's own browser; other devices come over the LAN addresses.
+    exemptLoopback: true,
     listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`),
     iceServers: ice?.coturn != null ? peer => ice.forRequester(peer) : undefined
   }).catch(async err => { await ice?.stop(); throw err })
@@ -58,7 +60,7 @@ async function serve (): Promise<Running> {
     const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort, port)
     // Each request gets TURN credentials of its own, on the LAN address it came to.
     const relaysFor = (local: string | undefined): unknown => relaysJson(local, view, host => ice?.forRequester('', host) ?? [])
-    servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor }))
+    servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor, exemptLoopback: true }))
     for (const host of lan?.hosts ?? []) {
       servers.push(await startStaticServer({ root, port: httpsPort, host, tls, relays: () => [], relaysFor }))
       servers.push(await startSetupServer({ host, port, context: { httpsOrigin: `https://${host}:${httpsPort}`, hostName: mdnsName(), ca: lan!.ca } }))

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { crossSiteRefusal } from '../src/shared/same-origin.ts'
-import { createGuardedServer } from './http-guard.ts'
+import { createGuardedServer, isLoopback } from './http-guard.ts'
 import type { RequestTarget } from './http-guard.ts'
 
 const TYPES: Record<string, string> = {
@@ -33,6 +33,8 @@ export interface StaticServerInit {
   relaysFor?: (localAddress: string | undefined) => unknown
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
   tls?: { cert: string, key: string }
+  /** Loopback exempt from the per-address connection cap (`npm start`: the host's own browser, its tabs and profiles). */
+  exemptLoopback?: boolean
 }
 
 export interface StaticServer {
@@ -92,7 +94,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
       pipeline(createReadStream(file), res, () => {})
     })()
   }
-  const server = createGuardedServer(handle, init.tls != null ? { tls: init.tls } : {})
+  const server = createGuardedServer(handle, { ...(init.tls != null ? { tls: init.tls } : {}), ...(init.exemptLoopback === true ? { limits: { exempt: isLoopback } } : {}) })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())

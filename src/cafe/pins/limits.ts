@@ -17,6 +17,8 @@ export const PIN_LIMITS = {
    * An upload may take this long in all, or as long as its byte cap takes at
    * `uploadMinBytesPerS` if that is longer (a large quota over a slow link): a client
    * trickling just under the idle limit cannot hold an upload slot and its reservation.
+   * What it stored by then is kept as for a cut upload: a link slower than that finishes the
+   * DAG over several uploads, each sending only what is still missing.
    */
   uploadMs: 10 * 60_000,
   uploadMinBytesPerS: 1024 * 1024,

@@ -499,14 +499,15 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
     expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
   }, 30_000)
 
-  it('an upload trickling under the idle limit ends at its total time, keeping nothing', async () => {
+  it('an upload slower than its total time ends there (UPLOAD_TIMEOUT) keeping what it stored; the next upload of the root sends only the rest', async () => {
     const { pins, blocks } = service({ limits: { uploadMs: 300, uploadMinBytesPerS: Number.MAX_SAFE_INTEGER, idleMs: 10_000 } })
-    const a = await leaf('a')
-    const [header, ...rest] = await writtenCar([(await node([a])).cid], [await node([a])])
+    const [a, b] = [await leaf('a'), await leaf('b')]
+    const root = await node([a, b])
+    const [header, ...rest] = await writtenCar([root.cid], [root, a])
     const body = (async function * () {
       yield header
       yield * rest
-      // Never the leaf: a byte of garbage now and then keeps it from going idle.
+      // Never the second leaf: an empty chunk now and then keeps it from going idle.
       for (;;) { await new Promise(resolve => setTimeout(resolve, 50)); yield new Uint8Array(0) }
     })()
     const outcome = await Promise.race([
@@ -514,8 +515,16 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
       new Promise(resolve => setTimeout(() => { resolve('still running after 10 s') }, 10_000))
     ])
     expect(outcome).toBe('UPLOAD_TIMEOUT 408')
-    expect(await stored(blocks)).toBe(0)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
+    // Before: all of it was dropped, and a link too slow for the time limit started from zero every time.
+    const held = root.bytes.length + a.bytes.length
+    expect((await pins.holdings(ALICE.address)).unfinished).toMatchObject([{ cid: root.cid.toString(), blocks: 2, bytes: held }])
+    expect(await stored(blocks)).toBe(2)
+    expect(pins.usage('alice').bytes).toBe(held)
+    // Have/want names only the leaf that never came; a CAR of it alone completes the pin.
+    expect((await pins.missing(ALICE.address, [root.cid, a.cid, b.cid])).map(c => c.toString())).toEqual([b.cid.toString()])
+    expect((await pins.upload(ALICE, written(root.cid, [b]))).status).toBe('pinned')
+    expect((await pins.holdings(ALICE.address)).unfinished).toEqual([])
+    expect(pins.usage('alice')).toEqual({ bytes: held + b.bytes.length, pins: 1, lost: 0 })
   }, 20_000)
 })
 

@@ -427,7 +427,7 @@ export class PinService {
     opts.signal?.throwIfAborted()
     if (this.#work.active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
     const abort = new AbortController()
-    // The caller giving up aborts the upload as a removal would: nothing it sent is kept.
+    // The caller giving up aborts the upload: what was stored by then is kept, as for a cut body.
     const onAbort = (): void => { abort.abort(opts.signal?.reason) }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -471,10 +471,12 @@ export class PinService {
         await this.#recheckLost()
         return this.view(record)
       } catch (err) {
-        // Cut (the body broke, went idle, or the caller went away): what was kept stays, for the
-        // next upload of the root. Refused (forged, incomplete, over quota or its byte cap, past
-        // its total time, not a CAR, a storage failure): all of it goes, as a refusal leaves nothing.
-        const kept = cut || stopped instanceof BodyIdleError || (abort.signal.aborted && !(abort.signal.reason instanceof UploadTimeoutError))
+        // Cut (the body broke, went idle, ran past its total time, or the caller went away): what
+        // was kept stays, for the next upload of the root (a slow link finishes over several
+        // uploads, each sending only the rest; each batch already counts against the quota).
+        // Refused (forged, incomplete, over quota or its byte cap, not a CAR, a storage failure):
+        // all of it goes, as a refusal leaves nothing.
+        const kept = cut || stopped instanceof BodyIdleError || abort.signal.aborted
         if (root != null && !kept) await this.dropUnfinished(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {

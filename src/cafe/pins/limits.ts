@@ -42,6 +42,8 @@ export const PIN_LIMITS = {
    * the rest. Past it, a sweep drops it.
    */
   unfinishedTtlMs: 24 * 60 * 60_000,
+  /** Unfinished uploads one client may have kept at once; a new root past it drops the oldest. */
+  maxUnfinishedPerClient: 8,
   /** Lost blocks named per pin (the count goes on past it). */
   maxLostKeys: 1000,
   /** CIDs per have/want question (`POST /blocks/missing`): ~100 KiB of JSON. */

@@ -319,6 +319,39 @@ describe('pin service: quotas count what is in flight', () => {
   })
 })
 
+describe('pin service: unfinished uploads are bounded per client', () => {
+  it(`keeps at most ${PIN_LIMITS.maxUnfinishedPerClient}: another root drops the one untouched longest (its blocks and records go), never another client's`, async () => {
+    let now = 1_000_000
+    const blocks = blocksOf(new MemoryBlockstore())
+    const store = new MemoryPinStore()
+    const pins = new PinService({ blocks, store, quota: async () => 1_000_000, now: () => now })
+    /** An upload of `d` cut after its root and first leaf. */
+    const cutShort = async (who: typeof ALICE, d: { root: Block, all: Block[] }): Promise<void> => {
+      const chunks: Uint8Array[] = []
+      for await (const c of car(d.root.cid, d.all)) chunks.push(c)
+      await expect(pins.upload(who, (async function * () { yield * chunks.slice(0, 3); throw new Error('the connection dropped') })())).rejects.toThrow()
+      now += 1000
+    }
+    const dags = await Promise.all(Array.from({ length: PIN_LIMITS.maxUnfinishedPerClient + 1 }, async (_, i) => dag(`cap${i}`, 3, 1000)))
+    for (const d of dags.slice(0, -1)) await cutShort(ALICE, d)
+    await cutShort(BOB, await dag('bob', 3, 1000))
+    const roots = async (who: string): Promise<string[]> => (await pins.holdings(who)).unfinished.map(u => u.cid).sort()
+    expect(await roots('alice')).toEqual(dags.slice(0, -1).map(d => d.root.cid.toString()).sort())
+    // The first is resumed (cut again): now the second is the one untouched longest.
+    await cutShort(ALICE, dags[0])
+    await cutShort(ALICE, dags.at(-1)!)
+    // Before: a ninth, and any number more, each kept for 24 h (costing no quota when its blocks were held already).
+    expect(await roots('alice')).toEqual(dags.filter((_, i) => i !== 1).map(d => d.root.cid.toString()).sort())
+    expect(await blocks.has(dags[1].root.cid)).toBe(false)
+    expect((await store.batches()).filter(b => b.root === dags[1].root.cid.toString())).toEqual([])
+    expect(pins.usage('alice').bytes).toBe(PIN_LIMITS.maxUnfinishedPerClient * (dags[0].root.bytes.length + 1000))
+    expect(await roots('bob')).toHaveLength(1)
+    // Across a restart: the same eight.
+    const again = new PinService({ blocks, store, quota: async () => 1_000_000, now: () => now })
+    expect((await again.holdings('alice')).unfinished).toHaveLength(PIN_LIMITS.maxUnfinishedPerClient)
+  })
+})
+
 describe('pin service: blocks the cafe lost', () => {
   it('finds them at start and when serving, shows the pin failed (BLOCKS_LOST), and an upload of only those makes it whole again', async () => {
     const d = await dag('lose', 4, 1000)

@@ -182,6 +182,16 @@ test('across networks: phones behind a cone NAT and a symmetric NAT use the home
         for (const d of [lanPhone!, conePhone!, symPhone!]) figures[d.name].bulkMBps = await bulkBackup(d)
       })
     }
+    await test.step('the cafe\'s network is cut for 30 s: a client\'s call succeeds within 3 s of its return', async () => {
+      net!.lab.setLink(net!.cafeLink, false)
+      await new Promise(resolve => setTimeout(resolve, 30_000))
+      net!.lab.setLink(net!.cafeLink, true)
+      const back = Date.now()
+      const res = await conePhone!.peer.api('POST', `/api/v0/cafes/${cafeId}/refresh`)
+      figures.cut = { callAfterReturnMs: Date.now() - back, status: res.status }
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      expect(Date.now() - back).toBeLessThan(3_000)
+    })
     console.log(`[nat] ${JSON.stringify(figures)}`)
 
     // Neither the TURN secret nor a credential shows in coturn's log or the relay's output.

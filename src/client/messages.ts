@@ -83,7 +83,13 @@ interface Outgoing { key: string, seq: number, envelope: Envelope, attempts: num
 /** Whether this device tells senders it read their messages (off by default). */
 export interface ReceiptSettings { readReceipts: boolean }
 
-const recipientOf = (job: Outgoing): string => job.envelope.to
+/**
+ * The outbox's queue a job waits in: messages to one recipient in order, and receipts to it in
+ * a queue of their own, so a receipt still on its way never holds back a message (nor the
+ * reverse). `send` looks only at the messages' queue to decide whether a new one must wait.
+ */
+const queueOf = (job: Outgoing): string => job.receipt === true ? receiptQueue(job.envelope.to) : job.envelope.to
+const receiptQueue = (to: string): string => `receipts ${to}`
 
 interface MessagesDB extends DBSchema {
   received: { key: number, value: Received, indexes: { key: string } }
@@ -167,7 +173,7 @@ export class Messages extends EventTarget {
     this.#outbox = new Outbox<Outgoing>({
       db: this.#db,
       store: 'outgoing',
-      keyOf: recipientOf,
+      keyOf: queueOf,
       idOf: job => job.key,
       // Every due message to one recipient in one go: the cafes take them in batches.
       batch: Infinity,
@@ -270,6 +276,7 @@ export class Messages extends EventTarget {
     const contact = await this.contactOf(to)
     const envelope = await createEnvelope(this.#init.account(), contact, bytes, this.#now())
     const db = await this.#db
+    // Earlier messages to this recipient (its receipts wait in a queue of their own).
     const waiting = (await this.#outbox.jobs(envelope.to)).length > 0
     const job: Outgoing = { key: envelopeKey(envelope), seq: this.#seq(), envelope, attempts: 0, notBefore: 0 }
     // Kept before the first attempt: a crash mid-send retries rather than loses.
@@ -383,7 +390,7 @@ export class Messages extends EventTarget {
       if (contact == null) continue
       const envelope = await createEnvelope(this.#init.account(), contact, encodeReceipt({ kind, ids: chunk }), this.#now())
       await db.put('outgoing', { key: envelopeKey(envelope), seq: this.#seq(), envelope, attempts: 0, notBefore: 0, receipt: true })
-      this.#outbox.kick(to)
+      this.#outbox.kick(receiptQueue(to))
     }
   }
 

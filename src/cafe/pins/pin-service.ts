@@ -99,8 +99,10 @@ export class PinService {
   readonly #replacing = new Map<string, string>()
   readonly #limits: PinLimits
   readonly #changed = new Set<(address: string) => void>()
-  /** Unfinished uploads by `address|root`. */
-  readonly #unfinished = new Map<string, Unfinished>()
+  /** Unfinished uploads by client, then root (at most `maxUnfinishedPerClient` each). */
+  readonly #unfinished = new Map<string, Map<string, Unfinished>>()
+  /** Uploads running now per `address|root`: their unfinished upload is never the one dropped for room. */
+  readonly #uploadingRoots = new Map<string, number>()
   /** Lost blocks found while serving are recorded one finding at a time. */
   #losing: Promise<void> = Promise.resolve()
 
@@ -134,12 +136,19 @@ export class PinService {
     for (const r of records) if (r.status === 'queued' || r.status === 'pinning') this.#schedule(r.requestid)
   }
 
+  /** A client's unfinished uploads by root (made on first use). */
+  #unfinishedOf (address: string): Map<string, Unfinished> {
+    let mine = this.#unfinished.get(address)
+    if (mine == null) this.#unfinished.set(address, mine = new Map())
+    return mine
+  }
+
   #restoreBatch (b: UploadBatch): void {
-    const key = `${b.address}|${b.root}`
-    const u = this.#unfinished.get(key) ?? { address: b.address, root: b.root, n: 0, updated: 0 }
+    const mine = this.#unfinishedOf(b.address)
+    const u = mine.get(b.root) ?? { address: b.address, root: b.root, n: 0, updated: 0 }
     u.n = Math.max(u.n, b.n)
     u.updated = Math.max(u.updated, Date.parse(b.at))
-    this.#unfinished.set(key, u)
+    mine.set(b.root, u)
     this.#ledger.extend({ requestid: unfinishedId(b.address, b.root), address: b.address, cid: b.root, blocks: b.blocks })
   }
 
@@ -235,7 +244,7 @@ export class PinService {
     await this.#sweep()
     const { bytes, pins } = this.usage(address)
     const lost = this.#pins.ofClient(address).flatMap(p => p.status === 'pinned' && p.lost != null ? [{ requestid: p.requestid, cid: p.cid, blocks: p.lost.count, at: p.lost.at }] : [])
-    const unfinished = [...this.#unfinished.values()].filter(u => u.address === address).map(u => {
+    const unfinished = [...this.#unfinished.get(address)?.values() ?? []].map(u => {
       const held = this.#ledger.pin(unfinishedId(u.address, u.root))?.blocks ?? []
       return { cid: u.root, bytes: held.reduce((n, b) => n + b.bytes, 0), blocks: held.length, updated: new Date(u.updated).toISOString(), expires: new Date(u.updated + this.#limits.unfinishedTtlMs).toISOString() }
     })
@@ -274,22 +283,33 @@ export class PinService {
     }
   }
 
-  /** Keeps one durable batch of an unfinished upload: recorded, then its reservation becomes usage. */
+  /**
+   * Keeps one durable batch of an unfinished upload: recorded, then its reservation becomes
+   * usage. A client's first batch of another root past `maxUnfinishedPerClient` drops its
+   * oldest unfinished upload not running now: batches of blocks it already holds cost no quota,
+   * so without a bound any number of roots could be kept for a day (and listed on every check).
+   */
   async #keepBatch (address: string, root: string, blocks: BlockRef[], cost: number): Promise<void> {
-    const key = `${address}|${root}`
-    const u = this.#unfinished.get(key) ?? { address, root, n: 0, updated: 0 }
+    if (this.#unfinished.get(address)?.has(root) !== true) {
+      const mine = [...this.#unfinished.get(address)?.values() ?? []]
+      const idle = mine.filter(o => !this.#uploadingRoots.has(`${address}|${o.root}`)).sort((a, b) => a.updated - b.updated)
+      for (let left = mine.length; left >= PIN_LIMITS.maxUnfinishedPerClient && idle.length > 0; left--) await this.dropUnfinished(address, idle.shift()!.root)
+    }
+    // Read again after the drops: another batch of this root may have begun it meanwhile.
+    const mine = this.#unfinishedOf(address)
+    const u = mine.get(root) ?? { address, root, n: 0, updated: 0 }
+    mine.set(root, u)
     const n = ++u.n
     u.updated = this.#now()
-    this.#unfinished.set(key, u)
     await this.#store.putBatch({ address, root, n, at: new Date(u.updated).toISOString(), blocks })
     this.#ledger.extend({ requestid: unfinishedId(address, root), address, cid: root, blocks }, cost)
   }
 
   /** Drops an unfinished upload: its batches, and the blocks nothing else holds. */
   async dropUnfinished (address: string, root: string): Promise<void> {
-    const key = `${address}|${root}`
-    if (!this.#unfinished.has(key)) return
-    this.#unfinished.delete(key)
+    const mine = this.#unfinished.get(address)
+    if (mine?.delete(root) !== true) return
+    if (mine.size === 0) this.#unfinished.delete(address)
     await this.#store.deleteBatches(address, root)
     await this.#free(this.#ledger.release(unfinishedId(address, root)))
   }
@@ -297,7 +317,7 @@ export class PinService {
   /** Drops the unfinished uploads untouched for longer than `unfinishedTtlMs`. */
   async #sweep (): Promise<void> {
     const before = this.#now() - this.#limits.unfinishedTtlMs
-    for (const u of [...this.#unfinished.values()]) if (u.updated < before) await this.dropUnfinished(u.address, u.root)
+    for (const mine of [...this.#unfinished.values()]) for (const u of [...mine.values()]) if (u.updated < before) await this.dropUnfinished(u.address, u.root)
   }
 
   view (r: PinRecord): PinStatus { return pinStatus(r, this.#delegates()) }
@@ -413,7 +433,7 @@ export class PinService {
     await this.#work.stopAll(address, new ClientRemovedError())
     await this.ready
     for (const r of this.#pins.ofClient(address)) await this.remove(address, r.requestid)
-    for (const u of [...this.#unfinished.values()]) if (u.address === address) await this.dropUnfinished(address, u.root)
+    for (const root of [...this.#unfinished.get(address)?.keys() ?? []]) await this.dropUnfinished(address, root)
   }
 
   async #free (keys: string[]): Promise<void> { await this.#gc.free(keys) }
@@ -427,7 +447,7 @@ export class PinService {
     opts.signal?.throwIfAborted()
     if (this.#work.active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
     const abort = new AbortController()
-    // The caller giving up aborts the upload as a removal would: nothing it sent is kept.
+    // The caller giving up aborts the upload: what was stored by then is kept, as for a cut body.
     const onAbort = (): void => { abort.abort(opts.signal?.reason) }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -451,10 +471,13 @@ export class PinService {
       let cut = false // the body itself broke: what arrived is kept for the next upload of this root
       const body = guarded(capped(watched(car, () => { cut = true }), maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
       let root: CID | undefined
+      let uploading: string | undefined
       try {
         const { roots, blocks } = await openCar(body)
         if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
         const dagRoot = root = roots[0]
+        uploading = `${client.address}|${dagRoot.toString()}`
+        this.#uploadingRoots.set(uploading, (this.#uploadingRoots.get(uploading) ?? 0) + 1)
         ingest.keepIn(async (refs, cost) => this.#keepBatch(client.address, dagRoot.toString(), refs, cost))
         await ingest.take(blocks, quota)
         const dag = await ingest.walk(dagRoot)
@@ -471,14 +494,21 @@ export class PinService {
         await this.#recheckLost()
         return this.view(record)
       } catch (err) {
-        // Cut (the body broke, went idle, or the caller went away): what was kept stays, for the
-        // next upload of the root. Refused (forged, incomplete, over quota or its byte cap, past
-        // its total time, not a CAR, a storage failure): all of it goes, as a refusal leaves nothing.
-        const kept = cut || stopped instanceof BodyIdleError || (abort.signal.aborted && !(abort.signal.reason instanceof UploadTimeoutError))
+        // Cut (the body broke, went idle, ran past its total time, or the caller went away): what
+        // was kept stays, for the next upload of the root (a slow link finishes over several
+        // uploads, each sending only the rest; each batch already counts against the quota).
+        // Refused (forged, incomplete, over quota or its byte cap, not a CAR, a storage failure):
+        // all of it goes, as a refusal leaves nothing.
+        const kept = cut || stopped instanceof BodyIdleError || abort.signal.aborted
         if (root != null && !kept) await this.dropUnfinished(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {
         clearTimeout(timer)
+        if (uploading != null) {
+          const left = this.#uploadingRoots.get(uploading)! - 1
+          if (left > 0) this.#uploadingRoots.set(uploading, left)
+          else this.#uploadingRoots.delete(uploading)
+        }
         // The CAR reader does not end its source when it stops early: end the body here.
         await body.return(undefined).catch(() => {})
         await ingest.end()

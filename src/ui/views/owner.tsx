@@ -87,9 +87,9 @@ export function outsideReach (iceServers: string[]): string {
 /** How other devices reach this one, in plain words, and why a relay cannot be reached. */
 /** What a browser without WebRTC (no RTCPeerConnection) can and cannot reach. */
 function noWebRtc (cafe: boolean): string {
-  return 'This browser has no WebRTC, so no device can connect to this one directly, and it cannot use cafes that run in a browser tab. ' +
-    'It reaches the relay and cafes with a WebSocket address (a Node cafe); messages come and go through a cafe\'s inbox.' +
-    (cafe ? ' Clients cannot connect to this cafe from here: run it in a browser with WebRTC, or as a Node cafe.' : '')
+  return 'This browser has no WebRTC, so no device connects to this one directly: cafes in a browser tab, and devices messaging this one, are reached through the relay, within the limits its owner sets; ' +
+    'cafes with a WebSocket address (a Node cafe) are reached directly.' +
+    (cafe ? ' Clients reach this cafe only through the relay, within its limits: for a cafe, use a browser with WebRTC or a Node cafe.' : '')
 }
 
 export function Reachability () {

@@ -185,7 +185,7 @@ test('bad deliveries are refused with clear reasons and nothing is stored', asyn
   expect(await inboxOf(cafe, bobAddr)).toBe(1)
 })
 
-test('a recipient whose storage is full loses nothing: messages wait at its cafe, the page says why, and they arrive once there is room', async ({ peers }) => {
+test('a recipient whose storage is full loses nothing: messages wait at its cafe, the page says why, and they arrive once there is room; the sender\'s Sent list goes stored at 1 cafe, delivered, and read only once read receipts are on', async ({ peers }) => {
   test.setTimeout(180_000)
   const cafe = await peers('cafe')
   const alice = await peers('alice')
@@ -195,7 +195,13 @@ test('a recipient whose storage is full loses nothing: messages wait at its cafe
   await register(alice, cafe, cafeId)
   const bobAddr = (await bob.api('GET', '/api/v0/account')).body.address as string
   expect((await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })).status).toBe(200)
+  const aliceAddr = (await alice.api('PUT', '/api/v0/profile', { name: 'Alice' })).body.address as string
   expect((await alice.api('GET', `/api/v0/contacts/${bobAddr}`)).status).toBe(200)
+  // Bob adds Alice (looks her up): receipts go only to people one wrote to or added.
+  expect((await bob.api('GET', `/api/v0/contacts/${aliceAddr}`)).status).toBe(200)
+  // Alice's Sent list, as she sees it: each message's tick, newest first.
+  await show(alice, 'messages')
+  const ticks = alice.page.getByTestId('sent-message')
 
   // Bob's browser refuses to store more (as IndexedDB does when the origin's quota is spent).
   await bob.page.evaluate(() => {
@@ -209,6 +215,7 @@ test('a recipient whose storage is full loses nothing: messages wait at its cafe
   // Direct delivery is refused, so the message goes to Bob's cafe, whose push Bob cannot keep either.
   const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'kept for you' })
   expect([sent.status, sent.body.route], JSON.stringify(sent.body)).toEqual([202, 'inbox'])
+  await expect(ticks).toHaveText([/stored at 1 cafe$/])
   const collect = await bob.api('POST', '/api/v0/cafes/messages')
   expect(collect.body).toEqual({ received: 0, held: 1 })
   expect(await inboxOf(cafe, bobAddr)).toBe(1)
@@ -223,6 +230,20 @@ test('a recipient whose storage is full loses nothing: messages wait at its cafe
   expect((await received(bob)).map(m => m.body)).toEqual(['kept for you'])
   await expect.poll(async () => inboxOf(cafe, bobAddr)).toBe(0)
   await expect(bob.page.getByTestId('receive-problem')).toHaveCount(0)
+
+  // Bob's device tells Alice's it has the message (a delivery receipt); his view showed it (read),
+  // but his read receipts are off (the default).
+  await expect(ticks).toHaveText([/delivered$/], { timeout: 30_000 })
+  await expect(bob.page.getByTestId('read-receipts')).not.toBeChecked()
+  // He turns them on; Alice's next message, shown in his open view, comes back read.
+  await bob.page.getByTestId('read-receipts').check()
+  expect((await bob.api('GET', '/api/v0/messages/settings')).body).toEqual({ readReceipts: true })
+  const next = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'and this one?' })
+  expect(next.status, JSON.stringify(next.body)).toBe(202)
+  await expect(bob.page.getByTestId('message-list')).toContainText('and this one?')
+  // Receipts to Alice leave Bob's device in order: had the first been reported read, it would be by now.
+  await expect(ticks).toHaveText([/read$/, /delivered$/], { timeout: 30_000 })
+  expect(((await alice.api('GET', '/api/v0/messages/sent')).body as any[]).map(m => [m.id, m.state])).toEqual([[next.body.id, 'read'], [sent.body.id, 'delivered']])
 })
 
 

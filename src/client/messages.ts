@@ -12,7 +12,7 @@ import { PeerAbsentError } from '../node/errors.ts'
 import { asError } from './cafe-client.ts'
 import { inboxBatches } from './inbox-batches.ts'
 import { Outbox } from './outbox.ts'
-import { RECEIPT_LIMITS, advance, decodeReceipt, encodeReceipt, receiptChunks } from './receipts.ts'
+import { RECEIPT_LIMITS, advance, decodeReceipt, encodeReceipt, readsReceipts, receiptChunks, receiptReaderId } from './receipts.ts'
 import type { CafeClient, CafeTransport } from './cafe-client.ts'
 import type { Account } from '../account/index.ts'
 import type { Contact } from '../contacts/index.ts'
@@ -274,7 +274,8 @@ export class Messages extends EventTarget {
     const bytes = utf8.encode(text)
     if (bytes.byteLength > MESSAGE_LIMITS.maxTextBytes) throw new LightcafeError('MESSAGE_TOO_LARGE', `messages are limited to ${MESSAGE_LIMITS.maxTextBytes} bytes`, 413)
     const contact = await this.contactOf(to)
-    const envelope = await createEnvelope(this.#init.account(), contact, bytes, this.#now())
+    // Its id says this device reads receipts (receipts.ts): recipients that know it send them.
+    const envelope = await createEnvelope(this.#init.account(), contact, bytes, this.#now(), { id: receiptReaderId() })
     const db = await this.#db
     // Earlier messages to this recipient (its receipts wait in a queue of their own).
     const waiting = (await this.#outbox.jobs(envelope.to)).length > 0
@@ -378,15 +379,21 @@ export class Messages extends EventTarget {
 
   /**
    * Tells senders what became of their messages: one receipt per sender and chunk, queued in the
-   * outbox like a message (retried until delivered). A sender whose contact cannot be found
-   * gets none: receipts are a courtesy, never a reason to hold anything.
+   * outbox like a message (retried until delivered). Only to this account's contacts (people it
+   * wrote to or looked up: a stranger learns nothing, not even that the account is alive), and
+   * only for messages whose id says their sender reads receipts (an older client would show one
+   * as text). Receipts are a courtesy, never a reason to hold anything.
    */
   async #sendReceipts (kind: Receipt['kind'], ids: Map<string, string[]>): Promise<void> {
     const me = this.#init.account().address
-    ids.delete(me)
     const db = await this.#db
-    for (const { to, ids: chunk } of receiptChunks(ids)) {
-      const contact = await this.contactOf(to).catch(() => undefined)
+    const wanted = new Map<string, string[]>()
+    for (const [from, all] of ids) {
+      const asked = all.filter(readsReceipts)
+      if (from !== me && asked.length > 0 && (await db.getKey('contacts', from)) != null) wanted.set(from, asked)
+    }
+    for (const { to, ids: chunk } of receiptChunks(wanted)) {
+      const contact = await db.get('contacts', to)
       if (contact == null) continue
       const envelope = await createEnvelope(this.#init.account(), contact, encodeReceipt({ kind, ids: chunk }), this.#now())
       await db.put('outgoing', { key: envelopeKey(envelope), seq: this.#seq(), envelope, attempts: 0, notBefore: 0, receipt: true })

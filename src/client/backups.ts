@@ -1,6 +1,6 @@
 import { openDB } from 'idb'
 import { exportBlocksCar } from '../ipfs/car.ts'
-import { parseCid } from '../ipfs/gateway.ts'
+import { parseCid } from '../ipfs/cid.ts'
 import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'

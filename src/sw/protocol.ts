@@ -55,8 +55,6 @@ export type PageControl =
   /** Activate the waiting worker now (the update prompt's "reload" button). */
   | { type: 'skip-waiting' }
 
-export type WorkerToPage = NodeProbe | ForwardedRequest
-export type PortToPage = ForwardedAbort
 export type PortToWorker = NodeHello | ForwardedResponse | ForwardedError
 
 /** Same-origin paths the service worker forwards to the node page. */

@@ -31,62 +31,74 @@ test('messages to a closed profile wait at both of its cafes as ciphertext and a
   let bob = await profiles('bob')
   const { peerId: cafe1Id } = await makeCafe(cafe1)
   const { peerId: cafe2Id } = await makeCafe(cafe2)
-  await register(bob, cafe1, cafe1Id)
-  await register(bob, cafe2, cafe2Id)
-  await register(alice, cafe1, cafe1Id)
   const bobAddr = (await bob.api('GET', '/api/v0/account')).body.address as string
   const aliceAddr = (await alice.api('GET', '/api/v0/account')).body.address as string
-  const profile = await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })
-  expect(profile.status, JSON.stringify(profile.body)).toBe(200)
-  expect(profile.body.inboxes.sort()).toEqual([cafe1Id, cafe2Id].sort())
-  expect(profile.body.published.sort()).toEqual([cafe1Id, cafe2Id].sort())
+
+  await test.step('Bob registers with both cafes and publishes his profile to each', async () => {
+    await register(bob, cafe1, cafe1Id)
+    await register(bob, cafe2, cafe2Id)
+    await register(alice, cafe1, cafe1Id)
+    const profile = await bob.api('PUT', '/api/v0/profile', { name: 'Bob' })
+    expect(profile.status, JSON.stringify(profile.body)).toBe(200)
+    expect(profile.body.inboxes.sort()).toEqual([cafe1Id, cafe2Id].sort())
+    expect(profile.body.published.sort()).toEqual([cafe1Id, cafe2Id].sort())
+  })
 
   // Alice finds Bob's contact at the cafe she knows, then Bob's profile closes.
-  const contact = await alice.api('GET', `/api/v0/contacts/${bobAddr}`)
-  expect(contact.status, JSON.stringify(contact.body)).toBe(200)
-  expect(contact.body).toMatchObject({ address: bobAddr, name: 'Bob' })
-  await bob.close()
+  const contact = await test.step('Alice finds Bob\'s contact at the cafe she knows', async () => {
+    const found = await alice.api('GET', `/api/v0/contacts/${bobAddr}`)
+    expect(found.status, JSON.stringify(found.body)).toBe(200)
+    expect(found.body).toMatchObject({ address: bobAddr, name: 'Bob' })
+    return found
+  })
 
-  for (let i = 0; i < 3; i++) {
-    const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: `${MARKER} #${i}` })
-    expect(sent.status, JSON.stringify(sent.body)).toBe(202)
-    expect(sent.body.route).toBe('inbox')
-  }
-  await expect.poll(async () => inboxOf(cafe1, bobAddr)).toBe(3)
-  await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(3)
-  expect((await profileHolds(cafe1, MARKER)).hits).toEqual([])
-  expect((await profileHolds(cafe2, MARKER)).hits).toEqual([])
+  await test.step('Bob\'s profile closed: three messages wait at both cafes as ciphertext', async () => {
+    await bob.close()
+    for (let i = 0; i < 3; i++) {
+      const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: `${MARKER} #${i}` })
+      expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+      expect(sent.body.route).toBe('inbox')
+    }
+    await expect.poll(async () => inboxOf(cafe1, bobAddr)).toBe(3)
+    await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(3)
+    expect((await profileHolds(cafe1, MARKER)).hits).toEqual([])
+    expect((await profileHolds(cafe2, MARKER)).hits).toEqual([])
+  })
 
-  // A cafe reloads while Bob is away: its inbox is on disk.
-  await cafe1.reload()
-  expect(await inboxOf(cafe1, bobAddr)).toBe(3)
+  await test.step('a cafe reloads while Bob is away: its inbox is on disk', async () => {
+    await cafe1.reload()
+    expect(await inboxOf(cafe1, bobAddr)).toBe(3)
+  })
 
-  // Bob returns: each message once (two cafes hold copies), in order, and the cafes let go.
-  bob = await profiles('bob')
-  await expect.poll(async () => (await received(bob)).length, { timeout: 60_000 }).toBe(3)
-  expect((await received(bob)).map(m => [m.from, m.body])).toEqual([0, 1, 2].map(i => [aliceAddr, `${MARKER} #${i}`]))
-  await expect.poll(async () => inboxOf(cafe1, bobAddr)).toBe(0)
-  await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(0)
-  const forced = await bob.api('POST', '/api/v0/cafes/messages')
-  expect(forced.status).toBe(200)
-  expect(forced.body.received).toBe(0)
-  await bob.reload()
-  expect((await received(bob)).length).toBe(3)
+  await test.step('Bob returns: each message once (two cafes hold copies), in order, and the cafes let go', async () => {
+    bob = await profiles('bob')
+    await expect.poll(async () => (await received(bob)).length, { timeout: 60_000 }).toBe(3)
+    expect((await received(bob)).map(m => [m.from, m.body])).toEqual([0, 1, 2].map(i => [aliceAddr, `${MARKER} #${i}`]))
+    await expect.poll(async () => inboxOf(cafe1, bobAddr)).toBe(0)
+    await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(0)
+    const forced = await bob.api('POST', '/api/v0/cafes/messages')
+    expect(forced.status).toBe(200)
+    expect(forced.body.received).toBe(0)
+    await bob.reload()
+    expect((await received(bob)).length).toBe(3)
+  })
 
-  // Bob online (reserved on the relay, so Alice can dial him; before that her message takes
-  // the inbox route, which the cafe then pushes): Alice's message comes straight to him...
-  await bob.reachable()
-  const direct = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'online now?' })
-  // On failure, say why the direct attempt failed (Alice's last delivery failure).
-  expect(direct.body.route, JSON.stringify((await alice.api('GET', '/api/v0/messages/status')).body)).toBe('direct')
-  await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('online now?')
-  // ...and what reaches his cafe while he is online is pushed to him, with no check on his side.
-  const sender = accountFromMnemonic(newMnemonic())
-  const envelope = await createEnvelope(sender, contact.body, new TextEncoder().encode('pushed by the cafe'))
-  const delivered = await rawCafe(alice, cafe2Id, 'POST', '/cafe/v1/inbox', envelope)
-  expect(delivered.status, JSON.stringify(delivered.body)).toBe(202)
-  await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('pushed by the cafe')
-  await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(0)
+  await test.step('Bob online: Alice\'s message comes straight to him, and what reaches his cafe is pushed to him', async () => {
+    // Reserved on the relay, so Alice can dial him; before that her message takes the inbox
+    // route, which the cafe then pushes.
+    await bob.reachable()
+    const direct = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'online now?' })
+    // On failure, say why the direct attempt failed (Alice's last delivery failure).
+    expect(direct.body.route, JSON.stringify((await alice.api('GET', '/api/v0/messages/status')).body)).toBe('direct')
+    await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('online now?')
+    // What reaches his cafe while he is online is pushed to him, with no check on his side.
+    const sender = accountFromMnemonic(newMnemonic())
+    const envelope = await createEnvelope(sender, contact.body, new TextEncoder().encode('pushed by the cafe'))
+    const delivered = await rawCafe(alice, cafe2Id, 'POST', '/cafe/v1/inbox', envelope)
+    expect(delivered.status, JSON.stringify(delivered.body)).toBe(202)
+    await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('pushed by the cafe')
+    await expect.poll(async () => inboxOf(cafe2, bobAddr)).toBe(0)
+  })
 })
 
 test('a burst of 200 messages to a closed profile arrives complete and in order', async ({ peers, profiles }) => {
@@ -140,49 +152,59 @@ test('bad deliveries are refused with clear reasons and nothing is stored', asyn
   const deliver = async (body: unknown, from: Peer = stranger): Promise<{ status: number, body: any }> => rawCafe(from, cafeId, 'POST', '/cafe/v1/inbox', body)
   const good = await createEnvelope(sender, contact, new TextEncoder().encode('hello'))
 
-  // Bad signature, oversized, unknown recipient, malformed.
-  const forged = await deliver({ ...good, body: good.body.slice(0, -4) + 'AAAA' })
-  expect([forged.status, forged.body.error.reason]).toEqual([400, 'BAD_SIGNATURE'])
-  const oversized = await deliver({ ...good, body: 'A'.repeat(80 * 1024) })
-  expect(oversized.status).toBe(413)
-  const nobody = accountFromMnemonic(newMnemonic())
-  const unknown = await deliver(await createEnvelope(sender, { address: nobody.address, box: contact.box }, new TextEncoder().encode('hi')))
-  expect([unknown.status, unknown.body.error.reason]).toEqual([404, 'UNKNOWN_RECIPIENT'])
-  expect((await deliver({ ...good, id: 'not an id!' })).status).toBe(400)
-  expect(await inboxOf(cafe, bobAddr)).toBe(0)
+  await test.step('forged, oversized, misaddressed and malformed envelopes are refused', async () => {
+    // Bad signature, oversized, unknown recipient, malformed.
+    const forged = await deliver({ ...good, body: good.body.slice(0, -4) + 'AAAA' })
+    expect([forged.status, forged.body.error.reason]).toEqual([400, 'BAD_SIGNATURE'])
+    const oversized = await deliver({ ...good, body: 'A'.repeat(80 * 1024) })
+    expect(oversized.status).toBe(413)
+    const nobody = accountFromMnemonic(newMnemonic())
+    const unknown = await deliver(await createEnvelope(sender, { address: nobody.address, box: contact.box }, new TextEncoder().encode('hi')))
+    expect([unknown.status, unknown.body.error.reason]).toEqual([404, 'UNKNOWN_RECIPIENT'])
+    expect((await deliver({ ...good, id: 'not an id!' })).status).toBe(400)
+    expect(await inboxOf(cafe, bobAddr)).toBe(0)
+  })
 
-  // One good delivery; a duplicate of it is stored once.
-  expect((await deliver(good)).status).toBe(202)
-  expect((await deliver(good)).body.duplicate).toBe(true)
-  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  await test.step('a good delivery is stored once', async () => {
+    // One good delivery; a duplicate of it is stored once.
+    expect((await deliver(good)).status).toBe(202)
+    expect((await deliver(good)).body.duplicate).toBe(true)
+    expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  })
 
-  // Carol may not acknowledge (delete) Bob's message, nor send malformed ids.
-  const carolJwt = await carol.page.evaluate(async (id) => (await (globalThis as any).lightcafe.peer.client.get(id)).access, cafeId)
-  const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: [{ from: good.from, id: good.id }] }, { authorization: `Bearer ${carolJwt}` })
-  expect([theft.status, theft.body.error.reason]).toEqual([404, 'MESSAGE_NOT_FOUND'])
-  expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
-  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  await test.step('another client may not acknowledge it', async () => {
+    // Carol may not acknowledge (delete) Bob's message, nor send malformed ids.
+    const carolJwt = await carol.page.evaluate(async (id) => (await (globalThis as any).lightcafe.peer.client.get(id)).access, cafeId)
+    const theft = await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: [{ from: good.from, id: good.id }] }, { authorization: `Bearer ${carolJwt}` })
+    expect([theft.status, theft.body.error.reason]).toEqual([404, 'MESSAGE_NOT_FOUND'])
+    expect((await rawCafe(carol, cafeId, 'POST', '/cafe/v1/inbox/ack', { messages: 'all' }, { authorization: `Bearer ${carolJwt}` })).status).toBe(400)
+    expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  })
 
-  // A sender over its rate: a burst past the bucket is refused with 429 (duplicates count too).
-  const statuses = await stranger.page.evaluate(async ({ cafeId, body }) => {
-    const one = async (): Promise<number> => {
-      const res: Response = await (globalThis as any).lightcafe.peer.rawCafeFetch(cafeId, new Request('http://cafe/cafe/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
-      await res.arrayBuffer()
-      return res.status
-    }
-    const out: number[] = []
-    let left = 400
-    await Promise.all(Array.from({ length: 16 }, async () => { while (left-- > 0) out.push(await one()) }))
-    return out
-  }, { cafeId, body: JSON.stringify(good) })
-  expect(statuses.filter(s => s === 429).length).toBeGreaterThan(0)
-  expect(statuses.every(s => s === 202 || s === 429)).toBe(true)
+  await test.step('a sender over its rate is refused', async () => {
+    // A sender over its rate: a burst past the bucket is refused with 429 (duplicates count too).
+    const statuses = await stranger.page.evaluate(async ({ cafeId, body }) => {
+      const one = async (): Promise<number> => {
+        const res: Response = await (globalThis as any).lightcafe.peer.rawCafeFetch(cafeId, new Request('http://cafe/cafe/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+        await res.arrayBuffer()
+        return res.status
+      }
+      const out: number[] = []
+      let left = 400
+      await Promise.all(Array.from({ length: 16 }, async () => { while (left-- > 0) out.push(await one()) }))
+      return out
+    }, { cafeId, body: JSON.stringify(good) })
+    expect(statuses.filter(s => s === 429).length).toBeGreaterThan(0)
+    expect(statuses.every(s => s === 202 || s === 429)).toBe(true)
+  })
 
-  // The recipient over its quota: the owner lowers Bob's inbox to 1 message; the next is refused.
-  expect((await cafe.api('PUT', '/api/v0/cafe', { inbox: { perRecipientCount: 1 } })).status).toBe(200)
-  const full = await deliver(await createEnvelope(sender, contact, new TextEncoder().encode('one too many')), carol)
-  expect([full.status, full.body.error.reason]).toEqual([413, 'INBOX_FULL'])
-  expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  await test.step('a recipient over its quota is refused', async () => {
+    // The recipient over its quota: the owner lowers Bob's inbox to 1 message; the next is refused.
+    expect((await cafe.api('PUT', '/api/v0/cafe', { inbox: { perRecipientCount: 1 } })).status).toBe(200)
+    const full = await deliver(await createEnvelope(sender, contact, new TextEncoder().encode('one too many')), carol)
+    expect([full.status, full.body.error.reason]).toEqual([413, 'INBOX_FULL'])
+    expect(await inboxOf(cafe, bobAddr)).toBe(1)
+  })
 })
 
 test('a recipient whose storage is full loses nothing: messages wait at its cafe, the page says why, and they arrive once there is room', async ({ peers }) => {
@@ -262,78 +284,88 @@ test('across absences (issue 25): a contact lookup keeps the relay connection, a
   await alice.reachable()
   await register(alice, cafe, cafeId)
 
-  // 1. A lookup of a new contact asks Alice's cafe and the peers that can answer: never her relay,
-  // whose refusal of the protocol on a connection older than 3 s was taken for a dead connection.
-  const relayConnections = async (): Promise<Array<{ id: string, ageMs: number }>> => alice.page.evaluate(() => {
-    const node = (globalThis as any).lightcafe.peer.node
-    const relays = new Set((node.relays.state() as Array<{ multiaddr: string }>).map(r => r.multiaddr.split('/p2p/').at(-1)))
-    return (node.libp2p.getConnections() as any[]).filter(c => relays.has(c.remotePeer.toString())).map(c => ({ id: String(c.id), ageMs: Date.now() - c.timeline.open }))
+  await test.step('a lookup of a new contact keeps the relay connection', async () => {
+    // A lookup of a new contact asks Alice's cafe and the peers that can answer: never her relay,
+    // whose refusal of the protocol on a connection older than 3 s was taken for a dead connection.
+    const relayConnections = async (): Promise<Array<{ id: string, ageMs: number }>> => alice.page.evaluate(() => {
+      const node = (globalThis as any).lightcafe.peer.node
+      const relays = new Set((node.relays.state() as Array<{ multiaddr: string }>).map(r => r.multiaddr.split('/p2p/').at(-1)))
+      return (node.libp2p.getConnections() as any[]).filter(c => relays.has(c.remotePeer.toString())).map(c => ({ id: String(c.id), ageMs: Date.now() - c.timeline.open }))
+    })
+    await expect.poll(async () => (await relayConnections()).every(c => c.ageMs > 3_500), { message: 'relay connection older than the stream-open rule' }).toBe(true)
+    const before = (await relayConnections()).map(c => c.id)
+    expect(before).toHaveLength(1)
+    const first = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'hello, new contact' })
+    expect([first.status, first.body.route], JSON.stringify(first.body)).toEqual([202, 'direct'])
+    await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('hello, new contact')
+    expect((await relayConnections()).map(c => c.id)).toEqual(before)
   })
-  await expect.poll(async () => (await relayConnections()).every(c => c.ageMs > 3_500), { message: 'relay connection older than the stream-open rule' }).toBe(true)
-  const before = (await relayConnections()).map(c => c.id)
-  expect(before).toHaveLength(1)
-  const first = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'hello, new contact' })
-  expect([first.status, first.body.route], JSON.stringify(first.body)).toEqual([202, 'direct'])
-  await expect.poll(async () => (await received(bob)).map(m => m.body)).toContain('hello, new contact')
-  expect((await relayConnections()).map(c => c.id)).toEqual(before)
 
-  // 2. A guest writes to the cafe's owner, whom the cafe's contacts now answer for.
-  const ownerContact = await alice.api('GET', `/api/v0/contacts/${owner.body.address as string}`)
-  expect([ownerContact.status, ownerContact.body.name], JSON.stringify(ownerContact.body)).toEqual([200, 'Cafe owner'])
-  const toOwner = await alice.api('POST', '/api/v0/messages', { to: owner.body.address, body: 'hello, owner' })
-  expect([toOwner.status, toOwner.body.route], JSON.stringify(toOwner.body)).toEqual([202, 'direct'])
-  await expect.poll(async () => (await received(cafe)).map(m => m.body)).toContain('hello, owner')
+  await test.step('a guest writes to the cafe\'s owner', async () => {
+    // A guest writes to the cafe's owner, whom the cafe's contacts now answer for.
+    const ownerContact = await alice.api('GET', `/api/v0/contacts/${owner.body.address as string}`)
+    expect([ownerContact.status, ownerContact.body.name], JSON.stringify(ownerContact.body)).toEqual([200, 'Cafe owner'])
+    const toOwner = await alice.api('POST', '/api/v0/messages', { to: owner.body.address, body: 'hello, owner' })
+    expect([toOwner.status, toOwner.body.route], JSON.stringify(toOwner.body)).toEqual([202, 'direct'])
+    await expect.poll(async () => (await received(cafe)).map(m => m.body)).toContain('hello, owner')
+  })
 
-  // 3. Bob goes offline: messages to him go to his inbox, through the relay Alice is connected
-  // to, with no dial through the one she cannot reach (whose timeout each would wait out).
-  await bob.close()
-  const deadState = async (): Promise<{ attempts: number }> => (await relaysOf(alice)).find(r => r.multiaddr === dead)!
-  // Between two of the keeper's own redials of that relay (its backoff is 4 s or more by now).
-  await expect.poll(async () => (await deadState()).attempts, { timeout: 60_000 }).toBeGreaterThanOrEqual(3)
-  const attempts = (await deadState()).attempts
-  await expect.poll(async () => (await deadState()).attempts, { timeout: 60_000 }).toBeGreaterThan(attempts)
-  const dialled: string[] = []
-  const onSocket = (ws: { url: () => string }): void => { if (ws.url().includes('10.77.0.3')) dialled.push(ws.url()) }
-  alice.page.on('websocket', onSocket)
-  for (let i = 0; i < 2; i++) {
-    const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: `while away ${i}` })
-    expect([sent.status, sent.body.route], JSON.stringify(sent.body)).toEqual([202, 'inbox'])
-  }
-  alice.page.off('websocket', onSocket)
-  expect(dialled).toEqual([])
-  expect(await inboxOf(cafe, bobAddr)).toBe(2)
+  await test.step('a message to an offline person goes to its inbox without dialling a relay that cannot answer', async () => {
+    // Bob goes offline: messages to him go to his inbox, through the relay Alice is connected
+    // to, with no dial through the one she cannot reach (whose timeout each would wait out).
+    await bob.close()
+    const deadState = async (): Promise<{ attempts: number }> => (await relaysOf(alice)).find(r => r.multiaddr === dead)!
+    // Between two of the keeper's own redials of that relay (its backoff is 4 s or more by now).
+    await expect.poll(async () => (await deadState()).attempts, { timeout: 60_000 }).toBeGreaterThanOrEqual(3)
+    const attempts = (await deadState()).attempts
+    await expect.poll(async () => (await deadState()).attempts, { timeout: 60_000 }).toBeGreaterThan(attempts)
+    const dialled: string[] = []
+    const onSocket = (ws: { url: () => string }): void => { if (ws.url().includes('10.77.0.3')) dialled.push(ws.url()) }
+    alice.page.on('websocket', onSocket)
+    for (let i = 0; i < 2; i++) {
+      const sent = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: `while away ${i}` })
+      expect([sent.status, sent.body.route], JSON.stringify(sent.body)).toEqual([202, 'inbox'])
+    }
+    alice.page.off('websocket', onSocket)
+    expect(dialled).toEqual([])
+    expect(await inboxOf(cafe, bobAddr)).toBe(2)
+  })
 
-  // 4. The cafe goes away too: the next message waits in Alice's outbox, retried with backoff...
-  await cafe.close()
-  const queued = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'queued while the cafe was away' })
-  expect([queued.status, queued.body.route], JSON.stringify(queued.body)).toEqual([202, 'queued'])
-  // ...until its next try is 16 s away (after the 4th failure).
-  await expect.poll(async () => (await outgoing(alice))[0]?.attempts ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(4)
-  const [waiting] = await outgoing(alice)
-  // The cafe comes back: its relay says so to Alice (she asked it to), and the message goes at
-  // once, before its backoff ran out.
-  cafe = await profiles('cafe-away')
-  await expect.poll(async () => inboxOf(cafe, bobAddr), { timeout: 30_000 }).toBe(3)
-  expect(Date.now()).toBeLessThan(waiting.notBefore)
-  expect(await outgoing(alice)).toEqual([])
+  await test.step('a message queued while its cafe is away goes as soon as the cafe is back', async () => {
+    // The cafe goes away too: the next message waits in Alice's outbox, retried with backoff...
+    await cafe.close()
+    const queued = await alice.api('POST', '/api/v0/messages', { to: bobAddr, body: 'queued while the cafe was away' })
+    expect([queued.status, queued.body.route], JSON.stringify(queued.body)).toEqual([202, 'queued'])
+    // ...until its next try is 16 s away (after the 4th failure).
+    await expect.poll(async () => (await outgoing(alice))[0]?.attempts ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(4)
+    const [waiting] = await outgoing(alice)
+    // The cafe comes back: its relay says so to Alice (she asked it to), and the message goes at
+    // once, before its backoff ran out.
+    cafe = await profiles('cafe-away')
+    await expect.poll(async () => inboxOf(cafe, bobAddr), { timeout: 30_000 }).toBe(3)
+    expect(Date.now()).toBeLessThan(waiting.notBefore)
+    expect(await outgoing(alice)).toEqual([])
+  })
 
-  // 5. The cafe's network goes away: it loses its relay and its redials fail and back off.
-  await cafe.reachable()
-  await cafe.context.setOffline(true)
-  await expect.poll(async () => { const [r] = await relaysOf(cafe); return !r.connected && r.attempts >= 4 }, { timeout: 60_000 }).toBe(true)
-  // Right after a failed redial: the next is 8 s or more away.
-  const failed = (await relaysOf(cafe))[0].attempts
-  await expect.poll(async () => (await relaysOf(cafe))[0].attempts, { timeout: 60_000 }).toBeGreaterThan(failed)
-  const [away] = await relaysOf(cafe)
-  expect(away.nextDialAt).toBeGreaterThan(Date.now())
-  // Back online: the browser says so (`online`, or first a change of network), and the relay is
-  // redialled at once, not when the backoff ends.
-  await cafe.context.setOffline(false)
-  await expect.poll(async () => (await relaysOf(cafe))[0].reserved, { timeout: 20_000 }).toBe(true)
-  const [back] = await relaysOf(cafe)
-  expect(['online', 'network']).toContain(back.lastDial)
-  expect(Date.now()).toBeLessThan(away.nextDialAt!)
-  // And it is usable: a new client registers (through the relay: it never met the cafe).
-  const carol = await peers('carol')
-  await register(carol, cafe, cafeId)
+  await test.step('a cafe back online redials its relay at once', async () => {
+    // The cafe's network goes away: it loses its relay and its redials fail and back off.
+    await cafe.reachable()
+    await cafe.context.setOffline(true)
+    await expect.poll(async () => { const [r] = await relaysOf(cafe); return !r.connected && r.attempts >= 4 }, { timeout: 60_000 }).toBe(true)
+    // Right after a failed redial: the next is 8 s or more away.
+    const failed = (await relaysOf(cafe))[0].attempts
+    await expect.poll(async () => (await relaysOf(cafe))[0].attempts, { timeout: 60_000 }).toBeGreaterThan(failed)
+    const [away] = await relaysOf(cafe)
+    expect(away.nextDialAt).toBeGreaterThan(Date.now())
+    // Back online: the browser says so (`online`, or first a change of network), and the relay is
+    // redialled at once, not when the backoff ends.
+    await cafe.context.setOffline(false)
+    await expect.poll(async () => (await relaysOf(cafe))[0].reserved, { timeout: 20_000 }).toBe(true)
+    const [back] = await relaysOf(cafe)
+    expect(['online', 'network']).toContain(back.lastDial)
+    expect(Date.now()).toBeLessThan(away.nextDialAt!)
+    // And it is usable: a new client registers (through the relay: it never met the cafe).
+    const carol = await peers('carol')
+    await register(carol, cafe, cafeId)
+  })
 })

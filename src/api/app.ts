@@ -11,7 +11,7 @@ import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
 import { backupHealth, CHECK_TIMING } from '../client/index.ts'
-import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
+import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, ReceiveProblem, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
 
@@ -55,7 +55,16 @@ export const RECOVERY_STREAM_MS = 100
 export const BACKUP_STREAM_MS = 100
 export const BACKUP_STREAM_MAX_MS = 10 * 60_000
 
-function sessionView (s: CafeSession): Record<string, unknown> {
+/** A session with a cafe as the local API shows it (no tokens). */
+export type SessionView = Pick<CafeSession, 'id' | 'address' | 'exp' | 'rexp' | 'registered' | 'addrs' | 'ended'>
+
+/** `GET /api/v0/peer`: this peer, its account, and whether it is a cafe now. */
+export type PeerView = ReturnType<LocalApiDeps['peer']> & { address: string, cafe: { enabled: boolean, name: string } }
+
+/** `GET /api/v0/messages/status`: messages here, waiting to go, and why the last ones did not. */
+export interface MessageStatus { unread: number, received: number, outbox: number, lastFailure: string | null, problem: ReceiveProblem | null }
+
+function sessionView (s: CafeSession): SessionView {
   return { id: s.id, address: s.address, exp: s.exp, rexp: s.rexp, registered: s.registered, addrs: s.addrs, ...(s.ended != null ? { ended: s.ended } : {}) }
 }
 
@@ -76,7 +85,8 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   // Peer and account
   app.get('/peer', async c => {
     const settings = await deps.cafe.getSettings()
-    return c.json({ ...deps.peer(), address: deps.account().address, cafe: { enabled: settings.enabled, name: settings.name } })
+    const view: PeerView = { ...deps.peer(), address: deps.account().address, cafe: { enabled: settings.enabled, name: settings.name } }
+    return c.json(view)
   })
   app.get('/connections', async c => c.json(await deps.connections()))
   app.get('/account', c => c.json({ address: deps.account().address }))
@@ -189,7 +199,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
       err => { send({ done: true, error: { reason: (err as LightcafeError).reason ?? 'SEARCH_FAILED', details: (err as Error).message } }); close() })
     return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
   })
-  app.get('/messages/status', async c => c.json({ unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null, problem: deps.messages.receiveProblem ?? null }))
+  app.get('/messages/status', async c => {
+    const status: MessageStatus = { unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null, problem: deps.messages.receiveProblem ?? null }
+    return c.json(status)
+  })
 
   // Backups and threads
   app.post('/backups', async c => {

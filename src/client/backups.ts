@@ -4,8 +4,7 @@ import { parseCid } from '../ipfs/gateway.ts'
 import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
-import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
-import { asError } from './cafe-client.ts'
+import { streamFromIterator } from '../shared/streams.ts'
 import { readBlocks, wantedBlocks } from './have-want.ts'
 import { Outbox } from './outbox.ts'
 import type { CafeClient } from './cafe-client.ts'
@@ -446,17 +445,9 @@ export class BackupOutbox extends EventTarget {
     else if (r != null) this.#emit({ type: 'backup:removed', detail: { cid: job.target, id: job.cafe } })
   }
 
-  async #call (cafe: string, path: string, init: RequestInit = {}, timeoutMs?: number): Promise<Response> {
-    const res = await this.#client.request(cafe, path, init, timeoutMs != null ? { timeoutMs } : {})
-    if (!res.ok && res.status !== 404) throw await asError(res)
-    return res
-  }
-
   /** This device's pins of a DAG at a cafe (by its name tag). */
-  async #pinsOf (cafe: string, cid: string, status: string): Promise<Array<{ requestid: string }>> {
-    const name = encodeURIComponent(await this.#device())
-    const res = await this.#call(cafe, `/cafe/v1/pins?cid=${cid}&status=${status}&name=${name}&match=exact&limit=1000`)
-    return ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the pins of cafe ${cafe}` })) as { results: Array<{ requestid: string }> }).results
+  async #pinsOf (cafe: string, cid: string, status: BackupState[]): Promise<Array<{ requestid: string }>> {
+    return (await this.#client.api(cafe).pins({ cid: [cid], status, name: await this.#device(), match: 'exact' })).results
   }
 
   async #backupOf (job: Job): Promise<BackupRecord | undefined> {
@@ -466,7 +457,7 @@ export class BackupOutbox extends EventTarget {
   async #perform (job: Job): Promise<void> {
     if (job.kind === 'snapshot') {
       const { id, ciphertext } = await this.#snapshotOf(job.target)
-      await this.#call(job.cafe, `/cafe/v1/snapshots/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ciphertext }) })
+      await this.#client.api(job.cafe).putSnapshot(id, ciphertext)
       return
     }
     if (job.kind === 'unpin') {
@@ -474,8 +465,8 @@ export class BackupOutbox extends EventTarget {
       // before it recorded, or (an answer lost) those carrying this device's tag. Never every
       // pin of the CID: other devices of the account keep theirs.
       const known = job.requestid ?? (await this.#backupOf(job))?.requestid
-      const ids = known != null ? [known] : (await this.#pinsOf(job.cafe, job.target, 'queued,pinning,pinned,failed')).map(p => p.requestid)
-      for (const id of ids) await this.#call(job.cafe, `/cafe/v1/pins/${id}`, { method: 'DELETE' })
+      const ids = known != null ? [known] : (await this.#pinsOf(job.cafe, job.target, ['queued', 'pinning', 'pinned', 'failed'])).map(p => p.requestid)
+      for (const id of ids) await this.#client.api(job.cafe).unpin(id)
       // A backup queued since (status queued again) keeps its record: its pin job comes next.
       await this.#record(job, r => r.status === 'unpinning' ? undefined : r)
       return
@@ -485,7 +476,7 @@ export class BackupOutbox extends EventTarget {
     await this.#record(job, r => r.status === 'unpinning' ? r : { ...r, status: 'pinning' })
     this.dispatchEvent(new Event('change'))
     // Already pinned there (an earlier upload whose answer was lost)? Then nothing to send.
-    const existing = await this.#pinsOf(job.cafe, job.target, 'pinned')
+    const existing = await this.#pinsOf(job.cafe, job.target, ['pinned'])
     try {
       await this.#pinned(job, existing[0]?.requestid ?? await this.#upload(job))
     } finally {
@@ -513,9 +504,8 @@ export class BackupOutbox extends EventTarget {
   async #upload (job: Job): Promise<string> {
     const key = `${job.target}|${job.cafe}`
     const dag = await this.dagOf(job.target)
-    const wanted = await wantedBlocks(async cids => this.#call(job.cafe, '/cafe/v1/blocks/missing', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cids })
-    }), dag.blocks, `the have/want answer of cafe ${job.cafe}`)
+    const api = this.#client.api(job.cafe)
+    const wanted = await wantedBlocks(async cids => api.missing(cids), dag.blocks)
     const send = wanted == null ? dag.blocks : dag.blocks.filter(b => wanted.has(b.cid))
     // Progress starts at what the cafe holds already: a resumed upload's bar does not drop back.
     this.#sent.set(key, dag.bytes - send.reduce((n, b) => n + b.bytes, 0))
@@ -534,16 +524,9 @@ export class BackupOutbox extends EventTarget {
         yield chunk
       }
     }
-    const meta = encodeURIComponent(JSON.stringify(await this.#metaOf(job.target)))
-    const name = encodeURIComponent(await this.#device())
+    const pin = { name: await this.#device(), meta: await this.#metaOf(job.target) }
     try {
-      const res = await this.#call(job.cafe, `/cafe/v1/uploads?name=${name}&meta=${meta}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/vnd.ipld.car' },
-        body: streamFromIterator(counted())
-      }, OUTBOX_TIMING.uploadTimeoutMs)
-      if (res.status === 404) throw await asError(res)
-      return ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${job.cafe}` })) as { requestid: string }).requestid
+      return (await api.upload(streamFromIterator(counted()), pin, { timeoutMs: OUTBOX_TIMING.uploadTimeoutMs })).requestid
     } finally {
       // What this attempt really sent is kept with the backup.
       const n = uploading.get(key) ?? 0

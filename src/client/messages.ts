@@ -7,9 +7,7 @@ import { backoff } from '../shared/backoff.ts'
 import { Wake } from '../shared/wake.ts'
 import { toBase64url, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnavailableError } from '../shared/errors.ts'
-import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
-import { PeerAbsentError } from '../node/errors.ts'
-import { asError } from './cafe-client.ts'
+import { CafeApi, PeerApi, bareCall } from './cafe-api.ts'
 import { inboxBatches } from './inbox-batches.ts'
 import { Outbox } from './outbox.ts'
 import { RECEIPT_LIMITS, advance, decodeReceipt, encodeReceipt, receiptChunks } from './receipts.ts'
@@ -220,11 +218,7 @@ export class Messages extends EventTarget {
     await (await this.#db).put('profile', contact, 'me')
     this.dispatchEvent(new Event('profile'))
     const published: string[] = []
-    await Promise.all(cafes.map(async id => {
-      const res = await this.#init.client.request(id, '/cafe/v1/contacts', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(contact) })
-      if (res.ok) published.push(id)
-      else await res.body?.cancel()
-    }))
+    await Promise.all(cafes.map(async id => { if (await this.#init.client.api(id).publishContact(contact)) published.push(id) }))
     return { contact, published }
   }
 
@@ -235,9 +229,14 @@ export class Messages extends EventTarget {
     return held
   }
 
-  /** `redialAbsent`: false for a recipient's own peer, which may just be offline (see TransportOptions). */
-  async #ask (peer: string, path: string, init: RequestInit = {}, redialAbsent = true): Promise<Response> {
-    return this.#init.transport({ id: peer, addrs: [] }, new Request(`http://peer${path}`, init), { signal: AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs), redialAbsent })
+  /** Any cafe's API with no session (a contact's inbox cafes, for delivery and lookup): one attempt each call, bounded. */
+  #cafe (id: string): CafeApi {
+    return new CafeApi(bareCall(this.#init.transport, id, () => ({ signal: AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs) })), id)
+  }
+
+  /** A peer's own API; `redialAbsent`: false for a recipient's own peer, which may just be offline (see TransportOptions). */
+  #peer (id: string, redialAbsent = true): PeerApi {
+    return new PeerApi(bareCall(this.#init.transport, id, () => ({ signal: AbortSignal.timeout(MESSAGE_LIMITS.attemptTimeoutMs), redialAbsent })), id)
   }
 
   /** A verified contact: from the cache, this account's cafes, or the peers connected now. */
@@ -246,12 +245,13 @@ export class Messages extends EventTarget {
     if (cached != null && opts.refresh !== true) return cached
     const cafes = (await this.#init.client.list()).filter(s => s.ended == null).map(s => s.id)
     let best = cached
-    const sources = [...cafes.map(id => ({ id, path: `/cafe/v1/contacts/${encodeURIComponent(address)}` })), ...(await this.#init.connectedPeers()).filter(p => !cafes.includes(p)).map(id => ({ id, path: '/client/v1/contact' }))]
-    await Promise.all(sources.map(async s => {
+    const asks = [
+      ...cafes.map(id => async () => this.#cafe(id).contact(address)),
+      ...(await this.#init.connectedPeers()).filter(p => !cafes.includes(p)).map(id => async () => this.#peer(id).contact())
+    ]
+    await Promise.all(asks.map(async ask => {
       try {
-        const res = await this.#ask(s.id, s.path)
-        if (!res.ok) { await res.body?.cancel(); return }
-        const c = verifyContact(await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.contactBytes, what: `the contact from ${s.id}` }))
+        const c = verifyContact(await ask())
         if (c.address === address && (best == null || isNewer(c, best))) best = c
       } catch { /* one source less */ }
     }))
@@ -402,27 +402,22 @@ export class Messages extends EventTarget {
     this.dispatchEvent(new Event('sent'))
   }
 
-  /** Posts to a peer: its answer when it accepted, else why not (also kept for the outbox view). */
-  async #post (peer: string, path: string, body: string, redialAbsent = true): Promise<{ ok: true, res: Response } | { ok: false, reason?: string }> {
+  /** One delivery call to a peer: its outcome, or why it failed (kept for the outbox view). */
+  async #attempt<T> (peer: string, call: () => Promise<T>): Promise<{ ok: true, value: T } | { ok: false, reason?: string }> {
     try {
-      const res = await this.#ask(peer, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body }, redialAbsent)
-      if (res.ok) return { ok: true, res }
-      const err = await asError(res)
-      this.lastFailure = `${peer}: ${err.message}`
-      return { ok: false, reason: err.reason }
+      return { ok: true, value: await call() }
     } catch (err) {
       this.lastFailure = `${peer}: ${(err as Error).message}`
-      return { ok: false, ...(err instanceof PeerAbsentError ? { reason: err.reason } : {}) }
+      return { ok: false, ...(err instanceof LightcafeError ? { reason: err.reason } : {}) }
     }
   }
 
   /** The message straight to one of the recipient's peers; false when none took it. */
   async #direct (job: Outgoing, contact: Contact | undefined): Promise<boolean> {
-    const body = JSON.stringify(job.envelope)
     for (const peer of contact?.peers ?? []) {
       if (peer === this.#init.peerId || (this.#unreachable.get(peer) ?? 0) > this.#now()) continue
-      const sent = await this.#post(peer, '/client/v1/inbox', body, false)
-      if (sent.ok) { await sent.res.body?.cancel(); this.#unreachable.delete(peer); return true }
+      const sent = await this.#attempt(peer, async () => this.#peer(peer, false).deliver(job.envelope))
+      if (sent.ok) { this.#unreachable.delete(peer); return true }
       // Absent or not answering: the inbox until it is seen back (see unreachableForMs).
       this.#unreachable.set(peer, this.#now() + this.limits.unreachableForMs)
     }
@@ -435,29 +430,22 @@ export class Messages extends EventTarget {
    * envelope the cafe holds now (stored, or held already).
    */
   async #toCafe (cafe: string, envelopes: Envelope[]): Promise<boolean[]> {
-    const single = async (e: Envelope): Promise<boolean> => {
-      const sent = await this.#post(cafe, '/cafe/v1/inbox', JSON.stringify(e))
-      if (sent.ok) await sent.res.body?.cancel()
-      return sent.ok
-    }
+    const api = this.#cafe(cafe)
+    const single = async (e: Envelope): Promise<boolean> => (await this.#attempt(cafe, async () => api.deliver(e))).ok
     if (envelopes.length === 1) return [await single(envelopes[0])]
     const out: boolean[] = []
     for (const batch of inboxBatches(envelopes)) {
-      const sent = await this.#post(cafe, '/cafe/v1/inbox/batch', JSON.stringify({ envelopes: batch }))
+      const sent = await this.#attempt(cafe, async () => api.deliverMany(batch))
       if (!sent.ok && sent.reason === 'NOT_FOUND') {
         for (const e of batch) out.push(await single(e))
         continue
       }
-      if (!sent.ok) { out.push(...batch.map(() => false)); continue }
-      let results: unknown
-      try { results = (await readJson(sent.res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the batch answer of cafe ${cafe}` }) as { results?: unknown }).results } catch (err) {
-        this.lastFailure = `${cafe}: ${(err as Error).message}`
-      }
       // Only what the cafe answered with a seq is held there; anything else is tried again.
       batch.forEach((e, i) => {
-        const r = Array.isArray(results) ? results[i] as { id?: unknown, seq?: unknown, error?: { details?: unknown } } | undefined : undefined
-        const held = r?.id === e.id && typeof r?.seq === 'number'
-        if (!held && typeof r?.error?.details === 'string') this.lastFailure = `${cafe}: ${r.error.details}`
+        const r = sent.ok ? sent.value[i] : undefined
+        const held = r != null && 'seq' in r && r.id === e.id && typeof r.seq === 'number'
+        const refused = r != null && 'error' in r ? r.error?.details : undefined
+        if (!held && typeof refused === 'string') this.lastFailure = `${cafe}: ${refused}`
         out.push(held)
       })
     }
@@ -616,9 +604,7 @@ export class Messages extends EventTarget {
         let acking: Promise<void> = Promise.resolve()
         try {
           for (;;) {
-            const res = await this.#init.client.request(id, `/cafe/v1/inbox?limit=${this.limits.pageSize}&after=${after}`)
-            if (!res.ok) throw await asError(res)
-            const page = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the inbox at cafe ${id}` }) as { messages: Array<{ seq?: unknown, envelope: unknown }>, more: boolean }
+            const page = await this.#init.client.api(id).inbox({ after, limit: this.limits.pageSize })
             const acks: MessageRef[] = []
             const before = after
             for (const m of page.messages) if (typeof m.seq === 'number' && Number.isSafeInteger(m.seq) && m.seq > after) after = m.seq
@@ -659,9 +645,7 @@ export class Messages extends EventTarget {
 
   /** Tells a cafe these messages are safely here (or proven bad): it deletes them. */
   async ack (cafeId: string, refs: MessageRef[]): Promise<void> {
-    const res = await this.#init.client.request(cafeId, '/cafe/v1/inbox/ack', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: refs }) })
-    if (!res.ok && res.status !== 404) throw await asError(res)
-    await res.body?.cancel()
+    await this.#init.client.api(cafeId).ack(refs)
   }
 
   /** Received messages, oldest first, each once. Listing them marks them read. */

@@ -3,8 +3,7 @@ import { BlockWriter } from '../ipfs/block-writer.ts'
 import { ArrivingDag, READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { openCar } from '../ipfs/verify.ts'
 import { LightcafeError } from '../shared/errors.ts'
-import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
-import { asError } from './cafe-client.ts'
+import { boundedChunks } from '../shared/streams.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Files } from './files.ts'
 import type { Threads } from './threads.ts'
@@ -50,6 +49,9 @@ export const RECOVERY_LIMITS = {
   maxUnknownDagBytes: 4 * 1024 * 1024 * 1024
 } as const
 
+/** A recovery's calls may take long (a CAR of gigabytes): each is bounded by this instead of the default. */
+const LONG = { timeoutMs: 30 * 60_000 }
+
 export interface RecoveryDeps {
   client: CafeClient
   threads: Threads
@@ -57,11 +59,6 @@ export interface RecoveryDeps {
   blocks: Blocks
   /** Told the DAGs recovered whole: this device takes them on as its own backups (checked, repaired, backfilled from now on). */
   adopt?: (roots: string[]) => Promise<void>
-}
-
-async function json<T> (res: Response): Promise<T> {
-  if (!res.ok) throw await asError(res)
-  return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: 'the cafe\'s answer' }) as T
 }
 
 /**
@@ -74,45 +71,37 @@ async function json<T> (res: Response): Promise<T> {
 export async function recover (deps: RecoveryDeps, cafe: string, options: RecoverOptions = {}): Promise<RecoveryProgress> {
   const progress = newRecoveryProgress(cafe)
   const onProgress = (): void => { options.onProgress?.({ type: 'recovery:progress', detail: { ...progress, threads: [...progress.threads] } }) }
-  const call = async (path: string): Promise<Response> => deps.client.request(cafe, path, {}, { timeoutMs: 30 * 60_000 })
+  const api = deps.client.api(cafe)
   onProgress()
   try {
-    const snapshots = await json<Array<{ id: string }>>(await call('/cafe/v1/snapshots'))
+    const snapshots = await api.snapshots(LONG)
     progress.snapshots = snapshots.length
     const roots = new Set<string>()
     for (const s of snapshots) {
-      const { ciphertext } = await json<{ ciphertext: string }>(await call(`/cafe/v1/snapshots/${s.id}`))
+      const { ciphertext } = await api.snapshot(s.id, LONG)
       const thread = await deps.threads.restore(ciphertext)
       progress.threads.push({ id: thread.id, head: thread.head })
       roots.add(thread.head)
       onProgress()
     }
 
-    // Every pinned DAG of this account, newest first, paged by `before` as the spec says.
-    let before: string | undefined
     const sized = new Set<string>()
     /** What the cafe says each DAG holds: its CAR may not be much larger. */
     const claimed = new Map<string, number>()
-    for (;;) {
-      // Pinned ones, and those the cafe lost blocks of (shown failed, BLOCKS_LOST): still this account's backups.
-      const q = new URLSearchParams({ status: 'pinned,failed', limit: '1000', ...(before != null ? { before } : {}) })
-      const page = await json<{ count: number, results: Array<{ status: string, created: string, pin: { cid: string, meta?: Record<string, string> }, info?: Record<string, string> }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
-      for (const p of page.results) {
-        if (p.status !== 'pinned' && p.info?.reason !== 'BLOCKS_LOST') continue
-        // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
-        const bytes = Number(p.info?.bytes ?? 0) || 0
-        if (!sized.has(p.pin.cid)) progress.totalBytes += bytes
-        claimed.set(p.pin.cid, Math.max(claimed.get(p.pin.cid) ?? 0, bytes))
-        sized.add(p.pin.cid)
-        roots.add(p.pin.cid)
-        const sealed = p.pin.meta?.lc
-        if (sealed != null) {
-          await deps.files.restoreSealed(sealed)
-          progress.files++
-        }
+    // Every pinned DAG of this account, and those the cafe lost blocks of (shown failed, BLOCKS_LOST): still this account's backups.
+    for await (const p of api.allPins({ status: ['pinned', 'failed'] }, LONG)) {
+      if (p.status !== 'pinned' && p.info?.reason !== 'BLOCKS_LOST') continue
+      // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
+      const bytes = Number(p.info?.bytes ?? 0) || 0
+      if (!sized.has(p.pin.cid)) progress.totalBytes += bytes
+      claimed.set(p.pin.cid, Math.max(claimed.get(p.pin.cid) ?? 0, bytes))
+      sized.add(p.pin.cid)
+      roots.add(p.pin.cid)
+      const sealed = p.pin.meta?.lc
+      if (sealed != null) {
+        await deps.files.restoreSealed(sealed)
+        progress.files++
       }
-      if (page.results.length === 0 || page.count <= page.results.length) break
-      before = page.results[page.results.length - 1].created
     }
     progress.dags = roots.size
     onProgress()
@@ -165,11 +154,10 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
  * links to came (else the caller walks what is here to know what is still missing).
  */
 async function fetchDag (deps: RecoveryDeps, cafe: string, cid: CID, maxBytes: number, progress: RecoveryProgress, onProgress: () => void): Promise<{ kept: number, complete: boolean }> {
-  const res = await deps.client.request(cafe, `/cafe/v1/ipfs/${cid.toString()}?format=car`, {}, { timeoutMs: 30 * 60_000 })
-  if (res.status === 404) { await res.body?.cancel(); return { kept: 0, complete: false } }
-  if (!res.ok || res.body == null) throw await asError(res)
+  const car = await deps.client.api(cafe).car(cid.toString(), LONG)
+  if (car == null) return { kept: 0, complete: false }
   const dag = new ArrivingDag(cid)
-  const { blocks } = await openCar(boundedChunks(res.body, { maxBytes, what: `the CAR of ${cid.toString()}` }))
+  const { blocks } = await openCar(boundedChunks(car, { maxBytes, what: `the CAR of ${cid.toString()}` }))
   // Written behind the read, in batches; durable once flushed.
   const writer = new BlockWriter(deps.blocks)
   let kept = 0

@@ -29,6 +29,8 @@ export interface Internet {
   strictPhone: Netns
   /** The home router's side of its uplink: down = the home's internet is cut. */
   homeUplink: LinkEnd
+  /** The cafe's own link to the home network: down = the tablet's Wi-Fi is gone. */
+  cafeLink: LinkEnd
   destroy(): void
 }
 
@@ -60,11 +62,11 @@ export async function buildInternet (root: string, webPorts: number[]): Promise<
     const conePhone = await lab.namespace('cone-phone')
     const symPhone = await lab.namespace('sym-phone')
     const strictPhone = await lab.namespace('web-only-phone')
-    lab.lan(home.ns, '192.168.1.1/24', [[cafe, `${ADDR.cafe}/24`], [lanPhone, `${ADDR.lanPhone}/24`]])
+    const [cafeLink] = lab.lan(home.ns, '192.168.1.1/24', [[cafe, `${ADDR.cafe}/24`], [lanPhone, `${ADDR.lanPhone}/24`]])
     lab.lan(cone.ns, '100.64.1.1/24', [[conePhone, '100.64.1.2/24']])
     lab.lan(sym.ns, '100.64.2.1/24', [[symPhone, '100.64.2.2/24']])
     lab.lan(strict.ns, '100.64.3.1/24', [[strictPhone, '100.64.3.2/24']])
-    return { lab, public: pub, cafe, lanPhone, conePhone, symPhone, strictPhone, homeUplink: home.uplink, destroy: () => { lab.destroy() } }
+    return { lab, public: pub, cafe, lanPhone, conePhone, symPhone, strictPhone, homeUplink: home.uplink, cafeLink, destroy: () => { lab.destroy() } }
   } catch (err) {
     lab.destroy()
     throw err

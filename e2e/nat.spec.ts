@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { Peer } from './env.ts'
-import { makeCafe } from './helpers.ts'
+import { makeCafe, show } from './helpers.ts'
 import { ADDR, buildInternet } from './internet.ts'
 import { chromiumDevice, inviteFromScreen } from './lan-device.ts'
 import { startPublicServers } from './public-servers.ts'
@@ -101,8 +101,18 @@ test('across networks: phones behind a cone NAT and a symmetric NAT use the home
     }
     /** The path this device's connection to the cafe takes, as GET /api/v0/connections names it. */
     const pathTo = async (d: Device): Promise<{ path: string, candidates?: string }> => {
-      const conns = ((await d.peer.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId && c.transport === 'webrtc')
-      return conns[0] ?? { path: 'none' }
+      const conns = ((await d.peer.api('GET', '/api/v0/connections')).body as any[]).filter(c => c.peerId === cafeId)
+      // The best one open (a WebRTC connection, if any, beside the relayed one that signalled it).
+      return ['direct', 'nat', 'turn', 'relay'].flatMap(p => conns.filter(c => c.path === p))[0] ?? { path: 'none' }
+    }
+
+    /** Backs up `bulkMiB` of random bytes; MB/s from the backup asked to pinned. */
+    const bulkBackup = async (d: Device): Promise<number> => {
+      const cid = await storeRandom(d, bulkMiB * 1024 * 1024)
+      const start = Date.now()
+      expect((await d.peer.api('POST', '/api/v0/backups', { cid })).status).toBe(202)
+      await expect.poll(async () => (await d.peer.api('GET', `/api/v0/backups/${cid}`)).body?.cafes?.[0]?.status, { timeout: 300_000, intervals: [250] }).toBe('pinned')
+      return Number((bulkMiB * 1.048576 / ((Date.now() - start) / 1000)).toFixed(2))
     }
 
     let lanPhone: Device | undefined
@@ -125,6 +135,17 @@ test('across networks: phones behind a cone NAT and a symmetric NAT use the home
       expect(p.candidates).toContain('relay')
       // The cafe says so too, in its connections and on its overview.
       await expect(cafe.peer.page.getByTestId('reach-paths')).toContainText('TURN')
+    })
+    await test.step('a phone on a network that passes no UDP and only web ports registers and backs up through the relay (the last resort), and says so', async () => {
+      const webOnly = await joinCafe('web-only-phone', net!.strictPhone)
+      expect((await pathTo(webOnly)).path).toBe('relay')
+      // My cafes names it (the guest lands there from the invitation).
+      await show(webOnly.peer, 'cafes')
+      await expect(webOnly.peer.page.getByTestId('cafe-health')).toContainText('through the relay')
+      figures['web-only-phone'].path = 'relay'
+      if (bulkMiB > 0) figures['web-only-phone'].bulkMBps = await bulkBackup(webOnly)
+      await webOnly.context.close()
+      contexts.splice(contexts.indexOf(webOnly.context), 1)
     })
     for (const [name, p] of [['lan-phone', lanPhone!], ['cone-phone', conePhone!], ['sym-phone', symPhone!]] as const) figures[name].path = (await pathTo(p)).path
 
@@ -158,15 +179,19 @@ test('across networks: phones behind a cone NAT and a symmetric NAT use the home
 
     if (bulkMiB > 0) {
       await test.step(`bulk: a ${bulkMiB} MiB backup per path`, async () => {
-        for (const d of [lanPhone!, conePhone!, symPhone!]) {
-          const cid = await storeRandom(d, bulkMiB * 1024 * 1024)
-          const start = Date.now()
-          expect((await d.peer.api('POST', '/api/v0/backups', { cid })).status).toBe(202)
-          await expect.poll(async () => (await d.peer.api('GET', `/api/v0/backups/${cid}`)).body?.cafes?.[0]?.status, { timeout: 300_000, intervals: [250] }).toBe('pinned')
-          figures[d.name].bulkMBps = Number((bulkMiB * 1.048576 / ((Date.now() - start) / 1000)).toFixed(2))
-        }
+        for (const d of [lanPhone!, conePhone!, symPhone!]) figures[d.name].bulkMBps = await bulkBackup(d)
       })
     }
+    await test.step('the cafe\'s network is cut for 30 s: a client\'s call succeeds within 3 s of its return', async () => {
+      net!.lab.setLink(net!.cafeLink, false)
+      await new Promise(resolve => setTimeout(resolve, 30_000))
+      net!.lab.setLink(net!.cafeLink, true)
+      const back = Date.now()
+      const res = await conePhone!.peer.api('POST', `/api/v0/cafes/${cafeId}/refresh`)
+      figures.cut = { callAfterReturnMs: Date.now() - back, status: res.status }
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      expect(Date.now() - back).toBeLessThan(3_000)
+    })
     console.log(`[nat] ${JSON.stringify(figures)}`)
 
     // Neither the TURN secret nor a credential shows in coturn's log or the relay's output.

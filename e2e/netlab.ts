@@ -58,7 +58,7 @@ export class Netns {
   destroy (): void { this.#holder.kill('SIGKILL') }
 }
 
-export interface LinkEnd { ns: Netns, ifname: string, address: string }
+export interface LinkEnd { ns: Netns, ifname: string, address: string, gateway?: string }
 
 export class Netlab {
   readonly root: string
@@ -92,16 +92,17 @@ export class Netlab {
    * A LAN behind `router`: a bridge there with `gateway` (`192.168.1.1/24`), and each device
    * on it with its address and the gateway as its default route.
    */
-  lan (router: Netns, gateway: string, devices: Array<[Netns, string]>): void {
+  lan (router: Netns, gateway: string, devices: Array<[Netns, string]>): LinkEnd[] {
     const bridge = `br${this.#links++}`
     router.run('ip', 'link', 'add', bridge, 'type', 'bridge')
     router.run('ip', 'addr', 'add', gateway, 'dev', bridge)
     router.run('ip', 'link', 'set', bridge, 'up')
-    for (const [device, addr] of devices) {
-      const [r] = this.link(router, undefined, device, addr)
+    return devices.map(([device, addr]) => {
+      const [r, d] = this.link(router, undefined, device, addr)
       router.run('ip', 'link', 'set', r.ifname, 'master', bridge)
       device.run('ip', 'route', 'add', 'default', 'via', gateway.split('/')[0])
-    }
+      return { ...d, gateway: gateway.split('/')[0] }
+    })
   }
 
   /**
@@ -126,8 +127,11 @@ export class Netlab {
     router.run('iptables', '-I', 'FORWARD', '2', '-p', 'tcp', '-m', 'multiport', '!', '--dports', tcpPorts.join(','), '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP')
   }
 
-  /** Takes a link end down (a cut cable) or up again. */
-  setLink (end: LinkEnd, up: boolean): void { end.ns.run('ip', 'link', 'set', end.ifname, up ? 'up' : 'down') }
+  /** Takes a link end down (a cut cable, Wi-Fi gone) or up again, with its default route back (as DHCP gives it). */
+  setLink (end: LinkEnd, up: boolean): void {
+    end.ns.run('ip', 'link', 'set', end.ifname, up ? 'up' : 'down')
+    if (up && end.gateway != null) end.ns.run('ip', 'route', 'replace', 'default', 'via', end.gateway)
+  }
 
   /**
    * A Chromium launcher for `ns`: a script Playwright starts as the browser's executable, which

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -9,7 +8,7 @@ import { loadOrCreateCa } from './lan/ca.ts'
 import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
-import { oddRequest, rawExchange } from './test-raw-http.ts'
+import { freePort, oddRequest, rawExchange } from './test-raw-http.ts'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -33,14 +32,6 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGKILL')
   await rm(dir, { recursive: true, force: true })
 })
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
-  })
-}
 
 /** Requests every run starts with: the two that stopped `npm start`, and their kin. */
 const KNOWN_KILLERS = ['/%', '//[', '/%E0%A4%A', '/a%00b', 'http://[', '//'].map(t => [`GET ${t} HTTP/1.1\r\nHost: x\r\n\r\n`] as [string])

@@ -27,6 +27,10 @@ import { printableLog } from '../src/shared/printable.ts'
  *   --turn-allow-private                relay to private addresses too (off: a public TURN is no proxy into private networks)
  *   --no-turn                           do not start coturn
  *   --ice-servers / RELAY_ICE_SERVERS   a JSON file of other STUN/TURN servers (see relay/turn/ice-config.ts)
+ * Relayed connections (the last resort where no WebRTC pair forms; defaults in RELAY_LIMITS):
+ *   --relayed-mib        bytes per relayed connection, in MiB (both ways together)
+ *   --relayed-minutes    time a relayed connection may live
+ *   --max-reservations   peers holding a slot, so relayed connections at once
  */
 const { values: args } = parseArgs({
   options: {
@@ -48,7 +52,10 @@ const { values: args } = parseArgs({
     'turn-ttl': { type: 'string' },
     'turn-allow-private': { type: 'boolean' },
     'no-turn': { type: 'boolean' },
-    'ice-servers': { type: 'string' }
+    'ice-servers': { type: 'string' },
+    'relayed-mib': { type: 'string' },
+    'relayed-minutes': { type: 'string' },
+    'max-reservations': { type: 'string' }
   }
 })
 const env = process.env
@@ -93,6 +100,11 @@ const relay = await startRelay({
   tls,
   listen: tls != null ? [`/ip4/${tlsHost}/tcp/${tlsPort}/tls/ws`] : [],
   announce,
+  limits: {
+    ...(args['relayed-mib'] != null ? { relayedDataLimit: BigInt(Math.round(Number(args['relayed-mib']) * 1048576)) } : {}),
+    ...(args['relayed-minutes'] != null ? { relayedDurationLimitMs: Number(args['relayed-minutes']) * 60_000 } : {}),
+    ...(args['max-reservations'] != null ? { maxReservations: Number(args['max-reservations']) } : {})
+  },
   iceServers: ice.servers.length > 0 ? peer => ice.forRequester(peer) : undefined
 }).catch(async (err: NodeJS.ErrnoException) => {
   await ice.stop()

@@ -20,14 +20,20 @@ import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
-/** Relay limits: a relayed connection only carries WebRTC signalling, so it can stay small. */
+/**
+ * Relay limits (defaults; the owner sets them, `RelayInit.limits`). A relayed connection mostly
+ * carries WebRTC signalling, but where no WebRTC pair can form (UDP blocked, no TURN) it carries
+ * the cafe traffic itself, as the last resort: each is bounded in bytes (both ways together)
+ * and time, then closed by the relay (the client dials a new one for its next request). In all,
+ * the relay carries at most `maxReservations` such connections at once.
+ */
 export const RELAY_LIMITS = {
   /** Enough slots for a LAN of cafes and clients, and for the e2e suite's many profiles. */
   maxReservations: 256,
-  /** Signalling takes a few KiB; 1 MiB leaves room for retries without letting the relay carry data. */
-  relayedDataLimit: 1n << 20n,
-  /** Seconds a relayed connection may live; signalling finishes in well under one. */
-  relayedDurationLimitMs: 2 * 60_000
+  /** Bytes per relayed connection: a few backups' worth, not a stream of them. */
+  relayedDataLimit: 32n << 20n,
+  /** Time a relayed connection may live. */
+  relayedDurationLimitMs: 10 * 60_000
 } as const
 
 export interface RelayInit {
@@ -48,6 +54,8 @@ export interface RelayInit {
    * phone told of 127.0.0.1 would dial itself. `multiaddrs` still lists them for the host.
    */
   hideLoopback?: boolean
+  /** The owner's limits on relayed connections (defaults: RELAY_LIMITS). */
+  limits?: { maxReservations?: number, relayedDataLimit?: bigint, relayedDurationLimitMs?: number }
   /** ICE servers for one asking peer (TURN credentials minted now), served on `/lightcafe/ice-servers/1.0.0`. */
   iceServers?: (peerId: string) => IceServerEntry[]
 }
@@ -96,9 +104,9 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       ping: ping(),
       relay: circuitRelayServer({
         reservations: {
-          maxReservations: RELAY_LIMITS.maxReservations,
-          defaultDataLimit: RELAY_LIMITS.relayedDataLimit,
-          defaultDurationLimit: RELAY_LIMITS.relayedDurationLimitMs
+          maxReservations: init.limits?.maxReservations ?? RELAY_LIMITS.maxReservations,
+          defaultDataLimit: init.limits?.relayedDataLimit ?? RELAY_LIMITS.relayedDataLimit,
+          defaultDurationLimit: init.limits?.relayedDurationLimitMs ?? RELAY_LIMITS.relayedDurationLimitMs
         }
       }),
       // Cafes find each other through the relays they share (contact search federates over them).

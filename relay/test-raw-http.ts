@@ -1,10 +1,19 @@
 import fc from 'fast-check'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 
 /**
  * Test helpers: raw bytes to an HTTP server over TCP, as a stranger sends them (no client
- * library tidying them up), and fast-check arbitraries of malformed request heads.
+ * library tidying them up), fast-check arbitraries of malformed request heads, free ports.
  */
+
+/** A TCP port free on loopback now (for a process the test starts on fixed ports). */
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
+  })
+}
 
 export interface RawAnswer {
   /** The status of the first answer, if one came. */

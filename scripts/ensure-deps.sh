@@ -40,4 +40,5 @@ fi
 if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
   need /usr/sbin/iptables iptables PATH
   need /usr/sbin/nft nftables PATH
+  need /usr/sbin/sysctl procps PATH
 fi

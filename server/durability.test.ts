@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -8,6 +7,7 @@ import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
 import { boxKeyPair } from '../src/account/box.ts'
 import { createEnvelope } from '../src/inbox/envelope.ts'
 import { toBase64url, utf8 } from '../src/shared/bytes.ts'
+import { freePort } from '../relay/test-raw-http.ts'
 import { call, collect, dag, registerOverHttp } from './test-helpers.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -25,14 +25,6 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGKILL')
   for (const d of dirs) await rm(d, { recursive: true, force: true })
 })
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
-  })
-}
 
 /** Completed fsync/fdatasync calls in the trace so far (a call strace split in two counts once, when it resumed). */
 async function syncs (trace: string): Promise<number> {

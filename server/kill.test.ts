@@ -1,7 +1,6 @@
 import 'fake-indexeddb/auto'
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryBlockstore } from 'blockstore-core/memory'
@@ -16,6 +15,7 @@ import { MemorySessionStore } from '../src/client/session-store.ts'
 import { blocksOf } from '../src/ipfs/blocks.ts'
 import { tcpTestNode } from '../src/node/tcp-test-node.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
+import { freePort } from '../relay/test-raw-http.ts'
 import { call, dag } from './test-helpers.ts'
 import type { CafeTransport } from '../src/client/cafe-client.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -26,14 +26,6 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGKILL')
   for (const d of dirs) await rm(d, { recursive: true, force: true })
 })
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
-  })
-}
 
 const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 

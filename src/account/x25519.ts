@@ -53,15 +53,26 @@ async function hasNativeX25519 (): Promise<boolean> {
 }
 
 /** Imported secrets by the array holding them: a recipient opening many boxes imports its key once. */
-const imported = new WeakMap<Uint8Array, Promise<CryptoKey>>()
+const imported = new WeakMap<Uint8Array, Promise<CryptoKey | undefined>>()
+
+/**
+ * The secret as a WebCrypto key, or undefined where there is no native X25519 or the engine
+ * refuses this secret: WebKitGTK refuses every PKCS #8 key whose first byte is 0 (1 in 256;
+ * measured on 2.50.6). Any 32 bytes are an X25519 secret, so noble takes over then.
+ */
+async function nativeSecret (secret: Uint8Array): Promise<CryptoKey | undefined> {
+  if (!await hasNativeX25519()) return undefined
+  let key = imported.get(secret)
+  if (key == null) { key = importSecret(secret).catch(() => undefined); imported.set(secret, key) }
+  return key
+}
 
 /** X25519(secret, publicKey); throws BadX25519KeyError for a key that gives no usable secret. */
 export async function sharedSecret (secret: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array> {
   let shared: Uint8Array
-  if (await hasNativeX25519()) {
-    let key = imported.get(secret)
-    if (key == null) { key = importSecret(secret); imported.set(secret, key) }
-    try { shared = await nativeShared(await key, publicKey) } catch (err) { throw new BadX25519KeyError(`not a usable X25519 public key: ${(err as Error).message}`) }
+  const key = await nativeSecret(secret)
+  if (key != null) {
+    try { shared = await nativeShared(key, publicKey) } catch (err) { throw new BadX25519KeyError(`not a usable X25519 public key: ${(err as Error).message}`) }
   } else {
     try { shared = x25519.getSharedSecret(secret, publicKey) } catch (err) { throw new BadX25519KeyError(`not a usable X25519 public key: ${(err as Error).message}`) }
   }
@@ -72,15 +83,17 @@ export async function sharedSecret (secret: Uint8Array, publicKey: Uint8Array): 
 
 /** A fresh ephemeral key pair and its shared secret with `publicKey` (the sealing side). */
 export async function ephemeralShared (publicKey: Uint8Array): Promise<{ publicKey: Uint8Array, shared: Uint8Array }> {
-  if (await hasNativeX25519()) {
-    const pair = await subtle!.generateKey({ name: 'X25519' }, false, ['deriveBits']) as CryptoKeyPair
+  // WebKitGTK's generateKey fails now and then (OperationError, ~1 in 250: the same leading zero
+  // byte as above); a pair from noble serves for that box.
+  const pair = await hasNativeX25519() ? await subtle!.generateKey({ name: 'X25519' }, false, ['deriveBits']).catch(() => undefined) as CryptoKeyPair | undefined : undefined
+  if (pair != null) {
     let shared: Uint8Array
     try { shared = await nativeShared(pair.privateKey, publicKey) } catch (err) { throw new BadX25519KeyError(`not a usable X25519 public key: ${(err as Error).message}`) }
     if (shared.every(b => b === 0)) throw new BadX25519KeyError('not a usable X25519 public key: low order')
     return { publicKey: new Uint8Array(await subtle!.exportKey('raw', pair.publicKey)), shared }
   }
-  const pair = x25519.keygen()
-  return { publicKey: pair.publicKey, shared: await sharedSecret(pair.secretKey, publicKey) }
+  const own = x25519.keygen()
+  return { publicKey: own.publicKey, shared: await sharedSecret(own.secretKey, publicKey) }
 }
 
 const publicKeys = new WeakMap<Uint8Array, Uint8Array>()

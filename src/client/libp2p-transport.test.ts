@@ -51,4 +51,24 @@ describe('libp2pTransport', () => {
     }
     expect(dials).toEqual([])
   })
+
+  it('when no WebRTC pair forms (the peer is at its relay), falls back to the relay\'s circuit, and goes there at once for a while', async () => {
+    const dials: string[][] = []
+    const relayed: string[][] = []
+    const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
+    const http = {
+      newestDirect: () => undefined,
+      directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('signal timed out') },
+      relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit },
+      fetch: async (conn: Connection) => Response.json({ over: conn === circuit ? 'relay' : 'other' })
+    } as unknown as HttpOverLibp2p
+    const transport = libp2pTransport(http, () => [relay])
+    const first = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
+    expect(await first.json()).toEqual({ over: 'relay' })
+    expect(dials).toHaveLength(3) // every WebRTC attempt first
+    expect(relayed).toEqual([[`${relay.toString()}/p2p-circuit/p2p/${cafeId}`]])
+    await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
+    expect(dials).toHaveLength(3) // then straight over the relay
+    expect(relayed).toHaveLength(2)
+  })
 })

@@ -10,6 +10,9 @@ import type { Wake } from '../shared/wake.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+/** How long a peer no WebRTC pair could be made with is asked over the relay at once (then WebRTC is tried again). */
+export const RELAYED_FOR_MS = 5 * 60_000
+
 /** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
 export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
 
@@ -49,7 +52,22 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Prom
  * WebSockets); a cafe with none fails at once with WEBRTC_UNAVAILABLE.
  */
 export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[], wake?: Wake, { webrtc = true }: { webrtc?: boolean } = {}): CafeTransport {
+  // Peers no WebRTC pair could be made with lately: asked over the relay at once, until then.
+  const relayedUntil = new Map<string, number>()
+  /** The last resort: the relay's limited circuit, where WebRTC cannot get through (UDP blocked, no TURN). */
+  async function relayed (cafe: { id: string, addrs: string[] }, signal: AbortSignal): Promise<Connection> {
+    const open = http.newestDirect(peerIdFromString(cafe.id))
+    if (open != null) return open
+    const circuits = cafe.addrs.length > 0
+      ? cafe.addrs.filter(a => a.includes('/p2p-circuit/')).map(a => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')))
+      : relays().map(r => r.encapsulate(`/p2p-circuit/p2p/${cafe.id}`))
+    if (circuits.length === 0) throw new PeerUnreachableError(`no WebRTC connection to ${cafe.id} could be made, and no relay is known to reach it through`)
+    return http.relayedConnection(circuits, { signal })
+  }
   async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal, redialAbsent: boolean): Promise<Connection> {
+    if ((relayedUntil.get(cafe.id) ?? 0) > Date.now()) {
+      try { return await relayed(cafe, signal) } catch { relayedUntil.delete(cafe.id) }
+    }
     const peer = peerIdFromString(cafe.id)
     const started = Date.now()
     const all = cafe.addrs.length > 0
@@ -71,7 +89,13 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
         const absent = absentAtRelay(err)
         if ((absent && !redialAbsent) || last) wake?.await(cafe.id, started)
         if (absent && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
-        if (last) throw err
+        if (last) {
+          // The peer is at its relay, but no WebRTC pair forms: go through the relay.
+          if (signal.aborted) throw err
+          const conn = await relayed(cafe, signal).catch(() => { throw err })
+          if (conn.limits != null) relayedUntil.set(cafe.id, Date.now() + RELAYED_FOR_MS)
+          return conn
+        }
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)
       }
     }

@@ -50,7 +50,7 @@ describe('receiving messages', () => {
   })
 
   /** A registered device of `account` whose clock runs `skewMs` off the cafe's. */
-  async function device (account: Account, limits: Partial<MessageLimits> = {}, seen?: (request: Request, to: string) => Response | undefined, wake?: Wake): Promise<Device> {
+  async function device (account: Account, limits: Partial<MessageLimits> = {}, seen?: (request: Request, to: string) => Response | Promise<Response> | undefined, wake?: Wake): Promise<Device> {
     const clock = { skewMs: 0 }
     const now = (): number => Date.now() + clock.skewMs
     const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
@@ -221,6 +221,36 @@ describe('receiving messages', () => {
       const { dials } = await sends(() => new PeerAbsentError('not at its relay now'), 3, i => { if (i === 0) wake.notify('online') })
       expect(dials).toBe(2)
     })
+  })
+
+  it('sends a reply at once while a delivery receipt to the same person is still on its way', async () => {
+    const a = await device(alice)
+    await a.messages.setProfile('Alice')
+    const alicePeer = (await a.messages.profile())!.peers[0]
+    // Bob's first attempt at Alice's own peer hangs until released: his receipt to her, in flight.
+    let hold: ((res: Response) => void) | undefined
+    let holding = false
+    const b = await device(bob, {}, (_request, to) => {
+      if (to !== alicePeer || holding) return undefined
+      holding = true
+      return new Promise<Response>(resolve => { hold = resolve })
+    })
+    await b.messages.setProfile('Bob')
+    await b.messages.contactOf(alice.address)
+    await a.messages.contactOf(bob.address)
+    const first = await a.messages.send(bob.address, 'first')
+    expect((await b.messages.collect()).received).toBe(1)
+    await vi.waitFor(() => { expect(hold).toBeDefined() }, { timeout: 10_000, interval: 10 })
+
+    // Before: the reply waited behind the receipt ('queued') until the receipt was through.
+    const reply = await b.messages.send(alice.address, 'reply')
+    expect(reply.route).toBe('inbox')
+    expect(await b.messages.pending()).toBe(0)
+
+    // The receipt goes on (its direct attempt refused, to Alice's cafe) and arrives.
+    hold!(new Response(JSON.stringify({ error: { reason: 'PEER_ABSENT', details: 'away' } }), { status: 503, headers: { 'content-type': 'application/json' } }))
+    await vi.waitFor(async () => { await a.messages.collect(); expect((await a.messages.sent()).find(s => s.id === first.id)?.state).toBe('delivered') }, { timeout: 10_000, interval: 50 })
+    expect((await a.messages.list()).map(m => m.body)).toEqual(['reply'])
   })
 
   describe('the outbox', () => {

@@ -4,7 +4,7 @@ import { Wake } from '../shared/wake.ts'
 import { Outbox } from './outbox.ts'
 import { ack, collect, list, unread } from './messages/collect.ts'
 import { contactOf, profile, setProfile } from './messages/contacts.ts'
-import { MESSAGE_LIMITS, MESSAGE_RETRY, openMessagesDb } from './messages/model.ts'
+import { MESSAGE_LIMITS, MESSAGE_RETRY, openMessagesDb, queueOf } from './messages/model.ts'
 import { receive, receiveMany } from './messages/receive.ts'
 import { deliverAll, pending, send } from './messages/send.ts'
 import { receiptSettings, sent, sentChanged, setReceiptSettings } from './messages/sent.ts'
@@ -46,7 +46,7 @@ export class Messages extends EventTarget {
     const outbox: Outbox<Outgoing> = new Outbox<Outgoing>({
       db,
       store: 'outgoing',
-      keyOf: job => job.envelope.to,
+      keyOf: queueOf,
       idOf: job => job.key,
       // Every due message to one recipient in one go: the cafes take them in batches.
       batch: Infinity,

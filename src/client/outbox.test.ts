@@ -55,25 +55,34 @@ describe('the persistent outbox', () => {
 
   it('waits out notBefore, then retries with the shared backoff, keeping the error', async () => {
     const db = open(`outbox-retry-${++dbs}`)
-    const times: number[] = []
+    // The outbox's clock is the test's: what is due depends on it alone, not on how busy the machine is.
+    let clock = 1_000_000
+    const seen: Array<Pick<Job, 'attempts' | 'lastError'>> = []
     let fails = 2
-    const o = outbox(db, async () => {
-      times.push(Date.now())
+    const o = outbox(db, async ([j]) => {
+      seen.push({ attempts: j.attempts, lastError: j.lastError })
       return [fails-- > 0 ? { state: 'retry', error: new Error(`down ${fails}`) } : { state: 'done' }]
-    })
+    }, { now: () => clock })
     await o.add(job('a', 'x'))
-    await vi.waitFor(() => { expect(times.length).toBe(1) }, { timeout: 5_000, interval: 5 })
-    // After the first failure: attempts 1, the error kept, not tried before notBefore.
+    // After the first failure: attempts 1, the error kept, due 20 ms later (firstMs × 2^0).
     await vi.waitFor(async () => {
       const [e] = await o.entries()
-      expect(e.job).toMatchObject({ attempts: 1, lastError: 'down 1' })
+      expect(e.job).toMatchObject({ attempts: 1, lastError: 'down 1', notBefore: clock + 20 })
       expect(e.state).toBe('retrying')
     }, { timeout: 5_000, interval: 5 })
+    // 1 ms before it is due, however long real time runs, it is not tried.
+    clock += 19
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(seen).toHaveLength(1)
+    clock += 1
+    // Tried when due; failed again: due 40 ms later (firstMs × 2^1).
+    await vi.waitFor(async () => {
+      const [e] = await o.entries()
+      expect(e.job).toMatchObject({ attempts: 2, lastError: 'down 0', notBefore: clock + 40 })
+    }, { timeout: 5_000, interval: 5 })
+    clock += 40
     await vi.waitFor(async () => { expect(await o.pending()).toEqual({}) }, { timeout: 5_000, interval: 10 })
-    expect(times.length).toBe(3)
-    // Backoff 20 ms, then 40 ms (firstMs × 2^attempt): each retry waited at least that.
-    expect(times[1] - times[0]).toBeGreaterThanOrEqual(19)
-    expect(times[2] - times[1]).toBeGreaterThanOrEqual(39)
+    expect(seen).toEqual([{ attempts: 0, lastError: undefined }, { attempts: 1, lastError: 'down 1' }, { attempts: 2, lastError: 'down 0' }])
   })
 
   it('cuts a pending backoff short when woken (the network or a peer came back), and backs off again after a failure', async () => {

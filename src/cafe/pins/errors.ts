@@ -14,7 +14,7 @@ export class BodyIdleError extends LightcafeError {
   constructor (reason: 'UPLOAD_IDLE' | 'PULL_IDLE', ms: number) { super(reason, `the body sent nothing for ${Math.round(ms / 1000)} s; aborted`, 408) }
 }
 
-/** An upload that took longer in all than its bytes may (see PIN_LIMITS.uploadMs): aborted, and nothing of it kept. */
+/** An upload that took longer in all than its bytes may (see PIN_LIMITS.uploadMs): aborted; what it stored is kept for the next upload of its root. */
 export class UploadTimeoutError extends LightcafeError {
   static override name = 'UploadTimeoutError'
   override name = 'UploadTimeoutError'

@@ -17,6 +17,8 @@ export const PIN_LIMITS = {
    * An upload may take this long in all, or as long as its byte cap takes at
    * `uploadMinBytesPerS` if that is longer (a large quota over a slow link): a client
    * trickling just under the idle limit cannot hold an upload slot and its reservation.
+   * What it stored by then is kept as for a cut upload: a link slower than that finishes the
+   * DAG over several uploads, each sending only what is still missing.
    */
   uploadMs: 10 * 60_000,
   uploadMinBytesPerS: 1024 * 1024,
@@ -40,6 +42,8 @@ export const PIN_LIMITS = {
    * the rest. Past it, a sweep drops it.
    */
   unfinishedTtlMs: 24 * 60 * 60_000,
+  /** Unfinished uploads one client may have kept at once; a new root past it drops the oldest. */
+  maxUnfinishedPerClient: 8,
   /** Lost blocks named per pin (the count goes on past it). */
   maxLostKeys: 1000,
   /** CIDs per have/want question (`POST /blocks/missing`): ~100 KiB of JSON. */

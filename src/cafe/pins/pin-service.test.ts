@@ -319,6 +319,39 @@ describe('pin service: quotas count what is in flight', () => {
   })
 })
 
+describe('pin service: unfinished uploads are bounded per client', () => {
+  it(`keeps at most ${PIN_LIMITS.maxUnfinishedPerClient}: another root drops the one untouched longest (its blocks and records go), never another client's`, async () => {
+    let now = 1_000_000
+    const blocks = blocksOf(new MemoryBlockstore())
+    const store = new MemoryPinStore()
+    const pins = new PinService({ blocks, store, quota: async () => 1_000_000, now: () => now })
+    /** An upload of `d` cut after its root and first leaf. */
+    const cutShort = async (who: typeof ALICE, d: { root: Block, all: Block[] }): Promise<void> => {
+      const chunks: Uint8Array[] = []
+      for await (const c of car(d.root.cid, d.all)) chunks.push(c)
+      await expect(pins.upload(who, (async function * () { yield * chunks.slice(0, 3); throw new Error('the connection dropped') })())).rejects.toThrow()
+      now += 1000
+    }
+    const dags = await Promise.all(Array.from({ length: PIN_LIMITS.maxUnfinishedPerClient + 1 }, async (_, i) => dag(`cap${i}`, 3, 1000)))
+    for (const d of dags.slice(0, -1)) await cutShort(ALICE, d)
+    await cutShort(BOB, await dag('bob', 3, 1000))
+    const roots = async (who: string): Promise<string[]> => (await pins.holdings(who)).unfinished.map(u => u.cid).sort()
+    expect(await roots('alice')).toEqual(dags.slice(0, -1).map(d => d.root.cid.toString()).sort())
+    // The first is resumed (cut again): now the second is the one untouched longest.
+    await cutShort(ALICE, dags[0])
+    await cutShort(ALICE, dags.at(-1)!)
+    // Before: a ninth, and any number more, each kept for 24 h (costing no quota when its blocks were held already).
+    expect(await roots('alice')).toEqual(dags.filter((_, i) => i !== 1).map(d => d.root.cid.toString()).sort())
+    expect(await blocks.has(dags[1].root.cid)).toBe(false)
+    expect((await store.batches()).filter(b => b.root === dags[1].root.cid.toString())).toEqual([])
+    expect(pins.usage('alice').bytes).toBe(PIN_LIMITS.maxUnfinishedPerClient * (dags[0].root.bytes.length + 1000))
+    expect(await roots('bob')).toHaveLength(1)
+    // Across a restart: the same eight.
+    const again = new PinService({ blocks, store, quota: async () => 1_000_000, now: () => now })
+    expect((await again.holdings('alice')).unfinished).toHaveLength(PIN_LIMITS.maxUnfinishedPerClient)
+  })
+})
+
 describe('pin service: blocks the cafe lost', () => {
   it('finds them at start and when serving, shows the pin failed (BLOCKS_LOST), and an upload of only those makes it whole again', async () => {
     const d = await dag('lose', 4, 1000)
@@ -499,14 +532,15 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
     expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
   }, 30_000)
 
-  it('an upload trickling under the idle limit ends at its total time, keeping nothing', async () => {
+  it('an upload slower than its total time ends there (UPLOAD_TIMEOUT) keeping what it stored; the next upload of the root sends only the rest', async () => {
     const { pins, blocks } = service({ limits: { uploadMs: 300, uploadMinBytesPerS: Number.MAX_SAFE_INTEGER, idleMs: 10_000 } })
-    const a = await leaf('a')
-    const [header, ...rest] = await writtenCar([(await node([a])).cid], [await node([a])])
+    const [a, b] = [await leaf('a'), await leaf('b')]
+    const root = await node([a, b])
+    const [header, ...rest] = await writtenCar([root.cid], [root, a])
     const body = (async function * () {
       yield header
       yield * rest
-      // Never the leaf: a byte of garbage now and then keeps it from going idle.
+      // Never the second leaf: an empty chunk now and then keeps it from going idle.
       for (;;) { await new Promise(resolve => setTimeout(resolve, 50)); yield new Uint8Array(0) }
     })()
     const outcome = await Promise.race([
@@ -514,8 +548,16 @@ describe('an upload is bounded as a pull is [issue 24]', () => {
       new Promise(resolve => setTimeout(() => { resolve('still running after 10 s') }, 10_000))
     ])
     expect(outcome).toBe('UPLOAD_TIMEOUT 408')
-    expect(await stored(blocks)).toBe(0)
-    expect(pins.usage('alice')).toEqual({ bytes: 0, pins: 0, lost: 0 })
+    // Before: all of it was dropped, and a link too slow for the time limit started from zero every time.
+    const held = root.bytes.length + a.bytes.length
+    expect((await pins.holdings(ALICE.address)).unfinished).toMatchObject([{ cid: root.cid.toString(), blocks: 2, bytes: held }])
+    expect(await stored(blocks)).toBe(2)
+    expect(pins.usage('alice').bytes).toBe(held)
+    // Have/want names only the leaf that never came; a CAR of it alone completes the pin.
+    expect((await pins.missing(ALICE.address, [root.cid, a.cid, b.cid])).map(c => c.toString())).toEqual([b.cid.toString()])
+    expect((await pins.upload(ALICE, written(root.cid, [b]))).status).toBe('pinned')
+    expect((await pins.holdings(ALICE.address)).unfinished).toEqual([])
+    expect(pins.usage('alice')).toEqual({ bytes: held + b.bytes.length, pins: 1, lost: 0 })
   }, 20_000)
 })
 

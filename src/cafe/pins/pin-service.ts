@@ -345,7 +345,7 @@ export class PinService {
     opts.signal?.throwIfAborted()
     if (this.#work.active(client.address, 'upload') >= this.#limits.maxActivePerClient) throw new TooManyUploadsError(this.#limits.maxActivePerClient)
     const abort = new AbortController()
-    // The caller giving up aborts the upload as a removal would: nothing it sent is kept.
+    // The caller giving up aborts the upload: what was stored by then is kept, as for a cut body.
     const onAbort = (): void => { abort.abort(opts.signal?.reason) }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -369,10 +369,12 @@ export class PinService {
       let cut = false // the body itself broke: what arrived is kept for the next upload of this root
       const body = guarded(capped(watched(car, () => { cut = true }), maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
       let root: CID | undefined
+      let finished: (() => void) | undefined
       try {
         const { roots, blocks } = await openCar(body)
         if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
         const dagRoot = root = roots[0]
+        finished = this.#unfinished.running(client.address, dagRoot.toString())
         ingest.keepIn(async (refs, cost) => this.#unfinished.keep(client.address, dagRoot.toString(), refs, cost))
         await ingest.take(blocks, quota)
         const dag = await ingest.walk(dagRoot)
@@ -389,14 +391,17 @@ export class PinService {
         await this.#lost.recheck()
         return this.view(record)
       } catch (err) {
-        // Cut (the body broke, went idle, or the caller went away): what was kept stays, for the
-        // next upload of the root. Refused (forged, incomplete, over quota or its byte cap, past
-        // its total time, not a CAR, a storage failure): all of it goes, as a refusal leaves nothing.
-        const kept = cut || stopped instanceof BodyIdleError || (abort.signal.aborted && !(abort.signal.reason instanceof UploadTimeoutError))
+        // Cut (the body broke, went idle, ran past its total time, or the caller went away): what
+        // was kept stays, for the next upload of the root (a slow link finishes over several
+        // uploads, each sending only the rest; each batch already counts against the quota).
+        // Refused (forged, incomplete, over quota or its byte cap, not a CAR, a storage failure):
+        // all of it goes, as a refusal leaves nothing.
+        const kept = cut || stopped instanceof BodyIdleError || abort.signal.aborted
         if (root != null && !kept) await this.#unfinished.drop(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {
         clearTimeout(timer)
+        finished?.()
         // The CAR reader does not end its source when it stops early: end the body here.
         await body.return(undefined).catch(() => {})
         await ingest.end()

@@ -83,6 +83,14 @@ export interface Received extends ReceivedMessage { n?: number, key: string }
 /** An undelivered message (or receipt); `seq` keeps the order messages to one recipient were sent in. */
 export interface Outgoing { key: string, seq: number, envelope: Envelope, attempts: number, notBefore: number, receipt?: true }
 
+/**
+ * The outbox's queue a job waits in: messages to one recipient in order, and receipts to it in
+ * a queue of their own, so a receipt still on its way never holds back a message (nor the
+ * reverse). `send` looks only at the messages' queue to decide whether a new one must wait.
+ */
+export const queueOf = (job: Outgoing): string => job.receipt === true ? receiptQueue(job.envelope.to) : job.envelope.to
+export const receiptQueue = (to: string): string => `receipts ${to}`
+
 /** Whether this device tells senders it read their messages (off by default). */
 export interface ReceiptSettings { readReceipts: boolean }
 

@@ -27,6 +27,7 @@ export async function send (c: MessagesComponents, to: unknown, text: unknown): 
   const contact = await contactOf(c, to)
   const envelope = await createEnvelope(c.init.account(), contact, bytes, c.now())
   const db = await c.db
+  // Earlier messages to this recipient (its receipts wait in a queue of their own).
   const waiting = (await c.outbox.jobs(envelope.to)).length > 0
   const job: Outgoing = { key: envelopeKey(envelope), seq: c.seq(), envelope, attempts: 0, notBefore: 0 }
   // Kept before the first attempt: a crash mid-send retries rather than loses.

@@ -2,6 +2,7 @@ import { createEnvelope, envelopeKey } from '../../inbox/index.ts'
 import { InvalidInputError } from '../../shared/errors.ts'
 import { RECEIPT_LIMITS, advance, encodeReceipt, receiptChunks } from '../receipts.ts'
 import { contactOf } from './contacts.ts'
+import { receiptQueue } from './model.ts'
 import type { MessagesComponents } from './components.ts'
 import type { Outgoing, ReceiptSettings } from './model.ts'
 import type { Receipt, SentRecord } from '../receipts.ts'
@@ -68,7 +69,7 @@ export async function sendReceipts (c: MessagesComponents, kind: Receipt['kind']
     if (contact == null) continue
     const envelope = await createEnvelope(c.init.account(), contact, encodeReceipt({ kind, ids: chunk }), c.now())
     await db.put('outgoing', { key: envelopeKey(envelope), seq: c.seq(), envelope, attempts: 0, notBefore: 0, receipt: true })
-    c.outbox.kick(to)
+    c.outbox.kick(receiptQueue(to))
   }
 }
 

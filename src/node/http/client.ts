@@ -4,6 +4,7 @@ import { Framed, IncomingBody, writeMessage } from './framing.ts'
 import { FRAME, HTTP_LIMITS, HTTP_PROTOCOL, HttpOverLibp2pError, encodeHead, hasNoBody, parseResponseHead } from './protocol.ts'
 import type { RequestHead } from './protocol.ts'
 import type { AbortOptions, Connection, DialTarget, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
  * The asking end: fetch() to a remote peer's handler, on a kept-alive stream when one is free.
@@ -82,7 +83,8 @@ async function openStream (connection: Connection, signal: AbortSignal, suspect:
   // open a while is suspected of being dead.
   const opening = suspect ? AbortSignal.timeout(HTTP_LIMITS.streamOpenTimeoutMs) : undefined
   try {
-    return await connection.newStream(HTTP_PROTOCOL, { signal: opening != null ? AbortSignal.any([signal, opening]) : signal })
+    // A relayed (limited) connection is used only when the caller chose it: the last resort.
+    return await connection.newStream(HTTP_PROTOCOL, { signal: opening != null ? AbortSignal.any([signal, opening]) : signal, runOnLimitedConnection: connection.limits != null })
   } catch (err) {
     // The peer said no: it is alive and answering, it just does not serve this protocol.
     if (protocolRefused(err)) throw new ProtocolRefusedError(`${peer} does not serve ${HTTP_PROTOCOL}`, { cause: err })
@@ -121,6 +123,16 @@ export class HttpClient {
     const direct = this.newestDirect(conn.remotePeer)
     if (direct != null) return direct
     throw new HttpOverLibp2pError('MALFORMED_FRAME', `only a relayed connection to ${conn.remotePeer.toString()} is open; dial its /p2p-circuit/webrtc address`)
+  }
+
+  /**
+   * A connection through a circuit relay (limited by the relay's owner in bytes and time), for
+   * when no WebRTC pair can form: an open one to the peer, or a dial of `target`
+   * (`<relay>/p2p-circuit/p2p/<peer>`). A direct connection, if libp2p gives one, is fine too.
+   */
+  async relayedConnection (target: Multiaddr[], options: AbortOptions = {}): Promise<Connection> {
+    const conn = await this.#dialer.openConnection(target, { priority: 75, ...options })
+    return this.newestDirect(conn.remotePeer) ?? conn
   }
 
   /**

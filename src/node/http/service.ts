@@ -6,6 +6,7 @@ import type { FetchOptions } from './client.ts'
 import type { Libp2pHttpHandler, ServeOptions, ServerLimits, Served } from './server.ts'
 import type { AbortOptions, ComponentLogger, Connection, DialTarget, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** HTTP over libp2p as a libp2p service (`services: { http: httpOverLibp2p() }`): both ends, one per node. */
 export interface HttpOverLibp2p {
@@ -21,6 +22,8 @@ export interface HttpOverLibp2p {
   fetch(target: DialTarget | Connection, request: Request, options?: FetchOptions): Promise<Response>
   /** The open, unlimited (not relayed) connection to a peer, dialling when there is none. */
   directConnection(target: DialTarget, options?: AbortOptions): Promise<Connection>
+  /** A connection through a circuit relay (the last resort when no WebRTC pair forms). */
+  relayedConnection(target: Multiaddr[], options?: AbortOptions): Promise<Connection>
   /** The newest open direct connection to a peer (an old one may be dead and not yet noticed). */
   newestDirect(peer: PeerId): Connection | undefined
 }
@@ -74,8 +77,9 @@ class HttpOverLibp2pService implements HttpOverLibp2p, Startable {
     if (s == null) return
     await this.#registrar.handle(HTTP_PROTOCOL, async (stream, connection) => { await serveStream(stream, connection, s) }, {
       maxInboundStreams: this.#maxInboundStreams,
-      // Relayed connections carry WebRTC signalling only (RELAY_LIMITS): requests go direct.
-      runOnLimitedConnection: false,
+      // Requests come over WebRTC; over a relayed (limited) connection only as the last resort
+      // of a peer that cannot form a WebRTC pair (same authentication; the relay bounds it).
+      runOnLimitedConnection: true,
       ...options
     })
     this.#log('serving %s', HTTP_PROTOCOL)
@@ -99,6 +103,10 @@ class HttpOverLibp2pService implements HttpOverLibp2p, Startable {
 
   async directConnection (target: DialTarget, options?: AbortOptions): Promise<Connection> {
     return this.#client.directConnection(target, options)
+  }
+
+  async relayedConnection (target: Multiaddr[], options?: AbortOptions): Promise<Connection> {
+    return this.#client.relayedConnection(target, options)
   }
 
   newestDirect (peer: PeerId): Connection | undefined { return this.#client.newestDirect(peer) }

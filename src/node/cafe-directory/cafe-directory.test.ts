@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DIRECTORY_LIMITS, DIRECTORY_PROTOCOL, cafeDirectory, cafeDirectoryServer } from './index.ts'
 import { tcpTestNode } from '../tcp-test-node.ts'
 import type { CafeDirectory, CafeDirectoryServer } from './index.ts'
@@ -24,7 +24,7 @@ describe('the relays\' cafe directory', () => {
   afterAll(async () => { await Promise.all([a?.stop(), b?.stop(), c?.stop(), d?.stop(), relay?.stop()]) })
 
   const until = async (check: () => Promise<boolean>): Promise<void> => {
-    for (let i = 0; i < 100 && !(await check()); i++) await new Promise(resolve => setTimeout(resolve, 20))
+    await vi.waitFor(async () => { expect(await check()).toBe(true) }, { timeout: 10_000, interval: 20 })
   }
 
   it('lists the cafes that announced themselves (each under its own authenticated peer id), forgets those that left or expired', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
@@ -43,12 +43,8 @@ async function reservingNode (privateKey?: PrivateKey): Promise<Libp2p> {
   return createLibp2p({ ...base, ...(privateKey != null ? { privateKey } : {}), addresses: { listen: ['/p2p-circuit'] }, services: { identify: identify() } })
 }
 
-async function until (check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+async function until (check: () => boolean, ms = 10_000): Promise<void> {
+  await vi.waitFor(() => { expect(check()).toBe(true) }, { timeout: ms, interval: 20 })
 }
 
 describe('the relays\' peer-return watch', () => {

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { crossSiteRefusal } from '../src/shared/same-origin.ts'
-import { createGuardedServer } from './http-guard.ts'
+import { createGuardedServer, isLoopback } from './http-guard.ts'
 import type { RequestTarget } from './http-guard.ts'
 
 const TYPES: Record<string, string> = {
@@ -29,10 +29,12 @@ export interface StaticServerInit {
   host?: string
   /** Served as /relays.json so pages find the local relay without `?relay=`. */
   relays: () => string[]
-  /** The body of /relays.json by the local address the request arrived on (LAN mode); overrides `relays`. */
-  relaysFor?: (localAddress: string | undefined) => unknown
+  /** The body of /relays.json by the local address the request arrived on and the asker's (LAN mode); overrides `relays`. */
+  relaysFor?: (localAddress: string | undefined, remoteAddress: string | undefined) => unknown
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
   tls?: { cert: string, key: string }
+  /** Loopback exempt from the per-address connection cap (`npm start`: the host's own browser, its tabs and profiles). */
+  exemptLoopback?: boolean
 }
 
 export interface StaticServer {
@@ -56,7 +58,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
     const send = ([status, headers, body]: [number, Record<string, string>, string]): void => {
       res.writeHead(status, headers).end(body)
     }
-    if (path === '/relays.json') return send(json(200, init.relaysFor?.(req.socket.localAddress) ?? { relays: init.relays() }))
+    if (path === '/relays.json') return send(json(200, init.relaysFor?.(req.socket.localAddress, req.socket.remoteAddress) ?? { relays: init.relays() }))
     if (/^\/(api|cafe|ipfs)\//.test(path)) {
       // The node is not here, but another site's request is named as what it is.
       const header = (name: string): string | null => { const v = req.headers[name]; return typeof v === 'string' ? v : null }
@@ -92,7 +94,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
       pipeline(createReadStream(file), res, () => {})
     })()
   }
-  const server = createGuardedServer(handle, init.tls != null ? { tls: init.tls } : {})
+  const server = createGuardedServer(handle, { ...(init.tls != null ? { tls: init.tls } : {}), ...(init.exemptLoopback === true ? { limits: { exempt: isLoopback } } : {}) })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host ?? '127.0.0.1', () => resolve())

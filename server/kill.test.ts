@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { LevelDatastore } from 'datastore-level'
 import { CID } from 'multiformats/cid'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
 import { BackupOutbox } from '../src/client/backups.ts'
 import { CafeClient } from '../src/client/cafe-client.ts'
@@ -30,13 +30,11 @@ afterAll(async () => {
 const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 async function until<T> (what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
+  return vi.waitFor(async () => {
     const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
+    if (v === undefined) throw new Error(`timed out waiting for ${what}`)
+    return v
+  }, { timeout: ms, interval: 100 })
 }
 
 /** The real `npm run cafe` process (server/cafe-main.ts), on fixed ports so a client redials the same address. */

@@ -140,7 +140,9 @@ code { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
  * on an untrusted certificate), checked again when the page is shown again (after installing
  * the CA in Settings) and every few seconds; with an invitation in the fragment it shows the
  * invitation's link and, once the CA is trusted, goes on to it: the HTTPS app, the `relay`
- * parameters and the fragment kept.
+ * parameters and the fragment kept. The fragment (an invitation's token) is kept in memory only
+ * and taken out of this page's URL at once: a device that leaves by the link rather than the
+ * automatic replace would otherwise keep the plain-HTTP URL with the token in its history.
  */
 export const SETUP_JS = `(() => {
   const app = document.documentElement.dataset.app
@@ -148,6 +150,7 @@ export const SETUP_JS = `(() => {
   for (const relay of new URLSearchParams(location.search).getAll('relay')) target.searchParams.append('relay', relay)
   target.hash = location.hash
   const invited = new URLSearchParams(location.hash.slice(1)).has('join')
+  if (location.hash !== '') history.replaceState(history.state, '', location.pathname + location.search)
   const status = document.getElementById('trust')
   if (invited) {
     document.getElementById('invited').hidden = false

@@ -8,6 +8,7 @@ import { memoryBackupCafe } from '../cafe/test-backup-cafe.ts'
 import { testCafeHost } from '../cafe/test-cafe-host.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { toBase64url } from '../shared/bytes.ts'
+import { stub } from '../shared/test-stub.ts'
 import { BackupChecks } from '../client/checks.ts'
 import { BackupOutbox } from '../client/backups.ts'
 import { CafeClient } from '../client/cafe-client.ts'
@@ -82,7 +83,7 @@ async function rig (): Promise<Rig> {
   const messages = new Messages({ account: () => account, client, transport, peerId: selfId, connectedPeers: () => [], dbName: `fuzz-${n}/messages` })
   const deviceBlocks = new MemoryBlockstore()
   const blocks = blocksOf(deviceBlocks)
-  const files = new Files({ blockstore: blocks } as unknown as Helia, () => account, `fuzz-${n}/files`)
+  const files = new Files(stub<Helia>({ blockstore: stub<Helia['blockstore']>(deviceBlocks) }), () => account, `fuzz-${n}/files`)
   const threads = new Threads(() => account, `fuzz-${n}/threads`)
   const backups = new BackupOutbox({ client, blocks, dbName: `fuzz-${n}/backups`, metaOf: async () => ({ app: 'lightcafe' }), snapshotOf: async id => ({ id: threads.snapshotId(id), ciphertext: await threads.seal(await threads.get(id)) }) })
   await backups.start()

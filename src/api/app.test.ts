@@ -1,15 +1,18 @@
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { BACKUP_STREAM_MS, RECOVERY_STREAM_MS, createLocalApi } from './app.ts'
 import { newRecoveryProgress } from '../client/recovery.ts'
 import { FETCH_FACT_HEADERS } from '../shared/same-origin.ts'
 import { ndjsonLines } from '../shared/streams.ts'
+import { stub } from '../shared/test-stub.ts'
 import type { LocalApiDeps } from './app.ts'
+import type { CafeHost } from '../cafe/index.ts'
+import type { BackupOutbox, CafeClient, CafeSession } from '../client/index.ts'
 import type { RecoverOptions, RecoveryProgress } from '../client/recovery.ts'
 import type { BackupProgressEvent, BackupProgressOptions } from '../client/backups.ts'
 
 describe('the local API refuses what another site sends', () => {
   const createToken = vi.fn(async () => ({ id: 't', token: 'secret' }))
-  const app = createLocalApi({ cafe: { createToken } } as unknown as LocalApiDeps)
+  const app = createLocalApi(stub<LocalApiDeps>({ cafe: stub<CafeHost>({ createToken }) }))
   const post = (headers: Record<string, string>): Request => new Request('http://127.0.0.1:8080/api/v0/tokens', { method: 'POST', headers })
 
   it('a form another page posted (as the service worker saw it), a no-cors request, another Origin: 403 CROSS_SITE_REFUSED, nothing minted', async () => {
@@ -42,12 +45,15 @@ describe('a streamed recovery', () => {
     for await (const v of ndjsonLines(res.body!)) out.push(v)
     return out
   }
-  const api = (run: (options: RecoverOptions) => Promise<RecoveryProgress>): ReturnType<typeof createLocalApi> => createLocalApi({
-    client: { get: async () => ({}) },
+  const api = (run: (options: RecoverOptions) => Promise<RecoveryProgress>): ReturnType<typeof createLocalApi> => createLocalApi(stub<LocalApiDeps>({
+    client: stub<CafeClient>({ get: async () => stub<CafeSession>() }),
     recover: async (_id: string, options: RecoverOptions = {}) => run(options),
     recovery: () => undefined
-  } as unknown as LocalApiDeps)
+  }))
   const post = (stream: boolean): Request => new Request(`http://127.0.0.1:8080/api/v0/cafes/cafe1/recover${stream ? '?stream=1' : ''}`, { method: 'POST', headers: same })
+
+  beforeEach(() => { vi.useFakeTimers() })
+  afterEach(() => { vi.useRealTimers() })
 
   it('sends progress as lines of JSON while it runs, at most one per interval, and the outcome last', async () => {
     const app = api(async ({ onProgress }) => {
@@ -59,8 +65,9 @@ describe('a streamed recovery', () => {
     })
     const res = await app.fetch(post(true))
     expect(res.headers.get('content-type')).toBe('application/x-ndjson')
-    const got = await lines(res)
-    expect(got.map(p => [p.blocks, p.state])).toEqual([[500, 'running'], [600, 'done']])
+    const got = lines(res)
+    await vi.advanceTimersByTimeAsync(RECOVERY_STREAM_MS * 3)
+    expect((await got).map(p => [p.blocks, p.state])).toEqual([[500, 'running'], [600, 'done']])
   })
 
   it('ends with the failed state when the recovery fails, and answers JSON without stream=1', async () => {
@@ -71,25 +78,29 @@ describe('a streamed recovery', () => {
       onProgress?.({ type: 'recovery:progress', detail: failed })
       throw new Error('failed')
     })
-    expect((await lines(await failing.fetch(post(true)))).at(-1)).toEqual(failed)
+    const got = lines(await failing.fetch(post(true)))
+    await vi.advanceTimersByTimeAsync(1)
+    expect((await got).at(-1)).toEqual(failed)
     const plain = await api(async () => at(2, 'done')).fetch(post(false))
     expect(await plain.json()).toEqual(at(2, 'done'))
   })
 })
 
 describe('a streamed list of backups', () => {
+  beforeEach(() => { vi.useFakeTimers() })
+  afterEach(() => { vi.useRealTimers() })
   const same = { [FETCH_FACT_HEADERS.site]: 'same-origin', [FETCH_FACT_HEADERS.mode]: 'cors', [FETCH_FACT_HEADERS.dest]: 'empty' }
   const at = (sent: number): BackupProgressEvent => ({ type: 'backup:progress', detail: { cid: 'bafy1', cafe: { id: 'cafe1', status: 'pinning', sent, size: 1000 } } })
 
   it('sends the list first, then each backup\'s latest change at most once per interval, and stops when the page goes away', async () => {
     let watcher: BackupProgressOptions | undefined
-    const list = [{ cid: 'bafy1', cafes: [{ id: 'cafe1', status: 'queued' }] }]
-    const app = createLocalApi({
-      backups: {
+    const list = [{ cid: 'bafy1', cafes: [{ id: 'cafe1', status: 'queued' as const }] }]
+    const app = createLocalApi(stub<LocalApiDeps>({
+      backups: stub<BackupOutbox>({
         watch: (o: BackupProgressOptions) => { watcher = o },
         list: async () => list
-      }
-    } as unknown as LocalApiDeps)
+      })
+    }))
     const page = new AbortController()
     const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups?stream=1', { headers: same, signal: page.signal }))
     expect(res.headers.get('content-type')).toBe('application/x-ndjson')
@@ -98,10 +109,12 @@ describe('a streamed list of backups', () => {
     // A burst of 300 chunks is one line: the last.
     for (let i = 1; i <= 300; i++) watcher!.onProgress(at(i))
     watcher!.onProgress({ type: 'backup:removed', detail: { cid: 'bafy2', id: 'cafe1' } })
+    await vi.advanceTimersByTimeAsync(BACKUP_STREAM_MS)
     expect((await lines.next()).value).toEqual(at(300))
     expect((await lines.next()).value).toEqual({ type: 'backup:removed', detail: { cid: 'bafy2', id: 'cafe1' } })
-    await new Promise(resolve => setTimeout(resolve, BACKUP_STREAM_MS * 2))
+    // A later change: sent once the interval has passed.
     watcher!.onProgress(at(400))
+    await vi.advanceTimersByTimeAsync(BACKUP_STREAM_MS)
     expect((await lines.next()).value).toEqual(at(400))
     // The page leaves: the watch ends and the stream closes.
     page.abort()
@@ -110,27 +123,22 @@ describe('a streamed list of backups', () => {
   })
 
   it('ends its watch and its timers when the reader cancels the body, the request still open [issue 24]', async () => {
-    vi.useFakeTimers()
-    try {
-      const watchers: BackupProgressOptions[] = []
-      const app = createLocalApi({ backups: { watch: (o: BackupProgressOptions) => { watchers.push(o) }, list: async () => [] } } as unknown as LocalApiDeps)
-      for (let i = 0; i < 20; i++) {
-        const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups?stream=1', { headers: same }))
-        const reader = res.body!.getReader()
-        expect((await reader.read()).done).toBe(false)
-        watchers.at(-1)!.onProgress(at(i))
-        await reader.cancel()
-      }
-      // Before: all 20 watching, each with its 10-minute timer and a pending flush.
-      expect(watchers.filter(w => w.signal?.aborted !== true)).toHaveLength(0)
-      expect(vi.getTimerCount()).toBe(0)
-    } finally {
-      vi.useRealTimers()
+    const watchers: BackupProgressOptions[] = []
+    const app = createLocalApi(stub<LocalApiDeps>({ backups: stub<BackupOutbox>({ watch: (o: BackupProgressOptions) => { watchers.push(o) }, list: async () => [] }) }))
+    for (let i = 0; i < 20; i++) {
+      const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups?stream=1', { headers: same }))
+      const reader = res.body!.getReader()
+      expect((await reader.read()).done).toBe(false)
+      watchers.at(-1)!.onProgress(at(i))
+      await reader.cancel()
     }
+    // Before: all 20 watching, each with its 10-minute timer and a pending flush.
+    expect(watchers.filter(w => w.signal?.aborted !== true)).toHaveLength(0)
+    expect(vi.getTimerCount()).toBe(0)
   })
 
   it('answers JSON without stream=1', async () => {
-    const app = createLocalApi({ backups: { list: async () => [] } } as unknown as LocalApiDeps)
+    const app = createLocalApi(stub<LocalApiDeps>({ backups: stub<BackupOutbox>({ list: async () => [] }) }))
     const res = await app.fetch(new Request('http://127.0.0.1:8080/api/v0/backups', { headers: same }))
     expect(await res.json()).toEqual([])
   })

@@ -11,7 +11,7 @@ import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
 import { backupHealth, CHECK_TIMING } from '../client/index.ts'
-import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
+import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, ReceiveProblem, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
 
@@ -55,7 +55,16 @@ export const RECOVERY_STREAM_MS = 100
 export const BACKUP_STREAM_MS = 100
 export const BACKUP_STREAM_MAX_MS = 10 * 60_000
 
-function sessionView (s: CafeSession): Record<string, unknown> {
+/** A session with a cafe as the local API shows it (no tokens). */
+export type SessionView = Pick<CafeSession, 'id' | 'address' | 'exp' | 'rexp' | 'registered' | 'addrs' | 'ended'>
+
+/** `GET /api/v0/peer`: this peer, its account, and whether it is a cafe now. */
+export type PeerView = ReturnType<LocalApiDeps['peer']> & { address: string, cafe: { enabled: boolean, name: string } }
+
+/** `GET /api/v0/messages/status`: messages here, waiting to go, and why the last ones did not. */
+export interface MessageStatus { unread: number, received: number, outbox: number, lastFailure: string | null, problem: ReceiveProblem | null }
+
+function sessionView (s: CafeSession): SessionView {
   return { id: s.id, address: s.address, exp: s.exp, rexp: s.rexp, registered: s.registered, addrs: s.addrs, ...(s.ended != null ? { ended: s.ended } : {}) }
 }
 
@@ -73,10 +82,25 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     await next()
   })
 
-  // Peer and account
+  peerRoutes(app, deps)
+  // This peer as a cafe (the same routes the headless cafe serves its owner: owner-routes.ts)
+  mountOwnerRoutes(app, { cafe: deps.cafe, inbox: deps.inbox, activity: deps.activity, peerId: () => deps.peer().peerId })
+  app.get('/storage', async c => c.json(await deps.storage()))
+  cafeClientRoutes(app, deps)
+  fileRoutes(app, deps)
+  messageRoutes(app, deps)
+  searchRoutes(app, deps)
+  backupRoutes(app, deps)
+  threadRoutes(app, deps)
+  return app
+}
+
+/** This peer and its account. */
+function peerRoutes (app: Hono, deps: LocalApiDeps): void {
   app.get('/peer', async c => {
     const settings = await deps.cafe.getSettings()
-    return c.json({ ...deps.peer(), address: deps.account().address, cafe: { enabled: settings.enabled, name: settings.name } })
+    const view: PeerView = { ...deps.peer(), address: deps.account().address, cafe: { enabled: settings.enabled, name: settings.name } }
+    return c.json(view)
   })
   app.get('/connections', async c => c.json(await deps.connections()))
   app.get('/account', c => c.json({ address: deps.account().address }))
@@ -89,12 +113,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const account = await deps.restoreAccount(mnemonic as string)
     return c.json({ address: account.address })
   })
+}
 
-  // This peer as a cafe (the same routes the headless cafe serves its owner: owner-routes.ts)
-  mountOwnerRoutes(app, { cafe: deps.cafe, inbox: deps.inbox, activity: deps.activity, peerId: () => deps.peer().peerId })
-  app.get('/storage', async c => c.json(await deps.storage()))
-
-  // This peer as a client of cafes
+/** This peer as a client of cafes: sessions, collecting messages, recovery. */
+function cafeClientRoutes (app: Hono, deps: LocalApiDeps): void {
   app.post('/cafes', async c => {
     const { cafe, token } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     const s = await deps.client.register(cafe, token)
@@ -104,26 +126,11 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/cafes/:id', async c => c.json(sessionView(await deps.client.get(c.req.param('id')))))
   app.post('/cafes/:id/refresh', async c => c.json(sessionView(await deps.client.refresh(c.req.param('id')))))
   app.post('/cafes/messages', async c => c.json(await deps.messages.collect()))
-  // `stream=1`: the recovery's progress as lines of JSON while it runs (at most one per
-  // RECOVERY_STREAM_MS, so a DAG of many blocks does not flood the page), the outcome last.
+  // `stream=1`: the recovery's progress as lines of JSON while it runs (see recoveryStream).
   app.post('/cafes/:id/recover', async c => {
     await deps.client.get(c.req.param('id'))
     if (c.req.query('stream') !== '1') return c.json(await deps.recover(c.req.param('id')))
-    const { body, send, close, ended } = ndjsonStream(c.req.raw.signal)
-    let latest: RecoveryProgress | undefined
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const flush = (): void => { timer = undefined; if (latest != null) send(latest); latest = undefined }
-    const end = (last: RecoveryProgress | undefined): void => { clearTimeout(timer); if (last != null) send(last); close() }
-    // The reader gone, the recovery goes on (it is the page's, not this view's); only the view stops.
-    ended.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
-    deps.recover(c.req.param('id'), {
-      onProgress: e => {
-        if (ended.aborted) return
-        latest = e.detail
-        timer ??= setTimeout(flush, RECOVERY_STREAM_MS)
-      }
-    }).then(done => { end(done) }, () => { end(latest ?? deps.recovery(c.req.param('id'))) })
-    return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+    return recoveryStream(deps, c.req.param('id'), c.req.raw.signal)
   })
   app.get('/cafes/:id/recover', c => {
     const p = deps.recovery(c.req.param('id'))
@@ -134,8 +141,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     await deps.client.deregister(c.req.param('id'), { force: c.req.query('force') === 'true' })
     return c.body(null, 204)
   })
+}
 
-  // Data
+/** This device's files (encrypted unless asked not to). */
+function fileRoutes (app: Hono, deps: LocalApiDeps): void {
   app.post('/files', async c => {
     const encrypt = c.req.query('encrypt') !== 'false'
     const f = await deps.files.add(bodyOf(c.req.raw), { encrypt })
@@ -145,8 +154,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     const { record, body } = await deps.files.cat(c.req.param('cid'))
     return new Response(body, { headers: { 'content-type': 'application/octet-stream', 'x-lightcafe-encrypted': String(record.encrypted) } })
   })
+}
 
-  // Messages and contacts
+/** Messages and contacts. */
+function messageRoutes (app: Hono, deps: LocalApiDeps): void {
   app.put('/profile', async c => {
     const { name } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     const { contact, published } = await deps.messages.setProfile(name)
@@ -167,17 +178,23 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   app.get('/messages/sent', async c => c.json(await deps.messages.sent()))
   app.get('/messages/settings', async c => c.json(await deps.messages.receiptSettings()))
   app.put('/messages/settings', async c => c.json(await deps.messages.setReceiptSettings(await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON))))
+  app.get('/messages/status', async c => {
+    const status: MessageStatus = { unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null, problem: deps.messages.receiveProblem ?? null }
+    return c.json(status)
+  })
+}
 
-  // Search: verified contacts from every cafe reached before `wait`; `stream=1` sends each
-  // cafe's new results as a line of JSON as they arrive, then a summary line.
+/**
+ * Search: verified contacts from every cafe reached before `wait`; `stream=1` sends each cafe's
+ * new results as a line of JSON as they arrive, then a summary line.
+ */
+function searchRoutes (app: Hono, deps: LocalApiDeps): void {
   app.post('/search/warm', async c => c.json(await deps.warmSearch?.() ?? { cafes: 0, reached: 0 }))
   app.get('/search', async c => {
     const input = { name: c.req.query('name'), limit: c.req.query('limit'), wait: c.req.query('wait') }
     const view = (r: { contact: unknown, score: number, cafes: string[] }): Record<string, unknown> => ({ ...(r.contact as object), score: r.score, cafes: r.cafes })
-    if (c.req.query('stream') !== '1') {
-      const out = await deps.search(input)
-      return c.json({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, verified: out.verified, skipped: out.skipped, ms: out.ms })
-    }
+    const summary = (out: SearchOutcome): Record<string, unknown> => ({ results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, verified: out.verified, skipped: out.skipped, ms: out.ms })
+    if (c.req.query('stream') !== '1') return c.json(summary(await deps.search(input)))
     const { body, send, close } = ndjsonStream(c.req.raw.signal)
     // Bad input fails before the first await inside search: answer it with its 400, not a 200 stream.
     let failed: unknown
@@ -185,47 +202,22 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     running.catch((err: unknown) => { failed = err })
     await new Promise(resolve => setTimeout(resolve, 0))
     if (failed != null) throw failed
-    running.then(out => { send({ done: true, results: out.results.map(view), asked: out.asked, answered: out.answered, ignored: out.ignored, timedOut: out.timedOut, verified: out.verified, skipped: out.skipped, ms: out.ms }); close() },
+    running.then(out => { send({ done: true, ...summary(out) }); close() },
       err => { send({ done: true, error: { reason: (err as LightcafeError).reason ?? 'SEARCH_FAILED', details: (err as Error).message } }); close() })
     return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
   })
-  app.get('/messages/status', async c => c.json({ unread: await deps.messages.unread(), received: await deps.messages.count(), outbox: await deps.messages.pending(), lastFailure: deps.messages.lastFailure ?? null, problem: deps.messages.receiveProblem ?? null }))
+}
 
-  // Backups and threads
+/** Backups: start, list (or follow), health, checks, status, unpin. */
+function backupRoutes (app: Hono, deps: LocalApiDeps): void {
   app.post('/backups', async c => {
     const { cid } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     return c.json(await deps.backups.backup(stringField('cid', cid, 256), { signal: c.req.raw.signal }), 202)
   })
-  // `stream=1`: the list as the first line, then each change to a backup (its state at one
-  // cafe, bytes sent, or removed) as a line, at most one per backup and cafe each
-  // BACKUP_STREAM_MS, until the page goes away or BACKUP_STREAM_MAX_MS (it opens another).
+  // `stream=1`: the list, then each change as a line (see backupStream).
   app.get('/backups', async c => {
-    const signal = c.req.raw.signal
-    if (c.req.query('stream') !== '1') return c.json(await deps.backups.list({ signal }))
-    // Over when the page aborts the request, cancels the body, or the time is up: the watch and timers end with it.
-    const { body, send, close, ended } = ndjsonStream(signal)
-    const latest = new Map<string, BackupProgressEvent>()
-    let listed = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const flush = (): void => { timer = undefined; for (const e of latest.values()) send(e); latest.clear() }
-    const limit = setTimeout(close, BACKUP_STREAM_MAX_MS)
-    ended.addEventListener('abort', () => { clearTimeout(timer); clearTimeout(limit) }, { once: true })
-    // Watched before the list is read: a change meanwhile comes after it, nothing is missed.
-    deps.backups.watch({
-      signal: ended,
-      onProgress: e => {
-        const key = e.type === 'backup:progress' ? `${e.detail.cid}|${e.detail.cafe.id}` : `${e.detail.cid}|${e.detail.id}`
-        latest.delete(key)
-        latest.set(key, e)
-        if (listed) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
-      }
-    })
-    try {
-      send({ type: 'backups', backups: await deps.backups.list({ signal }) })
-    } catch (err) { close(); throw err }
-    listed = true
-    if (!ended.aborted) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
-    return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+    if (c.req.query('stream') !== '1') return c.json(await deps.backups.list({ signal: c.req.raw.signal }))
+    return backupStream(deps.backups, c.req.raw.signal)
   })
   // The health view: where the backups are, each cafe's last check, what to do.
   const health = async (): Promise<BackupHealth> => backupHealth({
@@ -246,6 +238,10 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
   })
   app.get('/backups/:cid', async c => c.json(await deps.backups.status(c.req.param('cid'), { signal: c.req.raw.signal })))
   app.delete('/backups/:cid', async c => c.json(await deps.backups.unpin(c.req.param('cid'), { signal: c.req.raw.signal }), 202))
+}
+
+/** Threads: a HEAD and its metadata, snapshotted to every cafe. */
+function threadRoutes (app: Hono, deps: LocalApiDeps): void {
   app.put('/threads/:id', async c => {
     const t = await deps.threads.put(c.req.param('id'), await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON))
     // The HEAD's blocks are backed up with the snapshot when they are on this device.
@@ -256,6 +252,58 @@ export function createLocalApi (deps: LocalApiDeps): Hono {
     return c.json({ id: t.id, head: t.head, cafes })
   })
   app.get('/threads', async c => c.json((await deps.threads.list()).map(({ id, head, meta }) => ({ id, head, meta }))))
+}
 
-  return app
+/**
+ * A recovery's progress as lines of JSON while it runs, at most one per RECOVERY_STREAM_MS (a
+ * DAG of many blocks does not flood the page), the outcome last.
+ */
+function recoveryStream (deps: LocalApiDeps, cafe: string, signal: AbortSignal): Response {
+  const { body, send, close, ended } = ndjsonStream(signal)
+  let latest: RecoveryProgress | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const flush = (): void => { timer = undefined; if (latest != null) send(latest); latest = undefined }
+  const end = (last: RecoveryProgress | undefined): void => { clearTimeout(timer); if (last != null) send(last); close() }
+  // The reader gone, the recovery goes on (it is the page's, not this view's); only the view stops.
+  ended.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
+  deps.recover(cafe, {
+    onProgress: e => {
+      if (ended.aborted) return
+      latest = e.detail
+      timer ??= setTimeout(flush, RECOVERY_STREAM_MS)
+    }
+  }).then(done => { end(done) }, () => { end(latest ?? deps.recovery(cafe)) })
+  return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
+}
+
+/**
+ * The backups as lines of JSON: the list first, then each change to a backup (its state at one
+ * cafe, bytes sent, or removed), at most one per backup and cafe each BACKUP_STREAM_MS, until
+ * the page goes away (aborts, or cancels the body) or BACKUP_STREAM_MAX_MS (it opens another):
+ * the watch and the timers end with it.
+ */
+async function backupStream (backups: BackupOutbox, signal: AbortSignal): Promise<Response> {
+  const { body, send, close, ended } = ndjsonStream(signal)
+  const latest = new Map<string, BackupProgressEvent>()
+  let listed = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const flush = (): void => { timer = undefined; for (const e of latest.values()) send(e); latest.clear() }
+  const limit = setTimeout(close, BACKUP_STREAM_MAX_MS)
+  ended.addEventListener('abort', () => { clearTimeout(timer); clearTimeout(limit) }, { once: true })
+  // Watched before the list is read: a change meanwhile comes after it, nothing is missed.
+  backups.watch({
+    signal: ended,
+    onProgress: e => {
+      const key = e.type === 'backup:progress' ? `${e.detail.cid}|${e.detail.cafe.id}` : `${e.detail.cid}|${e.detail.id}`
+      latest.delete(key)
+      latest.set(key, e)
+      if (listed) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
+    }
+  })
+  try {
+    send({ type: 'backups', backups: await backups.list({ signal }) })
+  } catch (err) { close(); throw err }
+  listed = true
+  if (!ended.aborted) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
+  return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
 }

@@ -16,6 +16,9 @@ export interface OwnerDeps {
   peerId(): string
 }
 
+/** `GET /api/v0/cafe`: this cafe's settings as its owner sets them. */
+export interface CafeSettingsView { enabled: boolean, name: string, open: boolean, quotaBytes: number, inbox: { perRecipientCount: number, perRecipientBytes: number, ttlMs: number }, peerId: string }
+
 /** The owner's inbox limits: whole positive numbers, each optional. */
 function parseInboxLimits (v: unknown): { perRecipientCount?: number, perRecipientBytes?: number, ttlMs?: number } | undefined {
   if (v === undefined) return undefined
@@ -31,7 +34,7 @@ function parseInboxLimits (v: unknown): { perRecipientCount?: number, perRecipie
 
 /** The owner's cafe routes (settings, tokens, clients, activity), mounted on an app with base path `/api/v0`. */
 export function mountOwnerRoutes (app: Hono, deps: OwnerDeps): void {
-  const cafeView = async (): Promise<Record<string, unknown>> => {
+  const cafeView = async (): Promise<CafeSettingsView> => {
     const s = await deps.cafe.getSettings()
     return { enabled: s.enabled, name: s.name, open: s.open !== false, quotaBytes: s.quotaBytes, inbox: { perRecipientCount: deps.inbox.limits.perRecipientCount, perRecipientBytes: deps.inbox.limits.perRecipientBytes, ttlMs: deps.inbox.limits.ttlMs }, peerId: deps.peerId() }
   }

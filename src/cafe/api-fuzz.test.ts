@@ -5,7 +5,7 @@ import { SignJWT, importJWK } from 'jose'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { exportCar } from '../ipfs/car.ts'
@@ -119,11 +119,7 @@ async function rig (): Promise<Rig> {
   }
   // Accepted pins pull in the background; wait until none runs, so a snapshot sees only the request.
   const settle = async (): Promise<void> => {
-    for (let i = 0; i < 200; i++) {
-      if (!(await pinStore.all()).some(p => p.status === 'queued' || p.status === 'pinning')) return
-      await new Promise(resolve => setTimeout(resolve, 5))
-    }
-    throw new Error('background pulls did not settle')
+    await vi.waitFor(async () => { expect((await pinStore.all()).filter(p => p.status === 'queued' || p.status === 'pinning')).toEqual([]) }, { timeout: 5_000, interval: 5 })
   }
   return { app, snapshot, settle, values: { cid: cid.toString(), address: alice.address, access: s.access, refresh: s.refresh, requestid: pinned.requestid, foreign } }
 }

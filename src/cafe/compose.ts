@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { CafeApi, PeerApi } from '../client/cafe-api.ts'
 import { HTTP_LIMITS } from '../node/http/index.ts'
-import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
+import { boundedChunks } from '../shared/streams.ts'
 import { ActivityLog } from './activity.ts'
 import { createCafeApp } from './app.ts'
 import { backupUsage } from './backup-api.ts'
@@ -149,12 +150,9 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
     return lists
   }
   const directoryCafes = async (): Promise<string[]> => [...new Set((await directoryLists()).flat())]
-  const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> => {
-    const res = await init.fetchCafe(cafeId, new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }), { signal })
-    if (!res.ok) { await res.body?.cancel(); throw new Error(`cafe ${cafeId} answered ${res.status}`) }
-    // The deadline covers the body too: a cafe answering forever is cut off at the cap or the deadline.
-    return readJson(res, { maxBytes: REMOTE_BODY_LIMITS.searchAnswerBytes, signal, what: `the answer of cafe ${cafeId}` })
-  }
+  // The deadline covers the answer's body too: a cafe answering forever is cut off at the cap or the deadline.
+  const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> =>
+    new CafeApi(async (path, request, options) => init.fetchCafe(cafeId, new Request(`http://cafe${path}`, request), options), cafeId).search(query, { signal })
   // The search API picks the targets (a few, never visited) and bounds the wait.
   const forward: Forward = { cafes: directoryCafes, ask: askCafe }
   const activity = new ActivityLog()
@@ -174,11 +172,9 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
       if (peer == null || peer === '' || peer === 'http') return
       const conn = http.newestDirect(peerIdFromString(peer))
       if (conn == null) return
+      const client = new PeerApi(async (path, request) => http.fetch(conn, new Request(`http://peer${path}`, request), { signal: AbortSignal.timeout(10_000) }), peer)
       // Each push on its own: one lost is collected on the client's next check.
-      await Promise.allSettled(messages.map(async message => {
-        const res = await http.fetch(conn, new Request('http://peer/client/v1/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message.envelope) }), { signal: AbortSignal.timeout(10_000) })
-        await res.body?.cancel()
-      }))
+      await Promise.allSettled(messages.map(async message => { await client.deliver(message.envelope) }))
     })().catch(() => { /* collected on the client's next check */ })
   })
 

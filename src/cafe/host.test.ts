@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { IDBDatastore } from 'datastore-idb'
 import { SignJWT, importJWK } from 'jose'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { DatastoreCafeStore } from './datastore/cafe-store.ts'
@@ -275,8 +275,7 @@ function gate (): { wait: Promise<void>, open: () => void } {
 }
 
 async function until (cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 1))
-  expect(cond()).toBe(true)
+  await vi.waitFor(() => { expect(cond()).toBe(true) }, { timeout: 5_000, interval: 1 })
 }
 
 describe('policy and races', () => {

@@ -5,7 +5,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { IDBDatastore } from 'datastore-idb'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { accountFromMnemonic, newMnemonic, registrationMessage } from '../account/index.ts'
 import { blocksOf } from '../ipfs/blocks.ts'
 import { exportCar } from '../ipfs/car.ts'
@@ -94,7 +94,7 @@ describe('owner decisions stick: removal and work in flight', () => {
     }
     const upload = pins.upload({ address: alice.address, peerId: 'peerA' }, slow())
     const settled = upload.then(() => 'pinned', (e: { reason?: string }) => e.reason)
-    while (sent < 2) await new Promise(resolve => setTimeout(resolve, 1))
+    await vi.waitFor(() => { expect(sent).toBe(2) }, { timeout: 5_000, interval: 1 })
     const removal = host.removeClient(alice.address)
     open()
     await removal

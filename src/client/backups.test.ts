@@ -159,4 +159,25 @@ describe('backup outbox against a cafe', () => {
     expect(events).toEqual([])
     d.outbox.stop()
   })
+
+  it('backing up a DAG already pinned at a cafe queues nothing there and asks it nothing', async () => {
+    const { pins, address, device, dag } = await setup()
+    const asked: string[] = []
+    const d = await device('peer-one', async req => { asked.push(`${req.method} ${new URL(req.url).pathname}`) })
+    await d.outbox.backup(dag.toString())
+    await settled(d.outbox)
+    expect((await d.outbox.status(dag.toString())).cafes[0].status).toBe('pinned')
+    const events: BackupProgressEvent[] = []
+    d.outbox.watch({ onProgress: e => { events.push(e) } })
+    asked.length = 0
+
+    const again = await d.outbox.backup(dag.toString())
+    expect(again.cafes).toEqual([expect.objectContaining({ status: 'pinned' })])
+    expect(await d.outbox.pending()).toEqual({})
+    await settled(d.outbox)
+    expect(events).toEqual([])
+    expect(asked).toEqual([])
+    expect((await pins.list(address, ALL)).count).toBe(1)
+    d.outbox.stop()
+  })
 })

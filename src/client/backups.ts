@@ -1,119 +1,20 @@
-import { openDB } from 'idb'
-import { exportBlocksCar } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/cid.ts'
 import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
-import { randomBytes, toBase64url } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
-import { REMOTE_BODY_LIMITS, readJson, streamFromIterator } from '../shared/streams.ts'
-import { asError } from './cafe-client.ts'
-import { readBlocks, wantedBlocks } from './have-want.ts'
+import { JOBS } from './backups/jobs.ts'
+import { OUTBOX_TIMING, openBackupsDb, transient } from './backups/model.ts'
+import { reconcile } from './backups/reconcile.ts'
 import { Outbox } from './outbox.ts'
+import type { JobComponents } from './backups/jobs.ts'
+import type { BackupProgressEvent, BackupProgressOptions, BackupRecord, BackupState, BackupView, DagRecord, Job, OutboxDB, OutboxInit } from './backups/model.ts'
 import type { CafeClient } from './cafe-client.ts'
-import type { Blocks } from '../ipfs/blocks.ts'
-import type { BlockRef } from '../ipfs/verify.ts'
 import type { JobOutcome } from './outbox.ts'
-import type { Wake } from '../shared/wake.ts'
+import type { Blocks } from '../ipfs/blocks.ts'
 import type { AbortOptions } from '@libp2p/interface'
-import type { DBSchema, IDBPDatabase } from 'idb'
+import type { IDBPDatabase } from 'idb'
 
-export const OUTBOX_TIMING = {
-  /** First retry after a transient failure; doubles per attempt up to the cap. */
-  firstRetryMs: 1_000,
-  maxRetryMs: 15_000,
-  /** An upload may take long (100 MiB at a few MB/s); a dead link ends it sooner by closing the stream. */
-  uploadTimeoutMs: 30 * 60_000
-} as const
-
-export type BackupState = 'queued' | 'pinning' | 'pinned' | 'failed' | 'unpinning'
-
-/** A DAG's backup at one cafe. */
-export interface BackupRecord {
-  cid: string
-  cafe: string
-  status: BackupState
-  error?: { reason: string, details: string }
-  /** The cafe's pin request id, once pinned. */
-  requestid?: string
-  /** The DAG's block bytes (an upload sends a little more: the CAR's framing), for progress. */
-  size?: number
-  /** Bytes this device sent to the cafe for it, every attempt together (a resumed upload sends only what the cafe lacked). */
-  uploaded?: number
-  updated: string
-}
-
-/** A backed-up DAG's blocks as this device walked them: what have/want asks about and proofs choose from. */
-export interface DagRecord { cid: string, blocks: BlockRef[], bytes: number }
-
-/**
- * A backup's state at one cafe as the views show it: while it uploads, `sent` is how far it
- * got (bytes the cafe held already, then those sent); `uploaded` the bytes really sent to it,
- * every attempt together.
- */
-export interface BackupView { id: string, status: BackupState, error?: { reason: string, details: string }, sent?: number, size?: number, uploaded?: number }
-
-/**
- * What a backup at one cafe came to, as Helia reports progress (`ProgressEvent`): its new state
- * (each chunk of an upload too), or gone (unpinned there).
- */
-export type BackupProgressEvent =
-  | { type: 'backup:progress', detail: { cid: string, cafe: BackupView } }
-  | { type: 'backup:removed', detail: { cid: string, id: string } }
-
-/** Options of `watch`, as Helia's `ProgressOptions` with `AbortOptions`: told of every change until the signal aborts. */
-export interface BackupProgressOptions extends AbortOptions { onProgress: (event: BackupProgressEvent) => void }
-
-/** One unit of outbox work; a cafe's jobs run one at a time, in the order they were queued. */
-interface Job {
-  /** Given by the store (autoIncrement): the order jobs were queued in. */
-  seq?: number
-  cafe: string
-  kind: 'pin' | 'unpin' | 'snapshot'
-  /** The DAG's CID (pin, unpin) or the thread id (snapshot). */
-  target: string
-  /** An unpin: the pin to delete, when known as it was queued (else the record's, or this device's by name). */
-  requestid?: string
-  attempts: number
-  notBefore: number
-  lastError?: string
-}
-
-interface OutboxDB extends DBSchema {
-  jobs: { key: number, value: Job, indexes: { cafe: string } }
-  backups: { key: [string, string], value: BackupRecord, indexes: { cid: string } }
-  /** Version 2: this device's random tag, the name its uploads carry (its pins among the account's). */
-  device: { key: 'tag', value: string }
-  /** Version 3: each backed-up DAG's blocks. */
-  dags: { key: string, value: DagRecord }
-  /** Version 4: the cafes this outbox has seen (a new one is backfilled, a gone one forgotten). */
-  cafes: { key: string, value: { id: string, added: string } }
-}
-
-export interface OutboxInit {
-  client: CafeClient
-  /** This device's blocks (local only: a backup never waits on the network for its own data). */
-  blocks: Blocks
-  dbName: string
-  /** Pin metadata for a DAG (the sealed file record, when the DAG is one of this device's files). */
-  metaOf: (cid: string) => Promise<Record<string, string>>
-  /** A thread's current snapshot: its id at the cafe and its ciphertext. */
-  snapshotOf: (threadId: string) => Promise<{ id: string, ciphertext: string }>
-  /** The account's threads: a cafe added later gets each one's newest snapshot. */
-  threadIds?: () => Promise<string[]>
-  /** When it fires (the network or a cafe came back), jobs waiting out a backoff run at once. */
-  wake?: Wake
-  now?: () => number
-}
-
-/**
- * Errors worth retrying: the cafe or the path is away, or the cafe is busy; and a DAG the cafe
- * found incomplete a few times (it lost a block between have/want and the upload: asked again,
- * it names it). Anything else is final.
- */
-function transient (err: unknown, attempts: number): boolean {
-  if (!(err instanceof LightcafeError)) return true
-  if (err.reason === 'DAG_INCOMPLETE') return attempts < 3
-  return err.status >= 500 || err.status === 408 || err.status === 429
-}
+export { OUTBOX_TIMING } from './backups/model.ts'
+export type { BackupProgressEvent, BackupProgressOptions, BackupRecord, BackupState, BackupView, DagRecord, OutboxInit } from './backups/model.ts'
 
 /**
  * The backup outbox: pins and snapshots to send to each cafe, kept in IndexedDB so nothing is
@@ -124,8 +25,6 @@ export class BackupOutbox extends EventTarget {
   readonly #client: CafeClient
   readonly #blocks: Blocks
   readonly #db: Promise<IDBPDatabase<OutboxDB>>
-  readonly #metaOf: OutboxInit['metaOf']
-  readonly #snapshotOf: OutboxInit['snapshotOf']
   readonly #threadIds: () => Promise<string[]>
   readonly #now: () => number
   /** The `jobs` store as a queue per cafe, one job at a time, retried with backoff. */
@@ -135,29 +34,16 @@ export class BackupOutbox extends EventTarget {
   /** Bytes the current upload per `cid|cafe` really sent. */
   readonly #uploading = new Map<string, number>()
   readonly #watchers = new Set<(event: BackupProgressEvent) => void>()
+  /** What each job's handler (backups/jobs.ts) is given. */
+  readonly #jobs: JobComponents
 
   constructor (init: OutboxInit) {
     super()
     this.#client = init.client
     this.#blocks = init.blocks
-    this.#metaOf = init.metaOf
-    this.#snapshotOf = init.snapshotOf
     this.#threadIds = init.threadIds ?? (async () => [])
     this.#now = init.now ?? Date.now
-    this.#db = openDB<OutboxDB>(init.dbName, 4, {
-      upgrade (db, old, _new, tx) {
-        if (old < 1) {
-          db.createObjectStore('jobs', { keyPath: 'seq', autoIncrement: true }).createIndex('cafe', 'cafe')
-          db.createObjectStore('backups', { keyPath: ['cid', 'cafe'] }).createIndex('cid', 'cid')
-        }
-        if (old < 2) {
-          db.createObjectStore('device')
-          void tx.objectStore('device').put(`lc-device-${toBase64url(randomBytes(12))}`, 'tag')
-        }
-        if (old < 3) db.createObjectStore('dags', { keyPath: 'cid' })
-        if (old < 4) db.createObjectStore('cafes', { keyPath: 'id' })
-      }
-    })
+    this.#db = openBackupsDb(init.dbName)
     this.#outbox = new Outbox<Job>({
       db: this.#db,
       store: 'jobs',
@@ -170,6 +56,20 @@ export class BackupOutbox extends EventTarget {
       wake: init.wake,
       now: this.#now
     })
+    this.#jobs = {
+      client: this.#client,
+      blocks: this.#blocks,
+      db: this.#db,
+      metaOf: init.metaOf,
+      snapshotOf: init.snapshotOf,
+      device: async () => this.#device(),
+      dagOf: async cid => this.dagOf(cid),
+      sent: this.#sent,
+      uploading: this.#uploading,
+      record: async (job, patch) => { await this.#record(job, patch) },
+      progress: r => { this.#progress(r) },
+      changed: () => { this.dispatchEvent(new Event('change')) }
+    }
   }
 
   /**
@@ -215,48 +115,11 @@ export class BackupOutbox extends EventTarget {
   }
 
   async #reconcile (): Promise<void> {
-    const sessions = await this.#client.list()
-    const active = sessions.filter(s => s.ended == null).map(s => s.id)
-    const registered = new Set(sessions.map(s => s.id))
-    const threads = await this.#threadIds()
-    const db = await this.#db
-    const tx = db.transaction(['jobs', 'backups', 'cafes', 'dags'], 'readwrite')
-    const rows = await tx.objectStore('backups').getAll()
-    const known = new Set((await tx.objectStore('cafes').getAll()).map(c => c.id))
-    const now = new Date(this.#now()).toISOString()
-    // Every DAG backed up anywhere and not being unpinned: what each cafe should hold.
-    const wanted = new Map<string, number | undefined>()
-    for (const r of rows) if (r.status !== 'unpinning') wanted.set(r.cid, r.size)
-    const have = new Set(rows.map(r => `${r.cid}|${r.cafe}`))
-    const queued: BackupRecord[] = []
-    const kicked = new Set<string>()
-    for (const cafe of active) {
-      const isNew = !known.has(cafe)
-      if (isNew) await tx.objectStore('cafes').put({ id: cafe, added: now })
-      for (const [cid, size] of wanted) {
-        if (have.has(`${cid}|${cafe}`)) continue
-        const record: BackupRecord = { cid, cafe, status: 'queued', updated: now, ...(size != null ? { size } : {}) }
-        await tx.objectStore('backups').put(record)
-        await tx.objectStore('jobs').add({ cafe, kind: 'pin', target: cid, attempts: 0, notBefore: 0 })
-        queued.push(record)
-        kicked.add(cafe)
-      }
-      if (isNew) for (const id of threads) { await tx.objectStore('jobs').add({ cafe, kind: 'snapshot', target: id, attempts: 0, notBefore: 0 }); kicked.add(cafe) }
-    }
-    const gone = new Set([...known, ...rows.map(r => r.cafe)].filter(c => !registered.has(c)))
-    for (const cafe of gone) {
-      await tx.objectStore('cafes').delete(cafe)
-      for (const r of rows) if (r.cafe === cafe) await tx.objectStore('backups').delete([r.cid, r.cafe])
-      for (const seq of await tx.objectStore('jobs').index('cafe').getAllKeys(cafe)) await tx.objectStore('jobs').delete(seq)
-    }
-    // Block lists of DAGs no backup names any more (unpinned everywhere).
-    const named = new Set(rows.map(r => r.cid))
-    for (const cid of await tx.objectStore('dags').getAllKeys()) if (!named.has(cid)) await tx.objectStore('dags').delete(cid)
-    await tx.done
-    for (const r of queued) this.#progress(r)
-    for (const cafe of gone) for (const r of rows) if (r.cafe === cafe) this.#emit({ type: 'backup:removed', detail: { cid: r.cid, id: cafe } })
-    for (const cafe of kicked) this.#outbox.kick(cafe)
-    if (queued.length > 0 || gone.size > 0) this.dispatchEvent(new Event('change'))
+    const done = await reconcile(await this.#db, await this.#client.list(), await this.#threadIds(), new Date(this.#now()).toISOString())
+    for (const r of done.queued) this.#progress(r)
+    for (const r of done.removed) this.#emit({ type: 'backup:removed', detail: { cid: r.cid, id: r.cafe } })
+    for (const cafe of done.kicked) this.#outbox.kick(cafe)
+    if (done.queued.length > 0 || done.gone.length > 0) this.dispatchEvent(new Event('change'))
   }
 
   /** Every backup record (one per DAG and cafe). */
@@ -410,7 +273,7 @@ export class BackupOutbox extends EventTarget {
   /** One attempt at a job: an error worth retrying leaves it queued, anything else is final. */
   async #attempt (job: Job): Promise<JobOutcome> {
     try {
-      await this.#perform(job)
+      await JOBS[job.kind](this.#jobs, job)
       return { state: 'done' }
     } catch (err) {
       return { state: transient(err, job.attempts) ? 'retry' : 'failed', error: err }
@@ -446,54 +309,6 @@ export class BackupOutbox extends EventTarget {
     else if (r != null) this.#emit({ type: 'backup:removed', detail: { cid: job.target, id: job.cafe } })
   }
 
-  async #call (cafe: string, path: string, init: RequestInit = {}, timeoutMs?: number): Promise<Response> {
-    const res = await this.#client.request(cafe, path, init, timeoutMs != null ? { timeoutMs } : {})
-    if (!res.ok && res.status !== 404) throw await asError(res)
-    return res
-  }
-
-  /** This device's pins of a DAG at a cafe (by its name tag). */
-  async #pinsOf (cafe: string, cid: string, status: string): Promise<Array<{ requestid: string }>> {
-    const name = encodeURIComponent(await this.#device())
-    const res = await this.#call(cafe, `/cafe/v1/pins?cid=${cid}&status=${status}&name=${name}&match=exact&limit=1000`)
-    return ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: `the pins of cafe ${cafe}` })) as { results: Array<{ requestid: string }> }).results
-  }
-
-  async #backupOf (job: Job): Promise<BackupRecord | undefined> {
-    return (await this.#db).get('backups', [job.target, job.cafe])
-  }
-
-  async #perform (job: Job): Promise<void> {
-    if (job.kind === 'snapshot') {
-      const { id, ciphertext } = await this.#snapshotOf(job.target)
-      await this.#call(job.cafe, `/cafe/v1/snapshots/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ciphertext }) })
-      return
-    }
-    if (job.kind === 'unpin') {
-      // Only this device's pin: the one named when the unpin was queued, or the one the backup
-      // before it recorded, or (an answer lost) those carrying this device's tag. Never every
-      // pin of the CID: other devices of the account keep theirs.
-      const known = job.requestid ?? (await this.#backupOf(job))?.requestid
-      const ids = known != null ? [known] : (await this.#pinsOf(job.cafe, job.target, 'queued,pinning,pinned,failed')).map(p => p.requestid)
-      for (const id of ids) await this.#call(job.cafe, `/cafe/v1/pins/${id}`, { method: 'DELETE' })
-      // A backup queued since (status queued again) keeps its record: its pin job comes next.
-      await this.#record(job, r => r.status === 'unpinning' ? undefined : r)
-      return
-    }
-    // Unpinned before this job ran: nothing to send; the unpin job after it removes the record.
-    if ((await this.#backupOf(job))?.status === 'unpinning') return
-    await this.#record(job, r => r.status === 'unpinning' ? r : { ...r, status: 'pinning' })
-    this.dispatchEvent(new Event('change'))
-    // Already pinned there (an earlier upload whose answer was lost)? Then nothing to send.
-    const existing = await this.#pinsOf(job.cafe, job.target, 'pinned')
-    try {
-      await this.#pinned(job, existing[0]?.requestid ?? await this.#upload(job))
-    } finally {
-      // The bar's bytes stay shown until the record says pinned: it never drops back to 0.
-      this.#sent.delete(`${job.target}|${job.cafe}`)
-    }
-  }
-
   /** A DAG's blocks: as recorded when it was backed up, or walked now (a backup from before they were recorded). */
   async dagOf (cid: string): Promise<DagRecord> {
     const db = await this.#db
@@ -504,56 +319,5 @@ export class BackupOutbox extends EventTarget {
     const record = { cid, blocks, bytes: blocks.reduce((n, b) => n + b.bytes, 0) }
     await db.put('dags', record)
     return record
-  }
-
-  /**
-   * Uploads what the cafe lacks of the DAG: have/want first (a cut upload, a repair or another
-   * device's earlier upload left some there), then a CAR of the rest. Returns the pin's requestid.
-   */
-  async #upload (job: Job): Promise<string> {
-    const key = `${job.target}|${job.cafe}`
-    const dag = await this.dagOf(job.target)
-    const wanted = await wantedBlocks(async cids => this.#call(job.cafe, '/cafe/v1/blocks/missing', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cids })
-    }), dag.blocks, `the have/want answer of cafe ${job.cafe}`)
-    const send = wanted == null ? dag.blocks : dag.blocks.filter(b => wanted.has(b.cid))
-    // Progress starts at what the cafe holds already: a resumed upload's bar does not drop back.
-    this.#sent.set(key, dag.bytes - send.reduce((n, b) => n + b.bytes, 0))
-    this.#uploading.set(key, 0)
-    const sent = this.#sent
-    const uploading = this.#uploading
-    // Each chunk's bytes are progress for the watchers (the page's bar), on the record as it stands.
-    const record = await this.#backupOf(job)
-    const told = (): void => { if (record != null) this.#progress(record) }
-    const car = exportBlocksCar([parseCid(job.target)], readBlocks(send.map(b => b.cid), async c => this.#blocks.get(c)))
-    async function * counted (): AsyncGenerator<Uint8Array> {
-      for await (const chunk of car) {
-        sent.set(key, (sent.get(key) ?? 0) + chunk.byteLength)
-        uploading.set(key, (uploading.get(key) ?? 0) + chunk.byteLength)
-        told()
-        yield chunk
-      }
-    }
-    const meta = encodeURIComponent(JSON.stringify(await this.#metaOf(job.target)))
-    const name = encodeURIComponent(await this.#device())
-    try {
-      const res = await this.#call(job.cafe, `/cafe/v1/uploads?name=${name}&meta=${meta}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/vnd.ipld.car' },
-        body: streamFromIterator(counted())
-      }, OUTBOX_TIMING.uploadTimeoutMs)
-      if (res.status === 404) throw await asError(res)
-      return ((await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${job.cafe}` })) as { requestid: string }).requestid
-    } finally {
-      // What this attempt really sent is kept with the backup.
-      const n = uploading.get(key) ?? 0
-      uploading.delete(key)
-      await this.#record(job, r => ({ ...r, uploaded: (r.uploaded ?? 0) + n }))
-    }
-  }
-
-  async #pinned (job: Job, requestid: string): Promise<void> {
-    // An unpin queued meanwhile keeps "unpinning"; it deletes this requestid next.
-    await this.#record(job, r => { const n: BackupRecord = { ...r, status: r.status === 'unpinning' ? 'unpinning' : 'pinned', requestid }; delete n.error; return n })
   }
 }

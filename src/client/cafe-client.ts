@@ -6,25 +6,16 @@ import { Wake } from '../shared/wake.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { causeOf } from '../shared/error-cause.ts'
 import { InvalidInputError, LightcafeError, NotFoundError, UnauthorizedError, UnavailableError } from '../shared/errors.ts'
-import { isReason } from '../shared/reasons.ts'
 import { PeerError } from '../node/errors.ts'
 import { streamingRequest } from '../shared/request-body.ts'
-import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
+import { CafeApi } from './cafe-api.ts'
+import type { CafeTransport, CallOptions } from './cafe-api.ts'
 import type { Account } from '../account/index.ts'
+import type { Session } from '../cafe/host.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { CafeSession, SessionStore } from './session-store.ts'
 
-/** How a request reaches a cafe (libp2p in the app; the cafe's Hono app directly in unit tests). */
-export interface TransportOptions extends AbortOptions {
-  /**
-   * Dial again when the relay answers that the peer is not there, or a dial fails (default
-   * true: a cafe page that just opened may not have reserved yet). False for a peer that may
-   * simply be offline: one dial, whose answer is final (the relay's is a `PeerAbsentError`).
-   */
-  redialAbsent?: boolean
-}
-
-export type CafeTransport = (cafe: { id: string, addrs: string[] }, request: Request, options?: TransportOptions) => Promise<Response>
+export type { CafeTransport, TransportOptions } from './cafe-api.ts'
 
 export const CLIENT_TIMING = {
   /** Refresh this long before the access token expires, so requests never carry a stale one. */
@@ -41,9 +32,6 @@ export const CLIENT_TIMING = {
   maxRefreshRetries: 6
 } as const
 
-/** The wire shape of a session as the cafe issues it. */
-interface IssuedSession { id: string, cafe: string, address: string, access: string, exp: string, refresh: string, rexp: string }
-
 export interface CafeTarget { id: string, addrs: string[] }
 
 /** A cafe named by its peer id or by a multiaddr ending in /p2p/<peer id>. */
@@ -59,15 +47,6 @@ export function parseCafe (cafe: unknown): CafeTarget {
   } catch {
     throw new InvalidInputError('INVALID_CAFE', 'cafe must be a peer id or a multiaddr ending in /p2p/<peer id>')
   }
-}
-
-export async function asError (res: Response): Promise<LightcafeError> {
-  const body = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.errorBytes, what: 'an error body' }).catch(() => null) as { error?: { reason?: unknown, details?: unknown } } | null
-  const said = body?.error?.reason
-  const details = typeof body?.error?.details === 'string' ? body.error.details : res.statusText
-  // A reason this version does not know (or none) is REMOTE_ERROR; the details keep what was said.
-  if (isReason(said)) return new LightcafeError(said, `cafe: ${details}`, res.status)
-  return new LightcafeError('REMOTE_ERROR', `cafe (${typeof said === 'string' ? said.slice(0, 64) : `HTTP ${res.status}`}): ${details}`, res.status)
 }
 
 /**
@@ -134,12 +113,14 @@ export class CafeClient extends EventTarget {
     }
   }
 
-  async #json<T> (cafe: CafeTarget, path: string, body: unknown, auth?: string, options: AbortOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (auth != null) headers.authorization = `Bearer ${auth}`
-    const res = await this.#send(cafe, new Request(`http://cafe${path}`, { method: 'POST', headers, body: JSON.stringify(body) }), undefined, options)
-    if (!res.ok) throw await asError(res)
-    return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what: `the answer of cafe ${cafe.id}`, signal: options.signal }) as T
+  /** The cafe API as it is, no session added: registering, and refreshing (which carries its own token). */
+  #bare (cafe: CafeTarget): CafeApi {
+    return new CafeApi(async (path, init, options) => this.#send(cafe, new Request(`http://cafe${path}`, init), options.timeoutMs, options), cafe.id)
+  }
+
+  /** The cafe API over this account's session with cafe `id`, refreshed before it expires (see `request`). */
+  api (id: string): CafeApi {
+    return new CafeApi(async (path, init, options) => this.request(id, path, init, options), id)
   }
 
   /** Registers this account with a cafe using an access token from its owner. */
@@ -147,9 +128,10 @@ export class CafeClient extends EventTarget {
     const target = parseCafe(cafe)
     if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new InvalidInputError('INVALID_TOKEN', 'token must be the access token string the cafe owner gave you')
     const account = this.#account()
-    const { nonce } = await this.#json<{ nonce: string }>(target, '/cafe/v1/sessions/challenge', { address: account.address }, undefined, options)
+    const cafeApi = this.#bare(target)
+    const { nonce } = await cafeApi.challenge(account.address, options)
     const sig = toBase64url(account.sign(registrationMessage(target.id, account.address, nonce)))
-    const issued = await this.#json<IssuedSession>(target, '/cafe/v1/sessions', { address: account.address, token, nonce, sig }, undefined, options)
+    const issued = await cafeApi.register({ address: account.address, token, nonce, sig }, options)
     // The transport authenticated the cafe's peer id; a session naming another cafe is refused.
     if (issued.cafe !== target.id || issued.address !== account.address) throw new UnauthorizedError('SESSION_MISMATCH', 'the cafe answered with a session for another cafe or account')
     const previous = await this.#store.get(target.id)
@@ -182,9 +164,9 @@ export class CafeClient extends EventTarget {
   async #doRefresh (id: string): Promise<CafeSession> {
     const s = await this.get(id)
     if (s.ended != null) throw new UnauthorizedError('SESSION_ENDED', `the session with cafe ${id} ended (${s.ended.reason}); register again with a token`)
-    let issued: IssuedSession
+    let issued: Session
     try {
-      issued = await this.#json<IssuedSession>(s, '/cafe/v1/sessions/refresh', {}, s.refresh)
+      issued = await this.#bare(s).refresh(s.refresh)
     } catch (err) {
       if (err instanceof LightcafeError && err.status === 401) {
         await this.#store.put({ ...s, ended: { reason: err.reason, at: new Date(this.#now()).toISOString() } })
@@ -210,7 +192,7 @@ export class CafeClient extends EventTarget {
    * expire. `timeoutMs` bounds the whole exchange (long uploads pass their own); `signal`
    * aborts it sooner.
    */
-  async request (id: string, path: string, init: RequestInit = {}, opts: AbortOptions & { timeoutMs?: number } = {}): Promise<Response> {
+  async request (id: string, path: string, init: RequestInit = {}, opts: CallOptions = {}): Promise<Response> {
     let s = await this.get(id)
     if (s.ended != null) throw new UnauthorizedError('SESSION_ENDED', `the session with cafe ${id} ended (${s.ended.reason}); register again with a token`)
     if (Date.parse(s.exp) - this.#now() < CLIENT_TIMING.refreshAheadMs) s = await this.refresh(id)
@@ -225,9 +207,8 @@ export class CafeClient extends EventTarget {
     const s = await this.get(id)
     if (s.ended == null) {
       try {
-        const res = await this.request(id, '/cafe/v1/sessions', { method: 'DELETE' })
-        // 401 means the cafe already ended it: nothing left to end there.
-        if (!res.ok && res.status !== 401) throw await asError(res)
+        // The cafe may have ended it already (401): nothing left to end there.
+        await this.api(id).endSession()
       } catch (err) {
         if (options.force !== true) throw err
       }

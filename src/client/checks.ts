@@ -1,7 +1,5 @@
 import { openDB } from 'idb'
 import { LightcafeError } from '../shared/errors.ts'
-import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
-import { asError } from './cafe-client.ts'
 import { wantedBlocks } from './have-want.ts'
 import { PROOF_LIMITS, pickBlocks, readProof } from './proofs.ts'
 import type { BackupOutbox } from './backups.ts'
@@ -73,11 +71,6 @@ export interface ChecksInit {
   dbName: string
   now?: () => number
   timing?: Partial<CheckTiming>
-}
-
-async function json<T> (res: Response, what: string): Promise<T> {
-  if (!res.ok) throw await asError(res)
-  return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what }) as T
 }
 
 /**
@@ -195,7 +188,8 @@ export class BackupChecks extends EventTarget {
   }
 
   async #run (cafe: string, rec: CafeCheckRecord, result: CheckResult, proof: boolean): Promise<void> {
-    const holdings = await json<{ bytes: number, pins: number, lost: Array<{ cid: string }>, unfinished: unknown[], persistent: boolean }>(await this.#client.request(cafe, '/cafe/v1/storage'), `the storage answer of cafe ${cafe}`)
+    const api = this.#client.api(cafe)
+    const holdings = await api.storage()
     rec.holdings = { bytes: Number(holdings.bytes) || 0, pins: Number(holdings.pins) || 0, lost: Array.isArray(holdings.lost) ? holdings.lost.length : 0, unfinished: Array.isArray(holdings.unfinished) ? holdings.unfinished.length : 0, persistent: holdings.persistent === true, at: new Date(this.#now()).toISOString() }
     // Every block of the DAGs this cafe pins for this account, once, and the DAGs holding each.
     const pinned = (await this.#outbox.at(cafe)).filter(r => r.status === 'pinned')
@@ -208,17 +202,14 @@ export class BackupChecks extends EventTarget {
         if (held == null) { owners.set(b.cid, [r.cid]); blocks.push(b) } else held.push(r.cid)
       }
     }
-    const ask = async (cids: string[]): Promise<Response> => this.#client.request(cafe, '/cafe/v1/blocks/missing', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cids }) })
-    const missing = new Set(await wantedBlocks(ask, blocks, `the have/want answer of cafe ${cafe}`) ?? [])
+    const missing = new Set(await wantedBlocks(async cids => api.missing(cids), blocks) ?? [])
     result.audited = blocks.length
     if (proof && blocks.length > 0) {
       const asked = pickBlocks(blocks)
-      const res = await this.#client.request(cafe, '/cafe/v1/proofs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cids: asked.map(b => b.cid) }) }, { timeoutMs: PROOF_LIMITS.timeoutMs })
-      // The cafe's own bound on proofs: not a failure of its storage; have/want stands alone.
-      if (res.status === 429) await res.body?.cancel()
-      else {
-        if (!res.ok || res.body == null) throw await asError(res)
-        const outcome = await readProof(res.body, asked, AbortSignal.timeout(PROOF_LIMITS.timeoutMs))
+      const proof = await api.prove(asked.map(b => b.cid), { timeoutMs: PROOF_LIMITS.timeoutMs })
+      // Undefined: the cafe's own bound on proofs, not a failure of its storage; have/want stands alone.
+      if (proof != null) {
+        const outcome = await readProof(proof, asked, AbortSignal.timeout(PROOF_LIMITS.timeoutMs))
         result.proof = true
         rec.proofs++
         result.proven = outcome.proven.length

@@ -1,27 +1,26 @@
 import { CID } from 'multiformats/cid'
 import { READ_AHEAD } from '../ipfs/dag.ts'
 import { BlockRejectedError } from '../ipfs/verify.ts'
-import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
 import type { BlockRef } from '../ipfs/verify.ts'
 
 /** CIDs per have/want question: the cafe's own bound (PIN_LIMITS.maxMissingQuery). */
 export const HAVE_WANT_BATCH = 1024
 
-/** Asks a cafe one question; resolves with its answer (undefined: the cafe does not know the route). */
-export type Ask = (cids: string[]) => Promise<Response>
+/** Asks a cafe one question (CafeApi.missing); resolves with its answer (undefined: the cafe does not know the route). */
+export type Ask = (cids: string[]) => Promise<{ missing?: unknown } | undefined>
 
 /**
  * The have/want exchange: which blocks of `blocks` the cafe still needs, asked in batches.
  * Undefined when the cafe predates the exchange (it answers 404 to the route): send them all.
  */
-export async function wantedBlocks (ask: Ask, blocks: BlockRef[], what: string): Promise<Set<string> | undefined> {
+export async function wantedBlocks (ask: Ask, blocks: BlockRef[]): Promise<Set<string> | undefined> {
   const wanted = new Set<string>()
   for (let i = 0; i < blocks.length; i += HAVE_WANT_BATCH) {
     const cids = blocks.slice(i, i + HAVE_WANT_BATCH).map(b => b.cid)
-    const res = await ask(cids)
-    if (res.status === 404) { await res.body?.cancel(); return undefined }
-    const { missing } = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.cafeAnswerBytes, what }) as { missing?: unknown }
-    if (!Array.isArray(missing)) throw new BlockRejectedError('BAD_RESPONSE', `${what} is not {missing: [...]}`, 502)
+    const answer = await ask(cids)
+    if (answer == null) return undefined
+    const { missing } = answer
+    if (!Array.isArray(missing)) throw new BlockRejectedError('BAD_RESPONSE', 'the cafe\'s have/want answer is not {missing: [...]}', 502)
     // Only what was asked counts: a cafe cannot make this device read anything else.
     const asked = new Set(cids)
     for (const c of missing) if (typeof c === 'string' && asked.has(c)) wanted.add(c)

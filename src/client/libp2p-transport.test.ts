@@ -1,10 +1,11 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
+import { stub } from '../shared/test-stub.ts'
 import { libp2pTransport } from './libp2p-transport.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 // Which addresses the transport dials, with and without WebRTC. The HTTP layer is a stand-in
@@ -17,12 +18,12 @@ const circuitWebRtc = `${relay.toString()}/p2p-circuit/webrtc/p2p/${cafeId}`
 
 function recorder (): { http: HttpOverLibp2p, dials: string[][] } {
   const dials: string[][] = []
-  const conn = { remotePeer: cafeId } as unknown as Connection
-  const http = {
+  const conn = stub<Connection>({ remotePeer: peerIdFromString(cafeId) })
+  const http = stub<HttpOverLibp2p>({
     newestDirect: () => undefined,
-    directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); return conn },
+    directConnection: async (targets: PeerId | Multiaddr | Multiaddr[]) => { dials.push([targets].flat().map(t => t.toString())); return conn },
     fetch: async () => Response.json({ ok: true })
-  } as unknown as HttpOverLibp2p
+  })
   return { http, dials }
 }
 

@@ -13,6 +13,7 @@ import { recover } from './recovery.ts'
 import { MemorySessionStore } from './session-store.ts'
 import { Threads } from './threads.ts'
 import { rawBlock, writtenCar } from '../ipfs/test-car.ts'
+import { stub } from '../shared/test-stub.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Files } from './files.ts'
 import type { RecoveryProgressEvent } from './recovery.ts'
@@ -50,7 +51,7 @@ describe('recovery', () => {
     const blocks = blocksOf(new MemoryBlockstore())
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
     const events: RecoveryProgressEvent[] = []
-    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId, { onProgress: e => { events.push(e) } })
+    const done = await recover({ client, threads, files: stub<Files>(), blocks }, cafeId, { onProgress: e => { events.push(e) } })
     expect(done.state).toBe('done')
     expect(await blocks.get(root.cid)).toEqual(root.bytes)
     expect(await blocks.get(leaf.cid)).toEqual(leaf.bytes)
@@ -100,7 +101,7 @@ describe('recovery: completeness from the blocks that arrived', () => {
     let reads = 0
     const blocks = { ...store, get: async (c: CID) => { reads++; return store.get(c) } }
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
-    const done = await recover({ client, threads, files: {} as unknown as Files, blocks }, cafeId)
+    const done = await recover({ client, threads, files: stub<Files>(), blocks }, cafeId)
     expect(done).toMatchObject({ state: 'done', dagsDone: 1, blocks: 5 })
     for (const b of dag) expect(await store.get(b.cid)).toEqual(b.bytes)
     // The one read: whether the root was here before asking the cafe.
@@ -115,11 +116,11 @@ describe('recovery: completeness from the blocks that arrived', () => {
     const { client, cafeId, account } = await setUp([root, a, b], [root, b])
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
     const empty = blocksOf(new MemoryBlockstore())
-    await expect(recover({ client, threads, files: {} as unknown as Files, blocks: empty }, cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE' })
+    await expect(recover({ client, threads, files: stub<Files>(), blocks: empty }, cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE' })
 
     const holding = blocksOf(new MemoryBlockstore())
     await holding.put(a.cid, a.bytes)
-    const done = await recover({ client, threads, files: {} as unknown as Files, blocks: holding }, cafeId)
+    const done = await recover({ client, threads, files: stub<Files>(), blocks: holding }, cafeId)
     expect(done.state).toBe('done')
     expect(await holding.get(root.cid)).toEqual(root.bytes)
     expect(await holding.get(b.cid)).toEqual(b.bytes)
@@ -147,13 +148,13 @@ describe('recovery from a cafe that lost blocks', () => {
     const alone = new CafeClient({ account: () => account, store: new MemorySessionStore(), transport })
     await alone.register(a.cafeId, (await a.host.createToken()).token)
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
-    await expect(recover({ client: alone, threads, files: {} as unknown as Files, blocks: blocksOf(new MemoryBlockstore()) }, a.cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE', message: expect.stringContaining(leaves[1].cid.toString()) })
+    await expect(recover({ client: alone, threads, files: stub<Files>(), blocks: blocksOf(new MemoryBlockstore()) }, a.cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE', message: expect.stringContaining(leaves[1].cid.toString()) })
     // The cafe knows it now: the pin is shown failed, BLOCKS_LOST, to its client.
     expect((await a.pins.list(account.address, new URLSearchParams({ status: 'failed' }))).results[0].info).toMatchObject({ reason: 'BLOCKS_LOST', lost: '1' })
 
     // Registered with both: the missing leaf comes from B.
     const blocks = blocksOf(new MemoryBlockstore())
-    const done = await recover({ client: both, threads, files: {} as unknown as Files, blocks }, a.cafeId)
+    const done = await recover({ client: both, threads, files: stub<Files>(), blocks }, a.cafeId)
     expect(done).toMatchObject({ state: 'done', dagsDone: 1, missing: 1, elsewhere: [{ cafe: b.cafeId, blocks: 1 }] })
     for (const x of dag) expect(await blocks.get(x.cid)).toEqual(x.bytes)
     alone.stop()

@@ -3,8 +3,8 @@ import { BlockWriter } from '../ipfs/block-writer.ts'
 import { ArrivingDag, READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { openCar } from '../ipfs/verify.ts'
 import { LightcafeError } from '../shared/errors.ts'
-import { REMOTE_BODY_LIMITS, boundedChunks, readJson } from '../shared/streams.ts'
-import { asError } from './cafe-client.ts'
+import { boundedChunks } from '../shared/streams.ts'
+import type { CafeApi } from './cafe-api.ts'
 import type { CafeClient } from './cafe-client.ts'
 import type { Files } from './files.ts'
 import type { Threads } from './threads.ts'
@@ -50,6 +50,9 @@ export const RECOVERY_LIMITS = {
   maxUnknownDagBytes: 4 * 1024 * 1024 * 1024
 } as const
 
+/** A recovery's calls may take long (a CAR of gigabytes): each is bounded by this instead of the default. */
+const LONG = { timeoutMs: 30 * 60_000 }
+
 export interface RecoveryDeps {
   client: CafeClient
   threads: Threads
@@ -59,91 +62,27 @@ export interface RecoveryDeps {
   adopt?: (roots: string[]) => Promise<void>
 }
 
-async function json<T> (res: Response): Promise<T> {
-  if (!res.ok) throw await asError(res)
-  return await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.pageBytes, what: 'the cafe\'s answer' }) as T
-}
+/** One recovery as it runs: where it is from, where it stands, and how the caller is told. */
+interface Run { deps: RecoveryDeps, cafe: string, api: CafeApi, progress: RecoveryProgress, told: () => void }
 
 /**
- * Recovery on a new device (account restored from its mnemonic, registered with the cafe):
- * reads this account's snapshots and pins at the cafe, decrypts the snapshots into threads
- * and the sealed file records into the files index, and fetches every backed-up DAG and
- * thread HEAD as a CAR, each block verified against its CID before it is kept.
- * Safe to run again: what is already here is skipped.
+ * Recovery on a new device (account restored from its mnemonic, registered with the cafe), in
+ * three phases: the snapshots decrypted into threads; this account's pins listed, their sealed
+ * file records into the files index; then every backed-up DAG and thread HEAD fetched as a
+ * CAR, each block verified against its CID before it is kept (what the cafe lost, from this
+ * account's other cafes). Safe to run again: what is already here is skipped.
  */
 export async function recover (deps: RecoveryDeps, cafe: string, options: RecoverOptions = {}): Promise<RecoveryProgress> {
   const progress = newRecoveryProgress(cafe)
-  const onProgress = (): void => { options.onProgress?.({ type: 'recovery:progress', detail: { ...progress, threads: [...progress.threads] } }) }
-  const call = async (path: string): Promise<Response> => deps.client.request(cafe, path, {}, { timeoutMs: 30 * 60_000 })
-  onProgress()
+  const told = (): void => { options.onProgress?.({ type: 'recovery:progress', detail: { ...progress, threads: [...progress.threads] } }) }
+  const run: Run = { deps, cafe, api: deps.client.api(cafe), progress, told }
+  told()
   try {
-    const snapshots = await json<Array<{ id: string }>>(await call('/cafe/v1/snapshots'))
-    progress.snapshots = snapshots.length
-    const roots = new Set<string>()
-    for (const s of snapshots) {
-      const { ciphertext } = await json<{ ciphertext: string }>(await call(`/cafe/v1/snapshots/${s.id}`))
-      const thread = await deps.threads.restore(ciphertext)
-      progress.threads.push({ id: thread.id, head: thread.head })
-      roots.add(thread.head)
-      onProgress()
-    }
-
-    // Every pinned DAG of this account, newest first, paged by `before` as the spec says.
-    let before: string | undefined
-    const sized = new Set<string>()
-    /** What the cafe says each DAG holds: its CAR may not be much larger. */
-    const claimed = new Map<string, number>()
-    for (;;) {
-      // Pinned ones, and those the cafe lost blocks of (shown failed, BLOCKS_LOST): still this account's backups.
-      const q = new URLSearchParams({ status: 'pinned,failed', limit: '1000', ...(before != null ? { before } : {}) })
-      const page = await json<{ count: number, results: Array<{ status: string, created: string, pin: { cid: string, meta?: Record<string, string> }, info?: Record<string, string> }> }>(await call(`/cafe/v1/pins?${q.toString()}`))
-      for (const p of page.results) {
-        if (p.status !== 'pinned' && p.info?.reason !== 'BLOCKS_LOST') continue
-        // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
-        const bytes = Number(p.info?.bytes ?? 0) || 0
-        if (!sized.has(p.pin.cid)) progress.totalBytes += bytes
-        claimed.set(p.pin.cid, Math.max(claimed.get(p.pin.cid) ?? 0, bytes))
-        sized.add(p.pin.cid)
-        roots.add(p.pin.cid)
-        const sealed = p.pin.meta?.lc
-        if (sealed != null) {
-          await deps.files.restoreSealed(sealed)
-          progress.files++
-        }
-      }
-      if (page.results.length === 0 || page.count <= page.results.length) break
-      before = page.results[page.results.length - 1].created
-    }
+    const roots = await restoreThreads(run)
+    const claimed = await listBackups(run, roots)
     progress.dags = roots.size
-    onProgress()
-
-    const others = (await deps.client.list()).filter(x => x.id !== cafe && x.ended == null).map(x => x.id)
-    for (const root of roots) {
-      const cid = parseCid(root)
-      const local = await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })
-      if (local.missing.length > 0) {
-        const known = claimed.get(root)
-        const maxBytes = known != null && known > 0 ? 2 * known + RECOVERY_LIMITS.carSlackBytes : RECOVERY_LIMITS.maxUnknownDagBytes
-        // Every block it links to came: complete, nothing read back. Else those left out may be
-        // here already (an earlier run): the walk over this device's blocks names what is missing.
-        const { complete } = await fetchDag(deps, cafe, cid, maxBytes, progress, onProgress)
-        // Blocks the cafe did not send (it lost them): named, then fetched from this account's other cafes.
-        let missing = complete ? [] : (await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })).missing
-        if (missing.length > 0) progress.missing += missing.length
-        for (const other of others) {
-          if (missing.length === 0) break
-          let got = 0
-          for (const m of missing) got += (await fetchDag(deps, other, parseCid(m), maxBytes, progress, onProgress).catch(() => ({ kept: 0 }))).kept
-          if (got > 0) progress.elsewhere.push({ cafe: other, blocks: got })
-          missing = (await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })).missing
-        }
-        if (missing.length > 0) {
-          throw new LightcafeError('RECOVERY_INCOMPLETE', `cafe ${cafe} lacks ${missing.length} block(s) of ${root} (e.g. ${missing.slice(0, 3).join(', ')})${others.length > 0 ? `, and this account's other cafes (${others.join(', ')}) had not them either` : '; no other cafe of this account to take them from'}`, 502)
-        }
-      }
-      progress.dagsDone++
-      onProgress()
-    }
+    told()
+    await fetchAll(run, roots, claimed)
     // This device carries the backups on (the one that made them may be gone); failing here fails nothing recovered.
     await deps.adopt?.([...roots]).catch(() => {})
     progress.state = 'done'
@@ -153,9 +92,79 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
     progress.error = { reason: e.reason, details: e.message }
     throw e
   } finally {
-    onProgress()
+    told()
   }
   return progress
+}
+
+/** Phase 1: each snapshot decrypted into its thread. Returns the threads' HEADs, the first DAGs to fetch. */
+async function restoreThreads ({ deps, api, progress, told }: Run): Promise<Set<string>> {
+  const snapshots = await api.snapshots(LONG)
+  progress.snapshots = snapshots.length
+  const roots = new Set<string>()
+  for (const s of snapshots) {
+    const { ciphertext } = await api.snapshot(s.id, LONG)
+    const thread = await deps.threads.restore(ciphertext)
+    progress.threads.push({ id: thread.id, head: thread.head })
+    roots.add(thread.head)
+    told()
+  }
+  return roots
+}
+
+/**
+ * Phase 2: every pinned DAG of this account, and those the cafe lost blocks of (shown failed,
+ * BLOCKS_LOST: still this account's backups), added to `roots`; their sealed file records
+ * restored. Returns what the cafe says each DAG holds: its CAR may not be much larger.
+ */
+async function listBackups ({ deps, api, progress }: Run, roots: Set<string>): Promise<Map<string, number>> {
+  const claimed = new Map<string, number>()
+  for await (const p of api.allPins({ status: ['pinned', 'failed'] }, LONG)) {
+    if (p.status !== 'pinned' && p.info?.reason !== 'BLOCKS_LOST') continue
+    // Each pinned DAG counted once (a thread's HEAD is often one of them, already in roots).
+    const bytes = Number(p.info?.bytes ?? 0) || 0
+    if (!claimed.has(p.pin.cid)) progress.totalBytes += bytes
+    claimed.set(p.pin.cid, Math.max(claimed.get(p.pin.cid) ?? 0, bytes))
+    roots.add(p.pin.cid)
+    const sealed = p.pin.meta?.lc
+    if (sealed != null) {
+      await deps.files.restoreSealed(sealed)
+      progress.files++
+    }
+  }
+  return claimed
+}
+
+/** Phase 3: every root's DAG made whole here, from the cafe and, for what it lost, this account's other cafes. */
+async function fetchAll (run: Run, roots: Set<string>, claimed: Map<string, number>): Promise<void> {
+  const { deps, cafe, progress, told } = run
+  const others = (await deps.client.list()).filter(x => x.id !== cafe && x.ended == null).map(x => x.id)
+  const missingOf = async (cid: CID): Promise<string[]> => (await walkDag(cid, async c => deps.blocks.get(c), { ahead: READ_AHEAD })).missing
+  for (const root of roots) {
+    const cid = parseCid(root)
+    if ((await missingOf(cid)).length > 0) {
+      const known = claimed.get(root)
+      const maxBytes = known != null && known > 0 ? 2 * known + RECOVERY_LIMITS.carSlackBytes : RECOVERY_LIMITS.maxUnknownDagBytes
+      // Every block it links to came: complete, nothing read back. Else those left out may be
+      // here already (an earlier run): the walk over this device's blocks names what is missing.
+      const { complete } = await fetchDag(deps, cafe, cid, maxBytes, progress, told)
+      // Blocks the cafe did not send (it lost them): named, then fetched from this account's other cafes.
+      let missing = complete ? [] : await missingOf(cid)
+      if (missing.length > 0) progress.missing += missing.length
+      for (const other of others) {
+        if (missing.length === 0) break
+        let got = 0
+        for (const m of missing) got += (await fetchDag(deps, other, parseCid(m), maxBytes, progress, told).catch(() => ({ kept: 0 }))).kept
+        if (got > 0) progress.elsewhere.push({ cafe: other, blocks: got })
+        missing = await missingOf(cid)
+      }
+      if (missing.length > 0) {
+        throw new LightcafeError('RECOVERY_INCOMPLETE', `cafe ${cafe} lacks ${missing.length} block(s) of ${root} (e.g. ${missing.slice(0, 3).join(', ')})${others.length > 0 ? `, and this account's other cafes (${others.join(', ')}) had not them either` : '; no other cafe of this account to take them from'}`, 502)
+      }
+    }
+    progress.dagsDone++
+    told()
+  }
 }
 
 /**
@@ -165,11 +174,10 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
  * links to came (else the caller walks what is here to know what is still missing).
  */
 async function fetchDag (deps: RecoveryDeps, cafe: string, cid: CID, maxBytes: number, progress: RecoveryProgress, onProgress: () => void): Promise<{ kept: number, complete: boolean }> {
-  const res = await deps.client.request(cafe, `/cafe/v1/ipfs/${cid.toString()}?format=car`, {}, { timeoutMs: 30 * 60_000 })
-  if (res.status === 404) { await res.body?.cancel(); return { kept: 0, complete: false } }
-  if (!res.ok || res.body == null) throw await asError(res)
+  const car = await deps.client.api(cafe).car(cid.toString(), LONG)
+  if (car == null) return { kept: 0, complete: false }
   const dag = new ArrivingDag(cid)
-  const { blocks } = await openCar(boundedChunks(res.body, { maxBytes, what: `the CAR of ${cid.toString()}` }))
+  const { blocks } = await openCar(boundedChunks(car, { maxBytes, what: `the CAR of ${cid.toString()}` }))
   // Written behind the read, in batches; durable once flushed.
   const writer = new BlockWriter(deps.blocks)
   let kept = 0

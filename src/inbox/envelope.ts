@@ -59,12 +59,15 @@ function boxContext (envelope: Pick<Envelope, 'id' | 'from' | 'to' | 'created'>)
   return utf8.encode(PREFIX + JSON.stringify({ id, from, to, created }))
 }
 
-/** Seals `plaintext` (≤ BOX.maxPlaintextBytes) to the recipient's contact and signs it as the sender. */
-export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>, recipient: Pick<Contact, 'address' | 'box'>, plaintext: Uint8Array, now: number = Date.now()): Promise<Envelope> {
+/**
+ * Seals `plaintext` (≤ BOX.maxPlaintextBytes) to the recipient's contact and signs it as the
+ * sender. `id`: its 16 bytes when the caller chose them (random otherwise).
+ */
+export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>, recipient: Pick<Contact, 'address' | 'box'>, plaintext: Uint8Array, now: number = Date.now(), options: { id?: Uint8Array } = {}): Promise<Envelope> {
   if (!isAddress(recipient.address)) throw new InvalidInputError(REASON, 'the recipient address is not an account address')
   const boxKey = base64urlOf('INVALID_CONTACT', 'box', recipient.box, BOX.keyBytes)
   const head = {
-    id: toBase64url(randomBytes(ENVELOPE_LIMITS.idBytes)),
+    id: toBase64url(options.id ?? randomBytes(ENVELOPE_LIMITS.idBytes)),
     from: sender.address,
     to: recipient.address,
     created: new Date(now).toISOString()

@@ -1,5 +1,6 @@
 import { x25519 } from '@noble/curves/ed25519.js'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { stub } from '../shared/test-stub.ts'
 import { nativeNoiseKeys, nativeX25519Pair, pairsAgree, POOL_SIZE } from './noise-crypto.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -48,8 +49,8 @@ describe('Noise X25519 keys from WebCrypto', () => {
         return typeof v === 'function' ? v.bind(target) : v
       }
     })
-    // Waits for the count, however long WebCrypto takes (the test's timeout bounds it).
-    const until = async (n: number): Promise<void> => { while (made < n) await new Promise(resolve => setTimeout(resolve, 5)) }
+    // Waits for the count, however long WebCrypto takes (bounded well below the test's timeout).
+    const until = async (n: number): Promise<void> => { await vi.waitFor(() => { expect(made).toBeGreaterThanOrEqual(n) }, { timeout: 10_000, interval: 5 }) }
     const keys = await nativeNoiseKeys(counting, 2)
     // The static pair, the first pool pair, then one more to fill a pool of 2.
     await until(3)
@@ -59,7 +60,7 @@ describe('Noise X25519 keys from WebCrypto', () => {
   })
 
   it('is none where WebCrypto has no X25519 (Noise then makes its own keys)', async () => {
-    const subtle = { generateKey: async () => { throw new DOMException('Unrecognized name', 'NotSupportedError') } } as unknown as SubtleCrypto
+    const subtle = stub<SubtleCrypto>({ generateKey: async () => { throw new DOMException('Unrecognized name', 'NotSupportedError') } })
     expect(await nativeNoiseKeys(subtle)).toBeUndefined()
   })
 })

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Wake } from '../shared/wake.ts'
@@ -11,11 +11,7 @@ import type { WakeEvent } from '../shared/wake.ts'
 // with its key, and a peer that keeps a connection to it.
 
 async function until (check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+  await vi.waitFor(() => { expect(check()).toBe(true) }, { timeout: ms, interval: 20 })
 }
 
 describe('the relay keeper', () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { stub } from '../shared/test-stub.ts'
 import { relayList } from './relays.ts'
 
 const ID = '12D3KooWF1jrabN6uHr7g1F96TsXv1QdWq7ov3qy8MCui4FZuims'
 const LOOP = `/ip4/127.0.0.1/tcp/9090/ws/p2p/${ID}`
 const WSS = `/ip4/10.77.0.1/tcp/9443/tls/ws/p2p/${ID}`
-const at = (href: string): Location => new URL(href) as unknown as Location
+const at = (href: string): Location => { const u = new URL(href); return stub<Location>({ href: u.href, origin: u.origin, protocol: u.protocol, host: u.host, hostname: u.hostname, port: u.port, pathname: u.pathname, search: u.search, hash: u.hash }) }
 const serving = (body: unknown, status = 200): typeof fetch => (async () => new Response(typeof body === 'string' ? body : JSON.stringify(body), { status })) as typeof fetch
 
 describe('relay list of a page', () => {

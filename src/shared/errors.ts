@@ -72,12 +72,14 @@ export function errorBody (reason: Reason, details: string): { error: { reason: 
 }
 
 /**
- * A refusal read back from one of our APIs (its status and parsed body, if any) as a
- * LightcafeError: the body's reason when it is one of ours, else REMOTE_ERROR; the text is
- * `REASON: details` (the status where no reason was given), as the dashboard and CLI print it.
+ * A refusal one of our APIs answered (its status and parsed body, if any) as a LightcafeError:
+ * the body's reason when it is one of ours, else REMOTE_ERROR; the text is `REASON: details`
+ * (the status where no reason was given), after who answered when known (`cafe: …`), as the
+ * dashboard, the CLI and the client's records show it.
  */
-export function refusalError (status: number, body: unknown): LightcafeError {
+export function refusalError (status: number, body: unknown, who?: string): LightcafeError {
   const error = (body as { error?: { reason?: unknown, details?: unknown } } | null | undefined)?.error
   const said = error?.reason
-  return new LightcafeError(isReason(said) ? said : 'REMOTE_ERROR', `${typeof said === 'string' ? said : status}: ${typeof error?.details === 'string' ? error.details : ''}`, status)
+  const text = `${typeof said === 'string' ? said.slice(0, 64) : status}: ${typeof error?.details === 'string' ? error.details : ''}`
+  return new LightcafeError(isReason(said) ? said : 'REMOTE_ERROR', who != null ? `${who}: ${text}` : text, status)
 }

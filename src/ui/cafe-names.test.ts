@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { stub } from '../shared/test-stub.ts'
 import { fetchName } from './cafe-names.ts'
 import type { RunningPeer } from './peer.ts'
 
@@ -6,11 +7,11 @@ import type { RunningPeer } from './peer.ts'
 function endlessInfo (): { peer: RunningPeer, pulled: () => number } {
   let pulled = 0
   const chunk = new TextEncoder().encode(`{"name":"${'x'.repeat(64 * 1024)}`)
-  const peer = {
+  const peer = stub<RunningPeer>({
     rawCafeFetch: async () => new Response(new ReadableStream<Uint8Array>({
       pull (controller) { pulled += chunk.byteLength; controller.enqueue(chunk) }
     }), { headers: { 'content-type': 'application/json' } })
-  } as unknown as RunningPeer
+  })
   return { peer, pulled: () => pulled }
 }
 

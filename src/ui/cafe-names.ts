@@ -1,4 +1,4 @@
-import { REMOTE_BODY_LIMITS, readJson } from '../shared/streams.ts'
+import { CafeApi } from '../client/cafe-api.ts'
 import type { RunningPeer } from './peer.ts'
 
 /**
@@ -28,10 +28,8 @@ export function knownName (cafe: string): string | undefined {
 export async function fetchName (peer: RunningPeer, cafe: string): Promise<string | undefined> {
   try {
     const signal = AbortSignal.timeout(INFO_MS)
-    const res = await peer.rawCafeFetch(cafe, new Request('http://cafe/cafe/v1/info', { signal }))
-    if (!res.ok) { await res.body?.cancel(); return undefined }
-    // Any peer named in an invitation can answer: read no more than an answer can hold.
-    const info = await readJson(res, { maxBytes: REMOTE_BODY_LIMITS.infoBytes, signal, what: `the info of cafe ${cafe}` }) as { name?: unknown }
+    // Any peer named in an invitation can answer: the API reads no more than an answer can hold.
+    const info: { name?: unknown } = await new CafeApi(async (path, init) => peer.rawCafeFetch(cafe, new Request(`http://cafe${path}`, { ...init, signal })), cafe).info({ signal })
     const name = typeof info.name === 'string' ? info.name.trim().slice(0, MAX_NAME) : ''
     if (name === '') return undefined
     try { localStorage.setItem(KEY, JSON.stringify({ ...all(), [cafe]: name })) } catch {}

@@ -4,23 +4,37 @@ import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 import type { RelayState } from '../node/relay-keeper.ts'
 import type { LanInfo } from '../node/lan.ts'
-import type { ConnectionPath } from '../node/connection-path.ts'
-import type { BackupHealth } from '../client/index.ts'
+import type { ConnectionInfo, LocalApiDeps, MessageStatus, PeerView, SessionView } from '../api/app.ts'
+import type { CafeSettingsView } from '../api/owner-routes.ts'
+import type { CafeHost, ClientView } from '../cafe/index.ts'
+import type { BackupHealth, BackupOutbox } from '../client/index.ts'
 
-/** What the dashboard shows, read from the local API in one go (the views never see fixtures). */
-export interface LiveData {
-  info: { peerId: string, address: string, startedAt: string, relays: RelayState[], iceServers: string[], webrtc?: boolean, cafe: { enabled: boolean, name: string } }
-  conns: Array<{ peerId: string, remoteAddr: string, transport: string, direct: boolean, path: ConnectionPath, candidates?: string }>
-  tokens: Array<{ id: string, created: string, revoked?: string, usedBy?: string }>
-  clients: Array<{ address: string, peerId: string, registered: string, lastSeen: string, quota: number, bytes: number, pins: number, lost: number, snapshots: number, inbox: number }>
-  cafes: Array<{ id: string, exp: string, rexp: string, registered: string, ended?: { reason: string } }>
-  inbox: { unread: number, received: number, outbox: number, problem?: { reason: string, details: string, held: number } | null }
-  storage: { usage: number, quota: number, persisted: boolean, reported?: boolean }
-  backups: Array<{ cid: string, cafes: Array<{ id: string, status: string, sent?: number, size?: number, error?: { reason: string, details: string } }> }>
-  settings: { enabled: boolean, name: string, open: boolean, quotaBytes: number, inbox: { perRecipientCount: number, perRecipientBytes: number, ttlMs: number } }
+/** One reading of the dashboard: the local API path that answers it, and (as a type) what it answers. */
+interface Reading<T> { path: string, answer?: T }
+const reading = <T>(path: string): Reading<T> => ({ path })
+
+/**
+ * What the dashboard shows, read from the local API in one go, each once: its name here, its
+ * path, and its type, taken from the API's own (the views never see fixtures).
+ */
+const READINGS = {
+  info: reading<PeerView>('/api/v0/peer'),
+  conns: reading<ConnectionInfo[]>('/api/v0/connections'),
+  tokens: reading<Awaited<ReturnType<CafeHost['listTokens']>>>('/api/v0/tokens'),
+  clients: reading<ClientView[]>('/api/v0/clients'),
+  cafes: reading<SessionView[]>('/api/v0/cafes'),
+  inbox: reading<MessageStatus>('/api/v0/messages/status'),
+  storage: reading<Awaited<ReturnType<LocalApiDeps['storage']>>>('/api/v0/storage'),
+  backups: reading<Awaited<ReturnType<BackupOutbox['list']>>>('/api/v0/backups'),
+  settings: reading<CafeSettingsView>('/api/v0/cafe'),
   /** Where this account's backups are and how each cafe keeps them. */
-  health: BackupHealth
+  health: reading<BackupHealth>('/api/v0/backups/health')
 }
+
+type Readings = { [K in keyof typeof READINGS]: typeof READINGS[K] extends Reading<infer T> ? T : never }
+
+/** The dashboard's data: every reading, with the relays as the keeper sees them (why a dial failed too). */
+export type LiveData = Omit<Readings, 'info'> & { info: Omit<PeerView, 'relays'> & { relays: RelayState[] } }
 
 export interface Dashboard {
   peer: RunningPeer
@@ -56,20 +70,11 @@ async function read (peer: RunningPeer): Promise<LiveData> {
     if (first && performance.getEntriesByName(`lc:first-reading${path}`).length === 0) performance.mark(`lc:first-reading${path}`)
     return value
   }
-  const [info, conns, tokens, clients, cafes, inbox, storage, backups, settings, health] = await Promise.all([
-    get<LiveData['info']>('/api/v0/peer'),
-    get<LiveData['conns']>('/api/v0/connections'),
-    get<LiveData['tokens']>('/api/v0/tokens'),
-    get<LiveData['clients']>('/api/v0/clients'),
-    get<LiveData['cafes']>('/api/v0/cafes'),
-    get<LiveData['inbox']>('/api/v0/messages/status'),
-    get<LiveData['storage']>('/api/v0/storage'),
-    get<LiveData['backups']>('/api/v0/backups'),
-    get<LiveData['settings']>('/api/v0/cafe'),
-    get<LiveData['health']>('/api/v0/backups/health')
-  ])
+  const names = Object.keys(READINGS) as Array<keyof typeof READINGS>
+  const values = await Promise.all(names.map(async name => get<unknown>(READINGS[name].path)))
+  const data = Object.fromEntries(names.map((name, i) => [name, values[i]])) as Readings
   // The relays as the keeper sees them, with why a dial failed (the local API gives the state only).
-  return { info: { ...info, relays: peer.node.relays.state() }, conns, tokens, clients, cafes, inbox, storage, backups, settings, health }
+  return { ...data, info: { ...data.info, relays: peer.node.relays.state() } }
 }
 
 /** A first reading started before the dashboard renders (boot.ts), taken by its first refresh. */

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LightcafeError } from '../shared/errors.ts'
+import { stub } from '../shared/test-stub.ts'
 import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 
-const answering = (res: Response): RunningPeer => ({ handle: async () => res }) as unknown as RunningPeer
+const answering = (res: Response): RunningPeer => stub<RunningPeer>({ handle: async () => res })
 
 describe('the dashboard\'s local API calls', () => {
   afterEach(() => { vi.unstubAllGlobals() })

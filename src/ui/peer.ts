@@ -11,10 +11,10 @@ import { connectionPath } from '../node/connection-path.ts'
 import { CafeMemory } from '../search/sample.ts'
 import { httpPeers, relayPeerIds } from '../node/http/index.ts'
 import type { Account } from '../account/index.ts'
-import type { ConnectionInfo } from '../api/app.ts'
+import type { ConnectionInfo, LocalApiDeps } from '../api/app.ts'
 import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/index.ts'
 import type { Cafe, CafeRecords } from '../cafe/compose.ts'
-import type { SearchTargets } from '../client/index.ts'
+import type { CafeTransport, SearchTargets } from '../client/index.ts'
 import type { LightcafeNode, NodeInit } from '../node/create-node.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -59,24 +59,19 @@ async function openCafeRecords (prefix: string): Promise<CafeRecords> {
   return { cafe, pins, snapshots, contacts, inbox }
 }
 
-/** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
-export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, iceServers?: NodeInit['iceServers'], onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
-  const prefix = opts.dbPrefix ?? 'lightcafe'
-  const startedAt = new Date().toISOString()
-  // The account (IndexedDB, then PBKDF2) loads while the node starts.
-  const accounts = new AccountStore(`${prefix}/account`)
-  const loading = accounts.loadOrCreate()
-  loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
-  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, iceServers: opts.iceServers, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
-  performance.mark('lc:node-started')
-  opts.onNode?.(node)
-  let account = await loading
-  performance.mark('lc:account-loaded')
+/** The parts of this device as a client of cafes, each over its own IndexedDB store. */
+interface ClientParts {
+  client: CafeClient
+  messages: Messages
+  files: Files
+  threads: Threads
+  backups: BackupOutbox
+  checks: BackupChecks
+  recoveries: Recoveries
+}
 
-  const { http } = node.libp2p.services
-  // Through the relays connected now: a relay this device cannot reach would cost every dial its timeout.
-  const transport = libp2pTransport(http, () => node.relays.dialable(), node.wake, { webrtc: node.webrtc })
-  const self = node.libp2p.peerId.toString()
+/** The cafe of this tab: its records and blocks in IndexedDB (moved from 0.1's stores first), composed by createCafe(). */
+async function startCafe (node: LightcafeNode, relays: Multiaddr[], transport: CafeTransport, prefix: string): Promise<{ cafe: Cafe, records: CafeRecords, close: () => void }> {
   // What the cafe keeps for clients lives apart from this device's own blocks: its garbage
   // collection can then never touch the owner's files.
   // Its ingests write blocks in batches, one transaction each (`putMany`).
@@ -85,10 +80,10 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   // A cafe made before the datastore stores keeps its records: moved once, before the stores open.
   // The old databases' deletion is not awaited (a tab of the old version may still hold them).
   await migrateIdbStores(prefix, records)
-  const cafeParts = await createCafe({
+  const cafe = await createCafe({
     libp2p: node.libp2p,
     privateKeyRaw: node.privateKey.raw,
-    relays: () => opts.relays,
+    relays: () => relays,
     records,
     blocks: cafeBlocks.blocks,
     fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
@@ -96,16 +91,22 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     // Clients are told whether this browser may evict what the cafe keeps for them.
     persistent: async () => await navigator.storage?.persisted?.().catch(() => false) ?? false
   })
-  const { host: cafe, pins, inbox, contactIndex, activity, app: cafeApp, directoryLists, askCafe } = cafeParts
   // A relay that restarted has an empty directory: announce again once it is back.
-  node.relays.addEventListener('change', () => { cafeParts.relaysChanged() })
+  node.relays.addEventListener('change', () => { cafe.relaysChanged() })
+  const close = (): void => {
+    for (const ds of new Set(Object.values(records))) (ds as CafeIdbDatastore).close()
+    cafeBlocks.close()
+  }
+  return { cafe, records, close }
+}
 
-  const client = new CafeClient({ account: () => account, store: new IdbSessionStore(`${prefix}/client`), transport, wake: node.wake })
+/** This device as a client of cafes: sessions, messages, files, threads, backups, their checks, recoveries. */
+async function startClient (node: LightcafeNode, transport: CafeTransport, account: () => Account, relays: Multiaddr[], prefix: string): Promise<ClientParts> {
+  const client = new CafeClient({ account, store: new IdbSessionStore(`${prefix}/client`), transport, wake: node.wake })
   await client.start()
-
-  const relayIds = relayPeerIds(opts.relays)
+  const relayIds = relayPeerIds(relays)
   const messages = new Messages({
-    account: () => account,
+    account,
     client,
     transport,
     peerId: node.libp2p.peerId.toString(),
@@ -113,26 +114,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     dbName: `${prefix}/messages`,
     wake: node.wake
   })
-  const peerApp = createPeerApp(messages, client)
-  // This tab's cafe answers for its owner's contact too: the owner is no client of its own cafe.
-  const ownContact = async (): Promise<void> => { cafeParts.contacts.setOwner(await messages.profile()) }
-  await ownContact().catch(() => { /* a contact that no longer verifies: published again on the next profile change */ })
-  messages.addEventListener('profile', () => { void ownContact().catch(() => {}) })
-
-  // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
-  const gateway = createGatewayApp(async cid => node.blocks.get(cid))
-  node.serve(async (req, info) => {
-    if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
-    if (new URL(req.url).pathname.startsWith('/ipfs/')) {
-      const mine = (await client.list()).some(s => s.id === info.remotePeer)
-      if (!mine) return Response.json({ error: { reason: 'FORBIDDEN', details: 'this peer serves its blocks to its own cafes only' } }, { status: 403 })
-      return gateway.fetch(req)
-    }
-    return cafeApp.fetch(req, { remotePeer: info.remotePeer })
-  })
-
-  const files = new Files(node.helia, () => account, `${prefix}/files`)
-  const threads = new Threads(() => account, `${prefix}/threads`)
+  const files = new Files(node.helia, account, `${prefix}/files`)
+  const threads = new Threads(account, `${prefix}/threads`)
   const backups = new BackupOutbox({
     client,
     blocks: node.blocks,
@@ -148,11 +131,8 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     },
     threadIds: async () => (await threads.list()).map(t => t.id)
   })
-  await backups.start()
   // Each cafe's care of the backups, proven from time to time; what it lost is uploaded again.
   const checks = new BackupChecks({ client, outbox: backups, dbName: `${prefix}/backup-checks` })
-  checks.start()
-  await messages.start()
   const recoveries = new Recoveries({
     client,
     threads,
@@ -160,12 +140,35 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
     blocks: node.blocks,
     adopt: async roots => { for (const root of roots) await backups.backup(root).catch(() => {}) }
   })
+  return { client, messages, files, threads, backups, checks, recoveries }
+}
+
+/**
+ * What other peers may ask of this one over libp2p: its own `/client/v1` (any peer), its blocks
+ * (`/ipfs/`, its own cafes only, when they pull a pin) and the cafe API.
+ */
+function serveNode (node: LightcafeNode, client: ClientParts, cafeApp: Cafe['app'], gateway: Hono): void {
+  const peerApp = createPeerApp(client.messages, client.client)
+  node.serve(async (req, info) => {
+    if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
+    if (new URL(req.url).pathname.startsWith('/ipfs/')) {
+      const mine = (await client.client.list()).some(s => s.id === info.remotePeer)
+      if (!mine) return Response.json({ error: { reason: 'FORBIDDEN', details: 'this peer serves its blocks to its own cafes only' } }, { status: 403 })
+      return gateway.fetch(req)
+    }
+    return cafeApp.fetch(req, { remotePeer: info.remotePeer })
+  })
+}
+
+/** What the local API reads and drives: this peer's parts, its search, and the browser's storage. */
+function localApiDeps (node: LightcafeNode, cafe: Cafe, parts: ClientParts, transport: CafeTransport, accounts: { get: () => Account, restore: (mnemonic: string) => Promise<Account> }, startedAt: string): LocalApiDeps {
+  const self = node.libp2p.peerId.toString()
   // Ask the browser not to evict a cafe's data under storage pressure (granted silently for installed apps).
   const persisted = navigator.storage?.persist?.().catch(() => false) ?? Promise.resolve(false)
   // A search asks a sample of these (src/search/sample.ts); this page remembers how each did.
-  const searchTargets = async (): Promise<SearchTargets> => ({ own: (await client.list()).map(s => s.id), lists: await directoryLists() })
+  const searchTargets = async (): Promise<SearchTargets> => ({ own: (await parts.client.list()).map(s => s.id), lists: await cafe.directoryLists() })
   const searchMemory = new CafeMemory()
-  const api = createLocalApi({
+  return {
     warmSearch: async () => warmCafes({
       cafes: searchTargets,
       memory: searchMemory,
@@ -173,7 +176,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       dial: async (id, options) => { await (await transport({ id, addrs: [] }, new Request('http://cafe/cafe/v1/info'), options)).body?.cancel() }
     }),
     peer: () => ({
-      peerId: node.libp2p.peerId.toString(),
+      peerId: self,
       multiaddrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
       relays: node.relays.state().map(r => ({ multiaddr: r.multiaddr, connected: r.connected, reserved: r.reserved })),
       // URLs only: TURN credentials stay in the node.
@@ -182,26 +185,26 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       startedAt
     }),
     connections: async () => Promise.all(node.libp2p.getConnections().filter(c => c.status === 'open').map(describe)),
-    account: () => account,
-    activity,
-    restoreAccount: async (mnemonic) => { account = await accounts.restore(mnemonic); return account },
-    cafe,
-    inbox,
-    client,
-    files,
-    backups,
-    checks,
-    threads,
-    messages,
+    account: accounts.get,
+    activity: cafe.activity,
+    restoreAccount: accounts.restore,
+    cafe: cafe.host,
+    inbox: cafe.inbox,
+    client: parts.client,
+    files: parts.files,
+    backups: parts.backups,
+    checks: parts.checks,
+    threads: parts.threads,
+    messages: parts.messages,
     search: async (input, onUpdate) => searchContacts({
       cafes: searchTargets,
       memory: searchMemory,
-      ask: askCafe,
+      ask: cafe.askCafe,
       self,
-      local: (await cafe.getSettings()).enabled ? (name, limit) => contactIndex.search(name, limit) : undefined
+      local: (await cafe.host.getSettings()).enabled ? (name, limit) => cafe.contactIndex.search(name, limit) : undefined
     }, input, onUpdate),
-    recover: async (cafeId, options) => recoveries.start(cafeId, options),
-    recovery: (cafeId) => recoveries.get(cafeId),
+    recover: async (cafeId, options) => parts.recoveries.start(cafeId, options),
+    recovery: (cafeId) => parts.recoveries.get(cafeId),
     storage: async () => {
       // WebKitGTK (and older Safari) have no navigator.storage: nothing to report, not zero.
       if (navigator.storage?.estimate == null) return { usage: 0, quota: 0, persisted: false, reported: false }
@@ -210,46 +213,81 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
       await persisted
       return { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted: await navigator.storage.persisted?.().catch(() => false) ?? false, reported: true }
     }
-  })
+  }
+}
+
+/** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
+export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string, iceServers?: NodeInit['iceServers'], onNode?: (node: LightcafeNode) => void }): Promise<RunningPeer> {
+  const prefix = opts.dbPrefix ?? 'lightcafe'
+  const startedAt = new Date().toISOString()
+  // The account (IndexedDB, then PBKDF2) loads while the node starts.
+  const accounts = new AccountStore(`${prefix}/account`)
+  const loading = accounts.loadOrCreate()
+  loading.catch(() => { /* awaited below; a node that failed first is the error reported */ })
+  const node = await createNode({ relays: opts.relays, dbPrefix: prefix, iceServers: opts.iceServers, serveOptions: { maxRequestBodyBytes: requestBodyCap, requestBodyMs } })
+  performance.mark('lc:node-started')
+  opts.onNode?.(node)
+  let account = await loading
+  performance.mark('lc:account-loaded')
+
+  // Through the relays connected now: a relay this device cannot reach would cost every dial its timeout.
+  const transport = libp2pTransport(node.libp2p.services.http, () => node.relays.dialable(), node.wake, { webrtc: node.webrtc })
+  const { cafe, close: closeCafe } = await startCafe(node, opts.relays, transport, prefix)
+  const parts = await startClient(node, transport, () => account, opts.relays, prefix)
+  // This tab's cafe answers for its owner's contact too: the owner is no client of its own cafe.
+  const ownContact = async (): Promise<void> => { cafe.contacts.setOwner(await parts.messages.profile()) }
+  await ownContact().catch(() => { /* a contact that no longer verifies: published again on the next profile change */ })
+  parts.messages.addEventListener('profile', () => { void ownContact().catch(() => {}) })
+  // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
+  const gateway = createGatewayApp(async cid => node.blocks.get(cid))
+  serveNode(node, parts, cafe.app, gateway)
+  await parts.backups.start()
+  parts.checks.start()
+  await parts.messages.start()
+  const api = createLocalApi(localApiDeps(node, cafe, parts, transport, { get: () => account, restore: async (mnemonic) => { account = await accounts.restore(mnemonic); return account } }, startedAt))
 
   performance.mark('lc:peer-started')
   return {
     node,
     account: () => account,
-    cafe,
-    activity,
-    pins,
-    client,
-    contactIndex,
-    files,
-    backups,
-    checks,
-    messages,
+    cafe: cafe.host,
+    activity: cafe.activity,
+    pins: cafe.pins,
+    client: parts.client,
+    contactIndex: cafe.contactIndex,
+    files: parts.files,
+    backups: parts.backups,
+    checks: parts.checks,
+    messages: parts.messages,
     api,
-    cafeApp,
-    cafeInboxStore: cafeParts.inboxStore,
+    cafeApp: cafe.app,
+    cafeInboxStore: cafe.inboxStore,
     rawCafeFetch: async (cafeId, request) => transport({ id: cafeId, addrs: [] }, request, { signal: AbortSignal.timeout(20_000) }),
-    handle: async (request) => {
-      const path = new URL(request.url).pathname
-      if (path.startsWith('/api/v0/')) return api.fetch(request)
-      // Same-origin callers of the cafe API have no libp2p peer id: they are this device.
-      if (path.startsWith('/cafe/v1/')) return cafeApp.fetch(request, {})
-      if (path.startsWith('/ipfs/')) return gateway.fetch(request)
-      return Response.json({ error: { reason: 'NOT_FOUND', details: `no route ${path}` } }, { status: 404 })
-    },
+    handle: sameOrigin(api, cafe.app, gateway),
     stop: async () => {
-      client.stop()
-      backups.stop()
-      checks.stop()
-      messages.stop()
-      await cafeParts.stop()
-      await http.unserve()
-      for (const ds of new Set(Object.values(records))) (ds as CafeIdbDatastore).close()
-      await threads.close()
-      cafeBlocks.close()
+      parts.client.stop()
+      parts.backups.stop()
+      parts.checks.stop()
+      parts.messages.stop()
+      await cafe.stop()
+      await node.libp2p.services.http.unserve()
+      closeCafe()
+      await parts.threads.close()
       await accounts.close()
-      await files.close()
+      await parts.files.close()
       await node.stop()
     }
+  }
+}
+
+/** Answers a same-origin request (the service worker forwards /api/v0, /cafe/v1 and /ipfs). */
+function sameOrigin (api: Hono, cafeApp: Cafe['app'], gateway: Hono): (request: Request) => Promise<Response> {
+  return async request => {
+    const path = new URL(request.url).pathname
+    if (path.startsWith('/api/v0/')) return api.fetch(request)
+    // Same-origin callers of the cafe API have no libp2p peer id: they are this device.
+    if (path.startsWith('/cafe/v1/')) return cafeApp.fetch(request, {})
+    if (path.startsWith('/ipfs/')) return gateway.fetch(request)
+    return Response.json({ error: { reason: 'NOT_FOUND', details: `no route ${path}` } }, { status: 404 })
   }
 }

@@ -144,7 +144,7 @@ describe.each(Object.keys(backends))('the cafe store on %s', kind => {
   })
 })
 
-const envelope = (from: string, to: string, id: string): Envelope => ({ id, from, to, created: T0, body: 'b', sig: 's' } as unknown as Envelope)
+const envelope = (from: string, to: string, id: string): Envelope => ({ id, from, to, created: T0, body: 'b', sig: 's' })
 const message = (from: string, to: string, id: string, bytes = 10, expires = '2026-01-02T00:00:00.000Z'): NewInboxRecord => ({ to, from, id, envelope: envelope(from, to, id), bytes, received: T0, expires })
 const quota = { maxCount: 3, maxBytes: 100 }
 
@@ -225,7 +225,7 @@ describe.each(Object.keys(backends))('the inbox store on %s', kind => {
 })
 
 const pin = (requestid: string): PinRecord => ({ requestid, address: 'alice', cid: 'bafy', origins: [], meta: { a: 'b' }, status: 'pinned', created: T0, blocks: [], bytes: 3 })
-const contact = (address: string, name: string, updated: string): Contact => ({ address, name, peers: [], inboxes: [], box: 'x', updated, sig: 's' } as unknown as Contact)
+const contact = (address: string, name: string, updated: string): Contact => ({ address, name, peers: [], inboxes: [], box: 'x', updated, sig: 's' })
 
 describe.each(Object.keys(backends))('pins, snapshots and contacts on %s', kind => {
   const b = backends[kind]

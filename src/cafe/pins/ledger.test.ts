@@ -45,4 +45,23 @@ describe('pin ledger: reference counts, quotas, garbage collection', () => {
     expect(l.usage('alice')).toBe(1000)
     expect(() => { l.commit({ requestid: 'p3', address: 'alice', cid: 'r9', blocks: [] }, 1000) }).toThrow(/exists/)
   })
+
+  it('a commit counts the bytes other ingests of the client have reserved, and turns only its own reservation into usage', () => {
+    const l = new PinLedger()
+    // Two uploads of one client in flight: this one reserved 300, another 400.
+    l.reserve('alice', 300, 1000)
+    l.reserve('alice', 400, 1000)
+    // 700 new bytes fit the quota alone, not beside the other upload's 400.
+    expect(() => { l.commit({ requestid: 'p1', address: 'alice', cid: 'r1', blocks: [b('r1', 700)] }, 1000, 300) }).toThrow(/needs 700 more bytes; the client uses 400 of its 1000/)
+    expect(l.pin('p1')).toBeUndefined()
+    expect(l.reserved('alice')).toBe(700)
+    // Within what is left it commits, and its 300 are usage now; the other's 400 stay reserved.
+    l.commit({ requestid: 'p2', address: 'alice', cid: 'r2', blocks: [b('r2', 300)] }, 1000, 300)
+    expect(l.usage('alice')).toBe(300)
+    expect(l.reserved('alice')).toBe(400)
+    // Another client's reservations are no concern of alice's.
+    l.reserve('bob', 1000, 1000)
+    l.commit({ requestid: 'p3', address: 'alice', cid: 'r3', blocks: [b('r3', 300)] }, 1000)
+    expect(l.usage('alice')).toBe(600)
+  })
 })

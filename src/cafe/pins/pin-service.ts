@@ -1,4 +1,4 @@
-import { blockKey, cidOfKey } from '../../ipfs/blocks.ts'
+import { blockKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/cid.ts'
 import { exportBlocksCar } from '../../ipfs/car.ts'
 import { openCar } from '../../ipfs/verify.ts'
@@ -14,9 +14,11 @@ import { PIN_LIMITS } from './limits.ts'
 import { originPeer, parsePinObject, parsePinQuery, pinStatus } from './pin-request.ts'
 import { PinWork, pullMissing } from './pulls.ts'
 import { PinIndex } from './pin-index.ts'
+import { LostBlocks } from './lost.ts'
+import { UnfinishedUploads } from './unfinished.ts'
 import type { PinLimits } from './limits.ts'
 import type { PinObject, PinStatus } from './pin-request.ts'
-import type { PinRecord, PinState, PinStore, UploadBatch } from './pin-store.ts'
+import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { CarFetcher, PinSource } from './pulls.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { BlockRef } from './ledger.ts'
@@ -44,12 +46,6 @@ export interface ClientHoldings {
   /** Uploads cut before their DAG was whole, kept to be resumed until `expires`. */
   unfinished: Array<{ cid: string, bytes: number, blocks: number, updated: string, expires: string }>
 }
-
-/** An unfinished upload of one root by one client: its batches, as kept. */
-interface Unfinished { address: string, root: string, n: number, updated: number }
-
-/** The ledger entry of an unfinished upload (never a requestid: those are base64url). */
-const unfinishedId = (address: string, root: string): string => `~upload ${address} ${root}`
 
 
 export interface PinServiceInit {
@@ -99,12 +95,10 @@ export class PinService {
   readonly #replacing = new Map<string, string>()
   readonly #limits: PinLimits
   readonly #changed = new Set<(address: string) => void>()
-  /** Unfinished uploads by client, then root (at most `maxUnfinishedPerClient` each). */
-  readonly #unfinished = new Map<string, Map<string, Unfinished>>()
-  /** Uploads running now per `address|root`: their unfinished upload is never the one dropped for room. */
-  readonly #uploadingRoots = new Map<string, number>()
-  /** Lost blocks found while serving are recorded one finding at a time. */
-  #losing: Promise<void> = Promise.resolve()
+  /** Uploads cut before their DAG was whole, kept to be resumed. */
+  readonly #unfinished: UnfinishedUploads
+  /** Blocks pins hold that the store lost. */
+  readonly #lost: LostBlocks
 
   constructor (init: PinServiceInit) {
     this.#blocks = init.blocks
@@ -115,6 +109,8 @@ export class PinService {
     this.#now = init.now ?? Date.now
     this.#limits = { ...PIN_LIMITS, ...init.limits }
     this.#gc = new BlockCollector(this.#blocks, this.#ledger)
+    this.#unfinished = new UnfinishedUploads({ store: this.#store, ledger: this.#ledger, ttlMs: this.#limits.unfinishedTtlMs, now: this.#now, free: async keys => this.#free(keys) })
+    this.#lost = new LostBlocks({ store: this.#store, pins: this.#pins, blocks: this.#blocks, now: this.#now, changed: address => { this.#emit(address) } })
     this.#work = new PinWork({ maxActive: this.#limits.maxActivePerClient, pull: async (id, peer, signal) => this.#pull(id, peer, signal), exists: id => this.#pins.has(id) })
     this.ready = this.#start()
   }
@@ -126,42 +122,14 @@ export class PinService {
       this.#lastCreated = Math.max(this.#lastCreated, Date.parse(r.created))
       if (r.status === 'pinned') this.#ledger.commit({ requestid: r.requestid, address: r.address, cid: r.cid, blocks: r.blocks }, Infinity)
     }
-    for (const b of await this.#store.batches()) this.#restoreBatch(b)
-    await this.#sweep()
+    for (const b of await this.#store.batches()) this.#unfinished.restore(b)
+    await this.#unfinished.sweep()
     // One pass over the store: what no pin holds goes, and every held block found is marked,
     // so the pins whose blocks are gone (an evicted or wiped store) are known at once.
     const mark = this.#now()
     await this.#gc.collect({ mark })
-    await this.#lostAtStart(new Set(this.#ledger.unseen(mark)))
+    await this.#lost.atStart(new Set(this.#ledger.unseen(mark)))
     for (const r of records) if (r.status === 'queued' || r.status === 'pinning') this.#schedule(r.requestid)
-  }
-
-  /** A client's unfinished uploads by root (made on first use). */
-  #unfinishedOf (address: string): Map<string, Unfinished> {
-    let mine = this.#unfinished.get(address)
-    if (mine == null) this.#unfinished.set(address, mine = new Map())
-    return mine
-  }
-
-  #restoreBatch (b: UploadBatch): void {
-    const mine = this.#unfinishedOf(b.address)
-    const u = mine.get(b.root) ?? { address: b.address, root: b.root, n: 0, updated: 0 }
-    u.n = Math.max(u.n, b.n)
-    u.updated = Math.max(u.updated, Date.parse(b.at))
-    mine.set(b.root, u)
-    this.#ledger.extend({ requestid: unfinishedId(b.address, b.root), address: b.address, cid: b.root, blocks: b.blocks })
-  }
-
-  /** Marks (or clears) each pin's lost blocks from what the store was found to lack at start. */
-  async #lostAtStart (absent: Set<string>): Promise<void> {
-    for (const r of this.#pins.all()) {
-      if (r.status !== 'pinned') continue
-      const gone = absent.size === 0 ? [] : r.blocks.filter(b => absent.has(b.cid)).map(b => b.cid)
-      if (gone.length === 0 && r.lost == null) continue
-      if (gone.length === 0) delete r.lost
-      else r.lost = { count: gone.length, keys: gone.slice(0, PIN_LIMITS.maxLostKeys), at: r.lost?.at ?? new Date(this.#now()).toISOString() }
-      await this.#store.put(r)
-    }
   }
 
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
@@ -194,7 +162,7 @@ export class PinService {
     const key = blockKey(cid)
     if (!this.#ledger.holds(address, key)) return undefined
     const bytes = await this.#blocks.get(cid)
-    if (bytes == null) await this.#lostFound(address, [key])
+    if (bytes == null) await this.#lost.found(address, [key])
     return bytes
   }
 
@@ -216,7 +184,7 @@ export class PinService {
       out.push(cid)
       lost.push(key)
     }
-    if (lost.length > 0) await this.#lostFound(address, lost)
+    if (lost.length > 0) await this.#lost.found(address, lost)
     return out
   }
 
@@ -241,84 +209,14 @@ export class PinService {
   async holdings (address: string, options: AbortOptions = {}): Promise<ClientHoldings> {
     await this.ready
     options.signal?.throwIfAborted()
-    await this.#sweep()
+    await this.#unfinished.sweep()
     const { bytes, pins } = this.usage(address)
     const lost = this.#pins.ofClient(address).flatMap(p => p.status === 'pinned' && p.lost != null ? [{ requestid: p.requestid, cid: p.cid, blocks: p.lost.count, at: p.lost.at }] : [])
-    const unfinished = [...this.#unfinished.get(address)?.values() ?? []].map(u => {
-      const held = this.#ledger.pin(unfinishedId(u.address, u.root))?.blocks ?? []
-      return { cid: u.root, bytes: held.reduce((n, b) => n + b.bytes, 0), blocks: held.length, updated: new Date(u.updated).toISOString(), expires: new Date(u.updated + this.#limits.unfinishedTtlMs).toISOString() }
-    })
-    return { bytes, pins, lost, unfinished }
+    return { bytes, pins, lost, unfinished: this.#unfinished.of(address) }
   }
 
-  /** Records blocks found missing from the store on the client's pins that hold them (shown failed, BLOCKS_LOST). */
-  async #lostFound (address: string, keys: string[]): Promise<void> {
-    const step = this.#losing.then(async () => {
-      const gone = new Set(keys)
-      for (const r of this.#pins.ofClient(address)) {
-        if (r.status !== 'pinned') continue
-        const hit = r.blocks.filter(b => gone.has(b.cid) && r.lost?.keys.includes(b.cid) !== true).map(b => b.cid)
-        if (hit.length === 0) continue
-        const listed = [...(r.lost?.keys ?? []), ...hit]
-        r.lost = { count: (r.lost?.count ?? 0) + hit.length, keys: listed.slice(0, PIN_LIMITS.maxLostKeys), at: r.lost?.at ?? new Date(this.#now()).toISOString() }
-        await this.#store.put(r)
-        this.#emit(address)
-      }
-    })
-    this.#losing = step.catch(() => {})
-    await step
-  }
-
-  /** Pins with lost blocks whose blocks are all stored again (an upload brought them back) are whole again. */
-  async #recheckLost (): Promise<void> {
-    for (const r of this.#pins.all()) {
-      if (r.status !== 'pinned' || r.lost == null) continue
-      const keys = r.lost.count > r.lost.keys.length ? r.blocks.map(b => b.cid) : r.lost.keys
-      let whole = true
-      for (const k of keys) if (!(await this.#blocks.has(cidOfKey(k)))) { whole = false; break }
-      if (!whole) continue
-      delete r.lost
-      await this.#store.put(r)
-      this.#emit(r.address)
-    }
-  }
-
-  /**
-   * Keeps one durable batch of an unfinished upload: recorded, then its reservation becomes
-   * usage. A client's first batch of another root past `maxUnfinishedPerClient` drops its
-   * oldest unfinished upload not running now: batches of blocks it already holds cost no quota,
-   * so without a bound any number of roots could be kept for a day (and listed on every check).
-   */
-  async #keepBatch (address: string, root: string, blocks: BlockRef[], cost: number): Promise<void> {
-    if (this.#unfinished.get(address)?.has(root) !== true) {
-      const mine = [...this.#unfinished.get(address)?.values() ?? []]
-      const idle = mine.filter(o => !this.#uploadingRoots.has(`${address}|${o.root}`)).sort((a, b) => a.updated - b.updated)
-      for (let left = mine.length; left >= PIN_LIMITS.maxUnfinishedPerClient && idle.length > 0; left--) await this.dropUnfinished(address, idle.shift()!.root)
-    }
-    // Read again after the drops: another batch of this root may have begun it meanwhile.
-    const mine = this.#unfinishedOf(address)
-    const u = mine.get(root) ?? { address, root, n: 0, updated: 0 }
-    mine.set(root, u)
-    const n = ++u.n
-    u.updated = this.#now()
-    await this.#store.putBatch({ address, root, n, at: new Date(u.updated).toISOString(), blocks })
-    this.#ledger.extend({ requestid: unfinishedId(address, root), address, cid: root, blocks }, cost)
-  }
-
-  /** Drops an unfinished upload: its batches, and the blocks nothing else holds. */
-  async dropUnfinished (address: string, root: string): Promise<void> {
-    const mine = this.#unfinished.get(address)
-    if (mine?.delete(root) !== true) return
-    if (mine.size === 0) this.#unfinished.delete(address)
-    await this.#store.deleteBatches(address, root)
-    await this.#free(this.#ledger.release(unfinishedId(address, root)))
-  }
-
-  /** Drops the unfinished uploads untouched for longer than `unfinishedTtlMs`. */
-  async #sweep (): Promise<void> {
-    const before = this.#now() - this.#limits.unfinishedTtlMs
-    for (const mine of [...this.#unfinished.values()]) for (const u of [...mine.values()]) if (u.updated < before) await this.dropUnfinished(u.address, u.root)
-  }
+  /** Drops a client's unfinished upload of a root: its blocks go now rather than when it expires. */
+  async dropUnfinished (address: string, root: string): Promise<void> { await this.#unfinished.drop(address, root) }
 
   view (r: PinRecord): PinStatus { return pinStatus(r, this.#delegates()) }
 
@@ -433,7 +331,7 @@ export class PinService {
     await this.#work.stopAll(address, new ClientRemovedError())
     await this.ready
     for (const r of this.#pins.ofClient(address)) await this.remove(address, r.requestid)
-    for (const root of [...this.#unfinished.get(address)?.keys() ?? []]) await this.dropUnfinished(address, root)
+    await this.#unfinished.dropAll(address)
   }
 
   async #free (keys: string[]): Promise<void> { await this.#gc.free(keys) }
@@ -460,7 +358,7 @@ export class PinService {
   async #uploading (client: PinClient, car: AsyncIterable<Uint8Array>, opts: { name?: string, meta?: Record<string, string> }, abort: AbortController): Promise<PinStatus> {
     return this.#work.track(client.address, 'upload', abort, async () => {
       await this.ready
-      await this.#sweep()
+      await this.#unfinished.sweep()
       const ingest = this.#ingest(client.address)
       // Bounded as a pull is: the bytes its quota and the client's own blocks allow, and a total time.
       const quota = await this.#quota(client.address)
@@ -471,14 +369,13 @@ export class PinService {
       let cut = false // the body itself broke: what arrived is kept for the next upload of this root
       const body = guarded(capped(watched(car, () => { cut = true }), maxBytes, () => (stopped = new BodyTooLargeError(maxBytes, 'the upload'))), abort.signal, this.#limits.idleMs, () => (stopped = new BodyIdleError('UPLOAD_IDLE', this.#limits.idleMs)))
       let root: CID | undefined
-      let uploading: string | undefined
+      let finished: (() => void) | undefined
       try {
         const { roots, blocks } = await openCar(body)
         if (roots.length !== 1) throw new InvalidInputError('CAR_ROOTS', 'the CAR must have exactly one root: the DAG to pin')
         const dagRoot = root = roots[0]
-        uploading = `${client.address}|${dagRoot.toString()}`
-        this.#uploadingRoots.set(uploading, (this.#uploadingRoots.get(uploading) ?? 0) + 1)
-        ingest.keepIn(async (refs, cost) => this.#keepBatch(client.address, dagRoot.toString(), refs, cost))
+        finished = this.#unfinished.running(client.address, dagRoot.toString())
+        ingest.keepIn(async (refs, cost) => this.#unfinished.keep(client.address, dagRoot.toString(), refs, cost))
         await ingest.take(blocks, quota)
         const dag = await ingest.walk(dagRoot)
         if (dag.missing.length > 0) throw new InvalidInputError('DAG_INCOMPLETE', `the CAR lacks ${dag.missing.length} block(s) of ${dagRoot.toString()}, e.g. ${dag.missing[0]} (ask POST /cafe/v1/blocks/missing which to send)`)
@@ -490,8 +387,8 @@ export class PinService {
           record = this.#newRecord(client.address, { cid: dagRoot, name: opts.name, origins: [], meta: opts.meta ?? {} }, 'pinning')
           await this.#commit(record, dag.blocks, ingest, abort.signal)
         }
-        await this.dropUnfinished(client.address, dagRoot.toString())
-        await this.#recheckLost()
+        await this.#unfinished.drop(client.address, dagRoot.toString())
+        await this.#lost.recheck()
         return this.view(record)
       } catch (err) {
         // Cut (the body broke, went idle, ran past its total time, or the caller went away): what
@@ -500,15 +397,11 @@ export class PinService {
         // Refused (forged, incomplete, over quota or its byte cap, not a CAR, a storage failure):
         // all of it goes, as a refusal leaves nothing.
         const kept = cut || stopped instanceof BodyIdleError || abort.signal.aborted
-        if (root != null && !kept) await this.dropUnfinished(client.address, root.toString()).catch(() => {})
+        if (root != null && !kept) await this.#unfinished.drop(client.address, root.toString()).catch(() => {})
         throw stopped ?? (abort.signal.aborted ? abort.signal.reason : err)
       } finally {
         clearTimeout(timer)
-        if (uploading != null) {
-          const left = this.#uploadingRoots.get(uploading)! - 1
-          if (left > 0) this.#uploadingRoots.set(uploading, left)
-          else this.#uploadingRoots.delete(uploading)
-        }
+        finished?.()
         // The CAR reader does not end its source when it stops early: end the body here.
         await body.return(undefined).catch(() => {})
         await ingest.end()

@@ -1,6 +1,6 @@
 import { lpStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { readBody } from '../../shared/streams.ts'
 import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
 import { tcpTestNode as node } from '../tcp-test-node.ts'
@@ -16,9 +16,6 @@ function deferred<T = void> (): { promise: Promise<T>, resolve: (v: T) => void }
   let resolve!: (v: T) => void
   const promise = new Promise<T>(r => { resolve = r })
   return { promise, resolve }
-}
-async function eventually (check: () => boolean): Promise<void> {
-  while (!check()) await new Promise(resolve => setTimeout(resolve, 20))
 }
 
 /**
@@ -98,8 +95,7 @@ describe('HTTP over libp2p: every body bounded in bytes and time', () => {
     expect(maxHeld).toBeLessThanOrEqual(cap + HTTP_LIMITS.frameBytes)
     // Flow control: the server ran at most a window ahead of what the caller took.
     expect(produced).toBeLessThanOrEqual(cap + HTTP_LIMITS.windowBytes + 2 * HTTP_LIMITS.frameBytes)
-    await eventually(() => httpStreams(client, patient) === 0)
-    expect(httpStreams(client, patient)).toBe(0)
+    await vi.waitFor(() => { expect(httpStreams(client, patient)).toBe(0) }, { timeout: 10_000, interval: 20 })
   })
 
   it('applies maxBodyBytes in the framing itself, whatever reads the body', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { readBounded } from '../../shared/json.ts'
 import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
 import { tcpTestNode as node } from '../tcp-test-node.ts'
@@ -51,9 +51,6 @@ const responseStart = fc.oneof(
   fc.constant([lp(new Uint8Array([0x48, ...enc.encode(JSON.stringify({ s: 200, h: [] }))])), lp(new Uint8Array([0x44, ...new Uint8Array(100)]))])
 )
 
-async function eventually (check: () => boolean): Promise<void> {
-  while (!check()) await new Promise(resolve => setTimeout(resolve, 10))
-}
 const ended = async (stream: Stream): Promise<void> => {
   if (stream.status !== 'open') return
   await new Promise(resolve => { stream.addEventListener('close', resolve, { once: true }) })
@@ -108,7 +105,7 @@ describe('HTTP over libp2p framing, fuzzed', () => {
       } catch { /* the server may reset it while we send */ }
       await ended(stream).catch(() => {})
       await reading
-      await eventually(() => inflight === 0 && openBodies === 0 && serverStreams() === 0)
+      await vi.waitFor(() => { expect({ inflight, openBodies, streams: serverStreams() }).toEqual({ inflight: 0, openBodies: 0, streams: 0 }) }, { timeout: 10_000, interval: 10 })
       expect(maxBuffered).toBeLessThanOrEqual(cap)
     }), { numRuns: 60 })
     expect(runs).toBe(60)

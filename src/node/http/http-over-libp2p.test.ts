@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HTTP_LIMITS, HTTP_PROTOCOL, ProtocolRefusedError, httpOverLibp2p } from './index.ts'
 import { tcpTestNode as node } from '../tcp-test-node.ts'
+import { iterateStream } from '../../shared/streams.ts'
 import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -21,7 +22,7 @@ describe('HTTP over a libp2p stream', () => {
         // A slow consumer: how far ahead of it did the sender get?
         let consumed = 0
         let maxAhead = 0
-        for await (const chunk of req.body! as unknown as AsyncIterable<Uint8Array>) {
+        for await (const chunk of iterateStream(req.body!)) {
           consumed += chunk.byteLength
           maxAhead = Math.max(maxAhead, produced - consumed)
           await new Promise(resolve => setTimeout(resolve, 2))

@@ -4,7 +4,7 @@ import { banners } from './banners.ts'
 const MiB = 2 ** 20
 const live = (relays: boolean[], usage: number, quota: number, attempts = 1) => ({ info: { relays: relays.map((connected, i) => ({ multiaddr: `/ip4/127.0.0.1/tcp/${9090 + i}/ws`, connected, attempts: connected ? 0 : attempts })) }, storage: { usage, quota } })
 
-describe('kiosk banners', () => {
+describe('banners', () => {
   it('are empty while a relay is connected and storage has room', () => {
     expect(banners(live([false, true], 10 * MiB, 100 * MiB))).toEqual([])
     expect(banners(live([], 0, 0))).toEqual([]) // no relays configured: nothing to be cut off from

@@ -4,7 +4,7 @@ import { ago, duration, errorText, mib, short } from '../format.ts'
 import { joinLink } from '../invitation.ts'
 import { relayProblem } from '../relay-problems.ts'
 import { TAP_TO_KEEP_AWAKE, keepAwake } from '../wake-lock.ts'
-import { installedApp, isWebKit, storageNote, wakeNote } from '../engine-notes.ts'
+import { installedApp, isWebKit, storageNote, wakeNote, webkitVersion } from '../engine-notes.ts'
 import { call } from '../local-api.ts'
 import { useDashboard, useNow } from '../live.ts'
 import { Bar, Pending, Section } from './section.tsx'
@@ -131,7 +131,12 @@ export function Relays () {
   )
 }
 
-/** Cafe mode, and the kiosk's state: screen kept on, storage persistence and use. */
+/**
+ * Cafe mode, and the tablet's state: screen kept on (or a tap asked for), storage persistence and
+ * use, what losing it would cost. In WebKit only, Safari's rules for a cafe (engine-notes.ts):
+ * storage deleted after 7 days without a visit unless run from the Home Screen, and from there
+ * the screen kept on only from iOS 18.4.
+ */
 export function CafeMode () {
   const { peer, live, refresh, say } = useDashboard()
   const enabled = live?.info.cafe.enabled === true
@@ -151,9 +156,9 @@ export function CafeMode () {
   const askToPersist = (): void => {
     void navigator.storage?.persist?.().then(ok => { say(ok ? 'Storage is now persistent.' : 'The browser said no; installing the app (or bookmarking it) usually makes it agree.'); refresh() })
   }
-  // Safari's rules, on the screen of the one who runs the cafe, only in WebKit.
+  // Safari's rules, on the screen of the one who runs the cafe, only in WebKit and while a cafe.
   const webkit = isWebKit(navigator.userAgent)
-  const notes = enabled ? [storageNote(webkit, installedApp()), wakeNote(webkit, installedApp(), navigator.wakeLock != null)].filter(n => n != null) : []
+  const notes = enabled ? [storageNote(webkit, installedApp()), wakeNote(webkit, installedApp(), navigator.wakeLock != null, webkitVersion(navigator.userAgent))].filter(n => n != null) : []
   return (
     <Section id='cafe' title='Cafe mode'>
       <label for='cafe-enabled'><input type='checkbox' id='cafe-enabled' data-testid='cafe-enabled' checked={enabled} onChange={toggle} /> Offer cafe services to other peers</label>

@@ -21,6 +21,7 @@ function recorder (): { http: HttpOverLibp2p, dials: string[][] } {
   const conn = stub<Connection>({ remotePeer: peerIdFromString(cafeId) })
   const http = stub<HttpOverLibp2p>({
     newestDirect: () => undefined,
+    newestRelayed: () => undefined,
     directConnection: async (targets: PeerId | Multiaddr | Multiaddr[]) => { dials.push([targets].flat().map(t => t.toString())); return conn },
     fetch: async () => Response.json({ ok: true })
   })
@@ -67,6 +68,7 @@ describe('libp2pTransport', () => {
     const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
     const http = {
       newestDirect: () => undefined,
+    newestRelayed: () => undefined,
       directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('signal timed out') },
       relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit },
       fetch: async (conn: Connection) => Response.json({ over: conn === circuit ? 'relay' : 'other' })
@@ -90,6 +92,7 @@ describe('libp2pTransport', () => {
     let upgrade: Promise<unknown> | undefined
     const http = {
       newestDirect: () => formed,
+      newestRelayed: () => undefined,
       directConnection: async (targets: Multiaddr[], options: { signal: AbortSignal }) => {
         dials.push(targets.map(t => t.toString()))
         if (dials.length === 1) throw new AggregateError([new DOMException('signal timed out', 'TimeoutError')], 'All promises were rejected')
@@ -116,6 +119,7 @@ describe('libp2pTransport', () => {
     const dials: string[][] = []
     const http = {
       newestDirect: () => undefined,
+    newestRelayed: () => undefined,
       directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('failed to connect via relay with status NO_RESERVATION') },
       relayedConnection: async () => { throw new Error('must not be asked') },
       fetch: async () => Response.json({})

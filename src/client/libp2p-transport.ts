@@ -75,7 +75,8 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
   const relayedUntil = new Map<string, number>()
   /** The last resort: the relay's limited circuit, where WebRTC cannot get through (UDP blocked, no TURN). */
   async function relayed (cafe: { id: string, addrs: string[] }, signal: AbortSignal): Promise<Connection> {
-    const open = http.newestDirect(peerIdFromString(cafe.id))
+    const peer = peerIdFromString(cafe.id)
+    const open = http.newestDirect(peer) ?? http.newestRelayed(peer)
     if (open != null) return open
     const circuits = cafe.addrs.length > 0
       ? cafe.addrs.filter(a => a.includes('/p2p-circuit/')).map(a => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')))

@@ -85,7 +85,7 @@ describe('the offline inbox', () => {
     const { inbox } = setup()
     const e = await letter(alice, bob)
     const big = { ...wire(e) as object, body: 'A'.repeat(INBOX_LIMITS.maxEnvelopeBytes) }
-    await expect(inbox.deliver(big, 'p1')).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
+    await expect(inbox.deliver(big, 'p1')).rejects.toMatchObject({ reason: 'ENVELOPE_TOO_LARGE', status: 413 })
     const other = await letter(alice, bob, 'another')
     await expect(inbox.deliver({ ...wire(e) as object, sig: other.sig }, 'p1')).rejects.toMatchObject({ reason: 'BAD_SIGNATURE', status: 400 })
     // A sender cannot pass a message off as someone else's.
@@ -94,7 +94,7 @@ describe('the offline inbox', () => {
     expect((await inbox.list(bob.address)).messages).toEqual([])
 
     const small = setup({ maxEnvelopeBytes: 1000 }).inbox
-    await expect(small.deliver(wire(await letter(alice, bob, 'x'.repeat(1000))), 'p1')).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
+    await expect(small.deliver(wire(await letter(alice, bob, 'x'.repeat(1000))), 'p1')).rejects.toMatchObject({ reason: 'ENVELOPE_TOO_LARGE', status: 413 })
   })
 
   it('rate-limits per sender peer: a burst of 200 passes, then 20 a second', async () => {
@@ -284,7 +284,7 @@ describe('the offline inbox', () => {
     it('bounds the count and refuses what is not a list', async () => {
       const { inbox } = setup({ maxBatchCount: 2 }, await newStore())
       const letters = await Promise.all([letter(alice, bob), letter(alice, bob), letter(alice, bob)])
-      await expect(inbox.deliverMany(letters.map(wire), 'p')).rejects.toMatchObject({ reason: 'INVALID_FIELD', status: 413 })
+      await expect(inbox.deliverMany(letters.map(wire), 'p')).rejects.toMatchObject({ reason: 'TOO_MANY_ENVELOPES', status: 413 })
       for (const bad of [[], {}, 'x', null]) await expect(inbox.deliverMany(bad, 'p')).rejects.toMatchObject({ reason: 'INVALID_FIELD' })
       expect(await inbox.count(bob.address)).toEqual({ messages: 0, bytes: 0 })
     })

@@ -66,7 +66,7 @@ async function serveOne (io: Framed, first: boolean, ctx: StreamContext): Promis
   let headFrame: Frame
   const waited = first ? limits.headTimeoutMs : limits.serverIdleMs
   try {
-    headFrame = await within(waited, () => new HttpOverLibp2pError('HEAD_TIMEOUT', `no request head within ${waited} ms`, 504), async signal => io.read({ signal }))
+    headFrame = await within(waited, () => new HttpOverLibp2pError('HEAD_TIMEOUT', `no request head within ${waited} ms`), async signal => io.read({ signal }))
   } catch (err) {
     // Closed by the client between requests, or left idle: the stream simply ends.
     if (!first || (err as Error).name === 'UnexpectedEOFError') return false

@@ -218,7 +218,11 @@ export class WebKitBrowser {
       try {
         if (await this.run(`async () => Boolean(${fn})`) === true) return
       } catch (err) { last = err } // between two pages (a reload): no page to run in
-      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last != null ? ` (last error: ${String(last)})` : ''}`)
+      if (Date.now() > end) {
+        // What the page shows and its start-up state: a failure says where the page stopped.
+        const seen = await this.run(`() => JSON.stringify({ url: location.href, text: document.body?.innerText.slice(0, 600), state: globalThis.lightcafe == null ? null : { ready: globalThis.lightcafe.ready, timings: globalThis.lightcafe.timings, swError: globalThis.lightcafe.swError }, controller: navigator.serviceWorker?.controller != null })`).catch((err: unknown) => String(err))
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last != null ? ` (last error: ${String(last)})` : ''}; the page: ${String(seen)}`)
+      }
       await sleep(100)
     }
   }

@@ -7,6 +7,7 @@ import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
 import { startIceConfig } from './turn/ice-config.ts'
+import { sourceOf } from '../src/shared/source-address.ts'
 import { printableLog } from '../src/shared/printable.ts'
 import type { LanConfig } from './lan/lan-mode.ts'
 
@@ -42,23 +43,26 @@ async function serve (): Promise<Running> {
   const lan = lanMode ? await prepareLan({ stateDir, httpPort: port, httpsPort, wssPort, chosen: lanAddress }) : undefined
   const tls = lan != null ? { cert: lan.cert.cert, key: lan.cert.key } : undefined
   const ice = lan != null && process.env.LIGHTCAFE_TURN !== '0'
-    ? await startIceConfig({ coturn: { stateDir, host: lan.hosts[0], listen: lan.hosts, port: turnPort, allowPrivatePeers: true } })
+    ? await startIceConfig({ coturn: { stateDir, host: lan.hosts[0], listen: lan.hosts, port: turnPort, lanSubnets: lan.subnets } })
     : undefined
   const relay = await startRelay({
     port: relayPort,
     keyFile,
     tls,
     hideLoopback: lan != null,
+    // Its loopback peers are this host's own browser; other devices come over the LAN addresses.
+    exemptLoopback: true,
     listen: lan?.hosts.map(h => `/ip4/${h}/tcp/${wssPort}/tls/ws`),
-    iceServers: ice?.coturn != null ? peer => ice.forRequester(peer) : undefined
+    iceServers: ice?.coturn != null ? (peer, source) => ice.forRequester(peer, { source }) : undefined
   }).catch(async err => { await ice?.stop(); throw err })
   const servers: Array<{ url: string, stop: () => Promise<void> }> = []
   const stop = async (): Promise<void> => { await Promise.allSettled([...servers.map(async s => { await s.stop() }), relay.stop(), ice?.stop()]) }
   try {
     const view = relayView(relay.multiaddrs, lan?.hosts, httpsPort, port)
     // Each request gets TURN credentials of its own, on the LAN address it came to.
-    const relaysFor = (local: string | undefined): unknown => relaysJson(local, view, host => ice?.forRequester('', host) ?? [])
-    servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor }))
+    const relaysFor = (local: string | undefined, remote: string | undefined): unknown =>
+      relaysJson(local, view, host => ice?.forRequester('', { host, source: remote == null ? undefined : sourceOf(remote) }) ?? [])
+    servers.push(await startStaticServer({ root, port, relays: () => relay.multiaddrs, relaysFor, exemptLoopback: true }))
     for (const host of lan?.hosts ?? []) {
       servers.push(await startStaticServer({ root, port: httpsPort, host, tls, relays: () => [], relaysFor }))
       servers.push(await startSetupServer({ host, port, context: { httpsOrigin: `https://${host}:${httpsPort}`, hostName: mdnsName(), ca: lan!.ca } }))
@@ -69,6 +73,7 @@ async function serve (): Promise<Running> {
   }
   log(`relay  ${relay.multiaddrs.join(' ')}`)
   if (ice != null) log(ice.coturn != null ? `STUN/TURN  coturn on UDP/TCP ${ice.coturn.port} (${lan!.hosts.map(h => `turn:${h}:${ice.coturn!.port}`).join(' ')})` : `STUN/TURN  not started: ${ice.skipped ?? ''}`)
+  for (const w of ice?.coturn?.warnings ?? []) log(`STUN/TURN  ${w}`)
   if (lan != null) for (const line of lanBanner(lan).split('\n')) log(line)
   log(`Lightcafe is running at ${servers[0].url}`)
   return { lan, stop }

@@ -16,13 +16,15 @@ if npx tsc -p tsconfig.json; then count typecheck 1 0; else count typecheck 0 1;
 
 echo "== unit (vitest)"
 mkdir -p test-results
+rm -f test-results/unit.json
 npx vitest run --reporter=default --reporter=json --outputFile=test-results/unit.json
-read -r up uf < <(node -e "try{const r=require('./test-results/unit.json');console.log(r.numPassedTests,r.numFailedTests+(r.numRuntimeErrorTestSuites??0)+(r.success?0:(r.numFailedTests?0:1)))}catch{console.log('0 1')}")
+# Counted by scripts/suite-counts.ts: a skipped or todo test counts as failed (none may be skipped).
+read -r up uf < <(node --import tsx scripts/suite-counts.ts unit test-results/unit.json)
 count unit "$up" "$uf"
 
 echo "== pinning-service compliance (ipfs-shipyard suite against the Node cafe's HTTP port)"
 node --import tsx scripts/compliance/run.ts | tee test-results/compliance.log
-read -r cp cf < <(node -e "const m=/^compliance: (\\d+) passed, (\\d+) failed$/m.exec(require('fs').readFileSync('test-results/compliance.log','utf8'));console.log(m?m[1]+' '+m[2]:'0 1')")
+read -r cp cf < <(node --import tsx scripts/suite-counts.ts compliance test-results/compliance.log)
 count compliance "$cp" "$cf"
 
 echo "== build"
@@ -31,7 +33,7 @@ if npx vite build --logLevel warn; then count build 1 0; else count build 0 1; f
 echo "== e2e (Playwright, Debian Chromium, real relay, private network namespace)"
 rm -f test-results/e2e.json
 bash scripts/in-netns.sh npx playwright test "$@"
-read -r ep ef < <(node -e "try{const r=require('./test-results/e2e.json');const s=r.stats;console.log(s.expected+s.flaky,s.unexpected+(r.errors?.length??0))}catch{console.log('0 1')}")
+read -r ep ef < <(node --import tsx scripts/suite-counts.ts e2e test-results/e2e.json)
 count e2e "$ep" "$ef"
 
 echo "$passed passed, $failed failed"

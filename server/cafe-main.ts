@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_PORTS, startNodeCafe } from './node-cafe.ts'
 import { runCommand } from './cli.ts'
 import { printableLog } from '../src/shared/printable.ts'
+import { trustedProxy } from '../relay/client-address.ts'
 
 /**
  * `npm run cafe`: the headless cafe. With a command (`token`, `clients`, `settings`) it asks the
@@ -17,6 +18,9 @@ import { printableLog } from '../src/shared/printable.ts'
  *   --announce                     comma-separated multiaddrs to announce instead of the listening ones
  *   --name                         the cafe's name (saved in its settings)
  *   --app                          the app's origin for invitation links (default http://127.0.0.1:8080)
+ *   --trusted-proxy / CAFE_TRUSTED_PROXY   addresses or CIDR ranges of a reverse proxy in front of the HTTP port:
+ *                                  its requests count as the client its header names (caps, rate limits)
+ *   --proxy-header / CAFE_PROXY_HEADER     the header it sets: x-forwarded-for (default) or forwarded
  */
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,7 +37,9 @@ const { values: args, positionals } = parseArgs({
     relay: { type: 'string', multiple: true },
     announce: { type: 'string' },
     name: { type: 'string' },
-    app: { type: 'string' }
+    app: { type: 'string' },
+    'trusted-proxy': { type: 'string' },
+    'proxy-header': { type: 'string' }
   }
 })
 const env = process.env
@@ -51,6 +57,8 @@ if (positionals.length > 0 && positionals[0] !== 'run') {
   }
   if ((args.cert == null) !== (args.key == null)) throw new Error('give both --cert and --key')
   const tls = args.cert != null && args.key != null ? { cert: await readFile(args.cert, 'utf8'), key: await readFile(args.key, 'utf8') } : undefined
+  const proxySpec = args['trusted-proxy'] ?? env.CAFE_TRUSTED_PROXY
+  const trusted = proxySpec != null ? trustedProxy(proxySpec, args['proxy-header'] ?? env.CAFE_PROXY_HEADER) : undefined
   const t0 = performance.now()
   const node = await startNodeCafe({
     dir,
@@ -59,6 +67,7 @@ if (positionals.length > 0 && positionals[0] !== 'run') {
     tls,
     relays: args.relay ?? (env.CAFE_RELAYS ?? '').split(',').filter(s => s !== ''),
     announce: (args.announce ?? '').split(',').map(s => s.trim()).filter(s => s !== ''),
+    ...(trusted != null ? { trustedProxy: trusted } : {}),
     log
   })
   // A headless cafe exists to serve: cafe mode is on from its first start (the owner may turn it off).
@@ -72,6 +81,7 @@ if (positionals.length > 0 && positionals[0] !== 'run') {
   for (const ma of state.multiaddrs) log(`  libp2p  ${ma}`)
   log(`  cafe API over HTTP  ${state.http}/cafe/v1   health ${state.http}/health`)
   log(`  owner API           ${state.owner}/api/v0 (Bearer: ${node.ownerSecretFile})`)
+  if (trusted != null) log(`  trusting the proxy at ${trusted.describe} to name its clients`)
   log('invite a client: npm run cafe -- token create')
 
   let stopping = false

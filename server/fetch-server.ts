@@ -2,9 +2,14 @@ import { Readable } from 'node:stream'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createGuardedServer, refuse } from '../relay/http-guard.ts'
+import { refusalResponse } from '../src/shared/errors.ts'
 import type { HttpGuardLimits, RequestTarget } from '../relay/http-guard.ts'
+import type { TrustedProxy } from '../relay/client-address.ts'
 
-/** `connection`: an id of the TCP connection the request came on, unique for the server's life. */
+/**
+ * `remoteAddress`: the client's (the connection's, or the one a trusted proxy names);
+ * `connection`: an id of the TCP connection the request came on, unique for the server's life.
+ */
 export type FetchHandler = (request: Request, info: { remoteAddress: string, connection: number }) => Promise<Response>
 
 export interface FetchServer { server: Server, url: string, port: number, stop(): Promise<void> }
@@ -45,7 +50,7 @@ async function send (res: ServerResponse, response: Response): Promise<void> {
 }
 
 /** Serves a fetch-style handler (a Hono app) over Node's HTTP or HTTPS server. */
-export async function startFetchServer (opts: { host: string, port: number, handler: FetchHandler, tls?: { cert: string, key: string }, limits?: Partial<HttpGuardLimits> }): Promise<FetchServer> {
+export async function startFetchServer (opts: { host: string, port: number, handler: FetchHandler, tls?: { cert: string, key: string }, limits?: Partial<HttpGuardLimits>, trustedProxy?: TrustedProxy }): Promise<FetchServer> {
   const proto = opts.tls != null ? 'https' : 'http'
   let origin = ''
   const connections = new WeakMap<object, number>()
@@ -55,22 +60,22 @@ export async function startFetchServer (opts: { host: string, port: number, hand
     // The caller hung up: a handler still reading its body or writing an answer stops.
     res.on('close', () => { if (!res.writableFinished) abort.abort(new Error('the client closed the connection')) })
     // The Fetch API cannot carry these (a Request refuses them): no handler could answer them.
-    if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method ?? '')) { refuse(res, 405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not served here`); return }
+    if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method ?? '')) { refuse(res, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not served here`); return }
     // Our own origin, not the caller's Host header: handlers read only the path and query.
     const url = new URL(target.url.pathname + target.url.search, origin)
     let response: Response
     try {
       let connection = connections.get(req.socket)
       if (connection == null) connections.set(req.socket, connection = ++lastConnection)
-      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: req.socket.remoteAddress ?? '', connection })
+      response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: target.from, connection })
     } catch (err) {
-      response = Response.json({ error: { reason: 'INTERNAL', details: (err as Error).message } }, { status: 500 })
+      response = refusalResponse('INTERNAL', (err as Error).message)
     }
     await send(res, response)
   }
   // No cap on a whole request's time here: it would cut a large upload. Bodies are bounded per
   // route instead (uploads by their cap, idle limit and total time; the rest: http-carrier.ts).
-  const server = createGuardedServer(handle, { ...(opts.tls != null ? { tls: opts.tls } : {}), limits: { requestTimeoutMs: 0, ...opts.limits } })
+  const server = createGuardedServer(handle, { ...(opts.tls != null ? { tls: opts.tls } : {}), limits: { requestTimeoutMs: 0, ...opts.limits }, ...(opts.trustedProxy != null ? { trustedProxy: opts.trustedProxy } : {}) })
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port, opts.host, () => resolve()) })
   const port = (server.address() as AddressInfo).port
   origin = `${proto}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`

@@ -1,5 +1,6 @@
 import { requestBodyCap, requestBodyMs } from '../src/cafe/compose.ts'
 import { refusalResponse } from '../src/shared/errors.ts'
+import { sourceOf } from '../src/shared/source-address.ts'
 import { boundedChunks, streamFromIterator } from '../src/shared/streams.ts'
 import type { Cafe } from '../src/cafe/compose.ts'
 import type { FetchHandler } from './fetch-server.ts'
@@ -9,8 +10,10 @@ import type { FetchHandler } from './fetch-server.ts'
  * registered over HTTP is bound to this carrier (its JWT's `peer` is `http`), so it is refused
  * over libp2p (PEER_MISMATCH), and a libp2p session's tokens are refused over HTTP. What one
  * HTTP caller must not share with another is keyed apart: its pending challenges by its TCP
- * connection (`http#<n>`), its rate limits (challenges, deliveries, queries) by its address
- * (`http@<ip>`: neighbours behind one NAT, or everyone behind a proxy, share that budget).
+ * connection and address (`http#<n>@<ip>`: behind a proxy one connection carries many
+ * clients), its rate limits (challenges, deliveries, queries) by where it comes from
+ * (`http@<source>`, an IPv4 address or IPv6 /64: neighbours behind one NAT share that budget,
+ * and so does everyone behind a proxy unless the cafe trusts it to name them, `--trusted-proxy`).
  */
 export const HTTP_PEER = 'http'
 
@@ -54,7 +57,7 @@ export function createHttpCarrier (cafe: Cafe, info: { startedAt: string, peerId
       const settings = await cafe.host.getSettings()
       return Response.json({ ok: true, peerId: info.peerId, version: info.version, startedAt: info.startedAt, uptimeS: Math.round(process.uptime()), cafe: { enabled: settings.enabled, name: settings.name } })
     }
-    if (path.startsWith('/cafe/v1/') || path === '/cafe/v1') return cafe.app.fetch(bounded(req), { remotePeer: HTTP_PEER, connection: `${HTTP_PEER}#${from.connection}`, rateKey: `${HTTP_PEER}@${from.remoteAddress}` })
+    if (path.startsWith('/cafe/v1/') || path === '/cafe/v1') return cafe.app.fetch(bounded(req), { remotePeer: HTTP_PEER, connection: `${HTTP_PEER}#${from.connection}@${from.remoteAddress}`, rateKey: `${HTTP_PEER}@${sourceOf(from.remoteAddress)}` })
     return refusalResponse('NOT_FOUND', `no route ${path.slice(0, 128)}`)
   }
 }

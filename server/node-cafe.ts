@@ -35,6 +35,7 @@ import type { CafeDirectory } from '../src/node/cafe-directory/index.ts'
 import type { HttpOverLibp2p } from '../src/node/http/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { HttpGuardLimits } from '../relay/http-guard.ts'
+import type { TrustedProxy } from '../relay/client-address.ts'
 
 export const VERSION = '0.1.0'
 
@@ -56,6 +57,8 @@ export interface NodeCafeInit {
   log?: (line: string) => void
   /** Tighter limits on the HTTP ports (tests); defaults: HTTP_GUARD_LIMITS. */
   httpLimits?: Partial<HttpGuardLimits>
+  /** A reverse proxy in front of the HTTP port whose forwarding header names the client (`--trusted-proxy`). */
+  trustedProxy?: TrustedProxy
 }
 
 export interface NodeCafe {
@@ -175,7 +178,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
 
   await libp2p.services.http.serve(async (req, info) => cafe.app.fetch(req, { remotePeer: info.remotePeer }), { maxRequestBodyBytes: requestBodyCap, requestBodyMs })
   const carrier = createHttpCarrier(cafe, { startedAt, peerId: libp2p.peerId.toString(), version: VERSION })
-  const http = await startFetchServer({ host, port: ports.http, handler: carrier, ...(init.httpLimits != null ? { limits: init.httpLimits } : {}) })
+  const http = await startFetchServer({ host, port: ports.http, handler: carrier, ...(init.httpLimits != null ? { limits: init.httpLimits } : {}), ...(init.trustedProxy != null ? { trustedProxy: init.trustedProxy } : {}) })
   const ownerSecretFile = join(init.dir, 'owner.secret')
   const ownerApi = createOwnerApi(cafe, {
     secret: await ownerSecret(ownerSecretFile),

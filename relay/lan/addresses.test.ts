@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bareAddress, certNames, chooseLanAddresses, isLoopback, lanAddresses, mdnsName } from './addresses.ts'
+import { bareAddress, certNames, chooseLanAddresses, isLoopback, lanAddresses, mdnsName, servedSubnets } from './addresses.ts'
 import type { NetworkInterfaceInfo } from 'node:os'
 
 const info = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
@@ -55,5 +55,21 @@ describe('LAN addresses', () => {
       expect(chooseLanAddresses(host, {})).toMatchObject({ hosts: ['172.17.0.1', '192.168.1.20'], why: 'first found' })
       expect(chooseLanAddresses(host, { routeAddress: '10.8.0.2' })).toMatchObject({ why: 'first found' })
     })
+  })
+})
+
+describe('the LAN subnets LAN mode\'s TURN may relay to', () => {
+  const iface = (address: string, netmask: string): NetworkInterfaceInfo => ({ address, netmask, family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr: null })
+  const ifaces = { wlan0: [iface('192.168.1.20', '255.255.255.0')], docker0: [iface('172.17.0.1', '255.255.0.0')], tun0: [iface('10.8.0.2', '255.255.255.252')] }
+
+  it('is the subnet of the address devices are sent to, not a container bridge\'s or a VPN\'s', () => {
+    const choice = chooseLanAddresses(ifaces, { routeAddress: '192.168.1.20' })
+    expect(choice.hosts).toEqual(['192.168.1.20', '172.17.0.1', '10.8.0.2'])
+    expect(servedSubnets(choice, ifaces)).toEqual(['192.168.1.0-192.168.1.255'])
+  })
+
+  it('is every listed address\'s subnet when the owner lists them, or with no default route (an address on no interface: its /24)', () => {
+    expect(servedSubnets(chooseLanAddresses(ifaces, { override: '192.168.1.20,10.8.0.2' }), ifaces, '192.168.1.20,10.8.0.2')).toEqual(['192.168.1.0-192.168.1.255', '10.8.0.0-10.8.0.3'])
+    expect(servedSubnets({ hosts: ['10.1.2.3'], why: 'first found' }, {})).toEqual(['10.1.2.0-10.1.2.255'])
   })
 })

@@ -62,6 +62,26 @@ export function chooseLanAddresses (
 }
 
 /**
+ * The LAN subnets the devices are on, as `first-last` address ranges (coturn's peer ranges):
+ * the subnet of the address devices are sent to (`hosts[0]`), or of every address the owner
+ * listed (LIGHTCAFE_LAN_HOSTS) or, with no default route, of every address found. Not a VPN's or
+ * a container bridge's, which no phone on the Wi-Fi is on. An address on no interface counts as
+ * a /24.
+ */
+export function servedSubnets (choice: Pick<LanChoice, 'hosts' | 'why'>, ifaces: NodeJS.Dict<NetworkInterfaceInfo[]>, override?: string): string[] {
+  const served = (override != null && override.trim() !== '') || choice.why === 'first found' ? choice.hosts : choice.hosts.slice(0, 1)
+  const toInt = (ip: string): number => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0)
+  const toIp = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+  const ranges = served.map(host => {
+    const info = Object.values(ifaces).flatMap(l => l ?? []).find(i => i.address === host)
+    const mask = toInt(info?.netmask ?? '255.255.255.0')
+    const net = (toInt(host) & mask) >>> 0
+    return `${toIp(net)}-${toIp((net | (~mask >>> 0)) >>> 0)}`
+  })
+  return [...new Set(ranges)]
+}
+
+/**
  * The local address the kernel would send from to an address beyond the LAN: the default
  * route's interface. A UDP socket's connect() only picks the route; nothing is sent. Undefined
  * when there is no default route.

@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { renderUnicodeCompact } from 'uqr'
 import { networkInterfaces } from 'node:os'
-import { certNames, chooseLanAddresses, defaultRouteAddress } from './addresses.ts'
+import { certNames, chooseLanAddresses, defaultRouteAddress, servedSubnets } from './addresses.ts'
 import { loadOrCreateCa } from './ca.ts'
 import { RENEW_WITHIN_DAYS, ensureServerCert } from './certs.ts'
 import type { LanChoiceReason } from './addresses.ts'
@@ -16,6 +16,8 @@ export interface LanConfig {
   why: LanChoiceReason
   /** Interface name per address, where known. */
   interfaces: Record<string, string>
+  /** The subnets devices are on (`first-last`): the only private peers LAN mode's TURN relays to. */
+  subnets: string[]
   httpsPort: number
   wssPort: number
   /** The plain-HTTP port: the app on loopback, the setup page on the LAN addresses. */
@@ -30,15 +32,16 @@ export interface LanConfig {
  * the default route's (see chooseLanAddresses). `hosts` replaces the detection (tests).
  */
 export async function prepareLan (opts: { stateDir: string, httpPort: number, httpsPort: number, wssPort: number, hosts?: string[], chosen?: string }): Promise<LanConfig> {
+  const ifaces = networkInterfaces()
   const choice = opts.hosts != null
     ? { hosts: opts.hosts, why: 'first found' as const, interfaces: {} }
-    : chooseLanAddresses(networkInterfaces(), { override: process.env.LIGHTCAFE_LAN_HOSTS, chosen: opts.chosen, routeAddress: await defaultRouteAddress() })
+    : chooseLanAddresses(ifaces, { override: process.env.LIGHTCAFE_LAN_HOSTS, chosen: opts.chosen, routeAddress: await defaultRouteAddress() })
   const { hosts } = choice
   if (hosts.length === 0) throw new Error('LAN mode: this host has no LAN IPv4 address (is it on a network?); set LIGHTCAFE_LAN_HOSTS to choose one')
   const dir = join(opts.stateDir, 'tls')
   const ca = await loadOrCreateCa(dir, new Date(), hosts)
   const cert = await ensureServerCert(dir, ca, certNames(hosts))
-  return { ...choice, httpsPort: opts.httpsPort, wssPort: opts.wssPort, httpPort: opts.httpPort, ca, cert }
+  return { ...choice, subnets: servedSubnets(choice, ifaces, process.env.LIGHTCAFE_LAN_HOSTS), httpsPort: opts.httpsPort, wssPort: opts.wssPort, httpPort: opts.httpPort, ca, cert }
 }
 
 /** `10.0.0.7 (wlan0, default route)`: an address with its interface and, for the first, why devices are sent there. */

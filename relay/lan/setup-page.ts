@@ -7,6 +7,9 @@
  * app) and then goes on to the app with the invitation (its fragment) intact.
  */
 
+import { errorBody } from '../../src/shared/errors.ts'
+import { statusOf } from '../../src/shared/reasons.ts'
+
 export interface SetupContext {
   /** The HTTPS app on the address this request arrived on, e.g. https://192.168.1.20:8443 */
   httpsOrigin: string
@@ -140,7 +143,9 @@ code { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
  * on an untrusted certificate), checked again when the page is shown again (after installing
  * the CA in Settings) and every few seconds; with an invitation in the fragment it shows the
  * invitation's link and, once the CA is trusted, goes on to it: the HTTPS app, the `relay`
- * parameters and the fragment kept.
+ * parameters and the fragment kept. The fragment (an invitation's token) is kept in memory only
+ * and taken out of this page's URL at once: a device that leaves by the link rather than the
+ * automatic replace would otherwise keep the plain-HTTP URL with the token in its history.
  */
 export const SETUP_JS = `(() => {
   const app = document.documentElement.dataset.app
@@ -148,6 +153,7 @@ export const SETUP_JS = `(() => {
   for (const relay of new URLSearchParams(location.search).getAll('relay')) target.searchParams.append('relay', relay)
   target.hash = location.hash
   const invited = new URLSearchParams(location.hash.slice(1)).has('join')
+  if (location.hash !== '') history.replaceState(history.state, '', location.pathname + location.search)
   const status = document.getElementById('trust')
   if (invited) {
     document.getElementById('invited').hidden = false
@@ -239,7 +245,7 @@ ${b64}
 export function setupResponse (method: string, url: URL, ctx: SetupContext): SetupResponse {
   const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   if (method !== 'GET' && method !== 'HEAD') {
-    return { status: 405, headers: { ...common, allow: 'GET, HEAD', 'content-type': 'application/json' }, body: JSON.stringify({ error: { reason: 'METHOD_NOT_ALLOWED', details: 'the setup page is read-only' } }) }
+    return { status: statusOf('METHOD_NOT_ALLOWED'), headers: { ...common, allow: 'GET, HEAD', 'content-type': 'application/json' }, body: JSON.stringify(errorBody('METHOD_NOT_ALLOWED', 'the setup page is read-only')) }
   }
   const download = (name: string): Record<string, string> => ({ 'content-disposition': `attachment; filename="${name}"` })
   switch (url.pathname) {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { RateLimiter } from '../../src/shared/rate-limit.ts'
 import { iceServersFor } from './credentials.ts'
 import { startCoturn, turnserverPath } from './coturn.ts'
 import type { IceServerEntry } from '../../src/node/ice-servers/index.ts'
@@ -15,10 +16,18 @@ export interface IceConfig {
   /** Why our coturn is not running, when it is not (printed once at start). */
   skipped?: string
   servers: TurnServerConfig[]
-  /** For one requester (its peer id, or any id); `host` replaces our coturn's name (LAN mode: the address the request came to). */
-  forRequester(id: string, host?: string): IceServerEntry[]
+  /**
+   * For one requester (its peer id, or any id): `host` replaces our coturn's name (LAN mode: the
+   * address the request came to); `source` is where it asks from (IPv4 address, IPv6 /64).
+   * Peer ids cost nothing, and each credential holds its own quota of allocations: one source
+   * is given at most MINT_LIMITS credentials; past that, STUN only until its bucket refills.
+   */
+  forRequester(id: string, at?: { host?: string, source?: string }): IceServerEntry[]
   stop(): Promise<void>
 }
+
+/** TURN credentials minted per source address: a household's pages and reloads, not a sybil's thousands. */
+export const MINT_LIMITS = { burst: 16, perHour: 16 } as const
 
 /**
  * Extra servers from a JSON file: `[{ "urls": ["stun:stun.example.org:3478"] }, { "urls":
@@ -55,14 +64,24 @@ export async function startIceConfig (init: IceConfigInit): Promise<IceConfig> {
   if (init.coturn === false) skipped = 'turned off'
   else if (turnserverPath() == null && init.coturn.binary == null) skipped = 'coturn is not installed (Debian package `coturn`)'
   else if (host == null) skipped = 'no public name or address to give pages (--turn-host, or --announce with a DNS name)'
-  else coturn = await startCoturn(init.coturn)
+  else {
+    // A TURN server that does not come up (a port taken, coturn failing) leaves the relay or
+    // the LAN servers running without it: direct and STUN paths, and the relayed last resort.
+    coturn = await startCoturn(init.coturn).catch((err: Error) => { skipped = `it did not start: ${err.message}`; return undefined })
+  }
   const extra = init.extra ?? []
   const ours = (h: string): TurnServerConfig[] => coturn == null ? [] : [{ urls: coturn.urls(h), secret: coturn.secret, ttlSeconds: init.ttlSeconds }]
+  const mints = new RateLimiter({ capacity: MINT_LIMITS.burst, refillPerSecond: MINT_LIMITS.perHour / 3600 })
   return {
     coturn,
     skipped,
     servers: [...ours(host ?? ''), ...extra],
-    forRequester: (id, at) => iceServersFor([...ours(at ?? host ?? ''), ...extra], id),
+    forRequester: (id, at = {}) => {
+      const servers = [...ours(at.host ?? host ?? ''), ...extra]
+      const minting = servers.some(s => s.secret != null && s.urls.some(u => /^turns?:/.test(u)))
+      if (minting && at.source != null && !mints.take(at.source).ok) return iceServersFor(servers.map(s => ({ urls: s.urls.filter(u => /^stuns?:/.test(u)) })), id)
+      return iceServersFor(servers, id)
+    },
     stop: async () => { await coturn?.stop() }
   }
 }

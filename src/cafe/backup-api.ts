@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { CAR_CONTENT_TYPE } from '../ipfs/car.ts'
-import { gatewayResponse, parseCid } from '../ipfs/gateway.ts'
+import { parseCid } from '../ipfs/cid.ts'
+import { gatewayResponse } from '../ipfs/gateway.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 import { jsonBody, queryOf } from '../shared/http-input.ts'
 import { RateLimiter } from '../shared/rate-limit.ts'

@@ -103,10 +103,10 @@ describe('challenges', () => {
     const mallory = accountFromMnemonic(newMnemonic())
     const { token } = await c.host.createToken()
     const { nonce } = c.host.challenge(alice.address)
-    await rejects(c.host.register({ address: alice.address, token, nonce, sig: toBase64url(mallory.sign(registrationMessage(c.peerId, alice.address, nonce))) }, 'p'), 'BAD_REGISTRATION', 401)
+    await rejects(c.host.register({ address: alice.address, token, nonce, sig: toBase64url(mallory.sign(registrationMessage(c.peerId, alice.address, nonce))) }, 'p'), 'BAD_SIGNATURE', 401)
     await rejects(c.host.register({ address: alice.address, token, nonce, sig: toBase64url(alice.sign(registrationMessage(c.peerId, alice.address, nonce))) }, 'p'), 'NONCE_INVALID')
     const n2 = c.host.challenge(alice.address).nonce
-    await rejects(c.host.register({ address: alice.address, token, nonce: n2, sig: toBase64url(alice.sign(registrationMessage('another-cafe', alice.address, n2))) }, 'p'), 'BAD_REGISTRATION')
+    await rejects(c.host.register({ address: alice.address, token, nonce: n2, sig: toBase64url(alice.sign(registrationMessage('another-cafe', alice.address, n2))) }, 'p'), 'BAD_SIGNATURE')
     expect(await c.host.listClients()).toEqual([])
   })
 })

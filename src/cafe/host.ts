@@ -195,9 +195,9 @@ export class CafeHost {
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
     if (!this.#nonces.consume(address, nonce, caller)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
     let sigBytes: Uint8Array
-    try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_REGISTRATION', 'sig is not base64url') }
+    try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url', { as: 'credential' }) }
     if (!(await verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes))) {
-      throw new UnauthorizedError('BAD_REGISTRATION', 'the registration is not signed by this address\'s account key')
+      throw new UnauthorizedError('BAD_SIGNATURE', 'the registration is not signed by this address\'s account key', { as: 'credential' })
     }
     const { id, secret } = parseToken(token)
     await checkToken(await this.#store.getToken(id), secret, address)

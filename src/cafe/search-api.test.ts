@@ -44,6 +44,21 @@ describe('search fan-out', () => {
     expect(body.forwarded).toHaveLength(SEARCH_FANOUT.maxTargets)
   })
 
+  it('passes a query on to cafes drawn from the whole list too, not only the longest listed [issue 24]', async () => {
+    // 64 sybils listed first, 936 real cafes after them.
+    const listed = [...Array.from({ length: 64 }, (_, i) => `sybil${i}`), ...Array.from({ length: 936 }, (_, i) => `real${i}`)]
+    const asked: string[] = []
+    const key = await generateKeyPair('Ed25519')
+    const host = new CafeHost({ peerId: peerIdFromPrivateKey(key).toString(), privateKeyRaw: key.raw, store: new MemoryCafeStore() })
+    await host.setSettings({ enabled: true })
+    const app = createCafeApp(host, { services: { search: { index: () => undefined, forward: { cafes: async () => listed, ask: async cafe => { asked.push(cafe); return { results: [] } } } } } })
+    const res = await app.fetch(new Request('http://cafe/cafe/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: newQueryId(), name: 'alice', hops: 1, wait: 2000 }) }), { remotePeer: 'stranger' })
+    expect(res.status).toBe(200)
+    expect(asked).toHaveLength(SEARCH_FANOUT.maxTargets)
+    // Before: the 8 longest listed, all sybils. Now half come from all 1,000 (a sybil each: 6.4 %).
+    expect(asked.filter(c => c.startsWith('real')).length).toBeGreaterThanOrEqual(1)
+  })
+
   it('refuses more hops than one', async () => {
     requests = []
     for (const hops of [2, 3]) {

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { SEARCH_LIMITS, SeenQueries, parseQuery } from '../search/query.ts'
+import { pickCafes } from '../search/sample.ts'
 import { rateKeyOf } from '../node/carrier.ts'
 import { readJsonObject } from '../shared/json.ts'
 import { RateLimiter } from '../shared/rate-limit.ts'
@@ -34,12 +35,14 @@ export interface Forward {
 }
 
 /** Passes a query on (hops 0: the cafes asked answer from their own index only) and gathers what came back in time. */
-async function forwardQuery (forward: Forward, query: { id: string, name: string, limit: number, visited: string[] }, waitMs: number): Promise<Array<{ cafe: string, results: unknown[] }>> {
+async function forwardQuery (forward: Forward, self: string, query: { id: string, name: string, limit: number, visited: string[] }, waitMs: number): Promise<Array<{ cafe: string, results: unknown[] }>> {
   const signal = AbortSignal.timeout(Math.max(1, waitMs))
   const aborted = new Promise<never>((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })
   aborted.catch(() => {})
   const known = await Promise.race([forward.cafes(), aborted])
-  const targets = [...new Set(known)].filter(id => !query.visited.includes(id)).slice(0, SEARCH_FANOUT.maxTargets)
+  // Drawn as a search's sample is (half from the longest listed, half from anywhere): cafes
+  // that listed themselves first do not get every query this cafe passes on.
+  const targets = pickCafes({ own: [], lists: [known.filter(id => !query.visited.includes(id))], self, max: SEARCH_FANOUT.maxTargets })
   const answers = await Promise.allSettled(targets.map(async cafe => {
     // No hop left, so the cafe asked has no use for `visited`: the body stays small.
     const answer = await Promise.race([forward.ask(cafe, { id: query.id, name: query.name, limit: query.limit, hops: 0, wait: waitMs }, { signal }), aborted]) as { results?: unknown } | null
@@ -74,7 +77,7 @@ export function searchApi (index: () => ContactIndex | undefined, self: string, 
     // Past the cafe-wide forwarding rate the query is answered from this cafe alone.
     if (q.hops > 0 && forward != null && forwarding.take('forward').ok) {
       // Half the asker's budget: our answer must get back to it in time.
-      forwarded = await forwardQuery(forward, { id: q.id, name: q.name, limit: q.limit, visited: [...new Set([...visited, self])] }, wait / 2).catch(() => [])
+      forwarded = await forwardQuery(forward, self, { id: q.id, name: q.name, limit: q.limit, visited: [...new Set([...visited, self])] }, wait / 2).catch(() => [])
     }
     return c.json({ cafe: self, results, forwarded })
   })

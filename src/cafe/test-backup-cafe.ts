@@ -19,7 +19,7 @@ import type { Blocks } from '../ipfs/blocks.ts'
  * A cafe in cafe mode with pins and snapshots (and, with `inbox`, an inbox and contacts), and
  * its `/cafe/v1` app.
  */
-export async function memoryBackupCafe (opts: { inbox?: boolean } = {}): Promise<{ cafeId: string, host: CafeHost, pins: PinService, snapshots: Snapshots, blocks: Blocks, app: ReturnType<typeof createCafeApp> }> {
+export async function memoryBackupCafe (opts: { inbox?: boolean } = {}): Promise<{ cafeId: string, host: CafeHost, pins: PinService, snapshots: Snapshots, blocks: Blocks, app: ReturnType<typeof createCafeApp>, inbox?: CafeInbox }> {
   const { cafeId, host } = await testCafeHost()
   const blocks = blocksOf(new MemoryBlockstore())
   const pins = new PinService({ blocks, store: new MemoryPinStore(), quota: async a => host.quotaOf(a) })
@@ -29,5 +29,5 @@ export async function memoryBackupCafe (opts: { inbox?: boolean } = {}): Promise
   const inbox = new CafeInbox({ store: new MemoryInboxStore(), isRegistered: async a => (await host.clientPeer(a)) != null })
   const contacts = new CafeContacts(new MemoryContactStore())
   host.useService(inboxUsage(inbox, contacts))
-  return { cafeId, host, pins, snapshots, blocks, app: createCafeApp(host, { services: { pins, snapshots, inbox, contacts } }) }
+  return { cafeId, host, pins, snapshots, blocks, inbox, app: createCafeApp(host, { services: { pins, snapshots, inbox, contacts } }) }
 }

@@ -1,4 +1,4 @@
-import { parseCid } from '../ipfs/gateway.ts'
+import { parseCid } from '../ipfs/cid.ts'
 import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { JOBS } from './backups/jobs.ts'

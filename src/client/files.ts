@@ -1,6 +1,6 @@
 import { unixfs } from '@helia/unixfs'
 import { openDB } from 'idb'
-import { parseCid } from '../ipfs/gateway.ts'
+import { parseCid } from '../ipfs/cid.ts'
 import { accountKeyMaterial, decryptBytes, decryptStream, encryptBytes, encryptStream } from '../account/index.ts'
 import { fromBase64url, toBase64url, utf8 } from '../shared/bytes.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'

@@ -41,14 +41,23 @@ describe('libp2pTransport', () => {
     expect(dials).toEqual([[ws]])
   })
 
-  it('without WebRTC, a cafe reachable only over WebRTC fails at once with WEBRTC_UNAVAILABLE, nothing dialled', async () => {
+  it('without WebRTC, a cafe reachable only over WebRTC is reached through its relay\'s circuit at once, no WebRTC dial', async () => {
     const { http, dials } = recorder()
+    const relayed: string[][] = []
+    const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
+    Object.assign(http, { relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit } })
     const transport = libp2pTransport(http, () => [relay], undefined, { webrtc: false })
-    for (const addrs of [[], [circuitWebRtc]]) {
-      const err = await transport({ id: cafeId, addrs }, new Request('http://cafe/cafe/v1/info')).catch((e: unknown) => e)
-      expect(err).toMatchObject({ name: 'WebRtcUnavailableError', reason: 'WEBRTC_UNAVAILABLE', status: 503 })
-      expect((err as Error).message).toContain('WebRTC')
-    }
+    for (const addrs of [[], [circuitWebRtc]]) expect((await transport({ id: cafeId, addrs }, new Request('http://cafe/cafe/v1/info'))).status).toBe(200)
+    expect(dials).toEqual([])
+    expect(relayed).toEqual([[`${relay.toString()}/p2p-circuit/p2p/${cafeId}`], [`${relay.toString()}/p2p-circuit/p2p/${cafeId}`]])
+  })
+
+  it('without WebRTC, a cafe its relay cannot reach either fails with WEBRTC_UNAVAILABLE naming both', async () => {
+    const { http, dials } = recorder()
+    Object.assign(http, { relayedConnection: async () => { throw new Error('the relay refused: RESOURCE_LIMIT_EXCEEDED') } })
+    const err = await libp2pTransport(http, () => [relay], undefined, { webrtc: false })({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info')).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'WebRtcUnavailableError', reason: 'WEBRTC_UNAVAILABLE', status: 503 })
+    expect((err as Error).message).toMatch(/WebRTC.*relay.*RESOURCE_LIMIT_EXCEEDED/)
     expect(dials).toEqual([])
   })
 

@@ -49,7 +49,8 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => new Prom
  * Only the dial is retried, never a request whose body may already be sent. A peer that
  * could not be reached is awaited on `wake`: its return wakes whatever waits to retry.
  * Without WebRTC (`webrtc: false`) only the other addresses are dialled (a Node cafe's
- * WebSockets); a cafe with none fails at once with WEBRTC_UNAVAILABLE.
+ * WebSockets); a cafe with none is reached through its relay's circuit at once (the last
+ * resort), and where that fails too the error is WEBRTC_UNAVAILABLE.
  */
 export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[], wake?: Wake, { webrtc = true }: { webrtc?: boolean } = {}): CafeTransport {
   // Peers no WebRTC pair could be made with lately: asked over the relay at once, until then.
@@ -80,7 +81,13 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
       const open = http.newestDirect(peer)
       if (open != null) return open
       if (targets.length === 0) {
-        throw new WebRtcUnavailableError(`${cafe.id} can be reached only over WebRTC, and this browser has none (no RTCPeerConnection); a cafe with a WebSocket address (a Node cafe) can be used from here`)
+        // No WebRTC here, and the peer has no other address: its relay's circuit is the way, at once.
+        try {
+          return await relayed(cafe, signal)
+        } catch (err) {
+          if (absentAtRelay(err)) { wake?.await(cafe.id, started); throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err }) }
+          throw new WebRtcUnavailableError(`${cafe.id} can be reached only over WebRTC, which this browser lacks (no RTCPeerConnection), or through its relay, which failed: ${causeOf(err)}`)
+        }
       }
       try {
         return await http.directConnection(targets, { signal })

@@ -1,4 +1,4 @@
-import { utf8 } from '../shared/bytes.ts'
+import { fromBase64url, randomBytes, utf8 } from '../shared/bytes.ts'
 import { InvalidInputError } from '../shared/errors.ts'
 
 /**
@@ -19,6 +19,26 @@ export const RECEIPT_LIMITS = {
 
 /** What a receipt's plaintext starts with: a NUL no message text may start with (send refuses it). */
 export const RECEIPT_MARKER = '\u0000lightcafe/receipt/v1\n'
+
+/**
+ * How a sender says it reads receipts: each message it sends has an id whose first 4 base64url
+ * characters (3 bytes) are this tag, the other 13 bytes random. A receipt goes only to such a
+ * message (and only to a sender this account knows): a client from before receipts would show
+ * one as text. Not a field of the envelope or of the contact: both are exact-key signed records
+ * that every cafe and older client would refuse with a field they do not know. An older
+ * client's random id starts so once in 2^24.
+ */
+export const RECEIPT_READER_TAG = 'rcpt'
+
+/** A message id (16 bytes) that says its sender reads receipts. */
+export function receiptReaderId (): Uint8Array {
+  const id = randomBytes(16)
+  id.set(fromBase64url(RECEIPT_READER_TAG))
+  return id
+}
+
+/** Whether a message's sender said it reads receipts. */
+export function readsReceipts (id: string): boolean { return id.startsWith(RECEIPT_READER_TAG) }
 
 export type Tick = 'queued' | 'stored' | 'delivered' | 'read'
 const ORDER: Tick[] = ['queued', 'stored', 'delivered', 'read']

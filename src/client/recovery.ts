@@ -1,4 +1,4 @@
-import { parseCid } from '../ipfs/gateway.ts'
+import { parseCid } from '../ipfs/cid.ts'
 import { BlockWriter } from '../ipfs/block-writer.ts'
 import { ArrivingDag, READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { openCar } from '../ipfs/verify.ts'

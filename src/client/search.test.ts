@@ -3,7 +3,7 @@ import { accountFromMnemonic, newMnemonic } from '../account/index.ts'
 import { boxKeyPair } from '../account/box.ts'
 import { signContact } from '../contacts/contact.ts'
 import { SEARCH_LIMITS } from '../search/query.ts'
-import { CafeMemory, SEARCH_SAMPLE } from '../search/sample.ts'
+import { CafeMemory, SEARCH_SAMPLE, pickCafes } from '../search/sample.ts'
 import { toBase64url } from '../shared/bytes.ts'
 import { searchContacts, warmCafes } from './search.ts'
 import type { SearchTargets } from './search.ts'
@@ -65,6 +65,19 @@ describe('a search against a full directory [issue 24]', () => {
     // The short relay list is not drowned by the long one: a turn each.
     for (const r of ['real1', 'real2', 'real3']) expect(asked).toContain(r)
     expect(new Set(dialled)).toEqual(new Set(asked))
+  })
+
+  it('draws half its random picks from the whole list: sybils that listed themselves first do not take every place [issue 24]', async () => {
+    // 64 patient sybils hold a relay's longest-listed places; 936 real cafes listed after them.
+    const list = [...ids(64, 'sybil'), ...ids(936, 'real')]
+    for (let seed = 1; seed <= 20; seed++) {
+      let a = seed
+      const random = (): number => { a = (a * 48271) % 2147483647; return a / 2147483647 }
+      const picked = pickCafes({ own: [], lists: [list], self: 'me', random })
+      expect(picked).toHaveLength(SEARCH_SAMPLE.maxAsked)
+      // Before: all 16 from the first 64, so all sybils. Now half are drawn from all 1,000.
+      expect(picked.filter(c => c.startsWith('real')).length, `seed ${seed}`).toBeGreaterThanOrEqual(4)
+    }
   })
 
   it('prefers cafes that answered with results before, and drops one that answered with a forgery', async () => {

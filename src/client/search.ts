@@ -61,7 +61,7 @@ export async function searchContacts (deps: SearchDeps, input: { name?: unknown,
   const waitMs = input.wait == null || input.wait === '' ? SEARCH_LIMITS.defaultWaitMs : Number(input.wait)
   if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > SEARCH_LIMITS.maxWaitMs) throw new InvalidInputError('INVALID_FIELD', `wait must be 0 to ${SEARCH_LIMITS.maxWaitMs} ms`)
   const started = Date.now()
-  const merger = new AnswerMerger()
+  const merger = new AnswerMerger({ query: q.name })
   const answered: string[] = []
   const ignored: string[] = []
   // Signatures checked by WebCrypto: 6 cafes' answers arrive together, and noble's check of

@@ -142,7 +142,7 @@ describe('signContact and verifyContact', () => {
     expect(utf8.encode(JSON.stringify(full)).length).toBeLessThan(CONTACT_LIMITS.maxBytes / 2)
     expect(verify(wire(full))).toEqual(full)
     const small = { ...CONTACT_LIMITS, maxBytes: 1024 }
-    expect(() => verifyContact(wire(full), small, NOW)).toThrow(expect.objectContaining({ reason: 'CONTACT_TOO_LARGE', status: 413 }))
+    expect(() => verifyContact(wire(full), small, NOW)).toThrow(expect.objectContaining({ reason: 'INVALID_CONTACT', status: 413 }))
     expect(verifyContact(wire(make()), small, NOW).name).toBe('Alice')
   })
 })

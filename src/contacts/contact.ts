@@ -98,7 +98,7 @@ export function signContact (account: Pick<Account, 'address' | 'sign'>, fields:
 /**
  * Checks an untrusted value (e.g. parsed JSON) is a well-formed contact signed by its address.
  * Returns a fresh object holding only the contact's fields. Throws InvalidInputError with
- * reason INVALID_CONTACT (CONTACT_TOO_LARGE when too large), or BadSignatureError (BAD_SIGNATURE).
+ * reason INVALID_CONTACT (413 when too large), or BadSignatureError (BAD_SIGNATURE).
  */
 export function verifyContact (value: unknown, limits: ContactLimits = CONTACT_LIMITS, now: number = Date.now()): Contact {
   const { contact, signature } = wellFormedContact(value, limits, now)
@@ -137,7 +137,7 @@ function wellFormedContact (value: unknown, limits: ContactLimits, now: number):
     sig: record.sig as string
   }
   const size = utf8.encode(JSON.stringify(contact)).length
-  if (size > limits.maxBytes) throw new InvalidInputError('CONTACT_TOO_LARGE', `a contact is limited to ${limits.maxBytes} bytes (this one is ${size})`)
+  if (size > limits.maxBytes) throw new InvalidInputError(REASON, `a contact is limited to ${limits.maxBytes} bytes (this one is ${size})`, { as: 'tooLarge' })
   return { contact, signature }
 }
 

@@ -126,11 +126,11 @@ describe('envelopes', () => {
     await expect(createEnvelope(alice, bobContact, new Uint8Array(BOX.maxPlaintextBytes + 1), NOW)).rejects.toMatchObject({ reason: 'BOX_TOO_LARGE', status: 413 })
     // A body larger than the limit is refused before it is decoded, whatever it holds.
     const huge = { ...wire(full), body: 'A'.repeat(ENVELOPE_LIMITS.maxBytes + 1) }
-    await expect(verify(huge)).rejects.toMatchObject({ reason: 'ENVELOPE_TOO_LARGE', status: 413 })
+    await expect(verify(huge)).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
     // A tighter limit counts the whole envelope.
     const small = { ...ENVELOPE_LIMITS, maxBytes: 1024 }
     const message = await createEnvelope(alice, bobContact, new Uint8Array(600), NOW)
-    await expect(verifyEnvelope(wire(message), small, NOW)).rejects.toMatchObject({ reason: 'ENVELOPE_TOO_LARGE', status: 413 })
+    await expect(verifyEnvelope(wire(message), small, NOW)).rejects.toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
     expect((await verifyEnvelope(wire(await createEnvelope(alice, bobContact, hello, NOW)), small, NOW)).to).toBe(bob.address)
   })
 

@@ -59,12 +59,15 @@ function boxContext (envelope: Pick<Envelope, 'id' | 'from' | 'to' | 'created'>)
   return utf8.encode(PREFIX + JSON.stringify({ id, from, to, created }))
 }
 
-/** Seals `plaintext` (≤ BOX.maxPlaintextBytes) to the recipient's contact and signs it as the sender. */
-export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>, recipient: Pick<Contact, 'address' | 'box'>, plaintext: Uint8Array, now: number = Date.now()): Promise<Envelope> {
+/**
+ * Seals `plaintext` (≤ BOX.maxPlaintextBytes) to the recipient's contact and signs it as the
+ * sender. `id`: its 16 bytes when the caller chose them (random otherwise).
+ */
+export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>, recipient: Pick<Contact, 'address' | 'box'>, plaintext: Uint8Array, now: number = Date.now(), options: { id?: Uint8Array } = {}): Promise<Envelope> {
   if (!isAddress(recipient.address)) throw new InvalidInputError(REASON, 'the recipient address is not an account address')
   const boxKey = base64urlOf('INVALID_CONTACT', 'box', recipient.box, BOX.keyBytes)
   const head = {
-    id: toBase64url(randomBytes(ENVELOPE_LIMITS.idBytes)),
+    id: toBase64url(options.id ?? randomBytes(ENVELOPE_LIMITS.idBytes)),
     from: sender.address,
     to: recipient.address,
     created: new Date(now).toISOString()
@@ -79,7 +82,7 @@ export async function createEnvelope (sender: Pick<Account, 'address' | 'sign'>,
  * Checks an untrusted value (e.g. parsed JSON) is a well-formed envelope signed by `from`.
  * Cheap checks (types, lengths) come before decoding and the signature check. Returns a fresh
  * object holding only the envelope's fields. Throws InvalidInputError with reason
- * INVALID_ENVELOPE (ENVELOPE_TOO_LARGE when too large), or BadSignatureError (BAD_SIGNATURE).
+ * INVALID_ENVELOPE (413 when too large), or BadSignatureError (BAD_SIGNATURE).
  */
 export async function verifyEnvelope (value: unknown, limits: EnvelopeLimits = ENVELOPE_LIMITS, now: number = Date.now()): Promise<Envelope> {
   const record = exactObject(REASON, 'envelope', value, KEYS)
@@ -94,7 +97,7 @@ export async function verifyEnvelope (value: unknown, limits: EnvelopeLimits = E
   const envelope: Envelope = { id: id as string, from, to, created: created as string, body, sig: sig as string }
   // Every field is ASCII by now, so string length is the encoded size.
   const size = JSON.stringify(envelope).length
-  if (size > limits.maxBytes) throw new InvalidInputError('ENVELOPE_TOO_LARGE', `an envelope is limited to ${limits.maxBytes} bytes (this one is ${size})`)
+  if (size > limits.maxBytes) throw new InvalidInputError(REASON, `an envelope is limited to ${limits.maxBytes} bytes (this one is ${size})`, { as: 'tooLarge' })
   // The body's shape without decoding it (only the recipient opens it): its length, then its first byte.
   const sealedBytes = base64urlLength(body)
   if (sealedBytes == null) throw new InvalidInputError(REASON, 'body is not canonical base64url')

@@ -1,15 +1,12 @@
 import { Hono } from 'hono'
-import { CID } from 'multiformats/cid'
 import { useErrorContract } from '../shared/http-errors.ts'
 import { InvalidInputError, LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { streamFromIterator } from '../shared/streams.ts'
 import { CAR_CONTENT_TYPE, exportBlockCar, exportCar } from './car.ts'
+import { parseCid } from './cid.ts'
+import type { CID } from 'multiformats/cid'
 
 export const RAW_CONTENT_TYPE = 'application/vnd.ipld.raw'
-
-export function parseCid (text: string): CID {
-  try { return CID.parse(text) } catch { throw new InvalidInputError('INVALID_CID', `not a CID: ${text.slice(0, 100)}`) }
-}
 
 /** Which response the caller asked for: `?format=` wins over `Accept`, as the spec says. */
 function wanted (url: URL, accept: string): 'raw' | 'car' {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { stub } from '../shared/test-stub.ts'
-import { relayAddrs, relayList } from './relays.ts'
+import { relayList } from './relays.ts'
 
 const ID = '12D3KooWF1jrabN6uHr7g1F96TsXv1QdWq7ov3qy8MCui4FZuims'
 const LOOP = `/ip4/127.0.0.1/tcp/9090/ws/p2p/${ID}`
@@ -19,7 +19,7 @@ describe('relay list of a page', () => {
     expect(list.relays.map(String)).toEqual([LOOP])
     expect(list.lan?.origin).toBe('https://10.77.0.1:8443')
     expect(list.lan?.relays).toEqual([WSS])
-    expect((await relayAddrs(at('http://127.0.0.1:8080/'), serving({ relays: [LOOP] }))).map(String)).toEqual([LOOP])
+    expect((await relayList(at('http://127.0.0.1:8080/'), serving({ relays: [LOOP] }))).relays.map(String)).toEqual([LOOP])
   })
 
   it('lets ?relay= win for relays but keeps the served LAN block', async () => {

@@ -43,8 +43,3 @@ export async function relayList (location: Location, fetcher: typeof fetch = fet
   const lan = lanOf(body)
   return lan != null ? { relays, lan, iceServers } : { relays, iceServers }
 }
-
-/** The relays alone (what the node dials). */
-export async function relayAddrs (location: Location, fetcher: typeof fetch = fetch): Promise<Multiaddr[]> {
-  return (await relayList(location, fetcher)).relays
-}

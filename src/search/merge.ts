@@ -1,8 +1,9 @@
+import { ContactIndex } from '../cafe/contacts/contact-index.ts'
 import { CONTACT_LIMITS, isNewer, verifyContactAsync } from '../contacts/contact.ts'
 import { SEARCH_LIMITS } from './query.ts'
 import type { Contact } from '../contacts/contact.ts'
 
-/** One contact in the merged results: the newest version seen, its best score, and who returned it. */
+/** One contact in the merged results: the newest version seen, its score here (see AnswerMerger), and who returned it. */
 export interface MergedResult {
   contact: Contact
   score: number
@@ -16,7 +17,7 @@ export interface MergedAnswers {
 }
 
 export interface AddOutcome {
-  /** Contacts of addresses not in the results before this answer (what a UI shows as new). */
+  /** Contacts matching the query whose addresses were not in the results before this answer (what a UI shows as new). */
   added: Contact[]
   /** Contacts already shown that this answer brought a newer version of (a UI redraws them). */
   updated: Contact[]
@@ -40,6 +41,8 @@ export type AnswerClass = 'direct' | 'listed' | 'unlisted'
 const ORDER: Record<AnswerClass, number> = { direct: 0, listed: 1, unlisted: 2 }
 
 export interface MergerOptions {
+  /** The query answered: results are the verified contacts that match it, ranked here. */
+  query: string
   now?: () => number
   /** Contacts verified at most, for direct answers and for passed-on ones (default SEARCH_LIMITS). */
   budget?: { direct: number, forwarded: number }
@@ -47,7 +50,7 @@ export interface MergerOptions {
   concurrency?: number
 }
 
-type Checked = Array<{ contact: Contact, score: number }>
+type Checked = Contact[]
 
 /**
  * Checks one cafe's answer, its shape already checked (answerItems): every contact signed by
@@ -57,7 +60,7 @@ type Checked = Array<{ contact: Contact, score: number }>
  */
 async function checkItems (items: Array<{ contact: unknown, score: number }>, now: number): Promise<Checked | undefined> {
   try {
-    return await Promise.all(items.map(async ({ contact, score }) => ({ contact: await verifyContactAsync(contact, CONTACT_LIMITS, now), score })))
+    return await Promise.all(items.map(async ({ contact }) => verifyContactAsync(contact, CONTACT_LIMITS, now)))
   } catch {
     return undefined
   }
@@ -79,16 +82,23 @@ function answerItems (results: unknown): Array<{ contact: unknown, score: number
   return items
 }
 
-function compare (a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0 }
-
 /**
  * Merges answers to one search as they arrive, for a UI that shows results while cafes are
  * still answering. Each cafe counts once: a second answer under the same cafe name is ignored
  * (and its first answer kept). Checking is bounded: answers wait their turn, direct ones
  * first, and past a class's budget of contacts an answer is skipped unverified.
+ *
+ * Ranking is this device's own: the verified contacts go into a contact index like a cafe's
+ * (the same matching and scoring), and the query is run on it. The score a cafe claims is
+ * read only as part of its answer's shape: a fake cafe claiming huge scores, or sending
+ * contacts that do not match the query, cannot put them above real results or into them.
  */
 export class AnswerMerger {
   readonly #byAddress = new Map<string, MergedResult>()
+  readonly #index = new ContactIndex()
+  readonly #query: string
+  /** Addresses a UI was told of (matching the query): a later version of one is an update. */
+  readonly #shown = new Set<string>()
   readonly #answered = new Set<string>()
   readonly #ignored: string[] = []
   readonly #now: () => number
@@ -100,8 +110,8 @@ export class AnswerMerger {
   verified = 0
   skipped = 0
 
-  constructor (opts: MergerOptions | (() => number) = {}) {
-    const o = typeof opts === 'function' ? { now: opts } : opts
+  constructor (o: MergerOptions) {
+    this.#query = o.query
     this.#now = o.now ?? Date.now
     this.#left = { ...(o.budget ?? { direct: SEARCH_LIMITS.maxVerifiedDirect, forwarded: SEARCH_LIMITS.maxVerifiedForwarded }) }
     this.#concurrency = o.concurrency ?? 4
@@ -158,45 +168,52 @@ export class AnswerMerger {
       this.#ignored.push(cafe)
       return ignoredOutcome()
     }
-    const added = new Map<string, Contact>()
-    const updated = new Map<string, Contact>()
-    for (const { contact, score } of checked) {
+    const changed = new Set<string>()
+    for (const contact of checked) {
       const held = this.#byAddress.get(contact.address)
       if (held == null) {
-        this.#byAddress.set(contact.address, { contact, score, cafes: [cafe] })
-        added.set(contact.address, contact)
+        this.#byAddress.set(contact.address, { contact, score: 0, cafes: [cafe] })
+        this.#index.upsert(contact)
+        changed.add(contact.address)
         continue
       }
       if (isNewer(contact, held.contact)) {
         held.contact = contact
-        // Newly added in this answer stays "added" (with its newest version), not "updated".
-        if (added.has(contact.address)) added.set(contact.address, contact)
-        else updated.set(contact.address, contact)
+        this.#index.upsert(contact)
+        changed.add(contact.address)
       }
-      held.score = Math.max(held.score, score)
       if (!held.cafes.includes(cafe)) held.cafes.push(cafe)
     }
-    return { added: [...added.values()], updated: [...updated.values()], ignored: false }
+    // What a UI should show or redraw: the changed contacts that match the query here.
+    const matching = new Set(this.#matches(Infinity).map(m => m.contact.address))
+    const added: Contact[] = []
+    const updated: Contact[] = []
+    for (const address of changed) {
+      if (!matching.has(address)) continue
+      const { contact } = this.#byAddress.get(address)!
+      if (this.#shown.has(address)) updated.push(contact)
+      else { this.#shown.add(address); added.push(contact) }
+    }
+    return { added, updated, ignored: false }
   }
 
-  /**
-   * The best `limit` results so far: by score, then name, then address (so the order is stable).
-   * Scores come from different cafes' indexes, so they rank only roughly across cafes.
-   */
+  /** The verified contacts matching the query, best first, scored by this device's index. */
+  #matches (limit: number): Array<{ contact: Contact, score: number }> {
+    return this.#index.search(this.#query, limit)
+  }
+
+  /** The best `limit` results so far: by this device's score, then name, then address (so the order is stable). */
   results (limit: number): MergedResult[] {
     if (!(limit >= 1)) return []
-    return [...this.#byAddress.values()]
-      .sort((a, b) => b.score - a.score || compare(a.contact.name, b.contact.name) || compare(a.contact.address, b.contact.address))
-      .slice(0, Math.floor(limit))
-      .map(r => ({ contact: r.contact, score: r.score, cafes: [...r.cafes] }))
+    return this.#matches(limit).map(({ contact, score }) => ({ contact, score, cafes: [...this.#byAddress.get(contact.address)!.cafes] }))
   }
 
   get ignoredCafes (): string[] { return [...this.#ignored] }
 }
 
-/** Merges every cafe's answer to one search at once (see AnswerMerger). */
-export async function mergeAnswers (answers: ReadonlyArray<{ cafe: string, results: unknown }>, limit: number, now: number = Date.now()): Promise<MergedAnswers> {
-  const merger = new AnswerMerger(() => now)
+/** Merges every cafe's answer to one search for `query` at once (see AnswerMerger). */
+export async function mergeAnswers (query: string, answers: ReadonlyArray<{ cafe: string, results: unknown }>, limit: number, now: number = Date.now()): Promise<MergedAnswers> {
+  const merger = new AnswerMerger({ query, now: () => now })
   for (const answer of answers) await merger.add(answer.cafe, answer.results)
   return { results: merger.results(limit), ignoredCafes: merger.ignoredCafes }
 }

@@ -5,14 +5,16 @@ import { BoundedMap } from '../shared/bounded-map.ts'
  * listed, so asking all of them let one search cause ~9,000 requests and let fake cafes crowd
  * out real ones. A search asks a bounded sample: this account's own cafes, then cafes that
  * answered well before (remembered by this page), then a random pick spread over the relays'
- * lists, each drawn from a list's longest-listed entries first.
+ * lists: half from a list's longest-listed entries (established cafes, not peer ids minted a
+ * moment ago), half from the whole list (so cafes that listed themselves early, sybils that
+ * filled a directory first included, cannot hold every place the sample draws from).
  */
 export const SEARCH_SAMPLE = {
   /** Cafes one search asks (and a warm-up dials) at most; each may pass the query to SEARCH_FANOUT.maxTargets more. */
   maxAsked: 16,
   /** Of those, at most this many chosen for having answered well before: the rest find new cafes. */
   maxKnownGood: 8,
-  /** A random pick from a relay's list is among its first (longest listed) this many while any are left. */
+  /** Every other random pick from a relay's list is among its first (longest listed) this many; the others from the whole list. */
   window: 64,
   /** Cafes remembered per page. */
   remembered: 1_000,
@@ -97,14 +99,17 @@ export function pickCafes (input: SampleInput): string[] {
   }
 
   // The rest at random, a relay at a time: one relay's long list cannot fill the sample alone.
+  // Each relay's picks alternate: from its longest listed, then from anywhere in its list.
   const left = input.lists.map(l => l.filter(usable))
+  const picks = left.map(() => 0)
   for (let turn = 0; chosen.size < max && left.some(l => l.length > 0); turn++) {
-    const list = left[turn % left.length]
+    const r = turn % left.length
+    const list = left[r]
     // Drop what another relay's turn already took.
     for (let i = list.length - 1; i >= 0; i--) if (chosen.has(list[i])) list.splice(i, 1)
     if (list.length === 0) continue
-    const at = Math.floor(random() * Math.min(list.length, SEARCH_SAMPLE.window))
-    chosen.add(list.splice(at, 1)[0])
+    const from = picks[r]++ % 2 === 0 ? Math.min(list.length, SEARCH_SAMPLE.window) : list.length
+    chosen.add(list.splice(Math.floor(random() * from), 1)[0])
   }
   return [...chosen]
 }

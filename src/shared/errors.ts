@@ -1,7 +1,10 @@
 import { isReason, statusOf } from './reasons.ts'
-import type { Reason } from './reasons.ts'
+import type { Reason, StatusCase } from './reasons.ts'
 
-export type { Reason } from './reasons.ts'
+export type { Reason, StatusCase } from './reasons.ts'
+
+/** An error's cause, and the named case whose status it answers with where not its reason's (`CASE_STATUS`). */
+export interface LightcafeErrorOptions extends ErrorOptions { as?: StatusCase }
 
 /**
  * Every failure Lightcafe names is a LightcafeError: a stable `reason` code (one of `Reason`,
@@ -13,21 +16,21 @@ export class LightcafeError extends Error {
   static override name = 'LightcafeError'
   override name = 'LightcafeError'
   readonly reason: Reason
+  /** The HTTP status this error answers with: its reason's, or its named case's. */
+  readonly status: number
 
-  constructor (reason: Reason, details: string, options?: ErrorOptions) {
+  constructor (reason: Reason, details: string, options?: LightcafeErrorOptions) {
     super(details, options)
     this.reason = reason
+    this.status = statusOf(reason, options?.as)
   }
-
-  /** The HTTP status this error answers with: its reason's. */
-  get status (): number { return statusOf(this.reason) }
 
   toJSON (): { error: { reason: Reason, details: string } } {
     return { error: { reason: this.reason, details: this.message } }
   }
 }
 
-/** Bad input: a field is missing, of the wrong type, too large, or malformed (400; 413 for the size reasons). */
+/** Bad input: a field is missing, of the wrong type, too large, or malformed (400; 413 for the size reasons and `{ as: 'tooLarge' }`). */
 export class InvalidInputError extends LightcafeError {
   static override name = 'InvalidInputError'
   override name = 'InvalidInputError'
@@ -70,9 +73,8 @@ export class UnavailableError extends LightcafeError {
 export class RefusalError extends LightcafeError {
   static override name = 'RefusalError'
   override name = 'RefusalError'
-  readonly #status: number
-  constructor (reason: Reason, details: string, status: number) { super(reason, details); this.#status = status }
-  override get status (): number { return this.#status }
+  override readonly status: number
+  constructor (reason: Reason, details: string, status: number) { super(reason, details); this.status = status }
 }
 
 /** The JSON body every error response carries (the Pinning Service API's error shape). */

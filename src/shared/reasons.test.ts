@@ -31,7 +31,7 @@ describe('reasons', () => {
     const written = new Set<string>()
     for (const file of [...sources(join(root, 'src')), ...sources(join(root, 'relay')), ...sources(join(root, 'server'))]) {
       const text = readFileSync(file, 'utf8')
-      for (const m of text.matchAll(/(?:Error|super|refusalResponse)\(\s*'([A-Z][A-Z0-9_]+)'|reason: '([A-Z][A-Z0-9_]+)'|errorBody\('([A-Z][A-Z0-9_]+)'/g)) written.add(m[1] ?? m[2] ?? m[3])
+      for (const m of text.matchAll(/(?:(?:Error|super|refusalResponse|errorResponse|refusal|statusOf)\(|refuse\(res,)\s*'([A-Z][A-Z0-9_]+)'|reason: '([A-Z][A-Z0-9_]+)'|errorBody\('([A-Z][A-Z0-9_]+)'/g)) written.add(m[1] ?? m[2] ?? m[3])
     }
     expect(written.size).toBeGreaterThan(100)
     expect([...written].filter(r => !isReason(r))).toEqual([])
@@ -41,7 +41,9 @@ describe('reasons', () => {
     for (const r of REASONS) expect(REASON_STATUS[r] >= 400 && REASON_STATUS[r] <= 599, r).toBe(true)
     expect(new LightcafeError('QUOTA_EXCEEDED', 'x').status).toBe(413)
     expect(new NotFoundError('PIN_NOT_FOUND', 'x').status).toBe(statusOf('PIN_NOT_FOUND'))
-    expect(new LightcafeError('BAD_REGISTRATION', 'x').status).toBe(401)
+    // A named case answers with its own status, the reason unchanged on the wire.
+    expect(new LightcafeError('INVALID_ENVELOPE', 'x', { as: 'tooLarge' })).toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
+    expect(new LightcafeError('INVALID_ENVELOPE', 'x').status).toBe(400)
     // A refusal read back from a peer keeps the status the peer answered.
     expect(refusalError(418, { error: { reason: 'PIN_NOT_FOUND', details: 'x' } }).status).toBe(418)
   })

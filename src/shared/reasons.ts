@@ -4,14 +4,13 @@
  * only its reason), every API refusal's `error.reason` is one, and docs/API.md lists them under
  * "All reasons" (a unit test keeps the two equal). Clients can switch on `Reason` exhaustively.
  * Reasons never answered over HTTP (a health warning, a relay protocol's answer) carry the status
- * they would have.
+ * they would have. A few reasons answer with another status in one named case (`CASE_STATUS`).
  */
 export const REASON_STATUS = {
   ACCOUNT_HAS_SESSIONS: 409,
   BACKUP_NOT_FOUND: 404,
   BAD_HEADERS: 400,
   BAD_METHOD: 400,
-  BAD_REGISTRATION: 401,
   BAD_REQUEST: 400,
   BAD_RESPONSE: 502,
   BAD_SIGNATURE: 400,
@@ -41,7 +40,6 @@ export const REASON_STATUS = {
   CONTACT_NOT_FOUND: 404,
   CONTACT_NOT_YOURS: 403,
   CONTACT_STALE: 409,
-  CONTACT_TOO_LARGE: 413,
   CROSS_SITE_REFUSED: 403,
   DAG_INCOMPLETE: 400,
   DAG_NOT_LOCAL: 404,
@@ -49,7 +47,6 @@ export const REASON_STATUS = {
   DEAD_CONNECTION: 503,
   DECRYPTION_FAILED: 400,
   DIRECTORY_FULL: 503,
-  ENVELOPE_TOO_LARGE: 413,
   ENVELOPE_TOO_OLD: 400,
   FILE_NOT_FOUND: 404,
   FILE_TOO_LARGE: 413,
@@ -95,7 +92,7 @@ export const REASON_STATUS = {
   MALFORMED_HEAD: 502,
   MESSAGE_NOT_FOUND: 404,
   MESSAGE_TOO_LARGE: 413,
-  META_TOO_LARGE: 413,
+  META_TOO_LARGE: 400,
   METHOD_NOT_ALLOWED: 405,
   MISSING_BLOCKS: 502,
   NODE_NOT_READY: 503,
@@ -144,7 +141,6 @@ export const REASON_STATUS = {
   TOKEN_REVOKED: 401,
   TOKEN_USED: 403,
   TOO_MANY_CONNECTIONS: 503,
-  TOO_MANY_ENVELOPES: 413,
   TOO_MANY_LISTINGS: 429,
   TOO_MANY_PINS: 413,
   TOO_MANY_SNAPSHOTS: 413,
@@ -174,7 +170,25 @@ export function isReason (value: unknown): value is Reason {
   return typeof value === 'string' && Object.hasOwn(REASON_STATUS, value)
 }
 
-/** The HTTP status a reason answers with. */
-export function statusOf (reason: Reason): number {
-  return REASON_STATUS[reason]
+/**
+ * The few cases where a reason answers with another status than its own, named by the error
+ * that raises it (`{ as: 'tooLarge' }`): older peers and clients read these reasons with these
+ * statuses, so the wire keeps both rather than growing a reason per case.
+ */
+export const CASE_STATUS = {
+  /** A record refused for its size, named by what it is (INVALID_ENVELOPE, INVALID_CONTACT, a batch's INVALID_FIELD, a thread's META_TOO_LARGE). */
+  tooLarge: 413,
+  /** A signature that is the caller's credential (a registration's BAD_SIGNATURE). */
+  credential: 401,
+  /** A peer's answer, not the caller's request, is at fault (a response's INVALID_JSON). */
+  peerAnswer: 502,
+  /** This side failed to pass the request on (the service worker's BRIDGE_ERROR before the page had it). */
+  ownFault: 500
+} as const satisfies Record<string, number>
+
+export type StatusCase = keyof typeof CASE_STATUS
+
+/** The HTTP status a reason answers with (in `as`, a named case's). */
+export function statusOf (reason: Reason, as?: StatusCase): number {
+  return as != null ? CASE_STATUS[as] : REASON_STATUS[reason]
 }

@@ -75,7 +75,5 @@ export function requestBodies (native: boolean): RequestBodies {
 
 const bodies = requestBodies(detectStreamingRequestBodies())
 
-/** True where this browser streams request bodies natively. */
-export const streamsRequestBodies = bodies.native
 export const streamingRequest = bodies.streamingRequest
 export const bodyOf = bodies.bodyOf

@@ -46,8 +46,8 @@ describe('bounded body reads', () => {
     await b.cancelled
   })
 
-  it('names malformed JSON BAD_RESPONSE (the peer\'s fault)', async () => {
-    await expect(readJson(new Response('{nope'), { maxBytes: 100 })).rejects.toMatchObject({ reason: 'BAD_RESPONSE', status: 502 })
+  it('names malformed JSON INVALID_JSON', async () => {
+    await expect(readJson(new Response('{nope'), { maxBytes: 100 })).rejects.toMatchObject({ reason: 'INVALID_JSON', status: 502 })
   })
 })
 

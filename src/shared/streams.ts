@@ -118,13 +118,13 @@ export async function readBody (res: Response, opts: BoundedRead): Promise<Uint8
   return concat(chunks)
 }
 
-/** A response's JSON body, read as `readBody` reads it. Malformed JSON is BAD_RESPONSE (502: the peer's fault). */
+/** A response's JSON body, read as `readBody` reads it. Malformed JSON is INVALID_JSON (502: the peer's fault). */
 export async function readJson (res: Response, opts: BoundedRead): Promise<unknown> {
   const bytes = await readBody(res, opts)
   try {
     return JSON.parse(new TextDecoder().decode(bytes))
   } catch {
-    throw new LightcafeError('BAD_RESPONSE', `${opts.what ?? 'the body'} is not valid JSON`)
+    throw new LightcafeError('INVALID_JSON', `${opts.what ?? 'the body'} is not valid JSON`, { as: 'peerAnswer' })
   }
 }
 

@@ -32,7 +32,7 @@ function warnNoWorker (app: HTMLElement, err: unknown): void {
   p.setAttribute('role', 'alert')
   p.className = 'banner'
   p.dataset.testid = 'sw-problem'
-  p.textContent = `The service worker did not start: ${err instanceof Error ? err.message : String(err)}. This page works, but other apps of this site cannot reach its API and it will not open offline. Reload the page; if this stays, close every Lightcafe tab and open it again.`
+  p.textContent = `The service worker did not start: ${err instanceof Error ? err.message : String(err)}. This page works, but other apps of this site cannot reach its API and it will not open offline. Reload the page; if this stays, quit the browser (every window) and open it again: WebKit can keep a stuck registration until it restarts.`
   app.before(p)
   console.error('the service worker did not start', err)
 }

@@ -1,6 +1,5 @@
 import { AccountStore } from '../account/index.ts'
 import { createLocalApi } from '../api/app.ts'
-import { refusalResponse } from '../shared/errors.ts'
 import { createCafe, requestBodyCap, requestBodyMs } from '../cafe/compose.ts'
 import { migrateIdbStores } from '../cafe/datastore/migrate-idb.ts'
 import { CafeIdbDatastore } from '../cafe/datastore/idb-datastore.ts'
@@ -154,7 +153,7 @@ function serveNode (node: LightcafeNode, client: ClientParts, cafeApp: Cafe['app
     if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
     if (new URL(req.url).pathname.startsWith('/ipfs/')) {
       const mine = (await client.client.list()).some(s => s.id === info.remotePeer)
-      if (!mine) return refusalResponse('FORBIDDEN', 'this peer serves its blocks to its own cafes only')
+      if (!mine) return Response.json({ error: { reason: 'FORBIDDEN', details: 'this peer serves its blocks to its own cafes only' } }, { status: 403 })
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
@@ -289,6 +288,6 @@ function sameOrigin (api: Hono, cafeApp: Cafe['app'], gateway: Hono): (request: 
     // Same-origin callers of the cafe API have no libp2p peer id: they are this device.
     if (path.startsWith('/cafe/v1/')) return cafeApp.fetch(request, {})
     if (path.startsWith('/ipfs/')) return gateway.fetch(request)
-    return refusalResponse('NOT_FOUND', `no route ${path}`)
+    return Response.json({ error: { reason: 'NOT_FOUND', details: `no route ${path}` } }, { status: 404 })
   }
 }

@@ -136,7 +136,7 @@ export class CafeInbox {
    */
   async deliverMany (bodies: unknown, senderPeer: string): Promise<BatchDelivery[]> {
     if (!Array.isArray(bodies) || bodies.length === 0) throw new InvalidInputError('INVALID_FIELD', 'envelopes must be a non-empty array')
-    if (bodies.length > this.limits.maxBatchCount) throw new InvalidInputError('TOO_MANY_ENVELOPES', `a batch holds at most ${this.limits.maxBatchCount} envelopes`)
+    if (bodies.length > this.limits.maxBatchCount) throw new InvalidInputError('INVALID_FIELD', `a batch holds at most ${this.limits.maxBatchCount} envelopes`, { as: 'tooLarge' })
     const now = this.#now()
     const refused = (err: unknown, body: unknown): BatchRefusal => {
       if (!(err instanceof LightcafeError)) throw err

@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { parseCid } from '../../ipfs/gateway.ts'
+import { parseCid } from '../../ipfs/cid.ts'
 import { InvalidInputError, LightcafeError } from '../../shared/errors.ts'
 import { PIN_LIMITS } from './limits.ts'
 import type { PinRecord, PinState } from './pin-store.ts'

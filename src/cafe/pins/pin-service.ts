@@ -1,5 +1,5 @@
 import { blockKey } from '../../ipfs/blocks.ts'
-import { parseCid } from '../../ipfs/gateway.ts'
+import { parseCid } from '../../ipfs/cid.ts'
 import { exportBlocksCar } from '../../ipfs/car.ts'
 import { openCar } from '../../ipfs/verify.ts'
 import { randomBytes, toBase64url } from '../../shared/bytes.ts'

@@ -1,5 +1,5 @@
 import { exportBlocksCar } from '../../ipfs/car.ts'
-import { parseCid } from '../../ipfs/gateway.ts'
+import { parseCid } from '../../ipfs/cid.ts'
 import { streamFromIterator } from '../../shared/streams.ts'
 import { readBlocks, wantedBlocks } from '../have-want.ts'
 import { OUTBOX_TIMING } from './model.ts'

@@ -75,7 +75,7 @@ export interface ReceiveProblem { reason: string, details: string, at: string, h
  * Reasons that prove an envelope bad whatever our state: malformed, forged, not ours, or a body
  * that does not open for us. Only these are acknowledged (deleted at the cafe) without storing.
  */
-export const PROVEN_INVALID = new Set<Reason>(['INVALID_ENVELOPE', 'ENVELOPE_TOO_LARGE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPTION_FAILED'])
+export const PROVEN_INVALID = new Set<Reason>(['INVALID_ENVELOPE', 'BAD_SIGNATURE', 'UNKNOWN_RECIPIENT', 'DECRYPTION_FAILED'])
 
 export interface ReceivedMessage { id: string, from: string, body: string, created: string, received: string }
 

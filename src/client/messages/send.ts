@@ -5,6 +5,7 @@ import { inboxBatches } from '../inbox-batches.ts'
 import { cafeApi, peerApi } from './components.ts'
 import { contactOf } from './contacts.ts'
 import { MESSAGE_LIMITS } from './model.ts'
+import { receiptReaderId } from '../receipts.ts'
 import { pruneSent } from './sent.ts'
 import type { MessagesComponents } from './components.ts'
 import type { Outgoing } from './model.ts'
@@ -25,7 +26,8 @@ export async function send (c: MessagesComponents, to: unknown, text: unknown): 
   const bytes = utf8.encode(text)
   if (bytes.byteLength > MESSAGE_LIMITS.maxTextBytes) throw new LightcafeError('MESSAGE_TOO_LARGE', `messages are limited to ${MESSAGE_LIMITS.maxTextBytes} bytes`)
   const contact = await contactOf(c, to)
-  const envelope = await createEnvelope(c.init.account(), contact, bytes, c.now())
+  // Its id says this device reads receipts (receipts.ts): recipients that know it send them.
+  const envelope = await createEnvelope(c.init.account(), contact, bytes, c.now(), { id: receiptReaderId() })
   const db = await c.db
   // Earlier messages to this recipient (its receipts wait in a queue of their own).
   const waiting = (await c.outbox.jobs(envelope.to)).length > 0

@@ -1,7 +1,6 @@
 import { createEnvelope, envelopeKey } from '../../inbox/index.ts'
 import { InvalidInputError } from '../../shared/errors.ts'
-import { RECEIPT_LIMITS, advance, encodeReceipt, receiptChunks } from '../receipts.ts'
-import { contactOf } from './contacts.ts'
+import { RECEIPT_LIMITS, advance, encodeReceipt, readsReceipts, receiptChunks } from '../receipts.ts'
 import { receiptQueue } from './model.ts'
 import type { MessagesComponents } from './components.ts'
 import type { Outgoing, ReceiptSettings } from './model.ts'
@@ -62,10 +61,17 @@ export async function setReceiptSettings (c: MessagesComponents, body: Record<st
  */
 export async function sendReceipts (c: MessagesComponents, kind: Receipt['kind'], ids: Map<string, string[]>): Promise<void> {
   const me = c.init.account().address
-  ids.delete(me)
   const db = await c.db
-  for (const { to, ids: chunk } of receiptChunks(ids)) {
-    const contact = await contactOf(c, to).catch(() => undefined)
+  // Only to this account's contacts (people it wrote to or looked up: a stranger learns nothing,
+  // not even that the account is alive), and only for messages whose id says their sender reads
+  // receipts (an older client would show one as text).
+  const wanted = new Map<string, string[]>()
+  for (const [from, all] of ids) {
+    const asked = all.filter(readsReceipts)
+    if (from !== me && asked.length > 0 && (await db.getKey('contacts', from)) != null) wanted.set(from, asked)
+  }
+  for (const { to, ids: chunk } of receiptChunks(wanted)) {
+    const contact = await db.get('contacts', to)
     if (contact == null) continue
     const envelope = await createEnvelope(c.init.account(), contact, encodeReceipt({ kind, ids: chunk }), c.now())
     await db.put('outgoing', { key: envelopeKey(envelope), seq: c.seq(), envelope, attempts: 0, notBefore: 0, receipt: true })

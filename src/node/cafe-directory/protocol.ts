@@ -22,8 +22,8 @@ export const DIRECTORY_LIMITS = {
    */
   maxEntries: 1000,
   /**
-   * Entries listed from one source address (an IPv4 address, an IPv6 /64; loopback is exempt:
-   * the relay's own machine, or a TLS proxy in front carrying everyone). Peer ids are free to
+   * Entries listed from one source address (an IPv4 address, an IPv6 /64: sourceOf; behind a
+   * trusted proxy the client it names; loopback only exempt on `npm start`'s relay). Peer ids are free to
    * mint, addresses are not: one host lists at most this many cafes (TOO_MANY_LISTINGS), so
    * filling the directory takes 125 addresses, not 5 peer ids a second from one.
    */

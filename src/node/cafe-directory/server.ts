@@ -1,4 +1,5 @@
 import { serviceCapabilities } from '@libp2p/interface'
+import { sourceOf } from '../../shared/source-address.ts'
 import { DIRECTORY_LIMITS, DIRECTORY_PROTOCOL, messages } from './protocol.ts'
 import type { DirectoryAnswer } from './protocol.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -19,7 +20,7 @@ export interface CafeDirectoryServerInit {
   maxEntries?: number
   /** Entries from one source address (default DIRECTORY_LIMITS.maxPerAddress). */
   maxPerAddress?: number
-  /** Sources the per-address bound does not apply to (default: loopback). */
+  /** Sources the per-address bound does not apply to (default: none; `npm start`'s relay exempts loopback, its host's own browser). */
   exempt?: (source: string) => boolean
   /** The clock (tests). */
   now?: () => number
@@ -34,34 +35,6 @@ export interface CafeDirectoryServerComponents {
 
 /** An entry: one per authenticated peer (Noise proved it), so a connection can only ever announce itself; `source` is where it announced from. */
 interface Entry { peer: string, source: string, since: number, expires: number }
-
-/**
- * Where a connection comes from, as the per-address bound counts it: an IPv4 address, an IPv6
- * /64 (one host is given a whole /64), or the multiaddr's first part for anything else (a
- * relayed connection counts under its relay).
- */
-export function sourceOf (remoteAddr: string): string {
-  const [, proto, host] = remoteAddr.split('/')
-  if (proto === 'ip4') return host
-  if (proto === 'ip6') {
-    if (host === '::1') return host
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host)
-    if (mapped != null) return mapped[1]
-    const full = expandIp6(host)
-    return full == null ? host : `${full.slice(0, 4).join(':')}::/64`
-  }
-  return remoteAddr.split('/p2p-circuit')[0]
-}
-
-function expandIp6 (host: string): string[] | undefined {
-  const [head, tail] = host.split('::')
-  const a = head === '' ? [] : head.split(':')
-  const b = tail == null || tail === '' ? [] : tail.split(':')
-  if (tail == null && a.length !== 8) return undefined
-  return [...a, ...Array(8 - a.length - b.length).fill('0'), ...b]
-}
-
-const isLoopback = (source: string): boolean => /^127\./.test(source) || source === '::1'
 
 class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
   readonly [Symbol.toStringTag] = '@lightcafe/cafe-directory-server'
@@ -82,7 +55,7 @@ class CafeDirectoryServerService implements CafeDirectoryServer, Startable {
     this.#now = init.now ?? Date.now
     this.#maxEntries = init.maxEntries ?? DIRECTORY_LIMITS.maxEntries
     this.#maxPerAddress = init.maxPerAddress ?? DIRECTORY_LIMITS.maxPerAddress
-    this.#exempt = init.exempt ?? isLoopback
+    this.#exempt = init.exempt ?? (() => false)
   }
 
   readonly #onDisconnect = (e: CustomEvent<PeerId>): void => { this.#entries.delete(e.detail.toString()) }

@@ -11,7 +11,7 @@ describe('ICE servers from the relay (/lightcafe/ice-servers/1.0.0)', () => {
   beforeAll(async () => {
     relay = await tcpTestNode(true, {
       iceServers: iceServersServer({
-        mint: peer => { asked.push(peer); return [{ urls: ['stun:relay.example.org:3478'] }, { urls: ['turn:relay.example.org:3478?transport=udp'], username: `99:${peer}`, credential: `pw-${peer}`, expiresAt: 99_000 }] },
+        mint: (peer, source) => { asked.push(`${peer} from ${source}`); return [{ urls: ['stun:relay.example.org:3478'] }, { urls: ['turn:relay.example.org:3478?transport=udp'], username: `99:${peer}`, credential: `pw-${peer}`, expiresAt: 99_000 }] },
         rate: { capacity: 2, refillPerSecond: 0.001 }
       })
     })
@@ -20,9 +20,9 @@ describe('ICE servers from the relay (/lightcafe/ice-servers/1.0.0)', () => {
   })
   afterAll(async () => { await Promise.all([page?.stop(), relay?.stop()]) })
 
-  it('mints for the peer Noise authenticated, and limits how often one peer asks', async () => {
+  it('mints for the peer Noise authenticated, from the address it asks from (the minting bound per address), and limits how often one peer asks', async () => {
     const servers = await askIceServers(page, relay.peerId)
-    expect(asked).toEqual([page.peerId.toString()])
+    expect(asked).toEqual([`${page.peerId.toString()} from 127.0.0.1`])
     expect(servers).toEqual([{ urls: ['stun:relay.example.org:3478'] }, { urls: ['turn:relay.example.org:3478?transport=udp'], username: `99:${page.peerId.toString()}`, credential: `pw-${page.peerId.toString()}`, expiresAt: 99_000 }])
     await askIceServers(page, relay.peerId)
     await expect(askIceServers(page, relay.peerId)).rejects.toThrow(/RATE_LIMITED/)

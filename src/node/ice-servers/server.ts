@@ -1,5 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { RateLimiter } from '../../shared/rate-limit.ts'
+import { sourceOf } from '../../shared/source-address.ts'
 import { ICE_LIMITS, ICE_PROTOCOL, messages } from './protocol.ts'
 import type { IceServerEntry } from './protocol.ts'
 import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
@@ -11,8 +12,8 @@ import type { Registrar } from '@libp2p/interface-internal'
  * page on a static host (whose relays.json cannot mint) still gets fresh credentials.
  */
 export interface IceServersServerInit {
-  /** The servers for one asking peer (its peer id); TURN credentials minted now. */
-  mint: (peerId: string) => IceServerEntry[]
+  /** The servers for one asking peer (its peer id, and where it asks from: IPv4 address or IPv6 /64); TURN credentials minted now. */
+  mint: (peerId: string, source: string) => IceServerEntry[]
   /** Asks per peer: a page asks once, then before expiry (default burst 10, then 1 a minute). */
   rate?: { capacity: number, refillPerSecond: number }
 }
@@ -51,7 +52,7 @@ class IceServersServerService implements Startable {
       await io.read({ signal })
       const { ok, retryAfterMs } = this.#limiter.take(peer)
       // Credentials are never logged: only how many servers went to whom.
-      const answer = ok ? { iceServers: this.#mint(peer) } : { error: 'RATE_LIMITED', retryMs: retryAfterMs }
+      const answer = ok ? { iceServers: this.#mint(peer, sourceOf(connection.remoteAddr.toString())) } : { error: 'RATE_LIMITED', retryMs: retryAfterMs }
       await io.write(answer, { signal })
       this.#log('%s ice servers to %p', ok ? 'gave' : 'refused', connection.remotePeer)
       await stream.close()

@@ -5,6 +5,7 @@ import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { Wake } from '../../shared/wake.ts'
 import { messages } from './protocol.ts'
@@ -12,7 +13,8 @@ import { RETURN_PROTOCOL, peerReturn, peerReturnServer } from './index.ts'
 import type { PeerReturn, PeerReturnServer } from './index.ts'
 import type { WakeEvent } from '../../shared/wake.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { JsonMessages } from '../json-messages.ts'
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 
 // Real libp2p nodes over TCP: a relay (circuit relay v2 server and the watch), a peer that
 // waits for another, and the other, which goes away and comes back (reserving on the relay).
@@ -22,7 +24,7 @@ type Watcher = Libp2p<{ peerReturn: PeerReturn }>
 
 const base = { transports: [tcp(), circuitRelayTransport()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionGater: { denyDialMultiaddr: async () => false } }
 
-async function relayNode (watchMs?: number): Promise<Relay> {
+async function relayNode (watchMs?: number, more: { maxPerSource?: number, exempt?: (source: string) => boolean } = {}): Promise<Relay> {
   let node: Relay | undefined
   node = await createLibp2p({
     ...base,
@@ -30,7 +32,7 @@ async function relayNode (watchMs?: number): Promise<Relay> {
     services: {
       identify: identify(),
       relay: circuitRelayServer(),
-      peerReturn: peerReturnServer({ reserved: peer => node?.services.relay.reservations.has(peer) ?? false, limits: watchMs != null ? { watchMs } : {} })
+      peerReturn: peerReturnServer({ reserved: peer => node?.services.relay.reservations.has(peer) ?? false, limits: { ...(watchMs != null ? { watchMs } : {}), ...(more.maxPerSource != null ? { maxPerSource: more.maxPerSource } : {}) }, exempt: more.exempt })
     }
   }) as unknown as Relay
   return node
@@ -127,5 +129,29 @@ describe('the relays\' peer-return watch', () => {
     stops.push(nobody)
     expect(await ask({ peer: nobody.peerId.toString(), sinceMs: 60_000 })).toEqual({ back: false })
     expect(relay.services.peerReturn.watching()).toBe(0)
+  })
+
+  it('bounds the watches one source address holds over all its connections (peer ids are free): WATCH_FULL past it, room again when one ends', async () => {
+    await relay.stop()
+    relay = await relayNode(60_000, { maxPerSource: 3, exempt: () => false })
+    stops.push(relay)
+    // Three pages from one address (127.0.0.1 here, counted like any other), each with its own connection.
+    const pages = await Promise.all([0, 1, 2].map(async () => createLibp2p({ ...base, services: { identify: identify() } })))
+    stops.push(...pages)
+    const open = async (page: Libp2p, peer: string): Promise<{ stream: Stream, io: JsonMessages }> => {
+      const stream = await page.dialProtocol(relay.getMultiaddrs()[0], RETURN_PROTOCOL)
+      const io = messages(stream)
+      await io.write({ peer, sinceMs: 0 }, { signal: AbortSignal.timeout(5_000) })
+      return { stream, io }
+    }
+    const ids = await Promise.all([0, 1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))
+    const held = [await open(pages[0], ids[0]), await open(pages[1], ids[1]), await open(pages[2], ids[2])]
+    await until(() => relay.services.peerReturn.watching() === 3)
+    expect(await (await open(pages[0], ids[3])).io.read({ signal: AbortSignal.timeout(5_000) })).toEqual({ error: 'WATCH_FULL' })
+    // One ends (its stream closes): another fits.
+    held[1].stream.abort(new Error('done waiting'))
+    await until(() => relay.services.peerReturn.watching() === 2)
+    await open(pages[1], ids[3])
+    await until(() => relay.services.peerReturn.watching() === 3)
   })
 })

@@ -20,6 +20,11 @@ export const RETURN_LIMITS = {
   maxPerConnection: 32,
   /** Watches a relay holds in all; past it new ones are refused (`WATCH_FULL`). */
   maxWatches: 8192,
+  /**
+   * Watches held for one source address (IPv4 address, IPv6 /64), over all its connections
+   * (peer ids cost nothing): 8 connections' worth, so 32 addresses, not 256 connections, fill it.
+   */
+  maxPerSource: 256,
   /** Returns remembered (peer → when it connected last), for askers who failed a moment ago. */
   maxArrivals: 8192,
   /** The furthest back an asker may ask about. */

@@ -1,6 +1,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { BoundedMap } from '../../shared/bounded-map.ts'
+import { sourceOf } from '../../shared/source-address.ts'
 import { RETURN_LIMITS, RETURN_PROTOCOL, messages } from './protocol.ts'
 import type { ReturnAnswer } from './protocol.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -16,7 +17,9 @@ export interface PeerReturnServerInit {
   /** Whether a peer holds a reservation on this relay (the circuit relay server's `reservations`); default: any connected peer counts. */
   reserved?: (peer: PeerId) => boolean
   /** Limits (default RETURN_LIMITS); tests shorten the watch. */
-  limits?: Partial<typeof RETURN_LIMITS>
+  limits?: Partial<Record<keyof typeof RETURN_LIMITS, number>>
+  /** Sources the per-source bound does not apply to (default: loopback, i.e. a TLS proxy in front). */
+  exempt?: (source: string) => boolean
 }
 
 export interface PeerReturnServerComponents {
@@ -33,11 +36,14 @@ class PeerReturnServerService implements PeerReturnServer, Startable {
   readonly #components: PeerReturnServerComponents
   readonly #log: Logger
   readonly #reserved: (peer: PeerId) => boolean
-  readonly #limits: typeof RETURN_LIMITS
+  readonly #limits: Record<keyof typeof RETURN_LIMITS, number>
   /** Peer id → when it last opened a connection here. */
   readonly #arrivals: BoundedMap<string, number>
   /** Peer id → the watches waiting for it. */
   readonly #watches = new Map<string, Set<(back: boolean) => void>>()
+  /** Source address → watches held for it. */
+  readonly #bySource = new Map<string, number>()
+  readonly #exempt: (source: string) => boolean
   #count = 0
 
   constructor (components: PeerReturnServerComponents, init: PeerReturnServerInit) {
@@ -46,6 +52,7 @@ class PeerReturnServerService implements PeerReturnServer, Startable {
     this.#reserved = init.reserved ?? (() => true)
     this.#limits = { ...RETURN_LIMITS, ...init.limits }
     this.#arrivals = new BoundedMap(this.#limits.maxArrivals)
+    this.#exempt = init.exempt ?? (source => /^127\./.test(source) || source === '::1')
   }
 
   async start (): Promise<void> {
@@ -91,7 +98,7 @@ class PeerReturnServerService implements PeerReturnServer, Startable {
     const io = messages(stream)
     try {
       const req = await io.read({ signal: AbortSignal.timeout(this.#limits.requestTimeoutMs) }) as { peer?: unknown, sinceMs?: unknown }
-      await io.write(await this.#watch(req, stream), { signal: AbortSignal.timeout(this.#limits.requestTimeoutMs) })
+      await io.write(await this.#watch(req, stream, sourceOf(connection.remoteAddr.toString())), { signal: AbortSignal.timeout(this.#limits.requestTimeoutMs) })
       await stream.close()
     } catch (err) {
       this.#log('watch from %p failed: %e', connection.remotePeer, err)
@@ -99,7 +106,7 @@ class PeerReturnServerService implements PeerReturnServer, Startable {
     }
   }
 
-  async #watch (req: { peer?: unknown, sinceMs?: unknown }, stream: Stream): Promise<ReturnAnswer> {
+  async #watch (req: { peer?: unknown, sinceMs?: unknown }, stream: Stream, source: string): Promise<ReturnAnswer> {
     let peer: PeerId
     try {
       if (typeof req.peer !== 'string' || req.peer.length > 128) throw new Error('not a peer id')
@@ -112,13 +119,21 @@ class PeerReturnServerService implements PeerReturnServer, Startable {
     // Back since the asker last failed to reach it: no need to wait.
     if ((this.#arrivals.get(id) ?? -Infinity) >= Date.now() - since && this.#reachable(peer)) return { back: true }
     if (this.#count >= this.#limits.maxWatches) return { error: 'WATCH_FULL' }
+    const counted = !this.#exempt(source)
+    if (counted && (this.#bySource.get(source) ?? 0) >= this.#limits.maxPerSource) return { error: 'WATCH_FULL' }
     return new Promise<ReturnAnswer>(resolve => {
       const set = this.#watches.get(id) ?? new Set()
       this.#watches.set(id, set)
       this.#count++
+      if (counted) this.#bySource.set(source, (this.#bySource.get(source) ?? 0) + 1)
       const answer = (back: boolean): void => {
         if (!set.delete(answer)) return
         this.#count--
+        if (counted) {
+          const left = (this.#bySource.get(source) ?? 1) - 1
+          if (left > 0) this.#bySource.set(source, left)
+          else this.#bySource.delete(source)
+        }
         if (set.size === 0) this.#watches.delete(id)
         clearTimeout(timer)
         stream.removeEventListener('close', gone)

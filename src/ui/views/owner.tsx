@@ -8,6 +8,7 @@ import { useDashboard, useNow } from '../live.ts'
 import { Bar, Pending, Section } from './section.tsx'
 import type { LiveData } from '../live.ts'
 import { PATH_LABEL } from '../path-words.ts'
+import { outsideReach } from '../reach-outside.ts'
 
 /** How long an invitation stays on screen: a tablet on a counter is seen by passers-by. */
 const INVITE_SHOWN_MS = 10 * 60_000
@@ -74,24 +75,14 @@ export function PeerStatus () {
   )
 }
 
-/**
- * From outside its network a device is reached only with STUN (through most NATs) or TURN
- * (through any), besides the relay's limited circuit; the owner is told which it has.
- */
-export function outsideReach (iceServers: string[]): string {
-  if (iceServers.some(u => /^turns?:/.test(u))) return 'from other networks too: directly through NAT where it allows, else through a TURN server'
-  if (iceServers.some(u => /^stuns?:/.test(u))) return 'from most other networks (directly through NAT); not from behind a symmetric NAT, as no TURN server is configured'
-  return 'only from its own network for anything but small requests through the relay: no STUN or TURN server is configured'
+/** What a browser without WebRTC (no RTCPeerConnection) can and cannot reach. */
+function noWebRtc (cafe: boolean): string {
+  return 'This browser has no WebRTC, so no device connects to this one directly: cafes in a browser tab, and devices messaging this one, are reached through the relay, within the limits its owner sets; ' +
+    'cafes with a WebSocket address (a Node cafe) are reached directly.' +
+    (cafe ? ' Clients reach this cafe only through the relay, within its limits: for a cafe, use a browser with WebRTC or a Node cafe.' : '')
 }
 
 /** How other devices reach this one, in plain words, and why a relay cannot be reached. */
-/** What a browser without WebRTC (no RTCPeerConnection) can and cannot reach. */
-function noWebRtc (cafe: boolean): string {
-  return 'This browser has no WebRTC, so no device can connect to this one directly, and it cannot use cafes that run in a browser tab. ' +
-    'It reaches the relay and cafes with a WebSocket address (a Node cafe); messages come and go through a cafe\'s inbox.' +
-    (cafe ? ' Clients cannot connect to this cafe from here: run it in a browser with WebRTC, or as a Node cafe.' : '')
-}
-
 export function Reachability () {
   const { live, setup } = useDashboard()
   const relays = live?.info.relays ?? []
@@ -112,7 +103,7 @@ export function Reachability () {
   return (
     <Section id='reachability' title='Reachability'>
       <p data-testid='reachability'>{line}</p>
-      {live != null && reserved > 0 && live.info.webrtc !== false && <p data-testid='reach-outside'>Reachable {outsideReach(live.info.iceServers ?? [])}.</p>}
+      {live != null && reserved > 0 && live.info.webrtc !== false && <p data-testid='reach-outside'>Reachable {outsideReach(live.info.iceServers ?? [], conns.map(c => c.path))}.</p>}
       {byPath.length > 0 && <p data-testid='reach-paths'>Connected now: {byPath.map(([p, n]) => `${n} ${PATH_LABEL[p]}`).join(', ')}.</p>}
       {live?.info.webrtc === false && <p data-testid='no-webrtc'>{noWebRtc(live.info.cafe.enabled)}</p>}
       {problems.length > 0 && (

@@ -144,6 +144,21 @@ test('cafe and client keep identity, tokens, clients and sessions across reloads
   expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200)
 })
 
+test('a second tab of the same profile waits and says why, then takes over the same node once the first closes', async ({ peers }) => {
+  const peer = await peers('tabs')
+  const peerId = (await peer.api('GET', '/api/v0/peer')).body.peerId as string
+  const second = await peer.context.newPage()
+  await second.goto(peer.page.url())
+  await expect(second.getByTestId('node-elsewhere')).toContainText('already running in another tab')
+  expect(await second.evaluate(() => (globalThis as any).lightcafe?.ready ?? 'no node')).toBe('no node')
+  // The first tab closes: the second starts by itself, with the profile's node.
+  await peer.page.close()
+  peer.page = second
+  await peer.ready()
+  await expect(second.getByTestId('node-elsewhere')).toHaveCount(0)
+  expect((await peer.api('GET', '/api/v0/peer')).body.peerId).toBe(peerId)
+})
+
 test('the app shell loads with the network offline', async ({ peers }) => {
   const peer = await peers('offline')
   await peer.context.setOffline(true)

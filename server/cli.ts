@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { renderUnicodeCompact } from 'uqr'
 import { InvalidInputError, UnavailableError, refusalError } from '../src/shared/errors.ts'
-import { joinLink } from '../src/ui/kiosk.ts'
+import { joinLink } from '../src/ui/invitation.ts'
 import { printableLog } from '../src/shared/printable.ts'
 
 /** What the running cafe wrote at start (cafe-main.ts). */

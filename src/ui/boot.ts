@@ -47,54 +47,79 @@ function fail (app: HTMLElement, title: string, err: unknown): void {
   console.error(title, err)
 }
 
+/**
+ * Says that another tab of this browser runs the node, until this one takes over: a tab that is
+ * closing (or a page just navigated away from) can keep the lock for a moment after it is gone.
+ */
+function waitingForOtherTab (app: HTMLElement): HTMLElement {
+  const p = document.createElement('p')
+  p.setAttribute('role', 'status')
+  p.className = 'banner'
+  p.dataset.testid = 'node-elsewhere'
+  p.textContent = 'Lightcafe is already running in another tab of this browser. Use that tab; this one starts by itself once that tab is closed.'
+  app.before(p)
+  return p
+}
+
 async function start (app: HTMLElement): Promise<void> {
-  // One node per browser profile: its stores and peer key are shared by every tab.
-  await navigator.locks.request('lightcafe-node', { ifAvailable: true }, async lock => {
-    if (lock == null) {
-      fail(app, 'Lightcafe is already running in another tab', 'Use that tab; this one stays idle.')
-      return
-    }
-    const timings: Timings = { scriptMs: Math.round(performance.mark('lc:script').startTime), peerMs: -1, reservedMs: -1, uiMs: -1, swMs: -1, readyMs: -1 }
-    const reach = (phase: Phase): void => {
-      if (timings[phase] < 0) timings[phase] = Math.round(performance.mark(`lc:${phase.slice(0, -2)}`).startTime)
-    }
-    // Readable while starting (a reservation can come before the rest is up); `ready` once all is.
-    // `bridge`: how bodies cross to the service worker here (`port` where streams cannot be transferred).
-    const state: Record<string, unknown> = { ready: false, timings, bridge: bridgeCarrier() }
-    ;(globalThis as Record<string, unknown>).lightcafe = state
-    // The service worker installs (its own thread, the shell's files) while the node starts.
-    // All of it is bounded (registerServiceWorker recovers a stuck registration once).
-    const controlled = registerServiceWorker().then(r => { reach('swMs'); state.swRetried = r.retried })
-    controlled.catch(() => { /* awaited below */ })
-    // LAN mode (relays.json's `lan`): what invitations give other devices.
-    const { relays, lan } = await relayList(location)
-    const peer = await startPeer({
-      relays,
-      // Read again before TURN credentials expire.
-      iceServers: async signal => (await relayList(location, fetch, signal)).iceServers,
-      onNode: node => {
-        // Listened to as soon as the node exists: the reservation may come before the rest is up.
-        const onRelay = (): void => { if (node.relays.state().some(r => r.reserved)) reach('reservedMs') }
-        node.relays.addEventListener('change', onRelay)
-        onRelay()
-      }
-    })
-    reach('peerMs')
-    state.peer = peer
-    // The dashboard calls the node directly, so it need not wait for the service worker; its
-    // first reading starts before its first frame renders.
-    readEarly(peer)
-    renderDashboard(app, peer, lan, () => { reach('uiMs') })
-    try {
-      serveToServiceWorker(peer.handle)
-      await controlled
-      reach('readyMs')
-      state.ready = true
-    } catch (err) {
-      state.swError = err instanceof Error ? err.message : String(err)
-      warnNoWorker(app, err)
-    }
-    // Hold the lock for the life of the page.
-    await new Promise(() => {})
+  // One node per browser profile: its stores and peer key are shared by every tab. A tab that
+  // finds the lock taken waits for it (and says so) rather than giving up: the holder may be a
+  // page that is only closing, whose lock the browser frees a moment later.
+  const ran = await navigator.locks.request('lightcafe-node', { ifAvailable: true }, async lock => {
+    if (lock == null) return false
+    await run(app)
+    return true
   })
+  if (ran) return
+  const notice = waitingForOtherTab(app)
+  await navigator.locks.request('lightcafe-node', async () => {
+    notice.remove()
+    await run(app)
+  })
+}
+
+/** The node, the dashboard and the service worker bridge, for the life of the page (the lock held). */
+async function run (app: HTMLElement): Promise<void> {
+  const timings: Timings = { scriptMs: Math.round(performance.mark('lc:script').startTime), peerMs: -1, reservedMs: -1, uiMs: -1, swMs: -1, readyMs: -1 }
+  const reach = (phase: Phase): void => {
+    if (timings[phase] < 0) timings[phase] = Math.round(performance.mark(`lc:${phase.slice(0, -2)}`).startTime)
+  }
+  // Readable while starting (a reservation can come before the rest is up); `ready` once all is.
+  // `bridge`: how bodies cross to the service worker here (`port` where streams cannot be transferred).
+  const state: Record<string, unknown> = { ready: false, timings, bridge: bridgeCarrier() }
+  ;(globalThis as Record<string, unknown>).lightcafe = state
+  // The service worker installs (its own thread, the shell's files) while the node starts.
+  // All of it is bounded (registerServiceWorker recovers a stuck registration once).
+  const controlled = registerServiceWorker().then(r => { reach('swMs'); state.swRetried = r.retried })
+  controlled.catch(() => { /* awaited below */ })
+  // LAN mode (relays.json's `lan`): what invitations give other devices.
+  const { relays, lan } = await relayList(location)
+  const peer = await startPeer({
+    relays,
+    // Read again before TURN credentials expire.
+    iceServers: async signal => (await relayList(location, fetch, signal)).iceServers,
+    onNode: node => {
+      // Listened to as soon as the node exists: the reservation may come before the rest is up.
+      const onRelay = (): void => { if (node.relays.state().some(r => r.reserved)) reach('reservedMs') }
+      node.relays.addEventListener('change', onRelay)
+      onRelay()
+    }
+  })
+  reach('peerMs')
+  state.peer = peer
+  // The dashboard calls the node directly, so it need not wait for the service worker; its
+  // first reading starts before its first frame renders.
+  readEarly(peer)
+  renderDashboard(app, peer, lan, () => { reach('uiMs') })
+  try {
+    serveToServiceWorker(peer.handle)
+    await controlled
+    reach('readyMs')
+    state.ready = true
+  } catch (err) {
+    state.swError = err instanceof Error ? err.message : String(err)
+    warnNoWorker(app, err)
+  }
+  // Hold the lock for the life of the page.
+  await new Promise(() => {})
 }

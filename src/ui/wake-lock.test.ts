@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TAP_TO_KEEP_AWAKE, keepAwake } from './kiosk.ts'
+import { TAP_TO_KEEP_AWAKE, keepAwake } from './wake-lock.ts'
 
 // The screen wake lock as WebKit grants it: only while a user gesture is being handled
 // (transient activation); a request at any other time is refused with NotAllowedError.

@@ -32,7 +32,7 @@ import type { HttpOverLibp2p } from '../src/node/http/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 /**
- * Figures for the headless cafe (docs/TESTING.md): pin ingest in process, over HTTP and over
+ * Figures for the headless cafe (docs/notes/measurements.md): pin ingest in process, over HTTP and over
  * libp2p WebSockets against writing the same blocks to blockstore-fs directly; inbox records
  * stored per second on LevelDB against raw LevelDB puts of the same bytes; start-up time with
  * 10,000 pins on disk. Prints one JSON object; never fails by time.

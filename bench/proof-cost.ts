@@ -29,7 +29,7 @@ import type { HttpOverLibp2p } from '../src/node/http/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 /**
- * What a check of a cafe costs per GiB it pins for an account (docs/TESTING.md, issue 26): a
+ * What a check of a cafe costs per GiB it pins for an account (docs/notes/backups.md, issue 26): a
  * Node cafe on disk holding BENCH_PROOF_MIB (default 1024) MiB of 1 MiB leaves for one client,
  * reached over libp2p WebSockets; the client's checks (have/want over every block, a proof of
  * 8 random blocks) timed and their bytes counted both ways, next to the raw limit of the same

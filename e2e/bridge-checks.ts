@@ -143,7 +143,7 @@ export async function registerAndBackUp (api: (method: string, path: string, bod
   return { cid, address, registerMs, pinnedMs }
 }
 
-/** The figures line every engine's test prints (docs/TESTING.md, "Engines"). */
+/** The figures line every engine's test prints (docs/notes/engines.md, "Engines"). */
 export function figures (engine: string, f: { readyMs: number, apiMs: number, carrier: string, trip: RoundTrip & { peakBytes: number }, node?: { registerMs: number, pinnedMs: number } }): string {
   const { trip } = f
   return `[engine] ${engine}: page load → ready ${f.readyMs} ms; local API round trip (median) ${f.apiMs} ms; ` +

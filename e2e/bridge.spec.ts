@@ -11,7 +11,7 @@ import type { PageRun } from './bridge-checks.ts'
 // The service worker bridge in the engines that can transfer streams, as they run it and forced
 // to the fallback WebKit needs (chunks over a port with credit; `localStorage['lightcafe.bridge']
 // = 'port'`), so the fallback is tested where it is not the default. Each test also prints its
-// engine's figures (docs/TESTING.md, "Engines"); e2e/webkit.spec.ts prints WebKit's.
+// engine's figures (docs/notes/engines.md, "Engines"); e2e/webkit.spec.ts prints WebKit's.
 
 test('Chromium: bodies cross the bridge as transferred streams and, forced, as chunks over a port, with the same answers', async ({ env, nodeCafe }) => {
   test.setTimeout(120_000)

@@ -8,7 +8,7 @@ import { loadOrCreateCa } from './lan/ca.ts'
 import { startSetupServer } from './lan/setup-server.ts'
 import { startRelay } from './relay.ts'
 import { startStaticServer } from './static-server.ts'
-import { freePort, oddRequest, rawExchange } from './test-raw-http.ts'
+import { freePort, oddRequest, rawExchange } from '../test/fixtures/raw-http.ts'
 import type { ChildProcess } from 'node:child_process'
 
 /**

@@ -12,7 +12,7 @@ import { ensureServerCert } from './lan/certs.ts'
 import { createGuardedServer } from './http-guard.ts'
 import type { GuardedHandler, HttpGuardLimits } from './http-guard.ts'
 import { trustedProxy } from './client-address.ts'
-import { rawExchange } from './test-raw-http.ts'
+import { rawExchange } from '../test/fixtures/raw-http.ts'
 
 /**
  * The guard every Node HTTP server runs behind, on real sockets: over TLS its deadlines are

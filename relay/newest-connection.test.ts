@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { tcpTestNode } from '../src/node/tcp-test-node.ts'
+import { tcpTestNode } from '../test/fixtures/tcp-node.ts'
 import { keepNewestConnection } from './newest-connection.ts'
 import type { Libp2p } from '@libp2p/interface'
 

@@ -4,7 +4,7 @@
 //   node --import tsx scripts/endless-answer.ts [json|bounded]
 import '../relay/polyfill.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
-import { tcpTestNode } from '../src/node/tcp-test-node.ts'
+import { tcpTestNode } from '../test/fixtures/tcp-node.ts'
 
 const mode = process.argv[2] ?? 'json'
 const server = await tcpTestNode(true, { http: httpOverLibp2p() })

@@ -60,7 +60,7 @@ export function findCycles (graph: Map<string, string[]>): string[][] {
 
 // `node --import tsx scripts/import-cycles.ts [dir...]`: prints each cycle, exits 1 if any.
 if (process.argv[1] != null && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  const dirs = process.argv.length > 2 ? process.argv.slice(2) : ['src', 'relay', 'server']
+  const dirs = process.argv.length > 2 ? process.argv.slice(2) : ['src', 'relay', 'server', 'test']
   const cycles = findCycles(importGraph(dirs))
   for (const c of cycles) console.log([...c, c[0]].map(f => relative(process.cwd(), f)).join(' > '))
   console.log(cycles.length === 0 ? 'no import cycle' : `${cycles.length} import cycle(s)`)

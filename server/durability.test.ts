@@ -7,7 +7,7 @@ import { accountFromMnemonic, newMnemonic } from '../src/account/index.ts'
 import { boxKeyPair } from '../src/account/box.ts'
 import { createEnvelope } from '../src/inbox/envelope.ts'
 import { toBase64url, utf8 } from '../src/shared/bytes.ts'
-import { freePort } from '../relay/test-raw-http.ts'
+import { freePort } from '../test/fixtures/raw-http.ts'
 import { call, collect, dag, registerOverHttp } from './test-helpers.ts'
 import type { ChildProcess } from 'node:child_process'
 

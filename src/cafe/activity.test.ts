@@ -3,7 +3,7 @@ import { accountFromMnemonic, newMnemonic, registrationMessage } from '../accoun
 import { toBase64url } from '../shared/bytes.ts'
 import { ACTIVITY_LIMITS, ActivityLog, activityKind, parseActivityFilter } from './activity.ts'
 import { createCafeApp } from './app.ts'
-import { testCafeHost } from './test-cafe-host.ts'
+import { testCafeHost } from '../../test/fixtures/cafe-host.ts'
 
 describe('activity kinds', () => {
   it('names the requests an owner wants to see and ignores reads and refreshes', () => {

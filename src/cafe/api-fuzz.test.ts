@@ -24,8 +24,8 @@ import { MemoryPinStore } from './pins/pin-store.ts'
 import { audienceOf } from './sessions.ts'
 import { MemorySnapshotStore, Snapshots } from './snapshots.ts'
 import { MemoryCafeStore } from './store.ts'
-import { expectErrorContract } from '../shared/error-contract-expect.ts'
-import { testCafeHost } from './test-cafe-host.ts'
+import { expectErrorContract } from '../../test/fixtures/error-contract.ts'
+import { testCafeHost } from '../../test/fixtures/cafe-host.ts'
 
 /**
  * Property-based fuzzing of every route of the cafe API (`/cafe/v1`), built with all its

@@ -6,7 +6,7 @@ import { createCafeApp } from './app.ts'
 import { CafeHost } from './host.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { MemoryCafeStore } from './store.ts'
-import { testCafeHost } from './test-cafe-host.ts'
+import { testCafeHost } from '../../test/fixtures/cafe-host.ts'
 
 describe('the /cafe/v1 app', () => {
   let host: CafeHost

@@ -4,7 +4,7 @@ import { CafeHost, SESSION_LIMITS, createCafeApp } from '../cafe/index.ts'
 import { CafeClient, parseCafe } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
 import type { CafeTransport } from './cafe-client.ts'
-import { testCafeHost } from '../cafe/test-cafe-host.ts'
+import { testCafeHost } from '../../test/fixtures/cafe-host.ts'
 
 // The client against a real cafe host and app, carried in memory instead of libp2p.
 describe('CafeClient', () => {

@@ -5,7 +5,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { BlockWriter, WriterSettledError } from './block-writer.ts'
 import { blocksOf } from './blocks.ts'
-import { heldBatchBlocks } from './test-batch-blocks.ts'
+import { heldBatchBlocks } from '../../test/fixtures/batch-blocks.ts'
 
 async function block (n: number, size = 1000): Promise<{ cid: CID, bytes: Uint8Array }> {
   const bytes = new Uint8Array(size).fill(n % 256)

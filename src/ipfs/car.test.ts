@@ -6,7 +6,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { concat } from 'uint8arrays/concat'
 import { describe, expect, it } from 'vitest'
 import { exportBlockCar, exportCar } from './car.ts'
-import { writtenCar } from './test-car.ts'
+import { writtenCar } from '../../test/fixtures/car.ts'
 
 async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = []

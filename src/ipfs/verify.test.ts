@@ -8,7 +8,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
 import { walkDag } from './dag.ts'
 import { BLOCK_LIMITS, CAR_LIMITS, verifiedCarBlocks, verifyBlock } from './verify.ts'
-import { rawBlock, writtenCar } from './test-car.ts'
+import { rawBlock, writtenCar } from '../../test/fixtures/car.ts'
 
 
 async function dag (): Promise<{ root: { cid: CID, bytes: Uint8Array }, leaves: Array<{ cid: CID, bytes: Uint8Array }> }> {

@@ -1,6 +1,6 @@
 import { x25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, it, vi } from 'vitest'
-import { stub } from '../shared/test-stub.ts'
+import { stub } from '../../test/fixtures/stub.ts'
 import { nativeNoiseKeys, nativeX25519Pair, pairsAgree, POOL_SIZE } from './noise-crypto.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')

@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Wake } from '../shared/wake.ts'
 import { RelayKeeper } from './relay-keeper.ts'
-import { tcpTestNode } from './tcp-test-node.ts'
+import { tcpTestNode } from '../../test/fixtures/tcp-node.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { WakeEvent } from '../shared/wake.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { stub } from '../shared/test-stub.ts'
+import { stub } from '../../test/fixtures/stub.ts'
 import { relayList } from './relays.ts'
 
 const ID = '12D3KooWF1jrabN6uHr7g1F96TsXv1QdWq7ov3qy8MCui4FZuims'

@@ -130,7 +130,10 @@ describe.each<Carrier>(['stream', 'port'])('the %s carrier', carrier => {
     const reader = got.stream.getReader()
     expect((await reader.read()).value?.byteLength).toBe(1000)
     await reader.cancel(new Error('the caller went away'))
-    await src.cancelled
+    // The same reason whichever carrier brought the body.
+    const reason = await src.cancelled
+    expect(reason).toMatchObject({ name: 'BridgeBodyError', reason: 'BODY_ABANDONED' })
+    expect((reason as Error).message).toContain('the caller went away')
     await sent.done
     await got.done
   })
@@ -166,7 +169,9 @@ describe.each<Carrier>(['stream', 'port'])('the %s carrier', carrier => {
     const pending = reader.read().catch((e: unknown) => e)
     got.fail(new BridgeBodyError('NODE_NOT_READY', 'gone'))
     expect(await pending).toMatchObject({ reason: 'NODE_NOT_READY' })
-    await src.cancelled
+    const reason = await src.cancelled
+    expect(reason).toMatchObject({ name: 'BridgeBodyError', reason: 'BODY_ABANDONED' })
+    expect((reason as Error).message).toContain('gone')
   })
 
   it('a request body that stalls errors after idleMs (BODY_TIMEOUT) and cancels its source', async () => {

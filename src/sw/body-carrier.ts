@@ -60,6 +60,11 @@ function fromWire (x: unknown): BridgeBodyError {
   return new BridgeBodyError(isReason(w.reason) ? w.reason : 'BRIDGE_ERROR', w.details.slice(0, 1000))
 }
 
+/** The receiver cancelled the body: what the sender's source is cancelled with, in both carriers. */
+function abandoned (details: string): BridgeBodyError {
+  return new BridgeBodyError('BODY_ABANDONED', `the receiver cancelled the body: ${details.slice(0, 500)}`)
+}
+
 let transfers: boolean | undefined
 
 /** Whether this realm can transfer a ReadableStream in postMessage; tested once. */
@@ -104,8 +109,8 @@ function own (chunk: Uint8Array): Uint8Array {
 function streamSink (limits: BodyLimits, cancelled: (err: unknown) => void): { sink: Sink, wire: WireBody, transfer: Transferable[] } {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({}, new ByteLengthQueuingStrategy({ highWaterMark: limits.windowBytes }))
   const writer = writable.getWriter()
-  // The receiver cancelled: the writable errors with its reason.
-  writer.closed.catch(cancelled)
+  // The receiver cancelled: the writable errors with its reason, named as the port carrier names it.
+  writer.closed.catch((err: unknown) => { cancelled(abandoned(toWire(err).details)) })
   const sink: Sink = {
     room: async () => { await writer.ready; return Math.max(1, writer.desiredSize ?? 1) },
     write: chunk => { writer.write(own(chunk)).catch(() => {}) },
@@ -130,9 +135,7 @@ function portSink (cancelled: (err: unknown) => void): { sink: Sink, wire: WireB
     } else {
       closed = true
       port1.close()
-      cancelled(m?.t === 'cancel'
-        ? new BridgeBodyError('BODY_ABANDONED', `the receiver cancelled the body: ${String(m.details).slice(0, 500)}`)
-        : new BridgeBodyError('BRIDGE_ERROR', 'the receiver sent a malformed message'))
+      cancelled(m?.t === 'cancel' ? abandoned(String(m.details)) : new BridgeBodyError('BRIDGE_ERROR', 'the receiver sent a malformed message'))
     }
   }
   const post = (m: ToReceiver, transfer: Transferable[] = []): void => { if (!closed) port1.postMessage(m, transfer) }

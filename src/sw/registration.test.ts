@@ -7,8 +7,10 @@ import { registerServiceWorker } from './registration.ts'
 
 interface Script {
   /** What each call of register() does, in order. */
-  registers: Array<'controls' | 'hangs' | 'active, never controls' | 'refused'>
+  registers: Array<'controls' | 'hangs' | 'hangs, an older worker takes the page' | 'active, never controls' | 'refused'>
   unregisterHangs?: boolean
+  /** getRegistration() queued behind the stuck job, as WebKit's can be. */
+  getRegistrationHangs?: boolean
 }
 
 function worker (state: string): ServiceWorker {
@@ -28,10 +30,11 @@ class FakeContainer extends EventTarget {
     const what = this.#script.registers[this.calls.filter(c => c === 'register').length] ?? 'hangs'
     this.calls.push('register')
     if (what === 'refused') throw new TypeError('the script answered 404')
+    const hangs = what.startsWith('hangs')
     const reg = {
-      installing: what === 'hangs' ? worker('installing') : null,
+      installing: hangs ? worker('installing') : null,
       waiting: null,
-      active: what === 'hangs' ? null : worker('activated'),
+      active: hangs ? null : worker('activated'),
       unregister: async () => {
         this.calls.push('unregister')
         if (this.#script.unregisterHangs === true) return new Promise<boolean>(() => {})
@@ -40,7 +43,10 @@ class FakeContainer extends EventTarget {
       }
     } as unknown as ServiceWorkerRegistration
     this.registration = reg
-    if (what === 'hangs') return new Promise(() => {})
+    if (what === 'hangs, an older worker takes the page') {
+      setTimeout(() => { this.controller = worker('activated'); this.dispatchEvent(new Event('controllerchange')) }, 10)
+    }
+    if (hangs) return new Promise(() => {})
     this.#ready(reg)
     if (what === 'controls') {
       setTimeout(() => { this.controller = reg.active; this.dispatchEvent(new Event('controllerchange')) }, 10)
@@ -48,7 +54,11 @@ class FakeContainer extends EventTarget {
     return reg
   }
 
-  async getRegistration (): Promise<ServiceWorkerRegistration | undefined> { return this.registration }
+  async getRegistration (): Promise<ServiceWorkerRegistration | undefined> {
+    this.calls.push('getRegistration')
+    if (this.#script.getRegistrationHangs === true) return await new Promise(() => {})
+    return this.registration
+  }
 }
 
 const original = Object.getOwnPropertyDescriptor(globalThis, 'navigator')
@@ -80,7 +90,18 @@ describe('registerServiceWorker', () => {
     const err = await registerServiceWorker({ timeoutMs: 600, stallMs: 200 }).catch((e: unknown) => e)
     expect(err).toMatchObject({ name: 'ServiceWorkerUnavailableError', reason: 'SERVICE_WORKER_UNAVAILABLE' })
     expect((err as Error).message).toContain('installing: installing')
-    expect(sw.calls).toEqual(['register', 'unregister', 'register'])
+    expect(sw.calls).toEqual(['register', 'getRegistration', 'unregister', 'register', 'getRegistration'])
+  })
+
+  it('controlled while register() and getRegistration() hang: resolves, waiting on neither', async () => {
+    const sw = new FakeContainer({ registers: ['hangs, an older worker takes the page'], getRegistrationHangs: true })
+    install(sw)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    // Far beyond the 1 s limit: only a wait outside the limit gets here.
+    const hung = new Promise<'hung'>(resolve => { timer = setTimeout(() => { resolve('hung') }, 4_000) })
+    const r = await Promise.race([registerServiceWorker({ timeoutMs: 1_000, stallMs: 500 }), hung])
+    clearTimeout(timer)
+    expect(r).toEqual({ retried: false })
   })
 
   it('a refused registration is final: no second try', async () => {

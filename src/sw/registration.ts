@@ -47,7 +47,6 @@ function stateOf (reg: ServiceWorkerRegistration | undefined): string {
 }
 
 export interface Registered {
-  registration: ServiceWorkerRegistration
   /** The first registration was stuck and was replaced by a second one. */
   retried: boolean
 }
@@ -90,13 +89,13 @@ export async function registerServiceWorker (options: { timeoutMs?: number, stal
   const end = Date.now() + timeoutMs
   const left = (most = Infinity): number => Math.max(0, Math.min(most, end - Date.now()))
   const first = await attempt(sw, left(options.stallMs ?? 8_000), options.signal)
-  if (first.controlled) return { registration: first.registration ?? (await sw.getRegistration())!, retried: false }
+  if (first.controlled) return { retried: false }
   const stuck = first.registration ?? await within(sw.getRegistration(), left(1_000))
   const before = stateOf(stuck)
   // Bounded: an unregister can queue behind the stuck job (the worker's own install is bounded, see shell.ts).
   await within(stuck?.unregister().catch(() => false), Math.min(3_000, left() / 2))
   const second = await attempt(sw, left(), options.signal)
-  if (second.controlled) return { registration: second.registration ?? (await sw.getRegistration())!, retried: true }
+  if (second.controlled) return { retried: true }
   const after = second.registration ?? await within(sw.getRegistration(), 200)
   throw new ServiceWorkerUnavailableError(`the service worker did not take control of this page within ${Math.round(timeoutMs / 1000)} s, registered twice (first ${before}; then ${stateOf(after)})`)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { stub } from '../shared/test-stub.ts'
+import { stub } from '../../test/fixtures/stub.ts'
 import { fetchName } from './cafe-names.ts'
 import type { RunningPeer } from './peer.ts'
 

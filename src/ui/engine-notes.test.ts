@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isWebKit, storageNote, wakeNote } from './engine-notes.ts'
+import { isWebKit, storageNote, wakeNote, webkitVersion } from './engine-notes.ts'
 
 describe('WebKit notes', () => {
   it('tell WebKit (Safari, iOS browsers, WebKitGTK) from Chromium and Firefox', () => {
@@ -16,6 +16,7 @@ describe('WebKit notes', () => {
     ]
     expect(webkit.map(isWebKit)).toEqual(webkit.map(() => true))
     expect(others.map(isWebKit)).toEqual(others.map(() => false))
+    expect(webkit.map(webkitVersion)).toEqual([[18, 4], [17, 0], [17, 2], [60, 5]])
   })
 
   it('say the 7-day deletion in WebKit until the app runs from the Home Screen, and nothing elsewhere', () => {
@@ -26,6 +27,11 @@ describe('WebKit notes', () => {
 
   it('say what keeps the screen on where WebKit cannot', () => {
     expect(wakeNote(true, true, false)).toMatch(/iOS 18\.4/)
+    // From the Home Screen the API is there before 18.4 but does not hold the screen.
+    expect(wakeNote(true, true, true, [17, 5])).toMatch(/iOS 18\.4/)
+    expect(wakeNote(true, true, true)).toMatch(/iOS 18\.4/)
+    expect(wakeNote(true, true, true, [18, 4])).toBeUndefined()
+    expect(wakeNote(true, true, true, [26, 0])).toBeUndefined()
     expect(wakeNote(true, false, false)).toMatch(/Auto-Lock/)
     expect(wakeNote(true, false, true)).toBeUndefined()
     expect(wakeNote(false, true, false)).toBeUndefined()

@@ -23,10 +23,22 @@ export function storageNote (webkit: boolean, installed: boolean): string | unde
     'add Lightcafe to the Home Screen (Share, then Add to Home Screen) and run the cafe from its icon.'
 }
 
-/** The screen note for a cafe in WebKit that cannot keep the screen on; undefined elsewhere. */
-export function wakeNote (webkit: boolean, installed: boolean, supported: boolean): string | undefined {
-  if (!webkit || supported) return undefined
-  return installed
-    ? 'From the Home Screen, keeping the screen on needs iOS 18.4 or later: set Auto-Lock to Never in Settings instead.'
-    : 'Set Auto-Lock to Never in Settings (Display & Brightness) to keep the cafe awake.'
+/** The iOS (or Safari) version a WebKit user agent names, as [major, minor]; undefined if none. */
+export function webkitVersion (ua: string): [number, number] | undefined {
+  const m = /\bOS (\d+)_(\d+)/.exec(ua) ?? /\bVersion\/(\d+)\.(\d+)/.exec(ua)
+  return m == null ? undefined : [Number(m[1]), Number(m[2])]
+}
+
+/**
+ * The screen note for a cafe in WebKit that cannot keep the screen on; undefined elsewhere. From
+ * the Home Screen the API is there before iOS 18.4 but does not hold the screen, so only a
+ * version known to be 18.4 or later goes without the note there.
+ */
+export function wakeNote (webkit: boolean, installed: boolean, supported: boolean, version?: [number, number]): string | undefined {
+  if (!webkit) return undefined
+  if (installed) {
+    const fixed = version != null && (version[0] > 18 || (version[0] === 18 && version[1] >= 4))
+    return supported && fixed ? undefined : 'From the Home Screen, keeping the screen on needs iOS 18.4 or later: before it, set Auto-Lock to Never in Settings instead.'
+  }
+  return supported ? undefined : 'Set Auto-Lock to Never in Settings (Display & Brightness) to keep the cafe awake.'
 }

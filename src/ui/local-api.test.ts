@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LightcafeError } from '../shared/errors.ts'
-import { stub } from '../shared/test-stub.ts'
+import { stub } from '../../test/fixtures/stub.ts'
 import { call } from './local-api.ts'
 import type { RunningPeer } from './peer.ts'
 

@@ -20,19 +20,27 @@ export function keepAwake (isCafe: () => Promise<boolean>, report: (state: strin
   let lock: WakeLockSentinel | undefined
   let wanted = false
   let armed = false
+  // The request in flight: one tap fires pointerup, touchend and click, and each asking on its
+  // own would take a lock of its own, leaking all but the last.
+  let pending: Promise<void> | undefined
   const held = (): boolean => lock != null && !lock.released
-  const request = async (): Promise<void> => {
+  const ask = async (): Promise<void> => {
     try {
-      lock = await deps.wakeLock!.request('screen')
-      disarm()
+      const sentinel = await deps.wakeLock!.request('screen')
+      // Cafe mode went off while the browser decided.
+      if (!wanted) { await sentinel.release(); return }
+      lock = sentinel
       report('screen kept on')
       lock.addEventListener('release', () => { report('released (tab hidden)') })
     } catch (err) {
       if ((err as Error).name === 'NotAllowedError') { report(TAP_TO_KEEP_AWAKE); arm() } else report(`refused: ${(err as Error).message}`)
     }
   }
+  // Set before the first await, so a second caller in the same task joins this request.
+  const request = (): Promise<void> => (pending ??= ask().finally(() => { pending = undefined }))
   // Called in the gesture's own task: an await before the request would lose its activation.
-  const onGesture = (): void => { if (wanted && !held()) void request() }
+  // The first gesture disarms the rest; a refusal arms them again.
+  const onGesture = (): void => { disarm(); if (wanted && !held()) void request() }
   const arm = (): void => {
     if (armed) return
     armed = true

@@ -15,7 +15,7 @@ import { MemoryInboxStore } from './inbox-store.ts'
 import type { Account } from '../../account/index.ts'
 import type { Contact } from '../../contacts/contact.ts'
 import type { InboxMessage } from './inbox.ts'
-import { testCafeHost } from '../test-cafe-host.ts'
+import { testCafeHost } from '../../../test/fixtures/cafe-host.ts'
 
 const contactOf = (account: Account, name: string): Contact => signContact(account, { name, peers: [], inboxes: [], box: toBase64url(boxKeyPair(account.secretKey).publicKey) })
 

@@ -6,13 +6,13 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { exportCar } from '../../ipfs/car.ts'
-import { heldBatchBlocks } from '../../ipfs/test-batch-blocks.ts'
+import { heldBatchBlocks } from '../../../test/fixtures/batch-blocks.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
 import { parsePinObject, parsePinQuery } from './pin-service.ts'
 import type { CarFetcher } from './pin-service.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
-import type { HeldBatch } from '../../ipfs/test-batch-blocks.ts'
+import type { HeldBatch } from '../../../test/fixtures/batch-blocks.ts'
 
 interface Block { cid: CID, bytes: Uint8Array }
 

@@ -14,7 +14,7 @@ import { backupUsage } from '../backup-api.ts'
 import { MemorySnapshotStore, Snapshots } from '../snapshots.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
-import { testCafeHost } from '../test-cafe-host.ts'
+import { testCafeHost } from '../../../test/fixtures/cafe-host.ts'
 
 // The IPFS Pinning Service API driven by the client generated from the spec's OpenAPI file
 // (@ipfs-shipyard/pinning-service-client), against the cafe's Hono app.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DIRECTORY_LIMITS, DIRECTORY_PROTOCOL, cafeDirectory, cafeDirectoryServer } from './index.ts'
-import { tcpTestNode } from '../tcp-test-node.ts'
+import { tcpTestNode } from '../../../test/fixtures/tcp-node.ts'
 import type { CafeDirectory, CafeDirectoryServer } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
 

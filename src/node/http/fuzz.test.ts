@@ -3,7 +3,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { readBounded } from '../../shared/json.ts'
 import { HTTP_LIMITS, HTTP_PROTOCOL, httpOverLibp2p } from './index.ts'
-import { tcpTestNode as node } from '../tcp-test-node.ts'
+import { tcpTestNode as node } from '../../../test/fixtures/tcp-node.ts'
 import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 

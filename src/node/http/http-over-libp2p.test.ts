@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HTTP_LIMITS, HTTP_PROTOCOL, ProtocolRefusedError, httpOverLibp2p } from './index.ts'
-import { tcpTestNode as node } from '../tcp-test-node.ts'
+import { tcpTestNode as node } from '../../../test/fixtures/tcp-node.ts'
 import { iterateStream } from '../../shared/streams.ts'
 import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'

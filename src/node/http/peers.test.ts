@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { httpOverLibp2p, httpPeers, relayPeerIds } from './index.ts'
-import { tcpTestNode as node } from '../tcp-test-node.ts'
+import { tcpTestNode as node } from '../../../test/fixtures/tcp-node.ts'
 import type { HttpOverLibp2p } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tcpTestNode } from '../tcp-test-node.ts'
+import { tcpTestNode } from '../../../test/fixtures/tcp-node.ts'
 import { ICE_LIMITS, IceServers, askIceServers, iceServersOf, iceServersServer } from './index.ts'
 import type { IceServerEntry, IceSource } from './index.ts'
 import type { Libp2p } from '@libp2p/interface'

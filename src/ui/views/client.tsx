@@ -1,4 +1,4 @@
-// The "This device" views, one file each (the owner's cafe views are in owner.tsx).
+// The "This device" views, one file each (the owner's cafe views are in owner/, one file per section).
 export { MyCafes } from './my-cafes.tsx'
 export { Backups } from './backups.tsx'
 export { BackupHealthView } from './backup-health.tsx'

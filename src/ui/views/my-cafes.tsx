@@ -4,7 +4,7 @@ import { errorText, short } from '../format.ts'
 import { call } from '../local-api.ts'
 import { useDashboard } from '../live.ts'
 import { fetchName, knownName } from '../cafe-names.ts'
-import { Details, Section } from './section.tsx'
+import { Details, Section, focusHeading } from './section.tsx'
 import type { LiveData } from '../live.ts'
 import { PATH_WORDS } from '../path-words.ts'
 
@@ -40,7 +40,7 @@ export function MyCafes ({ invitation, joined }: { invitation?: { cafe: string, 
       call(peer, 'DELETE', `/api/v0/cafes/${encodeURIComponent(id)}${force ? '?force=true' : ''}`).then(() => {
         say(force ? `Forgot ${short(id)} on this device (the cafe was not told).` : `Left ${short(id)}.`)
         refresh()
-        document.getElementById('cafe-list-h')?.focus()
+        focusHeading('cafe-list')
       }, err => {
         // A cafe gone for good would hold this device's session for ever: offer to drop it here only.
         if (!force && errorText(err).startsWith('CAFE_UNREACHABLE') && confirm(`${short(id)} cannot be reached. Forget it on this device only?`)) { forget(true); return }

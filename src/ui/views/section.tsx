@@ -11,6 +11,11 @@ export function Section ({ id, title, children }: { id: string, title?: string, 
   )
 }
 
+/** After a row's button went away with its row: the section's heading takes focus. */
+export function focusHeading (section: string): void {
+  document.getElementById(`${section}-h`)?.focus()
+}
+
 /** A horizontal bar for a share (0..1); the text next to it carries the numbers for everyone. */
 export function Bar ({ share, label, testId }: { share: number, label: string, testId?: string }) {
   const pct = Math.max(0, Math.min(1, share)) * 100

@@ -5,6 +5,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { blocksOf } from '../src/ipfs/blocks.ts'
 import { PinService } from '../src/cafe/pins/pin-service.ts'
 import { MemoryPinStore } from '../src/cafe/pins/pin-store.ts'
+import { parsePinObject, parsePinQuery } from '../src/cafe/pins/pin-service.ts'
 import type { Page } from 'playwright-core'
 import type { PinRecord } from '../src/cafe/pins/pin-store.ts'
 
@@ -154,7 +155,7 @@ export async function pinScaling (shapes: Array<{ clients: number, perClient: nu
     const q = new URLSearchParams()
     const rounds = 20
     t = performance.now()
-    for (let r = 0; r < rounds; r++) await pins.list(address, q)
+    for (let r = 0; r < rounds; r++) await pins.list(address, parsePinQuery(q))
     listMs.push((performance.now() - t) / rounds)
     const other = `z6MkBenchClient${String(1).padStart(34, 'x')}`
     // Below the per-client bound: remove one first where the client is at it.
@@ -162,7 +163,7 @@ export async function pinScaling (shapes: Array<{ clients: number, perClient: nu
     t = performance.now()
     for (let r = 0; r < rounds; r++) {
       const bytes = new TextEncoder().encode(`new ${n} ${r}`)
-      await pins.create({ address: other, peerId: '' }, { cid: CID.createV1(rawCodec.code, await sha256.digest(bytes)).toString() })
+      await pins.create({ address: other, peerId: '' }, parsePinObject({ cid: CID.createV1(rawCodec.code, await sha256.digest(bytes)).toString() }))
     }
     createMs.push((performance.now() - t) / rounds)
   }

@@ -4,6 +4,8 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { sourceOf } from '../src/shared/source-address.ts'
+import { statusOf } from '../src/shared/reasons.ts'
+import type { Reason } from '../src/shared/reasons.ts'
 import { clientAddress } from './client-address.ts'
 import type { TrustedProxy } from './client-address.ts'
 
@@ -71,10 +73,10 @@ export interface RequestTarget { url: URL, path: string, from: string }
 export type GuardedHandler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void | Promise<void>
 
 /** A refusal in the API's error shape; once an answer has started, the connection is dropped instead. */
-export function refuse (res: ServerResponse, status: number, reason: string, details: string): void {
+export function refuse (res: ServerResponse, reason: Reason, details: string): void {
   if (res.headersSent) { res.destroy(); return }
   const body = JSON.stringify({ error: { reason, details } })
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)) })
+  res.writeHead(statusOf(reason), { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)) })
   res.end(body)
 }
 
@@ -106,7 +108,7 @@ export function requestTarget (raw: string | undefined): Omit<RequestTarget, 'fr
  */
 function guardedListener (handler: GuardedHandler, limits: HttpGuardLimits, proxy: TrustedProxy | undefined): RequestListener {
   const failed = (res: ServerResponse, err: unknown): void => {
-    refuse(res, 500, 'INTERNAL', err instanceof Error ? err.message : String(err))
+    refuse(res, 'INTERNAL', err instanceof Error ? err.message : String(err))
   }
   // Behind a proxy a connection carries anyone's requests, so the cap counts requests per client.
   const inFlight = new Map<string, number>()
@@ -126,7 +128,7 @@ function guardedListener (handler: GuardedHandler, limits: HttpGuardLimits, prox
     if (proxy?.trusts(peer) === true && !limits.exempt(from)) {
       const source = sourceOf(from)
       const n = inFlight.get(source) ?? 0
-      if (n >= limits.connectionsPerAddress) return refuse(res, 503, 'TOO_MANY_CONNECTIONS', 'this address has as many requests open as it may')
+      if (n >= limits.connectionsPerAddress) return refuse(res, 'TOO_MANY_CONNECTIONS', 'this address has as many requests open as it may')
       inFlight.set(source, n + 1)
       res.once('close', () => {
         const left = (inFlight.get(source) ?? 1) - 1
@@ -135,7 +137,7 @@ function guardedListener (handler: GuardedHandler, limits: HttpGuardLimits, prox
       })
     }
     const parsed = requestTarget(req.url)
-    if (parsed == null) return refuse(res, 400, 'BAD_URL', 'the request target is not a path that parses and percent-decodes')
+    if (parsed == null) return refuse(res, 'BAD_URL', 'the request target is not a path that parses and percent-decodes')
     const target = { ...parsed, from }
     try {
       const pending = handler(req, res, target)

@@ -5,9 +5,12 @@ import { extname, join, normalize, sep } from 'node:path'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { errorBody } from '../src/shared/errors.ts'
+import { statusOf } from '../src/shared/reasons.ts'
 import { crossSiteRefusal } from '../src/shared/same-origin.ts'
 import { createGuardedServer, isLoopback } from './http-guard.ts'
 import type { RequestTarget } from './http-guard.ts'
+import type { Reason } from '../src/shared/reasons.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -47,6 +50,11 @@ function json (status: number, body: unknown): [number, Record<string, string>, 
   return [status, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(body)]
 }
 
+/** A refusal in the API's error shape, with its reason's status. */
+function refusal (reason: Reason, details: string): [number, Record<string, string>, string] {
+  return json(statusOf(reason), errorBody(reason, details))
+}
+
 /**
  * Serves the built PWA. API paths reach this server only when no service worker
  * controls the page (first load, or the node page is gone): they get the API's
@@ -63,12 +71,12 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
       // The node is not here, but another site's request is named as what it is.
       const header = (name: string): string | null => { const v = req.headers[name]; return typeof v === 'string' ? v : null }
       const refused = crossSiteRefusal({ method: req.method ?? 'GET', path, selfOrigin: `${'encrypted' in req.socket ? 'https' : 'http'}://${req.headers.host ?? ''}`, origin: header('origin'), site: header('sec-fetch-site'), mode: header('sec-fetch-mode'), dest: header('sec-fetch-dest') })
-      if (refused != null) return send(json(403, { error: { reason: 'CROSS_SITE_REFUSED', details: refused } }))
-      return send(json(503, { error: { reason: 'NODE_NOT_READY', details: 'No Lightcafe node page is running in this browser yet; open the app and wait for it to start.' } }))
+      if (refused != null) return send(refusal('CROSS_SITE_REFUSED', refused))
+      return send(refusal('NODE_NOT_READY', 'No Lightcafe node page is running in this browser yet; open the app and wait for it to start.'))
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(json(405, { error: { reason: 'METHOD_NOT_ALLOWED', details: 'static files are read-only' } }))
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(refusal('METHOD_NOT_ALLOWED', 'static files are read-only'))
     let file = normalize(join(root, path))
-    if (file !== root && !file.startsWith(root + sep)) return send(json(403, { error: { reason: 'FORBIDDEN', details: 'path escapes the app' } }))
+    if (file !== root && !file.startsWith(root + sep)) return send(refusal('FORBIDDEN', 'path escapes the app'))
     return (async () => {
       let info = await stat(file).catch(() => null)
       if (info?.isDirectory() === true) {
@@ -77,10 +85,10 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
       }
       if (info == null) {
         // Unknown paths without an extension are app routes: serve the shell.
-        if (extname(path) !== '') return send(json(404, { error: { reason: 'NOT_FOUND', details: path } }))
+        if (extname(path) !== '') return send(refusal('NOT_FOUND', path))
         file = join(root, 'index.html')
         info = await stat(file).catch(() => null)
-        if (info == null) return send(json(500, { error: { reason: 'NOT_BUILT', details: 'run `npm run build` first' } }))
+        if (info == null) return send(refusal('NOT_BUILT', 'run `npm run build` first'))
       }
       const hashed = path.startsWith('/assets/')
       res.writeHead(200, {

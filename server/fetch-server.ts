@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createGuardedServer, refuse } from '../relay/http-guard.ts'
+import { refusalResponse } from '../src/shared/errors.ts'
 import type { HttpGuardLimits, RequestTarget } from '../relay/http-guard.ts'
 import type { TrustedProxy } from '../relay/client-address.ts'
 
@@ -59,7 +60,7 @@ export async function startFetchServer (opts: { host: string, port: number, hand
     // The caller hung up: a handler still reading its body or writing an answer stops.
     res.on('close', () => { if (!res.writableFinished) abort.abort(new Error('the client closed the connection')) })
     // The Fetch API cannot carry these (a Request refuses them): no handler could answer them.
-    if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method ?? '')) { refuse(res, 405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not served here`); return }
+    if (/^(CONNECT|TRACE|TRACK)$/i.test(req.method ?? '')) { refuse(res, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not served here`); return }
     // Our own origin, not the caller's Host header: handlers read only the path and query.
     const url = new URL(target.url.pathname + target.url.search, origin)
     let response: Response
@@ -68,7 +69,7 @@ export async function startFetchServer (opts: { host: string, port: number, hand
       if (connection == null) connections.set(req.socket, connection = ++lastConnection)
       response = await opts.handler(toRequest(req, url, abort.signal), { remoteAddress: target.from, connection })
     } catch (err) {
-      response = Response.json({ error: { reason: 'INTERNAL', details: (err as Error).message } }, { status: 500 })
+      response = refusalResponse('INTERNAL', (err as Error).message)
     }
     await send(res, response)
   }

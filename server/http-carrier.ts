@@ -1,5 +1,5 @@
 import { requestBodyCap, requestBodyMs } from '../src/cafe/compose.ts'
-import { errorBody } from '../src/shared/errors.ts'
+import { refusalResponse } from '../src/shared/errors.ts'
 import { sourceOf } from '../src/shared/source-address.ts'
 import { boundedChunks, streamFromIterator } from '../src/shared/streams.ts'
 import type { Cafe } from '../src/cafe/compose.ts'
@@ -52,12 +52,12 @@ export function createHttpCarrier (cafe: Cafe, info: { startedAt: string, peerId
   return async (req, from) => {
     const path = new URL(req.url).pathname
     const refused = crossSite(req, path)
-    if (refused != null) return Response.json(errorBody('CROSS_SITE_REFUSED', refused), { status: 403 })
+    if (refused != null) return refusalResponse('CROSS_SITE_REFUSED', refused)
     if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       const settings = await cafe.host.getSettings()
       return Response.json({ ok: true, peerId: info.peerId, version: info.version, startedAt: info.startedAt, uptimeS: Math.round(process.uptime()), cafe: { enabled: settings.enabled, name: settings.name } })
     }
     if (path.startsWith('/cafe/v1/') || path === '/cafe/v1') return cafe.app.fetch(bounded(req), { remotePeer: HTTP_PEER, connection: `${HTTP_PEER}#${from.connection}@${from.remoteAddress}`, rateKey: `${HTTP_PEER}@${sourceOf(from.remoteAddress)}` })
-    return Response.json(errorBody('NOT_FOUND', `no route ${path.slice(0, 128)}`), { status: 404 })
+    return refusalResponse('NOT_FOUND', `no route ${path.slice(0, 128)}`)
   }
 }

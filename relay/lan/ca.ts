@@ -46,7 +46,7 @@ function inCgnat (ip: string): boolean {
 export class LocalCaError extends LightcafeError {
   static override name = 'LocalCaError'
   override name = 'LocalCaError'
-  constructor (reason: 'CA_UNREADABLE' | 'CA_KEY_MISMATCH', details: string) { super(reason, details, 500) }
+  constructor (reason: 'CA_UNREADABLE' | 'CA_KEY_MISMATCH', details: string) { super(reason, details) }
 }
 
 export interface LocalCa {

@@ -7,6 +7,9 @@
  * app) and then goes on to the app with the invitation (its fragment) intact.
  */
 
+import { errorBody } from '../../src/shared/errors.ts'
+import { statusOf } from '../../src/shared/reasons.ts'
+
 export interface SetupContext {
   /** The HTTPS app on the address this request arrived on, e.g. https://192.168.1.20:8443 */
   httpsOrigin: string
@@ -242,7 +245,7 @@ ${b64}
 export function setupResponse (method: string, url: URL, ctx: SetupContext): SetupResponse {
   const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   if (method !== 'GET' && method !== 'HEAD') {
-    return { status: 405, headers: { ...common, allow: 'GET, HEAD', 'content-type': 'application/json' }, body: JSON.stringify({ error: { reason: 'METHOD_NOT_ALLOWED', details: 'the setup page is read-only' } }) }
+    return { status: statusOf('METHOD_NOT_ALLOWED'), headers: { ...common, allow: 'GET, HEAD', 'content-type': 'application/json' }, body: JSON.stringify(errorBody('METHOD_NOT_ALLOWED', 'the setup page is read-only')) }
   }
   const download = (name: string): Record<string, string> => ({ 'content-disposition': `attachment; filename="${name}"` })
   switch (url.pathname) {

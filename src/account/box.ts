@@ -84,7 +84,7 @@ export async function seal (recipientPublic: Uint8Array, plaintext: Uint8Array, 
     throw new InvalidInputError('INVALID_BOX_KEY', 'the recipient box key must be 32 bytes')
   }
   if (plaintext.length > BOX.maxPlaintextBytes) {
-    throw new InvalidInputError('BOX_TOO_LARGE', `sealed messages are limited to ${BOX.maxPlaintextBytes} bytes`, 413)
+    throw new InvalidInputError('BOX_TOO_LARGE', `sealed messages are limited to ${BOX.maxPlaintextBytes} bytes`)
   }
   let ephemeral: { publicKey: Uint8Array, shared: Uint8Array }
   // A low-order point (an all-zero shared secret) is refused: such a "key" would seal to everyone.

@@ -29,7 +29,7 @@ export type Purpose = 'files' | 'snapshots' | 'records'
 export class DecryptionError extends LightcafeError {
   static override name = 'DecryptionError'
   override name = 'DecryptionError'
-  constructor (details: string) { super('DECRYPTION_FAILED', details, 400) }
+  constructor (details: string) { super('DECRYPTION_FAILED', details) }
 }
 
 const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>

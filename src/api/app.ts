@@ -108,7 +108,7 @@ function peerRoutes (app: Hono, deps: LocalApiDeps): void {
   app.post('/account', async c => {
     const { mnemonic } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
     if ((await deps.client.list()).length > 0) {
-      throw new LightcafeError('ACCOUNT_HAS_SESSIONS', 'deregister from your cafes before replacing this device\'s account', 409)
+      throw new LightcafeError('ACCOUNT_HAS_SESSIONS', 'deregister from your cafes before replacing this device\'s account')
     }
     const account = await deps.restoreAccount(mnemonic as string)
     return c.json({ address: account.address })

@@ -1,11 +1,13 @@
 import { Hono } from 'hono'
 import { UnavailableError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
-import { readJsonObject, stringField } from '../shared/json.ts'
+import { jsonBody } from '../shared/http-input.ts'
+import { stringField } from '../shared/json.ts'
 import { rateKeyOf } from '../node/carrier.ts'
 import { activityKind } from './activity.ts'
 import { backupApi } from './backup-api.ts'
 import { requireSession } from './env.ts'
+import { parseChallenge, parseRegistration } from './host.ts'
 import { inboxApi } from './inbox/inbox-api.ts'
 import { SESSION_LIMITS } from './limits.ts'
 import { searchApi } from './search-api.ts'
@@ -68,19 +70,19 @@ export function createCafeApp (host: CafeHost, opts: CafeAppOptions = {}): Hono<
     if (!(await host.getSettings()).enabled) throw new UnavailableError('CAFE_DISABLED', 'this peer is not offering cafe services right now')
     await next()
   })
-  app.post('/sessions/challenge', async c => {
-    const { address } = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
+  app.post('/sessions/challenge', jsonBody(SESSION_LIMITS.maxJsonBody, parseChallenge), async c => {
+    const { address } = c.req.valid('json')
     const peer = c.env?.remotePeer ?? 'local'
     return c.json(host.challenge(address, { slot: c.env?.connection ?? peer, spender: peer, rate: rateKeyOf(c.env) }))
   })
-  app.post('/sessions', async c => {
-    const body = await readJsonObject(c.req.raw, SESSION_LIMITS.maxJsonBody)
+  app.post('/sessions', jsonBody(SESSION_LIMITS.maxJsonBody, body => ({ peerId: body.peerId, registration: parseRegistration(body) })), async c => {
+    const body = c.req.valid('json')
     // Over libp2p the session is bound to the caller Noise authenticated. A same-origin caller
     // (service worker: this device's own apps) has no peer id to prove; it may name one in the
     // body, which can only restrict its session (used over libp2p it must then come from that
     // peer), or gets '' — a session that every libp2p caller is refused (PEER_MISMATCH).
     const peer = c.env?.remotePeer ?? (body.peerId === undefined ? '' : stringField('peerId', body.peerId, 128))
-    return c.json(await host.register({ address: body.address, token: body.token, nonce: body.nonce, sig: body.sig }, peer, c.env?.remotePeer ?? 'local'), 201)
+    return c.json(await host.register(body.registration, peer, c.env?.remotePeer ?? 'local'), 201)
   })
   app.post('/sessions/refresh', async c => c.json(await host.refresh(bearer(c.req.header('authorization')), c.env?.remotePeer)))
   app.delete('/sessions', async c => {

@@ -3,11 +3,11 @@ import { CAR_CONTENT_TYPE } from '../ipfs/car.ts'
 import { parseCid } from '../ipfs/cid.ts'
 import { gatewayResponse } from '../ipfs/gateway.ts'
 import { InvalidInputError } from '../shared/errors.ts'
-import { readJsonObject } from '../shared/json.ts'
+import { jsonBody, queryOf } from '../shared/http-input.ts'
 import { RateLimiter } from '../shared/rate-limit.ts'
 import { bodyOf } from '../shared/request-body.ts'
 import { iterateStream, streamFromIterator } from '../shared/streams.ts'
-import { PIN_LIMITS, parseMetaJson } from './pins/pin-service.ts'
+import { PIN_LIMITS, parseMetaJson, parsePinObject, parsePinQuery } from './pins/pin-service.ts'
 import { SNAPSHOT_LIMITS } from './snapshots.ts'
 import type { ClientServices } from './host.ts'
 import type { PinService } from './pins/pin-service.ts'
@@ -37,6 +37,24 @@ function cidList (v: unknown, max: number): CID[] {
   return v.map(c => { if (typeof c !== 'string' || c.length > 256) throw new InvalidInputError('INVALID_CID', 'cids must be CID strings'); return parseCid(c) })
 }
 
+/** An upload's query: the pin's name (this device's tag) and its metadata. */
+function parseUploadQuery (q: URLSearchParams): { name?: string, meta: Record<string, string> } {
+  const name = q.get('name')
+  if (name != null && (name.length === 0 || name.length > PIN_LIMITS.maxNameLength)) throw new InvalidInputError('INVALID_FIELD', `name must be 1 to ${PIN_LIMITS.maxNameLength} characters`)
+  const metaText = q.get('meta')
+  return { ...(name != null ? { name } : {}), meta: metaText == null ? {} : parseMetaJson(metaText) }
+}
+
+/** A snapshot's body: its ciphertext, base64url. */
+function parseSnapshot (body: Record<string, unknown>): { ciphertext: string } {
+  const { ciphertext } = body
+  if (typeof ciphertext !== 'string' || ciphertext.length === 0) throw new InvalidInputError('INVALID_FIELD', 'ciphertext must be a base64url string')
+  return { ciphertext }
+}
+
+/** Spends one token of the caller's allowance, before its body is read. */
+const rated = (limiter: RateLimiter): MiddlewareHandler<CafeEnv> => async (c, next) => { limiter.consume(c.var.session.address); await next() }
+
 /**
  * The backup service's routes, every one behind a session: the IPFS Pinning Service API
  * (`/pins`), CAR uploads, reads of the client's own pinned blocks (trustless gateway), and
@@ -47,24 +65,20 @@ export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, s
   const app = new Hono<CafeEnv>()
   const proofs = new RateLimiter(CHECK_LIMITS.proofs)
   const questions = new RateLimiter(CHECK_LIMITS.missing)
-  app.get('/pins', auth, async c => c.json(await pins.list(c.var.session.address, new URL(c.req.url).searchParams, { signal: c.req.raw.signal })))
-  app.post('/pins', auth, async c => c.json(await pins.create(c.var.session, await readJsonObject(c.req.raw, MAX_PIN_BODY), { signal: c.req.raw.signal }), 202))
+  app.get('/pins', auth, queryOf(parsePinQuery), async c => c.json(await pins.list(c.var.session.address, c.req.valid('query'), { signal: c.req.raw.signal })))
+  app.post('/pins', auth, jsonBody(MAX_PIN_BODY, parsePinObject), async c => c.json(await pins.create(c.var.session, c.req.valid('json'), { signal: c.req.raw.signal }), 202))
   app.get('/pins/:requestid', auth, async c => c.json(await pins.get(c.var.session.address, c.req.param('requestid'), { signal: c.req.raw.signal })))
-  app.post('/pins/:requestid', auth, async c => c.json(await pins.replace(c.var.session, c.req.param('requestid'), await readJsonObject(c.req.raw, MAX_PIN_BODY), { signal: c.req.raw.signal }), 202))
+  app.post('/pins/:requestid', auth, jsonBody(MAX_PIN_BODY, parsePinObject), async c => c.json(await pins.replace(c.var.session, c.req.param('requestid'), c.req.valid('json'), { signal: c.req.raw.signal }), 202))
   app.delete('/pins/:requestid', auth, async c => {
     await pins.remove(c.var.session.address, c.req.param('requestid'), { signal: c.req.raw.signal })
     return c.body(null, 202)
   })
 
   // A CAR the client pushes: pinned when the whole DAG under its root has arrived.
-  app.post('/uploads', auth, async c => {
-    const name = c.req.query('name')
-    if (name != null && (name.length === 0 || name.length > PIN_LIMITS.maxNameLength)) throw new InvalidInputError('INVALID_FIELD', `name must be 1 to ${PIN_LIMITS.maxNameLength} characters`)
-    const metaText = c.req.query('meta')
-    const meta = metaText == null ? {} : parseMetaJson(metaText)
+  app.post('/uploads', auth, queryOf(parseUploadQuery), async c => {
     const body = bodyOf(c.req.raw)
     if (body == null) throw new InvalidInputError('INVALID_CAR', 'send the CAR as the request body')
-    return c.json(await pins.upload(c.var.session, iterateStream(body), { ...(name != null ? { name } : {}), meta, signal: c.req.raw.signal }), 201)
+    return c.json(await pins.upload(c.var.session, iterateStream(body), { ...c.req.valid('query'), signal: c.req.raw.signal }), 201)
   })
 
   // An unfinished upload the client gives up on: its blocks go now rather than when it expires.
@@ -74,18 +88,14 @@ export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, s
   })
 
   // Have/want: which of these blocks the client must (still) send; the rest are stored here for it.
-  app.post('/blocks/missing', auth, async c => {
-    questions.consume(c.var.session.address)
-    const { cids } = await readJsonObject(c.req.raw, CHECK_LIMITS.maxMissingBody)
-    const missing = await pins.missing(c.var.session.address, cidList(cids, PIN_LIMITS.maxMissingQuery), { signal: c.req.raw.signal })
+  app.post('/blocks/missing', auth, rated(questions), jsonBody(CHECK_LIMITS.maxMissingBody, b => ({ cids: cidList(b.cids, PIN_LIMITS.maxMissingQuery) })), async c => {
+    const missing = await pins.missing(c.var.session.address, c.req.valid('json').cids, { signal: c.req.raw.signal })
     return c.json({ missing: missing.map(cid => cid.toString()) })
   })
 
   // A proof of storage: the blocks asked for (chosen at random by the client), as a CAR; any this cafe lost is left out.
-  app.post('/proofs', auth, async c => {
-    proofs.consume(c.var.session.address)
-    const { cids } = await readJsonObject(c.req.raw, MAX_PIN_BODY)
-    const car = await pins.prove(c.var.session.address, cidList(cids, PIN_LIMITS.maxProofBlocks), { signal: c.req.raw.signal })
+  app.post('/proofs', auth, rated(proofs), jsonBody(MAX_PIN_BODY, b => ({ cids: cidList(b.cids, PIN_LIMITS.maxProofBlocks) })), async c => {
+    const car = await pins.prove(c.var.session.address, c.req.valid('json').cids, { signal: c.req.raw.signal })
     return new Response(streamFromIterator(car), { headers: { 'content-type': CAR_CONTENT_TYPE } })
   })
 
@@ -97,7 +107,7 @@ export function backupApi (auth: MiddlewareHandler<CafeEnv>, pins: PinService, s
   app.get('/ipfs/:cid', auth, async c => gatewayResponse(c.req.raw, c.req.param('cid'), async cid => pins.read(c.var.session.address, cid), { skipMissing: true }))
 
   app.get('/snapshots', auth, async c => c.json(await snapshots.list(c.var.session.address)))
-  app.put('/snapshots/:id', auth, async c => c.json(await snapshots.put(c.var.session.address, c.req.param('id'), await readJsonObject(c.req.raw, SNAPSHOT_LIMITS.maxBodyBytes))))
+  app.put('/snapshots/:id', auth, jsonBody(SNAPSHOT_LIMITS.maxBodyBytes, parseSnapshot), async c => c.json(await snapshots.put(c.var.session.address, c.req.param('id'), c.req.valid('json'))))
   app.get('/snapshots/:id', auth, async c => c.json(await snapshots.get(c.var.session.address, c.req.param('id'))))
   app.delete('/snapshots/:id', auth, async c => {
     await snapshots.delete(c.var.session.address, c.req.param('id'))

@@ -25,7 +25,18 @@ export interface ClientServices {
   forget(address: string): Promise<void>
 }
 
-export interface RegisterRequest { address: unknown, token: unknown, nonce: unknown, sig: unknown }
+/** A registration as the client sends it (`POST /cafe/v1/sessions`), its fields checked at the route (`parseRegistration`). */
+export interface RegisterRequest { address: string, token: string, nonce: string, sig: string }
+
+/** Checks a registration's fields: strings of bounded length (what each is, the host checks). */
+export function parseRegistration (body: Record<string, unknown>): RegisterRequest {
+  return { address: field('address', body.address, 64), token: field('token', body.token, 256), nonce: field('nonce', body.nonce, 64), sig: field('sig', body.sig, 128) }
+}
+
+/** Checks a challenge's body: `{address}`, a string of bounded length. */
+export function parseChallenge (body: Record<string, unknown>): { address: string } {
+  return { address: field('address', body.address, 64) }
+}
 
 export interface CafeHostInit {
   peerId: string
@@ -168,8 +179,7 @@ export class CafeHost {
   // --- clients ---
 
   /** A challenge for `input` (an address), bound to the caller asking (libp2p peer id; 'local' same-origin; over HTTP its connection, see ChallengeCaller). */
-  challenge (input: unknown, caller: string | ChallengeCaller = 'local'): { nonce: string, exp: string } {
-    const address = field('address', input, 64)
+  challenge (address: string, caller: string | ChallengeCaller = 'local'): { nonce: string, exp: string } {
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
     const { nonce, exp } = this.#nonces.issue(address, caller)
     return { nonce, exp: this.#iso(exp) }
@@ -181,16 +191,13 @@ export class CafeHost {
    * Nothing is stored unless every check passes.
    */
   async register (req: RegisterRequest, peerId: string, caller = 'local'): Promise<Session> {
-    const address = field('address', req.address, 64)
-    const token = field('token', req.token, 256)
-    const nonce = field('nonce', req.nonce, 64)
-    const sig = field('sig', req.sig, 128)
+    const { address, token, nonce, sig } = req
     if (!isAddress(address)) throw new InvalidInputError('INVALID_ADDRESS', 'address must be an account address (z6Mk…)')
     if (!this.#nonces.consume(address, nonce, caller)) throw new UnauthorizedError('NONCE_INVALID', 'the challenge nonce is unknown, used or expired; ask for a new one')
     let sigBytes: Uint8Array
-    try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url') }
+    try { sigBytes = fromBase64url(sig) } catch { throw new UnauthorizedError('BAD_SIGNATURE', 'sig is not base64url', { as: 'credential' }) }
     if (!(await verifyAccountSignature(address, registrationMessage(this.peerId, address, nonce), sigBytes))) {
-      throw new UnauthorizedError('BAD_SIGNATURE', 'the registration is not signed by this address\'s account key')
+      throw new UnauthorizedError('BAD_SIGNATURE', 'the registration is not signed by this address\'s account key', { as: 'credential' })
     }
     const { id, secret } = parseToken(token)
     await checkToken(await this.#store.getToken(id), secret, address)

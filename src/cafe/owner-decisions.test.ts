@@ -17,6 +17,7 @@ import { PinService } from './pins/pin-service.ts'
 import { MemoryPinStore } from './pins/pin-store.ts'
 import { MemorySnapshotStore, Snapshots } from './snapshots.ts'
 import { MemoryCafeStore } from './store.ts'
+import { parsePinObject } from './pins/pin-service.ts'
 import type { CafeStore } from './store.ts'
 import 'fake-indexeddb/auto'
 import type { Account } from '../account/index.ts'
@@ -121,7 +122,7 @@ describe('owner decisions stick: removal and work in flight', () => {
     })
     host.useService(backupUsage(pins, new Snapshots(new MemorySnapshotStore())))
     const cid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('pulled when removed')))
-    const p = await pins.create({ address: alice.address, peerId: 'peerA' }, { cid: cid.toString() })
+    const p = await pins.create({ address: alice.address, peerId: 'peerA' }, parsePinObject({ cid: cid.toString() }))
     await expect.poll(() => fetching != null).toBe(true)
     await host.removeClient(alice.address)
     expect(fetching?.aborted).toBe(true)

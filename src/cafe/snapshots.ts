@@ -53,16 +53,16 @@ export class Snapshots {
   readonly #counts = new Map<string, number>()
   constructor (store: SnapshotStore, now: () => number = Date.now) { this.#store = store; this.#now = now }
 
-  async put (address: string, id: string, body: Record<string, unknown>): Promise<SnapshotView> {
+  /** Keeps a client's snapshot (its body checked at the route: a non-empty string). */
+  async put (address: string, id: string, snapshot: { ciphertext: string }): Promise<SnapshotView> {
     snapshotId(id)
-    const { ciphertext } = body
-    if (typeof ciphertext !== 'string' || ciphertext.length === 0) throw new InvalidInputError('INVALID_FIELD', 'ciphertext must be a base64url string')
+    const { ciphertext } = snapshot
     let bytes: number
     try { bytes = fromBase64url(ciphertext).byteLength } catch { throw new InvalidInputError('INVALID_FIELD', 'ciphertext must be base64url') }
-    if (bytes > SNAPSHOT_LIMITS.maxCiphertextBytes) throw new LightcafeError('SNAPSHOT_TOO_LARGE', `snapshots are limited to ${SNAPSHOT_LIMITS.maxCiphertextBytes} bytes`, 413)
+    if (bytes > SNAPSHOT_LIMITS.maxCiphertextBytes) throw new LightcafeError('SNAPSHOT_TOO_LARGE', `snapshots are limited to ${SNAPSHOT_LIMITS.maxCiphertextBytes} bytes`)
     const record: SnapshotRecord = { address, id, ciphertext, bytes, updated: new Date(this.#now()).toISOString() }
     if (!(await this.#store.put(record, SNAPSHOT_LIMITS.maxPerClient))) {
-      throw new LightcafeError('TOO_MANY_SNAPSHOTS', `a client may keep at most ${SNAPSHOT_LIMITS.maxPerClient} snapshots`, 413)
+      throw new LightcafeError('TOO_MANY_SNAPSHOTS', `a client may keep at most ${SNAPSHOT_LIMITS.maxPerClient} snapshots`)
     }
     this.#counts.delete(address)
     return { id, bytes, updated: record.updated }

@@ -11,6 +11,7 @@ import { blocksOf } from '../ipfs/blocks.ts'
 import { BackupOutbox } from './backups.ts'
 import { CafeClient } from './cafe-client.ts'
 import { MemorySessionStore } from './session-store.ts'
+import { parsePinQuery } from '../cafe/pins/pin-service.ts'
 import type { PinService } from '../cafe/index.ts'
 import type { BackupProgressEvent } from './backups.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
@@ -69,14 +70,14 @@ describe('backup outbox against a cafe', () => {
     await two.outbox.backup(dag.toString())
     await settled(one.outbox)
     await settled(two.outbox)
-    expect((await pins.list(address, ALL)).count).toBe(2)
+    expect((await pins.list(address, parsePinQuery(ALL))).count).toBe(2)
     const theirs = (await two.outbox.status(dag.toString())).cafes[0]
     expect(theirs.status).toBe('pinned')
 
     await one.outbox.unpin(dag.toString())
     await settled(one.outbox)
     await expect(one.outbox.status(dag.toString())).rejects.toMatchObject({ reason: 'BACKUP_NOT_FOUND' })
-    const left = await pins.list(address, ALL)
+    const left = await pins.list(address, parsePinQuery(ALL))
     expect(left.count).toBe(1)
     expect(left.results[0].status).toBe('pinned')
     one.outbox.stop()
@@ -101,7 +102,7 @@ describe('backup outbox against a cafe', () => {
 
     const local = (await d.outbox.status(dag.toString())).cafes[0]
     expect(local.status).toBe('pinned')
-    const atCafe = await pins.list(address, ALL)
+    const atCafe = await pins.list(address, parsePinQuery(ALL))
     expect(atCafe.count).toBe(1)
     expect(atCafe.results[0].status).toBe('pinned')
     const record = (await d.outbox.list())[0]
@@ -123,7 +124,7 @@ describe('backup outbox against a cafe', () => {
     release()
     await settled(d.outbox)
     await expect(d.outbox.status(dag.toString())).rejects.toMatchObject({ reason: 'BACKUP_NOT_FOUND' })
-    expect((await pins.list(address, ALL)).count).toBe(0)
+    expect((await pins.list(address, parsePinQuery(ALL))).count).toBe(0)
     d.outbox.stop()
   })
 
@@ -177,7 +178,7 @@ describe('backup outbox against a cafe', () => {
     await settled(d.outbox)
     expect(events).toEqual([])
     expect(asked).toEqual([])
-    expect((await pins.list(address, ALL)).count).toBe(1)
+    expect((await pins.list(address, parsePinQuery(ALL))).count).toBe(1)
     d.outbox.stop()
   })
 })

@@ -164,7 +164,7 @@ export class BackupOutbox extends EventTarget {
 
   async #cafes (): Promise<string[]> {
     const cafes = (await this.#client.list()).filter(s => s.ended == null).map(s => s.id)
-    if (cafes.length === 0) throw new LightcafeError('NO_CAFES', 'register with a cafe first: backups go to every cafe this account is registered with', 409)
+    if (cafes.length === 0) throw new LightcafeError('NO_CAFES', 'register with a cafe first: backups go to every cafe this account is registered with')
     return cafes
   }
 

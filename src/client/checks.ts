@@ -167,12 +167,12 @@ export class BackupChecks extends EventTarget {
     if (rec.day !== day) Object.assign(rec, { day, audits: 0, proofs: 0 })
     const result: CheckResult = { at: new Date(t0).toISOString(), ms: 0, proof: false, ok: false, audited: 0, proven: 0, missing: 0, forged: 0, bytes: 0 }
     try {
-      if (rec.audits >= this.#timing.maxAuditsPerDay) throw new LightcafeError('RATE_LIMITED', `${rec.audits} checks of this cafe today already; the next one tomorrow`, 429)
+      if (rec.audits >= this.#timing.maxAuditsPerDay) throw new LightcafeError('RATE_LIMITED', `${rec.audits} checks of this cafe today already; the next one tomorrow`)
       rec.audits++
       await this.#run(cafe, rec, result, wantProof && rec.proofs < this.#timing.maxProofsPerDay)
       rec.lastContact = new Date(this.#now()).toISOString()
     } catch (err) {
-      const e = err instanceof LightcafeError ? err : new LightcafeError('CAFE_UNREACHABLE', (err as Error).message, 503)
+      const e = err instanceof LightcafeError ? err : new LightcafeError('CAFE_UNREACHABLE', (err as Error).message)
       result.reason = e.reason
       result.details = e.message
     }

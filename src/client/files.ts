@@ -39,7 +39,7 @@ export class Files {
     const counted = (body ?? new Blob([]).stream()).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
       transform (chunk, controller) {
         bytes += chunk.byteLength
-        if (bytes > MAX_FILE_BYTES) throw new LightcafeError('FILE_TOO_LARGE', `files are limited to ${MAX_FILE_BYTES} bytes`, 413)
+        if (bytes > MAX_FILE_BYTES) throw new LightcafeError('FILE_TOO_LARGE', `files are limited to ${MAX_FILE_BYTES} bytes`)
         controller.enqueue(chunk)
       }
     }))

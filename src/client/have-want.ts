@@ -20,7 +20,7 @@ export async function wantedBlocks (ask: Ask, blocks: BlockRef[]): Promise<Set<s
     const answer = await ask(cids)
     if (answer == null) return undefined
     const { missing } = answer
-    if (!Array.isArray(missing)) throw new BlockRejectedError('BAD_RESPONSE', 'the cafe\'s have/want answer is not {missing: [...]}', 502)
+    if (!Array.isArray(missing)) throw new BlockRejectedError('BAD_RESPONSE', 'the cafe\'s have/want answer is not {missing: [...]}')
     // Only what was asked counts: a cafe cannot make this device read anything else.
     const asked = new Set(cids)
     for (const c of missing) if (typeof c === 'string' && asked.has(c)) wanted.add(c)
@@ -46,7 +46,7 @@ export async function * readBlocks (cids: string[], get: (cid: CID) => Promise<U
     for (let j = i; j <= i + ahead; j++) start(j)
     const bytes = await reads[i]
     delete reads[i]
-    if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${cids[i]} is not on this device`, 404)
+    if (bytes == null) throw new BlockRejectedError('BLOCK_MISSING', `block ${cids[i]} is not on this device`)
     yield { cid: parsed[i], bytes }
   }
 }

@@ -14,6 +14,7 @@ import { MemorySessionStore } from './session-store.ts'
 import { Threads } from './threads.ts'
 import { rawBlock, writtenCar } from '../../test/fixtures/car.ts'
 import { stub } from '../../test/fixtures/stub.ts'
+import { parsePinQuery } from '../cafe/pins/pin-service.ts'
 import type { CafeTransport } from './cafe-client.ts'
 import type { Files } from './files.ts'
 import type { RecoveryProgressEvent } from './recovery.ts'
@@ -150,7 +151,7 @@ describe('recovery from a cafe that lost blocks', () => {
     const threads = new Threads(() => account, `recovery-test-${++dbs}`)
     await expect(recover({ client: alone, threads, files: stub<Files>(), blocks: blocksOf(new MemoryBlockstore()) }, a.cafeId)).rejects.toMatchObject({ reason: 'RECOVERY_INCOMPLETE', message: expect.stringContaining(leaves[1].cid.toString()) })
     // The cafe knows it now: the pin is shown failed, BLOCKS_LOST, to its client.
-    expect((await a.pins.list(account.address, new URLSearchParams({ status: 'failed' }))).results[0].info).toMatchObject({ reason: 'BLOCKS_LOST', lost: '1' })
+    expect((await a.pins.list(account.address, parsePinQuery(new URLSearchParams({ status: 'failed' })))).results[0].info).toMatchObject({ reason: 'BLOCKS_LOST', lost: '1' })
 
     // Registered with both: the missing leaf comes from B.
     const blocks = blocksOf(new MemoryBlockstore())

@@ -87,7 +87,7 @@ export async function recover (deps: RecoveryDeps, cafe: string, options: Recove
     await deps.adopt?.([...roots]).catch(() => {})
     progress.state = 'done'
   } catch (err) {
-    const e = err instanceof LightcafeError ? err : new LightcafeError('RECOVERY_FAILED', (err as Error).message, 500)
+    const e = err instanceof LightcafeError ? err : new LightcafeError('RECOVERY_FAILED', (err as Error).message)
     progress.state = 'failed'
     progress.error = { reason: e.reason, details: e.message }
     throw e
@@ -159,7 +159,7 @@ async function fetchAll (run: Run, roots: Set<string>, claimed: Map<string, numb
         missing = await missingOf(cid)
       }
       if (missing.length > 0) {
-        throw new LightcafeError('RECOVERY_INCOMPLETE', `cafe ${cafe} lacks ${missing.length} block(s) of ${root} (e.g. ${missing.slice(0, 3).join(', ')})${others.length > 0 ? `, and this account's other cafes (${others.join(', ')}) had not them either` : '; no other cafe of this account to take them from'}`, 502)
+        throw new LightcafeError('RECOVERY_INCOMPLETE', `cafe ${cafe} lacks ${missing.length} block(s) of ${root} (e.g. ${missing.slice(0, 3).join(', ')})${others.length > 0 ? `, and this account's other cafes (${others.join(', ')}) had not them either` : '; no other cafe of this account to take them from'}`)
       }
     }
     progress.dagsDone++

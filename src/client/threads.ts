@@ -54,7 +54,7 @@ export class Threads {
     const head = parseCid(body.head).toString()
     const meta = body.meta ?? {}
     if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new InvalidInputError('INVALID_FIELD', 'meta must be a JSON object')
-    if (utf8.encode(JSON.stringify(meta)).byteLength > THREAD_LIMITS.maxMetaBytes) throw new LightcafeError('META_TOO_LARGE', `thread metadata is limited to ${THREAD_LIMITS.maxMetaBytes} bytes of JSON`, 413)
+    if (utf8.encode(JSON.stringify(meta)).byteLength > THREAD_LIMITS.maxMetaBytes) throw new LightcafeError('META_TOO_LARGE', `thread metadata is limited to ${THREAD_LIMITS.maxMetaBytes} bytes of JSON`, { as: 'tooLarge' })
     const tx = (await this.#db).transaction('threads', 'readwrite')
     const held = await tx.store.get(id)
     const record: ThreadRecord = { id, head, meta: meta as Record<string, unknown>, updated: new Date(this.#now()).toISOString(), seq: (held?.seq ?? 0) + 1 }

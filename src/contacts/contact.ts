@@ -137,7 +137,7 @@ function wellFormedContact (value: unknown, limits: ContactLimits, now: number):
     sig: record.sig as string
   }
   const size = utf8.encode(JSON.stringify(contact)).length
-  if (size > limits.maxBytes) throw new InvalidInputError(REASON, `a contact is limited to ${limits.maxBytes} bytes (this one is ${size})`, 413)
+  if (size > limits.maxBytes) throw new InvalidInputError(REASON, `a contact is limited to ${limits.maxBytes} bytes (this one is ${size})`, { as: 'tooLarge' })
   return { contact, signature }
 }
 

@@ -13,7 +13,7 @@ import type { Reason } from '../shared/reasons.ts'
 export class BadSignatureError extends LightcafeError {
   static override name = 'BadSignatureError'
   override name = 'BadSignatureError'
-  constructor (details: string) { super('BAD_SIGNATURE', details, 400) }
+  constructor (details: string) { super('BAD_SIGNATURE', details) }
 }
 
 /** A plain JSON object with exactly these keys: unsigned extra fields would ride along unchecked. */

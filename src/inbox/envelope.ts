@@ -97,7 +97,7 @@ export async function verifyEnvelope (value: unknown, limits: EnvelopeLimits = E
   const envelope: Envelope = { id: id as string, from, to, created: created as string, body, sig: sig as string }
   // Every field is ASCII by now, so string length is the encoded size.
   const size = JSON.stringify(envelope).length
-  if (size > limits.maxBytes) throw new InvalidInputError(REASON, `an envelope is limited to ${limits.maxBytes} bytes (this one is ${size})`, 413)
+  if (size > limits.maxBytes) throw new InvalidInputError(REASON, `an envelope is limited to ${limits.maxBytes} bytes (this one is ${size})`, { as: 'tooLarge' })
   // The body's shape without decoding it (only the recipient opens it): its length, then its first byte.
   const sealedBytes = base64urlLength(body)
   if (sealedBytes == null) throw new InvalidInputError(REASON, 'body is not canonical base64url')

@@ -15,7 +15,7 @@ interface Block { cid: CID, bytes: Uint8Array }
 
 /** A block given to a writer after `settle`: a caller's bug, never a peer's doing. */
 export class WriterSettledError extends LightcafeError {
-  constructor () { super('INTERNAL', 'a block was given to a block writer after it was settled', 500) }
+  constructor () { super('INTERNAL', 'a block was given to a block writer after it was settled') }
 }
 
 /**

@@ -32,7 +32,7 @@ export async function * exportCar (root: CID, get: (cid: CID) => Promise<Uint8Ar
       // A cafe that lost blocks sends what it has: the reader knows what is missing from the
       // DAG itself, rather than from a stream cut in the middle (which names nothing).
       if (options.skipMissing === true) continue
-      throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`, 404)
+      throw new BlockRejectedError('BLOCK_MISSING', `block ${cid.toString()} of ${root.toString()} is not here`)
     }
     yield carSection({ cid, bytes })
   }

@@ -15,7 +15,7 @@ function wanted (url: URL, accept: string): 'raw' | 'car' {
   if (format != null) throw new InvalidInputError('INVALID_FORMAT', 'format must be raw or car')
   if (accept.includes(RAW_CONTENT_TYPE)) return 'raw'
   if (accept.includes(CAR_CONTENT_TYPE)) return 'car'
-  throw new LightcafeError('NOT_ACCEPTABLE', `this is a trustless gateway: ask for ?format=raw or car, or Accept: ${RAW_CONTENT_TYPE} or ${CAR_CONTENT_TYPE}`, 406)
+  throw new LightcafeError('NOT_ACCEPTABLE', `this is a trustless gateway: ask for ?format=raw or car, or Accept: ${RAW_CONTENT_TYPE} or ${CAR_CONTENT_TYPE}`)
 }
 
 /**

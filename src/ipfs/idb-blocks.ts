@@ -20,7 +20,7 @@ export function idbBlockKey (cid: CID): string {
 export class BlockBatchError extends LightcafeError {
   constructor (cause: unknown) {
     const full = (cause as Error | undefined)?.name === 'QuotaExceededError'
-    super(full ? 'STORAGE_FULL' : 'STORAGE_ERROR', `blocks could not be stored: ${(cause as Error | undefined)?.message ?? String(cause)}`, full ? 507 : 500, { cause })
+    super(full ? 'STORAGE_FULL' : 'STORAGE_ERROR', `blocks could not be stored: ${(cause as Error | undefined)?.message ?? String(cause)}`, { cause })
   }
 }
 

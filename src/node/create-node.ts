@@ -23,6 +23,7 @@ import { loadOrCreatePeerKey } from './peer-key.ts'
 import { RelayKeeper } from './relay-keeper.ts'
 import { fixWebRTCInitChannelRace } from './webrtc-init-channel.ts'
 import { Wake } from '../shared/wake.ts'
+import { refusalResponse } from '../shared/errors.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from './cafe-directory/index.ts'
 import type { HttpOverLibp2p, Libp2pHttpHandler, ServeOptions } from './http/index.ts'
@@ -162,7 +163,7 @@ export async function createNode (init: NodeInit): Promise<LightcafeNode> {
   const app = { promise: new Promise<Libp2pHttpHandler>(resolve => { appUp = resolve }) }
   await libp2p.services.http.serve(async (request, info) => {
     const h = handler ?? await Promise.race([app.promise, new Promise<undefined>(resolve => setTimeout(resolve, APP_READY_WAIT_MS))])
-    if (h == null) return Response.json({ error: { reason: 'NODE_NOT_READY', details: 'this peer is still starting' } }, { status: 503 })
+    if (h == null) return refusalResponse('NODE_NOT_READY', 'this peer is still starting')
     return h(request, info)
   }, init.serveOptions)
   // The relay first: its reservation is what makes this node reachable, and the slowest step.

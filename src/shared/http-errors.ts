@@ -1,4 +1,4 @@
-import { errorBody, LightcafeError } from './errors.ts'
+import { LightcafeError, refusalResponse } from './errors.ts'
 import type { Env, Hono, Schema } from 'hono'
 
 /**
@@ -10,7 +10,7 @@ export function useErrorContract<E extends Env, S extends Schema, B extends stri
   app.onError((err, c) => {
     if (err instanceof LightcafeError) return c.json(err.toJSON(), err.status as 400)
     console.error(`${label} error`, err)
-    return c.json(errorBody('INTERNAL', `the ${label} failed to answer; see the node page's console`), 500)
+    return refusalResponse('INTERNAL', `the ${label} failed to answer; see the node page's console`)
   })
-  app.notFound(c => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404))
+  app.notFound(c => refusalResponse('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`))
 }

@@ -15,7 +15,7 @@ export async function readBounded (req: Request, max: number): Promise<Uint8Arra
       if (done) break
       if (size + value.byteLength > max) {
         await reader.cancel().catch(() => {})
-        throw new LightcafeError('BODY_TOO_LARGE', `bodies are limited to ${max} bytes`, 413)
+        throw new LightcafeError('BODY_TOO_LARGE', `bodies are limited to ${max} bytes`)
       }
       if (size + value.byteLength > buf.length) {
         const grown = new Uint8Array(Math.min(max, Math.max(buf.length * 2, size + value.byteLength)))

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REASONS, isReason } from './reasons.ts'
+import { REASONS, REASON_STATUS, isReason, statusOf } from './reasons.ts'
+import { LightcafeError, NotFoundError, refusalError } from './errors.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 const api = readFileSync(join(root, 'docs/API.md'), 'utf8')
@@ -30,14 +31,25 @@ describe('reasons', () => {
     const written = new Set<string>()
     for (const file of [...sources(join(root, 'src')), ...sources(join(root, 'relay')), ...sources(join(root, 'server'))]) {
       const text = readFileSync(file, 'utf8')
-      for (const m of text.matchAll(/(?:Error|super)\(\s*'([A-Z][A-Z0-9_]+)'|reason: '([A-Z][A-Z0-9_]+)'|errorBody\('([A-Z][A-Z0-9_]+)'/g)) written.add(m[1] ?? m[2] ?? m[3])
+      for (const m of text.matchAll(/(?:(?:Error|super|refusalResponse|errorResponse|refusal|statusOf)\(|refuse\(res,)\s*'([A-Z][A-Z0-9_]+)'|reason: '([A-Z][A-Z0-9_]+)'|errorBody\('([A-Z][A-Z0-9_]+)'/g)) written.add(m[1] ?? m[2] ?? m[3])
     }
     expect(written.size).toBeGreaterThan(100)
     expect([...written].filter(r => !isReason(r))).toEqual([])
   })
 
+  it('gives every reason one HTTP error status, and an error its reason\'s', () => {
+    for (const r of REASONS) expect(REASON_STATUS[r] >= 400 && REASON_STATUS[r] <= 599, r).toBe(true)
+    expect(new LightcafeError('QUOTA_EXCEEDED', 'x').status).toBe(413)
+    expect(new NotFoundError('PIN_NOT_FOUND', 'x').status).toBe(statusOf('PIN_NOT_FOUND'))
+    // A named case answers with its own status, the reason unchanged on the wire.
+    expect(new LightcafeError('INVALID_ENVELOPE', 'x', { as: 'tooLarge' })).toMatchObject({ reason: 'INVALID_ENVELOPE', status: 413 })
+    expect(new LightcafeError('INVALID_ENVELOPE', 'x').status).toBe(400)
+    // A refusal read back from a peer keeps the status the peer answered.
+    expect(refusalError(418, { error: { reason: 'PIN_NOT_FOUND', details: 'x' } }).status).toBe(418)
+  })
+
   it('tells ours from a stranger\'s', () => {
     expect(isReason('DECRYPTION_FAILED')).toBe(true)
-    for (const v of ['DECRYPT_FAILED', 'HTTP_502', '', 7, null]) expect(isReason(v)).toBe(false)
+    for (const v of ['DECRYPT_FAILED', 'HTTP_502', '', 7, null, 'toString', 'constructor']) expect(isReason(v)).toBe(false)
   })
 })

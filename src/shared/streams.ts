@@ -55,14 +55,14 @@ export const REMOTE_BODY_LIMITS = {
 export class BodyTooLargeError extends LightcafeError {
   static override name = 'BodyTooLargeError'
   override name = 'BodyTooLargeError'
-  constructor (max: number, what = 'the body') { super('BODY_TOO_LARGE', `${what} is larger than ${max} bytes`, 413) }
+  constructor (max: number, what = 'the body') { super('BODY_TOO_LARGE', `${what} is larger than ${max} bytes`) }
 }
 
 /** A body from a remote peer did not arrive in time (the caller's signal fired, or it stalled). */
 export class BodyTimeoutError extends LightcafeError {
   static override name = 'BodyTimeoutError'
   override name = 'BodyTimeoutError'
-  constructor (what = 'the body') { super('BODY_TIMEOUT', `${what} did not arrive in time`, 504) }
+  constructor (what = 'the body') { super('BODY_TIMEOUT', `${what} did not arrive in time`) }
 }
 
 export interface BoundedRead {
@@ -124,7 +124,7 @@ export async function readJson (res: Response, opts: BoundedRead): Promise<unkno
   try {
     return JSON.parse(new TextDecoder().decode(bytes))
   } catch {
-    throw new LightcafeError('INVALID_JSON', `${opts.what ?? 'the body'} is not valid JSON`, 502)
+    throw new LightcafeError('INVALID_JSON', `${opts.what ?? 'the body'} is not valid JSON`, { as: 'peerAnswer' })
   }
 }
 
@@ -132,7 +132,7 @@ export async function readJson (res: Response, opts: BoundedRead): Promise<unkno
 export class UnexpectedEndError extends LightcafeError {
   static override name = 'UnexpectedEndError'
   override name = 'UnexpectedEndError'
-  constructor (details: string) { super('UNEXPECTED_END', details, 400) }
+  constructor (details: string) { super('UNEXPECTED_END', details) }
 }
 
 /**

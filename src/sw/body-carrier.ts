@@ -38,7 +38,7 @@ export type BodyLimits = typeof BODY_LIMITS
 export class BridgeBodyError extends LightcafeError {
   static override name = 'BridgeBodyError'
   override name = 'BridgeBodyError'
-  constructor (reason: Reason, details: string) { super(reason, details, reason === 'BODY_TIMEOUT' ? 504 : 502) }
+  constructor (reason: Reason, details: string) { super(reason, details) }
 }
 
 /** A failure as it crosses: plain data, the same in both carriers. */

@@ -1,6 +1,7 @@
 import { BridgeBodyError, carrierFor, receiveBody, sendBody, wireBodyOf } from './body-carrier.ts'
 import { findNode, forgetNode } from './node-client.ts'
 import { BRIDGE_LIMITS, CARRIER_HEADER, NULL_BODY_STATUS, checkRequestHead, errorResponse } from './protocol.ts'
+import { isReason } from '../shared/reasons.ts'
 import { bodyOf } from '../shared/request-body.ts'
 import type { Carrier, ReceivedBody, SentBody } from './body-carrier.ts'
 import type { ForwardedAbort, ForwardedRequest, PortToWorker } from './protocol.ts'
@@ -74,14 +75,14 @@ export async function forwardToNode (request: Request, callerId = ''): Promise<R
   const refused = refusalOf(facts)
   if (refused != null) {
     void request.body?.cancel().catch(() => {})
-    return errorResponse(403, 'CROSS_SITE_REFUSED', refused)
+    return errorResponse('CROSS_SITE_REFUSED', refused)
   }
   const headers = withFacts([...request.headers], facts)
   const bad = checkRequestHead(request.url, request.method, headers)
-  if (bad != null) return errorResponse(400, bad.reason, bad.details)
+  if (bad != null) return errorResponse(bad.reason, bad.details)
 
   const page = await findNode()
-  if (page == null) return errorResponse(503, 'NODE_NOT_READY', NOT_READY)
+  if (page == null) return errorResponse('NODE_NOT_READY', NOT_READY)
   const node = page.client
   // The page's carrier, or chunks over a port where this worker cannot transfer streams.
   const carrier: Carrier = page.carrier === 'port' ? 'port' : carrierFor(null)
@@ -98,22 +99,22 @@ export async function forwardToNode (request: Request, callerId = ''): Promise<R
   } catch (err) {
     port1.close()
     sent?.abort(err)
-    return errorResponse(500, 'BRIDGE_ERROR', `the request could not be passed to the node page: ${(err as Error).message}`)
+    return errorResponse('BRIDGE_ERROR', `the request could not be passed to the node page: ${(err as Error).message}`, 'ownFault')
   }
   const reply = await answer.catch((err: unknown) => { sent?.abort(err); throw err })
 
   if (reply == null) {
     forgetNode(node.id)
     sent?.abort(new BridgeBodyError('NODE_NOT_READY', 'the node page went away'))
-    return errorResponse(503, 'NODE_NOT_READY', 'the node page went away or did not answer in time')
+    return errorResponse('NODE_NOT_READY', 'the node page went away or did not answer in time')
   }
   if (reply.type !== 'lightcafe:response') {
     sent?.abort(new BridgeBodyError('BRIDGE_ERROR', 'the node page gave no response'))
-    if (reply.type !== 'lightcafe:error') return errorResponse(502, 'BRIDGE_ERROR', 'unexpected answer from the node page')
+    if (reply.type !== 'lightcafe:error') return errorResponse('BRIDGE_ERROR', 'unexpected answer from the node page')
     // The page answers bad requests and handler failures as responses; an error here means it
     // stopped serving (NODE_NOT_READY) or could not pass the response back.
     if (reply.reason === 'NODE_NOT_READY') forgetNode(node.id)
-    return errorResponse(reply.reason === 'NODE_NOT_READY' ? 503 : 502, reply.reason, reply.details)
+    return errorResponse(isReason(reply.reason) ? reply.reason : 'BRIDGE_ERROR', reply.details)
   }
   let received: ReceivedBody | undefined
   try {
@@ -129,6 +130,6 @@ export async function forwardToNode (request: Request, callerId = ''): Promise<R
   } catch (err) {
     void received?.stream.cancel()
     sent?.abort(err)
-    return errorResponse(502, 'BAD_RESPONSE', `the node page answered with an invalid response: ${(err as Error).message}`)
+    return errorResponse('BAD_RESPONSE', `the node page answered with an invalid response: ${(err as Error).message}`)
   }
 }

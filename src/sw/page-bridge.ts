@@ -51,12 +51,12 @@ export function bridgeCarrier (): Carrier {
 
 function toRequest (msg: ForwardedRequest, signal: AbortSignal, body: ReceivedBody | undefined): Request | Response {
   const bad = checkRequestHead(msg.url, msg.method, msg.headers)
-  if (bad != null) return errorResponse(400, bad.reason, bad.details)
+  if (bad != null) return errorResponse(bad.reason, bad.details)
   try {
     const init: RequestInit = { method: msg.method, headers: msg.headers, signal }
     return body != null ? streamingRequest(msg.url, init, body.stream) : new Request(msg.url, init)
   } catch (err) {
-    return errorResponse(400, 'BAD_REQUEST', `the request cannot be read: ${(err as Error).message}`)
+    return errorResponse('BAD_REQUEST', `the request cannot be read: ${(err as Error).message}`)
   }
 }
 
@@ -116,7 +116,7 @@ async function answer (port: MessagePort, msg: ForwardedRequest): Promise<void> 
       response = await handler(request)
     } catch (err) {
       if (!abort.signal.aborted) console.error('the node failed to answer', msg.method, msg.url, err)
-      response = errorResponse(500, 'INTERNAL', 'the node failed to answer this request')
+      response = errorResponse('INTERNAL', 'the node failed to answer this request')
     }
   }
   await respond(port, response)

@@ -31,7 +31,7 @@ describe('request heads', () => {
 
 describe('error responses', () => {
   it('use the API error shape and are never cached', async () => {
-    const res = errorResponse(503, 'NODE_NOT_READY', 'no node')
+    const res = errorResponse('NODE_NOT_READY', 'no node')
     expect(res.status).toBe(503)
     expect(res.headers.get('content-type')).toBe('application/json')
     expect(res.headers.get('cache-control')).toBe('no-store')

@@ -1,4 +1,6 @@
+import { statusOf } from '../shared/reasons.ts'
 import type { Carrier, WireBody } from './body-carrier.ts'
+import type { Reason, StatusCase } from '../shared/reasons.ts'
 
 /**
  * Messages between the service worker and the node page (the one window that runs the node).
@@ -79,16 +81,16 @@ export const BRIDGE_LIMITS = {
   maxHeaderCount: 128
 } as const
 
-/** The JSON error shape of the whole HTTP API: `{"error": {"reason", "details"}}`. */
-export function errorResponse (status: number, reason: string, details: string): Response {
+/** The JSON error shape of the whole HTTP API: `{"error": {"reason", "details"}}`, with the reason's status (or its case's). */
+export function errorResponse (reason: Reason, details: string, as?: StatusCase): Response {
   return new Response(JSON.stringify({ error: { reason, details } }), {
-    status,
+    status: statusOf(reason, as),
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }
   })
 }
 
 /** Returns why a request head cannot be forwarded (a 400 reason and details), or `undefined` if it can. */
-export function checkRequestHead (url: unknown, method: unknown, headers: unknown): { reason: string, details: string } | undefined {
+export function checkRequestHead (url: unknown, method: unknown, headers: unknown): { reason: Reason, details: string } | undefined {
   if (typeof url !== 'string' || url.length === 0) return { reason: 'BAD_URL', details: 'the request has no URL' }
   if (url.length > BRIDGE_LIMITS.maxUrlLength) return { reason: 'URL_TOO_LONG', details: `URLs are limited to ${BRIDGE_LIMITS.maxUrlLength} characters` }
   if (!URL.canParse(url)) return { reason: 'BAD_URL', details: 'the request URL cannot be parsed' }

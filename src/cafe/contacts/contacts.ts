@@ -26,7 +26,7 @@ export class CafeContacts {
     const contact = verifyContact(body, CONTACT_LIMITS, this.#now())
     if (contact.address !== address) throw new ForbiddenError('CONTACT_NOT_YOURS', 'a client may publish only its own account\'s contact')
     // A replayed older copy must not roll back a newer one (say, one with a new box key).
-    if (!(await this.#store.put(contact))) throw new LightcafeError('CONTACT_STALE', 'the cafe holds a contact for this account at least as new; sign one with a later updated time', 409)
+    if (!(await this.#store.put(contact))) throw new LightcafeError('CONTACT_STALE', 'the cafe holds a contact for this account at least as new; sign one with a later updated time')
     for (const fn of this.#listeners) fn(address, contact)
     return contact
   }

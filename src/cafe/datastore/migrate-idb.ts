@@ -56,7 +56,7 @@ export async function migrateIdbStores (prefix: string, records: CafeRecords): P
     const marker: Marker = { at: new Date().toISOString(), counts }
     await records.cafe.put(MIGRATED_KEY, new TextEncoder().encode(JSON.stringify(marker)))
   } catch (err) {
-    throw new LightcafeError('STORAGE_ERROR', `the cafe's records could not be moved to their new stores (nothing was deleted; the next start tries again): ${(err as Error).message}`, 500, { cause: err })
+    throw new LightcafeError('STORAGE_ERROR', `the cafe's records could not be moved to their new stores (nothing was deleted; the next start tries again): ${(err as Error).message}`, { cause: err })
   }
   return { ran: true, counts, removed: removeOld(prefix) }
 }

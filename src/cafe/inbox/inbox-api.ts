@@ -1,11 +1,13 @@
 import { Hono } from 'hono'
 import { CONTACT_LIMITS } from '../../contacts/contact.ts'
 import { InvalidInputError } from '../../shared/errors.ts'
+import { jsonBody } from '../../shared/http-input.ts'
 import { readJsonObject } from '../../shared/json.ts'
 import { rateKeyOf } from '../../node/carrier.ts'
 import type { CafeContacts } from '../contacts/contacts.ts'
 import type { CafeEnv } from '../env.ts'
 import type { ClientServices } from '../host.ts'
+import { parseAckRefs } from './inbox.ts'
 import type { CafeInbox } from './inbox.ts'
 import type { MiddlewareHandler } from 'hono'
 
@@ -46,10 +48,7 @@ export function inboxApi (auth: MiddlewareHandler<CafeEnv>, inbox: CafeInbox, co
     const limit = queryInt('limit', c.req.query('limit'))
     return c.json(await inbox.list(c.var.session.address, { ...(after != null ? { after } : {}), ...(limit != null ? { limit } : {}) }))
   })
-  app.post('/inbox/ack', auth, async c => {
-    const { messages } = await readJsonObject(c.req.raw, MAX_ACK_BODY)
-    return c.json(await inbox.ack(c.var.session.address, messages))
-  })
+  app.post('/inbox/ack', auth, jsonBody(MAX_ACK_BODY, body => parseAckRefs(body.messages, inbox.limits.maxAckIds)), async c => c.json(await inbox.ack(c.var.session.address, c.req.valid('json'))))
 
   app.put('/contacts', auth, async c => c.json(await contacts.publish(c.var.session.address, await readJsonObject(c.req.raw, MAX_CONTACT_BODY))))
   app.get('/contacts/:address', async c => c.json(await contacts.get(c.req.param('address'))))

@@ -7,7 +7,7 @@ import { signContact } from '../../contacts/contact.ts'
 import { createEnvelope, envelopeSigningBytes } from '../../inbox/envelope.ts'
 import { toBase64url, utf8 } from '../../shared/bytes.ts'
 import { DatastoreInboxStore } from '../datastore/inbox-store.ts'
-import { CafeInbox, INBOX_LIMITS } from './inbox.ts'
+import { CafeInbox, INBOX_LIMITS, parseAckRefs } from './inbox.ts'
 import { MemoryInboxStore } from './inbox-store.ts'
 import type { InboxStore } from './inbox-store.ts'
 import type { Account } from '../../account/index.ts'
@@ -144,10 +144,12 @@ describe('the offline inbox', () => {
     expect((await inbox.list(carol.address)).messages).toHaveLength(1)
     await expect(inbox.ack(bob.address, [ref(toCarol)])).rejects.toMatchObject({ reason: 'MESSAGE_NOT_FOUND' })
     expect((await inbox.list(carol.address)).messages).toHaveLength(1)
-    await expect(inbox.ack(bob.address, 'nope')).rejects.toMatchObject({ status: 400 })
-    await expect(inbox.ack(bob.address, [{ from: alice.address, id: 'short' }])).rejects.toMatchObject({ status: 400 })
-    await expect(inbox.ack(bob.address, [toBob.id])).rejects.toMatchObject({ status: 400 })
-    await expect(inbox.ack(bob.address, Array.from({ length: 501 }, () => ref(toBob)))).rejects.toMatchObject({ status: 400 })
+    // What is not a list of {from, id} is refused at the route, before the inbox is asked.
+    const max = inbox.limits.maxAckIds
+    expect(() => parseAckRefs('nope', max)).toThrow(expect.objectContaining({ status: 400 }))
+    expect(() => parseAckRefs([{ from: alice.address, id: 'short' }], max)).toThrow(expect.objectContaining({ status: 400 }))
+    expect(() => parseAckRefs([toBob.id], max)).toThrow(expect.objectContaining({ status: 400 }))
+    expect(() => parseAckRefs(Array.from({ length: 501 }, () => ref(toBob)), max)).toThrow(expect.objectContaining({ status: 400 }))
     expect(await inbox.ack(bob.address, [])).toEqual({ deleted: 0 })
     expect(await inbox.ack(bob.address, [ref(toBob), ref(toBob)])).toEqual({ deleted: 1 })
   })

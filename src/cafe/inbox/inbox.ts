@@ -59,6 +59,18 @@ export interface CafeInboxInit {
 /** The messages one call stored for one recipient, in seq order (a batch: one call per recipient in it). */
 type DeliveredListener = (to: string, messages: InboxMessage[]) => void
 
+/** Checks an acknowledgement's `messages` (at the route): at most `max` names of a sender's message, `{from, id}`. */
+export function parseAckRefs (refs: unknown, max: number): MessageRef[] {
+  if (!Array.isArray(refs)) throw new InvalidInputError('INVALID_FIELD', 'messages must be an array of {from, id}')
+  if (refs.length > max) throw new InvalidInputError('INVALID_FIELD', `messages holds at most ${max} entries`)
+  return refs.map((ref: unknown, i) => {
+    const { from, id } = (typeof ref === 'object' && ref != null ? ref : {}) as { from?: unknown, id?: unknown }
+    if (!isAddress(from)) throw new InvalidInputError('INVALID_FIELD', `messages[${i}].from must be the sender's account address`)
+    base64urlOf('INVALID_FIELD', `messages[${i}].id`, id, ENVELOPE_LIMITS.idBytes)
+    return { from, id: id as string }
+  })
+}
+
 /**
  * The offline inbox: anyone may deliver a signed envelope to a registered client, which lists
  * its messages in arrival order and acknowledges them; unacknowledged ones expire. The cafe sees
@@ -124,7 +136,7 @@ export class CafeInbox {
    */
   async deliverMany (bodies: unknown, senderPeer: string): Promise<BatchDelivery[]> {
     if (!Array.isArray(bodies) || bodies.length === 0) throw new InvalidInputError('INVALID_FIELD', 'envelopes must be a non-empty array')
-    if (bodies.length > this.limits.maxBatchCount) throw new InvalidInputError('INVALID_FIELD', `a batch holds at most ${this.limits.maxBatchCount} envelopes`, 413)
+    if (bodies.length > this.limits.maxBatchCount) throw new InvalidInputError('INVALID_FIELD', `a batch holds at most ${this.limits.maxBatchCount} envelopes`, { as: 'tooLarge' })
     const now = this.#now()
     const refused = (err: unknown, body: unknown): BatchRefusal => {
       if (!(err instanceof LightcafeError)) throw err
@@ -185,7 +197,7 @@ export class CafeInbox {
       const details = result.full === 'count'
         ? `the recipient's inbox holds its most messages (${this.limits.perRecipientCount})`
         : `the recipient's inbox holds its most bytes (${this.limits.perRecipientBytes})`
-      throw new LightcafeError('INBOX_FULL', `${details}; try again after it has read some`, 413)
+      throw new LightcafeError('INBOX_FULL', `${details}; try again after it has read some`)
     }
     if ('duplicate' in result) return { id: envelope.id, seq: result.duplicate.seq, duplicate: true }
     const { seq, received } = result.added
@@ -227,16 +239,8 @@ export class CafeInbox {
    * one is not held. The sender is part of the name, as in storing: ids are the senders' choice,
    * so acknowledging one sender's message must not delete another's under the same id.
    */
-  async ack (address: string, refs: unknown): Promise<{ deleted: number }> {
-    if (!Array.isArray(refs)) throw new InvalidInputError('INVALID_FIELD', 'messages must be an array of {from, id}')
-    if (refs.length > this.limits.maxAckIds) throw new InvalidInputError('INVALID_FIELD', `messages holds at most ${this.limits.maxAckIds} entries`)
-    const named = new Map<string, MessageRef>()
-    refs.forEach((ref: unknown, i) => {
-      const { from, id } = (typeof ref === 'object' && ref != null ? ref : {}) as { from?: unknown, id?: unknown }
-      if (!isAddress(from)) throw new InvalidInputError('INVALID_FIELD', `messages[${i}].from must be the sender's account address`)
-      base64urlOf('INVALID_FIELD', `messages[${i}].id`, id, ENVELOPE_LIMITS.idBytes)
-      named.set(envelopeKey({ from, id: id as string }), { from, id: id as string })
-    })
+  async ack (address: string, refs: MessageRef[]): Promise<{ deleted: number }> {
+    const named = new Map(refs.map(ref => [envelopeKey(ref), ref]))
     const deleted = await this.#store.ack(address, [...named.values()])
     if (deleted == null) throw new NotFoundError('MESSAGE_NOT_FOUND', 'a message named is not in this inbox; nothing was deleted')
     return { deleted }

@@ -27,7 +27,7 @@ export class QuotaExceededError extends LightcafeError {
   static override name = 'QuotaExceededError'
   override name = 'QuotaExceededError'
   constructor (needed: number, quota: number, used: number) {
-    super('QUOTA_EXCEEDED', `this pin needs ${needed} more bytes; the client uses ${used} of its ${quota}`, 413)
+    super('QUOTA_EXCEEDED', `this pin needs ${needed} more bytes; the client uses ${used} of its ${quota}`)
   }
 }
 
@@ -79,7 +79,7 @@ export class PinLedger {
    * committing ingest's own reservation: on success it becomes usage; others' still count.
    */
   commit (entry: PinEntry, quota: number, reserved = 0): void {
-    if (this.#pins.has(entry.requestid)) throw new LightcafeError('PIN_EXISTS', `pin ${entry.requestid} exists`, 409)
+    if (this.#pins.has(entry.requestid)) throw new LightcafeError('PIN_EXISTS', `pin ${entry.requestid} exists`)
     const extra = this.cost(entry.address, entry.blocks)
     const used = this.usage(entry.address)
     const others = Math.max(0, this.reserved(entry.address) - reserved)

@@ -92,14 +92,30 @@ export function pinStatus (r: PinRecord, delegates: string[]): PinStatus {
   }
 }
 
-/** A list query's filters (`GET /pins`): which of a client's pins it asks for, and how many. */
-export function parsePinQuery (q: URLSearchParams): { matches: (p: PinRecord) => boolean, limit: number } {
+/** A list query (`GET /pins`), checked: which of a client's pins it asks for, and how many. */
+export interface PinFilter {
+  statuses: PinState[]
+  cids?: string[]
+  /** Times (ms) the pins were created before or after. */
+  before?: number
+  after?: number
+  name?: string
+  match: 'exact' | 'iexact' | 'partial' | 'ipartial'
+  meta?: Record<string, string>
+  limit: number
+}
+
+const STATES: readonly PinState[] = ['queued', 'pinning', 'pinned', 'failed']
+const MATCHES: ReadonlyArray<PinFilter['match']> = ['exact', 'iexact', 'partial', 'ipartial']
+
+/** Checks a list query's filters (at the route). */
+export function parsePinQuery (q: URLSearchParams): PinFilter {
   const csv = (k: string): string[] | undefined => q.get(k)?.split(',').map(s => s.trim()).filter(s => s !== '')
   // The spec: "when no filter is provided, only successful pins are returned"; any filter
   // (cid, name, before, after, meta) without a status searches every status.
   const filtered = ['cid', 'name', 'before', 'after', 'meta'].some(k => q.get(k) != null)
-  const statuses = csv('status') ?? (filtered ? ['queued', 'pinning', 'pinned', 'failed'] : ['pinned'])
-  for (const s of statuses) if (!['queued', 'pinning', 'pinned', 'failed'].includes(s)) throw new InvalidInputError('INVALID_STATUS', `unknown status ${s.slice(0, 20)}`)
+  const statuses = csv('status') ?? (filtered ? [...STATES] : ['pinned'])
+  for (const s of statuses) if (!STATES.includes(s as PinState)) throw new InvalidInputError('INVALID_STATUS', `unknown status ${s.slice(0, 20)}`)
   const cids = csv('cid')?.map(c => parseCid(c).toString())
   if (cids != null && cids.length > PIN_LIMITS.maxCidFilter) throw new InvalidInputError('INVALID_FIELD', `at most ${PIN_LIMITS.maxCidFilter} cids per query`)
   const limitText = q.get('limit')
@@ -116,24 +132,37 @@ export function parsePinQuery (q: URLSearchParams): { matches: (p: PinRecord) =>
   const after = time('after')
   const name = q.get('name')
   const match = q.get('match') ?? 'exact'
-  if (!['exact', 'iexact', 'partial', 'ipartial'].includes(match)) throw new InvalidInputError('INVALID_FIELD', 'match must be exact, iexact, partial or ipartial')
+  if (!MATCHES.includes(match as PinFilter['match'])) throw new InvalidInputError('INVALID_FIELD', 'match must be exact, iexact, partial or ipartial')
   const metaText = q.get('meta')
   const meta = metaText == null ? undefined : parseMetaJson(metaText)
+  return {
+    statuses: statuses as PinState[],
+    limit,
+    match: match as PinFilter['match'],
+    ...(cids != null ? { cids } : {}),
+    ...(before != null ? { before } : {}),
+    ...(after != null ? { after } : {}),
+    ...(name != null ? { name } : {}),
+    ...(meta != null ? { meta } : {})
+  }
+}
+
+/** Whether a pin is one a filter asks for. */
+export function pinMatcher (f: PinFilter): (p: PinRecord) => boolean {
   const nameOk = (n: string | undefined): boolean => {
-    if (name == null) return true
+    if (f.name == null) return true
     if (n == null) return false
-    switch (match) {
-      case 'exact': return n === name
-      case 'iexact': return n.toLowerCase() === name.toLowerCase()
-      case 'partial': return n.includes(name)
-      default: return n.toLowerCase().includes(name.toLowerCase())
+    switch (f.match) {
+      case 'exact': return n === f.name
+      case 'iexact': return n.toLowerCase() === f.name.toLowerCase()
+      case 'partial': return n.includes(f.name)
+      default: return n.toLowerCase().includes(f.name.toLowerCase())
     }
   }
-  const matches = (p: PinRecord): boolean => statuses.includes(shownStatus(p)) &&
-    (cids == null || cids.includes(p.cid)) &&
-    (before == null || Date.parse(p.created) < before) &&
-    (after == null || Date.parse(p.created) > after) &&
+  return p => f.statuses.includes(shownStatus(p)) &&
+    (f.cids == null || f.cids.includes(p.cid)) &&
+    (f.before == null || Date.parse(p.created) < f.before) &&
+    (f.after == null || Date.parse(p.created) > f.after) &&
     nameOk(p.name) &&
-    (meta == null || Object.entries(meta).every(([k, v]) => p.meta[k] === v))
-  return { matches, limit }
+    (f.meta == null || Object.entries(f.meta).every(([k, v]) => p.meta[k] === v))
 }

@@ -7,6 +7,7 @@ import { blocksOf } from '../../ipfs/blocks.ts'
 import { exportCar } from '../../ipfs/car.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
+import { parsePinObject, parsePinQuery } from './pin-service.ts'
 
 const ALICE = { address: 'alice', peerId: 'peerA' }
 
@@ -32,7 +33,7 @@ describe('pin service: AbortOptions', () => {
     await sent
     caller.abort(new Error('the caller went away'))
     await expect(upload).rejects.toThrow('the caller went away')
-    expect((await pins.list(ALICE.address, new URLSearchParams('status=pinned,pinning,queued,failed'))).count).toBe(0)
+    expect((await pins.list(ALICE.address, parsePinQuery(new URLSearchParams('status=pinned,pinning,queued,failed')))).count).toBe(0)
     // The one block came and was stored: the next upload of the root need not send it.
     expect((await pins.holdings(ALICE.address)).unfinished).toMatchObject([{ cid: cid.toString(), blocks: 1 }])
     expect(await pins.missing(ALICE.address, [cid])).toEqual([])
@@ -46,8 +47,8 @@ describe('pin service: AbortOptions', () => {
     const pins = new PinService({ blocks: blocksOf(new MemoryBlockstore()), store: new MemoryPinStore(), quota: async () => 1_000_000 })
     const gone = AbortSignal.abort(new Error('gone'))
     const cid = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
-    await expect(pins.create(ALICE, { cid }, { signal: gone })).rejects.toThrow('gone')
-    await expect(pins.list(ALICE.address, new URLSearchParams(), { signal: gone })).rejects.toThrow('gone')
-    expect((await pins.list(ALICE.address, new URLSearchParams('status=queued,pinning,pinned,failed'))).count).toBe(0)
+    await expect(pins.create(ALICE, parsePinObject({ cid }), { signal: gone })).rejects.toThrow('gone')
+    await expect(pins.list(ALICE.address, parsePinQuery(new URLSearchParams()), { signal: gone })).rejects.toThrow('gone')
+    expect((await pins.list(ALICE.address, parsePinQuery(new URLSearchParams('status=queued,pinning,pinned,failed')))).count).toBe(0)
   })
 })

@@ -9,6 +9,7 @@ import { exportCar } from '../../ipfs/car.ts'
 import { heldBatchBlocks } from '../../../test/fixtures/batch-blocks.ts'
 import { PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
+import { parsePinObject, parsePinQuery } from './pin-service.ts'
 import type { CarFetcher } from './pin-service.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 import type { HeldBatch } from '../../../test/fixtures/batch-blocks.ts'
@@ -89,7 +90,7 @@ describe('pin service over batched block writes', () => {
     const second = await nextBatch()
     expect(second.keys).toEqual(all.slice(1).map(b => b.cid.toString()))
     expect(done).toBe(false)
-    expect((await pins.list(ALICE.address, ANY)).count).toBe(0)
+    expect((await pins.list(ALICE.address, parsePinQuery(ANY))).count).toBe(0)
     second.commit()
     expect((await upload).status).toBe('pinned')
     for (const b of all) expect(await blocks.has(b.cid)).toBe(true)
@@ -109,7 +110,7 @@ describe('pin service over batched block writes', () => {
     first.commit()
     ;(await nextBatch()).fail(new Error('the transaction aborted'))
     await expect(upload).rejects.toThrow('the transaction aborted')
-    expect((await pins.list(ALICE.address, ANY)).count).toBe(0)
+    expect((await pins.list(ALICE.address, parsePinQuery(ANY))).count).toBe(0)
     expect(await stored(blocks)).toBe(0)
 
     const again = pins.upload(ALICE, body(chunks, 'end'))
@@ -133,7 +134,7 @@ describe('pin service over batched block writes', () => {
     await new Promise(resolve => setTimeout(resolve, 20))
     first.commit()
     await expect(upload).rejects.toThrow('the caller went away')
-    expect((await pins.list(ALICE.address, ANY)).count).toBe(0)
+    expect((await pins.list(ALICE.address, parsePinQuery(ANY))).count).toBe(0)
     const { unfinished } = await pins.holdings(ALICE.address)
     expect(unfinished).toHaveLength(1)
     expect(await stored(blocks)).toBe(unfinished[0].blocks)
@@ -168,7 +169,7 @@ describe('pin service over batched block writes', () => {
     }
     const pins = new PinService({ blocks, store: new MemoryPinStore(), quota: async () => 1_000_000, fetchCar })
     const origin = `/dns4/origin.example/tcp/1/p2p/${peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()}`
-    const pin = await pins.create(ALICE, { cid: root.cid.toString(), origins: [origin] })
+    const pin = await pins.create(ALICE, parsePinObject({ cid: root.cid.toString(), origins: [origin] }))
     // The first source's batch (its root) commits only after its stream broke, its leaves queued
     // behind it (the break reaches the ingest without waiting on any timer).
     const first = await nextBatch()

@@ -12,6 +12,7 @@ import { PIN_LIMITS, PinService } from './pin-service.ts'
 import { MemoryPinStore } from './pin-store.ts'
 import { writtenCar } from '../../../test/fixtures/car.ts'
 import { openCar } from '../../ipfs/verify.ts'
+import { parsePinObject, parsePinQuery } from './pin-service.ts'
 import type { CarFetcher, PinLimits } from './pin-service.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
 
@@ -81,7 +82,7 @@ describe('pin service', () => {
     await expect(pins.remove('alice', pb.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND' })
     expect(await pins.read('alice', b1.cid)).toBeUndefined()
     expect(await pins.read('bob', b1.cid)).toEqual(b1.bytes)
-    expect((await pins.list('alice', new URLSearchParams())).results.map(p => p.requestid)).toEqual([pa.requestid])
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams()))).results.map(p => p.requestid)).toEqual([pa.requestid])
 
     await pins.remove('alice', pa.requestid)
     expect(await stored(blocks)).toBe(3) // rootA and a1 freed; the shared leaf is Bob's too
@@ -120,7 +121,7 @@ describe('pin service', () => {
       throw new Error('no route')
     }
     const { pins, blocks } = service({ fetchCar })
-    const queued = await pins.create(ALICE, { cid: root.cid.toString(), origins: [origin], meta: { app: 'test' } })
+    const queued = await pins.create(ALICE, parsePinObject({ cid: root.cid.toString(), origins: [origin], meta: { app: 'test' } }))
     expect(queued.status).toBe('queued')
     await expect.poll(async () => (await pins.get('alice', queued.requestid)).status).toBe('pinned')
     // The origin is reached by its peer id, never by dialling the address it gives.
@@ -128,21 +129,21 @@ describe('pin service', () => {
     expect(await stored(blocks)).toBe(2)
 
     const lost = await leaf('nowhere')
-    const failing = await pins.create(ALICE, { cid: lost.cid.toString() })
+    const failing = await pins.create(ALICE, parsePinObject({ cid: lost.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', failing.requestid)).status).toBe('failed')
     expect((await pins.get('alice', failing.requestid)).info.reason).toBe('MISSING_BLOCKS')
 
     // Filters: status, cid, name, meta.
-    expect((await pins.list('alice', new URLSearchParams({ status: 'failed' }))).count).toBe(1)
-    expect((await pins.list('alice', new URLSearchParams({ cid: root.cid.toString() }))).count).toBe(1)
-    expect((await pins.list('alice', new URLSearchParams({ meta: '{"app":"test"}' }))).count).toBe(1)
-    expect((await pins.list('alice', new URLSearchParams({ meta: '{"app":"other"}' }))).count).toBe(0)
-    await expect(pins.list('alice', new URLSearchParams({ status: 'lost' }))).rejects.toMatchObject({ reason: 'INVALID_STATUS' })
-    await expect(pins.list('alice', new URLSearchParams({ limit: '0' }))).rejects.toMatchObject({ status: 400 })
-    await expect(pins.create(ALICE, { cid: 'not-a-cid' })).rejects.toMatchObject({ reason: 'INVALID_CID' })
-    await expect(pins.create(ALICE, { cid: root.cid.toString(), origins: ['nope'] })).rejects.toMatchObject({ reason: 'INVALID_ORIGIN' })
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ status: 'failed' })))).count).toBe(1)
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ cid: root.cid.toString() })))).count).toBe(1)
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ meta: '{"app":"test"}' })))).count).toBe(1)
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ meta: '{"app":"other"}' })))).count).toBe(0)
+    expect(() => parsePinQuery(new URLSearchParams({ status: 'lost' }))).toThrow(expect.objectContaining({ reason: 'INVALID_STATUS' }))
+    expect(() => parsePinQuery(new URLSearchParams({ limit: '0' }))).toThrow(expect.objectContaining({ status: 400 }))
+    expect(() => parsePinObject({ cid: 'not-a-cid' })).toThrow(expect.objectContaining({ reason: 'INVALID_CID' }))
+    expect(() => parsePinObject({ cid: root.cid.toString(), origins: ['nope'] })).toThrow(expect.objectContaining({ reason: 'INVALID_ORIGIN' }))
     // A bare host (a WebSocket server on the LAN, say) names no peer: refused.
-    await expect(pins.create(ALICE, { cid: root.cid.toString(), origins: ['/ip4/192.168.1.1/tcp/80/ws'] })).rejects.toMatchObject({ reason: 'INVALID_ORIGIN' })
+    expect(() => parsePinObject({ cid: root.cid.toString(), origins: ['/ip4/192.168.1.1/tcp/80/ws'] })).toThrow(expect.objectContaining({ reason: 'INVALID_ORIGIN' }))
   })
 
   it('keeps pins across a restart and collects blocks no pin holds (an upload killed mid-way)', async () => {
@@ -164,9 +165,9 @@ describe('pin service', () => {
     const l1 = await leaf('x1')
     const l2 = await leaf('x2')
     const { pins } = service({ fetchCar: async (_s, cid) => car(cid, [l1, l2]) })
-    const one = await pins.create(ALICE, { cid: l1.cid.toString() })
+    const one = await pins.create(ALICE, parsePinObject({ cid: l1.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', one.requestid)).status).toBe('pinned')
-    const two = await pins.replace(ALICE, one.requestid, { cid: l2.cid.toString() })
+    const two = await pins.replace(ALICE, one.requestid, parsePinObject({ cid: l2.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', two.requestid)).status).toBe('pinned')
     await expect(pins.get('alice', one.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND' })
     expect(pins.usage('alice')).toEqual({ bytes: 1000, pins: 1, lost: 0 })
@@ -243,7 +244,7 @@ describe('pin service: quotas count what is in flight', () => {
       return (async function * () { try { yield * trickle(car(cid, d.all)) } finally { running-- } })()
     }
     const { pins } = service({ blocks: m.blocks, quota: 1100 * KiB, fetchCar })
-    const made = await Promise.all(dags.map(async d => pins.create(ALICE, { cid: d.root.cid.toString() })))
+    const made = await Promise.all(dags.map(async d => pins.create(ALICE, parsePinObject({ cid: d.root.cid.toString() }))))
     for (const p of made) await expect.poll(async () => ['pinned', 'failed'].includes((await pins.get('alice', p.requestid)).status), { timeout: 10_000 }).toBe(true)
     expect(most).toBeLessThanOrEqual(2)
     expect(m.peak()).toBeLessThanOrEqual(1100 * KiB)
@@ -365,14 +366,14 @@ describe('pin service: blocks the cafe lost', () => {
     expect(seen).toMatchObject({ status: 'failed', info: { reason: 'BLOCKS_LOST', lost: '2' } })
     expect(again.pins.usage(ALICE.address)).toMatchObject({ pins: 0, lost: 1 })
     expect((await again.pins.holdings(ALICE.address)).lost).toMatchObject([{ requestid: pin.requestid, blocks: 2 }])
-    expect((await again.pins.list(ALICE.address, new URLSearchParams({ status: 'pinned' }))).count).toBe(0)
+    expect((await again.pins.list(ALICE.address, parsePinQuery(new URLSearchParams({ status: 'pinned' })))).count).toBe(0)
     expect(await again.pins.read(ALICE.address, d.all[1].cid)).toBeUndefined()
     // Have/want names exactly the lost ones; uploading them repairs this pin (no second pin).
     const wanted = await again.pins.missing(ALICE.address, d.all.map(b => b.cid))
     expect(wanted.map(c => c.toString()).sort()).toEqual([d.all[1].cid.toString(), d.all[2].cid.toString()].sort())
     const fixed = await again.pins.upload(ALICE, written(d.root.cid, [d.all[1], d.all[2]]), { name: 'dev' })
     expect(fixed).toMatchObject({ requestid: pin.requestid, status: 'pinned' })
-    expect((await again.pins.list(ALICE.address, new URLSearchParams({ status: 'pinned,failed' }))).count).toBe(1)
+    expect((await again.pins.list(ALICE.address, parsePinQuery(new URLSearchParams({ status: 'pinned,failed' })))).count).toBe(1)
     expect(again.pins.usage(ALICE.address)).toMatchObject({ pins: 1, lost: 0 })
 
     // Lost while running: found when a proof asks for it.
@@ -397,8 +398,8 @@ describe('pin service: a client counts only blocks its own sources supplied', ()
     const nobody = await dag('nobody', 2, 1000)
     const { pins } = service({ fetchCar: async () => { throw new Error('the caller has nothing') } })
     await pins.upload(BOB, car(secret.root.cid, secret.all))
-    const theirs = await pins.create(ALICE, { cid: secret.root.cid.toString() })
-    const none = await pins.create(ALICE, { cid: nobody.root.cid.toString() })
+    const theirs = await pins.create(ALICE, parsePinObject({ cid: secret.root.cid.toString() }))
+    const none = await pins.create(ALICE, parsePinObject({ cid: nobody.root.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', theirs.requestid)).status).not.toMatch(/queued|pinning/)
     await expect.poll(async () => (await pins.get('alice', none.requestid)).status).not.toMatch(/queued|pinning/)
     const a = await pins.get('alice', theirs.requestid)
@@ -423,7 +424,7 @@ describe('pin service: a client counts only blocks its own sources supplied', ()
     const d = await dag('own', 2, 1000)
     const { pins } = service({ fetchCar: async (src, cid) => { if (src.peer !== 'peerA') throw new Error('no'); return car(cid, d.all) } })
     await pins.upload(BOB, car(d.root.cid, d.all))
-    const p = await pins.create(ALICE, { cid: d.root.cid.toString() })
+    const p = await pins.create(ALICE, parsePinObject({ cid: d.root.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', p.requestid)).status).toBe('pinned')
   })
 })
@@ -440,11 +441,11 @@ describe('pin service: Pinning Service API conformance', () => {
         return car(cid, [l1, l2])
       }
     })
-    const one = await pins.create(ALICE, { cid: l1.cid.toString() })
+    const one = await pins.create(ALICE, parsePinObject({ cid: l1.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', one.requestid)).status).toBe('pinned')
-    const two = await pins.replace(ALICE, one.requestid, { cid: l2.cid.toString() })
+    const two = await pins.replace(ALICE, one.requestid, parsePinObject({ cid: l2.cid.toString() }))
     await expect(pins.get('alice', one.requestid)).rejects.toMatchObject({ reason: 'PIN_NOT_FOUND', status: 404 })
-    expect((await pins.list('alice', new URLSearchParams({ status: 'queued,pinning,pinned,failed' }))).results.map(p => p.requestid)).toEqual([two.requestid])
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ status: 'queued,pinning,pinned,failed' })))).results.map(p => p.requestid)).toEqual([two.requestid])
     // Its blocks stay until the new pin settles (no needless re-fetch of shared blocks).
     expect(await pins.read('alice', l1.cid)).toEqual(l1.bytes)
     release()
@@ -455,13 +456,13 @@ describe('pin service: Pinning Service API conformance', () => {
   it('a name filter with any match finds pins in any status; with no filter only pinned ones are listed', async () => {
     const lost = await leaf('unfetchable')
     const { pins } = service({ fetchCar: async () => { throw new Error('nowhere') } })
-    const p = await pins.create(ALICE, { cid: lost.cid.toString(), name: 'Holiday-Photos' })
+    const p = await pins.create(ALICE, parsePinObject({ cid: lost.cid.toString(), name: 'Holiday-Photos' }))
     await expect.poll(async () => (await pins.get('alice', p.requestid)).status).toBe('failed')
     for (const [name, match] of [['Holiday-Photos', 'exact'], ['holiday-photos', 'iexact'], ['day-Pho', 'partial'], ['DAY-PHO', 'ipartial']]) {
-      expect((await pins.list('alice', new URLSearchParams({ name, match }))).results.map(r => r.requestid), `${match} ${name}`).toEqual([p.requestid])
+      expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ name, match })))).results.map(r => r.requestid), `${match} ${name}`).toEqual([p.requestid])
     }
-    expect((await pins.list('alice', new URLSearchParams({ name: 'Holiday-Photos', status: 'pinned' }))).count).toBe(0)
-    expect((await pins.list('alice', new URLSearchParams())).count).toBe(0)
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams({ name: 'Holiday-Photos', status: 'pinned' })))).count).toBe(0)
+    expect((await pins.list('alice', parsePinQuery(new URLSearchParams()))).count).toBe(0)
   })
 
   it('a pull source repeating a block the cafe already holds is cut at the pull\'s cap (the quota left plus slack), not read to the deadline', async () => {
@@ -493,7 +494,7 @@ describe('pin service: Pinning Service API conformance', () => {
     // A deadline far beyond what the cap needs: before the cap, the pull read until it fired.
     const { pins } = service({ quota, fetchCar, limits: { fetchTimeoutMs: 60_000, pullSlackBytes: 20_000 } })
     expect((await pins.upload(ALICE, car(before.cid, [before, held]))).status).toBe('pinned')
-    const made = await pins.create(ALICE, { cid: wanted.cid.toString() })
+    const made = await pins.create(ALICE, parsePinObject({ cid: wanted.cid.toString() }))
     await expect.poll(async () => (await pins.get('alice', made.requestid)).status, { timeout: 20_000 }).toBe('failed')
     const failed = await pins.get('alice', made.requestid)
     expect(failed.info.reason).toBe('MISSING_BLOCKS')

@@ -11,13 +11,13 @@ import { capped, guarded } from './guarded.ts'
 import { Ingest } from './ingest.ts'
 import { PinLedger } from './ledger.ts'
 import { PIN_LIMITS } from './limits.ts'
-import { originPeer, parsePinObject, parsePinQuery, pinStatus } from './pin-request.ts'
+import { originPeer, pinMatcher, pinStatus } from './pin-request.ts'
 import { PinWork, pullMissing } from './pulls.ts'
 import { PinIndex } from './pin-index.ts'
 import { LostBlocks } from './lost.ts'
 import { UnfinishedUploads } from './unfinished.ts'
 import type { PinLimits } from './limits.ts'
-import type { PinObject, PinStatus } from './pin-request.ts'
+import type { PinFilter, PinObject, PinStatus } from './pin-request.ts'
 import type { PinRecord, PinState, PinStore } from './pin-store.ts'
 import type { CarFetcher, PinSource } from './pulls.ts'
 import type { Blocks } from '../../ipfs/blocks.ts'
@@ -29,8 +29,8 @@ import type { CID } from 'multiformats/cid'
 // one ingest (ingest.ts), garbage collection (gc.ts), running work and pulls (pulls.ts).
 export { PIN_LIMITS } from './limits.ts'
 export type { PinLimits } from './limits.ts'
-export { originPeer, parseMeta, parseMetaJson, parsePinObject } from './pin-request.ts'
-export type { PinStatus } from './pin-request.ts'
+export { originPeer, parseMeta, parseMetaJson, parsePinObject, parsePinQuery } from './pin-request.ts'
+export type { PinFilter, PinObject, PinStatus } from './pin-request.ts'
 export type { CarFetcher, PinSource } from './pulls.ts'
 
 export interface PinClient { address: string, peerId: string }
@@ -228,7 +228,7 @@ export class PinService {
   }
 
   #newRecord (address: string, pin: PinObject, status: PinState): PinRecord {
-    if (this.#pins.countOf(address) >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`, 413)
+    if (this.#pins.countOf(address) >= PIN_LIMITS.maxPinsPerClient) throw new LightcafeError('TOO_MANY_PINS', `a client may hold at most ${PIN_LIMITS.maxPinsPerClient} pins`)
     return {
       requestid: toBase64url(randomBytes(16)),
       address,
@@ -256,22 +256,22 @@ export class PinService {
     return this.view(this.#own(address, requestid))
   }
 
-  /** The Pinning Service API's list, with its filters; newest first. */
-  async list (address: string, q: URLSearchParams, options: AbortOptions = {}): Promise<{ count: number, results: PinStatus[] }> {
+  /** The Pinning Service API's list, with its filters (checked at the route: `parsePinQuery`); newest first. */
+  async list (address: string, filter: PinFilter, options: AbortOptions = {}): Promise<{ count: number, results: PinStatus[] }> {
     await this.ready
     options.signal?.throwIfAborted()
-    const { matches, limit } = parsePinQuery(q)
+    const matches = pinMatcher(filter)
     const hits = this.#pins.ofClient(address).filter(p => matches(p))
     hits.sort((a, b) => b.created.localeCompare(a.created) || b.requestid.localeCompare(a.requestid))
-    return { count: hits.length, results: hits.slice(0, limit).map(p => this.view(p)) }
+    return { count: hits.length, results: hits.slice(0, filter.limit).map(p => this.view(p)) }
   }
 
-  /** A Pinning Service API request: queued now, then pulled from the caller or the origins (`signal` covers the queuing, not the pull). */
-  async create (client: PinClient, body: Record<string, unknown>, options: AbortOptions & { replaces?: string } = {}): Promise<PinStatus> {
+  /** A Pinning Service API request (its pin object checked at the route: `parsePinObject`): queued now, then pulled from the caller or the origins (`signal` covers the queuing, not the pull). */
+  async create (client: PinClient, pin: PinObject, options: AbortOptions & { replaces?: string } = {}): Promise<PinStatus> {
     const { replaces } = options
     await this.ready
     options.signal?.throwIfAborted()
-    const record = this.#newRecord(client.address, parsePinObject(body), 'queued')
+    const record = this.#newRecord(client.address, pin, 'queued')
     if (replaces != null) record.replaces = replaces
     await this.#store.put(record)
     this.#pins.set(record)
@@ -290,10 +290,10 @@ export class PinService {
    * its blocks stay held until the new pin is pinned or failed, so shared blocks are not
    * dropped and fetched again.
    */
-  async replace (client: PinClient, requestid: string, body: Record<string, unknown>, options: AbortOptions = {}): Promise<PinStatus> {
+  async replace (client: PinClient, requestid: string, pin: PinObject, options: AbortOptions = {}): Promise<PinStatus> {
     await this.ready
     this.#own(client.address, requestid)
-    return this.create(client, body, { signal: options.signal, replaces: requestid })
+    return this.create(client, pin, { signal: options.signal, replaces: requestid })
   }
 
   /** Removes a pin; blocks no other pin holds are deleted. */
@@ -309,7 +309,7 @@ export class PinService {
 
   /** Ends a pin's pull and deletes its record (its blocks are the caller's business). */
   async #forget (requestid: string): Promise<void> {
-    this.#work.abortPull(requestid, new LightcafeError('PIN_REMOVED', 'the pin was removed', 409))
+    this.#work.abortPull(requestid, new LightcafeError('PIN_REMOVED', 'the pin was removed'))
     await this.#store.delete(requestid)
     this.#pins.delete(requestid)
   }
@@ -479,12 +479,12 @@ export class PinService {
       })
       if (dag.missing.length > 0) {
         const why = lastError instanceof Error ? ` (last source: ${lastError.message})` : ''
-        throw new LightcafeError('MISSING_BLOCKS', `${dag.missing.length} block(s) of ${r.cid} could not be fetched from the caller or the origins${why}`, 502)
+        throw new LightcafeError('MISSING_BLOCKS', `${dag.missing.length} block(s) of ${r.cid} could not be fetched from the caller or the origins${why}`)
       }
       await this.#commit(r, dag.blocks, ingest, signal)
     } catch (err) {
       await this.#settleReplaced(requestid)
-      const e = err instanceof LightcafeError ? err : new LightcafeError('PIN_FAILED', (err as Error).message, 500)
+      const e = err instanceof LightcafeError ? err : new LightcafeError('PIN_FAILED', (err as Error).message)
       await this.#setState(r, 'failed', { reason: e.reason, details: e.message })
       throw err
     } finally {

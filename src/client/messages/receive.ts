@@ -66,7 +66,7 @@ export async function receiveMany (c: MessagesComponents, values: readonly unkno
   let fresh = false
   ready.forEach(({ i }, k) => {
     const o = outcomes[k]
-    if (o === 'full') out[i] = { error: new LightcafeError('INBOX_FULL', `this device holds its most unread messages (${c.limits.unsolicitedCount}, ${c.limits.unsolicitedBytes} bytes) from senders it does not know; deliver to its cafes`, 413) }
+    if (o === 'full') out[i] = { error: new LightcafeError('INBOX_FULL', `this device holds its most unread messages (${c.limits.unsolicitedCount}, ${c.limits.unsolicitedBytes} bytes) from senders it does not know; deliver to its cafes`) }
     else { out[i] = { fresh: o === 'stored' }; fresh ||= o === 'stored' }
   })
   if (fresh) c.tell('message')
@@ -85,7 +85,7 @@ async function prepare (c: MessagesComponents, db: IDBPDatabase<MessagesDB>, val
   const envelope = await verifyEnvelope(value, { ...ENVELOPE_LIMITS, maxFutureSkewMs: Infinity }, now)
   if (envelope.to !== c.init.account().address) throw new NotFoundError('UNKNOWN_RECIPIENT', 'this peer does not receive for that address')
   const created = Date.parse(envelope.created)
-  if (created > now + c.limits.maxFutureSkewMs) throw new LightcafeError('CLOCK_SKEW', `the message was created ${Math.round((created - now) / 60_000)} min ahead of this device's clock; check the clock`, 409)
+  if (created > now + c.limits.maxFutureSkewMs) throw new LightcafeError('CLOCK_SKEW', `the message was created ${Math.round((created - now) / 60_000)} min ahead of this device's clock; check the clock`)
   if (via === 'direct' && created < now - c.limits.maxDirectAgeMs) throw new InvalidInputError('ENVELOPE_TOO_OLD', 'a direct delivery is at most a week old; older ones go through the recipient\'s cafes')
   const key = envelopeKey(envelope)
   if ((await db.getKeyFromIndex('received', 'key', key)) != null) return undefined
@@ -127,8 +127,8 @@ async function store (c: MessagesComponents, db: IDBPDatabase<MessagesDB>, items
 function storageProblem (c: MessagesComponents, err: unknown): LightcafeError {
   const full = (err as Error).name === 'QuotaExceededError'
   const e = full
-    ? new LightcafeError('STORAGE_FULL', 'this device\'s storage is full: messages wait at the cafes until space is freed', 507)
-    : new LightcafeError('STORAGE_ERROR', `this device could not store a message: ${(err as Error).message}`, 500)
+    ? new LightcafeError('STORAGE_FULL', 'this device\'s storage is full: messages wait at the cafes until space is freed')
+    : new LightcafeError('STORAGE_ERROR', `this device could not store a message: ${(err as Error).message}`)
   c.status.receiveProblem = { reason: e.reason, details: e.message, at: new Date(c.now()).toISOString(), held: c.status.receiveProblem?.held ?? 0 }
   // A push that failed is still at the cafe: collect it again later, once.
   c.collectLater()

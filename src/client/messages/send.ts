@@ -24,7 +24,7 @@ export async function send (c: MessagesComponents, to: unknown, text: unknown): 
   // A NUL first is how a receipt's plaintext starts (receipts.ts): no message may look like one.
   if (text.startsWith('\u0000')) throw new InvalidInputError('INVALID_FIELD', 'a message may not start with a NUL character')
   const bytes = utf8.encode(text)
-  if (bytes.byteLength > MESSAGE_LIMITS.maxTextBytes) throw new LightcafeError('MESSAGE_TOO_LARGE', `messages are limited to ${MESSAGE_LIMITS.maxTextBytes} bytes`, 413)
+  if (bytes.byteLength > MESSAGE_LIMITS.maxTextBytes) throw new LightcafeError('MESSAGE_TOO_LARGE', `messages are limited to ${MESSAGE_LIMITS.maxTextBytes} bytes`)
   const contact = await contactOf(c, to)
   // Its id says this device reads receipts (receipts.ts): recipients that know it send them.
   const envelope = await createEnvelope(c.init.account(), contact, bytes, c.now(), { id: receiptReaderId() })

@@ -17,7 +17,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export class DeadConnectionError extends HttpOverLibp2pError {
   static override name = 'DeadConnectionError'
   override name = 'DeadConnectionError'
-  constructor (details: string) { super('DEAD_CONNECTION', details, 503) }
+  constructor (details: string) { super('DEAD_CONNECTION', details) }
 }
 
 /**
@@ -27,7 +27,7 @@ export class DeadConnectionError extends HttpOverLibp2pError {
 export class ProtocolRefusedError extends HttpOverLibp2pError {
   static override name = 'ProtocolRefusedError'
   override name = 'ProtocolRefusedError'
-  constructor (details: string, options?: ErrorOptions) { super('PROTOCOL_UNSUPPORTED', details, 501, options) }
+  constructor (details: string, options?: ErrorOptions) { super('PROTOCOL_UNSUPPORTED', details, options) }
 }
 
 /** Whether libp2p rejected a new stream because the peer refused the protocol (its UnsupportedProtocolError). */

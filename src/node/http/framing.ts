@@ -90,7 +90,7 @@ export class Framed {
 
   /** Sends frames; the peer must take them within the send idle limit. */
   async writeV (frames: Uint8ArrayList[], options: AbortOptions = {}): Promise<void> {
-    await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError('SEND_TIMEOUT', `the peer took nothing for ${this.idle.sendMs} ms`, 504), async () => { await this.lp.writeV(frames, options) })
+    await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError('SEND_TIMEOUT', `the peer took nothing for ${this.idle.sendMs} ms`), async () => { await this.lp.writeV(frames, options) })
   }
 
   /**
@@ -100,7 +100,7 @@ export class Framed {
    */
   async waitCredit (bytes: number, options: AbortOptions = {}): Promise<boolean> {
     while (this.#sent + bytes - this.#acked > HTTP_LIMITS.windowBytes) {
-      const f = await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError('SEND_TIMEOUT', `the peer acknowledged nothing for ${this.idle.sendMs} ms`, 504), async () => this.#readAny(options))
+      const f = await this.#guard(this.idle.sendMs, () => new HttpOverLibp2pError('SEND_TIMEOUT', `the peer acknowledged nothing for ${this.idle.sendMs} ms`), async () => this.#readAny(options))
       if (f.type !== FRAME.ACK) { this.#stash = f; return false }
       this.#credit(f)
     }

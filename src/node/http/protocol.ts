@@ -74,7 +74,7 @@ export const HTTP_LIMITS = {
 export class HttpOverLibp2pError extends LightcafeError {
   static override name = 'HttpOverLibp2pError'
   override name = 'HttpOverLibp2pError'
-  constructor (reason: Reason, details: string, status = 502, options?: ErrorOptions) { super(reason, details, status, options) }
+  constructor (reason: Reason, details: string, options?: ErrorOptions) { super(reason, details, options) }
 }
 
 /** Frame types: the first byte of every frame. */

@@ -1,5 +1,6 @@
 import { BodyTooLargeError } from '../../shared/streams.ts'
 import { streamingRequest } from '../../shared/request-body.ts'
+import { refusalResponse } from '../../shared/errors.ts'
 import { Framed, IncomingBody, writeMessage } from './framing.ts'
 import { FRAME, HTTP_LIMITS, HttpOverLibp2pError, encodeHead, hasNoBody, parseRequestHead } from './protocol.ts'
 import type { Frame } from './framing.ts'
@@ -66,7 +67,7 @@ async function serveOne (io: Framed, first: boolean, ctx: StreamContext): Promis
   let headFrame: Frame
   const waited = first ? limits.headTimeoutMs : limits.serverIdleMs
   try {
-    headFrame = await within(waited, () => new HttpOverLibp2pError('HEAD_TIMEOUT', `no request head within ${waited} ms`, 504), async signal => io.read({ signal }))
+    headFrame = await within(waited, () => new HttpOverLibp2pError('HEAD_TIMEOUT', `no request head within ${waited} ms`), async signal => io.read({ signal }))
   } catch (err) {
     // Closed by the client between requests, or left idle: the stream simply ends.
     if (!first || (err as Error).name === 'UnexpectedEOFError') return false
@@ -87,7 +88,7 @@ async function serveOne (io: Framed, first: boolean, ctx: StreamContext): Promis
     response = await ctx.handler(request, ctx.info)
   } catch (err) {
     console.error('libp2p http handler failed', err)
-    response = Response.json({ error: { reason: 'INTERNAL', details: 'the handler failed' } }, { status: 500 })
+    response = refusalResponse('INTERNAL', 'the handler failed')
   }
   // A stalled or broken body: nobody is there to answer.
   if (body.failed != null && !(body.failed instanceof BodyTooLargeError)) { await response.body?.cancel().catch(() => {}); throw body.failed }

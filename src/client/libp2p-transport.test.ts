@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { stub } from '../../test/fixtures/stub.ts'
 import { libp2pTransport } from './libp2p-transport.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
@@ -21,6 +21,7 @@ function recorder (): { http: HttpOverLibp2p, dials: string[][] } {
   const conn = stub<Connection>({ remotePeer: peerIdFromString(cafeId) })
   const http = stub<HttpOverLibp2p>({
     newestDirect: () => undefined,
+    newestRelayed: () => undefined,
     directConnection: async (targets: PeerId | Multiaddr | Multiaddr[]) => { dials.push([targets].flat().map(t => t.toString())); return conn },
     fetch: async () => Response.json({ ok: true })
   })
@@ -61,12 +62,13 @@ describe('libp2pTransport', () => {
     expect(dials).toEqual([])
   })
 
-  it('when no WebRTC pair forms (the peer is at its relay), falls back to the relay\'s circuit, and goes there at once for a while', async () => {
+  it('when WebRTC dials fail otherwise (the peer at its relay), every attempt is made, then the relay\'s circuit, and it goes there at once for a while', async () => {
     const dials: string[][] = []
     const relayed: string[][] = []
     const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
     const http = {
       newestDirect: () => undefined,
+    newestRelayed: () => undefined,
       directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('signal timed out') },
       relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit },
       fetch: async (conn: Connection) => Response.json({ over: conn === circuit ? 'relay' : 'other' })
@@ -79,5 +81,51 @@ describe('libp2pTransport', () => {
     await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
     expect(dials).toHaveLength(3) // then straight over the relay
     expect(relayed).toHaveLength(2)
+  })
+
+  it('when a WebRTC dial through the relay times out, goes through the relay\'s circuit after that one attempt, dials WebRTC again behind it, and takes that pair once it forms', async () => {
+    const dials: string[][] = []
+    const relayed: string[][] = []
+    const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
+    const direct = { remotePeer: cafeId } as unknown as Connection
+    let formed: Connection | undefined
+    let upgrade: Promise<unknown> | undefined
+    const http = {
+      newestDirect: () => formed,
+      newestRelayed: () => undefined,
+      directConnection: async (targets: Multiaddr[], options: { signal: AbortSignal }) => {
+        dials.push(targets.map(t => t.toString()))
+        if (dials.length === 1) throw new AggregateError([new DOMException('signal timed out', 'TimeoutError')], 'All promises were rejected')
+        // The dial behind the relayed connection: given more than the 3 s limit, and it forms.
+        expect(options.signal.aborted).toBe(false)
+        upgrade = Promise.resolve().then(() => { formed = direct })
+        return direct
+      },
+      relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit },
+      fetch: async (conn: Connection) => Response.json({ over: conn === circuit ? 'relay' : conn === direct ? 'webrtc' : 'other' })
+    } as unknown as HttpOverLibp2p
+    const transport = libp2pTransport(http, () => [relay])
+    const first = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
+    expect(await first.json()).toEqual({ over: 'relay' })
+    expect(relayed).toEqual([[`${relay.toString()}/p2p-circuit/p2p/${cafeId}`]])
+    await vi.waitFor(() => { expect(dials).toEqual([[circuitWebRtc], [circuitWebRtc]]) })
+    await upgrade
+    const next = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
+    expect(await next.json()).toEqual({ over: 'webrtc' })
+    expect(relayed).toHaveLength(1)
+  })
+
+  it('a peer not at its relay (NO_RESERVATION) is dialled again, never taken through the relay', async () => {
+    const dials: string[][] = []
+    const http = {
+      newestDirect: () => undefined,
+    newestRelayed: () => undefined,
+      directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('failed to connect via relay with status NO_RESERVATION') },
+      relayedConnection: async () => { throw new Error('must not be asked') },
+      fetch: async () => Response.json({})
+    } as unknown as HttpOverLibp2p
+    const err = await libp2pTransport(http, () => [relay])({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info')).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'PeerAbsentError' })
+    expect(dials).toHaveLength(3)
   })
 })

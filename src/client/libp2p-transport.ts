@@ -13,8 +13,14 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /** How long a peer no WebRTC pair could be made with is asked over the relay at once (then WebRTC is tried again). */
 export const RELAYED_FOR_MS = 5 * 60_000
 
-/** Dial attempts before a cafe counts as unreachable; the first WebRTC dial of a fresh page can lose a race with its relay reservation. */
+/**
+ * Dial attempts before a cafe counts as unreachable: the first WebRTC dial of a fresh page can
+ * lose a race with the cafe's relay reservation (NO_RESERVATION), and a retry then connects.
+ */
 export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
+
+/** The time a WebRTC dial tried again behind a relayed connection may take (the per-address dial limit is 3 s). */
+export const UPGRADE_DIAL_MS = 15_000
 
 export { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
 
@@ -29,6 +35,18 @@ export function absentAtRelay (err: unknown, depth = 0): boolean {
   if (typeof e.message === 'string' && NO_RESERVATION.test(e.message)) return true
   if (Array.isArray(e.errors) && e.errors.some(x => absentAtRelay(x, depth + 1))) return true
   return absentAtRelay(e.cause, depth + 1)
+}
+
+/**
+ * Whether a dial reached the peer through its relay but no WebRTC pair formed in time (the dial
+ * timed out, or ICE failed): looked for through AggregateError and causes, a few levels deep.
+ */
+export function pairDidNotForm (err: unknown, depth = 0): boolean {
+  if (depth > 4 || err == null || typeof err !== 'object') return false
+  const e = err as { name?: unknown, errors?: unknown, cause?: unknown }
+  if (e.name === 'TimeoutError' || e.name === 'ConnectionFailedError') return true
+  if (Array.isArray(e.errors) && e.errors.some(x => pairDidNotForm(x, depth + 1))) return true
+  return pairDidNotForm(e.cause, depth + 1)
 }
 
 /** Whatever libp2p rejected with, as an Error that says why (it may reject with an Event, or nothing). */
@@ -57,13 +75,22 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
   const relayedUntil = new Map<string, number>()
   /** The last resort: the relay's limited circuit, where WebRTC cannot get through (UDP blocked, no TURN). */
   async function relayed (cafe: { id: string, addrs: string[] }, signal: AbortSignal): Promise<Connection> {
-    const open = http.newestDirect(peerIdFromString(cafe.id))
+    const peer = peerIdFromString(cafe.id)
+    const open = http.newestDirect(peer) ?? http.newestRelayed(peer)
     if (open != null) return open
     const circuits = cafe.addrs.length > 0
       ? cafe.addrs.filter(a => a.includes('/p2p-circuit/')).map(a => multiaddr(a.replace('/p2p-circuit/webrtc/', '/p2p-circuit/')))
       : relays().map(r => r.encapsulate(`/p2p-circuit/p2p/${cafe.id}`))
     if (circuits.length === 0) throw new PeerUnreachableError(`no WebRTC connection to ${cafe.id} could be made, and no relay is known to reach it through`)
     return http.relayedConnection(circuits, { signal })
+  }
+  /**
+   * Behind a relayed connection, WebRTC once more with more time (a loaded device can take over
+   * the 3 s dial limit): once a pair forms, the next requests take it (`newestDirect`).
+   */
+  function upgradeLater (cafe: { id: string }, targets: Multiaddr[]): void {
+    http.directConnection(targets, { signal: AbortSignal.timeout(UPGRADE_DIAL_MS) })
+      .then(() => { relayedUntil.delete(cafe.id) }, () => { /* stays relayed until RELAYED_FOR_MS */ })
   }
   async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal, redialAbsent: boolean): Promise<Connection> {
     if ((relayedUntil.get(cafe.id) ?? 0) > Date.now()) {
@@ -96,11 +123,16 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
         const absent = absentAtRelay(err)
         if ((absent && !redialAbsent) || last) wake?.await(cafe.id, started)
         if (absent && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
-        if (last) {
-          // The peer is at its relay, but no WebRTC pair forms: go through the relay.
+        // The peer is at its relay, but no WebRTC pair formed: through the relay now (retrying
+        // WebRTC here cost a web-only phone 3 × 3 s), and WebRTC again behind it.
+        const noPair = !absent && pairDidNotForm(err)
+        if (last || noPair) {
           if (signal.aborted) throw err
           const conn = await relayed(cafe, signal).catch(() => { throw err })
-          if (conn.limits != null) relayedUntil.set(cafe.id, Date.now() + RELAYED_FOR_MS)
+          if (conn.limits != null) {
+            relayedUntil.set(cafe.id, Date.now() + RELAYED_FOR_MS)
+            if (noPair && webrtc) upgradeLater(cafe, targets)
+          }
           return conn
         }
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)

@@ -61,8 +61,12 @@ async function attempt (sw: ServiceWorkerContainer, ms: number, signal?: AbortSi
     if (signal?.aborted === true) throw err
     return false
   })
+  const registering = sw.register('/sw.js', { scope: '/', updateViaCache: 'none' })
+  // Control can come before register() returns (a worker active already claims the page, while
+  // WebKit holds the new job): nothing is left to wait for then.
+  const settled = Promise.race([registering, controlled.then(ok => ok ? undefined : registering, async () => await registering)])
   // A refusal (an insecure origin, a script that does not load) is final; a hang is a stall.
-  const registration = await within(sw.register('/sw.js', { scope: '/', updateViaCache: 'none' }), ms).catch((err: unknown) => {
+  const registration = await within(settled, ms).catch((err: unknown) => {
     throw new ServiceWorkerUnavailableError(`the service worker could not be registered: ${(err as Error).message}`)
   })
   if (registration != null && sw.controller == null) {

@@ -111,6 +111,15 @@ export class HttpClient {
     return this.#dialer.getConnections(peer).filter(c => c.status === 'open' && c.limits == null).sort((a, b) => b.timeline.open - a.timeline.open)[0]
   }
 
+  /**
+   * The newest open relayed (limited) connection to a peer. Taken before dialling again: libp2p
+   * reuses only unlimited connections, and a new dial joins any dial to that peer in flight (a
+   * WebRTC dial tried behind the relayed connection, up to 15 s).
+   */
+  newestRelayed (peer: PeerId): Connection | undefined {
+    return this.#dialer.getConnections(peer).filter(c => c.status === 'open' && c.limits != null).sort((a, b) => b.timeline.open - a.timeline.open)[0]
+  }
+
   /** The open, unlimited (not relayed) connection to a peer, dialling when there is none. */
   async directConnection (target: DialTarget, options: AbortOptions = {}): Promise<Connection> {
     if (!Array.isArray(target) && 'toMultihash' in target) {

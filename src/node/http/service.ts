@@ -26,6 +26,8 @@ export interface HttpOverLibp2p {
   relayedConnection(target: Multiaddr[], options?: AbortOptions): Promise<Connection>
   /** The newest open direct connection to a peer (an old one may be dead and not yet noticed). */
   newestDirect(peer: PeerId): Connection | undefined
+  /** The newest open relayed (limited) connection to `peer`. */
+  newestRelayed(peer: PeerId): Connection | undefined
 }
 
 export interface HttpOverLibp2pInit {
@@ -110,6 +112,7 @@ class HttpOverLibp2pService implements HttpOverLibp2p, Startable {
   }
 
   newestDirect (peer: PeerId): Connection | undefined { return this.#client.newestDirect(peer) }
+  newestRelayed (peer: PeerId): Connection | undefined { return this.#client.newestRelayed(peer) }
 }
 
 /** The service factory, for libp2p's `services`. */

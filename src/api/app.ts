@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { ForbiddenError, LightcafeError, NotFoundError } from '../shared/errors.ts'
 import { useErrorContract } from '../shared/http-errors.ts'
+import { jsonBody } from '../shared/http-input.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import { crossSiteRefusal, factsOf } from '../shared/same-origin.ts'
 import { bodyOf } from '../shared/request-body.ts'
@@ -10,7 +11,7 @@ import type { ConnectionPath } from '../node/connection-path.ts'
 import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
-import { backupHealth, CHECK_TIMING } from '../client/index.ts'
+import { backupHealth, CHECK_TIMING, parseJoin, parseOutgoing } from '../client/index.ts'
 import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, ReceiveProblem, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
@@ -117,8 +118,8 @@ function peerRoutes (app: Hono, deps: LocalApiDeps): void {
 
 /** This peer as a client of cafes: sessions, collecting messages, recovery. */
 function cafeClientRoutes (app: Hono, deps: LocalApiDeps): void {
-  app.post('/cafes', async c => {
-    const { cafe, token } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
+  app.post('/cafes', jsonBody(LOCAL_API_MAX_JSON, parseJoin), async c => {
+    const { cafe, token } = c.req.valid('json')
     const s = await deps.client.register(cafe, token)
     return c.json({ id: s.id, address: s.address, access: s.access, exp: s.exp, refresh: s.refresh, rexp: s.rexp }, 201)
   })
@@ -169,9 +170,9 @@ function messageRoutes (app: Hono, deps: LocalApiDeps): void {
     return c.json(me)
   })
   app.get('/contacts/:address', async c => c.json(await deps.messages.contactOf(c.req.param('address'), { refresh: c.req.query('refresh') === 'true' })))
-  app.post('/messages', async c => {
-    const { to, body } = await readJsonObject(c.req.raw, LOCAL_API_MAX_JSON)
-    return c.json(await deps.messages.send(to, body), 202)
+  app.post('/messages', jsonBody(LOCAL_API_MAX_JSON, parseOutgoing), async c => {
+    const { to, text } = c.req.valid('json')
+    return c.json(await deps.messages.send(to, text), 202)
   })
   app.get('/messages', async c => c.json(await deps.messages.list()))
   // What became of each message this device sent: queued, stored at N cafes, delivered, read.

@@ -35,6 +35,14 @@ export const CLIENT_TIMING = {
 export interface CafeTarget { id: string, addrs: string[] }
 
 /** A cafe named by its peer id or by a multiaddr ending in /p2p/<peer id>. */
+/** Checks a request to join a cafe (`POST /api/v0/cafes`): the cafe as `parseCafe` reads it, and the owner's token. */
+export function parseJoin (body: Record<string, unknown>): { cafe: string, token: string } {
+  const { cafe, token } = body
+  parseCafe(cafe)
+  if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new InvalidInputError('INVALID_TOKEN', 'token must be the access token string the cafe owner gave you')
+  return { cafe: cafe as string, token }
+}
+
 export function parseCafe (cafe: unknown): CafeTarget {
   if (typeof cafe !== 'string' || cafe.length === 0 || cafe.length > 1024) throw new InvalidInputError('INVALID_CAFE', 'cafe must be a peer id or a multiaddr ending in /p2p/<peer id>')
   try {
@@ -123,10 +131,9 @@ export class CafeClient extends EventTarget {
     return new CafeApi(async (path, init, options) => this.request(id, path, init, options), id)
   }
 
-  /** Registers this account with a cafe using an access token from its owner. */
-  async register (cafe: unknown, token: unknown, options: AbortOptions = {}): Promise<CafeSession> {
+  /** Registers this account with a cafe (a peer id or `/p2p/` multiaddr) using an access token from its owner (checked at the route: `parseJoin`). */
+  async register (cafe: string, token: string, options: AbortOptions = {}): Promise<CafeSession> {
     const target = parseCafe(cafe)
-    if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new InvalidInputError('INVALID_TOKEN', 'token must be the access token string the cafe owner gave you')
     const account = this.#account()
     const cafeApi = this.#bare(target)
     const { nonce } = await cafeApi.challenge(account.address, options)

@@ -15,6 +15,7 @@ import type { SentRecord } from './receipts.ts'
 import type { Contact } from '../contacts/index.ts'
 
 export { MESSAGE_LIMITS } from './messages/model.ts'
+export { parseOutgoing } from './messages/send.ts'
 export type { MessageLimits, MessagesInit, ReceiveOutcome, ReceivedMessage, ReceiptSettings, ReceiveProblem, Via } from './messages/model.ts'
 
 /**
@@ -111,7 +112,8 @@ export class Messages extends EventTarget {
   async contactOf (address: string, opts: { refresh?: boolean } = {}): Promise<Contact> { return contactOf(this.#c, address, opts) }
 
   // Sending (messages/send.ts) and what became of it (messages/sent.ts)
-  async send (to: unknown, text: unknown): Promise<{ id: string, route: 'direct' | 'inbox' | 'queued' }> { return send(this.#c, to, text) }
+  /** Sends text to an account (checked at the route: `parseOutgoing`). */
+  async send (to: string, text: string): Promise<{ id: string, route: 'direct' | 'inbox' | 'queued' }> { return send(this.#c, to, text) }
   /** Messages waiting to be delivered (receipts not counted). */
   async pending (): Promise<number> { return pending(this.#c) }
   async sent (limit?: number): Promise<SentRecord[]> { return sent(this.#c, limit) }

@@ -9,6 +9,7 @@ import { openIdbBlocks } from '../ipfs/idb-blocks.ts'
 import { createNode } from '../node/create-node.ts'
 import { connectionPath } from '../node/connection-path.ts'
 import { CafeMemory } from '../search/sample.ts'
+import { refusalResponse } from '../shared/errors.ts'
 import { httpPeers, relayPeerIds } from '../node/http/index.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionInfo, LocalApiDeps } from '../api/app.ts'
@@ -153,7 +154,7 @@ function serveNode (node: LightcafeNode, client: ClientParts, cafeApp: Cafe['app
     if (new URL(req.url).pathname.startsWith('/client/v1/')) return peerApp.fetch(req, { remotePeer: info.remotePeer })
     if (new URL(req.url).pathname.startsWith('/ipfs/')) {
       const mine = (await client.client.list()).some(s => s.id === info.remotePeer)
-      if (!mine) return Response.json({ error: { reason: 'FORBIDDEN', details: 'this peer serves its blocks to its own cafes only' } }, { status: 403 })
+      if (!mine) return refusalResponse('FORBIDDEN', 'this peer serves its blocks to its own cafes only')
       return gateway.fetch(req)
     }
     return cafeApp.fetch(req, { remotePeer: info.remotePeer })
@@ -288,6 +289,6 @@ function sameOrigin (api: Hono, cafeApp: Cafe['app'], gateway: Hono): (request: 
     // Same-origin callers of the cafe API have no libp2p peer id: they are this device.
     if (path.startsWith('/cafe/v1/')) return cafeApp.fetch(request, {})
     if (path.startsWith('/ipfs/')) return gateway.fetch(request)
-    return Response.json({ error: { reason: 'NOT_FOUND', details: `no route ${path}` } }, { status: 404 })
+    return refusalResponse('NOT_FOUND', `no route ${path}`)
   }
 }

@@ -17,10 +17,16 @@ import type { Envelope } from '../../inbox/index.ts'
 
 export type Route = 'direct' | 'inbox'
 
-/** Sends text to an account: directly if one of its peers answers, else to its inbox cafes. */
-export async function send (c: MessagesComponents, to: unknown, text: unknown): Promise<{ id: string, route: Route | 'queued' }> {
+/** Checks a message to send (`POST /api/v0/messages` `{to, body}`): an address-sized string and a string. */
+export function parseOutgoing (body: Record<string, unknown>): { to: string, text: string } {
+  const { to, body: text } = body
   if (typeof to !== 'string' || to.length > 64) throw new InvalidInputError('INVALID_FIELD', 'to must be an account address')
   if (typeof text !== 'string') throw new InvalidInputError('INVALID_FIELD', 'body must be a string')
+  return { to, text }
+}
+
+/** Sends text to an account: directly if one of its peers answers, else to its inbox cafes. */
+export async function send (c: MessagesComponents, to: string, text: string): Promise<{ id: string, route: Route | 'queued' }> {
   // A NUL first is how a receipt's plaintext starts (receipts.ts): no message may look like one.
   if (text.startsWith('\u0000')) throw new InvalidInputError('INVALID_FIELD', 'a message may not start with a NUL character')
   const bytes = utf8.encode(text)

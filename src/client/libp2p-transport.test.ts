@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { stub } from '../../test/fixtures/stub.ts'
 import { libp2pTransport } from './libp2p-transport.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
@@ -81,38 +81,6 @@ describe('libp2pTransport', () => {
     await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
     expect(dials).toHaveLength(3) // then straight over the relay
     expect(relayed).toHaveLength(2)
-  })
-
-  it('when a WebRTC dial through the relay times out, goes through the relay\'s circuit after that one attempt, dials WebRTC again behind it, and takes that pair once it forms', async () => {
-    const dials: string[][] = []
-    const relayed: string[][] = []
-    const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
-    const direct = { remotePeer: cafeId } as unknown as Connection
-    let formed: Connection | undefined
-    let upgrade: Promise<unknown> | undefined
-    const http = {
-      newestDirect: () => formed,
-      newestRelayed: () => undefined,
-      directConnection: async (targets: Multiaddr[], options: { signal: AbortSignal }) => {
-        dials.push(targets.map(t => t.toString()))
-        if (dials.length === 1) throw new AggregateError([new DOMException('signal timed out', 'TimeoutError')], 'All promises were rejected')
-        // The dial behind the relayed connection: given more than the 3 s limit, and it forms.
-        expect(options.signal.aborted).toBe(false)
-        upgrade = Promise.resolve().then(() => { formed = direct })
-        return direct
-      },
-      relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit },
-      fetch: async (conn: Connection) => Response.json({ over: conn === circuit ? 'relay' : conn === direct ? 'webrtc' : 'other' })
-    } as unknown as HttpOverLibp2p
-    const transport = libp2pTransport(http, () => [relay])
-    const first = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
-    expect(await first.json()).toEqual({ over: 'relay' })
-    expect(relayed).toEqual([[`${relay.toString()}/p2p-circuit/p2p/${cafeId}`]])
-    await vi.waitFor(() => { expect(dials).toEqual([[circuitWebRtc], [circuitWebRtc]]) })
-    await upgrade
-    const next = await transport({ id: cafeId, addrs: [] }, new Request('http://cafe/cafe/v1/info'))
-    expect(await next.json()).toEqual({ over: 'webrtc' })
-    expect(relayed).toHaveLength(1)
   })
 
   it('a peer not at its relay (NO_RESERVATION) is dialled again, never taken through the relay', async () => {

@@ -19,9 +19,6 @@ export const RELAYED_FOR_MS = 5 * 60_000
  */
 export const DIAL_RETRY = { attempts: 3, firstDelayMs: 300 } as const
 
-/** The time a WebRTC dial tried again behind a relayed connection may take (the per-address dial limit is 3 s). */
-export const UPGRADE_DIAL_MS = 15_000
-
 export { PeerAbsentError, PeerUnreachableError } from '../node/errors.ts'
 
 /** How circuit relay v2 words its answer that the target holds no reservation or connection there. */
@@ -35,18 +32,6 @@ export function absentAtRelay (err: unknown, depth = 0): boolean {
   if (typeof e.message === 'string' && NO_RESERVATION.test(e.message)) return true
   if (Array.isArray(e.errors) && e.errors.some(x => absentAtRelay(x, depth + 1))) return true
   return absentAtRelay(e.cause, depth + 1)
-}
-
-/**
- * Whether a dial reached the peer through its relay but no WebRTC pair formed in time (the dial
- * timed out, or ICE failed): looked for through AggregateError and causes, a few levels deep.
- */
-export function pairDidNotForm (err: unknown, depth = 0): boolean {
-  if (depth > 4 || err == null || typeof err !== 'object') return false
-  const e = err as { name?: unknown, errors?: unknown, cause?: unknown }
-  if (e.name === 'TimeoutError' || e.name === 'ConnectionFailedError') return true
-  if (Array.isArray(e.errors) && e.errors.some(x => pairDidNotForm(x, depth + 1))) return true
-  return pairDidNotForm(e.cause, depth + 1)
 }
 
 /** Whatever libp2p rejected with, as an Error that says why (it may reject with an Event, or nothing). */
@@ -84,14 +69,6 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
     if (circuits.length === 0) throw new PeerUnreachableError(`no WebRTC connection to ${cafe.id} could be made, and no relay is known to reach it through`)
     return http.relayedConnection(circuits, { signal })
   }
-  /**
-   * Behind a relayed connection, WebRTC once more with more time (a loaded device can take over
-   * the 3 s dial limit): once a pair forms, the next requests take it (`newestDirect`).
-   */
-  function upgradeLater (cafe: { id: string }, targets: Multiaddr[]): void {
-    http.directConnection(targets, { signal: AbortSignal.timeout(UPGRADE_DIAL_MS) })
-      .then(() => { relayedUntil.delete(cafe.id) }, () => { /* stays relayed until RELAYED_FOR_MS */ })
-  }
   async function connect (cafe: { id: string, addrs: string[] }, signal: AbortSignal, redialAbsent: boolean): Promise<Connection> {
     if ((relayedUntil.get(cafe.id) ?? 0) > Date.now()) {
       try { return await relayed(cafe, signal) } catch { relayedUntil.delete(cafe.id) }
@@ -123,16 +100,13 @@ export function libp2pTransport (http: HttpOverLibp2p, relays: () => Multiaddr[]
         const absent = absentAtRelay(err)
         if ((absent && !redialAbsent) || last) wake?.await(cafe.id, started)
         if (absent && (last || !redialAbsent)) throw new PeerAbsentError(`${cafe.id} is not at its relay now (${causeOf(err)})`, { cause: err })
-        // The peer is at its relay, but no WebRTC pair formed: through the relay now (retrying
-        // WebRTC here cost a web-only phone 3 × 3 s), and WebRTC again behind it.
-        const noPair = !absent && pairDidNotForm(err)
-        if (last || noPair) {
+        if (last) {
+          // The peer is at its relay, but no WebRTC pair forms: go through the relay. (Not after
+          // the first timeout: a WebRTC dial now and then hangs and the next one connects, and
+          // a relayed first connection left LAN devices on the relay; measured in docs/notes/networks.md.)
           if (signal.aborted) throw err
           const conn = await relayed(cafe, signal).catch(() => { throw err })
-          if (conn.limits != null) {
-            relayedUntil.set(cafe.id, Date.now() + RELAYED_FOR_MS)
-            if (noPair && webrtc) upgradeLater(cafe, targets)
-          }
+          if (conn.limits != null) relayedUntil.set(cafe.id, Date.now() + RELAYED_FOR_MS)
           return conn
         }
         await sleep(backoff(attempt - 1, { firstMs: DIAL_RETRY.firstDelayMs }), signal)

@@ -1,7 +1,7 @@
 import { createContext } from 'preact'
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks'
 import { call } from './local-api.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 import type { RelayState } from '../node/relay-keeper.ts'
 import type { LanInfo } from '../node/lan.ts'
 import type { ConnectionInfo, LocalApiDeps, MessageStatus, PeerView, SessionView } from '../api/app.ts'

@@ -14,6 +14,8 @@ import type { ActivityLog, CafeHost, ContactIndex, PinService } from '../cafe/in
 import type { Cafe } from '../cafe/compose.ts'
 import type { BackupChecks, BackupOutbox, CafeClient, Files, Messages } from '../client/index.ts'
 import type { LightcafeNode, NodeInit } from '../node/create-node.ts'
+import type { ClientParts } from './client.ts'
+import type { Router } from './router.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Hono } from 'hono'
 
@@ -39,6 +41,20 @@ export interface RunningPeer {
   /** Answers a same-origin request (/api/v0 or /cafe/v1), as the service worker forwards it. */
   handle(request: Request): Promise<Response>
   stop(): Promise<void>
+}
+
+/** The route table over this device's apps; other peers reach it over libp2p from now on. */
+function serveApps (node: LightcafeNode, cafe: Cafe, parts: ClientParts, api: Hono): Router {
+  const router = deviceRouter({
+    api,
+    cafeApp: cafe.app,
+    peerApp: createPeerApp(parts.messages, parts.client),
+    // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
+    gateway: createGatewayApp(async cid => node.blocks.get(cid)),
+    isOwnCafe: async peer => (await parts.client.list()).some(s => s.id === peer)
+  })
+  node.serve(async (request, info) => router.peer(request, info.remotePeer))
+  return router
 }
 
 /** Builds the whole peer in this page: node, account, cafe host, cafe client, both HTTP apps. */
@@ -67,15 +83,7 @@ export async function startPeer (opts: { relays: Multiaddr[], dbPrefix?: string,
   parts.messages.addEventListener('profile', () => { void ownContact().catch(() => {}) })
   const accountsOfApi = { get: () => account, restore: async (mnemonic: string) => { account = await accounts.restore(mnemonic); return account } }
   const api = createLocalApi(localApiDeps({ node, cafe, client: parts, search, transport, accounts: accountsOfApi, startedAt }))
-  const router = deviceRouter({
-    api,
-    cafeApp: cafe.app,
-    peerApp: createPeerApp(parts.messages, parts.client),
-    // This device's blocks, read by its cafes when they pull a pin (Pinning Service API origins).
-    gateway: createGatewayApp(async cid => node.blocks.get(cid)),
-    isOwnCafe: async peer => (await parts.client.list()).some(s => s.id === peer)
-  })
-  node.serve(async (request, info) => router.peer(request, info.remotePeer))
+  const router = serveApps(node, cafe, parts, api)
   await parts.backups.start()
   parts.checks.start()
   await parts.messages.start()

@@ -246,7 +246,6 @@ test('a recipient whose storage is full loses nothing: messages wait at its cafe
   expect(((await alice.api('GET', '/api/v0/messages/sent')).body as any[]).map(m => [m.id, m.state])).toEqual([[next.body.id, 'read'], [sent.body.id, 'delivered']])
 })
 
-
 /** A relay this device lists but cannot reach: no host answers at 10.77.0.3 in the test's namespace, so every dial to it waits out its timeout. */
 async function unreachableRelay (): Promise<string> {
   return `/ip4/10.77.0.3/tcp/4999/ws/p2p/${peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()}`

@@ -52,4 +52,3 @@ export async function peakGrowth<T> (pids: number[], work: () => Promise<T>): Pr
   for (const pid of pids) peakBytes += Math.max(0, await status(pid, 'VmHWM') - (before.get(pid) ?? 0))
   return { result, peakBytes }
 }
-

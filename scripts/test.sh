@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing, then runs every suite (typecheck, unit, e2e)
+# `npm test`: installs what is missing, then runs every suite (typecheck, lint, unit, e2e)
 # and ends with one line "N passed, N failed" summing them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,9 @@ count () { # suite name, passed, failed
 
 echo "== typecheck"
 if npx tsc -p tsconfig.json; then count typecheck 1 0; else count typecheck 0 1; fi
+
+echo "== lint (ESLint, eslint.config.js)"
+if npx eslint .; then count lint 1 0; else count lint 0 1; fi
 
 echo "== unit (vitest)"
 mkdir -p test-results

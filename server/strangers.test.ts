@@ -106,6 +106,7 @@ describe('HTTP strangers', () => {
     const mine = logged.filter(l => l.includes('/pins/x'))
     expect(mine).toHaveLength(1)
     // Before: a newline and a raw escape in the line, a forged "registration" line after it.
+    // eslint-disable-next-line no-control-regex -- control characters are what this checks for
     for (const line of logged) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/)
     expect(mine[0]).toContain('\\n12:00:00 registration 201')
     expect(mine[0]).toContain('\\x1b[2J')

@@ -44,7 +44,7 @@ describe('setup page over plain HTTP', () => {
     expect(html).toMatch(/<section id="invited" [^>]*hidden>/)
     const js = await get('/setup.js')
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
-    expect(await js.text()).toContain("location.replace(target.href)")
+    expect(await js.text()).toContain('location.replace(target.href)')
     expect(html).toContain('<html lang="en" data-app=')
     for (const heading of ['Android', 'iPhone and iPad (iOS, iPadOS)', 'Desktop Chrome, Edge and other Chromium browsers', 'Firefox (desktop)']) expect(html).toContain(`>${heading}</h2>`)
     expect(html).toContain('Certificate Trust Settings')

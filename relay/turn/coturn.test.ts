@@ -92,7 +92,6 @@ describe('coturn beside the relay (Debian coturn, real process on loopback)', ()
   })
 })
 
-
 describe('coturn starts only as ours, or not at all (Debian coturn, real processes on loopback)', () => {
   let dir: string
   let first: Coturn

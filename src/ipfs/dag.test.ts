@@ -85,7 +85,7 @@ describe('DAG walk', () => {
     for await (const _ of traverseDag(topCid, get, { ahead: 8 })) { got++; break }
     expect(got).toBe(1)
     // Reads past a failure surface it when the walk gets there.
-    await expect((async () => { for await (const _ of traverseDag(topCid, get, { ahead: 8 })) {} })()).rejects.toThrow('this read fails')
+    await expect((async () => { for await (const _ of traverseDag(topCid, get, { ahead: 8 })) { /* drain */ } })()).rejects.toThrow('this read fails')
   })
 
   it('ArrivingDag: takes the blocks a DAG links to as they come, each once, and knows when all came', async () => {

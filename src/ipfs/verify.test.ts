@@ -10,7 +10,6 @@ import { walkDag } from './dag.ts'
 import { BLOCK_LIMITS, CAR_LIMITS, verifiedCarBlocks, verifyBlock } from './verify.ts'
 import { rawBlock, writtenCar } from '../../test/fixtures/car.ts'
 
-
 async function dag (): Promise<{ root: { cid: CID, bytes: Uint8Array }, leaves: Array<{ cid: CID, bytes: Uint8Array }> }> {
   const leaves = await Promise.all(['one', 'two', 'three'].map(rawBlock))
   const bytes = dagPb.encode(dagPb.prepare({ Links: leaves.map((l, i) => ({ Hash: l.cid, Name: `f${i}`, Tsize: l.bytes.length })) }))

@@ -34,7 +34,7 @@ describe('the relay keeper', () => {
 
   it('redials a lost relay at once when woken (the network came back), not when its backoff runs out, and then wakes everything else', async () => {
     const key = await generateKeyPair('Ed25519')
-    let relay = await relayOn(key, 0)
+    const relay = await relayOn(key, 0)
     const addr = relay.getMultiaddrs()[0]
     const port = Number(/\/tcp\/(\d+)/.exec(addr.toString())?.[1])
     const peer = await tcpTestNode(false)
@@ -64,7 +64,7 @@ describe('the relay keeper', () => {
 
     // It is back, but nothing says so yet: the keeper waits out its backoff. Then the network
     // "comes back" (the browser's online event): it redials now.
-    relay = await relayOn(key, port)
+    await relayOn(key, port)
     expect(keeper.state()[0].connected).toBe(false)
     wake.notify('online')
     await until(() => keeper.state()[0].connected)

@@ -26,6 +26,7 @@ const base = { transports: [tcp(), circuitRelayTransport()], connectionEncrypter
 
 async function relayNode (watchMs?: number, more: { maxPerSource?: number, exempt?: (source: string) => boolean } = {}): Promise<Relay> {
   let node: Relay | undefined
+  // eslint-disable-next-line prefer-const -- the callback below may run before createLibp2p returns: it reads undefined, not a TDZ error
   node = await createLibp2p({
     ...base,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },

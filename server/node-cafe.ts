@@ -171,8 +171,7 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   })
   await cafe.pins.ready
   keeper.addEventListener('change', () => { cafe.relaysChanged() })
-  cafe.activity.addEventListener('activity', (e) => {
-    const a = (e as CustomEvent).detail as { kind: string, what: string, who?: string, status: number, ms: number }
+  cafe.activity.addEventListener('activity', ({ detail: a }) => {
     log(`${a.kind.padEnd(12)} ${String(a.status)} ${a.what}${a.who != null ? ` from ${a.who.slice(0, 16)}…` : ''} (${a.ms} ms)`)
   })
 

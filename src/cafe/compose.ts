@@ -113,7 +113,7 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   const contacts = new CafeContacts(contactStore)
   // The search index is rebuilt from the stored contacts at start, then follows every change.
   const contactIndex = await ContactIndex.load(contactStore)
-  contacts.onChange((address, contact) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
+  contacts.addEventListener('change', ({ detail: { address, contact } }) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
   const inboxStore = new DatastoreInboxStore(init.records.inbox)
   const inbox = new CafeInbox({ store: inboxStore, isRegistered: async address => (await host.clientPeer(address)) != null })
   inbox.setLimits((await host.getSettings()).inbox ?? {})
@@ -124,7 +124,7 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
 
   // The directory service announces this cafe on the node's relays while cafe mode is on.
   void cafeDirectory.keepAnnounced((await host.getSettings()).enabled)
-  host.onSettings(s => { void cafeDirectory.keepAnnounced(s.enabled) })
+  host.addEventListener('settings', ({ detail: s }) => { void cafeDirectory.keepAnnounced(s.enabled) })
 
   // A message for a client connected right now is pushed to it at once; it stays here until
   // the client acknowledges it, so a push lost on the way is collected later. The client's peer

@@ -111,7 +111,7 @@ export function useLive (peer: RunningPeer, onError: (err: unknown) => void, eve
     })
   }, [peer])
   useEffect(() => {
-    const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups, peer.checks]
+    const sources = [peer.node.relays, peer.client, peer.backups, peer.checks]
     for (const s of sources) s.addEventListener('change', refresh)
     peer.messages.addEventListener('message', refresh)
     peer.messages.addEventListener('sent', refresh)

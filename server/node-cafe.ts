@@ -18,6 +18,7 @@ import { loadOrCreateKey } from '../relay/relay.ts'
 import { writeFileSynced } from '../relay/synced-file.ts'
 import { libp2pTransport } from '../src/client/libp2p-transport.ts'
 import { createCafe, requestBodyCap, requestBodyMs } from '../src/cafe/compose.ts'
+import { cafeSearch } from '../src/peer/cafe-search.ts'
 import { cafeDirectory } from '../src/node/cafe-directory/index.ts'
 import { httpOverLibp2p } from '../src/node/http/index.ts'
 import { RelayKeeper } from '../src/node/relay-keeper.ts'
@@ -161,18 +162,16 @@ export async function startNodeCafe (init: NodeCafeInit): Promise<NodeCafe> {
   const cafe = await createCafe({
     libp2p,
     privateKeyRaw: privateKey.raw,
-    relays: () => relays,
     records: { cafe: records, pins: records, snapshots: records, contacts: records, inbox: records },
     blocks: syncedFsBlocks(blockstore, sharding),
-    fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options),
+    forward: cafeSearch({ directory: libp2p.services.cafeDirectory, relays: () => relays, fetchCafe: async (cafeId, request, options) => transport({ id: cafeId, addrs: [] }, request, options) }),
     version: VERSION,
     // Files and LevelDB on the cafe's own disk: nothing evicts them.
     persistent: async () => true
   })
   await cafe.pins.ready
   keeper.addEventListener('change', () => { cafe.relaysChanged() })
-  cafe.activity.addEventListener('activity', (e) => {
-    const a = (e as CustomEvent).detail as { kind: string, what: string, who?: string, status: number, ms: number }
+  cafe.activity.addEventListener('activity', ({ detail: a }) => {
     log(`${a.kind.padEnd(12)} ${String(a.status)} ${a.what}${a.who != null ? ` from ${a.who.slice(0, 16)}…` : ''} (${a.ms} ms)`)
   })
 

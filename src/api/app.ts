@@ -5,14 +5,14 @@ import { jsonBody } from '../shared/http-input.ts'
 import { readJsonObject, stringField } from '../shared/json.ts'
 import { crossSiteRefusal, factsOf } from '../shared/same-origin.ts'
 import { bodyOf } from '../shared/request-body.ts'
-import { ndjsonStream } from '../shared/streams.ts'
+import { ndjsonStream, throttledNdjson } from '../shared/streams.ts'
 import type { Account } from '../account/index.ts'
 import type { ConnectionPath } from '../node/connection-path.ts'
 import { LOCAL_API_MAX_JSON, mountOwnerRoutes } from './owner-routes.ts'
 import type { ActivityLog } from '../cafe/activity.ts'
 import type { CafeHost, CafeInbox } from '../cafe/index.ts'
 import { backupHealth, CHECK_TIMING, parseJoin, parseOutgoing } from '../client/index.ts'
-import type { BackupChecks, BackupHealth, BackupOutbox, BackupProgressEvent, CafeClient, CafeSession, Files, Messages, ReceiveProblem, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
+import type { BackupChecks, BackupHealth, BackupOutbox, CafeClient, CafeSession, Files, Messages, ReceiveProblem, RecoverOptions, RecoveryProgress, SearchOutcome, SearchUpdate, Threads } from '../client/index.ts'
 
 export { LOCAL_API_MAX_JSON }
 
@@ -260,20 +260,11 @@ function threadRoutes (app: Hono, deps: LocalApiDeps): void {
  * DAG of many blocks does not flood the page), the outcome last.
  */
 function recoveryStream (deps: LocalApiDeps, cafe: string, signal: AbortSignal): Response {
-  const { body, send, close, ended } = ndjsonStream(signal)
-  let latest: RecoveryProgress | undefined
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const flush = (): void => { timer = undefined; if (latest != null) send(latest); latest = undefined }
-  const end = (last: RecoveryProgress | undefined): void => { clearTimeout(timer); if (last != null) send(last); close() }
   // The reader gone, the recovery goes on (it is the page's, not this view's); only the view stops.
-  ended.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
-  deps.recover(cafe, {
-    onProgress: e => {
-      if (ended.aborted) return
-      latest = e.detail
-      timer ??= setTimeout(flush, RECOVERY_STREAM_MS)
-    }
-  }).then(done => { end(done) }, () => { end(latest ?? deps.recovery(cafe)) })
+  const { body, put, finish } = throttledNdjson(signal, { everyMs: RECOVERY_STREAM_MS })
+  let latest: RecoveryProgress | undefined
+  deps.recover(cafe, { onProgress: e => { latest = e.detail; put('recovery', e.detail) } })
+    .then(done => { finish(done) }, () => { finish(latest ?? deps.recovery(cafe)) })
   return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
 }
 
@@ -284,27 +275,15 @@ function recoveryStream (deps: LocalApiDeps, cafe: string, signal: AbortSignal):
  * the watch and the timers end with it.
  */
 async function backupStream (backups: BackupOutbox, signal: AbortSignal): Promise<Response> {
-  const { body, send, close, ended } = ndjsonStream(signal)
-  const latest = new Map<string, BackupProgressEvent>()
-  let listed = false
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const flush = (): void => { timer = undefined; for (const e of latest.values()) send(e); latest.clear() }
-  const limit = setTimeout(close, BACKUP_STREAM_MAX_MS)
-  ended.addEventListener('abort', () => { clearTimeout(timer); clearTimeout(limit) }, { once: true })
+  const { body, send, put, release, close, ended } = throttledNdjson(signal, { everyMs: BACKUP_STREAM_MS, maxMs: BACKUP_STREAM_MAX_MS, held: true })
   // Watched before the list is read: a change meanwhile comes after it, nothing is missed.
   backups.watch({
     signal: ended,
-    onProgress: e => {
-      const key = e.type === 'backup:progress' ? `${e.detail.cid}|${e.detail.cafe.id}` : `${e.detail.cid}|${e.detail.id}`
-      latest.delete(key)
-      latest.set(key, e)
-      if (listed) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
-    }
+    onProgress: e => { put(e.type === 'backup:progress' ? `${e.detail.cid}|${e.detail.cafe.id}` : `${e.detail.cid}|${e.detail.id}`, e) }
   })
   try {
     send({ type: 'backups', backups: await backups.list({ signal }) })
   } catch (err) { close(); throw err }
-  listed = true
-  if (!ended.aborted) timer ??= setTimeout(flush, BACKUP_STREAM_MS)
+  release()
   return new Response(body, { headers: { 'content-type': 'application/x-ndjson' } })
 }

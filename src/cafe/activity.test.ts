@@ -45,7 +45,7 @@ describe('the activity log', () => {
   it('keeps a bounded number of entries but counts all of them, and tells listeners', () => {
     const log = new ActivityLog()
     const heard: number[] = []
-    log.addEventListener('activity', e => { heard.push((e as CustomEvent<{ seq: number }>).detail.seq) })
+    log.addEventListener('activity', e => { heard.push(e.detail.seq) })
     for (let i = 0; i < ACTIVITY_LIMITS.keep + 5; i++) log.record(entry('pin', `POST /uploads ${i}`))
     expect(log.list({ limit: ACTIVITY_LIMITS.maxList + 100 }).length).toBe(ACTIVITY_LIMITS.maxList)
     expect(log.size).toBe(ACTIVITY_LIMITS.keep)

@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { InvalidInputError } from '../shared/errors.ts'
 
 /**
@@ -63,7 +64,10 @@ export function parseActivityFilter (params: URLSearchParams): ActivityFilter {
   return filter
 }
 
-export class ActivityLog extends EventTarget {
+/** What the log tells: each request as it is recorded. */
+export interface ActivityLogEvents { activity: CustomEvent<Activity> }
+
+export class ActivityLog extends TypedEventEmitter<ActivityLogEvents> {
   readonly #entries: Activity[] = []
   readonly #counts = new Map<ActivityKind, number>()
   readonly #now: () => number
@@ -79,7 +83,7 @@ export class ActivityLog extends EventTarget {
     this.#entries.push(entry)
     if (this.#entries.length > ACTIVITY_LIMITS.keep) this.#entries.splice(0, this.#entries.length - ACTIVITY_LIMITS.keep)
     this.#counts.set(a.kind, (this.#counts.get(a.kind) ?? 0) + 1)
-    this.dispatchEvent(new CustomEvent('activity', { detail: entry }))
+    this.safeDispatchEvent('activity', { detail: entry })
     return entry
   }
 

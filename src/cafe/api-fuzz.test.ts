@@ -58,7 +58,7 @@ async function rig (): Promise<Rig> {
   const contactStore = new MemoryContactStore()
   const contacts = new CafeContacts(contactStore)
   const index = await ContactIndex.load(contactStore)
-  contacts.onChange((address, contact) => { if (contact != null) index.upsert(contact); else index.remove(address) })
+  contacts.addEventListener('change', ({ detail: { address, contact } }) => { if (contact != null) index.upsert(contact); else index.remove(address) })
   const inboxStore = new MemoryInboxStore()
   const inbox = new CafeInbox({ store: inboxStore, isRegistered: async a => (await store.getClient(a)) != null })
   host.useService(inboxUsage(inbox, contacts))

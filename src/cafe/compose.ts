@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { CafeApi, PeerApi } from '../client/cafe-api.ts'
+import { PeerApi } from '../client/cafe-api.ts'
 import { HTTP_LIMITS } from '../node/http/index.ts'
 import { boundedChunks } from '../shared/streams.ts'
 import { ActivityLog } from './activity.ts'
@@ -19,8 +19,7 @@ import type { Forward } from './search-api.ts'
 import type { Blocks } from '../ipfs/blocks.ts'
 import type { CafeDirectory } from '../node/cafe-directory/index.ts'
 import type { HttpOverLibp2p } from '../node/http/index.ts'
-import type { AbortOptions, Libp2p } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Libp2p } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
 export const PULL_LIMITS = {
@@ -32,9 +31,6 @@ export const PULL_LIMITS = {
   maxCarBytes: 4 * 1024 * 1024 * 1024
 } as const
 
-/** How long a relays' directory answer may serve the next ask (a warm-up's, the query after it). */
-const DIRECTORY_CACHE_MS = 10_000
-
 /** The cafe's record stores, each over its datastore (one may serve all: each keeps its own namespace). */
 export type CafeRecords = Record<'cafe' | 'pins' | 'snapshots' | 'contacts' | 'inbox', Datastore>
 
@@ -43,13 +39,11 @@ export interface CafeInit {
   libp2p: Libp2p<{ http: HttpOverLibp2p, cafeDirectory: CafeDirectory }>
   /** libp2p Ed25519 private key `.raw`: the cafe signs its sessions with the peer key. */
   privateKeyRaw: Uint8Array
-  /** The relays whose directories list this cafe and whose cafes searches are forwarded to. */
-  relays: () => Multiaddr[]
   records: CafeRecords
   /** Clients' blocks, apart from the owner's: the cafe's garbage collection never touches those. */
   blocks: Blocks
-  /** Asks another cafe over libp2p (a search forward): the caller's own transport, dialling as it can. */
-  fetchCafe: (cafeId: string, request: Request, options?: AbortOptions) => Promise<Response>
+  /** How this cafe passes a search on: the device's own search (src/peer/cafe-search.ts), the same whether or not it is a cafe. */
+  forward: Forward
   version: string
   /** Whether `blocks` and `records` survive (a disk does; a browser may evict a site's data unless it granted persistence). */
   persistent: () => Promise<boolean>
@@ -67,12 +61,6 @@ export interface Cafe {
   contactIndex: ContactIndex
   activity: ActivityLog
   app: ReturnType<typeof createCafeApp>
-  /** Cafes listed by the relays' directories. */
-  directoryCafes(): Promise<string[]>
-  /** Each relay's directory list (longest listed first), for a search's sample across relays. */
-  directoryLists(): Promise<string[][]>
-  /** One search query to another cafe, its answer bounded in bytes and time. */
-  askCafe(cafeId: string, query: Record<string, unknown>, options?: AbortOptions): Promise<unknown>
   /** Call when the relays changed: a relay that restarted has an empty directory. */
   relaysChanged(): void
   stop(): Promise<void>
@@ -107,7 +95,7 @@ function carOverLibp2p (http: HttpOverLibp2p): CarFetcher {
   }
 }
 
-/** Builds a cafe from its parts: host, backup, inbox, contacts and search, directory announcement. */
+/** Builds a cafe from its parts: host, backup, inbox, contacts and search answers, directory announcement. */
 export async function createCafe (init: CafeInit): Promise<Cafe> {
   const { libp2p } = init
   const { http, cafeDirectory } = libp2p.services
@@ -125,42 +113,18 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
   const contacts = new CafeContacts(contactStore)
   // The search index is rebuilt from the stored contacts at start, then follows every change.
   const contactIndex = await ContactIndex.load(contactStore)
-  contacts.onChange((address, contact) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
+  contacts.addEventListener('change', ({ detail: { address, contact } }) => { if (contact != null) contactIndex.upsert(contact); else contactIndex.remove(address) })
   const inboxStore = new DatastoreInboxStore(init.records.inbox)
   const inbox = new CafeInbox({ store: inboxStore, isRegistered: async address => (await host.clientPeer(address)) != null })
   inbox.setLimits((await host.getSettings()).inbox ?? {})
   host.useService(inboxUsage(inbox, contacts))
 
-  // Cafes known through the relays' directories, asked in parallel with one deadline. One
-  // answer serves the next ask too, if it comes within seconds: a search box that warms up and
-  // then queries asks the relays once. Only once: a list kept longer would hide cafes that
-  // announced since from every search in that time.
-  let directory: { at: number, lists: Promise<string[][]> } | undefined
-  const directoryLists = async (): Promise<string[][]> => {
-    const kept = directory
-    directory = undefined
-    if (kept != null && Date.now() - kept.at < DIRECTORY_CACHE_MS) return kept.lists
-    const lists = (async () => {
-      const answers = await Promise.allSettled(init.relays().map(async r => cafeDirectory.list(r, { signal: AbortSignal.timeout(3_000) })))
-      return answers.flatMap(l => l.status === 'fulfilled' && l.value.length > 0 ? [l.value] : [])
-    })()
-    directory = { at: Date.now(), lists }
-    // An empty list is not kept: asked before any cafe announced (or with every relay down).
-    void lists.then(all => { if (all.length === 0 && directory?.lists === lists) directory = undefined })
-    return lists
-  }
-  const directoryCafes = async (): Promise<string[]> => [...new Set((await directoryLists()).flat())]
-  // The deadline covers the answer's body too: a cafe answering forever is cut off at the cap or the deadline.
-  const askCafe = async (cafeId: string, query: Record<string, unknown>, { signal }: AbortOptions = {}): Promise<unknown> =>
-    new CafeApi(async (path, request, options) => init.fetchCafe(cafeId, new Request(`http://cafe${path}`, request), options), cafeId).search(query, { signal })
-  // The search API picks the targets (a few, never visited) and bounds the wait.
-  const forward: Forward = { cafes: directoryCafes, ask: askCafe }
   const activity = new ActivityLog()
-  const app = createCafeApp(host, { version: init.version, onActivity: a => { activity.record(a) }, services: { pins, snapshots, persistent: init.persistent, inbox, contacts, search: { index: () => contactIndex, forward } } })
+  const app = createCafeApp(host, { version: init.version, onActivity: a => { activity.record(a) }, services: { pins, snapshots, persistent: init.persistent, inbox, contacts, search: { index: () => contactIndex, forward: init.forward } } })
 
   // The directory service announces this cafe on the node's relays while cafe mode is on.
   void cafeDirectory.keepAnnounced((await host.getSettings()).enabled)
-  host.onSettings(s => { void cafeDirectory.keepAnnounced(s.enabled) })
+  host.addEventListener('settings', ({ detail: s }) => { void cafeDirectory.keepAnnounced(s.enabled) })
 
   // A message for a client connected right now is pushed to it at once; it stays here until
   // the client acknowledges it, so a push lost on the way is collected later. The client's peer
@@ -188,9 +152,6 @@ export async function createCafe (init: CafeInit): Promise<Cafe> {
     contactIndex,
     activity,
     app,
-    directoryCafes,
-    directoryLists,
-    askCafe,
     relaysChanged: () => { void cafeDirectory.refresh() },
     stop: async () => { await cafeDirectory.keepAnnounced(false) }
   }

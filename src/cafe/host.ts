@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { isAddress, registrationMessage, verifyAccountSignature } from '../account/index.ts'
 import { fromBase64url, randomBytes, toBase64url } from '../shared/bytes.ts'
 import { ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError } from '../shared/errors.ts'
@@ -46,11 +47,14 @@ export interface CafeHostInit {
   now?: () => number
 }
 
+/** What the host tells: its settings after every change (cafe mode on/off drives the directory announcements). */
+export interface CafeHostEvents { settings: CustomEvent<CafeSettings> }
+
 /**
  * The cafe's host side of sessions: access tokens (owner), challenges and registrations
  * (clients), and JWT sessions bound to a client's account and peer id.
  */
-export class CafeHost {
+export class CafeHost extends TypedEventEmitter<CafeHostEvents> {
   readonly peerId: string
   readonly #store: CafeStore
   readonly #now: () => number
@@ -67,6 +71,7 @@ export class CafeHost {
   readonly #services: ClientServices[] = []
 
   constructor (init: CafeHostInit) {
+    super()
     this.peerId = init.peerId
     this.#store = init.store
     this.#now = init.now ?? Date.now
@@ -116,13 +121,9 @@ export class CafeHost {
     const next = { ...DEFAULT_SETTINGS, ...(await this.getSettings()), ...patch }
     await this.#store.putSettings(next)
     this.#settings = Promise.resolve(next)
-    for (const fn of this.#settingsListeners) fn({ ...next })
+    this.safeDispatchEvent('settings', { detail: { ...next } })
     return { ...next }
   }
-
-  readonly #settingsListeners = new Set<(s: CafeSettings) => void>()
-  /** Called after every settings change (cafe mode on/off drives the directory announcements). */
-  onSettings (fn: (s: CafeSettings) => void): void { this.#settingsListeners.add(fn) }
 
   async createToken (): Promise<{ id: string, token: string }> {
     const { token, record } = await newToken(new Date(this.#now()))

@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { parseCid } from '../ipfs/cid.ts'
 import { READ_AHEAD, walkDag } from '../ipfs/dag.ts'
 import { LightcafeError, NotFoundError } from '../shared/errors.ts'
@@ -16,12 +17,15 @@ import type { IDBPDatabase } from 'idb'
 export { OUTBOX_TIMING } from './backups/model.ts'
 export type { BackupProgressEvent, BackupProgressOptions, BackupRecord, BackupState, BackupView, DagRecord, OutboxInit } from './backups/model.ts'
 
+/** What the outbox tells: its list of backups or their states changed. */
+export interface BackupOutboxEvents { change: CustomEvent<void> }
+
 /**
  * The backup outbox: pins and snapshots to send to each cafe, kept in IndexedDB so nothing is
  * lost on a reload or crash, retried with backoff while a cafe is unreachable, in order per
  * cafe. Each backup's state per cafe is visible (queued, pinning, pinned, failed with the reason).
  */
-export class BackupOutbox extends EventTarget {
+export class BackupOutbox extends TypedEventEmitter<BackupOutboxEvents> {
   readonly #client: CafeClient
   readonly #blocks: Blocks
   readonly #db: Promise<IDBPDatabase<OutboxDB>>
@@ -51,7 +55,7 @@ export class BackupOutbox extends EventTarget {
       keyOf: job => job.cafe,
       idOf: job => job.seq!,
       run: async ([job]) => [await this.#attempt(job)],
-      settled: async ([job], [outcome]) => { await this.#settled(job, outcome); this.dispatchEvent(new Event('change')) },
+      settled: async ([job], [outcome]) => { await this.#settled(job, outcome); this.safeDispatchEvent('change') },
       retry: { firstMs: OUTBOX_TIMING.firstRetryMs, maxMs: OUTBOX_TIMING.maxRetryMs },
       wake: init.wake,
       now: this.#now
@@ -68,7 +72,7 @@ export class BackupOutbox extends EventTarget {
       uploading: this.#uploading,
       record: async (job, patch) => { await this.#record(job, patch) },
       progress: r => { this.#progress(r) },
-      changed: () => { this.dispatchEvent(new Event('change')) }
+      changed: () => { this.safeDispatchEvent('change') }
     }
   }
 
@@ -119,7 +123,7 @@ export class BackupOutbox extends EventTarget {
     for (const r of done.queued) this.#progress(r)
     for (const r of done.removed) this.#emit({ type: 'backup:removed', detail: { cid: r.cid, id: r.cafe } })
     for (const cafe of done.kicked) this.#outbox.kick(cafe)
-    if (done.queued.length > 0 || done.gone.length > 0) this.dispatchEvent(new Event('change'))
+    if (done.queued.length > 0 || done.gone.length > 0) this.safeDispatchEvent('change')
   }
 
   /** Every backup record (one per DAG and cafe). */
@@ -153,7 +157,7 @@ export class BackupOutbox extends EventTarget {
     }
     await tx.done
     for (const r of queued) this.#progress(r)
-    if (queued.length > 0) { this.#outbox.kick(cafe); this.dispatchEvent(new Event('change')) }
+    if (queued.length > 0) { this.#outbox.kick(cafe); this.safeDispatchEvent('change') }
     return queued.length
   }
 

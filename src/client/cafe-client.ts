@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { TypedEventEmitter } from 'main-event'
 import { registrationMessage } from '../account/index.ts'
 import { backoff } from '../shared/backoff.ts'
 import { Wake } from '../shared/wake.ts'
@@ -57,13 +58,16 @@ export function parseCafe (cafe: unknown): CafeTarget {
   }
 }
 
+/** What the client tells: a session was added, refreshed, lost or removed. */
+export interface CafeClientEvents { change: CustomEvent<void> }
+
 /**
  * This peer as a client of cafes: registers (challenge, signed registration, token),
  * keeps sessions in IndexedDB, refreshes them before they expire (one refresh at a time
  * per cafe: refresh tokens rotate, and a reused one ends the session), and sends
  * authenticated requests.
  */
-export class CafeClient extends EventTarget {
+export class CafeClient extends TypedEventEmitter<CafeClientEvents> {
   readonly #account: () => Account
   readonly #store: SessionStore
   readonly #transport: CafeTransport
@@ -254,5 +258,5 @@ export class CafeClient extends EventTarget {
     }))
   }
 
-  #changed (): void { this.dispatchEvent(new Event('change')) }
+  #changed (): void { this.safeDispatchEvent('change') }
 }

@@ -1,4 +1,5 @@
 import { openDB } from 'idb'
+import { TypedEventEmitter } from 'main-event'
 import { LightcafeError } from '../shared/errors.ts'
 import { wantedBlocks } from './have-want.ts'
 import { PROOF_LIMITS, pickBlocks, readProof } from './proofs.ts'
@@ -73,6 +74,9 @@ export interface ChecksInit {
   timing?: Partial<CheckTiming>
 }
 
+/** What the checks tell: a check started or ended. */
+export interface BackupChecksEvents { change: CustomEvent<void> }
+
 /**
  * Proof of storage, from this device. Each cafe is checked from time to time and on demand:
  * asked have/want about every block of the DAGs it pins for this account (an honest cafe that
@@ -81,7 +85,7 @@ export interface ChecksInit {
  * again through the backup outbox (only those); forged ones mark the cafe failed. Bounded per
  * check (have/want: 1,024 CIDs a question; proof: 8 blocks, 4 MiB) and per day.
  */
-export class BackupChecks extends EventTarget {
+export class BackupChecks extends TypedEventEmitter<BackupChecksEvents> {
   readonly #client: CafeClient
   readonly #outbox: BackupOutbox
   readonly #db: Promise<IDBPDatabase<ChecksDB>>
@@ -151,9 +155,9 @@ export class BackupChecks extends EventTarget {
   async check (cafe: string, opts: { proof?: boolean } = {}): Promise<CheckResult> {
     const running = this.#running.get(cafe)
     if (running != null) return running
-    const run = this.#check(cafe, opts.proof !== false).finally(() => { this.#running.delete(cafe); this.dispatchEvent(new Event('change')) })
+    const run = this.#check(cafe, opts.proof !== false).finally(() => { this.#running.delete(cafe); this.safeDispatchEvent('change') })
     this.#running.set(cafe, run)
-    this.dispatchEvent(new Event('change'))
+    this.safeDispatchEvent('change')
     return run
   }
 

@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { boxKeyPair } from '../account/box.ts'
 import { backoff } from '../shared/backoff.ts'
 import { Wake } from '../shared/wake.ts'
@@ -18,6 +19,9 @@ export { MESSAGE_LIMITS } from './messages/model.ts'
 export { parseOutgoing } from './messages/send.ts'
 export type { MessageLimits, MessagesInit, ReceiveOutcome, ReceivedMessage, ReceiptSettings, ReceiveProblem, Via } from './messages/model.ts'
 
+/** What Messages tells: a message arrived, a sent one changed state, or the own profile changed. */
+export interface MessagesEvents { message: CustomEvent<void>, sent: CustomEvent<void>, profile: CustomEvent<void> }
+
 /**
  * Messages between accounts: this account's public contact (published to its cafes), contact
  * lookup (cache, its cafes, connected peers), sending end-to-end encrypted envelopes directly
@@ -28,7 +32,7 @@ export type { MessageLimits, MessagesInit, ReceiveOutcome, ReceivedMessage, Rece
  * components this class holds: contacts.ts, send.ts, sent.ts (sent records and receipts),
  * receive.ts (with the strangers' budget), collect.ts (collecting and reading).
  */
-export class Messages extends EventTarget {
+export class Messages extends TypedEventEmitter<MessagesEvents> {
   readonly limits: MessageLimits
   readonly #c: MessagesComponents
   readonly #wake: Wake
@@ -69,7 +73,7 @@ export class Messages extends EventTarget {
       status: {},
       box: boxOf(init),
       seq: () => { lastSeq = Math.max(now() * 1000, lastSeq + 1); return lastSeq },
-      tell: event => { this.dispatchEvent(new Event(event)) },
+      tell: event => { this.safeDispatchEvent(event) },
       collectLater: () => { this.#collectLater() }
     }
     // A peer back (or the whole network): it is worth a direct try again at once.

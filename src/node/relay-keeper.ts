@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { backoff } from '../shared/backoff.ts'
 import { Wake } from '../shared/wake.ts'
 import { relayCause } from './relay-cause.ts'
@@ -34,6 +35,9 @@ export interface RelayKeeperInit {
   wake?: Wake
 }
 
+/** What a RelayKeeper tells: a relay's state changed (connected, lost, error, addresses). */
+export interface RelayKeeperEvents { change: CustomEvent<void> }
+
 /**
  * Keeps a connection to every configured relay: dials at start, and redials with
  * backoff whenever a relay goes away (restart, network drop). libp2p's relay transport
@@ -41,7 +45,7 @@ export interface RelayKeeperInit {
  * really down: a wake (the browser back online, addresses changed, a connection opened while
  * no relay was up) redials at once, and a relay back after a loss wakes every other backoff.
  */
-export class RelayKeeper extends EventTarget {
+export class RelayKeeper extends TypedEventEmitter<RelayKeeperEvents> {
   readonly #libp2p: Libp2p
   readonly #relays: Multiaddr[]
   readonly #attempts = new Map<string, number>()
@@ -113,14 +117,14 @@ export class RelayKeeper extends EventTarget {
     return up.length > 0 ? up : this.#relays
   }
 
-  readonly #onUpdate = (): void => { this.dispatchEvent(new Event('change')) }
+  readonly #onUpdate = (): void => { this.safeDispatchEvent('change') }
 
   readonly #onDisconnect = (evt: CustomEvent): void => {
     const peer = String(evt.detail)
     for (const ma of this.#relays) {
       if (ma.toString().endsWith(`/p2p/${peer}`)) { this.#lost.add(ma.toString()); this.#schedule(ma) }
     }
-    this.dispatchEvent(new Event('change'))
+    this.safeDispatchEvent('change')
   }
 
   /**
@@ -156,7 +160,7 @@ export class RelayKeeper extends EventTarget {
       this.#attempts.set(key, 0)
       this.#errors.delete(key)
       this.#everConnected.add(key)
-      this.dispatchEvent(new Event('change'))
+      this.safeDispatchEvent('change')
       // Back after a loss: what else waited (outboxes, refreshes) may go now.
       if (this.#lost.delete(key)) this.wake.notify('relay')
     }, (err: Error) => {
@@ -164,7 +168,7 @@ export class RelayKeeper extends EventTarget {
       this.#attempts.set(key, (this.#attempts.get(key) ?? 0) + 1)
       const cause = relayCause(ma, { timedOut: signal.aborted, everConnected: this.#everConnected.has(key) }, this.#page)
       this.#errors.set(key, { message: err.message, cause })
-      this.dispatchEvent(new Event('change'))
+      this.safeDispatchEvent('change')
       this.#schedule(ma)
     })
   }

@@ -230,3 +230,43 @@ export function ndjsonStream (signal?: AbortSignal): { body: ReadableStream<Uint
     ended: over.signal
   }
 }
+
+/**
+ * An NDJSON body (see `ndjsonStream`) where changes are sent at most once per `everyMs`: `put`
+ * keeps only each key's latest value (a DAG of many blocks or a busy outbox does not flood the
+ * page), sent in the order of their last change. While `held`, puts wait for `release()` (a
+ * first line, such as a list, goes before them). `finish(last)` drops what waits, sends `last`
+ * and closes; `maxMs` closes the body after that long (the page opens another). Its timers end
+ * with the body.
+ */
+export function throttledNdjson (signal: AbortSignal | undefined, opts: { everyMs: number, maxMs?: number, held?: boolean }): {
+  body: ReadableStream<Uint8Array>
+  send: (value: unknown) => void
+  put: (key: string, value: unknown) => void
+  release: () => void
+  finish: (last?: unknown) => void
+  close: () => void
+  ended: AbortSignal
+} {
+  const { body, send, close, ended } = ndjsonStream(signal)
+  const latest = new Map<string, unknown>()
+  let held = opts.held === true
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const flush = (): void => { timer = undefined; for (const v of latest.values()) send(v); latest.clear() }
+  const limit = opts.maxMs != null ? setTimeout(close, opts.maxMs) : undefined
+  ended.addEventListener('abort', () => { clearTimeout(timer); clearTimeout(limit) }, { once: true })
+  return {
+    body,
+    send,
+    put: (key, value) => {
+      if (ended.aborted) return
+      latest.delete(key)
+      latest.set(key, value)
+      if (!held) timer ??= setTimeout(flush, opts.everyMs)
+    },
+    release: () => { held = false; if (!ended.aborted) timer ??= setTimeout(flush, opts.everyMs) },
+    finish: last => { clearTimeout(timer); latest.clear(); if (last != null) send(last); close() },
+    close,
+    ended
+  }
+}

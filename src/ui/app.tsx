@@ -26,7 +26,7 @@ import type { LiveData } from './live.ts'
 import type { LanInfo } from '../node/lan.ts'
 import type { Role } from './role.ts'
 import type { ViewId } from './route.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 import type { ComponentChildren } from 'preact'
 
 /** The banner for a new version: the service worker waits until the owner says when. */

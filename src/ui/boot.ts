@@ -1,7 +1,7 @@
 import { bridgeCarrier, serveToServiceWorker } from '../sw/page-bridge.ts'
 import { registerServiceWorker } from '../sw/registration.ts'
 import { relayList } from '../node/relays.ts'
-import { startPeer } from './peer.ts'
+import { startPeer } from '../peer/index.ts'
 import { renderDashboard } from './app.tsx'
 import { readEarly } from './live.ts'
 

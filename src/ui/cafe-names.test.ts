@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { stub } from '../../test/fixtures/stub.ts'
 import { fetchName } from './cafe-names.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 
 /** A "cafe" (any peer an invitation names) answering /info with a body that never ends. */
 function endlessInfo (): { peer: RunningPeer, pulled: () => number } {

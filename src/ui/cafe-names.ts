@@ -1,5 +1,5 @@
 import { CafeApi } from '../client/cafe-api.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 
 /**
  * The names of this device's cafes, as each cafe gives it (`GET /cafe/v1/info`), kept in

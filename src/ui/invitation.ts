@@ -1,7 +1,7 @@
 import { fetchName } from './cafe-names.ts'
 import { call } from './local-api.ts'
 import type { LanInfo } from '../node/lan.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 
 /**
  * The join link for a token: opening it on another device registers that device with this cafe.

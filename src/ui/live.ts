@@ -1,7 +1,7 @@
 import { createContext } from 'preact'
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks'
 import { call } from './local-api.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 import type { RelayState } from '../node/relay-keeper.ts'
 import type { LanInfo } from '../node/lan.ts'
 import type { ConnectionInfo, LocalApiDeps, MessageStatus, PeerView, SessionView } from '../api/app.ts'
@@ -111,7 +111,7 @@ export function useLive (peer: RunningPeer, onError: (err: unknown) => void, eve
     })
   }, [peer])
   useEffect(() => {
-    const sources: EventTarget[] = [peer.node.relays, peer.client, peer.messages, peer.backups, peer.checks]
+    const sources = [peer.node.relays, peer.client, peer.backups, peer.checks]
     for (const s of sources) s.addEventListener('change', refresh)
     peer.messages.addEventListener('message', refresh)
     peer.messages.addEventListener('sent', refresh)

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LightcafeError } from '../shared/errors.ts'
 import { stub } from '../../test/fixtures/stub.ts'
 import { call } from './local-api.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 
 const answering = (res: Response): RunningPeer => stub<RunningPeer>({ handle: async () => res })
 

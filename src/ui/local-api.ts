@@ -1,5 +1,5 @@
 import { refusalError } from '../shared/errors.ts'
-import type { RunningPeer } from './peer.ts'
+import type { RunningPeer } from '../peer/index.ts'
 
 /**
  * This page's own local API, called directly: the node lives here, so the dashboard needs no

@@ -55,7 +55,7 @@ describe('the contacts a cafe holds', () => {
   it('answers for its owner (not a client of its own cafe) once the owner gives its contact, so guests can write to it', async () => {
     const contacts = new CafeContacts(new MemoryContactStore(), () => NOW)
     const changes: Array<[string, string | undefined]> = []
-    contacts.onChange((address, c) => changes.push([address, c?.name]))
+    contacts.addEventListener('change', ({ detail: { address, contact } }) => changes.push([address, contact?.name]))
     await expect(contacts.get(bob.address)).rejects.toMatchObject({ reason: 'CONTACT_NOT_FOUND' })
     const owner = contactOf(bob, 'Owner', NOW)
     contacts.setOwner(wire(owner))

@@ -1,8 +1,12 @@
+import { TypedEventEmitter } from 'main-event'
 import { isAddress } from '../../account/index.ts'
 import { CONTACT_LIMITS, verifyContact } from '../../contacts/contact.ts'
 import { ForbiddenError, InvalidInputError, LightcafeError, NotFoundError } from '../../shared/errors.ts'
 import type { Contact } from '../../contacts/contact.ts'
 import type { ContactStore } from './contact-store.ts'
+
+/** What the contacts tell: one was stored (with it) or removed (without): the search index follows. */
+export interface CafeContactsEvents { change: CustomEvent<{ address: string, contact?: Contact }> }
 
 /**
  * The contacts a cafe holds: each registered client publishes its own, anyone may read one.
@@ -11,15 +15,13 @@ import type { ContactStore } from './contact-store.ts'
  * (a tab's account) is not its own client: its contact is given by the owner (`setOwner`) and
  * answered like a client's, so guests can find and write to the owner.
  */
-export class CafeContacts {
+export class CafeContacts extends TypedEventEmitter<CafeContactsEvents> {
   readonly #store: ContactStore
   readonly #now: () => number
-  readonly #listeners = new Set<(address: string, contact: Contact | undefined) => void>()
   #owner: Contact | undefined
-  constructor (store: ContactStore, now: () => number = Date.now) { this.#store = store; this.#now = now }
+  constructor (store: ContactStore, now: () => number = Date.now) { super(); this.#store = store; this.#now = now }
 
-  /** Called after a contact is stored (with it) or removed (with undefined): the search index follows. */
-  onChange (fn: (address: string, contact: Contact | undefined) => void): void { this.#listeners.add(fn) }
+  #changed (address: string, contact?: Contact): void { this.safeDispatchEvent('change', { detail: { address, contact } }) }
 
   /** Stores the session's own contact; refuses another account's and any not newer than the one held. */
   async publish (address: string, body: unknown): Promise<Contact> {
@@ -27,7 +29,7 @@ export class CafeContacts {
     if (contact.address !== address) throw new ForbiddenError('CONTACT_NOT_YOURS', 'a client may publish only its own account\'s contact')
     // A replayed older copy must not roll back a newer one (say, one with a new box key).
     if (!(await this.#store.put(contact))) throw new LightcafeError('CONTACT_STALE', 'the cafe holds a contact for this account at least as new; sign one with a later updated time')
-    for (const fn of this.#listeners) fn(address, contact)
+    this.#changed(address, contact)
     return contact
   }
 
@@ -36,8 +38,8 @@ export class CafeContacts {
     const contact = body == null ? undefined : verifyContact(body, CONTACT_LIMITS, this.#now())
     const before = this.#owner
     this.#owner = contact
-    if (before != null && before.address !== contact?.address) for (const fn of this.#listeners) fn(before.address, undefined)
-    if (contact != null) for (const fn of this.#listeners) fn(contact.address, contact)
+    if (before != null && before.address !== contact?.address) this.#changed(before.address)
+    if (contact != null) this.#changed(contact.address, contact)
   }
 
   async get (address: string): Promise<Contact> {
@@ -50,7 +52,7 @@ export class CafeContacts {
   /** Drops an account's contact (the client left or was removed); no error when there is none. */
   async remove (address: string): Promise<void> {
     await this.#store.delete(address)
-    for (const fn of this.#listeners) fn(address, undefined)
+    this.#changed(address)
   }
 
   /** Every contact held, for search. */

@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { blockKey } from '../../ipfs/blocks.ts'
 import { parseCid } from '../../ipfs/cid.ts'
 import { exportBlocksCar } from '../../ipfs/car.ts'
@@ -60,6 +61,9 @@ export interface PinServiceInit {
   limits?: Partial<PinLimits>
 }
 
+/** What the pins tell: a client's pins changed (with its address), for the owner's views. */
+export interface PinServiceEvents { change: CustomEvent<string> }
+
 /**
  * The cafe's pinning: pins per client, blocks verified against their CIDs as they arrive,
  * shared blocks stored once and counted for every client that pins them, quotas, and
@@ -78,7 +82,7 @@ export interface PinServiceInit {
  * Bounds: every ingest reserves its bytes in the ledger before writing them; uploads and
  * pulls run at most `maxActivePerClient` at a time per client and abort on an idle body.
  */
-export class PinService {
+export class PinService extends TypedEventEmitter<PinServiceEvents> {
   readonly ready: Promise<void>
   readonly #blocks: Blocks
   readonly #store: PinStore
@@ -94,13 +98,13 @@ export class PinService {
   /** A replaced pin's blocks stay held until its replacement settles: new requestid -> old. */
   readonly #replacing = new Map<string, string>()
   readonly #limits: PinLimits
-  readonly #changed = new Set<(address: string) => void>()
   /** Uploads cut before their DAG was whole, kept to be resumed. */
   readonly #unfinished: UnfinishedUploads
   /** Blocks pins hold that the store lost. */
   readonly #lost: LostBlocks
 
   constructor (init: PinServiceInit) {
+    super()
     this.#blocks = init.blocks
     this.#store = init.store
     this.#quota = init.quota
@@ -135,10 +139,7 @@ export class PinService {
   /** Deletes every stored block that no pin holds and no running ingest wrote. Returns how many. */
   async collectGarbage (options: AbortOptions = {}): Promise<number> { return this.#gc.collect(options) }
 
-  /** Called with the client's address whenever its pins change (for the owner's views). */
-  onChange (fn: (address: string) => void): void { this.#changed.add(fn) }
-
-  #emit (address: string): void { for (const fn of this.#changed) fn(address) }
+  #emit (address: string): void { this.safeDispatchEvent('change', { detail: address }) }
 
   /** A client's pinned data: bytes held for it, pins whole, pins with lost blocks. */
   usage (address: string): { bytes: number, pins: number, lost: number } {

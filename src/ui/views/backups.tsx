@@ -6,7 +6,7 @@ import { ndjsonLines } from '../../shared/streams.ts'
 import { Bar, Section } from './section.tsx'
 import type { BackupProgressEvent } from '../../client/index.ts'
 import type { LiveData } from '../live.ts'
-import type { RunningPeer } from '../peer.ts'
+import type { RunningPeer } from '../../peer/index.ts'
 
 type BackupRow = LiveData['backups'][number]
 /** A line of GET /api/v0/backups?stream=1: the list, then changes. */

@@ -48,10 +48,5 @@ export default defineConfig(
       '@stylistic/member-delimiter-style': ['error', { multiline: { delimiter: 'none' }, singleline: { delimiter: 'comma', requireLast: false } }],
       '@stylistic/type-annotation-spacing': 'error'
     }
-  },
-  {
-    // Findings in files another change is rewriting now (issue 23): fixed there or after it lands.
-    files: ['src/api/app-fuzz.test.ts', 'src/cafe/api-fuzz.test.ts', 'src/cafe/datastore/stores.test.ts', 'src/cafe/pins/pin-service.test.ts', 'src/cafe/pins/pin-service.ts', 'src/client/files.ts', 'src/client/libp2p-transport.test.ts', 'src/client/outbox.ts', 'src/client/recovery.test.ts'],
-    rules: { '@stylistic/no-multiple-empty-lines': 'off', 'preserve-caught-error': 'off', '@stylistic/semi': 'off', 'require-yield': 'off', '@stylistic/indent': 'off' }
   }
 )

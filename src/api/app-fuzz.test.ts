@@ -33,7 +33,6 @@ import { expectErrorContract } from '../../test/fixtures/error-contract.ts'
  * the blockstores) as it was.
  */
 
-
 let dbs = 0
 
 async function blockDump (bs: MemoryBlockstore): Promise<string[]> {
@@ -192,7 +191,7 @@ describe('fuzzing the local API', () => {
         let timer: ReturnType<typeof setTimeout> | undefined
         res = await Promise.race([s.api.fetch(req), new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('no answer within 10 s')) }, 10_000) })]).finally(() => { clearTimeout(timer) })
       } catch (err) {
-        throw new Error(`app.fetch threw for ${r.method} ${r.path}: ${String(err)}`)
+        throw new Error(`app.fetch threw for ${r.method} ${r.path}: ${String(err)}`, { cause: err })
       }
       expect(res).toBeInstanceOf(Response)
       // A search answers as a stream of updates; its refusals come before it starts.

@@ -224,7 +224,7 @@ describe('fuzzing the cafe API', () => {
     try {
       res = await s.app.fetch(req, r.env)
     } catch (err) {
-      throw new Error(`app.fetch threw for ${r.method} ${r.path}: ${String(err)}`)
+      throw new Error(`app.fetch threw for ${r.method} ${r.path}: ${String(err)}`, { cause: err })
     }
     expect(res).toBeInstanceOf(Response)
     const text = await res.text()

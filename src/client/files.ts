@@ -16,7 +16,6 @@ export interface FileRecord { cid: string, encrypted: boolean, bytes: number, ad
 
 interface FilesDB extends DBSchema { files: { key: string, value: FileRecord } }
 
-
 /**
  * This device's files in Helia (UnixFS over IndexedDB), encrypted with a key derived from
  * the account key unless asked otherwise. What was encrypted is recorded here, so reads

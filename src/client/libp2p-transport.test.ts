@@ -68,7 +68,7 @@ describe('libp2pTransport', () => {
     const circuit = { remotePeer: cafeId, limits: { bytes: 1n } } as unknown as Connection
     const http = {
       newestDirect: () => undefined,
-    newestRelayed: () => undefined,
+      newestRelayed: () => undefined,
       directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('signal timed out') },
       relayedConnection: async (targets: Multiaddr[]) => { relayed.push(targets.map(t => t.toString())); return circuit },
       fetch: async (conn: Connection) => Response.json({ over: conn === circuit ? 'relay' : 'other' })
@@ -87,7 +87,7 @@ describe('libp2pTransport', () => {
     const dials: string[][] = []
     const http = {
       newestDirect: () => undefined,
-    newestRelayed: () => undefined,
+      newestRelayed: () => undefined,
       directConnection: async (targets: Multiaddr[]) => { dials.push(targets.map(t => t.toString())); throw new Error('failed to connect via relay with status NO_RESERVATION') },
       relayedConnection: async () => { throw new Error('must not be asked') },
       fetch: async () => Response.json({})

@@ -128,7 +128,6 @@ export class Outbox<J extends OutboxJob> {
     this.#drain(key).catch(() => {}).finally(() => this.#running.delete(key))
   }
 
-
   #stateOf (job: J): OutboxState {
     if (job.attempts > 0 && job.notBefore > this.#now()) return 'retrying'
     return this.#running.has(this.#init.keyOf(job)) ? 'running' : 'queued'

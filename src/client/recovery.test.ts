@@ -27,7 +27,6 @@ async function carOf (root: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }>)
   return new Uint8Array((await writtenCar([root], blocks)).flatMap(c => [...c])) as Uint8Array<ArrayBuffer>
 }
 
-
 describe('recovery', () => {
   it('keeps only the blocks of the DAGs it asked for, whatever else the cafe sends', async () => {
     const { cafeId, host, pins, app } = await memoryBackupCafe()

@@ -31,7 +31,7 @@ const backends: Record<string, Backend> = {
     open: async () => { const ds = new CafeIdbDatastore(`ds-test-${++n}`); await ds.open(); paths.set(ds, `ds-test-${n}`); return ds },
     reopen: async ds => {
       const name = paths.get(ds)!
-      ;await (ds as CafeIdbDatastore).close()
+      await (ds as CafeIdbDatastore).close()
       const again = new CafeIdbDatastore(name)
       await again.open()
       paths.set(again, name)

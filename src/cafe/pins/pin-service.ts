@@ -48,7 +48,6 @@ export interface ClientHoldings {
   unfinished: Array<{ cid: string, bytes: number, blocks: number, updated: string, expires: string }>
 }
 
-
 export interface PinServiceInit {
   blocks: Blocks
   store: PinStore

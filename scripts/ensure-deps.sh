@@ -41,4 +41,6 @@ if [[ "${1:-}" == --chromium || "${1:-}" == --browsers ]]; then
   need /usr/sbin/iptables iptables PATH
   need /usr/sbin/nft nftables PATH
   need /usr/sbin/sysctl procps PATH
+  # scripts/in-netns.sh and e2e/netlab.ts make the private networks with ip(8).
+  need /usr/sbin/ip iproute2 PATH
 fi

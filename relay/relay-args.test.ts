@@ -2,6 +2,16 @@ import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { UsageError, parseRelayArgs } from './relay-args.ts'
 
+/** `npm run relay` with `args` run to its exit: the code and all it printed. */
+async function relayExit (args: string[]): Promise<{ code: number | null, out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/relay-main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+  return { code, out: out.trim() }
+}
+
 describe('npm run relay: its flags', () => {
   it('refuses numbers it cannot use, naming the flag (before: NaN lifted the reservation cap, BigInt threw, NaN minutes)', () => {
     for (const [flag, value] of [
@@ -30,13 +40,17 @@ describe('npm run relay: its flags', () => {
     expect(parseRelayArgs(['--no-turn'], {}).turn).toBe(false)
   })
 
+  it('passes a trusted proxy on, from its flag or its environment variable', () => {
+    expect(parseRelayArgs([], {}).trustedProxy).toBeUndefined()
+    expect(parseRelayArgs(['--trusted-proxy', '127.0.0.1,10.0.0.0/8', '--proxy-header', 'forwarded'], {}).trustedProxy).toEqual({ spec: '127.0.0.1,10.0.0.0/8', header: 'forwarded' })
+    expect(parseRelayArgs([], { RELAY_TRUSTED_PROXY: '::1' }).trustedProxy).toEqual({ spec: '::1' })
+  })
+
   it('exits 2 with one plain line, not a stack or a relay without its cap', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'relay/relay-main.ts', '--max-reservations', 'abc', '--no-turn'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
-    const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-    expect(code).toBe(2)
-    expect(out.trim()).toBe('relay: --max-reservations must be a whole number from 1 to 1000000000 (got "abc")')
+    expect(await relayExit(['--max-reservations', 'abc', '--no-turn'])).toEqual({ code: 2, out: 'relay: --max-reservations must be a whole number from 1 to 1000000000 (got "abc")' })
+  }, 30_000)
+
+  it('a proxy it cannot read exits 2 the same way', async () => {
+    expect(await relayExit(['--trusted-proxy', 'bogus', '--no-turn'])).toEqual({ code: 2, out: 'relay: --trusted-proxy: bogus is not an address or CIDR range' })
   }, 30_000)
 })

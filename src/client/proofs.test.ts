@@ -45,6 +45,13 @@ describe('proofs: which blocks are asked', () => {
     }
   })
 
+  it('is stratified: a cafe that dropped a run of a quarter of the blocks (a file\'s tail) is caught by every proof', () => {
+    const blocks = refs(1000)
+    const dropped = new Set(blocks.slice(700, 950).map(b => b.cid))
+    // Drawn uniformly, 8 blocks miss such a quarter in 1 proof of 10: 500 proofs would miss ~50.
+    for (let i = 0; i < 500; i++) expect(pickBlocks(blocks).some(b => dropped.has(b.cid))).toBe(true)
+  })
+
   it('has no modulo bias: values past the last whole multiple of n are drawn again', () => {
     // n = 3: 2^32 % 3 = 1, so 2^32 - 1 must be refused; a biased `% n` would answer 0 for it.
     const values = [2 ** 32 - 1, 2 ** 32 - 1, 7]

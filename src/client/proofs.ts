@@ -4,7 +4,7 @@ import { boundedChunks } from '../shared/streams.ts'
 import type { BlockRef } from '../ipfs/verify.ts'
 
 export const PROOF_LIMITS = {
-  /** Blocks asked per proof: a cafe that dropped a share f of the blocks is caught with probability 1 - (1 - f)^8. */
+  /** Blocks asked per proof (one per stratum): a cafe that dropped a share f of the blocks is caught with probability at least 1 - (1 - f)^8, and one that dropped a run of 1/4 of them always. */
   blocks: 8,
   /** Bytes of blocks asked per proof (1 MiB UnixFS leaves: ~4 of them, plus small nodes). */
   maxBytes: 4 * 1024 * 1024,
@@ -34,26 +34,38 @@ export function randomBelow (n: number, random: RandomSource = cryptoRandom): nu
 }
 
 /**
- * The blocks a proof asks for: up to `count` distinct blocks drawn uniformly from `blocks` with
- * a CSPRNG, whose bytes together stay within `maxBytes` (a block that would pass it is not
- * asked; another is drawn, a bounded number of times). Drawn at the moment of the proof from
- * this device's own list of the DAGs' blocks, so the cafe can neither know nor steer them.
+ * The blocks a proof asks for, stratified: the list (this device's own, in DAG order, so a
+ * file's bytes in order) is cut into `count` equal runs and one block is drawn uniformly from
+ * each with a CSPRNG. Each block is as likely as under a uniform draw, but a cafe that dropped a
+ * run of blocks (a file's tail, a whole DAG) is caught far more often: any run of 2/count of the
+ * list holds a whole stratum, so every proof asks for one of its blocks (uniformly: a quarter
+ * dropped went unseen by 1 proof in 10). Bytes stay within `maxBytes`: a stratum whose draw would
+ * pass it draws again (a bounded number of times), then is left out; strata are visited in a
+ * random order so the bound does not always fall on the same ones. Drawn at the moment of the
+ * proof, so the cafe can neither know nor steer them.
  */
 export function pickBlocks (blocks: BlockRef[], opts: { count?: number, maxBytes?: number, random?: RandomSource } = {}): BlockRef[] {
   const count = opts.count ?? PROOF_LIMITS.blocks
   const maxBytes = opts.maxBytes ?? PROOF_LIMITS.maxBytes
-  const pool = [...blocks]
+  const n = blocks.length
+  const strata = Math.min(count, n)
+  const order = Array.from({ length: strata }, (_, i) => i)
   const out: BlockRef[] = []
   let bytes = 0
-  // A partial Fisher-Yates: each draw removes its block from the pool.
-  for (let draws = 0; out.length < count && pool.length > 0 && draws < 4 * count; draws++) {
-    const i = randomBelow(pool.length, opts.random)
-    const b = pool[i]
-    pool[i] = pool[pool.length - 1]
-    pool.pop()
-    if (bytes + b.bytes > maxBytes) continue
-    out.push(b)
-    bytes += b.bytes
+  for (let left = strata; left > 0; left--) {
+    // A Fisher-Yates step: the next stratum, in a random order.
+    const j = randomBelow(left, opts.random)
+    const s = order[j]
+    order[j] = order[left - 1]
+    const lo = Math.floor(s * n / strata)
+    const hi = Math.floor((s + 1) * n / strata)
+    for (let draw = 0; draw < 4; draw++) {
+      const b = blocks[lo + randomBelow(hi - lo, opts.random)]
+      if (bytes + b.bytes > maxBytes) continue
+      out.push(b)
+      bytes += b.bytes
+      break
+    }
   }
   return out
 }

@@ -141,8 +141,11 @@ test('backups on every cafe: a cut upload resumes, a cafe added later is backfil
         return out
       })
       expect(wiped.blocks).toBeGreaterThan(5)
-      // The cafe restarts (its tab reloads): it finds them gone and says so to its owner.
+      // The cafe restarts (its tab reloads): it finds them gone and says so to its owner. Its
+      // clients reach it once its relay reservation is back (before that a check finds it
+      // unreachable, CAFE_UNREACHABLE, as it is: seen once in CI).
       await c.reload()
+      await c.reachable()
       const address = (await client.api('GET', '/api/v0/account')).body.address
       await expect.poll(async () => ((await c.api('GET', '/api/v0/clients')).body as any[]).find(x => x.address === address)?.lost).toBeGreaterThan(0)
       await show(c, 'overview')

@@ -13,8 +13,11 @@ describe('the path of a WebRTC connection, from its selected candidate pair', ()
     const hidden = { candidateType: 'prflx', address: '', port: 50123 } as const
     expect(pathOfPair({ candidateType: 'host', address: '10.77.0.2', port: 4000 }, hidden, [], [{ candidateType: 'host', address: 'x.local', port: 50123 }])).toBe('direct')
     expect(pathOfPair({ candidateType: 'host', address: '10.77.0.2', port: 4000 }, hidden, [], [{ candidateType: 'srflx', address: '198.51.100.6', port: 50123 }])).toBe('nat')
-    // None matches (a symmetric NAT's fresh mapping): through NAT.
-    expect(pathOfPair({ candidateType: 'host', address: '10.77.0.2', port: 4000 }, hidden, [], [{ candidateType: 'host', address: 'x.local', port: 9 }])).toBe('nat')
+    // None matches, and that side has STUN (it signalled a srflx): a symmetric NAT's fresh mapping, through NAT.
+    expect(pathOfPair({ candidateType: 'host', address: '10.77.0.2', port: 4000 }, hidden, [], [{ candidateType: 'host', address: 'x.local', port: 9 }, { candidateType: 'srflx', address: '198.51.100.6', port: 10 }])).toBe('nat')
+    // None matches, and that side has no STUN (no srflx or relay candidate): it learned no mapping,
+    // so the hidden address is one of its own host addresses not yet signalled: the LAN.
+    expect(pathOfPair({ candidateType: 'host', address: '10.77.0.2', port: 4000 }, hidden, [], [{ candidateType: 'host', address: 'x.local', port: 9 }])).toBe('direct')
     expect(pathOfPair({ candidateType: 'prflx', address: '198.51.100.6' }, { candidateType: 'relay', address: '203.0.113.20' })).toBe('turn')
   })
 })

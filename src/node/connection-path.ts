@@ -30,13 +30,19 @@ function isPrivateAddress (address: string | undefined): boolean {
  * What a peer-reflexive candidate really is. Chromium hides a remote prflx candidate's address,
  * and one appears whenever a check arrives before the candidate it came from was signalled
  * (or that candidate is an mDNS name): the signalled candidate with the same port is the one;
- * else a private address means the LAN. Unresolved, it is a mapping seen through NAT.
+ * else a private address, or a side with no STUN (no srflx or relay candidate), means the LAN.
+ * Unresolved, it is a mapping seen through NAT.
  */
 function resolvedType (c: CandidateStats, sameSide: CandidateStats[]): CandidateType | undefined {
   if (c.candidateType !== 'prflx') return c.candidateType
   const signalled = sameSide.find(o => o.candidateType !== 'prflx' && o.port != null && o.port === c.port)
   if (signalled != null) return signalled.candidateType
-  return isPrivateAddress(c.address) ? 'host' : 'prflx'
+  if (isPrivateAddress(c.address)) return 'host'
+  // A side that signalled no server-reflexive or relay candidate has no STUN server, so it
+  // learned no NAT mapping to be reached by: an address it did not signal is one of its own
+  // (an mDNS-hidden host candidate this browser could not resolve), on this network.
+  if ((c.address ?? '') === '' && !sameSide.some(o => o.candidateType === 'srflx' || o.candidateType === 'relay')) return 'host'
+  return 'prflx'
 }
 
 /**
@@ -80,7 +86,22 @@ export async function connectionPath (conn: Connection): Promise<PathInfo> {
   if (conn.limits != null || (addr.includes('/p2p-circuit') && !addr.includes('/webrtc'))) return { path: 'relay' }
   const pc = peerConnectionOf(conn)
   if (pc == null) return { path: 'direct' }
-  const pair = await selectedPair(pc).catch(() => undefined)
+  let pair = await selectedPair(pc).catch(() => undefined)
+  // A peer-reflexive end of a new connection may be a host candidate still being signalled
+  // (trickle ICE: the check came first): read again once it has had time to arrive, so a LAN
+  // pair is not named 'nat' for its first moments. Only in a connection's first seconds.
+  const wait = PRFLX_SETTLE_MS - (Date.now() - conn.timeline.open)
+  if (pair != null && wait > 0 && unresolvedPrflx(pair)) {
+    await new Promise(resolve => setTimeout(resolve, wait))
+    pair = await selectedPair(pc).catch(() => undefined) ?? pair
+  }
   if (pair == null) return { path: 'direct' }
   return { path: pathOfPair(pair.local, pair.remote, pair.locals, pair.remotes), candidates: `${pair.local.candidateType ?? '?'}↔${pair.remote.candidateType ?? '?'}` }
+}
+
+/** How long after a connection opens a peer-reflexive end is given to resolve (its candidate signalled). */
+export const PRFLX_SETTLE_MS = 2_000
+
+function unresolvedPrflx (pair: { local: CandidateStats, remote: CandidateStats, locals: CandidateStats[], remotes: CandidateStats[] }): boolean {
+  return resolvedType(pair.local, pair.locals) === 'prflx' || resolvedType(pair.remote, pair.remotes) === 'prflx'
 }
